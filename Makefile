@@ -1,0 +1,147 @@
+# interbot: reference node, conformance suite, vectors and fuzz targets.
+# Plain GNU make. `make` builds into build/, `make test` runs every test suite.
+#   make SANITIZE=1 test     ASan + UBSan build in build/san
+#   make CC=clang            any C11 compiler; gcc and clang are tested
+#   make fuzz FUZZ_SECONDS=20   runs every libFuzzer target (clang)
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SANITIZE ?= 0
+FUZZ_SECONDS ?= 60
+
+BUILD ?= build
+ifeq ($(SANITIZE),1)
+BUILD := $(BUILD)/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+PKGS := openssl jansson cunit libpcap
+
+# ci/deps.sh installs what is missing when we are root, else says the apt-get line.
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+DEPS_STATUS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok || \
+	{ ./ci/deps.sh >&2 && echo ok || echo missing; })
+ifneq ($(DEPS_STATUS),ok)
+$(error missing build dependencies: see the apt-get line above, or run ci/deps.sh as root)
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs openssl jansson)
+CUNIT_LIBS := $(shell pkg-config --libs cunit)
+PCAP_LIBS  := $(shell pkg-config --libs libpcap)
+endif
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wno-unused-parameter
+ALL_CFLAGS := $(WARN) -D_POSIX_C_SOURCE=200809L -Iref/include $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRC := $(wildcard ref/lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB     := $(BUILD)/libinterbot.a
+
+UNIT_SRC := $(wildcard ref/tests/*_test.c) $(wildcard ref/tests/testlib/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+SUITES   := $(patsubst ref/tests/%_test.c,%,$(filter ref/tests/%_test.c,$(UNIT_SRC)))
+
+# Programs: name -> the folder of its sources.
+PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
+	interbot-conform:conformance
+prog_src = $(wildcard $(1)/*.c)
+PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)))),\
+	$(BUILD)/bin/$(word 1,$(subst :, ,$(p)))))
+
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
+
+.PHONY: all lib test unit conformance vectors check-vectors fuzz fuzz-replay coverage \
+	install clean format check-format
+all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
+
+lib: $(LIB)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# One rule per program: its folder's objects, the library, and what it links with.
+define PROG_RULE
+$(BUILD)/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(2)/*.c)) $$(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(PCAP_LIBS)
+endef
+$(foreach p,$(PROG_DIRS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+# The suite list of the unit runner, from the test file names.
+$(BUILD)/gen/suites.inc: $(filter ref/tests/%_test.c,$(UNIT_SRC)) Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach s,$(SUITES),'IB_SUITE($(s))') > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/ref/tests/testlib/unit_main.o: $(BUILD)/gen/suites.inc
+
+$(BUILD)/bin/ib-unit: $(UNIT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) $(CUNIT_LIBS)
+
+# Fuzz targets built with any compiler and a plain main, to replay corpora and regressions.
+$(BUILD)/fuzz-replay/%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+
+# ---- tests -----------------------------------------------------------------------------
+
+test: all
+	@echo "== unit tests (CUnit)"
+	$(BUILD)/bin/ib-unit
+	@$(MAKE) --no-print-directory check-vectors fuzz-replay
+	@echo "== conformance (reference node)"
+	@$(MAKE) --no-print-directory conformance
+	@echo "== requirement coverage"
+	ci/spec-coverage --report
+	@echo "== all tests passed"
+
+unit: $(BUILD)/bin/ib-unit
+	$(BUILD)/bin/ib-unit
+
+conformance: all
+	@if [ -x $(BUILD)/bin/interbot-conform ]; then \
+		$(BUILD)/bin/interbot-conform --self --junit $(BUILD)/conformance.xml \
+			--json $(BUILD)/conformance.json; \
+	else echo "conformance: interbot-conform is not built yet"; fi
+
+vectors: $(BUILD)/bin/interbot-vecgen
+	$(BUILD)/bin/interbot-vecgen --out vectors
+
+check-vectors: all
+	@if [ -x $(BUILD)/bin/interbot-vecgen ]; then ci/check-vectors $(BUILD); \
+	else echo "check-vectors: no generator yet"; fi
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@if [ -n "$(FUZZ_TARGETS)" ]; then ci/fuzz-replay $(BUILD) $(FUZZ_TARGETS); fi
+
+fuzz:
+	$(MAKE) -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+coverage:
+	ci/spec-coverage
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 ref/include/interbot.h $(DESTDIR)$(PREFIX)/include/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Installs the Debian packages interbot needs to build and test.
+# Root: installs what is missing. Not root: prints the one apt-get line to run.
+# Exit 0 when everything is present (or was installed), 1 otherwise.
+set -eu
+
+# package:probe  (probe = a pkg-config module, or cmd/NAME for a program)
+NEEDED="libssl-dev:openssl
+libcunit1-dev:cunit
+libpcap-dev:libpcap
+libjansson-dev:jansson
+pkg-config:cmd/pkg-config
+clang:cmd/clang
+libclang-rt-14-dev:file/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+make:cmd/make"
+
+missing=""
+for entry in $NEEDED; do
+	pkg=${entry%%:*}
+	probe=${entry#*:}
+	case $probe in
+	cmd/*)  command -v "${probe#cmd/}" >/dev/null 2>&1 && continue ;;
+	file/*) [ -e "/${probe#file/}" ] && continue ;;
+	*)      command -v pkg-config >/dev/null 2>&1 &&
+		pkg-config --exists "$probe" 2>/dev/null && continue ;;
+	esac
+	missing="$missing $pkg"
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ci/deps.sh: missing packages:$missing" >&2
+	echo "run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+
+echo "ci/deps.sh: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --no-install-recommends $missing >&2 ||
+	{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; }

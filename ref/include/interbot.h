@@ -1,0 +1,367 @@
+/*
+ * interbot.h - the one public header of libinterbot, the reference implementation of the
+ * interbot protocol, version 1 (spec/interbot-v1.md).
+ *
+ * Conventions: functions return 0 (IB_OK) on success and a negative enum ib_err on failure,
+ * unless their comment says otherwise. Slices (struct ib_slice) borrow memory owned by
+ * someone else; buffers (struct ib_buf) own theirs. Every exported name is ib_<module>_<verb>.
+ */
+#ifndef INTERBOT_H
+#define INTERBOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IB_SOFTWARE_NAME "interbot-ref"
+#define IB_SOFTWARE_VERSION "0.1.0"
+
+/* Wire constants and limits (spec section 18). */
+#define IB_ID_LEN 16                     /* id_bot: MD5 of the SPKI */
+#define IB_PUBKEY_LEN 32                 /* raw Ed25519 public key */
+#define IB_SECRET_LEN 32                 /* raw Ed25519 secret key (RFC 8032 seed) */
+#define IB_SPKI_LEN 44                   /* DER SubjectPublicKeyInfo of an Ed25519 key */
+#define IB_SIG_LEN 64                    /* [FRAME-3] the only valid signature_length */
+#define IB_FRAME_HEADER_LEN 21           /* id_bot + u16 + u24 */
+#define IB_MSG_HEADER_LEN 28             /* version, type, flags, seq, dest */
+#define IB_MAX_MESSAGE_LIMIT 16777215u   /* largest u24, default max_message */
+#define IB_MAX_MESSAGE_MIN 65536u        /* smallest max_message a node may announce */
+#define IB_MAX_STRING 255u               /* u8-prefixed strings */
+#define IB_MAX_BLOB 16777215u            /* u24-prefixed blobs */
+#define IB_MAX_PATH 255u                 /* ids in a path */
+#define IB_NONCE_MIN 16u                 /* [KA-2] */
+#define IB_NONCE_MAX 64u
+#define IB_REPLAY_WINDOW 64u             /* [FLOOD-3] */
+#define IB_COMMAND_MAX_SKEW_US (300ull * 1000000ull) /* [CMD-6] */
+#define IB_PROTOCOL_VERSION 1u
+#define IB_ALPN "interbot/1"
+
+/* Errors. Wire-decoding errors name the rule a peer broke; the table in error.c gives each a
+ * short name (used in vectors and logs) and a sentence (ib_strerror). */
+enum ib_err {
+	IB_OK = 0,
+	IB_ERR_NOMEM = -1,          /* allocation failed */
+	IB_ERR_INVALID_ARG = -2,    /* a caller passed a value outside the API's contract */
+	IB_ERR_TRUNCATED = -3,      /* fewer bytes than the field or frame needs */
+	IB_ERR_TRAILING = -4,       /* bytes left after the last field */
+	IB_ERR_BAD_STRING = -5,     /* string not UTF-8, or holds U+0000 [MSG-8] */
+	IB_ERR_RANGE = -6,          /* a field value outside its range [MSG-7] */
+	IB_ERR_BAD_SIG_LEN = -7,    /* signature_length != 64 [FRAME-3] */
+	IB_ERR_TOO_BIG = -8,        /* message_length > max_message [FRAME-4] */
+	IB_ERR_UNKNOWN_ORIGIN = -9, /* id_bot not in the keyring [FRAME-5] */
+	IB_ERR_BAD_SIGNATURE = -10, /* signature does not verify [FRAME-6] */
+	IB_ERR_BAD_VERSION = -11,   /* message version != 1 [MSG-1] */
+	IB_ERR_RESERVED_TYPE = -12, /* type 0x00 or 0x80-0xFF [MSG-3] */
+	IB_ERR_HOP_DEST = -13,      /* hop-local message with dest set [MSG-6] */
+	IB_ERR_REPLAY = -14,        /* seq seen or older than the window [FLOOD-3] */
+	IB_ERR_IO = -15,            /* a file or socket operation failed (errno kept) */
+	IB_ERR_KEY_FILE = -16,      /* a key file that does not parse */
+	IB_ERR_KEY_PERMS = -17,     /* private key readable by group/other [ID-5] */
+	IB_ERR_NOT_ED25519 = -18,   /* a key of another algorithm */
+	IB_ERR_DUPLICATE_ID = -19,  /* two keys with one id_bot [ID-4] */
+	IB_ERR_CRYPTO = -20,        /* OpenSSL failed for a reason of its own */
+	IB_ERR_STALE = -21,         /* COMMAND seq too far from the clock [CMD-6] */
+	IB_ERR_NOT_FOUND = -22,     /* a lookup found nothing */
+	IB_ERR_CONFIG = -23,        /* node.conf (or another config file) is wrong; see ib_diag */
+	IB_ERR_BAD_ARGS = -24,      /* a COMMAND args list that does not decode */
+	IB_ERR__COUNT = 25
+};
+
+/* A sentence for people; never NULL. */
+const char *ib_strerror(int err);
+/* A short lowercase name ("truncated", "bad_signature"...); never NULL. */
+const char *ib_errname(int err);
+
+/* Where a configuration or file error happened, for messages that name file and line. */
+struct ib_diag {
+	char file[256];
+	int line;                   /* 0 when the error is about the whole file */
+	char reason[256];
+};
+void ib_diag_set(struct ib_diag *d, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Borrowed bytes. */
+struct ib_slice {
+	const uint8_t *ptr;
+	size_t len;
+};
+
+/* Owned, growable bytes. A zeroed struct is an empty buffer. */
+struct ib_buf {
+	uint8_t *ptr;
+	size_t len;
+	size_t cap;
+};
+void ib_buf_free(struct ib_buf *b);
+void ib_buf_reset(struct ib_buf *b);    /* len = 0, keeps the memory */
+int ib_buf_reserve(struct ib_buf *b, size_t extra);
+int ib_buf_put(struct ib_buf *b, const void *p, size_t n);
+int ib_buf_put_u8(struct ib_buf *b, uint8_t v);
+int ib_buf_put_u16(struct ib_buf *b, uint16_t v);
+int ib_buf_put_u24(struct ib_buf *b, uint32_t v);   /* IB_ERR_RANGE above 2^24-1 */
+int ib_buf_put_u32(struct ib_buf *b, uint32_t v);
+int ib_buf_put_u64(struct ib_buf *b, uint64_t v);
+int ib_buf_put_string(struct ib_buf *b, struct ib_slice s);  /* u8 length; RANGE > 255 */
+int ib_buf_put_blob(struct ib_buf *b, struct ib_slice s);    /* u24 length; RANGE > 2^24-1 */
+
+/* ---- Identity names ---------------------------------------------------------------------- */
+
+typedef struct {
+	uint8_t b[IB_ID_LEN];
+} ib_id;
+
+/* [ID-2] id_bot = MD5 of the 44-byte SPKI. */
+void ib_id_from_spki(ib_id *out, const uint8_t spki[IB_SPKI_LEN]);
+/* 32 lowercase hex digits and a NUL. */
+void ib_id_to_hex(const ib_id *id, char out[2 * IB_ID_LEN + 1]);
+/* IB_ERR_RANGE unless exactly 32 hex digits. */
+int ib_id_from_hex(ib_id *out, const char *hex);
+bool ib_id_is_zero(const ib_id *id);
+bool ib_id_equal(const ib_id *a, const ib_id *b);
+int ib_id_compare(const ib_id *a, const ib_id *b);  /* as 16 unsigned bytes */
+
+/* ---- Keys -------------------------------------------------------------------------------- */
+
+/* An authorized public key: parsed once, kept as an EVP_PKEY ([ID-3], no re-parse per frame). */
+struct ib_pubkey;
+
+int ib_pubkey_from_raw(struct ib_pubkey **out, const uint8_t raw[IB_PUBKEY_LEN]);
+/* DER SPKI; IB_ERR_NOT_ED25519 for another algorithm, IB_ERR_KEY_FILE if it does not parse. */
+int ib_pubkey_from_spki(struct ib_pubkey **out, const uint8_t *der, size_t len);
+/* PEM SubjectPublicKeyInfo file; diag names the file on failure (may be NULL). */
+int ib_pubkey_load(struct ib_pubkey **out, const char *path, struct ib_diag *diag);
+int ib_pubkey_save(const struct ib_pubkey *k, const char *path);
+const ib_id *ib_pubkey_id(const struct ib_pubkey *k);
+const uint8_t *ib_pubkey_raw(const struct ib_pubkey *k);     /* 32 bytes */
+const uint8_t *ib_pubkey_spki(const struct ib_pubkey *k);    /* 44 bytes */
+/* The file name it came from, without directory, or "" if none. */
+const char *ib_pubkey_label(const struct ib_pubkey *k);
+/* [FRAME-1][FRAME-6] 0 if sig is k's Ed25519 signature of msg, IB_ERR_BAD_SIGNATURE if not. */
+int ib_pubkey_verify(const struct ib_pubkey *k, const uint8_t *msg, size_t msg_len,
+		     const uint8_t *sig, size_t sig_len);
+void ib_pubkey_free(struct ib_pubkey *k);
+
+/* This node's own key pair. */
+struct ib_identity;
+
+int ib_identity_generate(struct ib_identity **out);
+int ib_identity_from_secret(struct ib_identity **out, const uint8_t secret[IB_SECRET_LEN]);
+/* [ID-5] IB_ERR_KEY_PERMS if the file is group/other readable or writable. */
+int ib_identity_load(struct ib_identity **out, const char *key_path, struct ib_diag *diag);
+/* Writes PEM PKCS#8 with mode 0600, atomically. */
+int ib_identity_save(const struct ib_identity *id, const char *key_path);
+/* Self-signed X.509 certificate of the key, CN = name (PEM). */
+int ib_identity_write_cert(const struct ib_identity *id, const char *crt_path, const char *name);
+const ib_id *ib_identity_id(const struct ib_identity *id);
+const struct ib_pubkey *ib_identity_pubkey(const struct ib_identity *id);
+/* [ID-1] Ed25519 signature of msg. */
+int ib_identity_sign(const struct ib_identity *id, const uint8_t *msg, size_t msg_len,
+		     uint8_t sig[IB_SIG_LEN]);
+void ib_identity_free(struct ib_identity *id);
+
+/* ---- Keyring ([MEMBER-1]) ------------------------------------------------------------------ */
+
+struct ib_keyring;
+
+int ib_keyring_new(struct ib_keyring **out);
+/* Takes ownership of key in every case. IB_ERR_DUPLICATE_ID if another key has its id_bot
+ * (the same key twice is not an error: it is added once). */
+int ib_keyring_add(struct ib_keyring *kr, struct ib_pubkey *key);
+/* Builds a new keyring from DIR/ *.pub plus own (copied; may be NULL). On failure *out is
+ * untouched and diag names the file and reason ([MEMBER-3]). */
+int ib_keyring_load_dir(struct ib_keyring **out, const char *dir, const struct ib_pubkey *own,
+			struct ib_diag *diag);
+const struct ib_pubkey *ib_keyring_find(const struct ib_keyring *kr, const ib_id *id);
+/* [ID-3][TLS-4] the key whose SPKI equals der exactly, or NULL. */
+const struct ib_pubkey *ib_keyring_match_spki(const struct ib_keyring *kr, const uint8_t *der,
+					      size_t len);
+size_t ib_keyring_count(const struct ib_keyring *kr);
+const struct ib_pubkey *ib_keyring_at(const struct ib_keyring *kr, size_t i);
+/* keys_digest of spec section 15: SHA-256 of the sorted raw keys. */
+int ib_keyring_digest(const struct ib_keyring *kr, uint8_t out[32]);
+void ib_keyring_free(struct ib_keyring *kr);
+
+/* ---- Frames (spec section 5) -------------------------------------------------------------- */
+
+/* A frame as found in some bytes; every slice borrows them. */
+struct ib_frame {
+	ib_id origin;
+	uint16_t sig_len;
+	struct ib_slice sig;
+	struct ib_slice msg;
+	struct ib_slice raw;        /* the whole frame, header included */
+};
+
+/* Appends one frame to out. */
+int ib_frame_encode(struct ib_buf *out, const ib_id *origin, const uint8_t sig[IB_SIG_LEN],
+		    const uint8_t *msg, size_t msg_len);
+/* Signs msg with id and appends the frame ([ID-1]). */
+int ib_frame_sign(struct ib_buf *out, const struct ib_identity *id, const uint8_t *msg,
+		  size_t msg_len);
+/* Parses exactly one whole frame from p[0..len): IB_ERR_TRUNCATED if short, IB_ERR_TRAILING if
+ * longer, IB_ERR_TOO_BIG above max_message. Does not check the signature. */
+int ib_frame_parse(struct ib_frame *f, const uint8_t *p, size_t len, uint32_t max_message);
+/* [FRAME-8] envelope checks after the length: BAD_SIG_LEN, UNKNOWN_ORIGIN, BAD_SIGNATURE.
+ * On success *key (if not NULL) is the origin's key. */
+int ib_frame_verify(const struct ib_frame *f, const struct ib_keyring *kr,
+		    const struct ib_pubkey **key);
+
+/* [FRAME-2] Incremental decoder: fed bytes in any split, yields whole frames. It buffers at
+ * most one frame, and decides "too big" from the 21-byte header before buffering the rest
+ * ([FRAME-4]). A link error is sticky. */
+struct ib_frame_decoder {
+	struct ib_buf buf;
+	size_t start;               /* offset of the next undelivered byte in buf */
+	uint32_t max_message;
+	int error;                  /* 0, or the sticky link error */
+};
+void ib_frame_decoder_init(struct ib_frame_decoder *d, uint32_t max_message);
+void ib_frame_decoder_free(struct ib_frame_decoder *d);
+/* Copies in as many of p[0..len) as the decoder can take and sets *taken. The decoder takes
+ * all bytes except after a link error. Returns 0 or the sticky error. */
+int ib_frame_decoder_feed(struct ib_frame_decoder *d, const uint8_t *p, size_t len,
+			  size_t *taken);
+enum ib_frame_status {
+	IB_FRAME_NEED_MORE = 0,     /* no whole frame buffered */
+	IB_FRAME_READY = 1          /* *f holds a frame, valid until the next feed or next */
+};
+/* Returns IB_FRAME_READY, IB_FRAME_NEED_MORE, or a negative link error (IB_ERR_TOO_BIG). */
+int ib_frame_decoder_next(struct ib_frame_decoder *d, struct ib_frame *f);
+
+/* ---- Messages (spec sections 6 and 7) ---------------------------------------------------- */
+
+enum ib_msg_type {
+	IB_MSG_HELLO = 0x01,
+	IB_MSG_PATH = 0x02,
+	IB_MSG_PING = 0x03,
+	IB_MSG_PONG = 0x04,
+	IB_MSG_ERROR = 0x05,
+	IB_MSG_PUBLISH = 0x10,
+	IB_MSG_QUERY = 0x11,
+	IB_MSG_OFFER = 0x12,
+	IB_MSG_SELECT = 0x13,
+	IB_MSG_TRANSFER = 0x14,
+	IB_MSG_COMMAND = 0x20,
+	IB_MSG_RESULT = 0x21,
+	IB_MSG_ANNOUNCE = 0x30,
+	IB_MSG_PARTED = 0x31
+};
+
+enum ib_role { IB_ROLE_SERVER = 1, IB_ROLE_CLIENT = 2 };
+
+enum ib_error_code {           /* ERROR codes, spec section 17 */
+	IB_EC_PROTOCOL_VIOLATION = 1,
+	IB_EC_NOT_AUTHORIZED = 2,
+	IB_EC_LOOP_DETECTED = 3,
+	IB_EC_TOO_BIG = 4,
+	IB_EC_KEEPALIVE_TIMEOUT = 5,
+	IB_EC_REVOKED = 6,
+	IB_EC_NO_CHILDREN_ACCEPTED = 7,
+	IB_EC_UNSUPPORTED_VERSION = 8,
+	IB_EC_SHUTTING_DOWN = 9,
+	IB_EC_DUPLICATE_IDENTITY = 10
+};
+
+enum ib_status {               /* RESULT statuses, spec section 15 */
+	IB_STATUS_OK = 0,
+	IB_STATUS_FAILED = 1,
+	IB_STATUS_DENIED = 2,
+	IB_STATUS_UNKNOWN = 3,
+	IB_STATUS_BAD_ARGS = 4,
+	IB_STATUS_NOT_FOUND = 5
+};
+
+bool ib_msg_type_is_hop(uint8_t type);       /* 0x01-0x0F */
+bool ib_msg_type_is_e2e(uint8_t type);       /* 0x10-0x7F */
+bool ib_msg_type_is_known(uint8_t type);     /* one of enum ib_msg_type */
+const char *ib_msg_type_name(uint8_t type);  /* "PUBLISH", or "UNKNOWN" */
+const char *ib_error_code_name(uint16_t code);  /* "loop_detected", or "unknown" */
+const char *ib_status_name(uint16_t status);
+
+struct ib_msg_header {
+	uint8_t version;
+	uint8_t type;
+	uint16_t flags;
+	uint64_t seq;
+	ib_id dest;                 /* all zero = everyone */
+};
+
+struct ib_path {
+	uint8_t count;
+	const uint8_t *ids;         /* count * 16 bytes, borrowed */
+};
+
+struct ib_hello {
+	uint8_t role;
+	uint32_t keepalive_interval_ms;
+	uint32_t max_message;
+	struct ib_slice name;
+	struct ib_path path;
+};
+struct ib_nonce_body { struct ib_slice nonce; };        /* PING, PONG */
+struct ib_error_body { uint16_t code; struct ib_slice reason; };
+struct ib_publish { struct ib_slice key; uint64_t version; struct ib_slice value; };
+struct ib_query { uint64_t query_id; struct ib_slice key; };
+struct ib_offer { uint64_t query_id; struct ib_slice key; uint64_t version; ib_id writer; };
+struct ib_select { uint64_t query_id; struct ib_slice key; uint64_t version; };
+struct ib_transfer { uint64_t query_id; struct ib_slice frame; };
+struct ib_command { uint64_t cmd_id; struct ib_slice name; struct ib_slice args; };
+struct ib_result { uint64_t cmd_id; uint16_t status; struct ib_slice output; };
+struct ib_announce { ib_id parent; uint8_t role; struct ib_slice name; struct ib_slice software; };
+struct ib_parted { ib_id child; };
+
+/* A decoded message. Slices borrow the bytes it was decoded from. */
+struct ib_msg {
+	struct ib_msg_header h;
+	struct ib_slice body;       /* the bytes after the header */
+	union {
+		struct ib_hello hello;
+		struct ib_path path;
+		struct ib_nonce_body ping;      /* PING and PONG */
+		struct ib_error_body error;
+		struct ib_publish publish;
+		struct ib_query query;
+		struct ib_offer offer;
+		struct ib_select select;
+		struct ib_transfer transfer;
+		struct ib_command command;
+		struct ib_result result;
+		struct ib_announce announce;
+		struct ib_parted parted;
+	} u;
+};
+
+/* Decodes header and, for known types, the body ([MSG-1]..[MSG-8]). Unassigned types decode
+ * to header + body slice only. Errors: TRUNCATED, TRAILING, BAD_STRING, RANGE, BAD_VERSION,
+ * RESERVED_TYPE, HOP_DEST. */
+int ib_msg_decode(struct ib_msg *m, const uint8_t *p, size_t len);
+/* Appends the encoding of m (header, then body from m->u for known types, or m->body for
+ * unassigned ones). Checks the ranges a decoder would check: IB_ERR_RANGE. */
+int ib_msg_encode(struct ib_buf *out, const struct ib_msg *m);
+
+/* COMMAND args (spec section 7.10): splits args into at most max items.
+ * IB_ERR_BAD_ARGS if the list does not fill args exactly or has more than max items. */
+int ib_args_split(struct ib_slice args, struct ib_slice *items, size_t max, size_t *count);
+int ib_args_put(struct ib_buf *out, struct ib_slice item);
+
+/* ---- Anti-replay window and sequence numbers ---------------------------------------------- */
+
+/* [FLOOD-3] Per-origin window: highest seq accepted and a bitmap of the 64 below and at it. */
+struct ib_replay_window {
+	uint64_t top;
+	uint64_t bitmap;            /* bit i set: top - i was accepted */
+	bool started;
+};
+/* 0 if seq would be accepted, IB_ERR_REPLAY if not. Does not change the window. */
+int ib_replay_check(const struct ib_replay_window *w, uint64_t seq);
+/* Records seq; call only for frames that passed every check ([FLOOD-4]). Returns as check. */
+int ib_replay_accept(struct ib_replay_window *w, uint64_t seq);
+
+/* [MSG-5] Sequence numbers of one origin: microseconds since the epoch, or last + 1. */
+struct ib_seq_gen {
+	uint64_t last;
+};
+uint64_t ib_seq_next(struct ib_seq_gen *g, uint64_t now_unix_us);
+
+#endif /* INTERBOT_H */

@@ -1,0 +1,50 @@
+/*
+ * ib_test.h - how unit tests declare themselves.
+ *
+ * Each ref/tests/NAME_test.c defines `const struct ib_test_suite ib_suite_NAME`; the Makefile
+ * collects them into the runner. Each case names the spec requirement IDs it checks, which
+ * ci/spec-coverage reads: IB_TEST(test_fn, "FRAME-3 FRAME-8"). A case that checks no
+ * requirement (a helper's own behaviour) says "".
+ */
+#ifndef IB_TEST_H
+#define IB_TEST_H
+
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "interbot.h"
+
+struct ib_test_case {
+	const char *name;
+	void (*fn)(void);
+	const char *requirements;
+};
+
+struct ib_test_suite {
+	const char *name;
+	int (*setup)(void);         /* may be NULL */
+	int (*teardown)(void);      /* may be NULL */
+	const struct ib_test_case *cases;   /* ends with IB_TEST_END */
+};
+
+#define IB_TEST(fn, reqs) { #fn, fn, reqs }
+#define IB_TEST_END { NULL, NULL, NULL }
+
+/* Asserts that an expression returns exactly the expected ib_err, and says both names. */
+#define IB_ASSERT_ERR(expr, want) \
+	ib_test_assert_err((expr), (want), #expr, __FILE__, __LINE__)
+#define IB_ASSERT_OK(expr) IB_ASSERT_ERR((expr), IB_OK)
+
+void ib_test_assert_err(int got, int want, const char *expr, const char *file, int line);
+
+/* Hex helpers for tests: returns the number of bytes, aborts on bad hex (a test bug). */
+size_t ib_test_unhex(const char *hex, uint8_t *out, size_t cap);
+
+/* The directory where tests may create files; made fresh per run under $TMPDIR. */
+const char *ib_test_tmpdir(void);
+
+/* RFC 8032 section 7.1 secret keys of TEST 1, 2, 3 (alice, bob, carol). */
+extern const char *const ib_test_secret_hex[3];
+
+#endif

@@ -1,0 +1,73 @@
+/* Shared helpers of the unit tests. */
+#define _GNU_SOURCE
+#include "ib_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 8032, section 7.1, TEST 1, TEST 2, TEST 3: SECRET KEY. */
+const char *const ib_test_secret_hex[3] = {
+	"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+	"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+	"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+};
+
+void ib_test_assert_err(int got, int want, const char *expr, const char *file, int line)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "%s returned %s (%d), expected %s (%d)", expr,
+		 ib_errname(got), got, ib_errname(want), want);
+	CU_assertImplementation(got == want, (unsigned)line, msg, file, "", CU_FALSE);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t ib_test_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (*hex) {
+		int hi, lo;
+
+		if (*hex == ' ') {
+			hex++;
+			continue;
+		}
+		hi = hexval(hex[0]);
+		lo = hi < 0 ? -1 : hexval(hex[1]);
+		if (hi < 0 || lo < 0 || n == cap) {
+			fprintf(stderr, "ib_test_unhex: bad hex or buffer too small\n");
+			abort();
+		}
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		hex += 2;
+	}
+	return n;
+}
+
+const char *ib_test_tmpdir(void)
+{
+	static char path[256];
+	const char *base;
+
+	if (path[0])
+		return path;
+	base = getenv("TMPDIR");
+	snprintf(path, sizeof path, "%s/ib-unit-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(path)) {
+		perror("mkdtemp");
+		abort();
+	}
+	return path;
+}

@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 
 BUILD ?= build
 ifeq ($(SANITIZE),1)
-BUILD := $(BUILD)/san
+override BUILD := $(BUILD)/san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 
@@ -31,6 +31,9 @@ PKG_LIBS   := $(shell pkg-config --libs openssl jansson)
 CUNIT_LIBS := $(shell pkg-config --libs cunit)
 PCAP_LIBS  := $(shell pkg-config --libs libpcap)
 endif
+
+# V=1 shows the commands.
+Q := $(if $(V),,@)
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wno-unused-parameter
@@ -63,17 +66,20 @@ lib: $(LIB)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@$(if $(V),,echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # One rule per program: its folder's objects, the library, and what it links with.
 define PROG_RULE
 $(BUILD)/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(2)/*.c)) $$(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(PCAP_LIBS)
+	@$$(if $$(V),,echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(PCAP_LIBS)
 endef
 $(foreach p,$(PROG_DIRS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
@@ -85,12 +91,14 @@ $(BUILD)/obj/ref/tests/testlib/unit_main.o: $(BUILD)/gen/suites.inc
 
 $(BUILD)/bin/ib-unit: $(UNIT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) $(CUNIT_LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) $(CUNIT_LIBS)
 
 # Fuzz targets built with any compiler and a plain main, to replay corpora and regressions.
 $(BUILD)/fuzz-replay/%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------
 
@@ -111,10 +119,11 @@ conformance: all
 	@if [ -x $(BUILD)/bin/interbot-conform ]; then \
 		$(BUILD)/bin/interbot-conform --self --junit $(BUILD)/conformance.xml \
 			--json $(BUILD)/conformance.json; \
-	else echo "conformance: interbot-conform is not built yet"; fi
+	else echo "conformance: interbot-conform is not written yet (its issue is open);" \
+		"make test replays the golden vectors meanwhile"; fi
 
 vectors: $(BUILD)/bin/interbot-vecgen
-	$(BUILD)/bin/interbot-vecgen --out vectors
+	$(BUILD)/bin/interbot-vecgen --out vectors --corpus fuzz/corpus
 
 check-vectors: all
 	@if [ -x $(BUILD)/bin/interbot-vecgen ]; then ci/check-vectors $(BUILD); \

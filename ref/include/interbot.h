@@ -36,6 +36,9 @@
 #define IB_PROTOCOL_VERSION 1u
 #define IB_ALPN "interbot/1"
 
+struct ib_msg;
+struct ib_keyring;
+
 /* Errors. Wire-decoding errors name the rule a peer broke; the table in error.c gives each a
  * short name (used in vectors and logs) and a sentence (ib_strerror). */
 enum ib_err {
@@ -64,7 +67,8 @@ enum ib_err {
 	IB_ERR_NOT_FOUND = -22,     /* a lookup found nothing */
 	IB_ERR_CONFIG = -23,        /* node.conf (or another config file) is wrong; see ib_diag */
 	IB_ERR_BAD_ARGS = -24,      /* a COMMAND args list that does not decode */
-	IB_ERR__COUNT = 25
+	IB_ERR_NOT_PUBLISH = -25,   /* TRANSFER frame is not a PUBLISH of the key asked [ELECT-5] */
+	IB_ERR__COUNT = 26
 };
 
 /* A sentence for people; never NULL. */
@@ -207,6 +211,22 @@ int ib_frame_parse(struct ib_frame *f, const uint8_t *p, size_t len, uint32_t ma
 int ib_frame_verify(const struct ib_frame *f, const struct ib_keyring *kr,
 		    const struct ib_pubkey **key);
 
+/* The stateless part of receiving a frame whose lengths were already checked: [FRAME-8]
+ * envelope checks (ib_frame_verify), then the message ([MSG-1]..[MSG-8], into *m, borrowing
+ * f's bytes), then COMMAND freshness against now_unix_us ([CMD-6], IB_ERR_STALE).
+ * Per-origin state (anti-replay, routes) is the caller's. */
+int ib_frame_check(const struct ib_frame *f, const struct ib_keyring *kr, uint64_t now_unix_us,
+		   struct ib_msg *m);
+/* [ELECT-5] Checks the frame a TRANSFER carries as if received from its writer (without
+ * anti-replay): whole frame, known writer, signature, message, PUBLISH of key. On success
+ * *pub is the decoded PUBLISH, borrowing frame's bytes. IB_ERR_NOT_PUBLISH for another type
+ * or key; the envelope and message errors otherwise. */
+int ib_transfer_check(struct ib_slice frame, const struct ib_keyring *kr, struct ib_slice key,
+		      struct ib_msg *pub);
+/* The spec's counter name for a rejected frame (section 17): "malformed" for every body error,
+ * "bad_signature", "unknown_origin", "replay", ... */
+const char *ib_drop_reason(int err);
+
 /* [FRAME-2] Incremental decoder: fed bytes in any split, yields whole frames. It buffers at
  * most one frame, and decides "too big" from the 21-byte header before buffering the rest
  * ([FRAME-4]). A link error is sticky. */
@@ -218,8 +238,10 @@ struct ib_frame_decoder {
 };
 void ib_frame_decoder_init(struct ib_frame_decoder *d, uint32_t max_message);
 void ib_frame_decoder_free(struct ib_frame_decoder *d);
-/* Copies in as many of p[0..len) as the decoder can take and sets *taken. The decoder takes
- * all bytes except after a link error. Returns 0 or the sticky error. */
+/* Copies in as many of p[0..len) as the decoder can take and sets *taken. On a header that
+ * announces too big a message it stops after that header and still returns 0: call next
+ * until it returns the error, so that the whole frames before it are not lost. Once the
+ * error was found, feed takes nothing and returns it. */
 int ib_frame_decoder_feed(struct ib_frame_decoder *d, const uint8_t *p, size_t len,
 			  size_t *taken);
 enum ib_frame_status {
@@ -337,8 +359,16 @@ struct ib_msg {
  * RESERVED_TYPE, HOP_DEST. */
 int ib_msg_decode(struct ib_msg *m, const uint8_t *p, size_t len);
 /* Appends the encoding of m (header, then body from m->u for known types, or m->body for
- * unassigned ones). Checks the ranges a decoder would check: IB_ERR_RANGE. */
+ * unassigned ones). Refuses what a decoder would refuse, with the decoder's error
+ * (IB_ERR_RANGE, BAD_STRING, BAD_VERSION, RESERVED_TYPE, HOP_DEST, TRUNCATED/TRAILING for a
+ * TRANSFER frame); on failure out is left as it was. */
 int ib_msg_encode(struct ib_buf *out, const struct ib_msg *m);
+
+/* The decoded fields of m as a JSON object, in a malloc'd NUL-terminated string the caller
+ * frees: {"type": "PUBLISH", "type_code": 16, "version": 1, "flags": 0, "seq": "123",
+ * "dest": "<32 hex>", "body": {...}}. Field names are the spec's; u64 values are decimal
+ * strings, ids and opaque bytes hex, strings text. Used by vectors and reports. */
+int ib_msg_to_json(const struct ib_msg *m, char **out);
 
 /* COMMAND args (spec section 7.10): splits args into at most max items.
  * IB_ERR_BAD_ARGS if the list does not fill args exactly or has more than max items. */

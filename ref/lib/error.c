@@ -37,6 +37,7 @@ static const struct err_entry err_table[IB_ERR__COUNT] = {
 	[-IB_ERR_NOT_FOUND] = { "not_found", "not found" },
 	[-IB_ERR_CONFIG] = { "config", "configuration error" },
 	[-IB_ERR_BAD_ARGS] = { "bad_args", "command arguments do not decode" },
+	[-IB_ERR_NOT_PUBLISH] = { "not_publish", "embedded frame is not a PUBLISH of the key" },
 };
 
 static const struct err_entry *err_lookup(int err)

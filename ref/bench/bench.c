@@ -1,0 +1,247 @@
+/*
+ * bench.c - interbot-bench: measures the library against the physical bounds of the same
+ * machine, in the same run. Prints `name=value` lines; asserts nothing.
+ *
+ *   interbot-bench wire [--seconds S]
+ *
+ * wire: Ed25519 verifies/s through raw EVP_DigestVerify (one parsed key, context reset per
+ * call: the bound) against ib_frame_verify (keyring lookup + the same verify); sign rate;
+ * stream decode + message decode throughput against memcpy of the same bytes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "interbot.h"
+
+static double seconds_per_case = 1.0;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "interbot-bench: %s: %s\n", what, ib_strerror(err));
+	exit(EXIT_FAILURE);
+}
+
+/* RFC 8032 section 7.1 TEST 1 secret key (alice). */
+static const uint8_t alice_secret[32] = {
+	0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+	0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+};
+
+/* A PUBLISH of about 200 bytes in all, the size the design notes measured relays with. */
+static void make_frame(const struct ib_identity *id, uint64_t seq, struct ib_buf *frame)
+{
+	static const uint8_t value[80] = { 0 };
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	int err;
+
+	memset(&m, 0, sizeof m);
+	m.h.version = 1;
+	m.h.type = IB_MSG_PUBLISH;
+	m.h.seq = seq;
+	m.u.publish.key = (struct ib_slice){ (const uint8_t *)"bench/key", 9 };
+	m.u.publish.version = seq;
+	m.u.publish.value = (struct ib_slice){ value, sizeof value };
+	err = ib_msg_encode(&msg, &m);
+	if (!err)
+		err = ib_frame_sign(frame, id, msg.ptr, msg.len);
+	if (err)
+		die("frame", err);
+	ib_buf_free(&msg);
+}
+
+/* The bound: verify with one parsed EVP_PKEY, EVP_MD_CTX reset before every use. */
+static double raw_verify_rate(const struct ib_frame *f, EVP_PKEY *pkey)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	double t0 = now_s(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 256; i++) {
+			EVP_MD_CTX_reset(ctx);
+			if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1 ||
+			    EVP_DigestVerify(ctx, f->sig.ptr, f->sig.len, f->msg.ptr, f->msg.len) != 1)
+				die("raw verify", IB_ERR_BAD_SIGNATURE);
+		}
+		n += 256;
+		t = now_s() - t0;
+	} while (t < seconds_per_case);
+	EVP_MD_CTX_free(ctx);
+	return (double)n / t;
+}
+
+static double lib_verify_rate(const struct ib_frame *f, const struct ib_keyring *kr)
+{
+	double t0 = now_s(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 256; i++)
+			if (ib_frame_verify(f, kr, NULL) != IB_OK)
+				die("ib_frame_verify", IB_ERR_BAD_SIGNATURE);
+		n += 256;
+		t = now_s() - t0;
+	} while (t < seconds_per_case);
+	return (double)n / t;
+}
+
+static double sign_rate(const struct ib_identity *id, const struct ib_frame *f)
+{
+	uint8_t sig[IB_SIG_LEN];
+	double t0 = now_s(), t;
+	long n = 0;
+
+	do {
+		for (int i = 0; i < 256; i++)
+			if (ib_identity_sign(id, f->msg.ptr, f->msg.len, sig) != IB_OK)
+				die("sign", IB_ERR_CRYPTO);
+		n += 256;
+		t = now_s() - t0;
+	} while (t < seconds_per_case);
+	return (double)n / t;
+}
+
+/* Decodes the whole stream in 4 KiB reads (a TLS record's worth), every message too. */
+static size_t decode_stream(const struct ib_buf *stream)
+{
+	struct ib_frame_decoder d;
+	size_t off = 0, frames = 0;
+
+	ib_frame_decoder_init(&d, IB_MAX_MESSAGE_LIMIT);
+	while (off < stream->len) {
+		size_t chunk = stream->len - off < 4096 ? stream->len - off : 4096, taken;
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (ib_frame_decoder_feed(&d, stream->ptr + off, chunk, &taken) != IB_OK)
+			die("decoder", IB_ERR_TOO_BIG);
+		off += taken;
+		while (ib_frame_decoder_next(&d, &f) == IB_FRAME_READY) {
+			if (ib_msg_decode(&m, f.msg.ptr, f.msg.len) != IB_OK)
+				die("decode", IB_ERR_RANGE);
+			frames++;
+		}
+	}
+	ib_frame_decoder_free(&d);
+	return frames;
+}
+
+static void bench_decode(const struct ib_identity *id)
+{
+	struct ib_buf stream = { 0 };
+	uint8_t *copy;
+	double t0, t, mb;
+	long rounds = 0;
+	size_t frames = 0;
+
+	for (uint64_t i = 0; i < 5000; i++)
+		make_frame(id, 1 + i, &stream);
+	mb = (double)stream.len / 1e6;
+	copy = malloc(stream.len);
+
+	t0 = now_s();
+	do {
+		frames += decode_stream(&stream);
+		rounds++;
+		t = now_s() - t0;
+	} while (t < seconds_per_case);
+	printf("decode_mb_per_s=%.1f\n", mb * (double)rounds / t);
+	printf("decode_frames_per_s=%.0f\n", (double)frames / t);
+
+	rounds = 0;
+	t0 = now_s();
+	do {
+		/* memcpy in the same 4 KiB pieces: the cost of touching the bytes once. */
+		for (size_t off = 0; off < stream.len; off += 4096)
+			memcpy(copy + off, stream.ptr + off,
+			       stream.len - off < 4096 ? stream.len - off : 4096);
+		rounds++;
+		t = now_s() - t0;
+	} while (t < seconds_per_case);
+	printf("memcpy_mb_per_s=%.1f\n", mb * (double)rounds / t);
+	free(copy);
+	ib_buf_free(&stream);
+}
+
+static int bench_wire(void)
+{
+	struct ib_identity *id;
+	struct ib_keyring *kr;
+	struct ib_pubkey *pk;
+	struct ib_buf frame = { 0 };
+	struct ib_frame f;
+	EVP_PKEY *raw;
+	double raw_rate, lib_rate;
+	int err;
+
+	err = ib_identity_from_secret(&id, alice_secret);
+	if (!err)
+		err = ib_keyring_new(&kr);
+	if (!err)
+		err = ib_pubkey_from_raw(&pk, ib_pubkey_raw(ib_identity_pubkey(id)));
+	if (!err)
+		err = ib_keyring_add(kr, pk);
+	if (err)
+		die("setup", err);
+	make_frame(id, 1, &frame);
+	if (ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT) != IB_OK)
+		die("parse", IB_ERR_RANGE);
+	raw = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+					  ib_pubkey_raw(ib_identity_pubkey(id)), IB_PUBKEY_LEN);
+	if (!raw)
+		die("raw key", IB_ERR_CRYPTO);
+
+	printf("frame_bytes=%zu\n", frame.len);
+	raw_rate = raw_verify_rate(&f, raw);
+	lib_rate = lib_verify_rate(&f, kr);
+	printf("raw_evp_verify_per_s=%.0f\n", raw_rate);
+	printf("ib_frame_verify_per_s=%.0f\n", lib_rate);
+	printf("verify_ratio_lib_to_raw=%.3f\n", lib_rate / raw_rate);
+	printf("sign_per_s=%.0f\n", sign_rate(id, &f));
+	bench_decode(id);
+
+	EVP_PKEY_free(raw);
+	ib_buf_free(&frame);
+	ib_keyring_free(kr);
+	ib_identity_free(id);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: interbot-bench wire [--seconds S]\n"
+		     "Prints name=value lines: the library's rates beside the raw bounds\n"
+		     "measured in the same run.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("interbot-bench %s\n", IB_SOFTWARE_VERSION);
+		return 0;
+	}
+	for (int i = 2; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--seconds") == 0)
+			seconds_per_case = atof(argv[++i]);
+	if (argc >= 2 && strcmp(argv[1], "wire") == 0 && seconds_per_case > 0)
+		return bench_wire();
+	usage(stderr);
+	return 2;
+}

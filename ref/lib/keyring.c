@@ -1,0 +1,354 @@
+/*
+ * keyring.c - the set of authorized keys (spec section 12), kept sorted by id_bot so that the
+ * per-frame lookup is a binary search.
+ */
+#include "interbot.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ib_keyring {
+	struct ib_pubkey **keys; /* sorted by id_bot, ascending, no two with one id */
+	size_t count;
+	size_t cap;
+};
+
+int ib_keyring_new(struct ib_keyring **out)
+{
+	if (!out)
+		return IB_ERR_INVALID_ARG;
+	*out = calloc(1, sizeof **out);
+	return *out ? IB_OK : IB_ERR_NOMEM;
+}
+
+/* Index of the first key whose id is not below id (count if none). */
+static size_t lower_bound(const struct ib_keyring *kr, const ib_id *id)
+{
+	size_t lo = 0, hi = kr->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ib_id_compare(ib_pubkey_id(kr->keys[mid]), id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int grow(struct ib_keyring *kr)
+{
+	size_t cap = kr->cap ? kr->cap * 2 : 16;
+	struct ib_pubkey **keys;
+
+	if (kr->count < kr->cap)
+		return IB_OK;
+	if (cap > SIZE_MAX / sizeof *keys)
+		return IB_ERR_NOMEM;
+	keys = realloc(kr->keys, cap * sizeof *keys);
+	if (!keys)
+		return IB_ERR_NOMEM;
+	kr->keys = keys;
+	kr->cap = cap;
+	return IB_OK;
+}
+
+int ib_keyring_add(struct ib_keyring *kr, struct ib_pubkey *key)
+{
+	size_t i;
+	int err;
+
+	if (!kr || !key) {
+		err = IB_ERR_INVALID_ARG;
+		goto out;
+	}
+	i = lower_bound(kr, ib_pubkey_id(key));
+	if (i < kr->count && ib_id_equal(ib_pubkey_id(kr->keys[i]), ib_pubkey_id(key))) {
+		/* [ID-4] One name, two keys: a configuration error. The same key twice is one. */
+		err = memcmp(ib_pubkey_raw(kr->keys[i]), ib_pubkey_raw(key), IB_PUBKEY_LEN) == 0
+		          ? IB_OK
+		          : IB_ERR_DUPLICATE_ID;
+		goto out;
+	}
+	err = grow(kr);
+	if (err)
+		goto out;
+	memmove(&kr->keys[i + 1], &kr->keys[i], (kr->count - i) * sizeof *kr->keys);
+	kr->keys[i] = key;
+	kr->count++;
+	key = NULL;
+out:
+	ib_pubkey_free(key);
+	return err;
+}
+
+/* [MEMBER-1] The owner's key is always in the keyring; added first, so that a file that
+ * clashes with it is the one named in the diagnostic. */
+static int add_own(struct ib_keyring *kr, const struct ib_pubkey *own, struct ib_diag *diag)
+{
+	struct ib_pubkey *copy;
+	int err;
+
+	if (!own)
+		return IB_OK;
+	err = ib_pubkey_from_raw(&copy, ib_pubkey_raw(own));
+	if (!err)
+		err = ib_keyring_add(kr, copy);
+	if (err)
+		ib_diag_set(diag, "", 0, "own key: %s", ib_strerror(err));
+	return err;
+}
+
+/* [IFACE-1] NAME.pub, not hidden (as the shell's *.pub), with a non-empty NAME. */
+static bool is_pub_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pub") == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct names {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int names_push(struct names *ns, const char *name)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 16;
+		char **v;
+
+		if (cap > SIZE_MAX / sizeof *v)
+			return IB_ERR_NOMEM;
+		v = realloc(ns->v, cap * sizeof *v);
+		if (!v)
+			return IB_ERR_NOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n] = strdup(name);
+	if (!ns->v[ns->n])
+		return IB_ERR_NOMEM;
+	ns->n++;
+	return IB_OK;
+}
+
+/* The *.pub names of dir, sorted, so that loading (and its errors) is reproducible. */
+static int list_pub_files(const char *dir, struct names *ns, struct ib_diag *diag)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int err = IB_OK;
+
+	if (!d) {
+		ib_diag_set(diag, dir, 0, "cannot open directory: %s", strerror(errno));
+		return IB_ERR_IO;
+	}
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (!e)
+			break;
+		if (is_pub_name(e->d_name)) {
+			err = names_push(ns, e->d_name);
+			if (err)
+				break;
+		}
+	}
+	if (!err && errno) {
+		ib_diag_set(diag, dir, 0, "cannot read directory: %s", strerror(errno));
+		err = IB_ERR_IO;
+	}
+	closedir(d);
+	if (!err && ns->n > 1)
+		qsort(ns->v, ns->n, sizeof *ns->v, cmp_names);
+	return err;
+}
+
+static int load_one(struct ib_keyring *kr, const char *dir, const char *name, struct ib_diag *diag)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	struct ib_pubkey *key = NULL;
+	const struct ib_pubkey *other;
+	char *path = malloc(dl + nl + 2);
+	char hex[2 * IB_ID_LEN + 1];
+	int err;
+
+	if (!path)
+		return IB_ERR_NOMEM;
+	memcpy(path, dir, dl);
+	path[dl] = '/';
+	memcpy(path + dl + 1, name, nl + 1);
+	err = ib_pubkey_load(&key, path, diag);
+	if (err)
+		goto out;
+	other = ib_keyring_find(kr, ib_pubkey_id(key));
+	if (other && *ib_pubkey_label(other)) {
+		/* [ID-4] Two files, one name: even with the same key, one of them is a mistake
+		 * the owner should see (removing one file would not revoke the bot). The own
+		 * key (no label) may also be in authorized/. */
+		ib_id_to_hex(ib_pubkey_id(other), hex);
+		ib_diag_set(diag, path, 0, "id_bot %s is also authorized by %s [ID-4]", hex,
+		            ib_pubkey_label(other));
+		ib_pubkey_free(key);
+		err = IB_ERR_DUPLICATE_ID;
+		goto out;
+	}
+	err = ib_keyring_add(kr, key);
+	if (err == IB_ERR_DUPLICATE_ID) {
+		ib_id_to_hex(ib_pubkey_id(other), hex);
+		ib_diag_set(diag, path, 0,
+		            "id_bot %s is also the id of a different key (%s) [ID-4]", hex,
+		            *ib_pubkey_label(other) ? ib_pubkey_label(other) : "own key");
+	} else if (err)
+		ib_diag_set(diag, path, 0, "%s", ib_strerror(err));
+out:
+	free(path);
+	return err;
+}
+
+/*
+ * [MEMBER-1] authorized/ *.pub plus own key. [MEMBER-3] Everything is built aside and *out is
+ * set only when every file loaded, so a failed reload leaves the caller's keyring in force.
+ */
+int ib_keyring_load_dir(struct ib_keyring **out, const char *dir, const struct ib_pubkey *own,
+                        struct ib_diag *diag)
+{
+	struct ib_keyring *kr = NULL;
+	struct names ns = {0};
+	int err;
+
+	if (!out || !dir)
+		return IB_ERR_INVALID_ARG;
+	err = ib_keyring_new(&kr);
+	if (err)
+		goto out;
+	err = add_own(kr, own, diag);
+	if (err)
+		goto out;
+	err = list_pub_files(dir, &ns, diag);
+	for (size_t i = 0; !err && i < ns.n; i++)
+		err = load_one(kr, dir, ns.v[i], diag);
+	if (err)
+		goto out;
+	*out = kr;
+	kr = NULL;
+out:
+	names_free(&ns);
+	ib_keyring_free(kr);
+	return err;
+}
+
+const struct ib_pubkey *ib_keyring_find(const struct ib_keyring *kr, const ib_id *id)
+{
+	size_t i;
+
+	if (!kr || !id)
+		return NULL;
+	i = lower_bound(kr, id);
+	if (i < kr->count && ib_id_equal(ib_pubkey_id(kr->keys[i]), id))
+		return kr->keys[i];
+	return NULL;
+}
+
+/* [ID-3][TLS-4] The id_bot only finds the candidate; the whole SPKI must be equal. */
+const struct ib_pubkey *ib_keyring_match_spki(const struct ib_keyring *kr, const uint8_t *der,
+                                              size_t len)
+{
+	const struct ib_pubkey *k;
+	ib_id id;
+
+	if (!kr || !der || len != IB_SPKI_LEN)
+		return NULL;
+	ib_id_from_spki(&id, der);
+	k = ib_keyring_find(kr, &id);
+	if (!k || CRYPTO_memcmp(ib_pubkey_spki(k), der, IB_SPKI_LEN) != 0)
+		return NULL;
+	return k;
+}
+
+size_t ib_keyring_count(const struct ib_keyring *kr)
+{
+	return kr ? kr->count : 0;
+}
+
+/* Keys in ascending id_bot order. */
+const struct ib_pubkey *ib_keyring_at(const struct ib_keyring *kr, size_t i)
+{
+	return kr && i < kr->count ? kr->keys[i] : NULL;
+}
+
+static int cmp_raw(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, IB_PUBKEY_LEN);
+}
+
+/* Spec section 15, keys_digest: SHA-256 of the raw keys in ascending byte order. */
+int ib_keyring_digest(const struct ib_keyring *kr, uint8_t out[32])
+{
+	const uint8_t **raw = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned int len = 0;
+	int err = IB_ERR_CRYPTO;
+
+	if (!kr || !out)
+		return IB_ERR_INVALID_ARG;
+	if (kr->count) {
+		raw = malloc(kr->count * sizeof *raw);
+		if (!raw)
+			return IB_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < kr->count; i++)
+		raw[i] = ib_pubkey_raw(kr->keys[i]);
+	if (kr->count > 1)
+		qsort(raw, kr->count, sizeof *raw, cmp_raw);
+	ctx = EVP_MD_CTX_new();
+	if (!ctx) {
+		err = IB_ERR_NOMEM;
+		goto out;
+	}
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < kr->count; i++)
+		if (EVP_DigestUpdate(ctx, raw[i], IB_PUBKEY_LEN) != 1)
+			goto out;
+	if (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32)
+		goto out;
+	err = IB_OK;
+out:
+	if (err)
+		ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	free(raw);
+	return err;
+}
+
+void ib_keyring_free(struct ib_keyring *kr)
+{
+	if (!kr)
+		return;
+	for (size_t i = 0; i < kr->count; i++)
+		ib_pubkey_free(kr->keys[i]);
+	free(kr->keys);
+	free(kr);
+}

@@ -1,0 +1,270 @@
+/*
+ * pubkey.c - authorized Ed25519 public keys ([ID-2], [ID-3]) and the one signature check of
+ * the library ([FRAME-1], [FRAME-6]).
+ *
+ * A key is parsed once into an EVP_PKEY and kept with its raw bytes, its SPKI and its id_bot:
+ * decoding a key costs about as much as a verify, so nothing here re-parses per frame.
+ */
+#include "interbot.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* [ID-2] The DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410) is always this prefix
+ * followed by the 32 raw key bytes. */
+static const uint8_t spki_prefix[IB_SPKI_LEN - IB_PUBKEY_LEN] = {
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+};
+
+struct ib_pubkey {
+	EVP_PKEY *pkey;
+	uint8_t raw[IB_PUBKEY_LEN];
+	uint8_t spki[IB_SPKI_LEN];
+	ib_id id;
+	char label[256];
+};
+
+/* MD5 of the SPKI; IB_ERR_CRYPTO if the provider refuses MD5 (a FIPS-only configuration). */
+static int id_digest(ib_id *out, const uint8_t spki[IB_SPKI_LEN])
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(spki, IB_SPKI_LEN, out->b, &len, EVP_md5(), NULL) != 1 || len != IB_ID_LEN) {
+		ERR_clear_error();
+		return IB_ERR_CRYPTO;
+	}
+	return IB_OK;
+}
+
+/* [ID-2] The void signature cannot report a failure of MD5 itself (only possible when the
+ * OpenSSL configuration disables it): the id is then all zero, the "everyone" name, which no
+ * keyring can hold, since building any key goes through id_digest and fails the same way. */
+void ib_id_from_spki(ib_id *out, const uint8_t spki[IB_SPKI_LEN])
+{
+	if (id_digest(out, spki) != IB_OK)
+		memset(out->b, 0, sizeof out->b);
+}
+
+/* Label = the file name without its directory. */
+static void set_label(struct ib_pubkey *k, const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+
+	base = base ? base + 1 : (path ? path : "");
+	snprintf(k->label, sizeof k->label, "%s", base);
+}
+
+/* Takes ownership of pkey in every case. IB_ERR_NOT_ED25519 for another algorithm. */
+static int pubkey_wrap(struct ib_pubkey **out, EVP_PKEY *pkey)
+{
+	struct ib_pubkey *k = NULL;
+	size_t len = IB_PUBKEY_LEN;
+	int err;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		err = IB_ERR_NOT_ED25519;
+		goto out;
+	}
+	k = calloc(1, sizeof *k);
+	if (!k) {
+		err = IB_ERR_NOMEM;
+		goto out;
+	}
+	if (EVP_PKEY_get_raw_public_key(pkey, k->raw, &len) != 1 || len != IB_PUBKEY_LEN) {
+		err = IB_ERR_CRYPTO;
+		goto out;
+	}
+	memcpy(k->spki, spki_prefix, sizeof spki_prefix);
+	memcpy(k->spki + sizeof spki_prefix, k->raw, IB_PUBKEY_LEN);
+	err = id_digest(&k->id, k->spki);
+	if (err)
+		goto out;
+	k->pkey = pkey;
+	pkey = NULL;
+	*out = k;
+	k = NULL;
+out:
+	if (err)
+		ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	free(k);
+	return err;
+}
+
+int ib_pubkey_from_raw(struct ib_pubkey **out, const uint8_t raw[IB_PUBKEY_LEN])
+{
+	EVP_PKEY *pkey;
+
+	if (!out || !raw)
+		return IB_ERR_INVALID_ARG;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, IB_PUBKEY_LEN);
+	if (!pkey) {
+		ERR_clear_error();
+		return IB_ERR_CRYPTO;
+	}
+	return pubkey_wrap(out, pkey);
+}
+
+int ib_pubkey_from_spki(struct ib_pubkey **out, const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	struct ib_pubkey *k = NULL;
+	EVP_PKEY *pkey;
+	int err;
+
+	if (!out || (!der && len))
+		return IB_ERR_INVALID_ARG;
+	if (len == 0 || len > 65536)
+		return IB_ERR_KEY_FILE;
+	pkey = d2i_PUBKEY(NULL, &p, (long)len);
+	if (!pkey) {
+		ERR_clear_error();
+		return IB_ERR_KEY_FILE;
+	}
+	if ((size_t)(p - der) != len) {
+		EVP_PKEY_free(pkey);
+		return IB_ERR_KEY_FILE;
+	}
+	err = pubkey_wrap(&k, pkey);
+	if (err)
+		return err;
+	/* [ID-3] Only the canonical 44-byte encoding names this key: anything else that
+	 * happens to decode to it would hash to another id_bot. */
+	if (len != IB_SPKI_LEN || memcmp(der, k->spki, IB_SPKI_LEN) != 0) {
+		ib_pubkey_free(k);
+		return IB_ERR_KEY_FILE;
+	}
+	*out = k;
+	return IB_OK;
+}
+
+/* The reason of the last OpenSSL error, for a diagnostic; clears the queue. */
+static const char *ssl_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+	ERR_clear_error();
+	return r ? r : "no PEM public key";
+}
+
+int ib_pubkey_load(struct ib_pubkey **out, const char *path, struct ib_diag *diag)
+{
+	struct ib_pubkey *k = NULL;
+	EVP_PKEY *pkey;
+	FILE *f;
+	int err;
+
+	if (!out || !path)
+		return IB_ERR_INVALID_ARG;
+	f = fopen(path, "r");
+	if (!f) {
+		ib_diag_set(diag, path, 0, "cannot open: %s", strerror(errno));
+		return IB_ERR_IO;
+	}
+	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pkey) {
+		ib_diag_set(diag, path, 0, "not a PEM public key: %s", ssl_reason());
+		return IB_ERR_KEY_FILE;
+	}
+	err = pubkey_wrap(&k, pkey);
+	if (err) {
+		ib_diag_set(diag, path, 0, "%s",
+		            err == IB_ERR_NOT_ED25519 ? "the key is not an Ed25519 key"
+		                                      : ib_strerror(err));
+		return err;
+	}
+	set_label(k, path);
+	*out = k;
+	return IB_OK;
+}
+
+int ib_pubkey_save(const struct ib_pubkey *k, const char *path)
+{
+	FILE *f;
+	int ok;
+
+	if (!k || !path)
+		return IB_ERR_INVALID_ARG;
+	f = fopen(path, "w");
+	if (!f)
+		return IB_ERR_IO;
+	ok = PEM_write_PUBKEY(f, k->pkey) == 1;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok) {
+		ERR_clear_error();
+		remove(path);
+		return IB_ERR_IO;
+	}
+	return IB_OK;
+}
+
+const ib_id *ib_pubkey_id(const struct ib_pubkey *k)
+{
+	return &k->id;
+}
+
+const uint8_t *ib_pubkey_raw(const struct ib_pubkey *k)
+{
+	return k->raw;
+}
+
+const uint8_t *ib_pubkey_spki(const struct ib_pubkey *k)
+{
+	return k->spki;
+}
+
+const char *ib_pubkey_label(const struct ib_pubkey *k)
+{
+	return k->label;
+}
+
+/*
+ * [FRAME-1][FRAME-6] Pure Ed25519 (NULL digest), one shot over the message bytes exactly.
+ * A fresh EVP_MD_CTX per call: OpenSSL 3.0 keeps verifying with the previous key when
+ * EVP_DigestVerifyInit is called again on a used context that was not reset, which would let
+ * a frame signed by A pass as B's ([ID-3]). OpenSSL rejects a non-canonical S (S >= L).
+ */
+int ib_pubkey_verify(const struct ib_pubkey *k, const uint8_t *msg, size_t msg_len,
+                     const uint8_t *sig, size_t sig_len)
+{
+	static const uint8_t empty[1];
+	EVP_MD_CTX *ctx;
+	int err, rc;
+
+	if (!k || (!msg && msg_len))
+		return IB_ERR_INVALID_ARG;
+	if (!sig || sig_len != IB_SIG_LEN)
+		return IB_ERR_BAD_SIGNATURE;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return IB_ERR_NOMEM;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) != 1) {
+		err = IB_ERR_CRYPTO;
+		goto out;
+	}
+	rc = EVP_DigestVerify(ctx, sig, sig_len, msg ? msg : empty, msg_len);
+	err = rc == 1 ? IB_OK : rc == 0 ? IB_ERR_BAD_SIGNATURE : IB_ERR_CRYPTO;
+out:
+	if (err)
+		ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	return err;
+}
+
+void ib_pubkey_free(struct ib_pubkey *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}

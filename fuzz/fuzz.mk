@@ -16,6 +16,7 @@ LIB_SRC := $(wildcard ref/lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(FB)/obj/%.o)
 
 .PHONY: run build
+.SECONDARY:
 run: build
 	@for t in $(TARGETS); do \
 		mkdir -p $(FB)/corpus/$$t $(FB)/artifacts; \

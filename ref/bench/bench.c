@@ -178,9 +178,9 @@ static void bench_decode(const struct ib_identity *id)
 
 static int bench_wire(void)
 {
-	struct ib_identity *id;
-	struct ib_keyring *kr;
-	struct ib_pubkey *pk;
+	struct ib_identity *id = NULL;
+	struct ib_keyring *kr = NULL;
+	struct ib_pubkey *pk = NULL;
 	struct ib_buf frame = { 0 };
 	struct ib_frame f;
 	EVP_PKEY *raw;

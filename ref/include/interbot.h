@@ -392,6 +392,98 @@ int ib_replay_accept(struct ib_replay_window *w, uint64_t seq);
 struct ib_seq_gen {
 	uint64_t last;
 };
+/* Returns 0 (never a valid result) when last is 2^64-1 and it cannot advance. */
 uint64_t ib_seq_next(struct ib_seq_gen *g, uint64_t now_unix_us);
+
+/* ---- Node configuration: node.conf (spec section 19.1) ------------------------------------ */
+
+#define IB_MAX_PARENTS 16u               /* entries of `parents` */
+#define IB_MAX_COMMANDS 64u              /* entries of `commands` */
+#define IB_MAX_ADDR 262u                 /* "[" 253-byte host "]:" 5-digit port, and NUL */
+#define IB_CONF_MAX_LINE 4096u           /* longer lines are a config error */
+
+struct ib_config {
+	char name[IB_MAX_STRING + 1];
+	char listen[IB_MAX_ADDR];
+	uint8_t mode;                        /* enum ib_role */
+	char parents[IB_MAX_PARENTS][IB_MAX_ADDR];
+	size_t parent_count;
+	uint32_t keepalive_interval_ms;
+	uint32_t keepalive_timeout_ms;
+	uint32_t max_message;
+	uint32_t election_window_ms;
+	uint32_t reconnect_min_ms;
+	uint32_t reconnect_max_ms;
+	char commands[IB_MAX_COMMANDS][IB_MAX_STRING + 1];
+	size_t command_count;
+};
+
+/* The spec's defaults; name = default_name (the directory's base name), listen empty. */
+void ib_config_defaults(struct ib_config *c, const char *default_name);
+/* [IFACE-2] Parses node.conf text over the defaults already in *c. On error diag names
+ * `file` and the line, and *c may be partly changed (parse into a copy to keep the old).
+ * IB_ERR_CONFIG for every syntax or value error. */
+int ib_config_parse(struct ib_config *c, const char *text, size_t len, const char *file,
+		    struct ib_diag *diag);
+/* Reads path (defaults from the directory's base name), then parses it. */
+int ib_config_load(struct ib_config *c, const char *path, struct ib_diag *diag);
+/* Writes every key, atomically (temp file, fsync, rename). */
+int ib_config_write(const struct ib_config *c, const char *path);
+/* "host:port" or "[v6]:port" -> host (without brackets) and port 1..65535. IB_ERR_RANGE. */
+int ib_addr_parse(const char *s, char *host, size_t host_cap, uint16_t *port);
+
+/* ---- Time and the event loop --------------------------------------------------------------- */
+
+/* Where a node takes its time from: the real clocks in the program, a virtual clock in tests
+ * (the harness advances it). Both readings in microseconds. */
+struct ib_clock {
+	uint64_t (*monotonic_us)(void *ctx);  /* never goes back; for timers */
+	uint64_t (*unix_us)(void *ctx);       /* wall clock; for seq ([MSG-5]) and [CMD-6] */
+	void *ctx;
+};
+/* CLOCK_MONOTONIC and CLOCK_REALTIME. */
+const struct ib_clock *ib_clock_system(void);
+
+/* A clock that moves only when told to. */
+struct ib_vclock {
+	uint64_t monotonic_us;
+	uint64_t unix_us;
+};
+void ib_vclock_init(struct ib_vclock *v, uint64_t start_unix_us);
+void ib_vclock_advance(struct ib_vclock *v, uint64_t us);
+/* A struct ib_clock reading v; v must outlive every user of the clock. */
+struct ib_clock ib_vclock_clock(struct ib_vclock *v);
+
+/* A small poll() loop (as Redis's ae.c): file descriptors with callbacks, and timers. Several
+ * nodes may share one loop. Single-threaded; callbacks may add or remove watches and timers,
+ * including their own. */
+struct ib_loop;
+
+enum { IB_EV_READ = 1, IB_EV_WRITE = 2, IB_EV_ERROR = 4 };
+
+typedef void (*ib_fd_cb)(struct ib_loop *loop, int fd, unsigned events, void *arg);
+typedef void (*ib_timer_cb)(struct ib_loop *loop, void *arg);
+
+int ib_loop_new(struct ib_loop **out, const struct ib_clock *clock);
+/* Frees the loop; does not close the watched descriptors. */
+void ib_loop_free(struct ib_loop *loop);
+const struct ib_clock *ib_loop_clock(const struct ib_loop *loop);
+uint64_t ib_loop_now_us(const struct ib_loop *loop);   /* the clock's monotonic reading */
+/* Watches fd for events (IB_EV_READ | IB_EV_WRITE); replaces an existing watch of fd. */
+int ib_loop_watch(struct ib_loop *loop, int fd, unsigned events, ib_fd_cb cb, void *arg);
+void ib_loop_unwatch(struct ib_loop *loop, int fd);
+/* A one-shot timer due delay_us after now; *id (may be NULL) names it for cancel. Ids are
+ * never reused. Timers due at the same time fire in the order they were added. */
+int ib_loop_timer_add(struct ib_loop *loop, uint64_t delay_us, ib_timer_cb cb, void *arg,
+		      uint64_t *id);
+/* Cancelling a fired or unknown id does nothing. */
+void ib_loop_timer_cancel(struct ib_loop *loop, uint64_t id);
+/* Monotonic time of the next timer; IB_ERR_NOT_FOUND if there is none. */
+int ib_loop_next_deadline(const struct ib_loop *loop, uint64_t *at_us);
+/* One turn: poll() for at most max_wait_ms (-1: until the next timer, or forever with none;
+ * 0: do not block), call the callbacks of ready descriptors, then of every timer due by the
+ * clock. Returns the number of callbacks called, or a negative error (IB_ERR_IO from
+ * poll, EINTR excepted). */
+int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms);
 
 #endif /* INTERBOT_H */

@@ -103,6 +103,7 @@ $(BUILD)/fuzz-replay/%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 # ---- tests -----------------------------------------------------------------------------
 
 test: all
+	@./ci/deps.sh
 	@echo "== unit tests (CUnit)"
 	$(BUILD)/bin/ib-unit
 	@$(MAKE) --no-print-directory check-vectors fuzz-replay
@@ -133,6 +134,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@if [ -n "$(FUZZ_TARGETS)" ]; then ci/fuzz-replay $(BUILD) $(FUZZ_TARGETS); fi
 
 fuzz:
+	@./ci/deps.sh
 	$(MAKE) -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 coverage:
@@ -146,7 +148,7 @@ check-format:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(filter-out %/interbot-vecgen,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 ref/include/interbot.h $(DESTDIR)$(PREFIX)/include/
 

@@ -4,15 +4,18 @@
 # Exit 0 when everything is present (or was installed), 1 otherwise.
 set -eu
 
-# package:probe  (probe = a pkg-config module, or cmd/NAME for a program)
+# package:probe  (probe = a pkg-config module, cmd/NAME for a program, deb/NAME for a
+# package that has neither, checked with dpkg)
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
 libjansson-dev:jansson
 pkg-config:cmd/pkg-config
+make:cmd/make
 clang:cmd/clang
-libclang-rt-14-dev:file/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
-make:cmd/make"
+libclang-rt-14-dev:deb/libclang-rt-14-dev
+openssl:cmd/openssl
+python3:cmd/python3"
 
 missing=""
 for entry in $NEEDED; do
@@ -20,7 +23,8 @@ for entry in $NEEDED; do
 	probe=${entry#*:}
 	case $probe in
 	cmd/*)  command -v "${probe#cmd/}" >/dev/null 2>&1 && continue ;;
-	file/*) [ -e "/${probe#file/}" ] && continue ;;
+	deb/*)  dpkg-query -W -f='${Status}' "${probe#deb/}" 2>/dev/null |
+			grep -q 'install ok installed' && continue ;;
 	*)      command -v pkg-config >/dev/null 2>&1 &&
 		pkg-config --exists "$probe" 2>/dev/null && continue ;;
 	esac

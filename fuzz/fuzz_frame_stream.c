@@ -41,15 +41,10 @@ static struct ib_keyring *keyring(void)
 	for (size_t i = 0; i < 3; i++) {
 		uint8_t raw[IB_PUBKEY_LEN];
 		struct ib_pubkey *k;
+		size_t n;
 
-		for (size_t j = 0; j < sizeof raw; j++) {
-			unsigned v;
-
-			if (sscanf(pub_hex[i] + 2 * j, "%2x", &v) != 1)
-				abort();
-			raw[j] = (uint8_t)v;
-		}
-		if (ib_pubkey_from_raw(&k, raw) || ib_keyring_add(kr, k))
+		if (ib_hex_decode(pub_hex[i], 2 * sizeof raw, raw, sizeof raw, &n) ||
+		    ib_pubkey_from_raw(&k, raw) || ib_keyring_add(kr, k))
 			abort();
 	}
 	return kr;

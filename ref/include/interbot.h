@@ -122,6 +122,11 @@ void ib_id_to_hex(const ib_id *id, char out[2 * IB_ID_LEN + 1]);
 /* IB_ERR_RANGE unless exactly 32 hex digits. */
 int ib_id_from_hex(ib_id *out, const char *hex);
 bool ib_id_is_zero(const ib_id *id);
+/* Lowercase hex of p[0..n) into out, which holds 2n+1 bytes (NUL-terminated). */
+void ib_hex_encode(const uint8_t *p, size_t n, char *out);
+/* hex[0..hex_len) (either case) into out; IB_ERR_RANGE for an odd length, a non-hex digit,
+ * or more than cap bytes. */
+int ib_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t cap, size_t *len);
 bool ib_id_equal(const ib_id *a, const ib_id *b);
 int ib_id_compare(const ib_id *a, const ib_id *b);  /* as 16 unsigned bytes */
 

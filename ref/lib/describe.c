@@ -13,17 +13,12 @@
 
 static json_t *hex_of(const uint8_t *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	char *s = malloc(2 * n + 1);
 	json_t *j;
 
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * n] = '\0';
+	ib_hex_encode(p, n, s);
 	j = json_string(s);
 	free(s);
 	return j;

@@ -513,6 +513,24 @@ static void test_id_hex_bad(void)
 	CU_ASSERT_EQUAL(id.b[15], 16);
 }
 
+static void test_hex_decode(void)
+{
+	uint8_t out[4] = { 9, 9, 9, 9 };
+	size_t n = 7;
+
+	IB_ASSERT_OK(ib_hex_decode("00aBfF", 6, out, sizeof out, &n));
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT(out[0] == 0x00 && out[1] == 0xab && out[2] == 0xff && out[3] == 9);
+	IB_ASSERT_OK(ib_hex_decode("", 0, out, 0, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	/* Only hex_len characters are read: the "zz" after them does not matter. */
+	IB_ASSERT_OK(ib_hex_decode("0102zz", 4, out, sizeof out, &n));
+	CU_ASSERT_EQUAL(n, 2);
+	IB_ASSERT_ERR(ib_hex_decode("012", 3, out, sizeof out, &n), IB_ERR_RANGE);
+	IB_ASSERT_ERR(ib_hex_decode("0g", 2, out, sizeof out, &n), IB_ERR_RANGE);
+	IB_ASSERT_ERR(ib_hex_decode("0102030405", 10, out, sizeof out, &n), IB_ERR_RANGE);
+}
+
 static void test_id_compare(void)
 {
 	ib_id a = { { 0 } }, b = { { 0 } };
@@ -551,6 +569,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_decoder_compacts, ""),
 	IB_TEST(test_id_hex, ""),
 	IB_TEST(test_id_hex_bad, ""),
+	IB_TEST(test_hex_decode, ""),
 	IB_TEST(test_id_compare, ""),
 	IB_TEST_END,
 };

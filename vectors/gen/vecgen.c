@@ -39,17 +39,12 @@ const ib_id *vg_id(int who)
 
 json_t *vg_hex(const uint8_t *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	char *s = malloc(2 * n + 1);
 	json_t *j;
 
 	if (!s)
 		vg_die("hex", IB_ERR_NOMEM);
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * n] = '\0';
+	ib_hex_encode(p, n, s);
 	j = json_string(s);
 	free(s);
 	return j;
@@ -78,13 +73,11 @@ static void load_keys(void)
 		uint8_t secret[IB_SECRET_LEN];
 		int err;
 
-		for (size_t j = 0; j < sizeof secret; j++) {
-			unsigned v;
+		size_t n;
 
-			if (sscanf(vg_keys[i].secret_hex + 2 * j, "%2x", &v) != 1)
-				vg_die("secret hex", IB_ERR_RANGE);
-			secret[j] = (uint8_t)v;
-		}
+		err = ib_hex_decode(vg_keys[i].secret_hex, 2 * sizeof secret, secret, sizeof secret, &n);
+		if (err)
+			vg_die("secret hex", err);
 		err = ib_identity_from_secret(&vg_keys[i].id, secret);
 		if (err)
 			vg_die("identity", err);

@@ -22,36 +22,21 @@ void ib_test_assert_err(int got, int want, const char *expr, const char *file, i
 	CU_assertImplementation(got == want, (unsigned)line, msg, file, "", CU_FALSE);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
+/* Spaces between bytes are allowed, for readable test data. */
 size_t ib_test_unhex(const char *hex, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
 
 	while (*hex) {
-		int hi, lo;
+		size_t run = strcspn(hex, " "), got;
 
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		hi = hexval(hex[0]);
-		lo = hi < 0 ? -1 : hexval(hex[1]);
-		if (hi < 0 || lo < 0 || n == cap) {
+		if (ib_hex_decode(hex, run, out + n, cap - n, &got) != IB_OK) {
 			fprintf(stderr, "ib_test_unhex: bad hex or buffer too small\n");
 			abort();
 		}
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		hex += 2;
+		n += got;
+		hex += run;
+		hex += strspn(hex, " ");
 	}
 	return n;
 }

@@ -469,26 +469,33 @@ enum { IB_EV_READ = 1, IB_EV_WRITE = 2, IB_EV_ERROR = 4 };
 typedef void (*ib_fd_cb)(struct ib_loop *loop, int fd, unsigned events, void *arg);
 typedef void (*ib_timer_cb)(struct ib_loop *loop, void *arg);
 
+/* The clock is copied into the loop. */
 int ib_loop_new(struct ib_loop **out, const struct ib_clock *clock);
 /* Frees the loop; does not close the watched descriptors. */
 void ib_loop_free(struct ib_loop *loop);
 const struct ib_clock *ib_loop_clock(const struct ib_loop *loop);
 uint64_t ib_loop_now_us(const struct ib_loop *loop);   /* the clock's monotonic reading */
-/* Watches fd for events (IB_EV_READ | IB_EV_WRITE); replaces an existing watch of fd. */
+/* Watches fd for events (IB_EV_READ | IB_EV_WRITE, or 0 for errors only); replaces an
+ * existing watch of fd. Errors and hang-ups arrive as IB_EV_ERROR | IB_EV_READ, so that the
+ * callback's read finds them. A watch changed during a turn misses that turn's events (they
+ * come again on the next, as poll() reports them again). */
 int ib_loop_watch(struct ib_loop *loop, int fd, unsigned events, ib_fd_cb cb, void *arg);
 void ib_loop_unwatch(struct ib_loop *loop, int fd);
 /* A one-shot timer due delay_us after now; *id (may be NULL) names it for cancel. Ids are
- * never reused. Timers due at the same time fire in the order they were added. */
+ * never 0 and never reused. Timers due at the same time fire in the order they were added;
+ * a timer added by a timer callback fires on a later turn at the earliest. */
 int ib_loop_timer_add(struct ib_loop *loop, uint64_t delay_us, ib_timer_cb cb, void *arg,
 		      uint64_t *id);
 /* Cancelling a fired or unknown id does nothing. */
 void ib_loop_timer_cancel(struct ib_loop *loop, uint64_t id);
 /* Monotonic time of the next timer; IB_ERR_NOT_FOUND if there is none. */
 int ib_loop_next_deadline(const struct ib_loop *loop, uint64_t *at_us);
-/* One turn: poll() for at most max_wait_ms (-1: until the next timer, or forever with none;
- * 0: do not block), call the callbacks of ready descriptors, then of every timer due by the
- * clock. Returns the number of callbacks called, or a negative error (IB_ERR_IO from
- * poll, EINTR excepted). */
+/* One turn: poll() for at most max_wait_ms (-1: until the next timer, or until a descriptor
+ * is ready when there is no timer; with neither, it returns 0 at once; 0: do not block), call
+ * the callbacks of ready descriptors, then of every timer due by the clock. On a virtual clock
+ * pass 0, and advance the clock to ib_loop_next_deadline yourself. Returns the number of
+ * callbacks called, or a negative error (IB_ERR_IO from poll, EINTR excepted;
+ * IB_ERR_INVALID_ARG when called from inside a callback). */
 int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms);
 
 #endif /* INTERBOT_H */

@@ -59,7 +59,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: all lib test unit conformance vectors check-vectors fuzz fuzz-replay coverage \
-	install clean format check-format
+	install clean
 all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
 
 lib: $(LIB)
@@ -107,6 +107,8 @@ test: all
 	@echo "== unit tests (CUnit)"
 	$(BUILD)/bin/ib-unit
 	@$(MAKE) --no-print-directory check-vectors fuzz-replay
+	@echo "== the interbot program"
+	ci/test-cli $(BUILD)
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== requirement coverage"
@@ -139,12 +141,6 @@ fuzz:
 
 coverage:
 	ci/spec-coverage
-
-format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
-
-check-format:
-	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -4,6 +4,8 @@
  */
 #include "interbot.h"
 
+#include "file.h"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -171,86 +173,40 @@ out:
 	return err;
 }
 
-typedef int (*pem_writer)(FILE *f, const void *obj);
+typedef int (*pem_writer)(BIO *b, const void *obj);
 
-static int write_private_key(FILE *f, const void *obj)
+static int write_private_key(BIO *b, const void *obj)
 {
 	const struct ib_identity *id = obj;
 
 	/* PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted: the file mode protects it [ID-5]. */
-	return PEM_write_PrivateKey(f, id->pkey, NULL, NULL, 0, NULL, NULL) == 1 ? 0 : -1;
+	return PEM_write_bio_PrivateKey(b, id->pkey, NULL, NULL, 0, NULL, NULL) == 1 ? 0 : -1;
 }
 
-static int write_cert(FILE *f, const void *obj)
+static int write_cert(BIO *b, const void *obj)
 {
-	return PEM_write_X509(f, obj) == 1 ? 0 : -1;
+	return PEM_write_bio_X509(b, obj) == 1 ? 0 : -1;
 }
 
-/* Makes the rename durable; a file system without directory fsync is not an error. */
-static void sync_dir_of(const char *path)
+/* PEM into memory (secure memory: it may hold the private key), then one atomic write. */
+static int write_pem(const char *path, mode_t mode, pem_writer emit, const void *obj)
 {
-	char *dir = strdup(path);
-	char *slash;
-	int fd;
+	BIO *b = BIO_new(BIO_s_secmem());
+	char *data;
+	long len;
+	int err = IB_ERR_CRYPTO;
 
-	if (!dir)
-		return;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	fd = open(slash ? dir : ".", O_RDONLY);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-/*
- * Writes path atomically: a temporary file in the same directory, created with `mode`
- * (mkstemp makes it 0600, so a private key is never readable by others, even for a moment),
- * written, fsync'ed, then renamed over path. A crash leaves the old file or the new one.
- */
-static int write_atomic(const char *path, mode_t mode, pem_writer emit, const void *obj)
-{
-	size_t n = strlen(path);
-	char *tmp = malloc(n + sizeof ".XXXXXX");
-	FILE *f = NULL;
-	int fd = -1, rc, err = IB_ERR_IO;
-
-	if (!tmp)
+	if (!b)
 		return IB_ERR_NOMEM;
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".XXXXXX", sizeof ".XXXXXX");
-	fd = mkstemp(tmp);
-	if (fd < 0)
+	if (emit(b, obj) != 0)
 		goto out;
-	if (fchmod(fd, mode) != 0)
+	len = BIO_get_mem_data(b, &data);
+	if (len <= 0)
 		goto out;
-	f = fdopen(fd, "w");
-	if (!f)
-		goto out;
-	fd = -1;
-	if (emit(f, obj) != 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
-		goto out;
-	rc = fclose(f);
-	f = NULL;
-	if (rc != 0 || rename(tmp, path) != 0)
-		goto out;
-	sync_dir_of(path);
-	err = IB_OK;
+	err = ib_file_write_atomic(path, data, (size_t)len, mode);
 out:
-	if (err) {
-		ERR_clear_error();
-		if (f)
-			fclose(f);
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	}
-	free(tmp);
+	ERR_clear_error();
+	BIO_free(b);
 	return err;
 }
 
@@ -258,7 +214,7 @@ int ib_identity_save(const struct ib_identity *id, const char *key_path)
 {
 	if (!id || !key_path)
 		return IB_ERR_INVALID_ARG;
-	return write_atomic(key_path, 0600, write_private_key, id);
+	return write_pem(key_path, 0600, write_private_key, id);
 }
 
 /* Bytes of the first CERT_CN_MAX_CHARS UTF-8 characters of name: the CN is a label only
@@ -358,7 +314,7 @@ int ib_identity_write_cert(const struct ib_identity *id, const char *crt_path, c
 		return IB_ERR_NOMEM;
 	err = cert_build(x, id, name);
 	if (!err)
-		err = write_atomic(crt_path, 0644, write_cert, x);
+		err = write_pem(crt_path, 0644, write_cert, x);
 	ERR_clear_error();
 	X509_free(x);
 	return err;

@@ -1,0 +1,17 @@
+/* file.h - whole-file writes that a crash cannot tear (internal). */
+#ifndef IB_FILE_H
+#define IB_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Replaces path with data[0..len): a temporary file in the same directory, created 0600 and
+ * set to mode before a byte is written, fsync'ed, renamed over path, then the directory
+ * fsync'ed. A crash leaves the old file or the new one, never a part ([DATA-5] asks the same
+ * of the store). IB_OK, IB_ERR_NOMEM or IB_ERR_IO (errno kept); on failure path is unchanged. */
+int ib_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* The directory part of path ("." for a bare name), malloc'd; NULL without memory. */
+char *ib_file_dir_of(const char *path);
+
+#endif

@@ -68,7 +68,11 @@ enum ib_err {
 	IB_ERR_CONFIG = -23,        /* node.conf (or another config file) is wrong; see ib_diag */
 	IB_ERR_BAD_ARGS = -24,      /* a COMMAND args list that does not decode */
 	IB_ERR_NOT_PUBLISH = -25,   /* TRANSFER frame is not a PUBLISH of the key asked [ELECT-5] */
-	IB_ERR__COUNT = 26
+	IB_ERR_AGAIN = -26,         /* non-blocking operation would block: try after the event */
+	IB_ERR_CLOSED = -27,        /* the peer closed (EOF, or TLS close_notify) */
+	IB_ERR_HANDSHAKE = -28,     /* TLS handshake failed: version, ALPN, certificate [TLS-1..3] */
+	IB_ERR_NOT_AUTHORIZED = -29,/* the peer's key is not in the keyring [TLS-4] */
+	IB_ERR__COUNT = 30
 };
 
 /* A sentence for people; never NULL. */

@@ -38,6 +38,10 @@ static const struct err_entry err_table[IB_ERR__COUNT] = {
 	[-IB_ERR_CONFIG] = { "config", "configuration error" },
 	[-IB_ERR_BAD_ARGS] = { "bad_args", "command arguments do not decode" },
 	[-IB_ERR_NOT_PUBLISH] = { "not_publish", "embedded frame is not a PUBLISH of the key" },
+	[-IB_ERR_AGAIN] = { "again", "operation would block" },
+	[-IB_ERR_CLOSED] = { "closed", "the peer closed the connection" },
+	[-IB_ERR_HANDSHAKE] = { "handshake_failed", "TLS handshake failed" },
+	[-IB_ERR_NOT_AUTHORIZED] = { "not_authorized", "the peer's key is not authorized" },
 };
 
 static const struct err_entry *err_lookup(int err)

@@ -1,0 +1,32 @@
+/*
+ * net.h - the sockets: the only code that calls socket(), connect(), accept(), read() and
+ * write(). Everything is non-blocking and close-on-exec. Internal.
+ */
+#ifndef IB_NET_H
+#define IB_NET_H
+
+#include "interbot.h"
+
+/* Listens on host:port (port 0: an ephemeral port, returned in *bound_port). The host is a
+ * numeric address or a name resolved once, now. diag says why on failure (IB_ERR_IO). */
+int ib_net_listen(const char *host, uint16_t port, int *fd, uint16_t *bound_port,
+		  struct ib_diag *diag);
+/* One pending connection: IB_OK with *fd, or IB_ERR_AGAIN when there is none. peer (may be
+ * NULL) receives "host:port" of the other end. */
+int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap);
+/* Starts a non-blocking connect; the socket becomes writable when it is done, then
+ * ib_net_connect_result tells how it went. */
+int ib_net_connect(const char *host, uint16_t port, int *fd, struct ib_diag *diag);
+/* IB_OK once connected, IB_ERR_AGAIN while in progress, IB_ERR_IO (errno set) if refused. */
+int ib_net_connect_result(int fd);
+/* Reads up to cap bytes: IB_OK with *got > 0, IB_ERR_AGAIN, IB_ERR_CLOSED on EOF, IB_ERR_IO. */
+int ib_net_read(int fd, uint8_t *buf, size_t cap, size_t *got);
+/* Writes what it can: IB_OK with *sent (maybe less than n), IB_ERR_AGAIN when nothing could
+ * be written, IB_ERR_IO (a reset peer included; never SIGPIPE). */
+int ib_net_write(int fd, const uint8_t *p, size_t n, size_t *sent);
+void ib_net_close(int fd);
+/* "host:port" of the socket's own end / of its peer. */
+int ib_net_local_name(int fd, char *out, size_t cap, uint16_t *port);
+int ib_net_peer_name(int fd, char *out, size_t cap, uint16_t *port);
+
+#endif

@@ -44,9 +44,10 @@ LIB_SRC := $(wildcard ref/lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libinterbot.a
 
-UNIT_SRC := $(wildcard ref/tests/*_test.c) $(wildcard ref/tests/testlib/*.c)
+UNIT_SRC := $(wildcard ref/tests/*_test.c) $(wildcard ref/tests/testlib/*.c) \
+	$(wildcard conformance/harness/*.c) $(wildcard conformance/tests/*_test.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
-SUITES   := $(patsubst ref/tests/%_test.c,%,$(filter ref/tests/%_test.c,$(UNIT_SRC)))
+SUITES   := $(patsubst %_test.c,%,$(notdir $(filter %_test.c,$(UNIT_SRC))))
 
 # Programs: name -> the folder of its sources.
 PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
@@ -67,7 +68,8 @@ lib: $(LIB)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -Iconformance/harness \
+		-MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -84,7 +86,7 @@ endef
 $(foreach p,$(PROG_DIRS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
 # The suite list of the unit runner, from the test file names.
-$(BUILD)/gen/suites.inc: $(filter ref/tests/%_test.c,$(UNIT_SRC)) Makefile
+$(BUILD)/gen/suites.inc: $(filter %_test.c,$(UNIT_SRC)) Makefile
 	@mkdir -p $(dir $@)
 	@printf '%s\n' $(foreach s,$(SUITES),'IB_SUITE($(s))') > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/ref/tests/testlib/unit_main.o: $(BUILD)/gen/suites.inc

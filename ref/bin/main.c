@@ -3,6 +3,7 @@
  *
  *   interbot init DIR [--name N] [--listen H:P] [--parent H:P ...] [--mode server|client]
  *   interbot id DIR|FILE.pub
+ *   interbot run DIR [--log-level LEVEL]
  *
  * Every subcommand answers --help; `interbot --version` prints the software version.
  * Exit status: 0 done, 1 failed (one line on stderr says why), 2 bad usage.
@@ -16,6 +17,7 @@ static const struct cli_command commands[] = {
 	{ "init", "create a node directory: key, certificate, node.conf, authorized/",
 	  cli_init },
 	{ "id", "print the id_bot of a node directory or a public key file", cli_id },
+	{ "run", "run the node of a directory in the foreground", cli_run },
 };
 
 static void usage(FILE *out)

@@ -502,4 +502,86 @@ int ib_loop_next_deadline(const struct ib_loop *loop, uint64_t *at_us);
  * IB_ERR_INVALID_ARG when called from inside a callback). */
 int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms);
 
+/* ---- The node ------------------------------------------------------------------------------ */
+
+/* One interbot node: its links, its place in the tree, flooding. Single-threaded: every call
+ * comes from the loop's thread. */
+struct ib_node;
+
+/* Why frames are dropped and links refused or closed (spec section 17), counted per node
+ * ([ERR-1]). */
+enum ib_counter {
+	IB_CNT_BAD_SIGNATURE_LENGTH,
+	IB_CNT_UNKNOWN_ORIGIN,
+	IB_CNT_BAD_SIGNATURE,
+	IB_CNT_UNSUPPORTED_VERSION,
+	IB_CNT_RESERVED_TYPE,
+	IB_CNT_MALFORMED,
+	IB_CNT_UNKNOWN_HOP_TYPE,
+	IB_CNT_REPLAY,
+	IB_CNT_STALE_COMMAND,
+	IB_CNT_TOO_BIG_FOR_PEER,    /* [FRAME-7] not sent: above the peer's max_message */
+	IB_CNT_CONNECT_FAILED,
+	IB_CNT_HANDSHAKE_FAILED,
+	IB_CNT_HANDSHAKE_TIMEOUT,
+	IB_CNT_NOT_AUTHORIZED,
+	IB_CNT_QUEUE_OVERFLOW,
+	IB_CNT_LINK_LOST,
+	IB_CNT_LINKS_REFUSED,       /* closed with ERROR at the HELLO exchange */
+	IB_CNT_LINKS_OPENED,
+	IB_CNT_FRAMES_IN,           /* valid frames received */
+	IB_CNT_FRAMES_FORWARDED,
+	IB_CNT_FRAMES_DELIVERED,
+	IB_CNT__COUNT
+};
+const char *ib_counter_name(enum ib_counter c);
+
+enum ib_log_level { IB_LOG_ERROR = 0, IB_LOG_WARN = 1, IB_LOG_INFO = 2, IB_LOG_DEBUG = 3 };
+/* One line per event, without the trailing newline. */
+typedef void (*ib_log_fn)(void *ctx, enum ib_log_level level, const char *line);
+
+/* Called for every end-to-end message delivered to this node ([FLOOD-1] rule 3): to
+ * everyone or directed to it. f and m borrow the link's buffer: copy what you keep. */
+typedef void (*ib_deliver_fn)(struct ib_node *node, const struct ib_frame *f,
+			      const struct ib_msg *m, void *ctx);
+
+/* A node from objects already loaded; it takes ownership of id and kr (freed by
+ * ib_node_free, also on failure). cfg is copied. The listen address of cfg may have port 0
+ * (an ephemeral port, for tests): ib_node_listen_port tells which one it got. */
+int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_config *cfg,
+		struct ib_identity *id, struct ib_keyring *kr, struct ib_diag *diag);
+/* A node from a node directory (spec section 19.1): identity.key, authorized/, node.conf. */
+int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
+		 struct ib_diag *diag);
+void ib_node_set_log(struct ib_node *n, ib_log_fn fn, void *ctx, enum ib_log_level level);
+void ib_node_set_deliver(struct ib_node *n, ib_deliver_fn fn, void *ctx);
+/* Seeds the node's jitter generator (retry delays), for reproducible runs. */
+void ib_node_set_seed(struct ib_node *n, uint64_t seed);
+/* Listens, and starts joining the configured parents ([TREE-1]). */
+int ib_node_start(struct ib_node *n, struct ib_diag *diag);
+/* [LINK-8] Closes every link with shutting_down and stops listening and retrying. */
+void ib_node_stop(struct ib_node *n);
+void ib_node_free(struct ib_node *n);
+
+/* [MEMBER-2][MEMBER-3] Reloads authorized/ (ib_node_open nodes) and closes the links of keys
+ * no longer in it. On failure the old keyring stays and diag says why. */
+int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag);
+/* The same with a keyring given by the caller (takes ownership). */
+int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr);
+
+/* Originates an end-to-end message: fills version, seq and signs; m->h.dest and the body are
+ * the caller's. Sent to every link, or along the route to dest ([FLOOD-7]). */
+int ib_node_send(struct ib_node *n, struct ib_msg *m);
+
+const ib_id *ib_node_id(const struct ib_node *n);
+const char *ib_node_name(const struct ib_node *n);
+uint16_t ib_node_listen_port(const struct ib_node *n);
+/* The parent's id, or false for a root. */
+bool ib_node_parent(const struct ib_node *n, ib_id *parent);
+/* This node's path, root first, itself last ([TREE-6]); returns the number of ids. */
+size_t ib_node_path(const struct ib_node *n, ib_id *out, size_t max);
+size_t ib_node_child_count(const struct ib_node *n);
+size_t ib_node_link_count(const struct ib_node *n);   /* open links, parent included */
+uint64_t ib_node_counter(const struct ib_node *n, enum ib_counter c);
+
 #endif /* INTERBOT_H */

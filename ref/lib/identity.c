@@ -362,3 +362,28 @@ void ib_identity_free(struct ib_identity *id)
 	ib_pubkey_free(id->pub);
 	free(id);
 }
+
+/* ---- For the TLS engine (identity_internal.h) ------------------------------------------- */
+
+#include "identity_internal.h"
+
+EVP_PKEY *ib_identity_evp(const struct ib_identity *id)
+{
+	return id ? id->pkey : NULL;
+}
+
+/* [TLS-7] The same certificate as ib_identity_write_cert, kept in memory for SSL_CTX. */
+X509 *ib_identity_x509(const struct ib_identity *id, const char *cn)
+{
+	X509 *x;
+
+	if (!id || !cn)
+		return NULL;
+	x = X509_new();
+	if (x && cert_build(x, id, cn) != IB_OK) {
+		X509_free(x);
+		x = NULL;
+	}
+	ERR_clear_error();
+	return x;
+}

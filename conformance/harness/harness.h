@@ -1,0 +1,76 @@
+/*
+ * harness.h - many nodes in one process, on one loop and one virtual clock, linked over real
+ * TCP + TLS on 127.0.0.1 (issue: the in-process tree harness).
+ *
+ * A topology is a short description:
+ *   chain:N        node i's parent is node i-1
+ *   star:N         node 0 is every other node's parent
+ *   tree:FxD       fan-out F, depth D (levels below the root)
+ *   random:N:SEED  node i's parent is a node below i, drawn from SEED
+ * Nodes start in index order, so a parent listens before its children connect.
+ */
+#ifndef IB_HARNESS_H
+#define IB_HARNESS_H
+
+#include "interbot.h"
+
+struct hn_node {
+	struct ib_node *node;
+	int parent;                 /* index in the topology, -1 for the root */
+	char name[32];
+	uint64_t delivered;         /* end-to-end messages delivered to it */
+	uint64_t delivered_from_self;
+};
+
+struct hn_tree {
+	struct ib_vclock clock;
+	struct ib_loop *loop;
+	struct hn_node *nodes;
+	size_t count;
+	uint64_t seed;
+	struct ib_config base;      /* every node's settings, but name, listen and parents */
+	struct ib_identity **ids;   /* until the node takes it at start */
+	struct ib_pubkey **pubs;    /* every node's key, for keyrings and lookups */
+	struct ib_pubkey *extra[8]; /* more keys every node trusts (tester peers) */
+	size_t nextra;
+	char root_parent[IB_MAX_ADDR]; /* a parent for node 0 (a tester peer), or "" */
+	enum ib_log_level log_level;
+};
+
+/* Parses the shape and makes the identities and settings; nothing runs yet. */
+int hn_tree_new(struct hn_tree **out, const char *shape, uint64_t seed);
+/* Creates and starts every node in index order. */
+int hn_tree_start(struct hn_tree *t);
+void hn_tree_free(struct hn_tree *t);
+
+/* One turn of the loop without blocking; when nothing happened, the virtual clock jumps to
+ * the next timer. Returns false when there is no timer left and nothing happened. */
+bool hn_tree_step(struct hn_tree *t);
+/* Steps until cond holds (true) or the virtual clock passes now + within_us (false). */
+bool hn_tree_run_until(struct hn_tree *t, bool (*cond)(struct hn_tree *t, void *arg), void *arg,
+		       uint64_t within_us);
+/* Runs for within_us of virtual time. */
+void hn_tree_run_for(struct hn_tree *t, uint64_t within_us);
+
+/* Every node linked to the parent the topology gives it. */
+bool hn_tree_formed(struct hn_tree *t, void *unused);
+/* Makes every node started later trust this key too (a tester peer's). */
+int hn_tree_trust(struct hn_tree *t, const struct ib_identity *id);
+/* Index of the node with this id, or -1. */
+int hn_tree_find(const struct hn_tree *t, const ib_id *id);
+/* Stops and frees node i (it stays in the table as a NULL node). */
+void hn_tree_kill(struct hn_tree *t, size_t i);
+/* A keyring of every identity of the tree but those whose index is in `without`. */
+int hn_tree_keyring(const struct hn_tree *t, const int *without, size_t nwithout,
+		    struct ib_keyring **out);
+
+struct hn_peer;
+/* A tester peer trusted by the tree and trusting it (call before hn_tree_start). */
+int hn_tree_new_peer(struct hn_tree *t, struct hn_peer **out);
+/* Connects p to node i as its child and completes the HELLO exchange. */
+bool hn_attach_child(struct hn_tree *t, struct hn_peer *p, size_t i);
+/* Node i's id and path. */
+const ib_id *hn_id(const struct hn_tree *t, size_t i);
+size_t hn_path(const struct hn_tree *t, size_t i, ib_id *path);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * peer.h - a tester peer: a TLS endpoint with its own identity that links to a node as its
+ * child (it connects) or as its parent (the node connects to it), sends whatever a test wants,
+ * well formed or not, and records everything it receives. It uses the library's codec and TLS
+ * engine but nothing of the node, so it can face any implementation.
+ */
+#ifndef IB_PEER_H
+#define IB_PEER_H
+
+#include "interbot.h"
+
+struct hn_peer;
+
+struct hn_got {                 /* one frame received, as it came */
+	struct ib_buf raw;
+	uint8_t type;
+	uint64_t seq;
+	uint16_t error_code;        /* ERROR frames */
+	uint8_t nonce[IB_NONCE_MAX];/* PING/PONG */
+	size_t nonce_len;
+	uint64_t at_us;             /* monotonic time it arrived */
+};
+
+/* A peer with a fresh identity, pinning peers against trusted (copied). */
+int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyring *trusted);
+void hn_peer_free(struct hn_peer *p);
+const struct ib_identity *hn_peer_identity(const struct hn_peer *p);
+/* Replaces the keys the peer trusts (copied). */
+int hn_peer_trust(struct hn_peer *p, const struct ib_keyring *trusted);
+
+/* As a child: connects to 127.0.0.1:port and starts TLS. */
+int hn_peer_connect(struct hn_peer *p, uint16_t port);
+/* As a parent: listens on an ephemeral port and takes the first connection. */
+int hn_peer_listen(struct hn_peer *p, uint16_t *port);
+
+bool hn_peer_tls_open(const struct hn_peer *p);
+bool hn_peer_closed(const struct hn_peer *p);     /* EOF, TLS failure or close_notify */
+const char *hn_peer_failure(const struct hn_peer *p);
+
+/* Sends bytes as they are (after TLS), possibly a part of a frame. */
+int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len);
+/* Signs m with signer (NULL: the peer's own key), as origin `as` (NULL: the signer), with
+ * the next seq unless keep_seq, and sends the frame; a copy goes to frame_out if not NULL. */
+int hn_peer_send(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *signer,
+		 const ib_id *as, bool keep_seq, struct ib_buf *frame_out);
+/* HELLO with the peer's own path: [above..., peer]. */
+int hn_peer_send_hello(struct hn_peer *p, uint8_t role, uint32_t keepalive_ms,
+		       const ib_id *above, size_t nabove);
+/* Answers every PING it receives with a PONG of the same nonce (on by default). */
+void hn_peer_auto_pong(struct hn_peer *p, bool on);
+
+size_t hn_peer_received(const struct hn_peer *p);
+const struct hn_got *hn_peer_got(const struct hn_peer *p, size_t i);
+/* How many frames of this type arrived; the last one, or NULL. */
+size_t hn_peer_count(const struct hn_peer *p, uint8_t type);
+const struct hn_got *hn_peer_last(const struct hn_peer *p, uint8_t type);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * link_test.c - one reference node against a tester peer over real TCP + TLS: the HELLO
+ * exchange, link errors, keep-alive, and the frames a node must drop without forwarding.
+ */
+#include "harness.h"
+#include "ib_test.h"
+#include "peer.h"
+
+#include <string.h>
+
+#define SECOND 1000000ull
+
+struct fixture {
+	struct hn_tree *t;
+	struct hn_peer *a, *b;      /* a: child of the last node; b: child of node 0 */
+};
+
+static bool peer_closed(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return hn_peer_closed(arg);
+}
+
+struct wait_type {
+	struct hn_peer *p;
+	uint8_t type;
+	size_t count;
+};
+
+static bool peer_got(struct hn_tree *t, void *arg)
+{
+	const struct wait_type *w = arg;
+
+	(void)t;
+	return hn_peer_count(w->p, w->type) >= w->count;
+}
+
+/* shape with a tester peer on the last node (a) and one on node 0 (b), all linked. */
+static void setup(struct fixture *fx, const char *shape, uint32_t keepalive_ms)
+{
+	memset(fx, 0, sizeof *fx);
+	IB_ASSERT_OK(hn_tree_new(&fx->t, shape, 11));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx->t);
+	fx->t->base.keepalive_interval_ms = keepalive_ms;
+	fx->t->base.keepalive_timeout_ms = 1000;
+	fx->t->base.max_message = IB_MAX_MESSAGE_MIN;
+	IB_ASSERT_OK(hn_tree_new_peer(fx->t, &fx->a));
+	IB_ASSERT_OK(hn_tree_new_peer(fx->t, &fx->b));
+	IB_ASSERT_OK(hn_tree_start(fx->t));
+	CU_ASSERT_FATAL(hn_tree_run_until(fx->t, hn_tree_formed, NULL, 10 * SECOND));
+	CU_ASSERT_FATAL(hn_attach_child(fx->t, fx->a, fx->t->count - 1));
+	CU_ASSERT_FATAL(hn_attach_child(fx->t, fx->b, 0));
+}
+
+static void teardown(struct fixture *fx)
+{
+	hn_peer_free(fx->a);
+	hn_peer_free(fx->b);
+	hn_tree_free(fx->t);
+}
+
+static void publish(struct ib_msg *m, const char *key, uint64_t version)
+{
+	memset(m, 0, sizeof *m);
+	m->h.type = IB_MSG_PUBLISH;
+	m->u.publish.key = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	m->u.publish.version = version;
+	m->u.publish.value = (struct ib_slice){ (const uint8_t *)"value", 5 };
+}
+
+/* [LINK-1] a frame other than HELLO first: ERROR protocol_violation, then close. */
+static void test_hello_must_come_first(void)
+{
+	struct hn_tree *t = NULL;
+	struct hn_peer *p = NULL;
+	struct ib_msg m;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 12));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	IB_ASSERT_OK(hn_peer_connect(p, ib_node_listen_port(t->nodes[0].node)));
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_FATAL(hn_peer_tls_open(p));
+	publish(&m, "early", 1);
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_count(p, IB_MSG_HELLO), 0);
+	CU_ASSERT_FATAL(hn_peer_last(p, IB_MSG_ERROR) != NULL);
+	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	CU_ASSERT_EQUAL(ib_node_child_count(t->nodes[0].node), 0);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* [LINK-6] a second HELLO closes the link with protocol_violation. */
+static void test_second_hello_closes(void)
+{
+	struct fixture fx;
+
+	setup(&fx, "chain:1", 30000);
+	CU_ASSERT_EQUAL(ib_node_child_count(fx.t->nodes[0].node), 2);
+	IB_ASSERT_OK(hn_peer_send_hello(fx.a, IB_ROLE_SERVER, 30000, NULL, 0));
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	CU_ASSERT_EQUAL(ib_node_child_count(fx.t->nodes[0].node), 1);
+	teardown(&fx);
+}
+
+/* [LINK-3] a hop-local frame signed by another member (b) on a's link. */
+static void test_hop_frame_from_other_origin_closes(void)
+{
+	struct fixture fx;
+	struct ib_msg m;
+
+	setup(&fx, "chain:1", 30000);
+	memset(&m, 0, sizeof m);
+	m.h.type = 0x06; /* unassigned hop-local: ignored when it comes from the peer itself */
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, hn_peer_identity(fx.b), NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	teardown(&fx);
+}
+
+/* [MSG-9][FLOOD-6] an unassigned hop-local type from the peer itself: ignored, counted, not
+ * forwarded, the link stays. */
+static void test_unknown_hop_type_ignored(void)
+{
+	struct fixture fx;
+	struct ib_msg m;
+	size_t before;
+
+	setup(&fx, "chain:1", 30000);
+	before = hn_peer_received(fx.b);
+	memset(&m, 0, sizeof m);
+	m.h.type = 0x06;
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, NULL));
+	hn_tree_run_for(fx.t, SECOND);
+	CU_ASSERT(!hn_peer_closed(fx.a));
+	CU_ASSERT_EQUAL(ib_node_counter(fx.t->nodes[0].node, IB_CNT_UNKNOWN_HOP_TYPE), 1);
+	CU_ASSERT_EQUAL(hn_peer_received(fx.b), before);
+	teardown(&fx);
+}
+
+/* [TLS-4][MEMBER-4] a key the node does not have is refused during TLS. */
+static void test_unknown_key_refused(void)
+{
+	struct hn_tree *t = NULL;
+	struct hn_peer *stranger = NULL;
+	struct ib_keyring *kr = NULL;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 13));
+	IB_ASSERT_OK(hn_tree_keyring(t, NULL, 0, &kr));
+	IB_ASSERT_OK(hn_peer_new(&stranger, t->loop, kr)); /* it trusts the node; not back */
+	IB_ASSERT_OK(hn_tree_start(t));
+	IB_ASSERT_OK(hn_peer_connect(stranger, ib_node_listen_port(t->nodes[0].node)));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, stranger, 5 * SECOND));
+	CU_ASSERT(!hn_peer_tls_open(stranger));
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_NOT_AUTHORIZED), 1);
+	CU_ASSERT_EQUAL(ib_node_child_count(t->nodes[0].node), 0);
+	ib_keyring_free(kr);
+	hn_peer_free(stranger);
+	hn_tree_free(t);
+}
+
+/* [FRAME-4] message_length above max_message: ERROR too_big from the header alone. */
+static void test_too_big_closes(void)
+{
+	struct fixture fx;
+	uint8_t header[IB_FRAME_HEADER_LEN] = { 0 };
+
+	setup(&fx, "chain:1", 30000);
+	memcpy(header, ib_identity_id(hn_peer_identity(fx.a))->b, IB_ID_LEN);
+	header[16] = 0;
+	header[17] = IB_SIG_LEN;
+	header[18] = 0x01; /* 65536 + 1 = 0x010001 */
+	header[19] = 0x00;
+	header[20] = 0x01;
+	IB_ASSERT_OK(hn_peer_send_raw(fx.a, header, sizeof header));
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_TOO_BIG);
+	teardown(&fx);
+}
+
+/* [FRAME-3] a frame with signature_length 63 is dropped; the link stays up. */
+static void test_bad_signature_length_keeps_link(void)
+{
+	struct fixture fx;
+	struct ib_msg m;
+	struct ib_buf frame = { 0 };
+	uint8_t sig[63] = { 0 };
+	struct ib_buf msg = { 0 };
+
+	setup(&fx, "chain:1", 30000);
+	publish(&m, "k", 1);
+	m.h.version = 1;
+	m.h.seq = 1;
+	IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+	ib_buf_put(&frame, ib_identity_id(hn_peer_identity(fx.a))->b, IB_ID_LEN);
+	ib_buf_put_u16(&frame, 63);
+	ib_buf_put_u24(&frame, (uint32_t)msg.len);
+	ib_buf_put(&frame, sig, sizeof sig);
+	ib_buf_put(&frame, msg.ptr, msg.len);
+	IB_ASSERT_OK(hn_peer_send_raw(fx.a, frame.ptr, frame.len));
+	hn_tree_run_for(fx.t, SECOND);
+	CU_ASSERT(!hn_peer_closed(fx.a));
+	CU_ASSERT_EQUAL(ib_node_counter(fx.t->nodes[0].node, IB_CNT_BAD_SIGNATURE_LENGTH), 1);
+	CU_ASSERT_EQUAL(hn_peer_count(fx.b, IB_MSG_PUBLISH), 0);
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+	teardown(&fx);
+}
+
+/* [LINK-4] ERROR from the peer: the node closes without answering. */
+static void test_error_received_closes_quietly(void)
+{
+	struct fixture fx;
+	struct ib_msg m;
+
+	setup(&fx, "chain:1", 30000);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ERROR;
+	m.u.error.code = IB_EC_SHUTTING_DOWN;
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_count(fx.a, IB_MSG_ERROR), 0);
+	CU_ASSERT_EQUAL(ib_node_child_count(fx.t->nodes[0].node), 1);
+	teardown(&fx);
+}
+
+/* [LINK-8] a node stopping says shutting_down on every link. */
+static void test_stop_says_shutting_down(void)
+{
+	struct fixture fx;
+
+	setup(&fx, "chain:1", 30000);
+	hn_tree_kill(fx.t, 0);
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_SHUTTING_DOWN);
+	CU_ASSERT_EQUAL(hn_peer_last(fx.b, IB_MSG_ERROR)->error_code, IB_EC_SHUTTING_DOWN);
+	teardown(&fx);
+}
+
+/* [FRAME-5][FRAME-6] unknown origin and bad signature: dropped, counted, not forwarded;
+ * a good frame passes byte for byte ([FLOOD-1]); the same frame again is a replay
+ * ([FLOOD-3]). a sits under node 1, b under node 0. */
+static void test_drops_are_not_forwarded(void)
+{
+	struct fixture fx;
+	struct ib_identity *outsider = NULL;
+	struct ib_buf good = { 0 }, bad = { 0 };
+	struct wait_type w;
+	struct ib_msg m;
+	struct hn_node *n1;
+
+	setup(&fx, "chain:2", 30000);
+	n1 = &fx.t->nodes[1];
+	IB_ASSERT_OK(ib_identity_generate(&outsider));
+	publish(&m, "from-outsider", 1);
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, outsider, NULL, false, NULL));
+	publish(&m, "forged", 1);
+	/* Signed by a, named as b: the verify must use b's key. */
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, ib_identity_id(hn_peer_identity(fx.b)), false,
+				  &bad));
+	hn_tree_run_for(fx.t, SECOND);
+	CU_ASSERT_EQUAL(ib_node_counter(n1->node, IB_CNT_UNKNOWN_ORIGIN), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(n1->node, IB_CNT_BAD_SIGNATURE), 1);
+	CU_ASSERT_EQUAL(hn_peer_count(fx.b, IB_MSG_PUBLISH), 0);
+	CU_ASSERT_EQUAL(fx.t->nodes[0].delivered + n1->delivered, 0);
+
+	publish(&m, "good", 1);
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, &good));
+	w = (struct wait_type){ fx.b, IB_MSG_PUBLISH, 1 };
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_last(fx.b, IB_MSG_PUBLISH)->raw.len, good.len);
+	CU_ASSERT(memcmp(hn_peer_last(fx.b, IB_MSG_PUBLISH)->raw.ptr, good.ptr, good.len) == 0);
+	CU_ASSERT_EQUAL(fx.t->nodes[0].delivered, 1);
+	CU_ASSERT_EQUAL(n1->delivered, 1);
+
+	/* The captured frame again, from the same side. */
+	IB_ASSERT_OK(hn_peer_send_raw(fx.a, good.ptr, good.len));
+	hn_tree_run_for(fx.t, SECOND);
+	CU_ASSERT_EQUAL(ib_node_counter(n1->node, IB_CNT_REPLAY), 1);
+	CU_ASSERT_EQUAL(hn_peer_count(fx.b, IB_MSG_PUBLISH), 1);
+	CU_ASSERT(!hn_peer_closed(fx.a));
+	ib_identity_free(outsider);
+	ib_buf_free(&good);
+	ib_buf_free(&bad);
+	teardown(&fx);
+}
+
+/* [FLOOD-4] a forged frame does not move its origin's window. */
+static void test_forgery_does_not_move_window(void)
+{
+	struct fixture fx;
+	struct ib_buf forged = { 0 };
+	struct wait_type w;
+	struct ib_msg m;
+
+	setup(&fx, "chain:2", 30000);
+	publish(&m, "w", 1);
+	m.h.version = 1;
+	m.h.seq = 5000000000000000ull;
+	/* a's frame with a high seq, one bit of its signature flipped: a forgery. */
+	{
+		struct ib_buf msg = { 0 };
+
+		IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+		IB_ASSERT_OK(ib_frame_sign(&forged, hn_peer_identity(fx.a), msg.ptr, msg.len));
+		ib_buf_free(&msg);
+	}
+	forged.ptr[IB_FRAME_HEADER_LEN] ^= 1;
+	IB_ASSERT_OK(hn_peer_send_raw(fx.a, forged.ptr, forged.len));
+	/* A well-signed frame far below that seq must still pass. */
+	publish(&m, "w", 2);
+	m.h.seq = 4000000000000000ull;
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, true, NULL));
+	w = (struct wait_type){ fx.b, IB_MSG_PUBLISH, 1 };
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(fx.t->nodes[1].node, IB_CNT_BAD_SIGNATURE), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(fx.t->nodes[1].node, IB_CNT_REPLAY), 0);
+	ib_buf_free(&forged);
+	teardown(&fx);
+}
+
+/* [MSG-10] an end-to-end type nobody knows crosses the tree unchanged and is not acted on. */
+static void test_unknown_type_forwarded_not_delivered(void)
+{
+	struct fixture fx;
+	struct ib_buf sent = { 0 };
+	struct wait_type w;
+	struct ib_msg m;
+
+	setup(&fx, "chain:2", 30000);
+	memset(&m, 0, sizeof m);
+	m.h.type = 0x40;
+	m.body = (struct ib_slice){ (const uint8_t *)"future", 6 };
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, &sent));
+	w = (struct wait_type){ fx.b, 0x40, 1 };
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
+	CU_ASSERT(memcmp(hn_peer_last(fx.b, 0x40)->raw.ptr, sent.ptr, sent.len) == 0);
+	CU_ASSERT_EQUAL(fx.t->nodes[0].delivered + fx.t->nodes[1].delivered, 0);
+	ib_buf_free(&sent);
+	teardown(&fx);
+}
+
+/* [CMD-6] a COMMAND whose seq is 301 s old is dropped and not forwarded. */
+static void test_stale_command_dropped(void)
+{
+	struct fixture fx;
+	const struct ib_clock *c;
+	struct ib_msg m;
+
+	setup(&fx, "chain:2", 30000);
+	c = ib_loop_clock(fx.t->loop);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.h.seq = c->unix_us(c->ctx) - 301 * SECOND;
+	m.u.command.cmd_id = 1;
+	m.u.command.name = (struct ib_slice){ (const uint8_t *)"ib.ping", 7 };
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, true, NULL));
+	hn_tree_run_for(fx.t, SECOND);
+	CU_ASSERT_EQUAL(ib_node_counter(fx.t->nodes[1].node, IB_CNT_STALE_COMMAND), 1);
+	CU_ASSERT_EQUAL(hn_peer_count(fx.b, IB_MSG_COMMAND), 0);
+	teardown(&fx);
+}
+
+/* [FLOOD-5] a directed frame follows the route learned from its destination's frames, and
+ * does not reach a node off that route. star:3: node 0 with children 1 and 2; a under 2,
+ * b under 0 (off the route from 2 to 1), c under 1. */
+static void test_directed_frame_follows_route(void)
+{
+	struct fixture fx;
+	struct hn_peer *c = NULL;
+	struct wait_type w;
+	struct ib_msg m;
+
+	memset(&fx, 0, sizeof fx);
+	IB_ASSERT_OK(hn_tree_new(&fx.t, "star:3", 14));
+	IB_ASSERT_OK(hn_tree_new_peer(fx.t, &fx.a));
+	IB_ASSERT_OK(hn_tree_new_peer(fx.t, &fx.b));
+	IB_ASSERT_OK(hn_tree_new_peer(fx.t, &c));
+	IB_ASSERT_OK(hn_tree_start(fx.t));
+	CU_ASSERT_FATAL(hn_tree_run_until(fx.t, hn_tree_formed, NULL, 10 * SECOND));
+	CU_ASSERT_FATAL(hn_attach_child(fx.t, fx.a, 2));
+	CU_ASSERT_FATAL(hn_attach_child(fx.t, fx.b, 0));
+	CU_ASSERT_FATAL(hn_attach_child(fx.t, c, 1));
+	/* c speaks first, so that every node learns where c is. */
+	publish(&m, "c-was-here", 1);
+	IB_ASSERT_OK(hn_peer_send(c, &m, NULL, NULL, false, NULL));
+	w = (struct wait_type){ fx.a, IB_MSG_PUBLISH, 1 };
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
+	CU_ASSERT_EQUAL(hn_peer_count(fx.b, IB_MSG_PUBLISH), 1);
+
+	publish(&m, "for-c", 1);
+	m.h.dest = *ib_identity_id(hn_peer_identity(c));
+	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, NULL));
+	w = (struct wait_type){ c, IB_MSG_PUBLISH, 1 };
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
+	hn_tree_run_for(fx.t, SECOND);
+	CU_ASSERT_EQUAL(hn_peer_count(fx.b, IB_MSG_PUBLISH), 1); /* only c's own frame */
+	/* Directed elsewhere: the nodes on the way forward it without delivering it. */
+	CU_ASSERT_EQUAL(fx.t->nodes[0].delivered, 1);
+	hn_peer_free(c);
+	teardown(&fx);
+}
+
+static const struct ib_test_case cases[] = {
+	IB_TEST(test_hello_must_come_first, "LINK-1 LINK-5"),
+	IB_TEST(test_second_hello_closes, "LINK-6"),
+	IB_TEST(test_hop_frame_from_other_origin_closes, "LINK-3"),
+	IB_TEST(test_unknown_hop_type_ignored, "MSG-9 FLOOD-6"),
+	IB_TEST(test_unknown_key_refused, "TLS-4 MEMBER-4"),
+	IB_TEST(test_too_big_closes, "FRAME-4"),
+	IB_TEST(test_bad_signature_length_keeps_link, "FRAME-3"),
+	IB_TEST(test_error_received_closes_quietly, "LINK-4"),
+	IB_TEST(test_stop_says_shutting_down, "LINK-8"),
+	IB_TEST(test_drops_are_not_forwarded, "FRAME-5 FRAME-6 FLOOD-1 FLOOD-3 ID-3"),
+	IB_TEST(test_forgery_does_not_move_window, "FLOOD-4"),
+	IB_TEST(test_unknown_type_forwarded_not_delivered, "MSG-10 FLOOD-1"),
+	IB_TEST(test_stale_command_dropped, "CMD-6"),
+	IB_TEST(test_directed_frame_follows_route, "FLOOD-5"),
+	IB_TEST_END
+};
+
+const struct ib_test_suite ib_suite_link = { "link", NULL, NULL, cases };

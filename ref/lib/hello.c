@@ -1,0 +1,141 @@
+/*
+ * hello.c - the HELLO exchange (spec section 8, [LINK-1]): the client speaks first, the
+ * server checks and answers ([TREE-4]), the client checks the answer ([TREE-5]).
+ */
+#include "node_internal.h"
+
+#include <string.h>
+
+int hello_send(struct ib_link *l)
+{
+	struct ib_node *n = l->node;
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_HELLO;
+	m.u.hello.role = n->cfg.mode;
+	m.u.hello.keepalive_interval_ms = n->cfg.keepalive_interval_ms;
+	m.u.hello.max_message = n->cfg.max_message;
+	m.u.hello.name = (struct ib_slice){ (const uint8_t *)n->cfg.name, strlen(n->cfg.name) };
+	m.u.hello.path = (struct ib_path){ n->path_len, n->path[0].b };
+	l->hello_sent = true;
+	return link_send_msg(l, &m);
+}
+
+/* Keeps what the peer said of itself. */
+static void remember_peer(struct ib_link *l, const struct ib_hello *h)
+{
+	size_t name_len = h->name.len < IB_MAX_STRING ? h->name.len : IB_MAX_STRING;
+
+	memcpy(l->peer_name, h->name.ptr, name_len);
+	l->peer_name[name_len] = '\0';
+	l->peer_role = h->role;
+	l->peer_keepalive_ms = h->keepalive_interval_ms;
+	l->peer_max_message = h->max_message;
+	l->peer_path_len = h->path.count;
+	memcpy(l->peer_path, h->path.ids, (size_t)h->path.count * IB_ID_LEN);
+}
+
+static bool path_holds(const struct ib_path *p, const ib_id *id)
+{
+	for (unsigned i = 0; i < p->count; i++)
+		if (memcmp(p->ids + (size_t)i * IB_ID_LEN, id->b, IB_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Another link of ours whose peer is id, set up or being set up. */
+static struct ib_link *other_link_to(struct ib_node *n, const struct ib_link *l, const ib_id *id)
+{
+	for (struct ib_link *o = n->links; o; o = o->next)
+		if (o != l && o->peer_known && o->state != LINK_CLOSED &&
+		    ib_id_equal(&o->peer_id, id))
+			return o;
+	return NULL;
+}
+
+static void link_opened(struct ib_link *l)
+{
+	struct ib_node *n = l->node;
+
+	ib_loop_timer_cancel(n->loop, l->setup_timer);
+	l->setup_timer = 0;
+	l->state = LINK_OPEN;
+	node_count(n, IB_CNT_LINKS_OPENED);
+	if (l->we_connected)
+		node_log(n, IB_LOG_INFO, "linked under parent %s (%s)", l->peer_name, l->addr);
+	else
+		node_log(n, IB_LOG_INFO, "child %s linked (%s)", l->peer_name, l->addr);
+	ka_start(l);
+}
+
+/* [TREE-4] the server's checks, in the spec's order; on success it answers HELLO. */
+static void server_checks(struct ib_link *l, const struct ib_hello *h)
+{
+	struct ib_node *n = l->node;
+	struct ib_link *other;
+
+	if (!tree_accepts_children(n)) {
+		link_close(l, IB_EC_NO_CHILDREN_ACCEPTED, "this node accepts no children now");
+		return;
+	}
+	if (tree_path_has(n, &l->peer_id)) {
+		link_close(l, IB_EC_LOOP_DETECTED, "you are in my path");
+		return;
+	}
+	other = other_link_to(n, l, &l->peer_id);
+	if (other && other == n->joining) {
+		/* [TREE-9] both of us connecting to the other: the link whose client has the
+		 * smaller id_bot is kept, which both ends compute alike. */
+		if (ib_id_compare(&l->peer_id, ib_node_id(n)) < 0) {
+			link_close(other, IB_EC_DUPLICATE_IDENTITY, "simultaneous link: yours is kept");
+		} else {
+			link_close(l, IB_EC_DUPLICATE_IDENTITY, "simultaneous link: mine is kept");
+			return;
+		}
+	} else if (other) {
+		/* [TREE-8] one place in the tree per identity. */
+		link_close(l, IB_EC_DUPLICATE_IDENTITY, "already linked with this identity");
+		return;
+	}
+	(void)h;
+	if (hello_send(l) != IB_OK || l->state == LINK_CLOSED)
+		return;
+	link_opened(l);
+	/* [MAP-3] arrives with the tree map (ANNOUNCE); nothing else to send yet. */
+}
+
+/* [TREE-5] the client's checks on the server's answer. */
+static void client_checks(struct ib_link *l, const struct ib_hello *h)
+{
+	struct ib_node *n = l->node;
+	struct ib_link *other = other_link_to(n, l, &l->peer_id);
+
+	if (path_holds(&h->path, ib_node_id(n)) || h->path.count >= IB_MAX_PATH) {
+		link_close(l, IB_EC_LOOP_DETECTED, "I am in your path");
+		return;
+	}
+	if (other && node_is_child(n, other)) {
+		link_close(l, IB_EC_DUPLICATE_IDENTITY, "you are my child");
+		return;
+	}
+	link_opened(l);
+	tree_joined(n, l);
+}
+
+void hello_receive(struct ib_link *l, const struct ib_msg *m)
+{
+	const struct ib_hello *h = &m->u.hello;
+
+	/* [TREE-4] step 1, [TREE-5]: the sender is the last element of its path. */
+	if (memcmp(h->path.ids + (size_t)(h->path.count - 1) * IB_ID_LEN, l->peer_id.b,
+		   IB_ID_LEN) != 0) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "HELLO path does not end with its sender");
+		return;
+	}
+	remember_peer(l, h);
+	if (l->we_connected)
+		client_checks(l, h);
+	else
+		server_checks(l, h);
+}

@@ -1,0 +1,476 @@
+/*
+ * link.c - one link (spec section 8): the socket, the TLS engine, the frame stream, the write
+ * queue, and closing with an ERROR. What a frame means is decided elsewhere: hello.c before
+ * the HELLO exchange, then keepalive.c, tree.c and flood.c.
+ */
+#include "node_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg);
+
+static void link_watch(struct ib_link *l, unsigned events)
+{
+	if (l->fd < 0 || l->events == events)
+		return;
+	if (ib_loop_watch(l->node->loop, l->fd, events, link_on_event, l) == IB_OK)
+		l->events = events;
+}
+
+static void setup_timeout(struct ib_loop *loop, void *arg)
+{
+	struct ib_link *l = arg;
+
+	l->setup_timer = 0;
+	if (l->state == LINK_HELLO_WAIT) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "no HELLO in time");
+		return;
+	}
+	/* [LINK-7] TCP connect or TLS handshake took too long. */
+	node_count(l->node, IB_CNT_HANDSHAKE_TIMEOUT);
+	link_close(l, 0, "handshake timeout");
+}
+
+static void arm_setup_timer(struct ib_link *l, uint64_t delay_us)
+{
+	ib_loop_timer_cancel(l->node->loop, l->setup_timer);
+	l->setup_timer = 0;
+	ib_loop_timer_add(l->node->loop, delay_us, setup_timeout, l, &l->setup_timer);
+}
+
+static int link_new(struct ib_node *n, int fd, bool we_connected, const char *addr,
+		    struct ib_link **out)
+{
+	struct ib_link *l = calloc(1, sizeof *l);
+
+	if (!l)
+		return IB_ERR_NOMEM;
+	l->node = n;
+	l->fd = fd;
+	l->we_connected = we_connected;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	ib_frame_decoder_init(&l->dec, n->cfg.max_message);
+	/* [LINK-2] the reference's bound: four of the largest frames, and some slack. */
+	l->queue_limit = 4 * (size_t)n->cfg.max_message + 65536;
+	l->next = n->links;
+	n->links = l;
+	*out = l;
+	return IB_OK;
+}
+
+static int start_tls(struct ib_link *l)
+{
+	int err = ib_tls_new(&l->tls, l->node->tls, l->we_connected ? IB_TLS_CLIENT : IB_TLS_SERVER);
+
+	if (err)
+		return err;
+	l->state = LINK_TLS;
+	return IB_OK;
+}
+
+int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
+{
+	char host[IB_MAX_ADDR];
+	struct ib_diag diag = { 0 };
+	uint16_t port;
+	int fd = -1, err;
+
+	err = ib_addr_parse(addr, host, sizeof host, &port);
+	if (!err)
+		err = ib_net_connect(host, port, &fd, &diag);
+	if (err) {
+		node_log(n, IB_LOG_WARN, "connect %s: %s", addr,
+			 diag.reason[0] ? diag.reason : ib_strerror(err));
+		return err;
+	}
+	err = link_new(n, fd, true, addr, out);
+	if (err) {
+		ib_net_close(fd);
+		return err;
+	}
+	(*out)->state = LINK_CONNECTING;
+	link_watch(*out, IB_EV_WRITE);
+	arm_setup_timer(*out, IB_HANDSHAKE_TIMEOUT_US);
+	node_log(n, IB_LOG_DEBUG, "connecting to %s", addr);
+	return IB_OK;
+}
+
+int link_accept(struct ib_node *n, int fd, const char *peer)
+{
+	struct ib_link *l;
+	int err = link_new(n, fd, false, peer, &l);
+
+	if (err) {
+		ib_net_close(fd);
+		return err;
+	}
+	err = start_tls(l);
+	if (err) {
+		link_close(l, 0, "TLS setup failed");
+		return err;
+	}
+	link_watch(l, IB_EV_READ);
+	arm_setup_timer(l, IB_HANDSHAKE_TIMEOUT_US);
+	node_log(n, IB_LOG_DEBUG, "accepted a connection from %s", peer);
+	return IB_OK;
+}
+
+bool link_open(const struct ib_link *l)
+{
+	return l && l->state == LINK_OPEN;
+}
+
+/* Writes what the socket takes now; the rest waits for IB_EV_WRITE. */
+static void flush(struct ib_link *l)
+{
+	size_t sent;
+	int err = IB_OK;
+
+	if (l->tls && ib_tls_take_output(l->tls, &l->out) != IB_OK) {
+		link_close(l, 0, "out of memory");
+		return;
+	}
+	while (l->out_off < l->out.len) {
+		err = ib_net_write(l->fd, l->out.ptr + l->out_off, l->out.len - l->out_off, &sent);
+		if (err)
+			break;
+		l->out_off += sent;
+	}
+	if (l->out_off == l->out.len) {
+		ib_buf_reset(&l->out);
+		l->out_off = 0;
+	}
+	if (err && err != IB_ERR_AGAIN) {
+		node_count(l->node, IB_CNT_LINK_LOST);
+		link_close(l, 0, "write failed");
+		return;
+	}
+	/* [LINK-2] a peer that does not read cannot make us buffer without bound. */
+	if (l->out.len - l->out_off > l->queue_limit) {
+		node_count(l->node, IB_CNT_QUEUE_OVERFLOW);
+		link_close(l, 0, "write queue over its limit");
+		return;
+	}
+	link_watch(l, l->out_off < l->out.len ? IB_EV_READ | IB_EV_WRITE : IB_EV_READ);
+}
+
+int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
+{
+	size_t msg_len = len - IB_FRAME_HEADER_LEN - IB_SIG_LEN;
+	int err;
+
+	if (l->state != LINK_OPEN && l->state != LINK_HELLO_WAIT)
+		return IB_ERR_INVALID_ARG;
+	/* [FRAME-7] never above what the peer said it accepts. */
+	if (l->state == LINK_OPEN && msg_len > l->peer_max_message) {
+		node_count(l->node, IB_CNT_TOO_BIG_FOR_PEER);
+		return IB_ERR_TOO_BIG;
+	}
+	err = ib_tls_write(l->tls, frame, len);
+	if (err) {
+		link_close(l, 0, "TLS write failed");
+		return err;
+	}
+	flush(l);
+	return IB_OK;
+}
+
+int link_send_msg(struct ib_link *l, struct ib_msg *m)
+{
+	struct ib_buf frame = { 0 };
+	int err = node_sign(l->node, m, &frame);
+
+	if (!err)
+		err = link_send(l, frame.ptr, frame.len);
+	ib_buf_free(&frame);
+	return err;
+}
+
+static enum ib_counter counter_for(int err)
+{
+	switch (err) {
+	case IB_ERR_BAD_SIG_LEN:
+		return IB_CNT_BAD_SIGNATURE_LENGTH;
+	case IB_ERR_UNKNOWN_ORIGIN:
+		return IB_CNT_UNKNOWN_ORIGIN;
+	case IB_ERR_BAD_SIGNATURE:
+		return IB_CNT_BAD_SIGNATURE;
+	case IB_ERR_BAD_VERSION:
+		return IB_CNT_UNSUPPORTED_VERSION;
+	case IB_ERR_RESERVED_TYPE:
+		return IB_CNT_RESERVED_TYPE;
+	case IB_ERR_STALE:
+		return IB_CNT_STALE_COMMAND;
+	default:
+		return IB_CNT_MALFORMED;
+	}
+}
+
+/* A hop-local message on an open link. */
+static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const struct ib_msg *m)
+{
+	/* [LINK-3] hop-local frames come from the peer itself. */
+	if (!ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "hop-local frame from another origin");
+		return;
+	}
+	switch (m->h.type) {
+	case IB_MSG_HELLO:
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "second HELLO"); /* [LINK-6] */
+		break;
+	case IB_MSG_PATH:
+		if (l != l->node->parent)
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PATH from a child");
+		else
+			tree_path_received(l->node, l, m);
+		break;
+	case IB_MSG_PING:
+		if (!l->we_connected)
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PING from a child");
+		else
+			ka_ping_received(l, m);
+		break;
+	case IB_MSG_PONG:
+		if (l->we_connected)
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PONG from the parent");
+		else
+			ka_pong_received(l, m);
+		break;
+	case IB_MSG_ERROR:
+		/* [LINK-4] close without answering; nothing after it is read. */
+		node_log(l->node, IB_LOG_WARN, "%s sent ERROR %s: %.*s", l->peer_name,
+			 ib_error_code_name(m->u.error.code), (int)m->u.error.reason.len,
+			 (const char *)m->u.error.reason.ptr);
+		link_close(l, 0, "peer sent ERROR");
+		break;
+	default:
+		node_count(l->node, IB_CNT_UNKNOWN_HOP_TYPE); /* [MSG-9] */
+		break;
+	}
+}
+
+static void on_frame(struct ib_link *l, const struct ib_frame *f)
+{
+	struct ib_node *n = l->node;
+	struct ib_msg m;
+	int err = ib_frame_check(f, n->kr, node_unix_us(n), &m);
+
+	if (l->state == LINK_HELLO_WAIT) {
+		/* [LINK-1] nothing but HELLO (or ERROR) before the exchange. */
+		if (!err && m.h.type == IB_MSG_ERROR && ib_id_equal(&f->origin, &l->peer_id)) {
+			on_hop_message(l, f, &m);
+			return;
+		}
+		if (err || m.h.type != IB_MSG_HELLO || !ib_id_equal(&f->origin, &l->peer_id)) {
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
+			return;
+		}
+		hello_receive(l, &m);
+		return;
+	}
+	if (err) {
+		node_count(n, counter_for(err)); /* dropped, the link stays */
+		node_log(n, IB_LOG_DEBUG, "dropped a frame from %s: %s", l->peer_name,
+			 ib_drop_reason(err));
+		return;
+	}
+	node_count(n, IB_CNT_FRAMES_IN);
+	if (ib_msg_type_is_hop(m.h.type))
+		on_hop_message(l, f, &m);
+	else
+		flood_receive(n, l, f, &m);
+}
+
+/* Cuts the plaintext into frames and hands them on, while the link stays usable. */
+static void consume_plaintext(struct ib_link *l)
+{
+	size_t off = 0;
+
+	while (l->state == LINK_HELLO_WAIT || l->state == LINK_OPEN) {
+		struct ib_frame f;
+		size_t taken = 0;
+		int st;
+
+		if (off < l->plain.len &&
+		    ib_frame_decoder_feed(&l->dec, l->plain.ptr + off, l->plain.len - off, &taken) ==
+			    IB_ERR_NOMEM) {
+			link_close(l, 0, "out of memory");
+			break;
+		}
+		off += taken;
+		st = ib_frame_decoder_next(&l->dec, &f);
+		if (st == IB_ERR_TOO_BIG) {
+			link_close(l, IB_EC_TOO_BIG, "message_length above max_message"); /* [FRAME-4] */
+			break;
+		}
+		if (st == IB_FRAME_READY) {
+			on_frame(l, &f);
+			continue;
+		}
+		if (off >= l->plain.len)
+			break;
+	}
+	ib_buf_reset(&l->plain);
+}
+
+static void on_tls_open(struct ib_link *l)
+{
+	const struct ib_pubkey *peer = ib_tls_peer(l->tls);
+
+	/* [TLS-4] pinned by the engine; the key is copied, the keyring may be swapped later. */
+	l->peer_known = true;
+	l->peer_id = *ib_pubkey_id(peer);
+	memcpy(l->peer_spki, ib_pubkey_spki(peer), IB_SPKI_LEN);
+	ib_id_to_hex(&l->peer_id, l->peer_name);
+	l->state = LINK_HELLO_WAIT;
+	arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
+	if (l->we_connected)
+		hello_send(l);
+}
+
+/* Runs the TLS engine over what was fed, then the frames it yields. */
+static void pump(struct ib_link *l)
+{
+	int st = ib_tls_step(l->tls, &l->plain);
+
+	if (st < 0) {
+		node_count(l->node, st == IB_ERR_NOT_AUTHORIZED ? IB_CNT_NOT_AUTHORIZED
+								: IB_CNT_HANDSHAKE_FAILED);
+		node_log(l->node, IB_LOG_WARN, "TLS with %s failed: %s", l->addr,
+			 ib_tls_failure(l->tls));
+		flush(l); /* the alert tells the peer why */
+		link_close(l, 0, NULL);
+		return;
+	}
+	if (l->state == LINK_TLS && st != IB_TLS_HANDSHAKING)
+		on_tls_open(l);
+	if (l->plain.len)
+		consume_plaintext(l);
+	if (l->state == LINK_CLOSED)
+		return;
+	if (st == IB_TLS_PEER_CLOSED) {
+		node_count(l->node, IB_CNT_LINK_LOST);
+		link_close(l, 0, "peer closed TLS");
+		return;
+	}
+	flush(l);
+}
+
+static void on_connected(struct ib_link *l)
+{
+	int err = ib_net_connect_result(l->fd);
+
+	if (err == IB_ERR_AGAIN)
+		return;
+	if (err || start_tls(l) != IB_OK) {
+		node_count(l->node, IB_CNT_CONNECT_FAILED);
+		link_close(l, 0, "connect failed");
+		return;
+	}
+	link_watch(l, IB_EV_READ);
+	pump(l); /* the ClientHello */
+}
+
+static void on_readable(struct ib_link *l)
+{
+	uint8_t buf[IB_READ_CHUNK];
+	size_t got;
+	int err = ib_net_read(l->fd, buf, sizeof buf, &got);
+
+	if (err == IB_ERR_AGAIN)
+		return;
+	if (err) {
+		node_count(l->node, IB_CNT_LINK_LOST);
+		link_close(l, 0, err == IB_ERR_CLOSED ? "peer closed" : "read failed");
+		return;
+	}
+	if (ib_tls_feed(l->tls, buf, got) != IB_OK) {
+		link_close(l, 0, "out of memory");
+		return;
+	}
+	pump(l);
+}
+
+static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct ib_link *l = arg;
+
+	if (l->state == LINK_CONNECTING) {
+		on_connected(l);
+		return;
+	}
+	if (events & (IB_EV_READ | IB_EV_ERROR))
+		on_readable(l);
+	if (l->state != LINK_CLOSED && (events & IB_EV_WRITE))
+		flush(l);
+}
+
+void link_close(struct ib_link *l, uint16_t code, const char *reason)
+{
+	struct ib_node *n = l->node;
+	bool was_open = l->state == LINK_OPEN;
+
+	if (l->state == LINK_CLOSED)
+		return;
+	/* [LINK-5] an ERROR is sent only on a link that finished TLS; then close_notify. */
+	if (code && (l->state == LINK_HELLO_WAIT || l->state == LINK_OPEN)) {
+		struct ib_msg m;
+
+		memset(&m, 0, sizeof m);
+		m.h.type = IB_MSG_ERROR;
+		m.u.error.code = code;
+		m.u.error.reason = (struct ib_slice){ (const uint8_t *)(reason ? reason : ""),
+						      reason ? strlen(reason) : 0 };
+		if (m.u.error.reason.len > IB_MAX_STRING)
+			m.u.error.reason.len = IB_MAX_STRING;
+		link_send_msg(l, &m);
+		if (l->state == LINK_CLOSED)
+			return; /* the send itself failed and closed it */
+		if (code != IB_EC_SHUTTING_DOWN)
+			node_count(n, IB_CNT_LINKS_REFUSED);
+	}
+	if (l->tls && l->state != LINK_TLS && l->state != LINK_CONNECTING)
+		ib_tls_close(l->tls);
+	if (l->tls && l->fd >= 0) {
+		size_t sent;
+
+		ib_tls_take_output(l->tls, &l->out);
+		if (l->out_off < l->out.len)
+			ib_net_write(l->fd, l->out.ptr + l->out_off, l->out.len - l->out_off, &sent);
+	}
+	node_log(n, code ? IB_LOG_INFO : IB_LOG_DEBUG, "link %s (%s) closed%s%s%s%s",
+		 l->peer_known ? l->peer_name : "-", l->addr, code ? " with " : "",
+		 code ? ib_error_code_name(code) : "", reason ? ": " : "", reason ? reason : "");
+	ka_stop(l);
+	ib_loop_timer_cancel(n->loop, l->setup_timer);
+	l->setup_timer = 0;
+	if (l->fd >= 0) {
+		ib_loop_unwatch(n->loop, l->fd);
+		ib_net_close(l->fd);
+		l->fd = -1;
+	}
+	l->state = LINK_CLOSED;
+	tree_link_closed(n, l, was_open);
+	node_link_gone(n, l);
+}
+
+void link_free(struct ib_link *l)
+{
+	if (!l)
+		return;
+	ka_stop(l);
+	ib_loop_timer_cancel(l->node->loop, l->setup_timer);
+	if (l->fd >= 0) {
+		ib_loop_unwatch(l->node->loop, l->fd);
+		ib_net_close(l->fd);
+	}
+	ib_tls_free(l->tls);
+	ib_frame_decoder_free(&l->dec);
+	ib_buf_free(&l->plain);
+	ib_buf_free(&l->out);
+	free(l);
+}

@@ -1,0 +1,428 @@
+/*
+ * node.c - the node: what it owns (identity, keyring, configuration, links), its life cycle,
+ * logging and counters. The protocol itself is in link.c, hello.c, tree.c, keepalive.c and
+ * flood.c.
+ */
+#include "node_internal.h"
+
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+static const char *const counter_names[IB_CNT__COUNT] = {
+	[IB_CNT_BAD_SIGNATURE_LENGTH] = "bad_signature_length",
+	[IB_CNT_UNKNOWN_ORIGIN] = "unknown_origin",
+	[IB_CNT_BAD_SIGNATURE] = "bad_signature",
+	[IB_CNT_UNSUPPORTED_VERSION] = "unsupported_version",
+	[IB_CNT_RESERVED_TYPE] = "reserved_type",
+	[IB_CNT_MALFORMED] = "malformed",
+	[IB_CNT_UNKNOWN_HOP_TYPE] = "unknown_hop_type",
+	[IB_CNT_REPLAY] = "replay",
+	[IB_CNT_STALE_COMMAND] = "stale_command",
+	[IB_CNT_TOO_BIG_FOR_PEER] = "too_big_for_peer",
+	[IB_CNT_CONNECT_FAILED] = "connect_failed",
+	[IB_CNT_HANDSHAKE_FAILED] = "handshake_failed",
+	[IB_CNT_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+	[IB_CNT_NOT_AUTHORIZED] = "not_authorized",
+	[IB_CNT_QUEUE_OVERFLOW] = "queue_overflow",
+	[IB_CNT_LINK_LOST] = "link_lost",
+	[IB_CNT_LINKS_REFUSED] = "links_refused",
+	[IB_CNT_LINKS_OPENED] = "links_opened",
+	[IB_CNT_FRAMES_IN] = "frames_in",
+	[IB_CNT_FRAMES_FORWARDED] = "frames_forwarded",
+	[IB_CNT_FRAMES_DELIVERED] = "frames_delivered",
+};
+
+const char *ib_counter_name(enum ib_counter c)
+{
+	return (unsigned)c < IB_CNT__COUNT ? counter_names[c] : "unknown";
+}
+
+static void log_stderr(void *ctx, enum ib_log_level level, const char *line)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	(void)ctx;
+	fprintf(stderr, "%s %s\n", names[level], line);
+}
+
+void node_log(const struct ib_node *n, enum ib_log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	int used;
+	va_list ap;
+
+	if (!n->log_fn || level > n->log_level)
+		return;
+	used = snprintf(line, sizeof line, "%s: ", n->cfg.name);
+	va_start(ap, fmt);
+	vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+	va_end(ap);
+	n->log_fn(n->log_ctx, level, line);
+}
+
+void node_count(struct ib_node *n, enum ib_counter c)
+{
+	n->counters[c]++;
+}
+
+uint64_t node_now_us(const struct ib_node *n)
+{
+	return ib_loop_now_us(n->loop);
+}
+
+uint64_t node_unix_us(const struct ib_node *n)
+{
+	const struct ib_clock *c = ib_loop_clock(n->loop);
+
+	return c->unix_us(c->ctx);
+}
+
+/* xorshift64: only for retry jitter, which needs spread, not secrecy. */
+uint64_t node_random(struct ib_node *n)
+{
+	uint64_t x = n->rng ? n->rng : 0x9e3779b97f4a7c15ull;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	n->rng = x;
+	return x;
+}
+
+int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame)
+{
+	struct ib_buf msg = { 0 };
+	int err;
+
+	m->h.version = IB_PROTOCOL_VERSION;
+	/* [MSG-5] one counter for all our messages, hop-local and end-to-end. */
+	m->h.seq = ib_seq_next(&n->seq, node_unix_us(n));
+	if (m->h.seq == 0)
+		return IB_ERR_RANGE;
+	err = ib_msg_encode(&msg, m);
+	if (!err)
+		err = ib_frame_sign(frame, n->id, msg.ptr, msg.len); /* [ID-1] */
+	ib_buf_free(&msg);
+	return err;
+}
+
+bool node_is_child(const struct ib_node *n, const struct ib_link *l)
+{
+	(void)n;
+	return !l->we_connected;
+}
+
+static void reap(struct ib_loop *loop, void *arg)
+{
+	struct ib_node *n = arg;
+
+	n->reap_timer = 0;
+	while (n->dead) {
+		struct ib_link *l = n->dead;
+
+		n->dead = l->next;
+		link_free(l);
+	}
+}
+
+/* A closed link leaves the list now and is freed after the callbacks of this turn, which may
+ * still hold it. */
+void node_link_gone(struct ib_node *n, struct ib_link *l)
+{
+	for (struct ib_link **p = &n->links; *p; p = &(*p)->next) {
+		if (*p == l) {
+			*p = l->next;
+			break;
+		}
+	}
+	flood_forget_link(n, l);
+	l->next = n->dead;
+	n->dead = l;
+	if (!n->reap_timer)
+		ib_loop_timer_add(n->loop, 0, reap, n, &n->reap_timer);
+}
+
+int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_config *cfg,
+		struct ib_identity *id, struct ib_keyring *kr, struct ib_diag *diag)
+{
+	struct ib_node *n = calloc(1, sizeof *n);
+	int err = IB_ERR_NOMEM;
+
+	*out = NULL;
+	if (!n)
+		goto fail;
+	n->loop = loop;
+	n->cfg = *cfg;
+	n->id = id;
+	n->kr = kr;
+	n->listen_fd = -1;
+	n->log_fn = log_stderr;
+	n->log_level = IB_LOG_INFO;
+	id = NULL;
+	kr = NULL;
+	err = ib_tls_ctx_new(&n->tls, n->id);
+	if (err) {
+		ib_diag_set(diag, "", 0, "TLS context: %s", ib_strerror(err));
+		goto fail;
+	}
+	ib_tls_ctx_set_keyring(n->tls, n->kr);
+	if (RAND_bytes((unsigned char *)&n->rng, sizeof n->rng) != 1)
+		n->rng = 1;
+	n->path[0] = *ib_identity_id(n->id);
+	n->path_len = 1;
+	*out = n;
+	return IB_OK;
+fail:
+	ib_node_free(n);
+	ib_identity_free(id);
+	ib_keyring_free(kr);
+	return err;
+}
+
+/* DIR/name into buf. */
+static int dir_path(char *buf, size_t cap, const char *dir, const char *name)
+{
+	return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap ? IB_OK : IB_ERR_RANGE;
+}
+
+int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
+		 struct ib_diag *diag)
+{
+	struct ib_identity *id = NULL;
+	struct ib_keyring *kr = NULL;
+	struct ib_config *cfg = calloc(1, sizeof *cfg);
+	char path[4096];
+	int err = IB_ERR_NOMEM;
+
+	*out = NULL;
+	if (!cfg)
+		goto out;
+	err = dir_path(path, sizeof path, dir, "node.conf");
+	if (!err)
+		err = ib_config_load(cfg, path, diag); /* [IFACE-1][IFACE-2] */
+	if (!err)
+		err = dir_path(path, sizeof path, dir, "identity.key");
+	if (!err)
+		err = ib_identity_load(&id, path, diag); /* [ID-5] */
+	if (!err)
+		err = dir_path(path, sizeof path, dir, "authorized");
+	if (!err)
+		err = ib_keyring_load_dir(&kr, path, ib_identity_pubkey(id), diag); /* [MEMBER-1] */
+	if (err) {
+		ib_identity_free(id);
+		goto out;
+	}
+	err = ib_node_new(out, loop, cfg, id, kr, diag);
+	if (!err)
+		snprintf((*out)->dir, sizeof (*out)->dir, "%s", dir);
+out:
+	free(cfg);
+	return err;
+}
+
+void ib_node_set_log(struct ib_node *n, ib_log_fn fn, void *ctx, enum ib_log_level level)
+{
+	n->log_fn = fn;
+	n->log_ctx = ctx;
+	n->log_level = level;
+}
+
+void ib_node_set_deliver(struct ib_node *n, ib_deliver_fn fn, void *ctx)
+{
+	n->deliver_fn = fn;
+	n->deliver_ctx = ctx;
+}
+
+void ib_node_set_seed(struct ib_node *n, uint64_t seed)
+{
+	n->rng = seed ? seed : 1;
+}
+
+static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct ib_node *n = arg;
+	char peer[IB_MAX_ADDR];
+	int cfd;
+
+	while (ib_net_accept(fd, &cfd, peer, sizeof peer) == IB_OK)
+		link_accept(n, cfd, peer);
+}
+
+int ib_node_start(struct ib_node *n, struct ib_diag *diag)
+{
+	char host[IB_MAX_ADDR];
+	uint16_t port = 0;
+	const char *colon = strrchr(n->cfg.listen, ':');
+	int err;
+
+	if (n->started)
+		return IB_ERR_INVALID_ARG;
+	/* Port 0 (tests) is not a node.conf value, so it is read here, not by ib_addr_parse. */
+	if (colon && strcmp(colon, ":0") == 0) {
+		size_t len = (size_t)(colon - n->cfg.listen);
+		const char *h = n->cfg.listen;
+
+		if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
+			h++;
+			len -= 2;
+		}
+		snprintf(host, sizeof host, "%.*s", (int)len, h);
+		err = IB_OK;
+	} else {
+		err = ib_addr_parse(n->cfg.listen, host, sizeof host, &port);
+	}
+	if (err) {
+		ib_diag_set(diag, "", 0, "listen %s: not an address", n->cfg.listen);
+		return err;
+	}
+	err = ib_net_listen(host, port, &n->listen_fd, &n->listen_port, diag);
+	if (err)
+		return err;
+	err = ib_loop_watch(n->loop, n->listen_fd, IB_EV_READ, on_listen, n);
+	if (err)
+		return err;
+	n->started = true;
+	{
+		char hex[2 * IB_ID_LEN + 1];
+
+		ib_id_to_hex(ib_node_id(n), hex);
+		node_log(n, IB_LOG_INFO, "listening on %s port %u, id %s", host, n->listen_port, hex);
+	}
+	tree_start(n);
+	return IB_OK;
+}
+
+void ib_node_stop(struct ib_node *n)
+{
+	if (!n || n->stopping)
+		return;
+	n->stopping = true;
+	tree_stop(n);
+	/* [LINK-8] a clean goodbye on every link. */
+	while (n->links)
+		link_close(n->links, n->links->state == LINK_OPEN ? IB_EC_SHUTTING_DOWN : 0,
+			   "shutting down");
+	if (n->listen_fd >= 0) {
+		ib_loop_unwatch(n->loop, n->listen_fd);
+		ib_net_close(n->listen_fd);
+		n->listen_fd = -1;
+	}
+}
+
+void ib_node_free(struct ib_node *n)
+{
+	if (!n)
+		return;
+	ib_node_stop(n);
+	ib_loop_timer_cancel(n->loop, n->reap_timer);
+	n->reap_timer = 0;
+	reap(n->loop, n);
+	flood_free(n);
+	ib_tls_ctx_free(n->tls);
+	ib_keyring_free(n->kr);
+	ib_identity_free(n->id);
+	free(n);
+}
+
+int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr)
+{
+	struct ib_keyring *old = n->kr;
+
+	n->kr = kr;
+	ib_tls_ctx_set_keyring(n->tls, kr);
+	/* [MEMBER-2] links to keys no longer authorized close at once. */
+	for (struct ib_link *l = n->links, *next; l; l = next) {
+		next = l->next;
+		if (l->peer_known && !ib_keyring_match_spki(kr, l->peer_spki, IB_SPKI_LEN))
+			link_close(l, IB_EC_REVOKED, "your key was removed");
+	}
+	ib_keyring_free(old);
+	return IB_OK;
+}
+
+int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
+{
+	struct ib_keyring *kr = NULL;
+	char path[4096];
+	int err;
+
+	if (!n->dir[0])
+		return IB_ERR_INVALID_ARG;
+	err = dir_path(path, sizeof path, n->dir, "authorized");
+	if (!err)
+		err = ib_keyring_load_dir(&kr, path, ib_identity_pubkey(n->id), diag);
+	if (err) {
+		/* [MEMBER-3] the old keyring stays in force. */
+		node_log(n, IB_LOG_ERROR, "key reload failed, keeping the old keys: %s%s%s",
+			 diag && diag->file[0] ? diag->file : "", diag && diag->file[0] ? ": " : "",
+			 diag ? diag->reason : ib_strerror(err));
+		return err;
+	}
+	node_log(n, IB_LOG_INFO, "keys reloaded: %zu authorized", ib_keyring_count(kr));
+	return ib_node_set_keyring(n, kr);
+}
+
+int ib_node_send(struct ib_node *n, struct ib_msg *m)
+{
+	return flood_originate(n, m);
+}
+
+const ib_id *ib_node_id(const struct ib_node *n)
+{
+	return ib_identity_id(n->id);
+}
+
+const char *ib_node_name(const struct ib_node *n)
+{
+	return n->cfg.name;
+}
+
+uint16_t ib_node_listen_port(const struct ib_node *n)
+{
+	return n->listen_port;
+}
+
+bool ib_node_parent(const struct ib_node *n, ib_id *parent)
+{
+	if (!n->parent)
+		return false;
+	if (parent)
+		*parent = n->parent->peer_id;
+	return true;
+}
+
+size_t ib_node_path(const struct ib_node *n, ib_id *out, size_t max)
+{
+	size_t count = n->path_len < max ? n->path_len : max;
+
+	memcpy(out, n->path, count * sizeof *out);
+	return n->path_len;
+}
+
+size_t ib_node_child_count(const struct ib_node *n)
+{
+	size_t count = 0;
+
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		count += link_open(l) && node_is_child(n, l);
+	return count;
+}
+
+size_t ib_node_link_count(const struct ib_node *n)
+{
+	size_t count = 0;
+
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		count += link_open(l);
+	return count;
+}
+
+uint64_t ib_node_counter(const struct ib_node *n, enum ib_counter c)
+{
+	return (unsigned)c < IB_CNT__COUNT ? n->counters[c] : 0;
+}

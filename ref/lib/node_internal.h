@@ -1,0 +1,167 @@
+/*
+ * node_internal.h - the node's parts and what they share (internal).
+ *
+ *   node.c       life cycle, public API, logging, counters
+ *   link.c       one link: socket, TLS engine, frame stream, write queue, close (spec 8)
+ *   hello.c      the HELLO exchange and its checks ([LINK-1], [TREE-4], [TREE-5])
+ *   tree.c       parents, root fallback, retry with backoff, PATH ([TREE-*])
+ *   keepalive.c  PING / PONG ([KA-*])
+ *   flood.c      anti-replay, routes, delivery and forwarding ([FLOOD-*])
+ */
+#ifndef IB_NODE_INTERNAL_H
+#define IB_NODE_INTERNAL_H
+
+#include "interbot.h"
+#include "tls.h"
+
+#define IB_HANDSHAKE_TIMEOUT_US (10ull * 1000000ull)   /* [LINK-7] */
+#define IB_HELLO_TIMEOUT_US (10ull * 1000000ull)       /* [LINK-7] */
+#define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
+#define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
+#define IB_READ_CHUNK 16384u
+
+enum link_state {
+	LINK_CONNECTING,            /* client: TCP connect in progress */
+	LINK_TLS,                   /* TLS handshake */
+	LINK_HELLO_WAIT,            /* TLS done, HELLO exchange not */
+	LINK_OPEN,
+	LINK_CLOSED                 /* waiting to be freed */
+};
+
+struct ib_link {
+	struct ib_node *node;
+	struct ib_link *next;
+	int fd;
+	enum link_state state;
+	bool we_connected;          /* we are the client: the peer is (to be) our parent */
+	bool hello_sent;
+	unsigned events;            /* what the loop watches for */
+	char addr[IB_MAX_ADDR];     /* the peer's address, for logs */
+
+	struct ib_tls *tls;
+	struct ib_frame_decoder dec;
+	struct ib_buf plain;        /* scratch: plaintext out of TLS */
+	struct ib_buf out;          /* ciphertext waiting for the socket */
+	size_t out_off;
+	size_t queue_limit;         /* [LINK-2] */
+
+	/* The peer, once TLS pinned it ([TLS-4]) and HELLO told the rest. */
+	bool peer_known;
+	ib_id peer_id;
+	uint8_t peer_spki[IB_SPKI_LEN];
+	char peer_name[IB_MAX_STRING + 1];
+	uint8_t peer_role;
+	uint32_t peer_keepalive_ms;
+	uint32_t peer_max_message;
+	uint8_t peer_path_len;
+	ib_id peer_path[IB_MAX_PATH];
+
+	/* Timers (0: none). */
+	uint64_t setup_timer;       /* handshake, then HELLO deadline */
+	uint64_t ka_timer;          /* server: next PING; client: silence limit */
+	uint64_t pong_timer;        /* server: PONG deadline */
+
+	/* Keep-alive ([KA-*]); the server side. */
+	bool ping_outstanding;
+	uint8_t nonce[IB_PING_NONCE_LEN];
+	uint64_t ping_sent_us;
+	uint64_t rtt_us;
+};
+
+/* One origin seen in frames: its anti-replay window and the link its last frame came on. */
+struct origin {
+	ib_id id;
+	bool used;
+	struct ib_replay_window window;
+	struct ib_link *route;
+};
+
+struct ib_node {
+	struct ib_loop *loop;
+	struct ib_config cfg;
+	struct ib_identity *id;
+	struct ib_keyring *kr;
+	struct ib_tls_ctx *tls;
+	char dir[4096];             /* "" when not opened from a directory */
+	struct ib_seq_gen seq;
+	uint64_t rng;               /* xorshift state: retry jitter only */
+
+	int listen_fd;
+	uint16_t listen_port;
+	bool started, stopping;
+
+	struct ib_link *links;
+	struct ib_link *dead;       /* closed, freed by the reap timer */
+	uint64_t reap_timer;
+	struct ib_link *parent;     /* the OPEN parent link, or NULL: a root */
+	struct ib_link *joining;    /* our client link being set up, or NULL */
+	size_t parent_index;        /* which `parents` entry joining / parent is */
+	unsigned failed_rounds;     /* rounds of `parents` that all failed, for the backoff */
+	uint64_t retry_timer;
+	uint8_t path_len;
+	ib_id path[IB_MAX_PATH];
+
+	struct origin *origins;     /* open addressing on the id */
+	size_t origin_cap, origin_count;
+
+	uint64_t counters[IB_CNT__COUNT];
+	ib_log_fn log_fn;
+	void *log_ctx;
+	enum ib_log_level log_level;
+	ib_deliver_fn deliver_fn;
+	void *deliver_ctx;
+};
+
+/* node.c */
+void node_log(const struct ib_node *n, enum ib_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void node_count(struct ib_node *n, enum ib_counter c);
+uint64_t node_now_us(const struct ib_node *n);      /* monotonic */
+uint64_t node_unix_us(const struct ib_node *n);
+uint64_t node_random(struct ib_node *n);
+/* Signs m (seq filled in) into frame. */
+int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame);
+void node_link_gone(struct ib_node *n, struct ib_link *l);
+bool node_is_child(const struct ib_node *n, const struct ib_link *l);
+
+/* link.c */
+int link_connect(struct ib_node *n, const char *addr, struct ib_link **out);
+int link_accept(struct ib_node *n, int fd, const char *peer);
+/* Queues a whole frame for the peer ([FRAME-7]: not above its max_message). */
+int link_send(struct ib_link *l, const uint8_t *frame, size_t len);
+/* Sends a hop-local message (seq and signature filled in). */
+int link_send_msg(struct ib_link *l, struct ib_msg *m);
+/* Sends ERROR code (0: none) and closes; idempotent. */
+void link_close(struct ib_link *l, uint16_t code, const char *reason);
+void link_free(struct ib_link *l);
+bool link_open(const struct ib_link *l);
+
+/* hello.c */
+int hello_send(struct ib_link *l);
+/* The HELLO received in HELLO-WAIT; closes the link when a check fails. */
+void hello_receive(struct ib_link *l, const struct ib_msg *m);
+
+/* tree.c */
+void tree_start(struct ib_node *n);
+void tree_stop(struct ib_node *n);
+void tree_joined(struct ib_node *n, struct ib_link *l);
+void tree_link_closed(struct ib_node *n, struct ib_link *l, bool was_open);
+void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_msg *m);
+bool tree_accepts_children(const struct ib_node *n);
+bool tree_path_has(const struct ib_node *n, const ib_id *id);
+void tree_send_path(struct ib_node *n, struct ib_link *only);
+
+/* keepalive.c */
+void ka_start(struct ib_link *l);
+void ka_stop(struct ib_link *l);
+void ka_ping_received(struct ib_link *l, const struct ib_msg *m);
+void ka_pong_received(struct ib_link *l, const struct ib_msg *m);
+
+/* flood.c */
+void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
+		   const struct ib_msg *m);
+int flood_originate(struct ib_node *n, struct ib_msg *m);
+void flood_forget_link(struct ib_node *n, const struct ib_link *l);
+void flood_free(struct ib_node *n);
+
+#endif

@@ -242,20 +242,29 @@ void hn_tree_free(struct hn_tree *t)
 	free(t);
 }
 
-bool hn_tree_step(struct hn_tree *t)
+/* One turn; when nothing was ready, the clock jumps to the next timer, but not past limit.
+ * Returns false when the clock cannot move before limit. */
+static bool step_until(struct hn_tree *t, uint64_t limit)
 {
 	uint64_t at;
-	int ran = ib_loop_run_once(t->loop, 0);
 
-	if (ran > 0)
+	if (ib_loop_run_once(t->loop, 0) > 0)
 		return true;
 	/* Nothing ready: loopback TCP delivers synchronously, so the tree is idle until the
 	 * next timer. */
-	if (ib_loop_next_deadline(t->loop, &at) != IB_OK)
+	if (ib_loop_next_deadline(t->loop, &at) != IB_OK || at > limit) {
+		if (limit > t->clock.monotonic_us)
+			ib_vclock_advance(&t->clock, limit - t->clock.monotonic_us);
 		return false;
+	}
 	if (at > t->clock.monotonic_us)
 		ib_vclock_advance(&t->clock, at - t->clock.monotonic_us);
 	return true;
+}
+
+bool hn_tree_step(struct hn_tree *t)
+{
+	return step_until(t, UINT64_MAX);
 }
 
 bool hn_tree_run_until(struct hn_tree *t, bool (*cond)(struct hn_tree *t, void *arg), void *arg,
@@ -263,13 +272,15 @@ bool hn_tree_run_until(struct hn_tree *t, bool (*cond)(struct hn_tree *t, void *
 {
 	uint64_t deadline = t->clock.monotonic_us + within_us;
 
-	while (t->clock.monotonic_us <= deadline) {
+	for (;;) {
 		if (cond(t, arg))
 			return true;
-		if (!hn_tree_step(t))
+		if (!step_until(t, deadline)) {
+			/* At the deadline: one last turn for what its timers started. */
+			ib_loop_run_once(t->loop, 0);
 			return cond(t, arg);
+		}
 	}
-	return cond(t, arg);
 }
 
 static bool never(struct hn_tree *t, void *arg)

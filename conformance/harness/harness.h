@@ -44,7 +44,8 @@ int hn_tree_start(struct hn_tree *t);
 void hn_tree_free(struct hn_tree *t);
 
 /* One turn of the loop without blocking; when nothing happened, the virtual clock jumps to
- * the next timer. Returns false when there is no timer left and nothing happened. */
+ * the next timer. Returns false when there is no timer left and nothing happened.
+ * hn_tree_run_until never moves the clock past its deadline. */
 bool hn_tree_step(struct hn_tree *t);
 /* Steps until cond holds (true) or the virtual clock passes now + within_us (false). */
 bool hn_tree_run_until(struct hn_tree *t, bool (*cond)(struct hn_tree *t, void *arg), void *arg,

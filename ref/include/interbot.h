@@ -187,6 +187,9 @@ int ib_keyring_add(struct ib_keyring *kr, struct ib_pubkey *key);
  * untouched and diag names the file and reason ([MEMBER-3]). */
 int ib_keyring_load_dir(struct ib_keyring **out, const char *dir, const struct ib_pubkey *own,
 			struct ib_diag *diag);
+/* One more owner of kr (ib_keyring_free drops one): many nodes of one process may share a
+ * keyring, which must not be changed once shared. Returns kr. */
+struct ib_keyring *ib_keyring_ref(struct ib_keyring *kr);
 const struct ib_pubkey *ib_keyring_find(const struct ib_keyring *kr, const ib_id *id);
 /* [ID-3][TLS-4] the key whose SPKI equals der exactly, or NULL. */
 const struct ib_pubkey *ib_keyring_match_spki(const struct ib_keyring *kr, const uint8_t *der,

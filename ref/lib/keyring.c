@@ -17,6 +17,7 @@ struct ib_keyring {
 	struct ib_pubkey **keys; /* sorted by id_bot, ascending, no two with one id */
 	size_t count;
 	size_t cap;
+	unsigned refs;           /* owners; a shared keyring is not changed any more */
 };
 
 int ib_keyring_new(struct ib_keyring **out)
@@ -24,7 +25,10 @@ int ib_keyring_new(struct ib_keyring **out)
 	if (!out)
 		return IB_ERR_INVALID_ARG;
 	*out = calloc(1, sizeof **out);
-	return *out ? IB_OK : IB_ERR_NOMEM;
+	if (!*out)
+		return IB_ERR_NOMEM;
+	(*out)->refs = 1;
+	return IB_OK;
 }
 
 /* Index of the first key whose id is not below id (count if none). */
@@ -343,9 +347,15 @@ out:
 	return err;
 }
 
+struct ib_keyring *ib_keyring_ref(struct ib_keyring *kr)
+{
+	kr->refs++;
+	return kr;
+}
+
 void ib_keyring_free(struct ib_keyring *kr)
 {
-	if (!kr)
+	if (!kr || --kr->refs > 0)
 		return;
 	for (size_t i = 0; i < kr->count; i++)
 		ib_pubkey_free(kr->keys[i]);

@@ -37,19 +37,25 @@ void ib_tls_free(struct ib_tls *t);
 int ib_tls_feed(struct ib_tls *t, const uint8_t *p, size_t n);
 /* Advances the handshake, then appends any plaintext received to plain_out. Returns an enum
  * ib_tls_state, or IB_ERR_HANDSHAKE / IB_ERR_NOT_AUTHORIZED (handshake refused; an alert for
- * the peer may be waiting in the output), IB_ERR_IO (a TLS error after the handshake). */
+ * the peer may be waiting in the output), IB_ERR_IO (a TLS error after the handshake).
+ * IB_ERR_HANDSHAKE can come after OPEN on a client: in TLS 1.3 the client finishes before the
+ * server has checked its certificate, so the server's HELLO, not OPEN, says it was accepted.
+ * A step may queue output even when nothing was written (alerts, KeyUpdate answers): take the
+ * output after every step. */
 int ib_tls_step(struct ib_tls *t, struct ib_buf *plain_out);
 /* Plaintext to send; only once OPEN (IB_ERR_INVALID_ARG before). Never blocks: the
  * ciphertext waits in the engine until taken. */
 int ib_tls_write(struct ib_tls *t, const uint8_t *p, size_t n);
 /* Appends the ciphertext waiting to be sent to out, and empties the engine's copy. */
 int ib_tls_take_output(struct ib_tls *t, struct ib_buf *out);
-/* Queues close_notify ([LINK-5]). */
+/* Queues close_notify ([LINK-5]); before OPEN or after a failure it queues nothing. */
 int ib_tls_close(struct ib_tls *t);
-/* After OPEN: the peer's pinned key, owned by the keyring given at handshake time. */
+/* After OPEN: the peer's pinned key, owned by the keyring current at OPEN and valid only
+ * while that keyring lives (copy its SPKI to keep it). */
 const struct ib_pubkey *ib_tls_peer(const struct ib_tls *t);
-/* Why the handshake failed, for logs ("peer does not offer TLS 1.3", "no ALPN interbot/1",
- * "no client certificate", "key 1234... not authorized"); "" if it did not. */
+/* Why the handshake failed, for logs (for example "peer supports no TLS 1.3",
+ * "key <32 hex> is not authorized"); "" if it did not. A key that is not Ed25519 is
+ * IB_ERR_NOT_AUTHORIZED, as [TLS-4] counts it. */
 const char *ib_tls_failure(const struct ib_tls *t);
 /* The negotiated protocol version name ("TLSv1.3") and whether the session was resumed. */
 const char *ib_tls_version(const struct ib_tls *t);

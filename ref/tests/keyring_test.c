@@ -155,6 +155,22 @@ static void test_same_id_in_two_files_refused(void)
 	ib_keyring_free(old);
 }
 
+/* A shared keyring lives until its last owner frees it. */
+static void test_shared_keyring_refcount(void)
+{
+	struct ib_keyring *kr = NULL;
+	struct ib_pubkey *k = test_pubkey(0);
+
+	IB_ASSERT_OK(ib_keyring_new(&kr));
+	IB_ASSERT_OK(ib_keyring_add(kr, k));
+	CU_ASSERT_PTR_EQUAL(ib_keyring_ref(kr), kr);
+	ib_keyring_free(kr);
+	/* Still there for the second owner (ASan and valgrind would see a use after free). */
+	CU_ASSERT_EQUAL(ib_keyring_count(kr), 1);
+	CU_ASSERT_PTR_NOT_NULL(ib_keyring_at(kr, 0));
+	ib_keyring_free(kr);
+}
+
 static void test_non_pub_files_ignored(void)
 {
 	struct ib_keyring *kr = NULL;
@@ -378,6 +394,7 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_load_dir_three_keys, "MEMBER-1 IFACE-1"),
     IB_TEST(test_load_dir_adds_own_key, "MEMBER-1"),
     IB_TEST(test_same_id_in_two_files_refused, "ID-4 MEMBER-3"),
+    IB_TEST(test_shared_keyring_refcount, ""),
     IB_TEST(test_non_pub_files_ignored, "IFACE-1"),
     IB_TEST(test_match_spki_whole_key, "ID-3 TLS-4"),
     IB_TEST(test_add_same_key_twice, ""),

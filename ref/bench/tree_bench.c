@@ -1,0 +1,202 @@
+/*
+ * tree_bench.c - `interbot-bench tree`: whole trees in one process (the conformance harness),
+ * each figure beside the bound measured in the same run:
+ *   - bring-up of random:N trees, wall time, against TLS handshakes/s of one in-memory
+ *     client+server pair (every link costs one handshake);
+ *   - heap per idle link (both ends), from mallinfo2 between "nodes started" and "tree
+ *     formed" (what the links themselves hold);
+ *   - flood throughput through chain:5, frames/s reaching the far end, against the raw
+ *     Ed25519 verify rate divided by the 4 nodes that each verify every frame on one core.
+ */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "tls.h"
+
+int bench_tree(double seconds);
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Handshakes/s of one client+server pair through memory: the bound for bring-up. */
+static double handshake_rate(double seconds)
+{
+	struct ib_identity *a = NULL, *b = NULL;
+	struct ib_keyring *kr = NULL;
+	struct ib_tls_ctx *ca = NULL, *cb = NULL;
+	struct ib_pubkey *ka = NULL, *kb = NULL;
+	double t0, t;
+	long n = 0;
+
+	if (ib_identity_generate(&a) || ib_identity_generate(&b) || ib_keyring_new(&kr) ||
+	    ib_pubkey_from_raw(&ka, ib_pubkey_raw(ib_identity_pubkey(a))) ||
+	    ib_keyring_add(kr, ka) ||
+	    ib_pubkey_from_raw(&kb, ib_pubkey_raw(ib_identity_pubkey(b))) ||
+	    ib_keyring_add(kr, kb) || ib_tls_ctx_new(&ca, a) || ib_tls_ctx_new(&cb, b))
+		return 0;
+	ib_tls_ctx_set_keyring(ca, kr);
+	ib_tls_ctx_set_keyring(cb, kr);
+	t0 = now_s();
+	do {
+		struct ib_tls *c = NULL, *s = NULL;
+		struct ib_buf wire = { 0 }, plain = { 0 };
+		int sc = 0, ss = 0;
+
+		ib_tls_new(&c, ca, IB_TLS_CLIENT);
+		ib_tls_new(&s, cb, IB_TLS_SERVER);
+		for (int round = 0; round < 10 && (sc != IB_TLS_OPEN || ss != IB_TLS_OPEN); round++) {
+			sc = ib_tls_step(c, &plain);
+			ib_buf_reset(&wire);
+			ib_tls_take_output(c, &wire);
+			ib_tls_feed(s, wire.ptr, wire.len);
+			ss = ib_tls_step(s, &plain);
+			ib_buf_reset(&wire);
+			ib_tls_take_output(s, &wire);
+			ib_tls_feed(c, wire.ptr, wire.len);
+		}
+		ib_tls_free(c);
+		ib_tls_free(s);
+		ib_buf_free(&wire);
+		ib_buf_free(&plain);
+		n++;
+		t = now_s() - t0;
+	} while (t < seconds);
+	ib_tls_ctx_free(ca);
+	ib_tls_ctx_free(cb);
+	ib_keyring_free(kr);
+	ib_identity_free(a);
+	ib_identity_free(b);
+	return (double)n / t;
+}
+
+static int bring_up(size_t nodes, double handshakes_per_s)
+{
+	char shape[64];
+	struct hn_tree *t = NULL;
+	size_t before, after;
+	double t0, secs;
+
+	snprintf(shape, sizeof shape, "random:%zu:1", nodes);
+	t0 = now_s();
+	if (hn_tree_new(&t, shape, 1) || hn_tree_start(t)) {
+		hn_tree_free(t);
+		return -1;
+	}
+	/* Nodes exist and listen; their links are not up yet. */
+	before = heap_bytes();
+	if (!hn_tree_run_until(t, hn_tree_formed, NULL, 600ull * 1000000ull)) {
+		fprintf(stderr, "interbot-bench: %s did not form\n", shape);
+		hn_tree_free(t);
+		return -1;
+	}
+	secs = now_s() - t0;
+	after = heap_bytes();
+	printf("tree_%zu_bringup_s=%.3f\n", nodes, secs);
+	printf("tree_%zu_links=%zu\n", nodes, nodes - 1);
+	printf("tree_%zu_handshakes_per_s=%.0f\n", nodes, (double)(nodes - 1) / secs);
+	printf("tree_%zu_bringup_ratio_to_bound=%.3f\n", nodes,
+	       (double)(nodes - 1) / secs / handshakes_per_s);
+	/* What the links added once up and idle (TLS, buffers, peer state), both ends. */
+	printf("tree_%zu_heap_per_idle_link_bytes=%zu\n", nodes, (after - before) / (nodes - 1));
+	hn_tree_free(t);
+	return 0;
+}
+
+struct flood_wait {
+	size_t node;
+	uint64_t want;
+};
+
+static bool delivered(struct hn_tree *t, void *arg)
+{
+	const struct flood_wait *w = arg;
+
+	return t->nodes[w->node].delivered >= w->want;
+}
+
+static double verify_rate(double seconds)
+{
+	static const uint8_t msg[200] = { 1 };
+	struct ib_identity *id = NULL;
+	uint8_t sig[IB_SIG_LEN];
+	double t0, t;
+	long n = 0;
+
+	if (ib_identity_generate(&id) || ib_identity_sign(id, msg, sizeof msg, sig))
+		return 0;
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 64; i++)
+			ib_pubkey_verify(ib_identity_pubkey(id), msg, sizeof msg, sig, sizeof sig);
+		n += 64;
+		t = now_s() - t0;
+	} while (t < seconds);
+	ib_identity_free(id);
+	return (double)n / t;
+}
+
+static int chain_flood(size_t frames, double verifies_per_s)
+{
+	static uint8_t value[120];
+	struct hn_tree *t = NULL;
+	struct flood_wait w = { 4, frames };
+	double t0, secs;
+
+	if (hn_tree_new(&t, "chain:5", 2) || hn_tree_start(t) ||
+	    !hn_tree_run_until(t, hn_tree_formed, NULL, 60ull * 1000000ull))
+		return -1;
+	t0 = now_s();
+	for (size_t i = 0; i < frames; i++) {
+		struct ib_msg m;
+
+		memset(&m, 0, sizeof m);
+		m.h.type = IB_MSG_PUBLISH;
+		m.u.publish.key = (struct ib_slice){ (const uint8_t *)"bench", 5 };
+		m.u.publish.version = i + 1;
+		m.u.publish.value = (struct ib_slice){ value, sizeof value };
+		ib_node_send(t->nodes[0].node, &m);
+		/* Let the chain drain as it goes, as a real sender would be paced by TCP. */
+		if (i % 64 == 63)
+			hn_tree_run_until(t, delivered, &(struct flood_wait){ 4, i + 1 - 64 },
+					  60ull * 1000000ull);
+	}
+	if (!hn_tree_run_until(t, delivered, &w, 600ull * 1000000ull)) {
+		hn_tree_free(t);
+		return -1;
+	}
+	secs = now_s() - t0;
+	printf("chain5_frames=%zu\n", frames);
+	printf("chain5_frames_per_s=%.0f\n", (double)frames / secs);
+	printf("chain5_bound_frames_per_s=%.0f\n", verifies_per_s / 4);
+	printf("chain5_ratio_to_bound=%.3f\n", (double)frames / secs / (verifies_per_s / 4));
+	hn_tree_free(t);
+	return 0;
+}
+
+int bench_tree(double seconds)
+{
+	double hs = handshake_rate(seconds), vr = verify_rate(seconds);
+
+	printf("tls_handshakes_per_s=%.0f\n", hs);
+	printf("raw_verify_per_s=%.0f\n", vr);
+	if (bring_up(100, hs) || bring_up(1000, hs) || chain_flood(5000, vr))
+		return 1;
+	return 0;
+}

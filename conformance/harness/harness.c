@@ -29,6 +29,7 @@ static size_t parse_shape(const char *shape, int **parents, uint64_t seed)
 	int *p = NULL;
 
 	if (sscanf(shape, "chain:%u", &a) == 1 || sscanf(shape, "star:%u", &a) == 1 ||
+	    sscanf(shape, "forest:%u", &a) == 1 ||
 	    sscanf(shape, "random:%u:%u", &a, &c) >= 1)
 		n = a;
 	else if (sscanf(shape, "tree:%ux%u", &a, &b) == 2) {
@@ -49,6 +50,8 @@ static size_t parse_shape(const char *shape, int **parents, uint64_t seed)
 	for (size_t i = 1; i < n; i++) {
 		if (shape[0] == 'c')
 			p[i] = (int)i - 1;
+		else if (shape[0] == 'f')
+			p[i] = -1;
 		else if (shape[0] == 's')
 			p[i] = 0;
 		else if (shape[0] == 't')
@@ -379,4 +382,10 @@ bool hn_attach_child(struct hn_tree *t, struct hn_peer *p, size_t i)
 	if (hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK)
 		return false;
 	return hn_tree_run_until(t, peer_has_hello, p, 5000000) && !hn_peer_closed(p);
+}
+
+const char *hn_addr(const struct hn_tree *t, size_t i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "127.0.0.1:%u", ib_node_listen_port(t->nodes[i].node));
+	return buf;
 }

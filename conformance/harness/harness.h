@@ -7,6 +7,7 @@
  *   star:N         node 0 is every other node's parent
  *   tree:FxD       fan-out F, depth D (levels below the root)
  *   random:N:SEED  node i's parent is a node below i, drawn from SEED
+ *   forest:N       N roots, no links (tests link them with ib_node_set_parents)
  * Nodes start in index order, so a parent listens before its children connect.
  */
 #ifndef IB_HARNESS_H
@@ -71,6 +72,8 @@ struct hn_peer;
 int hn_tree_new_peer(struct hn_tree *t, struct hn_peer **out);
 /* Connects p to node i as its child and completes the HELLO exchange. */
 bool hn_attach_child(struct hn_tree *t, struct hn_peer *p, size_t i);
+/* "127.0.0.1:PORT" of node i, in buf. */
+const char *hn_addr(const struct hn_tree *t, size_t i, char *buf, size_t cap);
 /* Node i's id and path. */
 const ib_id *hn_id(const struct hn_tree *t, size_t i);
 size_t hn_path(const struct hn_tree *t, size_t i, ib_id *path);

@@ -15,7 +15,8 @@ struct hn_peer {
 	struct ib_tls_ctx *ctx;
 	struct ib_tls *tls;
 	int fd, listen_fd;
-	bool open, closed, auto_pong;
+	bool open, closed, auto_pong, paused;
+	uint32_t max_message;
 	char failure[128];
 	struct ib_seq_gen seq;
 	struct ib_frame_decoder dec;
@@ -55,6 +56,7 @@ int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyr
 	p->loop = loop;
 	p->fd = p->listen_fd = -1;
 	p->auto_pong = true;
+	p->max_message = IB_MAX_MESSAGE_LIMIT;
 	ib_frame_decoder_init(&p->dec, IB_MAX_MESSAGE_LIMIT);
 	err = ib_identity_generate(&p->id);
 	if (!err)
@@ -289,11 +291,32 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 int hn_peer_listen(struct hn_peer *p, uint16_t *port)
 {
 	struct ib_diag diag = { 0 };
-	int err = ib_net_listen("127.0.0.1", 0, &p->listen_fd, port, &diag);
+	int err = ib_net_listen("127.0.0.1", *port, &p->listen_fd, port, &diag);
 
 	if (err)
 		return err;
 	return ib_loop_watch(p->loop, p->listen_fd, IB_EV_READ, on_accept, p);
+}
+
+void hn_peer_unlisten(struct hn_peer *p)
+{
+	if (p->listen_fd >= 0) {
+		ib_loop_unwatch(p->loop, p->listen_fd);
+		ib_net_close(p->listen_fd);
+		p->listen_fd = -1;
+	}
+}
+
+void hn_peer_set_max_message(struct hn_peer *p, uint32_t max_message)
+{
+	p->max_message = max_message;
+}
+
+void hn_peer_pause(struct hn_peer *p, bool paused)
+{
+	p->paused = paused;
+	if (p->fd >= 0 && p->tls)
+		ib_loop_watch(p->loop, p->fd, paused ? 0 : IB_EV_READ, on_event, p);
 }
 
 bool hn_peer_tls_open(const struct hn_peer *p)
@@ -364,7 +387,7 @@ int hn_peer_send_hello(struct hn_peer *p, uint8_t role, uint32_t keepalive_ms,
 	path[nabove] = *ib_identity_id(p->id);
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_HELLO;
-	m.u.hello = (struct ib_hello){ role, keepalive_ms, IB_MAX_MESSAGE_LIMIT,
+	m.u.hello = (struct ib_hello){ role, keepalive_ms, p->max_message,
 				       { (const uint8_t *)"tester", 6 },
 				       { (uint8_t)(nabove + 1), path[0].b } };
 	return hn_peer_send(p, &m, NULL, NULL, false, NULL);

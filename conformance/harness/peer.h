@@ -32,8 +32,15 @@ int hn_peer_trust(struct hn_peer *p, const struct ib_keyring *trusted);
 
 /* As a child: connects to 127.0.0.1:port and starts TLS. */
 int hn_peer_connect(struct hn_peer *p, uint16_t port);
-/* As a parent: listens on an ephemeral port and takes the first connection. */
+/* As a parent: listens (on *port, or an ephemeral port when it is 0, returned in *port) and
+ * takes the first connection. */
 int hn_peer_listen(struct hn_peer *p, uint16_t *port);
+/* Stops listening (the port then refuses connections). */
+void hn_peer_unlisten(struct hn_peer *p);
+/* The max_message its HELLO announces (default 16,777,215). */
+void hn_peer_set_max_message(struct hn_peer *p, uint32_t max_message);
+/* Stops reading from its socket (a peer that does not read), or starts again. */
+void hn_peer_pause(struct hn_peer *p, bool paused);
 
 bool hn_peer_tls_open(const struct hn_peer *p);
 bool hn_peer_closed(const struct hn_peer *p);     /* EOF, TLS failure or close_notify */

@@ -574,6 +574,10 @@ int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag);
 /* The same with a keyring given by the caller (takes ownership). */
 int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr);
 
+/* Replaces the parents list (an owner's change at run time). A root starts trying them at
+ * once; a node with a parent keeps it and uses the new list when it next looks for one. */
+int ib_node_set_parents(struct ib_node *n, const char *const *addrs, size_t count);
+
 /* Originates an end-to-end message: fills version, seq and signs; m->h.dest and the body are
  * the caller's. Sent to every link, or along the route to dest ([FLOOD-7]). */
 int ib_node_send(struct ib_node *n, struct ib_msg *m);

@@ -367,6 +367,21 @@ int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 	return ib_node_set_keyring(n, kr);
 }
 
+int ib_node_set_parents(struct ib_node *n, const char *const *addrs, size_t count)
+{
+	if (count > IB_MAX_PARENTS)
+		return IB_ERR_RANGE;
+	for (size_t i = 0; i < count; i++)
+		if (ib_addr_parse(addrs[i], NULL, 0, NULL) != IB_OK || strlen(addrs[i]) >= IB_MAX_ADDR)
+			return IB_ERR_RANGE;
+	for (size_t i = 0; i < count; i++)
+		snprintf(n->cfg.parents[i], sizeof n->cfg.parents[i], "%s", addrs[i]);
+	n->cfg.parent_count = count;
+	if (n->started)
+		tree_parents_changed(n);
+	return IB_OK;
+}
+
 int ib_node_send(struct ib_node *n, struct ib_msg *m)
 {
 	return flood_originate(n, m);

@@ -150,6 +150,7 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 bool tree_accepts_children(const struct ib_node *n);
 bool tree_path_has(const struct ib_node *n, const ib_id *id);
 void tree_send_path(struct ib_node *n, struct ib_link *only);
+void tree_parents_changed(struct ib_node *n);
 
 /* keepalive.c */
 void ka_start(struct ib_link *l);

@@ -110,6 +110,16 @@ void tree_start(struct ib_node *n)
 	try_join(n);
 }
 
+void tree_parents_changed(struct ib_node *n)
+{
+	if (n->parent || n->joining)
+		return;
+	tree_stop(n);
+	n->failed_rounds = 0;
+	n->parent_index = 0;
+	try_join(n);
+}
+
 void tree_stop(struct ib_node *n)
 {
 	ib_loop_timer_cancel(n->loop, n->retry_timer);

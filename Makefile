@@ -115,6 +115,7 @@ test: all
 	@$(MAKE) --no-print-directory check-vectors fuzz-replay
 	@echo "== the interbot program"
 	ci/test-cli $(BUILD)
+	ci/test-run $(BUILD)
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== requirement coverage"

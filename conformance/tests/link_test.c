@@ -364,6 +364,35 @@ static void test_stale_command_dropped(void)
 	teardown(&fx);
 }
 
+/* [FLOOD-8] the frames of one origin come out of each relay in the order they went in. */
+static void test_order_kept_per_origin(void)
+{
+	struct fixture fx;
+	struct wait_type w;
+	uint64_t last_seq = 0;
+	bool in_order = true;
+
+	setup(&fx, "chain:3", 30000);
+	for (int i = 0; i < 50; i++) {
+		struct ib_msg m;
+
+		publish(&m, "ordered", (uint64_t)i + 1);
+		IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, NULL));
+	}
+	w = (struct wait_type){ fx.b, IB_MSG_PUBLISH, 50 };
+	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
+	for (size_t i = 0; i < hn_peer_received(fx.b); i++) {
+		const struct hn_got *g = hn_peer_got(fx.b, i);
+
+		if (g->type != IB_MSG_PUBLISH)
+			continue;
+		in_order &= g->seq > last_seq;
+		last_seq = g->seq;
+	}
+	CU_ASSERT(in_order);
+	teardown(&fx);
+}
+
 /* [FLOOD-5] a directed frame follows the route learned from its destination's frames, and
  * does not reach a node off that route. star:3: node 0 with children 1 and 2; a under 2,
  * b under 0 (off the route from 2 to 1), c under 1. */
@@ -414,10 +443,11 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_bad_signature_length_keeps_link, "FRAME-3"),
 	IB_TEST(test_error_received_closes_quietly, "LINK-4"),
 	IB_TEST(test_stop_says_shutting_down, "LINK-8"),
-	IB_TEST(test_drops_are_not_forwarded, "FRAME-5 FRAME-6 FLOOD-1 FLOOD-3 ID-3"),
+	IB_TEST(test_drops_are_not_forwarded, "FRAME-5 FRAME-6 FLOOD-1 FLOOD-3 ID-3 ERR-1"),
 	IB_TEST(test_forgery_does_not_move_window, "FLOOD-4"),
 	IB_TEST(test_unknown_type_forwarded_not_delivered, "MSG-10 FLOOD-1"),
 	IB_TEST(test_stale_command_dropped, "CMD-6"),
+	IB_TEST(test_order_kept_per_origin, "FLOOD-8"),
 	IB_TEST(test_directed_frame_follows_route, "FLOOD-5"),
 	IB_TEST_END
 };

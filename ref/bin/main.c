@@ -43,6 +43,13 @@ int main(int argc, char **argv)
 		cli_print_version();
 		return CLI_OK;
 	}
+	/* --version answers on every subcommand too. */
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			cli_print_version();
+			return CLI_OK;
+		}
+	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

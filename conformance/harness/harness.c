@@ -183,7 +183,8 @@ static int start_node(struct hn_tree *t, size_t i)
 	int err;
 
 	snprintf(cfg.name, sizeof cfg.name, "%s", hn->name);
-	snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1:0");
+	/* A restarted node listens where it did, so that its children find it again. */
+	snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1:%u", hn->port);
 	cfg.parent_count = 0;
 	if (i == 0 && t->root_parent[0]) {
 		snprintf(cfg.parents[0], sizeof cfg.parents[0], "%s", t->root_parent);
@@ -202,8 +203,12 @@ static int start_node(struct hn_tree *t, size_t i)
 			return err;
 	}
 	kr = ib_keyring_ref(t->shared);
-	id = t->ids[i];
-	t->ids[i] = NULL;
+	/* The harness keeps the identity, to start the node again after a kill. */
+	err = ib_identity_copy(&id, t->ids[i]);
+	if (err) {
+		ib_keyring_free(kr);
+		return err;
+	}
 	err = ib_node_new(&hn->node, t->loop, &cfg, id, kr, &diag);
 	if (err)
 		return err;
@@ -213,6 +218,8 @@ static int start_node(struct hn_tree *t, size_t i)
 	err = ib_node_start(hn->node, &diag);
 	if (err)
 		fprintf(stderr, "harness: %s: %s\n", hn->name, diag.reason);
+	else
+		hn->port = ib_node_listen_port(hn->node);
 	return err;
 }
 
@@ -336,6 +343,13 @@ void hn_tree_kill(struct hn_tree *t, size_t i)
 {
 	ib_node_free(t->nodes[i].node);
 	t->nodes[i].node = NULL;
+}
+
+int hn_tree_restart(struct hn_tree *t, size_t i)
+{
+	if (t->nodes[i].node)
+		return IB_ERR_INVALID_ARG;
+	return start_node(t, i);
 }
 
 int hn_tree_new_peer(struct hn_tree *t, struct hn_peer **out)

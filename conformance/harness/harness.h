@@ -21,6 +21,7 @@ struct hn_node {
 	char name[32];
 	uint64_t delivered;         /* end-to-end messages delivered to it */
 	uint64_t delivered_from_self;
+	uint16_t port;              /* where it listens (kept across a restart) */
 };
 
 struct hn_tree {
@@ -30,7 +31,7 @@ struct hn_tree {
 	size_t count;
 	uint64_t seed;
 	struct ib_config base;      /* every node's settings, but name, listen and parents */
-	struct ib_identity **ids;   /* until the node takes it at start */
+	struct ib_identity **ids;   /* each node is given a copy, for restarts */
 	struct ib_pubkey **pubs;    /* every node's key, for keyrings and lookups */
 	struct ib_pubkey *extra[8]; /* more keys every node trusts (tester peers) */
 	size_t nextra;
@@ -63,6 +64,8 @@ int hn_tree_trust(struct hn_tree *t, const struct ib_identity *id);
 int hn_tree_find(const struct hn_tree *t, const ib_id *id);
 /* Stops and frees node i (it stays in the table as a NULL node). */
 void hn_tree_kill(struct hn_tree *t, size_t i);
+/* Starts a killed node again: same identity, same port, the same parent. */
+int hn_tree_restart(struct hn_tree *t, size_t i);
 /* A keyring of every identity of the tree but those whose index is in `without`. */
 int hn_tree_keyring(const struct hn_tree *t, const int *without, size_t nwithout,
 		    struct ib_keyring **out);

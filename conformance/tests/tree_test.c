@@ -86,6 +86,13 @@ static bool all_delivered(struct hn_tree *t, void *arg)
 	return true;
 }
 
+static bool all_delivered_but_1(struct hn_tree *t, void *arg)
+{
+	const struct flood_wait *w = arg;
+
+	return t->nodes[0].delivered >= w->want && t->nodes[2].delivered >= w->want;
+}
+
 static void publish_from(struct hn_tree *t, size_t i, uint64_t version)
 {
 	struct ib_msg m;
@@ -194,6 +201,25 @@ static void test_parent_lost_root_and_retry(void)
 	hn_tree_free(t);
 }
 
+/* A node killed and started again (same identity and port): its child comes back to it
+ * after a retry, and its new frames pass everyone's windows ([MSG-5] across restarts). */
+static void test_restarted_node_rejoined(void)
+{
+	struct hn_tree *t = formed_tree("chain:3", 15);
+	struct flood_wait w = { 1 };
+
+	hn_tree_kill(t, 1);
+	hn_tree_run_for(t, 2 * SECOND);
+	CU_ASSERT(!ib_node_parent(t->nodes[2].node, NULL));
+	IB_ASSERT_OK(hn_tree_restart(t, 1));
+	CU_ASSERT(hn_tree_run_until(t, hn_tree_formed, NULL, 120 * SECOND));
+	t->nodes[0].delivered = t->nodes[2].delivered = 0;
+	publish_from(t, 1, 2);
+	CU_ASSERT(hn_tree_run_until(t, all_delivered_but_1, &w, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_REPLAY), 0);
+	hn_tree_free(t);
+}
+
 /* [TREE-3] a client-mode node with a parent refuses children. */
 static void test_client_mode_refuses_children(void)
 {
@@ -241,6 +267,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_tree3x3_flood_exactly_once, "FLOOD-1 FLOOD-2"),
 	IB_TEST(test_random100_forms_and_floods, "TREE-1 FLOOD-1 FLOOD-2"),
 	IB_TEST(test_parent_lost_root_and_retry, "TREE-2 TREE-6 TREE-10"),
+	IB_TEST(test_restarted_node_rejoined, "TREE-2 MSG-5"),
 	IB_TEST(test_client_mode_refuses_children, "TREE-3 TREE-4"),
 	IB_TEST(test_revocation_closes_live_link, "MEMBER-2 MEMBER-4 TLS-4"),
 	IB_TEST_END

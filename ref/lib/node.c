@@ -262,7 +262,8 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 
 	if (n->started)
 		return IB_ERR_INVALID_ARG;
-	/* Port 0 (tests) is not a node.conf value, so it is read here, not by ib_addr_parse. */
+	/* Port 0 (tests: an ephemeral port) is not a node.conf value, so it is read here, not
+	 * by ib_addr_parse. */
 	if (colon && strcmp(colon, ":0") == 0) {
 		size_t len = (size_t)(colon - n->cfg.listen);
 		const char *h = n->cfg.listen;

@@ -119,7 +119,7 @@ test: all
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== requirement coverage"
-	ci/spec-coverage --report
+	ci/spec-coverage --report --summary
 	@echo "== all tests passed"
 
 unit: $(BUILD)/bin/ib-unit

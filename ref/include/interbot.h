@@ -507,6 +507,46 @@ int ib_loop_next_deadline(const struct ib_loop *loop, uint64_t *at_us);
  * IB_ERR_INVALID_ARG when called from inside a callback). */
 int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms);
 
+/* ---- The shared data store (spec section 13) ----------------------------------------------- */
+
+/* An item as the store holds it; every slice borrows the store's copy of the writer's frame
+ * and stays valid until that key is replaced or the store is freed. */
+struct ib_item {
+	struct ib_slice key;
+	uint64_t version;
+	ib_id writer;
+	uint64_t seq;               /* of the writer's PUBLISH */
+	struct ib_slice value;
+	struct ib_slice frame;      /* the writer's PUBLISH frame, whole ([DATA-4]) */
+};
+
+struct ib_store;
+
+/* [DATA-1] -1, 0 or 1 as (version, writer, seq) of a is older than, equal to or newer than
+ * b's. */
+int ib_item_compare(uint64_t version_a, const ib_id *writer_a, uint64_t seq_a,
+		    uint64_t version_b, const ib_id *writer_b, uint64_t seq_b);
+
+/* Opens the store persisted in dir (created if absent; NULL: in memory only) and loads every
+ * item again through ib_transfer_check against kr ([DATA-6]): a file that fails is not loaded,
+ * is counted in *rejected (may be NULL) and named in diag (the first one). */
+int ib_store_open(struct ib_store **out, const char *dir, const struct ib_keyring *kr,
+		  size_t *rejected, struct ib_diag *diag);
+void ib_store_free(struct ib_store *s);
+/* [DATA-2] Keeps frame (a verified PUBLISH; pub is its decoding) if it is newer than the item
+ * held for its key, or none is held. Returns 1 when applied, 0 when not newer (nothing
+ * changes), or a negative error: IB_ERR_IO when it could not be persisted, and then the old
+ * item stays in force, on disk and in memory ([DATA-5]). */
+int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub);
+/* IB_ERR_NOT_FOUND when no item is held for key. */
+int ib_store_get(const struct ib_store *s, struct ib_slice key, struct ib_item *item);
+/* [DATA-3] The version this node publishes key with: the highest known + 1 (1 if none);
+ * 0 when the highest is 2^64-1 and nothing can be published. */
+uint64_t ib_store_next_version(const struct ib_store *s, struct ib_slice key);
+size_t ib_store_count(const struct ib_store *s);
+/* The i-th item in key order (bytewise). */
+int ib_store_at(const struct ib_store *s, size_t i, struct ib_item *item);
+
 /* ---- The node ------------------------------------------------------------------------------ */
 
 /* One interbot node: its links, its place in the tree, flooding. Single-threaded: every call

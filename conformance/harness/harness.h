@@ -20,6 +20,7 @@ struct hn_node {
 	int parent;                 /* index in the topology, -1 for the root */
 	char name[32];
 	uint64_t delivered;         /* end-to-end messages delivered to it */
+	uint64_t delivered_type[256]; /* the same, by message type */
 	uint64_t delivered_from_self;
 	uint16_t port;              /* where it listens (kept across a restart) */
 };

@@ -527,24 +527,28 @@ struct ib_store;
 int ib_item_compare(uint64_t version_a, const ib_id *writer_a, uint64_t seq_a,
 		    uint64_t version_b, const ib_id *writer_b, uint64_t seq_b);
 
-/* Opens the store persisted in dir (created if absent; NULL: in memory only) and loads every
- * item again through ib_transfer_check against kr ([DATA-6]): a file that fails is not loaded,
- * is counted in *rejected (may be NULL) and named in diag (the first one). */
+/* Opens the store persisted in dir (created if absent; NULL: in memory only; kr is required
+ * with a dir) and loads every item again through ib_transfer_check against kr ([DATA-6]): a
+ * file that fails is not loaded (it stays on disk), is counted in *rejected (may be NULL)
+ * and named in diag (the first one). Leftovers of a crash mid-write are deleted. */
 int ib_store_open(struct ib_store **out, const char *dir, const struct ib_keyring *kr,
 		  size_t *rejected, struct ib_diag *diag);
 void ib_store_free(struct ib_store *s);
 /* [DATA-2] Keeps frame (a verified PUBLISH; pub is its decoding) if it is newer than the item
  * held for its key, or none is held. Returns 1 when applied, 0 when not newer (nothing
  * changes), or a negative error: IB_ERR_IO when it could not be persisted, and then the old
- * item stays in force, on disk and in memory ([DATA-5]). */
+ * item stays in force, on disk and in memory ([DATA-5]); IB_ERR_INVALID_ARG when pub is not
+ * frame's decoding. Files: DIR/<hex key>.item for keys up to 64 bytes, DIR/sha256-<hex of
+ * the key's SHA-256>.item above, each holding the writer's frame exactly. */
 int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub);
 /* IB_ERR_NOT_FOUND when no item is held for key. */
 int ib_store_get(const struct ib_store *s, struct ib_slice key, struct ib_item *item);
-/* [DATA-3] The version this node publishes key with: the highest known + 1 (1 if none);
- * 0 when the highest is 2^64-1 and nothing can be published. */
+/* [DATA-3] The version this node publishes key with: the highest held + 1 (1 if none);
+ * 0 when the highest is 2^64-1 and nothing can be published. Only the item held counts: a
+ * newer one that could not be stored, or a file refused at open, is not known. */
 uint64_t ib_store_next_version(const struct ib_store *s, struct ib_slice key);
 size_t ib_store_count(const struct ib_store *s);
-/* The i-th item in key order (bytewise). */
+/* The i-th item in key order (bytewise); IB_ERR_NOT_FOUND past the end. */
 int ib_store_at(const struct ib_store *s, size_t i, struct ib_item *item);
 
 /* ---- The node ------------------------------------------------------------------------------ */
@@ -577,6 +581,11 @@ enum ib_counter {
 	IB_CNT_FRAMES_IN,           /* valid frames received */
 	IB_CNT_FRAMES_FORWARDED,
 	IB_CNT_FRAMES_DELIVERED,
+	IB_CNT_STORE_FAILED,        /* [DATA-5] an item that could not be persisted */
+	IB_CNT_LATE_OFFER,          /* [ELECT-7] */
+	IB_CNT_LATE_TRANSFER,
+	IB_CNT_HOLDER_FAILED,       /* [ELECT-6] */
+	IB_CNT_LATE_RESULT,         /* [CMD-7] */
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);
@@ -621,6 +630,34 @@ int ib_node_set_parents(struct ib_node *n, const char *const *addrs, size_t coun
 /* Originates an end-to-end message: fills version, seq and signs; m->h.dest and the body are
  * the caller's. Sent to every link, or along the route to dest ([FLOOD-7]). */
 int ib_node_send(struct ib_node *n, struct ib_msg *m);
+
+/* [DATA-3] Publishes value under key as this node: version = highest known + 1, flooded to
+ * everyone and kept in this node's store. *version (may be NULL) tells which. */
+int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
+		    uint64_t *version);
+/* The node's store (read-only: items arrive through PUBLISH and TRANSFER). */
+const struct ib_store *ib_node_store(const struct ib_node *n);
+
+/* Runs a version election for key (spec section 14); fn is called once, on the loop, with
+ * IB_OK and the item (now also in the store), or IB_ERR_NOT_FOUND when nobody holds it. */
+typedef void (*ib_fetch_fn)(struct ib_node *n, int status, const struct ib_item *item,
+			    void *ctx);
+int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *ctx);
+
+/* A command this node runs for others (spec section 15), when `commands` lists its name.
+ * Returns a RESULT status (enum ib_status) and writes the output. */
+typedef uint16_t (*ib_command_fn)(struct ib_node *n, const ib_id *from,
+				  const struct ib_slice *args, size_t nargs, struct ib_buf *output,
+				  void *ctx);
+int ib_node_register_command(struct ib_node *n, const char *name, ib_command_fn fn, void *ctx);
+/* Sends COMMAND name(args) to dest (NULL: everyone). fn is called for every RESULT that comes
+ * within timeout_ms (from = the answering node), then once with from = NULL when the time is
+ * up; later RESULTs are counted, not delivered ([CMD-7]). */
+typedef void (*ib_result_fn)(struct ib_node *n, const ib_id *from, uint16_t status,
+			     struct ib_slice output, void *ctx);
+int ib_node_command(struct ib_node *n, const ib_id *dest, const char *name,
+		    const struct ib_slice *args, size_t nargs, uint32_t timeout_ms,
+		    ib_result_fn fn, void *ctx);
 
 const ib_id *ib_node_id(const struct ib_node *n);
 const char *ib_node_name(const struct ib_node *n);

@@ -89,8 +89,7 @@ static void deliver(struct ib_node *n, const struct ib_frame *f, const struct ib
 	if (!ib_msg_type_is_known(m->h.type))
 		return;
 	node_count(n, IB_CNT_FRAMES_DELIVERED);
-	if (n->deliver_fn)
-		n->deliver_fn(n, f, m, n->deliver_ctx);
+	node_deliver(n, f, m);
 }
 
 void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
@@ -121,29 +120,32 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	node_count(n, IB_CNT_FRAMES_FORWARDED);
 }
 
+/* [FLOOD-7] a frame this node signed, to all links or toward its dest; recorded in the node's
+ * own window, so that it coming back round a transient loop is a replay. */
+int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len)
+{
+	struct origin *self = origin_get(n, ib_node_id(n), true);
+
+	if (!self)
+		return IB_ERR_NOMEM;
+	ib_replay_accept(&self->window, m->h.seq);
+	if (ib_id_is_zero(&m->h.dest))
+		send_all(n, NULL, frame, len);
+	else
+		send_toward(n, NULL, &m->h.dest, frame, len);
+	return IB_OK;
+}
+
 int flood_originate(struct ib_node *n, struct ib_msg *m)
 {
 	struct ib_buf frame = { 0 };
-	struct origin *self;
 	int err;
 
 	if (!ib_msg_type_is_e2e(m->h.type))
 		return IB_ERR_INVALID_ARG;
 	err = node_sign(n, m, &frame);
-	if (err)
-		goto out;
-	/* [FLOOD-7] our own frame coming back round a transient loop is a replay. */
-	self = origin_get(n, ib_node_id(n), true);
-	if (!self) {
-		err = IB_ERR_NOMEM;
-		goto out;
-	}
-	ib_replay_accept(&self->window, m->h.seq);
-	if (ib_id_is_zero(&m->h.dest))
-		send_all(n, NULL, frame.ptr, frame.len);
-	else
-		send_toward(n, NULL, &m->h.dest, frame.ptr, frame.len);
-out:
+	if (!err)
+		err = flood_send_frame(n, m, frame.ptr, frame.len);
 	ib_buf_free(&frame);
 	return err;
 }

@@ -35,6 +35,11 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_FRAMES_IN] = "frames_in",
 	[IB_CNT_FRAMES_FORWARDED] = "frames_forwarded",
 	[IB_CNT_FRAMES_DELIVERED] = "frames_delivered",
+	[IB_CNT_STORE_FAILED] = "store_failed",
+	[IB_CNT_LATE_OFFER] = "late_offer",
+	[IB_CNT_LATE_TRANSFER] = "late_transfer",
+	[IB_CNT_HOLDER_FAILED] = "holder_failed",
+	[IB_CNT_LATE_RESULT] = "late_result",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -117,6 +122,39 @@ bool node_is_child(const struct ib_node *n, const struct ib_link *l)
 	return !l->we_connected;
 }
 
+/* [MSG-10] only known types get here; each goes to the part of the node it concerns, then
+ * to the embedding program. */
+void node_deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	switch (m->h.type) {
+	case IB_MSG_PUBLISH:
+		data_publish_received(n, f, m);
+		break;
+	case IB_MSG_QUERY:
+		elect_query_received(n, f, m);
+		break;
+	case IB_MSG_OFFER:
+		elect_offer_received(n, f, m);
+		break;
+	case IB_MSG_SELECT:
+		elect_select_received(n, f, m);
+		break;
+	case IB_MSG_TRANSFER:
+		elect_transfer_received(n, f, m);
+		break;
+	case IB_MSG_COMMAND:
+		cmd_received(n, f, m);
+		break;
+	case IB_MSG_RESULT:
+		cmd_result_received(n, f, m);
+		break;
+	default:
+		break; /* ANNOUNCE, PARTED: the tree map is not kept yet */
+	}
+	if (n->deliver_fn)
+		n->deliver_fn(n, f, m, n->deliver_ctx);
+}
+
 static void reap(struct ib_loop *loop, void *arg)
 {
 	struct ib_node *n = arg;
@@ -171,6 +209,9 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 		goto fail;
 	}
 	ib_tls_ctx_set_keyring(n->tls, n->kr);
+	err = ib_store_open(&n->store, NULL, n->kr, NULL, diag);
+	if (err)
+		goto fail;
 	if (RAND_bytes((unsigned char *)&n->rng, sizeof n->rng) != 1)
 		n->rng = 1;
 	n->path[0] = *ib_identity_id(n->id);
@@ -188,6 +229,29 @@ fail:
 static int dir_path(char *buf, size_t cap, const char *dir, const char *name)
 {
 	return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap ? IB_OK : IB_ERR_RANGE;
+}
+
+/* [DATA-5][DATA-6] DIR/store, every item checked again; what fails is reported, not loaded. */
+static int open_store(struct ib_node *n, const char *dir, struct ib_diag *diag)
+{
+	struct ib_store *store = NULL;
+	struct ib_diag why = { 0 };
+	size_t rejected = 0;
+	char path[4096];
+	int err = dir_path(path, sizeof path, dir, "store");
+
+	if (!err)
+		err = ib_store_open(&store, path, n->kr, &rejected, &why);
+	if (err) {
+		*diag = why;
+		return err;
+	}
+	if (rejected)
+		node_log(n, IB_LOG_WARN, "store: %zu item(s) not loaded; first: %s: %s", rejected,
+			 why.file, why.reason);
+	ib_store_free(n->store);
+	n->store = store;
+	return IB_OK;
 }
 
 int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
@@ -220,6 +284,12 @@ int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
 	err = ib_node_new(out, loop, cfg, id, kr, diag);
 	if (!err)
 		snprintf((*out)->dir, sizeof (*out)->dir, "%s", dir);
+	if (!err)
+		err = open_store(*out, dir, diag);
+	if (err && *out) {
+		ib_node_free(*out);
+		*out = NULL;
+	}
 out:
 	free(cfg);
 	return err;
@@ -320,10 +390,13 @@ void ib_node_free(struct ib_node *n)
 	if (!n)
 		return;
 	ib_node_stop(n);
+	elect_free_all(n);
+	cmd_free_all(n);
 	ib_loop_timer_cancel(n->loop, n->reap_timer);
 	n->reap_timer = 0;
 	reap(n->loop, n);
 	flood_free(n);
+	ib_store_free(n->store);
 	ib_tls_ctx_free(n->tls);
 	ib_keyring_free(n->kr);
 	ib_identity_free(n->id);

@@ -68,6 +68,48 @@ struct ib_link {
 	uint64_t rtt_us;
 };
 
+/* A COMMAND this node sent, waiting for RESULTs until its timer. */
+struct pending_cmd {
+	struct ib_node *node;
+	struct pending_cmd *next;
+	uint64_t cmd_id;
+	ib_id dest;                 /* all zero: everyone may answer */
+	ib_result_fn fn;
+	void *ctx;
+	uint64_t timer;
+};
+
+/* A command registered by the embedding program. */
+struct registered_cmd {
+	struct registered_cmd *next;
+	char name[IB_MAX_STRING + 1];
+	ib_command_fn fn;
+	void *ctx;
+};
+
+struct offer {
+	ib_id holder;
+	uint64_t version;
+	ib_id writer;
+	bool failed;
+};
+
+/* A version election this node runs (spec section 14). */
+struct election {
+	struct ib_node *node;
+	struct election *next;
+	uint64_t query_id;
+	uint8_t key[IB_MAX_STRING];
+	size_t key_len;
+	bool transferring;          /* false: collecting offers */
+	size_t chosen;
+	struct offer *offers;
+	size_t noffers, cap;
+	uint64_t timer;
+	ib_fetch_fn fn;
+	void *ctx;
+};
+
 /* One origin seen in frames: its anti-replay window and the link its last frame came on. */
 struct origin {
 	ib_id id;
@@ -103,6 +145,12 @@ struct ib_node {
 
 	struct origin *origins;     /* open addressing on the id */
 	size_t origin_cap, origin_count;
+
+	struct ib_store *store;
+	struct registered_cmd *registered;
+	struct pending_cmd *pending;
+	struct election *elections;
+	uint64_t next_cmd_id;
 
 	uint64_t counters[IB_CNT__COUNT];
 	ib_log_fn log_fn;
@@ -158,10 +206,33 @@ void ka_stop(struct ib_link *l);
 void ka_ping_received(struct ib_link *l, const struct ib_msg *m);
 void ka_pong_received(struct ib_link *l, const struct ib_msg *m);
 
+/* node.c: what this node does with an end-to-end message for it. */
+void node_deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+
+/* data.c */
+void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+
+/* election.c */
+void elect_query_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void elect_offer_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void elect_select_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
+			     const struct ib_msg *m);
+void elect_free_all(struct ib_node *n);
+
+/* command.c */
+void cmd_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void cmd_result_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void cmd_free_all(struct ib_node *n);
+/* Sends RESULT for cmd_id to `to`. */
+int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_t status,
+		    struct ib_slice output);
+
 /* flood.c */
 void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
 		   const struct ib_msg *m);
 int flood_originate(struct ib_node *n, struct ib_msg *m);
+int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);
 void flood_free(struct ib_node *n);
 

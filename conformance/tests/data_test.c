@@ -1,0 +1,545 @@
+/*
+ * data_test.c - shared data, version election and commands across trees of reference nodes
+ * and tester peers (spec sections 13, 14, 15), on virtual time.
+ */
+#include "harness.h"
+#include "ib_test.h"
+#include "peer.h"
+
+#include <string.h>
+
+#define SECOND 1000000ull
+#define KEY(s) ((struct ib_slice){ (const uint8_t *)(s), sizeof(s) - 1 })
+
+static struct hn_tree *tree_with_peer(const char *shape, uint64_t seed, struct hn_peer **p,
+				      size_t attach_to)
+{
+	struct hn_tree *t = NULL;
+
+	IB_ASSERT_OK(hn_tree_new(&t, shape, seed));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	t->base.election_window_ms = 200;
+	if (p)
+		IB_ASSERT_OK(hn_tree_new_peer(t, p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 10 * SECOND));
+	if (p)
+		CU_ASSERT_FATAL(hn_attach_child(t, *p, attach_to));
+	return t;
+}
+
+static uint64_t version_at(struct hn_tree *t, size_t i, struct ib_slice key, ib_id *writer)
+{
+	struct ib_item item;
+
+	if (ib_store_get(ib_node_store(t->nodes[i].node), key, &item) != IB_OK)
+		return 0;
+	if (writer)
+		*writer = item.writer;
+	return item.version;
+}
+
+struct version_wait {
+	struct ib_slice key;
+	uint64_t version;
+};
+
+static bool all_at_version(struct hn_tree *t, void *arg)
+{
+	const struct version_wait *w = arg;
+
+	for (size_t i = 0; i < t->count; i++)
+		if (version_at(t, i, w->key, NULL) != w->version)
+			return false;
+	return true;
+}
+
+/* [DATA-7][DATA-3][DATA-2] an item reaches every store; the next writer goes one higher;
+ * every store converges on the newest. */
+static void test_publish_replicates_and_versions_grow(void)
+{
+	struct hn_tree *t = tree_with_peer("chain:4", 41, NULL, 0);
+	struct version_wait w = { KEY("motd"), 1 };
+	uint64_t version = 0;
+	ib_id writer;
+
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, w.key, KEY("hello"), &version));
+	CU_ASSERT_EQUAL(version, 1);
+	CU_ASSERT(hn_tree_run_until(t, all_at_version, &w, 5 * SECOND));
+	IB_ASSERT_OK(ib_node_publish(t->nodes[3].node, w.key, KEY("hello again"), &version));
+	CU_ASSERT_EQUAL(version, 2);
+	w.version = 2;
+	CU_ASSERT(hn_tree_run_until(t, all_at_version, &w, 5 * SECOND));
+	CU_ASSERT_EQUAL(version_at(t, 1, w.key, &writer), 2);
+	CU_ASSERT(ib_id_equal(&writer, hn_id(t, 3)));
+	hn_tree_free(t);
+}
+
+/* A PUBLISH signed by the peer, to everyone or to one node only. */
+static void peer_publish(struct hn_peer *p, const char *key, uint64_t version, const char *value,
+			 const ib_id *dest, struct ib_buf *frame)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PUBLISH;
+	if (dest)
+		m.h.dest = *dest;
+	m.u.publish.key = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	m.u.publish.version = version;
+	m.u.publish.value = (struct ib_slice){ (const uint8_t *)value, strlen(value) };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, frame));
+}
+
+/* [DATA-2][DATA-4] an older PUBLISH does not replace a newer item; the store keeps the
+ * writer's frame byte for byte. */
+static void test_older_publish_ignored_frame_kept(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:2", 42, &p, 1);
+	struct ib_buf v2 = { 0 };
+	struct ib_item item;
+
+	peer_publish(p, "k", 2, "two", NULL, &v2);
+	hn_tree_run_for(t, SECOND);
+	peer_publish(p, "k", 1, "one", NULL, NULL);
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(ib_store_get(ib_node_store(t->nodes[0].node), KEY("k"), &item));
+	CU_ASSERT_EQUAL(item.version, 2);
+	CU_ASSERT_EQUAL(item.frame.len, v2.len);
+	CU_ASSERT(memcmp(item.frame.ptr, v2.ptr, v2.len) == 0);
+	ib_buf_free(&v2);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+struct fetch_result {
+	bool done;
+	int status;
+	uint64_t version;
+	ib_id writer;
+};
+
+static void on_fetch(struct ib_node *n, int status, const struct ib_item *item, void *ctx)
+{
+	struct fetch_result *r = ctx;
+
+	(void)n;
+	r->done = true;
+	r->status = status;
+	if (item) {
+		r->version = item->version;
+		r->writer = item->writer;
+	}
+}
+
+static bool fetch_done(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return ((struct fetch_result *)arg)->done;
+}
+
+/* [ELECT-1][ELECT-2][ELECT-3][ELECT-5][ELECT-8] holders of different versions offer; the
+ * newest is selected (and only its holder gets SELECT), transferred, checked and kept; the
+ * other holders' stores do not change. star:3 (0 over 1 and 2), the peer under 0. */
+static void test_fetch_elects_newest(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("star:3", 43, &p, 0);
+	struct fetch_result r = { 0 };
+
+	/* Directed PUBLISHes make the holders differ: v1 at node 1, v2 at node 2. */
+	peer_publish(p, "doc", 1, "old", hn_id(t, 1), NULL);
+	peer_publish(p, "doc", 2, "new", hn_id(t, 2), NULL);
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_EQUAL(version_at(t, 1, KEY("doc"), NULL), 1);
+	CU_ASSERT_EQUAL(version_at(t, 2, KEY("doc"), NULL), 2);
+	CU_ASSERT_EQUAL(version_at(t, 0, KEY("doc"), NULL), 0);
+
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[0].node, KEY("doc"), on_fetch, &r));
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_OK(r.status);
+	CU_ASSERT_EQUAL(r.version, 2);
+	CU_ASSERT_EQUAL(version_at(t, 0, KEY("doc"), NULL), 2);
+	CU_ASSERT_EQUAL(version_at(t, 1, KEY("doc"), NULL), 1); /* not flooded */
+	CU_ASSERT_EQUAL(t->nodes[1].delivered_type[IB_MSG_OFFER], 0);
+	CU_ASSERT_EQUAL(t->nodes[1].delivered_type[IB_MSG_SELECT], 0);
+	CU_ASSERT_EQUAL(t->nodes[2].delivered_type[IB_MSG_SELECT], 1);
+	CU_ASSERT_EQUAL(t->nodes[0].delivered_type[IB_MSG_OFFER], 2);
+	CU_ASSERT_EQUAL(hn_peer_count(p, IB_MSG_SELECT), 0);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* Step 8: nobody holds it. */
+static void test_fetch_not_found(void)
+{
+	struct hn_tree *t = tree_with_peer("chain:3", 44, NULL, 0);
+	struct fetch_result r = { 0 };
+
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[2].node, KEY("nothing"), on_fetch, &r));
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_ERR(r.status, IB_ERR_NOT_FOUND);
+	hn_tree_free(t);
+}
+
+static bool got_type(struct hn_peer *p, uint8_t type)
+{
+	return hn_peer_count(p, type) > 0;
+}
+
+static bool peer_got_query(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return got_type(arg, IB_MSG_QUERY);
+}
+
+static bool peer_got_select(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return got_type(arg, IB_MSG_SELECT);
+}
+
+/* The query_id of the last QUERY the peer received. */
+static uint64_t last_query_id(struct hn_peer *p)
+{
+	const struct hn_got *g = hn_peer_last(p, IB_MSG_QUERY);
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (!g || ib_frame_parse(&f, g->raw.ptr, g->raw.len, IB_MAX_MESSAGE_LIMIT) ||
+	    ib_msg_decode(&m, f.msg.ptr, f.msg.len))
+		return 0;
+	return m.u.query.query_id;
+}
+
+static void peer_offer(struct hn_peer *p, const ib_id *to, uint64_t query_id, const char *key,
+		       uint64_t version)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_OFFER;
+	m.h.dest = *to;
+	m.u.offer = (struct ib_offer){ query_id, { (const uint8_t *)key, strlen(key) }, version,
+				       *ib_identity_id(hn_peer_identity(p)) };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+}
+
+/* [ELECT-6] a holder that offers the newest version and never delivers is skipped after
+ * election_window_ms; the next holder's item is taken. chain:2, peer under node 1. */
+static void test_silent_holder_skipped(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:2", 45, &p, 1);
+	struct fetch_result r = { 0 };
+
+	/* Only node 1 holds the key (a PUBLISH directed to it). */
+	peer_publish(p, "only1", 1, "real", hn_id(t, 1), NULL);
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[0].node, KEY("only1"), on_fetch, &r));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, peer_got_query, p, SECOND));
+	peer_offer(p, hn_id(t, 0), last_query_id(p), "only1", 9);
+	CU_ASSERT(hn_tree_run_until(t, peer_got_select, p, 5 * SECOND));
+	/* The peer keeps quiet. */
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_OK(r.status);
+	CU_ASSERT_EQUAL(r.version, 1);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HOLDER_FAILED), 1);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* [ELECT-5] a TRANSFER whose embedded frame does not verify is rejected; the next holder. */
+static void test_forged_transfer_rejected(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:2", 46, &p, 1);
+	struct fetch_result r = { 0 };
+	struct ib_buf forged = { 0 };
+	struct ib_msg m;
+	uint64_t qid;
+
+	peer_publish(p, "doc", 1, "real", hn_id(t, 1), NULL);
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[0].node, KEY("doc"), on_fetch, &r));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, peer_got_query, p, SECOND));
+	qid = last_query_id(p);
+	peer_offer(p, hn_id(t, 0), qid, "doc", 7);
+	CU_ASSERT_FATAL(hn_tree_run_until(t, peer_got_select, p, 5 * SECOND));
+	/* A version-7 PUBLISH by the peer, its signature broken. */
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PUBLISH;
+	m.h.version = 1;
+	m.h.seq = 1;
+	m.u.publish = (struct ib_publish){ KEY("doc"), 7, KEY("forged") };
+	{
+		struct ib_buf msg = { 0 };
+
+		IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+		IB_ASSERT_OK(ib_frame_sign(&forged, hn_peer_identity(p), msg.ptr, msg.len));
+		ib_buf_free(&msg);
+	}
+	forged.ptr[IB_FRAME_HEADER_LEN + 3] ^= 1;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.h.dest = *hn_id(t, 0);
+	m.u.transfer = (struct ib_transfer){ qid, { forged.ptr, forged.len } };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_OK(r.status);
+	CU_ASSERT_EQUAL(r.version, 1);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HOLDER_FAILED), 1);
+	ib_buf_free(&forged);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+static bool peer_got_transfer(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return got_type(arg, IB_MSG_TRANSFER);
+}
+
+/* [ELECT-4] SELECT for a query the holder never saw: it answers with what it holds now, and
+ * an empty frame for a key it does not hold. [ELECT-7] an OFFER for no election is counted. */
+static void test_select_answers_current_item(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:1", 47, &p, 0);
+	struct ib_item item;
+	struct ib_msg m;
+	const struct hn_got *g;
+	struct ib_frame f;
+	struct ib_msg got;
+
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, KEY("x"), KEY("v1"), NULL));
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, KEY("x"), KEY("v2"), NULL));
+	hn_tree_run_for(t, SECOND);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.h.dest = *hn_id(t, 0);
+	m.u.select = (struct ib_select){ 1234, KEY("x"), 1 };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, peer_got_transfer, p, SECOND));
+	g = hn_peer_last(p, IB_MSG_TRANSFER);
+	IB_ASSERT_OK(ib_frame_parse(&f, g->raw.ptr, g->raw.len, IB_MAX_MESSAGE_LIMIT));
+	IB_ASSERT_OK(ib_msg_decode(&got, f.msg.ptr, f.msg.len));
+	IB_ASSERT_OK(ib_store_get(ib_node_store(t->nodes[0].node), KEY("x"), &item));
+	CU_ASSERT_EQUAL(item.version, 2);
+	CU_ASSERT_EQUAL(got.u.transfer.query_id, 1234);
+	CU_ASSERT(got.u.transfer.frame.len == item.frame.len &&
+		  memcmp(got.u.transfer.frame.ptr, item.frame.ptr, item.frame.len) == 0);
+
+	m.u.select = (struct ib_select){ 1235, KEY("absent"), 1 };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	hn_tree_run_for(t, 1000);
+	CU_ASSERT_EQUAL(hn_peer_count(p, IB_MSG_TRANSFER), 2);
+	g = hn_peer_last(p, IB_MSG_TRANSFER);
+	IB_ASSERT_OK(ib_frame_parse(&f, g->raw.ptr, g->raw.len, IB_MAX_MESSAGE_LIMIT));
+	IB_ASSERT_OK(ib_msg_decode(&got, f.msg.ptr, f.msg.len));
+	CU_ASSERT_EQUAL(got.u.transfer.frame.len, 0);
+
+	peer_offer(p, hn_id(t, 0), 99, "x", 5);
+	hn_tree_run_for(t, 1000);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_LATE_OFFER), 1);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* ---- commands ------------------------------------------------------------------------ */
+
+struct result_log {
+	size_t count;
+	bool expired;
+	uint16_t status;
+	uint8_t output[2048];
+	size_t output_len;
+};
+
+/* Sends COMMAND name(args) from the peer to node 0 and returns the RESULT's status and
+ * output. */
+static uint16_t peer_command(struct hn_tree *t, struct hn_peer *p, const char *name,
+			     const struct ib_slice *args, size_t nargs, struct ib_buf *output)
+{
+	static uint64_t cmd_id = 100;
+	struct ib_buf blob = { 0 };
+	const struct hn_got *g;
+	struct ib_frame f;
+	struct ib_msg m;
+	size_t before = hn_peer_count(p, IB_MSG_RESULT);
+
+	for (size_t i = 0; i < nargs; i++)
+		ib_args_put(&blob, args[i]);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.h.dest = *hn_id(t, 0);
+	m.u.command = (struct ib_command){ ++cmd_id, { (const uint8_t *)name, strlen(name) },
+					   { blob.ptr, blob.len } };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	ib_buf_free(&blob);
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_EQUAL_FATAL(hn_peer_count(p, IB_MSG_RESULT), before + 1);
+	g = hn_peer_last(p, IB_MSG_RESULT);
+	IB_ASSERT_OK(ib_frame_parse(&f, g->raw.ptr, g->raw.len, IB_MAX_MESSAGE_LIMIT));
+	IB_ASSERT_OK(ib_msg_decode(&m, f.msg.ptr, f.msg.len));
+	CU_ASSERT_EQUAL(m.u.result.cmd_id, cmd_id);
+	if (output) {
+		ib_buf_reset(output);
+		ib_buf_put(output, m.u.result.output.ptr, m.u.result.output.len);
+	}
+	return m.u.result.status;
+}
+
+static bool output_is(const struct ib_buf *b, const char *text)
+{
+	return b->len == strlen(text) && memcmp(b->ptr, text, b->len) == 0;
+}
+
+static bool output_has_line(const struct ib_buf *b, const char *prefix)
+{
+	const char *p = (const char *)b->ptr;
+	size_t n = strlen(prefix);
+
+	for (size_t i = 0; i + n <= b->len; i++)
+		if ((i == 0 || p[i - 1] == '\n') && memcmp(p + i, prefix, n) == 0)
+			return true;
+	return false;
+}
+
+/* [CMD-1..5][IFACE-6] the standard set, the allow-list, and each status. */
+static void test_standard_commands(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = NULL;
+	struct ib_buf out = { 0 };
+	struct ib_slice args[2] = { KEY("k"), KEY("v") };
+	char hex[2 * IB_ID_LEN + 1];
+	char line[64];
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:2", 48));
+	/* node.conf's default list plus one name nobody implements. */
+	snprintf(t->base.commands[t->base.command_count++], IB_MAX_STRING + 1, "x.nothing");
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 10 * SECOND));
+	CU_ASSERT_FATAL(hn_attach_child(t, p, 1));
+
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.ping", NULL, 0, &out), IB_STATUS_OK);
+	CU_ASSERT(output_is(&out, "pong"));
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.info", NULL, 0, &out), IB_STATUS_OK);
+	ib_id_to_hex(hn_id(t, 0), hex);
+	snprintf(line, sizeof line, "id=%s\n", hex);
+	CU_ASSERT(output_has_line(&out, line));
+	CU_ASSERT(output_has_line(&out, "name=n0\n"));
+	CU_ASSERT(output_has_line(&out, "parent=\n"));
+	ib_id_to_hex(hn_id(t, 1), hex);
+	snprintf(line, sizeof line, "children=%s\n", hex);
+	CU_ASSERT(output_has_line(&out, line));
+	CU_ASSERT(output_has_line(&out, "keys_digest="));
+	/* [CMD-5] ib.publish is not in the default list: denied, and nothing published. */
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.publish", args, 2, &out), IB_STATUS_DENIED);
+	CU_ASSERT_EQUAL(version_at(t, 0, KEY("k"), NULL), 0);
+	CU_ASSERT_EQUAL(peer_command(t, p, "no.such", NULL, 0, &out), IB_STATUS_DENIED);
+	CU_ASSERT_EQUAL(peer_command(t, p, "x.nothing", NULL, 0, &out), IB_STATUS_UNKNOWN);
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.get", NULL, 0, &out), IB_STATUS_BAD_ARGS);
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.get", args, 1, &out), IB_STATUS_NOT_FOUND);
+	IB_ASSERT_OK(ib_node_publish(t->nodes[1].node, KEY("k"), KEY("v"), NULL));
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.get", args, 1, &out), IB_STATUS_OK);
+	{
+		struct ib_item item;
+
+		IB_ASSERT_OK(ib_store_get(ib_node_store(t->nodes[0].node), KEY("k"), &item));
+		CU_ASSERT(out.len == item.frame.len &&
+			  memcmp(out.ptr, item.frame.ptr, out.len) == 0);
+	}
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.fetch", args, 1, &out), IB_STATUS_OK);
+	ib_buf_free(&out);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* [CMD-5] listed explicitly, ib.publish runs. */
+static void test_publish_command_when_listed(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = NULL;
+	struct ib_slice args[2] = { KEY("k"), KEY("v") };
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 49));
+	snprintf(t->base.commands[t->base.command_count++], IB_MAX_STRING + 1, "ib.publish");
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_attach_child(t, p, 0));
+	CU_ASSERT_EQUAL(peer_command(t, p, "ib.publish", args, 2, NULL), IB_STATUS_OK);
+	CU_ASSERT_EQUAL(version_at(t, 0, KEY("k"), NULL), 1);
+	CU_ASSERT_EQUAL(hn_peer_count(p, IB_MSG_PUBLISH), 1); /* flooded to the peer too */
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+static void on_result(struct ib_node *n, const ib_id *from, uint16_t status,
+		      struct ib_slice output, void *ctx)
+{
+	struct result_log *r = ctx;
+
+	(void)n;
+	if (!from) {
+		r->expired = true;
+		return;
+	}
+	r->count++;
+	r->status = status;
+	r->output_len = output.len < sizeof r->output ? output.len : sizeof r->output;
+	memcpy(r->output, output.ptr, r->output_len);
+}
+
+static bool result_expired(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return ((struct result_log *)arg)->expired;
+}
+
+/* [CMD-1] a command to everyone: one RESULT from each other node; [CMD-7] a RESULT after the
+ * timeout, or for no command, is counted and not delivered. */
+static void test_command_to_everyone_and_late_result(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:3", 50, &p, 0);
+	struct result_log r = { 0 };
+	struct ib_msg m;
+
+	IB_ASSERT_OK(ib_node_command(t->nodes[0].node, NULL, "ib.ping", NULL, 0, 2000, on_result,
+				     &r));
+	CU_ASSERT(hn_tree_run_until(t, result_expired, &r, 5 * SECOND));
+	CU_ASSERT_EQUAL(r.count, 2); /* nodes 1 and 2; the peer runs nothing */
+	CU_ASSERT_EQUAL(r.status, IB_STATUS_OK);
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_RESULT;
+	m.h.dest = *hn_id(t, 0);
+	m.u.result = (struct ib_result){ 424242, IB_STATUS_OK, KEY("late") };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	hn_tree_run_for(t, 1000);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_LATE_RESULT), 1);
+	CU_ASSERT_EQUAL(r.count, 2);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+static const struct ib_test_case cases[] = {
+	IB_TEST(test_publish_replicates_and_versions_grow, "DATA-2 DATA-3 DATA-7"),
+	IB_TEST(test_older_publish_ignored_frame_kept, "DATA-2 DATA-4"),
+	IB_TEST(test_fetch_elects_newest, "ELECT-1 ELECT-2 ELECT-3 ELECT-5 ELECT-8"),
+	IB_TEST(test_fetch_not_found, "ELECT-2"),
+	IB_TEST(test_silent_holder_skipped, "ELECT-6"),
+	IB_TEST(test_forged_transfer_rejected, "ELECT-5 ELECT-6"),
+	IB_TEST(test_select_answers_current_item, "ELECT-4 ELECT-7"),
+	IB_TEST(test_standard_commands, "CMD-2 CMD-3 CMD-4 CMD-5 IFACE-6"),
+	IB_TEST(test_publish_command_when_listed, "CMD-5"),
+	IB_TEST(test_command_to_everyone_and_late_result, "CMD-1 CMD-7"),
+	IB_TEST_END
+};
+
+const struct ib_test_suite ib_suite_data = { "data", NULL, NULL, cases };

@@ -1,0 +1,315 @@
+/*
+ * command.c - commands between bots (spec section 15): running what `commands` allows and
+ * answering RESULT, the standard ib.* set, and the commands this node sends.
+ */
+#include "node_internal.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD_MAX_ARGS 16u
+
+int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_t status,
+		    struct ib_slice output)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_RESULT;
+	m.h.dest = *to;
+	m.u.result = (struct ib_result){ cmd_id, status, output };
+	return flood_originate(n, &m);
+}
+
+static bool slice_is(struct ib_slice s, const char *text)
+{
+	return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+}
+
+/* [CMD-2] only what the owner listed runs. */
+static bool allowed(const struct ib_node *n, struct ib_slice name)
+{
+	for (size_t i = 0; i < n->cfg.command_count; i++)
+		if (slice_is(name, n->cfg.commands[i]))
+			return true;
+	return false;
+}
+
+static int put_text(struct ib_buf *out, const char *fmt, const char *value)
+{
+	char line[1024];
+	int len = snprintf(line, sizeof line, fmt, value);
+
+	return len < 0 ? IB_ERR_RANGE : ib_buf_put(out, line, (size_t)len);
+}
+
+/* ib.info: key=value lines (spec section 15). */
+static uint16_t run_info(struct ib_node *n, struct ib_buf *out)
+{
+	char hex[2 * IB_ID_LEN + 1], digest_hex[65];
+	uint8_t digest[32];
+	ib_id parent;
+	bool first = true;
+	int err;
+
+	ib_id_to_hex(ib_node_id(n), hex);
+	err = put_text(out, "name=%s\n", n->cfg.name);
+	err = err ? err : put_text(out, "id=%s\n", hex);
+	err = err ? err : put_text(out, "role=%s\n",
+				   n->cfg.mode == IB_ROLE_SERVER ? "server" : "client");
+	if (ib_node_parent(n, &parent))
+		ib_id_to_hex(&parent, hex);
+	else
+		hex[0] = '\0';
+	err = err ? err : put_text(out, "parent=%s\n", hex);
+	err = err ? err : ib_buf_put(out, "children=", 9);
+	for (const struct ib_link *l = n->links; !err && l; l = l->next) {
+		if (!link_open(l) || !node_is_child(n, l))
+			continue;
+		ib_id_to_hex(&l->peer_id, hex);
+		err = put_text(out, first ? "%s" : ",%s", hex);
+		first = false;
+	}
+	err = err ? err : ib_buf_put(out, "\n", 1);
+	err = err ? err : put_text(out, "software=%s\n", IB_SOFTWARE_NAME "/" IB_SOFTWARE_VERSION);
+	if (!err && ib_keyring_digest(n->kr, digest) == IB_OK) {
+		ib_hex_encode(digest, sizeof digest, digest_hex);
+		err = put_text(out, "keys_digest=%s\n", digest_hex);
+	}
+	return err ? IB_STATUS_FAILED : IB_STATUS_OK;
+}
+
+static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *out)
+{
+	struct ib_item item;
+
+	if (ib_store_get(n->store, key, &item) != IB_OK)
+		return IB_STATUS_NOT_FOUND;
+	/* The writer's own frame, so the asker can check it ([CMD-3] rationale). */
+	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
+}
+
+static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
+			    struct ib_buf *out)
+{
+	struct ib_item item;
+	int err;
+
+	if (key.len == 0 || key.len > IB_MAX_STRING)
+		return IB_STATUS_BAD_ARGS;
+	err = ib_node_publish(n, key, value, NULL);
+	if (err == IB_ERR_RANGE || err == IB_ERR_BAD_STRING)
+		return IB_STATUS_BAD_ARGS;
+	if (err || ib_store_get(n->store, key, &item) != IB_OK)
+		return IB_STATUS_FAILED;
+	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
+}
+
+/* ib.fetch answers when its election ends. */
+struct fetch_reply {
+	ib_id to;
+	uint64_t cmd_id;
+};
+
+static void fetch_done(struct ib_node *n, int status, const struct ib_item *item, void *ctx)
+{
+	struct fetch_reply *r = ctx;
+	struct ib_slice none = { NULL, 0 };
+
+	if (status == IB_OK)
+		cmd_send_result(n, &r->to, r->cmd_id, IB_STATUS_OK, item->frame);
+	else
+		cmd_send_result(n, &r->to, r->cmd_id,
+				status == IB_ERR_NOT_FOUND ? IB_STATUS_NOT_FOUND : IB_STATUS_FAILED,
+				none);
+	free(r);
+}
+
+/* Starts ib.fetch; true when the RESULT will come from fetch_done. */
+static bool run_fetch(struct ib_node *n, const ib_id *from, uint64_t cmd_id, struct ib_slice key)
+{
+	struct fetch_reply *r = malloc(sizeof *r);
+
+	if (!r)
+		return false;
+	r->to = *from;
+	r->cmd_id = cmd_id;
+	if (ib_node_fetch(n, key, fetch_done, r) != IB_OK) {
+		free(r);
+		return false;
+	}
+	return true;
+}
+
+static const struct registered_cmd *registered(const struct ib_node *n, struct ib_slice name)
+{
+	for (const struct registered_cmd *r = n->registered; r; r = r->next)
+		if (slice_is(name, r->name))
+			return r;
+	return NULL;
+}
+
+/* Runs an allowed command; IB_STATUS_* or -1 when the answer comes later (ib.fetch). */
+static int run(struct ib_node *n, const ib_id *from, const struct ib_command *c,
+	       const struct ib_slice *args, size_t nargs, struct ib_buf *out)
+{
+	const struct registered_cmd *r;
+
+	if (slice_is(c->name, "ib.ping"))
+		return nargs ? IB_STATUS_BAD_ARGS
+			     : (ib_buf_put(out, "pong", 4) ? IB_STATUS_FAILED : IB_STATUS_OK);
+	if (slice_is(c->name, "ib.info"))
+		return nargs ? IB_STATUS_BAD_ARGS : run_info(n, out);
+	if (slice_is(c->name, "ib.get"))
+		return nargs != 1 ? IB_STATUS_BAD_ARGS : run_get(n, args[0], out);
+	if (slice_is(c->name, "ib.publish"))
+		return nargs != 2 ? IB_STATUS_BAD_ARGS : run_publish(n, args[0], args[1], out);
+	if (slice_is(c->name, "ib.fetch")) {
+		if (nargs != 1 || args[0].len == 0 || args[0].len > IB_MAX_STRING)
+			return IB_STATUS_BAD_ARGS;
+		return run_fetch(n, from, c->cmd_id, args[0]) ? -1 : IB_STATUS_FAILED;
+	}
+	r = registered(n, c->name);
+	if (r)
+		return r->fn(n, from, args, nargs, out, r->ctx);
+	return IB_STATUS_UNKNOWN; /* [CMD-3] allowed, but not implemented here */
+}
+
+/* [CMD-1] one RESULT per COMMAND, to its origin, with its cmd_id. */
+void cmd_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	const struct ib_command *c = &m->u.command;
+	struct ib_slice args[CMD_MAX_ARGS];
+	struct ib_buf out = { 0 };
+	size_t nargs = 0;
+	int status;
+
+	if (!allowed(n, c->name))
+		status = IB_STATUS_DENIED; /* [CMD-2][CMD-5] it does not run */
+	else if (ib_args_split(c->args, args, CMD_MAX_ARGS, &nargs) != IB_OK)
+		status = IB_STATUS_BAD_ARGS; /* [CMD-4] */
+	else
+		status = run(n, &f->origin, c, args, nargs, &out);
+	node_log(n, IB_LOG_DEBUG, "command %.*s from %02x%02x..: %s", (int)c->name.len,
+		 (const char *)c->name.ptr, f->origin.b[0], f->origin.b[1],
+		 status < 0 ? "running" : ib_status_name((uint16_t)status));
+	if (status >= 0)
+		cmd_send_result(n, &f->origin, c->cmd_id, (uint16_t)status,
+				(struct ib_slice){ out.ptr, out.len });
+	ib_buf_free(&out);
+}
+
+static void pending_remove(struct ib_node *n, struct pending_cmd *p)
+{
+	for (struct pending_cmd **q = &n->pending; *q; q = &(*q)->next) {
+		if (*q == p) {
+			*q = p->next;
+			break;
+		}
+	}
+	ib_loop_timer_cancel(n->loop, p->timer);
+	free(p);
+}
+
+static void pending_expired(struct ib_loop *loop, void *arg)
+{
+	struct pending_cmd *p = arg;
+	struct ib_node *n = p->node;
+	ib_result_fn fn = p->fn;
+	void *ctx = p->ctx;
+
+	(void)loop;
+	p->timer = 0;
+	pending_remove(n, p);
+	fn(n, NULL, 0, (struct ib_slice){ NULL, 0 }, ctx);
+}
+
+void cmd_result_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	const struct ib_result *r = &m->u.result;
+
+	for (struct pending_cmd *p = n->pending; p; p = p->next) {
+		if (p->cmd_id != r->cmd_id)
+			continue;
+		if (!ib_id_is_zero(&p->dest) && !ib_id_equal(&p->dest, &f->origin))
+			break;
+		p->fn(n, &f->origin, r->status, r->output, p->ctx);
+		return;
+	}
+	node_count(n, IB_CNT_LATE_RESULT); /* [CMD-7] nobody waits for it any more */
+}
+
+int ib_node_command(struct ib_node *n, const ib_id *dest, const char *name,
+		    const struct ib_slice *args, size_t nargs, uint32_t timeout_ms,
+		    ib_result_fn fn, void *ctx)
+{
+	struct pending_cmd *p = calloc(1, sizeof *p);
+	struct ib_buf blob = { 0 };
+	struct ib_msg m;
+	int err = p ? IB_OK : IB_ERR_NOMEM;
+
+	for (size_t i = 0; !err && i < nargs; i++)
+		err = ib_args_put(&blob, args[i]);
+	if (err)
+		goto fail;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	if (dest)
+		m.h.dest = *dest;
+	/* cmd_ids start at a random point so a restarted node does not reuse recent ones. */
+	if (n->next_cmd_id == 0)
+		n->next_cmd_id = node_random(n) >> 16 | 1;
+	m.u.command = (struct ib_command){ n->next_cmd_id++,
+					   { (const uint8_t *)name, strlen(name) },
+					   { blob.ptr, blob.len } };
+	err = flood_originate(n, &m);
+	if (err)
+		goto fail;
+	p->node = n;
+	p->cmd_id = m.u.command.cmd_id;
+	p->dest = m.h.dest;
+	p->fn = fn;
+	p->ctx = ctx;
+	err = ib_loop_timer_add(n->loop, (uint64_t)timeout_ms * 1000, pending_expired, p, &p->timer);
+	if (err)
+		goto fail;
+	p->next = n->pending;
+	n->pending = p;
+	ib_buf_free(&blob);
+	return IB_OK;
+fail:
+	ib_buf_free(&blob);
+	free(p);
+	return err;
+}
+
+int ib_node_register_command(struct ib_node *n, const char *name, ib_command_fn fn, void *ctx)
+{
+	struct registered_cmd *r;
+
+	if (!name || !*name || strlen(name) > IB_MAX_STRING || !fn)
+		return IB_ERR_INVALID_ARG;
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return IB_ERR_NOMEM;
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->fn = fn;
+	r->ctx = ctx;
+	r->next = n->registered;
+	n->registered = r;
+	return IB_OK;
+}
+
+void cmd_free_all(struct ib_node *n)
+{
+	while (n->pending)
+		pending_remove(n, n->pending);
+	while (n->registered) {
+		struct registered_cmd *r = n->registered;
+
+		n->registered = r->next;
+		free(r);
+	}
+}

@@ -1,0 +1,272 @@
+/*
+ * election.c - version election (spec section 14). The requester floods QUERY, collects
+ * OFFERs for election_window_ms, SELECTs the first holder of the newest version, and checks
+ * the writer's frame the TRANSFER carries; a holder that fails is skipped for the next.
+ * Holders answer OFFER to QUERY and TRANSFER to SELECT.
+ */
+#include "node_internal.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct ib_slice key_of(const struct election *e)
+{
+	return (struct ib_slice){ e->key, e->key_len };
+}
+
+static uint64_t window_us(const struct ib_node *n)
+{
+	return (uint64_t)n->cfg.election_window_ms * 1000;
+}
+
+static struct election *find(struct ib_node *n, uint64_t query_id)
+{
+	for (struct election *e = n->elections; e; e = e->next)
+		if (e->query_id == query_id)
+			return e;
+	return NULL;
+}
+
+static void unlink_election(struct ib_node *n, struct election *e)
+{
+	for (struct election **p = &n->elections; *p; p = &(*p)->next) {
+		if (*p == e) {
+			*p = e->next;
+			break;
+		}
+	}
+	ib_loop_timer_cancel(n->loop, e->timer);
+	e->timer = 0;
+}
+
+/* Ends the election: the callback once, then nothing of it remains. */
+static void finish(struct election *e, int status)
+{
+	struct ib_node *n = e->node;
+	struct ib_item item;
+	bool have = status == IB_OK && ib_store_get(n->store, key_of(e), &item) == IB_OK;
+
+	unlink_election(n, e);
+	if (status == IB_OK && !have)
+		status = IB_ERR_NOT_FOUND;
+	e->fn(n, status, have ? &item : NULL, e->ctx);
+	free(e->offers);
+	free(e);
+}
+
+/* [ELECT-2] the newest (version, writer) among the offers not yet failed; among equal ones
+ * the first that arrived. NULL when none is left. */
+static struct offer *best_offer(struct election *e)
+{
+	struct offer *best = NULL;
+
+	for (size_t i = 0; i < e->noffers; i++) {
+		struct offer *o = &e->offers[i];
+
+		if (o->failed)
+			continue;
+		if (!best || ib_item_compare(o->version, &o->writer, 0, best->version, &best->writer,
+					     0) > 0)
+			best = o;
+	}
+	return best;
+}
+
+static void transfer_overdue(struct ib_loop *loop, void *arg);
+
+/* SELECTs the next holder, or ends the election with what there is. */
+static void select_next(struct election *e)
+{
+	struct ib_node *n = e->node;
+	struct offer *o = best_offer(e);
+	struct ib_item own;
+	bool have_own = ib_store_get(n->store, key_of(e), &own) == IB_OK;
+	struct ib_msg m;
+
+	/* Step 4: our own item at that version or newer ends it; step 8: nothing left. */
+	if (!o || (have_own && ib_item_compare(own.version, &own.writer, 0, o->version,
+					       &o->writer, 0) >= 0)) {
+		finish(e, have_own ? IB_OK : IB_ERR_NOT_FOUND);
+		return;
+	}
+	e->transferring = true;
+	e->chosen = (size_t)(o - e->offers);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.h.dest = o->holder; /* [ELECT-3] to the chosen holder only */
+	m.u.select = (struct ib_select){ e->query_id, key_of(e), o->version };
+	flood_originate(n, &m);
+	ib_loop_timer_add(n->loop, window_us(n), transfer_overdue, e, &e->timer);
+}
+
+/* [ELECT-6] a holder that fails is skipped for the rest of the election. */
+static void holder_failed(struct election *e)
+{
+	node_count(e->node, IB_CNT_HOLDER_FAILED);
+	e->offers[e->chosen].failed = true;
+	ib_loop_timer_cancel(e->node->loop, e->timer);
+	e->timer = 0;
+	select_next(e);
+}
+
+static void transfer_overdue(struct ib_loop *loop, void *arg)
+{
+	struct election *e = arg;
+
+	(void)loop;
+	e->timer = 0;
+	holder_failed(e);
+}
+
+static void window_closed(struct ib_loop *loop, void *arg)
+{
+	struct election *e = arg;
+
+	(void)loop;
+	e->timer = 0;
+	select_next(e);
+}
+
+int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *ctx)
+{
+	struct election *e;
+	struct ib_msg m;
+	int err;
+
+	if (!fn || key.len == 0 || key.len > IB_MAX_STRING)
+		return IB_ERR_INVALID_ARG;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return IB_ERR_NOMEM;
+	e->node = n;
+	memcpy(e->key, key.ptr, key.len);
+	e->key_len = key.len;
+	e->fn = fn;
+	e->ctx = ctx;
+	/* [ELECT-7] a random query_id, unique among this node's open elections. */
+	do {
+		if (RAND_bytes((unsigned char *)&e->query_id, sizeof e->query_id) != 1) {
+			free(e);
+			return IB_ERR_CRYPTO;
+		}
+	} while (find(n, e->query_id));
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ e->query_id, key };
+	err = flood_originate(n, &m);
+	if (!err)
+		err = ib_loop_timer_add(n->loop, window_us(n), window_closed, e, &e->timer);
+	if (err) {
+		free(e);
+		return err;
+	}
+	e->next = n->elections;
+	n->elections = e;
+	return IB_OK;
+}
+
+/* [ELECT-1] a holder answers with what it holds, to the requester only. */
+void elect_query_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	struct ib_item item;
+	struct ib_msg offer;
+
+	if (ib_store_get(n->store, m->u.query.key, &item) != IB_OK)
+		return;
+	memset(&offer, 0, sizeof offer);
+	offer.h.type = IB_MSG_OFFER;
+	offer.h.dest = f->origin;
+	offer.u.offer = (struct ib_offer){ m->u.query.query_id, item.key, item.version,
+					   item.writer };
+	flood_originate(n, &offer);
+}
+
+static bool same_key(const struct election *e, struct ib_slice key)
+{
+	return key.len == e->key_len && memcmp(key.ptr, e->key, key.len) == 0;
+}
+
+void elect_offer_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	const struct ib_offer *o = &m->u.offer;
+	struct election *e = find(n, o->query_id);
+
+	if (!e || e->transferring || !same_key(e, o->key)) {
+		node_count(n, IB_CNT_LATE_OFFER); /* [ELECT-7] */
+		return;
+	}
+	if (e->noffers == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 8;
+		struct offer *grown = realloc(e->offers, cap * sizeof *grown);
+
+		if (!grown)
+			return;
+		e->offers = grown;
+		e->cap = cap;
+	}
+	e->offers[e->noffers++] = (struct offer){ f->origin, o->version, o->writer, false };
+}
+
+/* [ELECT-4] what is held now, even newer than selected; empty when nothing is. */
+void elect_select_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	struct ib_item item;
+	struct ib_msg t;
+
+	memset(&t, 0, sizeof t);
+	t.h.type = IB_MSG_TRANSFER;
+	t.h.dest = f->origin;
+	t.u.transfer.query_id = m->u.select.query_id;
+	if (ib_store_get(n->store, m->u.select.key, &item) == IB_OK)
+		t.u.transfer.frame = item.frame;
+	flood_originate(n, &t);
+}
+
+void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
+			     const struct ib_msg *m)
+{
+	struct election *e = find(n, m->u.transfer.query_id);
+	const struct offer *o;
+	struct ib_msg pub;
+	int err;
+
+	if (!e || !e->transferring || !ib_id_equal(&f->origin, &e->offers[e->chosen].holder)) {
+		node_count(n, IB_CNT_LATE_TRANSFER); /* [ELECT-7] */
+		return;
+	}
+	o = &e->offers[e->chosen];
+	if (m->u.transfer.frame.len == 0) {
+		holder_failed(e);
+		return;
+	}
+	/* [ELECT-5] the writer's own frame, checked as if it came from the writer, for this
+	 * key, and not older than what was offered. */
+	err = ib_transfer_check(m->u.transfer.frame, n->kr, key_of(e), &pub);
+	if (!err) {
+		struct ib_frame inner;
+
+		/* The writer is the embedded frame's origin (already checked to parse). */
+		ib_frame_parse(&inner, m->u.transfer.frame.ptr, m->u.transfer.frame.len,
+			       IB_MAX_MESSAGE_LIMIT);
+		if (ib_item_compare(pub.u.publish.version, &inner.origin, 0, o->version, &o->writer,
+				    0) < 0)
+			err = IB_ERR_NOT_PUBLISH;
+	}
+	if (err) {
+		node_log(n, IB_LOG_WARN, "holder %02x%02x.. sent an item that fails: %s",
+			 f->origin.b[0], f->origin.b[1], ib_errname(err));
+		holder_failed(e);
+		return;
+	}
+	/* [ELECT-8] kept here, not flooded again. */
+	if (ib_store_apply(n->store, m->u.transfer.frame, &pub) < 0)
+		node_count(n, IB_CNT_STORE_FAILED);
+	finish(e, IB_OK);
+}
+
+void elect_free_all(struct ib_node *n)
+{
+	while (n->elections)
+		finish(n->elections, IB_ERR_CLOSED);
+}

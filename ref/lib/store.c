@@ -1,0 +1,684 @@
+/*
+ * store.c - the shared data store (spec section 13): the newest item of every key, each kept
+ * as the writer's own signed PUBLISH frame ([DATA-4]), in memory in an array sorted by key
+ * (binary search), on disk one file per key.
+ *
+ * On disk (the format is private to the implementation, spec section 19.1): DIR/NAME holds
+ * exactly the bytes of the writer's frame, nothing else, so that loading checks it with the
+ * same code as a TRANSFER ([DATA-6]). NAME depends on the key bytes only:
+ *   - keys of 1 .. 64 bytes: the lowercase hex of the key, then ".item"
+ *     ("greeting" -> "6772656574696e67.item"), at most 133 characters;
+ *   - keys of 65 .. 255 bytes: "sha256-", the lowercase hex SHA-256 of the key, then ".item"
+ *     (76 characters). The hex of a 255-byte key would be 515 characters, over NAME_MAX; the
+ *     real key is in the frame, and loading checks that the name is the one of that key.
+ * Hex rather than the key itself, because a key is any UTF-8 ("../x", "a/b", "."). The two
+ * forms cannot meet: a hex name has only hex digits before ".item", and 's' is none. The limit
+ * is 64 rather than 125 (where hex still fits 255) so that names stay below the 143 bytes of
+ * eCryptfs and similar file systems, while the usual short keys stay readable in `ls`.
+ *
+ * Files are written with ib_file_write_atomic ([DATA-5]). The temporary file a crash leaves
+ * behind is "NAME.XXXXXX" (NAME ends in ".item", then mkstemp's six characters): it is not an
+ * item, and ib_store_open removes it.
+ */
+#include "interbot.h"
+
+#include "file.h"
+
+#include <openssl/evp.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ITEM_SUFFIX ".item"
+#define HASH_PREFIX "sha256-"
+#define HEX_NAME_MAX_KEY 64u     /* longer keys are named by their SHA-256 */
+#define SHA256_LEN 32u
+/* The longer of the two forms, and a NUL. */
+#define NAME_CAP (2 * HEX_NAME_MAX_KEY + sizeof ITEM_SUFFIX)
+#define TMP_SUFFIX_LEN 6u        /* mkstemp's XXXXXX */
+/* The largest frame a PUBLISH can be in: header, signature, the largest message. */
+#define MAX_FRAME_LEN ((size_t)IB_FRAME_HEADER_LEN + IB_SIG_LEN + IB_MAX_MESSAGE_LIMIT)
+
+struct entry {
+	struct ib_item item;     /* every slice points into frame */
+	uint8_t *frame;          /* owned: the writer's frame, byte for byte ([DATA-4]) */
+};
+
+struct ib_store {
+	struct entry **v;        /* sorted by key, bytewise; at most one entry per key */
+	size_t count;
+	size_t cap;
+	char *dir;               /* NULL: in memory only */
+};
+
+/* ---- Ordering ---------------------------------------------------------------------------- */
+
+/* [DATA-1] version as an integer, then writer as 16 unsigned bytes, then the PUBLISH seq. */
+int ib_item_compare(uint64_t version_a, const ib_id *writer_a, uint64_t seq_a,
+		    uint64_t version_b, const ib_id *writer_b, uint64_t seq_b)
+{
+	int c;
+
+	if (version_a != version_b)
+		return version_a < version_b ? -1 : 1;
+	c = ib_id_compare(writer_a, writer_b);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	if (seq_a != seq_b)
+		return seq_a < seq_b ? -1 : 1;
+	return 0;
+}
+
+static int item_compare(const struct ib_item *a, const struct ib_item *b)
+{
+	return ib_item_compare(a->version, &a->writer, a->seq, b->version, &b->writer, b->seq);
+}
+
+/* Bytewise, a shorter key before the longer one it starts. */
+static int key_compare(struct ib_slice a, struct ib_slice b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+
+	if (c != 0)
+		return c;
+	return (a.len > b.len) - (a.len < b.len);
+}
+
+/* Index of the first entry whose key is not below key (count if none). */
+static size_t lower_bound(const struct ib_store *s, struct ib_slice key)
+{
+	size_t lo = 0, hi = s->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_compare(s->v[mid]->item.key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* True if key is held; *at is its index, or where it would go. */
+static bool find(const struct ib_store *s, struct ib_slice key, size_t *at)
+{
+	*at = lower_bound(s, key);
+	return *at < s->count && key_compare(s->v[*at]->item.key, key) == 0;
+}
+
+/* ---- Entries ----------------------------------------------------------------------------- */
+
+static void entry_free(struct entry *e)
+{
+	if (!e)
+		return;
+	free(e->frame);
+	free(e);
+}
+
+/* One whole frame holding a PUBLISH, decoded; signature not checked. */
+static int decode_publish(const uint8_t *p, size_t len, struct ib_frame *f, struct ib_msg *m)
+{
+	int err = ib_frame_parse(f, p, len, IB_MAX_MESSAGE_LIMIT);
+
+	if (err)
+		return err;
+	err = ib_msg_decode(m, f->msg.ptr, f->msg.len);
+	if (err)
+		return err;
+	return m->h.type == IB_MSG_PUBLISH ? IB_OK : IB_ERR_NOT_PUBLISH;
+}
+
+/* An entry owning frame[0..len) (taken in every case: freed on failure), its item's slices
+ * pointing into it. The errors of decode_publish, or IB_ERR_NOMEM. */
+static int entry_take(struct entry **out, uint8_t *frame, size_t len)
+{
+	struct entry *e = NULL;
+	struct ib_frame f;
+	struct ib_msg m;
+	int err;
+
+	err = decode_publish(frame, len, &f, &m);
+	if (err)
+		goto out;
+	e = calloc(1, sizeof *e);
+	if (!e) {
+		err = IB_ERR_NOMEM;
+		goto out;
+	}
+	e->frame = frame;
+	frame = NULL;
+	e->item = (struct ib_item){ .key = m.u.publish.key,
+				    .version = m.u.publish.version,
+				    .writer = f.origin,
+				    .seq = m.h.seq,
+				    .value = m.u.publish.value,
+				    .frame = { e->frame, len } };
+	*out = e;
+out:
+	free(frame);
+	return err;
+}
+
+/* An entry holding a copy of frame. */
+static int entry_copy(struct entry **out, struct ib_slice frame)
+{
+	uint8_t *copy = malloc(frame.len);
+
+	if (!copy)
+		return IB_ERR_NOMEM;
+	memcpy(copy, frame.ptr, frame.len);
+	return entry_take(out, copy, frame.len);
+}
+
+/* Room for one more entry, so that the commit after a successful write cannot fail. */
+static int reserve_one(struct ib_store *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 16;
+	struct entry **v;
+
+	if (s->count < s->cap)
+		return IB_OK;
+	if (cap > SIZE_MAX / sizeof *v)
+		return IB_ERR_NOMEM;
+	v = realloc(s->v, cap * sizeof *v);
+	if (!v)
+		return IB_ERR_NOMEM;
+	s->v = v;
+	s->cap = cap;
+	return IB_OK;
+}
+
+/* Puts e at index at (replacing the entry of the same key when found). Cannot fail: the
+ * caller reserved the room. */
+static void commit(struct ib_store *s, size_t at, bool found, struct entry *e)
+{
+	if (found) {
+		entry_free(s->v[at]);
+		s->v[at] = e;
+		return;
+	}
+	memmove(&s->v[at + 1], &s->v[at], (s->count - at) * sizeof *s->v);
+	s->v[at] = e;
+	s->count++;
+}
+
+/* ---- File names -------------------------------------------------------------------------- */
+
+/* The file name of key (see the top of this file), NUL-terminated. */
+static int item_name(struct ib_slice key, char out[NAME_CAP])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+
+	if (key.len <= HEX_NAME_MAX_KEY) {
+		ib_hex_encode(key.ptr, key.len, out);
+		memcpy(out + 2 * key.len, ITEM_SUFFIX, sizeof ITEM_SUFFIX);
+		return IB_OK;
+	}
+	if (EVP_Digest(key.ptr, key.len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+	    md_len != SHA256_LEN)
+		return IB_ERR_CRYPTO;
+	memcpy(out, HASH_PREFIX, sizeof HASH_PREFIX - 1);
+	ib_hex_encode(md, SHA256_LEN, out + sizeof HASH_PREFIX - 1);
+	memcpy(out + sizeof HASH_PREFIX - 1 + 2 * SHA256_LEN, ITEM_SUFFIX, sizeof ITEM_SUFFIX);
+	return IB_OK;
+}
+
+/* dir "/" name, malloc'd; NULL without memory. */
+static char *join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *path = malloc(dl + nl + 2);
+
+	if (!path)
+		return NULL;
+	memcpy(path, dir, dl);
+	path[dl] = '/';
+	memcpy(path + dl + 1, name, nl + 1);
+	return path;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* "*.item", not hidden (as the shell's glob). */
+static bool is_item_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > sizeof ITEM_SUFFIX - 1 && ends_with(name, n, ITEM_SUFFIX);
+}
+
+static bool is_ascii_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* "*.item.XXXXXX": what ib_file_write_atomic leaves when the process dies before rename. */
+static bool is_crash_leftover(const char *name)
+{
+	size_t n = strlen(name), base;
+
+	if (n <= TMP_SUFFIX_LEN + 1 || name[n - TMP_SUFFIX_LEN - 1] != '.')
+		return false;
+	for (size_t i = n - TMP_SUFFIX_LEN; i < n; i++)
+		if (!is_ascii_alnum(name[i]))
+			return false;
+	base = n - TMP_SUFFIX_LEN - 1;
+	return name[0] != '.' && base > sizeof ITEM_SUFFIX - 1 && ends_with(name, base, ITEM_SUFFIX);
+}
+
+/* [DATA-5] The item's file, replaced whole or not at all. */
+static int persist(const struct ib_store *s, const struct ib_item *item)
+{
+	char name[NAME_CAP];
+	char *path;
+	int err;
+
+	err = item_name(item->key, name);
+	if (err)
+		return err;
+	path = join(s->dir, name);
+	if (!path)
+		return IB_ERR_NOMEM;
+	/* 0600: the data is not secret (every member sees it), but the files are the owner's. */
+	err = ib_file_write_atomic(path, item->frame.ptr, item->frame.len, 0600);
+	free(path);
+	return err;
+}
+
+/* ---- Applying ---------------------------------------------------------------------------- */
+
+/* pub must be the decoding of the frame's message: a caller that passes another message (the
+ * TRANSFER around the frame, say) would otherwise store something it did not mean to. */
+static bool same_publish(const struct ib_msg *m, const struct ib_msg *pub)
+{
+	const struct ib_publish *a = &m->u.publish, *b = &pub->u.publish;
+
+	return m->h.seq == pub->h.seq && a->version == b->version &&
+	       key_compare(a->key, b->key) == 0 && a->value.len == b->value.len;
+}
+
+int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub)
+{
+	struct entry *e = NULL;
+	struct ib_frame f;
+	struct ib_msg m;
+	struct ib_item incoming;
+	bool found;
+	size_t at;
+	int err;
+
+	if (!s || !pub || !frame.ptr || pub->h.type != IB_MSG_PUBLISH)
+		return IB_ERR_INVALID_ARG;
+	if (decode_publish(frame.ptr, frame.len, &f, &m) != IB_OK || !same_publish(&m, pub))
+		return IB_ERR_INVALID_ARG;
+	/* [DATA-2] Decide on the caller's bytes, before copying up to 16 MiB for nothing. */
+	incoming = (struct ib_item){ .key = m.u.publish.key, .version = m.u.publish.version,
+				     .writer = f.origin, .seq = m.h.seq };
+	found = find(s, incoming.key, &at);
+	if (found && item_compare(&incoming, &s->v[at]->item) <= 0)
+		return 0;
+	/* Everything that can fail in memory first, then the disk, then the commit, which
+	 * cannot fail: a failed write leaves the old item in force in both ([DATA-5]). */
+	err = entry_copy(&e, frame);
+	if (!err && !found)
+		err = reserve_one(s);
+	if (!err && s->dir)
+		err = persist(s, &e->item);
+	if (err)
+		goto out;
+	commit(s, at, found, e);
+	e = NULL;
+	err = 1;
+out:
+	entry_free(e);
+	return err;
+}
+
+/* ---- Loading ----------------------------------------------------------------------------- */
+
+struct names {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int names_push(struct names *ns, const char *name)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 64;
+		char **v;
+
+		if (cap > SIZE_MAX / sizeof *v)
+			return IB_ERR_NOMEM;
+		v = realloc(ns->v, cap * sizeof *v);
+		if (!v)
+			return IB_ERR_NOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n] = strdup(name);
+	if (!ns->v[ns->n])
+		return IB_ERR_NOMEM;
+	ns->n++;
+	return IB_OK;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A temporary file of a write that never reached its rename: never an item. Removing it is
+ * only tidying, so a failure is not an error. */
+static void remove_leftover(const char *dir, const char *name)
+{
+	char *path = join(dir, name);
+
+	if (path)
+		(void)unlink(path);
+	free(path);
+}
+
+/* The "*.item" names of dir, sorted so that loading (and which rejection diag names) is
+ * reproducible. Crash leftovers are removed on the way; other files are left alone. */
+static int list_item_files(const char *dir, struct names *ns, struct ib_diag *diag)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int err = IB_OK;
+
+	if (!d) {
+		ib_diag_set(diag, dir, 0, "cannot open the store directory: %s", strerror(errno));
+		return IB_ERR_IO;
+	}
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (!e)
+			break;
+		if (is_item_name(e->d_name))
+			err = names_push(ns, e->d_name);
+		else if (is_crash_leftover(e->d_name))
+			remove_leftover(dir, e->d_name);
+		if (err)
+			break;
+	}
+	if (!err && errno) {
+		ib_diag_set(diag, dir, 0, "cannot read the store directory: %s", strerror(errno));
+		err = IB_ERR_IO;
+	}
+	closedir(d);
+	if (!err && ns->n > 1)
+		qsort(ns->v, ns->n, sizeof *ns->v, cmp_names);
+	return err;
+}
+
+/* The bytes of one item file, malloc'd. IB_ERR_IO with *why set, or IB_ERR_NOMEM. */
+static int read_item_file(const char *path, uint8_t **out, size_t *len, const char **why)
+{
+	struct stat st;
+	uint8_t *p = NULL;
+	size_t n = 0, size;
+	int fd, err = IB_ERR_IO;
+
+	/* O_NONBLOCK: a FIFO named like an item must not hang the start. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return IB_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0) {
+		*why = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uintmax_t)st.st_size > MAX_FRAME_LEN) {
+		*why = S_ISREG(st.st_mode) ? "larger than any frame" : "not a regular file";
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	p = malloc(size ? size : 1);
+	if (!p) {
+		err = IB_ERR_NOMEM;
+		goto out;
+	}
+	while (n < size) {
+		ssize_t got = read(fd, p + n, size - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			/* A file that shrank since fstat is as suspect as a read error. */
+			*why = got < 0 ? strerror(errno) : "shorter than its size";
+			goto out;
+		}
+		n += (size_t)got;
+	}
+	*out = p;
+	*len = n;
+	p = NULL;
+	err = IB_OK;
+out:
+	free(p);
+	close(fd);
+	return err;
+}
+
+/* [DATA-6] Checks one file's bytes as a TRANSFER's frame is checked (whole frame, writer in
+ * kr, signature, PUBLISH schema, key), and that its name is the one of its key: a file copied
+ * under another key's name would otherwise hide that key's real item. Takes frame: on success
+ * *e owns it. A rejection fills why; IB_ERR_NOMEM (from entry_take) is not a rejection. */
+static int check_item(struct entry **e, uint8_t *frame, size_t len, const char *name,
+		      const struct ib_keyring *kr, char *why, size_t why_cap)
+{
+	char want[NAME_CAP];
+	struct ib_frame f;
+	struct ib_msg m;
+	int err;
+
+	/* The key is needed to check the key: decode it first, then check everything. */
+	err = decode_publish(frame, len, &f, &m);
+	if (!err)
+		err = ib_transfer_check((struct ib_slice){ frame, len }, kr, m.u.publish.key, &m);
+	if (!err)
+		err = item_name(m.u.publish.key, want);
+	if (err) {
+		snprintf(why, why_cap, "%s: %s", ib_errname(err), ib_strerror(err));
+		goto fail;
+	}
+	if (strcmp(name, want) != 0) {
+		snprintf(why, why_cap, "the file name is not the one of the key it holds (%s)",
+			 want);
+		err = IB_ERR_NOT_PUBLISH;
+		goto fail;
+	}
+	return entry_take(e, frame, len);
+fail:
+	free(frame);
+	return err;
+}
+
+/* Adds a checked entry. Two files for one key cannot pass the name check (one name per key,
+ * one file per name); should that ever change, the newer stays rather than two entries. */
+static int add_loaded(struct ib_store *s, struct entry *e)
+{
+	size_t at;
+	bool found = find(s, e->item.key, &at);
+	int err;
+
+	if (found && item_compare(&e->item, &s->v[at]->item) <= 0) {
+		entry_free(e);
+		return IB_OK;
+	}
+	err = found ? IB_OK : reserve_one(s);
+	if (err) {
+		entry_free(e);
+		return err;
+	}
+	commit(s, at, found, e);
+	return IB_OK;
+}
+
+/* Loads one file: IB_OK (loaded), IB_ERR_NOMEM (give up), or another error when the file was
+ * rejected, with why filled in. */
+static int load_one(struct ib_store *s, const struct ib_keyring *kr, const char *name,
+		    char *why, size_t why_cap)
+{
+	struct entry *e = NULL;
+	const char *io_why = "";
+	char *path = join(s->dir, name);
+	uint8_t *frame = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!path)
+		return IB_ERR_NOMEM;
+	err = read_item_file(path, &frame, &len, &io_why);
+	if (err == IB_ERR_IO)
+		snprintf(why, why_cap, "cannot read: %s", io_why);
+	if (!err)
+		err = check_item(&e, frame, len, name, kr, why, why_cap);
+	if (!err)
+		err = add_loaded(s, e);
+	free(path);
+	return err;
+}
+
+static int load_all(struct ib_store *s, const struct ib_keyring *kr, size_t *rejected,
+		    struct ib_diag *diag)
+{
+	struct names ns = { 0 };
+	char why[192];
+	int err;
+
+	err = list_item_files(s->dir, &ns, diag);
+	for (size_t i = 0; !err && i < ns.n; i++) {
+		err = load_one(s, kr, ns.v[i], why, sizeof why);
+		if (err == IB_ERR_NOMEM || err == IB_OK)
+			continue;
+		/* [DATA-6] Not loaded, counted, and the first one named; the others still load. */
+		if (*rejected == 0) {
+			char *path = join(s->dir, ns.v[i]);
+
+			ib_diag_set(diag, path ? path : ns.v[i], 0, "item not loaded [DATA-6]: %s",
+				    why);
+			free(path);
+		}
+		(*rejected)++;
+		err = IB_OK;
+	}
+	names_free(&ns);
+	return err;
+}
+
+/* The store directory, private to the owner, created when absent (not its parents). */
+static int make_dir(const char *dir, struct ib_diag *diag)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return IB_OK;
+	ib_diag_set(diag, dir, 0, "cannot create the store directory: %s", strerror(errno));
+	return IB_ERR_IO;
+}
+
+int ib_store_open(struct ib_store **out, const char *dir, const struct ib_keyring *kr,
+		  size_t *rejected, struct ib_diag *diag)
+{
+	struct ib_store *s = NULL;
+	size_t bad = 0;
+	int err;
+
+	if (!out || (dir && (!*dir || !kr)))
+		return IB_ERR_INVALID_ARG;
+	if (rejected)
+		*rejected = 0;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return IB_ERR_NOMEM;
+	if (dir) {
+		s->dir = strdup(dir);
+		err = s->dir ? make_dir(dir, diag) : IB_ERR_NOMEM;
+		if (!err)
+			err = load_all(s, kr, &bad, diag);
+		if (err)
+			goto out;
+	}
+	if (rejected)
+		*rejected = bad;
+	*out = s;
+	s = NULL;
+	err = IB_OK;
+out:
+	ib_store_free(s);
+	return err;
+}
+
+void ib_store_free(struct ib_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->count; i++)
+		entry_free(s->v[i]);
+	free(s->v);
+	free(s->dir);
+	free(s);
+}
+
+/* ---- Reading ----------------------------------------------------------------------------- */
+
+int ib_store_get(const struct ib_store *s, struct ib_slice key, struct ib_item *item)
+{
+	size_t at;
+
+	if (!s || !item || (!key.ptr && key.len))
+		return IB_ERR_INVALID_ARG;
+	if (!find(s, key, &at))
+		return IB_ERR_NOT_FOUND;
+	*item = s->v[at]->item;
+	return IB_OK;
+}
+
+/* [DATA-3] The store keeps the newest item of each key, so its version is the highest known. */
+uint64_t ib_store_next_version(const struct ib_store *s, struct ib_slice key)
+{
+	struct ib_item item;
+
+	if (ib_store_get(s, key, &item) != IB_OK)
+		return 1;
+	return item.version == UINT64_MAX ? 0 : item.version + 1;
+}
+
+size_t ib_store_count(const struct ib_store *s)
+{
+	return s ? s->count : 0;
+}
+
+int ib_store_at(const struct ib_store *s, size_t i, struct ib_item *item)
+{
+	if (!s || !item)
+		return IB_ERR_INVALID_ARG;
+	if (i >= s->count)
+		return IB_ERR_NOT_FOUND;
+	*item = s->v[i]->item;
+	return IB_OK;
+}

@@ -159,8 +159,10 @@ static void on_deliver(struct ib_node *node, const struct ib_frame *f, const str
 {
 	struct hn_node *hn = ctx;
 
-	hn->delivered++;
 	hn->delivered_type[m->h.type]++;
+	if (m->h.type != IB_MSG_PUBLISH)
+		return;
+	hn->delivered++;
 	if (ib_id_equal(&f->origin, ib_node_id(node)))
 		hn->delivered_from_self++;
 }

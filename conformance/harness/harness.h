@@ -19,9 +19,9 @@ struct hn_node {
 	struct ib_node *node;
 	int parent;                 /* index in the topology, -1 for the root */
 	char name[32];
-	uint64_t delivered;         /* end-to-end messages delivered to it */
+	uint64_t delivered;         /* PUBLISH messages delivered to it (the tests' traffic) */
 	uint64_t delivered_type[256]; /* the same, by message type */
-	uint64_t delivered_from_self;
+	uint64_t delivered_from_self; /* PUBLISH messages of its own that came back */
 	uint16_t port;              /* where it listens (kept across a restart) */
 };
 

@@ -259,6 +259,67 @@ static void test_revocation_closes_live_link(void)
 	hn_tree_free(t);
 }
 
+/* Every node's map holds every live node with the parent the topology gives it. */
+static bool maps_complete(struct hn_tree *t, void *arg)
+{
+	static struct ib_map_entry map[128];
+
+	(void)arg;
+	for (size_t i = 0; i < t->count; i++) {
+		size_t live = 0, n;
+
+		if (!t->nodes[i].node)
+			continue;
+		for (size_t j = 0; j < t->count; j++)
+			live += t->nodes[j].node != NULL;
+		n = ib_node_map(t->nodes[i].node, map, 128);
+		if (n != live)
+			return false;
+		for (size_t k = 0; k < n; k++) {
+			int j = hn_tree_find(t, &map[k].id), p;
+
+			if (j < 0)
+				return false;
+			p = t->nodes[j].parent;
+			if (p < 0 ? !ib_id_is_zero(&map[k].parent)
+				  : !ib_id_equal(&map[k].parent, hn_id(t, (size_t)p)))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* [MAP-1][MAP-3] every node draws the whole tree, late joiners included. */
+static void test_every_node_has_the_map(void)
+{
+	struct hn_tree *t = formed_tree("random:30:5", 16);
+	static struct ib_map_entry map[64];
+
+	CU_ASSERT(hn_tree_run_until(t, maps_complete, NULL, 5 * SECOND));
+	/* This node first, with its name and software. */
+	CU_ASSERT_EQUAL(ib_node_map(t->nodes[7].node, map, 64), 30);
+	CU_ASSERT(ib_id_equal(&map[0].id, hn_id(t, 7)));
+	CU_ASSERT_STRING_EQUAL(map[0].name, "n7");
+	CU_ASSERT_STRING_EQUAL(map[0].software, IB_SOFTWARE_NAME "/" IB_SOFTWARE_VERSION);
+	hn_tree_free(t);
+}
+
+/* [MAP-2] a lost child takes its subtree out of every map; the cut-off part keeps only
+ * itself. chain:4, node 2 dies. */
+static void test_parted_prunes_the_map(void)
+{
+	struct hn_tree *t = formed_tree("chain:4", 17);
+	static struct ib_map_entry map[8];
+
+	CU_ASSERT_FATAL(hn_tree_run_until(t, maps_complete, NULL, 5 * SECOND));
+	hn_tree_kill(t, 2);
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_EQUAL(ib_node_map(t->nodes[0].node, map, 8), 2); /* 0 and 1 */
+	CU_ASSERT_EQUAL(ib_node_map(t->nodes[3].node, map, 8), 1); /* 3 alone, a root */
+	CU_ASSERT(ib_id_is_zero(&map[0].parent));
+	hn_tree_free(t);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_chain_forms, "TREE-1 TREE-6 TLS-3 TLS-4 LINK-1"),
 	IB_TEST(test_star_forms, "TREE-1 TREE-6"),
@@ -269,6 +330,8 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_parent_lost_root_and_retry, "TREE-2 TREE-6 TREE-10"),
 	IB_TEST(test_restarted_node_rejoined, "TREE-2 MSG-5"),
 	IB_TEST(test_client_mode_refuses_children, "TREE-3 TREE-4"),
+	IB_TEST(test_every_node_has_the_map, "MAP-1 MAP-3"),
+	IB_TEST(test_parted_prunes_the_map, "MAP-2"),
 	IB_TEST(test_revocation_closes_live_link, "MEMBER-2 MEMBER-4 TLS-4"),
 	IB_TEST_END
 };

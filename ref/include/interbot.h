@@ -659,6 +659,40 @@ int ib_node_command(struct ib_node *n, const ib_id *dest, const char *name,
 		    const struct ib_slice *args, size_t nargs, uint32_t timeout_ms,
 		    ib_result_fn fn, void *ctx);
 
+/* What the node tells about one of its open links (owner tools). */
+struct ib_link_info {
+	ib_id peer;
+	char name[IB_MAX_STRING + 1];   /* the name its HELLO gave */
+	char addr[IB_MAX_ADDR];         /* host:port of the other end */
+	bool is_parent;                 /* false: a child */
+	uint8_t role;                   /* enum ib_role of the peer */
+	uint64_t rtt_us;                /* last PING -> PONG time ([KA-6]); 0 if none yet */
+	uint64_t open_since_us;         /* monotonic time the HELLO exchange ended */
+};
+/* Fills up to max entries; returns how many open links there are. */
+size_t ib_node_links(const struct ib_node *n, struct ib_link_info *out, size_t max);
+
+/* The tree map (spec section 16): every bot this node knows of, from ANNOUNCE and PARTED. */
+struct ib_map_entry {
+	ib_id id;
+	ib_id parent;                   /* all zero: a root */
+	uint8_t role;
+	char name[IB_MAX_STRING + 1];
+	char software[IB_MAX_STRING + 1];
+	uint64_t seen_unix_us;          /* when its last ANNOUNCE was accepted */
+};
+/* Fills up to max entries, this node first; returns how many bots the map holds. */
+size_t ib_node_map(const struct ib_node *n, struct ib_map_entry *out, size_t max);
+
+/* Events for the embedding program. */
+typedef void (*ib_item_fn)(struct ib_node *n, const struct ib_item *item, void *ctx);
+/* Called whenever the store takes a newer item (from PUBLISH, TRANSFER or this node). */
+void ib_node_on_item(struct ib_node *n, ib_item_fn fn, void *ctx);
+typedef void (*ib_link_fn)(struct ib_node *n, const struct ib_link_info *link, bool up,
+			   void *ctx);
+/* Called when a link opens (after HELLO) and when an open link closes. */
+void ib_node_on_link(struct ib_node *n, ib_link_fn fn, void *ctx);
+
 const ib_id *ib_node_id(const struct ib_node *n);
 const char *ib_node_name(const struct ib_node *n);
 uint16_t ib_node_listen_port(const struct ib_node *n);

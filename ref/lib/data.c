@@ -9,14 +9,7 @@
 /* [DATA-2][DATA-7] every key, from every writer, applied when newer. */
 void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
-	int err = ib_store_apply(n->store, f->raw, m);
-
-	if (err < 0) {
-		/* [DATA-5] the old item stays; the owner is told. */
-		node_count(n, IB_CNT_STORE_FAILED);
-		node_log(n, IB_LOG_ERROR, "cannot keep item %.*s: %s", (int)m->u.publish.key.len,
-			 (const char *)m->u.publish.key.ptr, ib_strerror(err));
-	}
+	node_store_apply(n, f->raw, m);
 }
 
 int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
@@ -43,7 +36,7 @@ int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice valu
 	if (!err)
 		err = ib_msg_decode(&back, f.msg.ptr, f.msg.len);
 	if (!err)
-		err = ib_store_apply(n->store, f.raw, &back);
+		err = node_store_apply(n, f.raw, &back);
 	if (err < 0)
 		goto out;
 	err = flood_send_frame(n, &back, frame.ptr, frame.len);

@@ -260,8 +260,7 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 		return;
 	}
 	/* [ELECT-8] kept here, not flooded again. */
-	if (ib_store_apply(n->store, m->u.transfer.frame, &pub) < 0)
-		node_count(n, IB_CNT_STORE_FAILED);
+	node_store_apply(n, m->u.transfer.frame, &pub);
 	finish(e, IB_OK);
 }
 

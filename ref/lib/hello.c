@@ -61,12 +61,14 @@ static void link_opened(struct ib_link *l)
 	ib_loop_timer_cancel(n->loop, l->setup_timer);
 	l->setup_timer = 0;
 	l->state = LINK_OPEN;
+	l->open_since_us = node_now_us(n);
 	node_count(n, IB_CNT_LINKS_OPENED);
 	if (l->we_connected)
 		node_log(n, IB_LOG_INFO, "linked under parent %s (%s)", l->peer_name, l->addr);
 	else
 		node_log(n, IB_LOG_INFO, "child %s linked (%s)", l->peer_name, l->addr);
 	ka_start(l);
+	node_link_event(n, l, true);
 }
 
 /* [TREE-4] the server's checks, in the spec's order; on success it answers HELLO. */
@@ -102,7 +104,7 @@ static void server_checks(struct ib_link *l, const struct ib_hello *h)
 	if (hello_send(l) != IB_OK || l->state == LINK_CLOSED)
 		return;
 	link_opened(l);
-	/* [MAP-3] arrives with the tree map (ANNOUNCE); nothing else to send yet. */
+	map_burst(n, l); /* [MAP-3] */
 }
 
 /* [TREE-5] the client's checks on the server's answer. */

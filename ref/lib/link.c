@@ -456,6 +456,8 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 	l->state = LINK_CLOSED;
 	tree_link_closed(n, l, was_open);
 	node_link_gone(n, l);
+	if (was_open)
+		node_link_event(n, l, false);
 }
 
 void link_free(struct ib_link *l)

@@ -148,8 +148,12 @@ void node_deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_m
 	case IB_MSG_RESULT:
 		cmd_result_received(n, f, m);
 		break;
+	case IB_MSG_ANNOUNCE:
+	case IB_MSG_PARTED:
+		map_received(n, f, m);
+		break;
 	default:
-		break; /* ANNOUNCE, PARTED: the tree map is not kept yet */
+		break;
 	}
 	if (n->deliver_fn)
 		n->deliver_fn(n, f, m, n->deliver_ctx);
@@ -396,6 +400,7 @@ void ib_node_free(struct ib_node *n)
 	n->reap_timer = 0;
 	reap(n->loop, n);
 	flood_free(n);
+	map_free(n);
 	ib_store_free(n->store);
 	ib_tls_ctx_free(n->tls);
 	ib_keyring_free(n->kr);
@@ -491,6 +496,77 @@ size_t ib_node_path(const struct ib_node *n, ib_id *out, size_t max)
 
 	memcpy(out, n->path, count * sizeof *out);
 	return n->path_len;
+}
+
+void node_link_info(const struct ib_link *l, struct ib_link_info *info)
+{
+	memset(info, 0, sizeof *info);
+	info->peer = l->peer_id;
+	snprintf(info->name, sizeof info->name, "%s", l->peer_name);
+	snprintf(info->addr, sizeof info->addr, "%s", l->addr);
+	info->is_parent = l->we_connected;
+	info->role = l->peer_role;
+	info->rtt_us = l->rtt_us;
+	info->open_since_us = l->open_since_us;
+}
+
+size_t ib_node_links(const struct ib_node *n, struct ib_link_info *out, size_t max)
+{
+	size_t count = 0;
+
+	for (const struct ib_link *l = n->links; l; l = l->next) {
+		if (!link_open(l))
+			continue;
+		if (count < max)
+			node_link_info(l, &out[count]);
+		count++;
+	}
+	return count;
+}
+
+void ib_node_on_item(struct ib_node *n, ib_item_fn fn, void *ctx)
+{
+	n->item_fn = fn;
+	n->item_ctx = ctx;
+}
+
+void ib_node_on_link(struct ib_node *n, ib_link_fn fn, void *ctx)
+{
+	n->link_fn = fn;
+	n->link_ctx = ctx;
+}
+
+void node_link_event(struct ib_node *n, const struct ib_link *l, bool up)
+{
+	struct ib_link_info info;
+
+	if (!n->link_fn)
+		return;
+	node_link_info(l, &info);
+	n->link_fn(n, &info, up, n->link_ctx);
+}
+
+void node_item_event(struct ib_node *n, struct ib_slice key)
+{
+	struct ib_item item;
+
+	if (n->item_fn && ib_store_get(n->store, key, &item) == IB_OK)
+		n->item_fn(n, &item, n->item_ctx);
+}
+
+int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub)
+{
+	int applied = ib_store_apply(n->store, frame, pub);
+
+	if (applied < 0) {
+		/* [DATA-5] the old item stays; the owner is told. */
+		node_count(n, IB_CNT_STORE_FAILED);
+		node_log(n, IB_LOG_ERROR, "cannot keep item %.*s: %s", (int)pub->u.publish.key.len,
+			 (const char *)pub->u.publish.key.ptr, ib_strerror(applied));
+	} else if (applied == 1) {
+		node_item_event(n, pub->u.publish.key);
+	}
+	return applied;
 }
 
 size_t ib_node_child_count(const struct ib_node *n)

@@ -66,6 +66,7 @@ struct ib_link {
 	uint8_t nonce[IB_PING_NONCE_LEN];
 	uint64_t ping_sent_us;
 	uint64_t rtt_us;
+	uint64_t open_since_us;
 };
 
 /* A COMMAND this node sent, waiting for RESULTs until its timer. */
@@ -110,6 +111,17 @@ struct election {
 	void *ctx;
 };
 
+/* A bot of the tree map, and its last ANNOUNCE frame. */
+struct map_entry {
+	ib_id id;
+	ib_id parent;
+	uint8_t role;
+	char name[IB_MAX_STRING + 1];
+	char software[IB_MAX_STRING + 1];
+	uint64_t seen_unix_us;
+	struct ib_buf announce;
+};
+
 /* One origin seen in frames: its anti-replay window and the link its last frame came on. */
 struct origin {
 	ib_id id;
@@ -147,6 +159,8 @@ struct ib_node {
 	size_t origin_cap, origin_count;
 
 	struct ib_store *store;
+	struct map_entry *map;
+	size_t map_count, map_cap;
 	struct registered_cmd *registered;
 	struct pending_cmd *pending;
 	struct election *elections;
@@ -158,6 +172,10 @@ struct ib_node {
 	enum ib_log_level log_level;
 	ib_deliver_fn deliver_fn;
 	void *deliver_ctx;
+	ib_item_fn item_fn;
+	void *item_ctx;
+	ib_link_fn link_fn;
+	void *link_ctx;
 };
 
 /* node.c */
@@ -170,6 +188,12 @@ uint64_t node_random(struct ib_node *n);
 /* Signs m (seq filled in) into frame. */
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame);
 void node_link_gone(struct ib_node *n, struct ib_link *l);
+void node_link_info(const struct ib_link *l, struct ib_link_info *info);
+/* Tells the embedding program (ib_node_on_link, ib_node_on_item). */
+void node_link_event(struct ib_node *n, const struct ib_link *l, bool up);
+void node_item_event(struct ib_node *n, struct ib_slice key);
+/* Applies a verified PUBLISH to the store and tells the program; < 0 on a store failure. */
+int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub);
 bool node_is_child(const struct ib_node *n, const struct ib_link *l);
 
 /* link.c */
@@ -208,6 +232,16 @@ void ka_pong_received(struct ib_link *l, const struct ib_msg *m);
 
 /* node.c: what this node does with an end-to-end message for it. */
 void node_deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+
+/* map.c */
+void map_announce(struct ib_node *n);
+void map_parted(struct ib_node *n, const ib_id *child);
+void map_burst(struct ib_node *n, struct ib_link *child);
+void map_forget_subtree(struct ib_node *n, const ib_id *top);
+/* After the parent link is lost: only this node's subtree is still reachable. */
+void map_keep_own_subtree(struct ib_node *n);
+void map_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void map_free(struct ib_node *n);
 
 /* data.c */
 void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);

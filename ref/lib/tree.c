@@ -104,6 +104,8 @@ static void try_join(struct ib_node *n)
 void tree_start(struct ib_node *n)
 {
 	set_path(n, NULL, 0);
+	/* A first ANNOUNCE, kept for the children's map ([MAP-3]) even if nobody hears it. */
+	map_announce(n);
 	n->parent_index = 0;
 	if (n->cfg.parent_count == 0)
 		node_log(n, IB_LOG_INFO, "no parents configured: a root");
@@ -133,6 +135,7 @@ void tree_joined(struct ib_node *n, struct ib_link *l)
 	n->failed_rounds = 0;
 	tree_stop(n);
 	set_path(n, l->peer_path, l->peer_path_len);
+	map_announce(n); /* [MAP-1] */
 	/* [TREE-3] a client-mode node with a parent keeps no children. */
 	if (n->cfg.mode == IB_ROLE_CLIENT)
 		for (struct ib_link *c = n->links; c; c = c->next)
@@ -146,14 +149,19 @@ void tree_link_closed(struct ib_node *n, struct ib_link *l, bool was_open)
 		n->joining = NULL;
 		n->parent_index++;
 		try_join(n);
+	} else if (was_open && !l->we_connected && !n->stopping) {
+		map_parted(n, &l->peer_id); /* [MAP-2] */
 	} else if (l == n->parent) {
 		/* [TREE-10] a root at once, the subtree told, then the parents from the first. */
 		n->parent = NULL;
 		set_path(n, NULL, 0);
+		if (!n->stopping) {
+			map_announce(n);         /* [MAP-1] parent all zero */
+			map_keep_own_subtree(n); /* the rest of the tree is out of reach */
+		}
 		n->parent_index = 0;
 		try_join(n);
 	}
-	(void)was_open;
 }
 
 void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_msg *m)
@@ -170,12 +178,14 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 	if (p->count >= IB_MAX_PATH)
 		goto loop;
 	set_path(n, above, p->count);
+	map_announce(n); /* [MAP-1] SHOULD: the path changed */
 	return;
 loop:
 	/* [TREE-7] the tree has a loop through us: leave the parent, wait, rejoin. */
 	n->parent = NULL;
 	link_close(l, IB_EC_LOOP_DETECTED, "I am in the path you sent");
 	set_path(n, NULL, 0);
+	map_announce(n);
 	n->parent_index = n->cfg.parent_count; /* the retry starts from the first parent */
 	schedule_retry(n);
 }

@@ -1,0 +1,194 @@
+/*
+ * map.c - the tree map (spec section 16): every node announces itself when its parent
+ * changes, a parent tells when it loses a child, and a new child is given the ANNOUNCE frames
+ * its parent knows, so that every node can draw the whole tree without asking.
+ */
+#include "node_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct map_entry *find(struct ib_node *n, const ib_id *id)
+{
+	for (size_t i = 0; i < n->map_count; i++)
+		if (ib_id_equal(&n->map[i].id, id))
+			return &n->map[i];
+	return NULL;
+}
+
+static struct map_entry *find_or_add(struct ib_node *n, const ib_id *id)
+{
+	struct map_entry *e = find(n, id);
+
+	if (e)
+		return e;
+	if (n->map_count == n->map_cap) {
+		size_t cap = n->map_cap ? 2 * n->map_cap : 16;
+		struct map_entry *grown = realloc(n->map, cap * sizeof *grown);
+
+		if (!grown)
+			return NULL;
+		n->map = grown;
+		n->map_cap = cap;
+	}
+	e = &n->map[n->map_count++];
+	memset(e, 0, sizeof *e);
+	e->id = *id;
+	return e;
+}
+
+static void remove_at(struct ib_node *n, size_t i)
+{
+	ib_buf_free(&n->map[i].announce);
+	n->map[i] = n->map[--n->map_count];
+}
+
+/* Keeps what an ANNOUNCE says, and the frame itself for the next new child ([MAP-3]). */
+static void remember(struct ib_node *n, const ib_id *origin, const struct ib_announce *a,
+		     const uint8_t *frame, size_t len)
+{
+	struct map_entry *e = find_or_add(n, origin);
+
+	if (!e)
+		return;
+	e->parent = a->parent;
+	e->role = a->role;
+	snprintf(e->name, sizeof e->name, "%.*s", (int)a->name.len, (const char *)a->name.ptr);
+	snprintf(e->software, sizeof e->software, "%.*s", (int)a->software.len,
+		 (const char *)a->software.ptr);
+	e->seen_unix_us = node_unix_us(n);
+	ib_buf_reset(&e->announce);
+	ib_buf_put(&e->announce, frame, len);
+}
+
+/* [MAP-1] this node's place, to everyone. */
+void map_announce(struct ib_node *n)
+{
+	static const char software[] = IB_SOFTWARE_NAME "/" IB_SOFTWARE_VERSION;
+	struct ib_buf frame = { 0 };
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ANNOUNCE;
+	if (n->parent)
+		m.u.announce.parent = n->parent->peer_id;
+	m.u.announce.role = n->cfg.mode;
+	m.u.announce.name = (struct ib_slice){ (const uint8_t *)n->cfg.name, strlen(n->cfg.name) };
+	m.u.announce.software = (struct ib_slice){ (const uint8_t *)software, sizeof software - 1 };
+	if (node_sign(n, &m, &frame) == IB_OK && flood_send_frame(n, &m, frame.ptr, frame.len) == IB_OK)
+		remember(n, ib_node_id(n), &m.u.announce, frame.ptr, frame.len);
+	ib_buf_free(&frame);
+}
+
+/* [MAP-2] a child link is gone. */
+void map_parted(struct ib_node *n, const ib_id *child)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PARTED;
+	m.u.parted.child = *child;
+	flood_originate(n, &m);
+	map_forget_subtree(n, child);
+}
+
+/* [MAP-3] what we know of the tree, for a new child; it floods them on to its subtree. */
+void map_burst(struct ib_node *n, struct ib_link *child)
+{
+	for (size_t i = 0; i < n->map_count && link_open(child); i++) {
+		const struct map_entry *e = &n->map[i];
+
+		if (e->announce.len && !ib_id_equal(&e->id, &child->peer_id))
+			link_send(child, e->announce.ptr, e->announce.len);
+	}
+}
+
+/* Whether id is below `top` in the map (top itself included). */
+static bool under(struct ib_node *n, const ib_id *id, const ib_id *top)
+{
+	ib_id cur = *id;
+
+	/* Parent pointers may form a cycle while the tree changes: a bounded walk. */
+	for (size_t hops = 0; hops <= n->map_count; hops++) {
+		const struct map_entry *e;
+
+		if (ib_id_equal(&cur, top))
+			return true;
+		e = find(n, &cur);
+		if (!e || ib_id_is_zero(&e->parent))
+			return false;
+		cur = e->parent;
+	}
+	return false;
+}
+
+/* Removes the entries under top (keep == false), or all but those (keep == true). */
+static void prune(struct ib_node *n, const ib_id *top, bool keep)
+{
+	bool *gone = calloc(n->map_count ? n->map_count : 1, sizeof *gone);
+
+	if (!gone)
+		return;
+	/* Decide first, remove after: removing moves entries the walk still needs. */
+	for (size_t i = 0; i < n->map_count; i++)
+		gone[i] = under(n, &n->map[i].id, top) != keep &&
+			  !ib_id_equal(&n->map[i].id, ib_node_id(n));
+	for (size_t i = n->map_count; i-- > 0;)
+		if (gone[i])
+			remove_at(n, i);
+	free(gone);
+}
+
+void map_forget_subtree(struct ib_node *n, const ib_id *top)
+{
+	prune(n, top, false);
+}
+
+void map_keep_own_subtree(struct ib_node *n)
+{
+	prune(n, ib_node_id(n), true);
+}
+
+void map_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	if (m->h.type == IB_MSG_ANNOUNCE)
+		remember(n, &f->origin, &m->u.announce, f->raw.ptr, f->raw.len);
+	else
+		map_forget_subtree(n, &m->u.parted.child);
+}
+
+void map_free(struct ib_node *n)
+{
+	while (n->map_count)
+		remove_at(n, n->map_count - 1);
+	free(n->map);
+	n->map = NULL;
+	n->map_cap = 0;
+}
+
+size_t ib_node_map(const struct ib_node *n, struct ib_map_entry *out, size_t max)
+{
+	size_t k = 0;
+
+	/* This node first, then the others as they came. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n->map_count; i++) {
+			const struct map_entry *e = &n->map[i];
+			bool self = ib_id_equal(&e->id, ib_node_id(n));
+
+			if (self != (pass == 0))
+				continue;
+			if (k < max) {
+				out[k].id = e->id;
+				out[k].parent = e->parent;
+				out[k].role = e->role;
+				memcpy(out[k].name, e->name, sizeof out[k].name);
+				memcpy(out[k].software, e->software, sizeof out[k].software);
+				out[k].seen_unix_us = e->seen_unix_us;
+			}
+			k++;
+		}
+	}
+	return k;
+}

@@ -1,11 +1,15 @@
 /* harness.c - many nodes in one process on virtual time. See harness.h. */
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include "harness.h"
 
 #include "peer.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* 2026-01-01T00:00:00Z: virtual wall clock of every run. */
 #define HN_START_UNIX_US 1767225600000000ull
@@ -215,6 +219,14 @@ static int start_node(struct hn_tree *t, size_t i)
 	if (err)
 		return err;
 	ib_node_set_log(hn->node, log_line, NULL, t->log_level);
+	if (t->persist) {
+		char path[512];
+
+		snprintf(path, sizeof path, "%s/%s", t->store_root, hn->name);
+		err = ib_node_use_store(hn->node, path, &diag);
+		if (err)
+			return err;
+	}
 	ib_node_set_seed(hn->node, t->seed * 1000003u + i);
 	ib_node_set_deliver(hn->node, on_deliver, hn);
 	err = ib_node_start(hn->node, &diag);
@@ -227,6 +239,14 @@ static int start_node(struct hn_tree *t, size_t i)
 
 int hn_tree_start(struct hn_tree *t)
 {
+	if (t->persist && !t->store_root[0]) {
+		const char *base = getenv("TMPDIR");
+
+		snprintf(t->store_root, sizeof t->store_root, "%s/hn-store-XXXXXX",
+			 base && *base ? base : "/tmp");
+		if (!mkdtemp(t->store_root))
+			return IB_ERR_IO;
+	}
 	for (size_t i = 0; i < t->count; i++) {
 		int err = start_node(t, i);
 
@@ -234,6 +254,14 @@ int hn_tree_start(struct hn_tree *t)
 			return err;
 	}
 	return IB_OK;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
 }
 
 void hn_tree_free(struct hn_tree *t)
@@ -253,6 +281,8 @@ void hn_tree_free(struct hn_tree *t)
 	if (t->loop)
 		ib_loop_run_once(t->loop, 0);
 	ib_loop_free(t->loop);
+	if (t->store_root[0])
+		nftw(t->store_root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(t->nodes);
 	free(t->ids);
 	free(t->pubs);

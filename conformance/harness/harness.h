@@ -38,6 +38,8 @@ struct hn_tree {
 	size_t nextra;
 	char root_parent[IB_MAX_ADDR]; /* a parent for node 0 (a tester peer), or "" */
 	struct ib_keyring *shared;  /* every key above, made at start, shared by the nodes */
+	bool persist;               /* stores on disk (set before start): items survive restarts */
+	char store_root[256];       /* a temporary folder for them, removed at free */
 	enum ib_log_level log_level;
 };
 

@@ -11,6 +11,11 @@
 #define SECOND 1000000ull
 #define KEY(s) ((struct ib_slice){ (const uint8_t *)(s), sizeof(s) - 1 })
 
+static bool has_parent_2(struct hn_tree *t, void *arg)
+{
+	return ib_node_parent(t->nodes[*(size_t *)arg].node, NULL);
+}
+
 static struct hn_tree *tree_with_peer(const char *shape, uint64_t seed, struct hn_peer **p,
 				      size_t attach_to)
 {
@@ -347,6 +352,100 @@ static void test_select_answers_current_item(void)
 	hn_tree_free(t);
 }
 
+/* [DATA-5][DATA-6] items written to disk come back when the node starts again. */
+static void test_publish_survives_restart(void)
+{
+	struct hn_tree *t = NULL;
+	struct version_wait w = { KEY("kept"), 1 };
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:2", 51));
+	t->persist = true;
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 10 * SECOND));
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, w.key, KEY("on disk"), NULL));
+	CU_ASSERT(hn_tree_run_until(t, all_at_version, &w, 5 * SECOND));
+	hn_tree_kill(t, 1);
+	IB_ASSERT_OK(hn_tree_restart(t, 1));
+	/* Straight from its disk, before any link is up again. */
+	CU_ASSERT_EQUAL(version_at(t, 1, w.key, NULL), 1);
+	hn_tree_free(t);
+}
+
+/* [DATA-1] two writers publish the same version at once: every node keeps the same one,
+ * the larger writer id. */
+static void test_concurrent_writers_converge(void)
+{
+	struct hn_tree *t = tree_with_peer("chain:5", 52, NULL, 0);
+	struct version_wait w = { KEY("race"), 1 };
+	size_t winner;
+	ib_id writer;
+
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, w.key, KEY("from 0"), NULL));
+	IB_ASSERT_OK(ib_node_publish(t->nodes[4].node, w.key, KEY("from 4"), NULL));
+	CU_ASSERT(hn_tree_run_until(t, all_at_version, &w, 5 * SECOND));
+	hn_tree_run_for(t, SECOND);
+	winner = ib_id_compare(hn_id(t, 0), hn_id(t, 4)) > 0 ? 0 : 4;
+	for (size_t i = 0; i < t->count; i++) {
+		CU_ASSERT_EQUAL(version_at(t, i, w.key, &writer), 1);
+		CU_ASSERT(ib_id_equal(&writer, hn_id(t, winner)));
+	}
+	hn_tree_free(t);
+}
+
+/* [ELECT-2][ELECT-6] holders of versions 3, 5, 5 and 4: a holder of 5 is chosen, never 3
+ * or 4; the first holder of 5 dies before it answers, and the other 5 is taken. tree:2x2:
+ * node 0 over 1 and 2; 1 over 3 and 4; 2 over 5 and 6. Node 1 (v5) answers first, being
+ * nearer than node 5 (v5); node 3 holds v3 and node 6 v4. */
+static void test_election_picks_newest_and_falls_back(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("tree:2x2", 53, &p, 4);
+	struct fetch_result r = { 0 };
+
+	peer_publish(p, "v", 5, "five-a", hn_id(t, 1), NULL);
+	peer_publish(p, "v", 5, "five-a", hn_id(t, 5), NULL);
+	peer_publish(p, "v", 3, "three", hn_id(t, 3), NULL);
+	peer_publish(p, "v", 4, "four", hn_id(t, 6), NULL);
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[0].node, KEY("v"), on_fetch, &r));
+	hn_tree_run_for(t, 100000); /* offers are in; the window (200 ms) is still open */
+	CU_ASSERT_EQUAL(t->nodes[0].delivered_type[IB_MSG_OFFER], 4);
+	hn_tree_kill(t, 1);
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_OK(r.status);
+	CU_ASSERT_EQUAL(r.version, 5);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HOLDER_FAILED), 1);
+	CU_ASSERT_EQUAL(t->nodes[5].delivered_type[IB_MSG_SELECT], 1);
+	CU_ASSERT_EQUAL(t->nodes[6].delivered_type[IB_MSG_SELECT], 0);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* A node that joins after an item was published gets it by election. */
+static void test_late_joiner_fetches(void)
+{
+	struct hn_tree *t = tree_with_peer("forest:3", 54, NULL, 0);
+	struct fetch_result r = { 0 };
+	char addr[64];
+	const char *list[1] = { addr };
+	size_t two = 2;
+
+	hn_addr(t, 0, addr, sizeof addr);
+	IB_ASSERT_OK(ib_node_set_parents(t->nodes[1].node, list, 1));
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, KEY("news"), KEY("old news"), NULL));
+	hn_tree_run_for(t, SECOND);
+	hn_addr(t, 1, addr, sizeof addr);
+	IB_ASSERT_OK(ib_node_set_parents(t->nodes[2].node, list, 1));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, has_parent_2, &two, 5 * SECOND));
+	CU_ASSERT_EQUAL(version_at(t, 2, KEY("news"), NULL), 0);
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[2].node, KEY("news"), on_fetch, &r));
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_OK(r.status);
+	CU_ASSERT_EQUAL(version_at(t, 2, KEY("news"), NULL), 1);
+	hn_tree_free(t);
+}
+
 /* ---- commands ------------------------------------------------------------------------ */
 
 struct result_log {
@@ -460,6 +559,29 @@ static void test_standard_commands(void)
 	hn_tree_free(t);
 }
 
+/* A captured COMMAND sent again (within 300 s) is a replay: it does not run twice. */
+static void test_replayed_command_runs_once(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:1", 55, &p, 0);
+	struct ib_buf frame = { 0 };
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.h.dest = *hn_id(t, 0);
+	m.u.command = (struct ib_command){ 7, KEY("ib.ping"), { NULL, 0 } };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, &frame));
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(hn_peer_send_raw(p, frame.ptr, frame.len));
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_EQUAL(hn_peer_count(p, IB_MSG_RESULT), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_REPLAY), 1);
+	ib_buf_free(&frame);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
 /* [CMD-5] listed explicitly, ib.publish runs. */
 static void test_publish_command_when_listed(void)
 {
@@ -536,6 +658,11 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_silent_holder_skipped, "ELECT-6"),
 	IB_TEST(test_forged_transfer_rejected, "ELECT-5 ELECT-6"),
 	IB_TEST(test_select_answers_current_item, "ELECT-4 ELECT-7"),
+	IB_TEST(test_publish_survives_restart, "DATA-5 DATA-6"),
+	IB_TEST(test_concurrent_writers_converge, "DATA-1 DATA-2"),
+	IB_TEST(test_election_picks_newest_and_falls_back, "ELECT-2 ELECT-6"),
+	IB_TEST(test_late_joiner_fetches, "ELECT-1 ELECT-4"),
+	IB_TEST(test_replayed_command_runs_once, "FLOOD-3 CMD-1"),
 	IB_TEST(test_standard_commands, "CMD-2 CMD-3 CMD-4 CMD-5 IFACE-6"),
 	IB_TEST(test_publish_command_when_listed, "CMD-5"),
 	IB_TEST(test_command_to_everyone_and_late_result, "CMD-1 CMD-7"),

@@ -607,6 +607,9 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 /* A node from a node directory (spec section 19.1): identity.key, authorized/, node.conf. */
 int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
 		 struct ib_diag *diag);
+/* Persists the node's items in store_dir from now on (ib_node_new nodes keep them in memory;
+ * ib_node_open nodes use DIR/store): what is there is loaded and checked ([DATA-6]). */
+int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *diag);
 void ib_node_set_log(struct ib_node *n, ib_log_fn fn, void *ctx, enum ib_log_level level);
 void ib_node_set_deliver(struct ib_node *n, ib_deliver_fn fn, void *ctx);
 /* Seeds the node's jitter generator (retry delays), for reproducible runs. */

@@ -238,16 +238,22 @@ static int dir_path(char *buf, size_t cap, const char *dir, const char *name)
 /* [DATA-5][DATA-6] DIR/store, every item checked again; what fails is reported, not loaded. */
 static int open_store(struct ib_node *n, const char *dir, struct ib_diag *diag)
 {
-	struct ib_store *store = NULL;
-	struct ib_diag why = { 0 };
-	size_t rejected = 0;
 	char path[4096];
 	int err = dir_path(path, sizeof path, dir, "store");
 
-	if (!err)
-		err = ib_store_open(&store, path, n->kr, &rejected, &why);
+	return err ? err : ib_node_use_store(n, path, diag);
+}
+
+int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *diag)
+{
+	struct ib_store *store = NULL;
+	struct ib_diag why = { 0 };
+	size_t rejected = 0;
+	int err = ib_store_open(&store, store_dir, n->kr, &rejected, &why);
+
 	if (err) {
-		*diag = why;
+		if (diag)
+			*diag = why;
 		return err;
 	}
 	if (rejected)

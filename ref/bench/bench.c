@@ -21,6 +21,7 @@
 static double seconds_per_case = 1.0;
 
 int bench_tree(double seconds);
+int bench_data(double seconds);
 
 static double now_s(void)
 {
@@ -232,7 +233,7 @@ static int bench_wire(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: interbot-bench wire|tree [--seconds S]\n"
+	fprintf(out, "usage: interbot-bench wire|tree|data [--seconds S]\n"
 		     "Prints name=value lines: the library's rates beside the raw bounds\n"
 		     "measured in the same run.\n");
 }
@@ -254,6 +255,8 @@ int main(int argc, char **argv)
 		return bench_wire();
 	if (argc >= 2 && strcmp(argv[1], "tree") == 0 && seconds_per_case > 0)
 		return bench_tree(seconds_per_case);
+	if (argc >= 2 && strcmp(argv[1], "data") == 0 && seconds_per_case > 0)
+		return bench_data(seconds_per_case);
 	usage(stderr);
 	return 2;
 }

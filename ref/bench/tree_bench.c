@@ -7,13 +7,20 @@
  *     formed" (what the links themselves hold);
  *   - flood throughput through chain:5, frames/s reaching the far end, against the raw
  *     Ed25519 verify rate divided by the 4 nodes that each verify every frame on one core.
+ * `interbot-bench data`:
+ *   - an election in random:50: virtual latency (the window and the transfer) and the wall
+ *     time its messages cost the process;
+ *   - store publishes per second with fsync, against write+fsync+rename+fsync(dir) of a file
+ *     of the same size, measured in the same run.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "tls.h"
@@ -197,6 +204,186 @@ int bench_tree(double seconds)
 	printf("tls_handshakes_per_s=%.0f\n", hs);
 	printf("raw_verify_per_s=%.0f\n", vr);
 	if (bring_up(100, hs) || bring_up(1000, hs) || chain_flood(5000, vr))
+		return 1;
+	return 0;
+}
+
+/* ---- interbot-bench data ---------------------------------------------------------------- */
+
+int bench_data(double seconds);
+
+static void fetched(struct ib_node *n, int status, const struct ib_item *item, void *ctx)
+{
+	(void)n;
+	(void)item;
+	*(int *)ctx = status == IB_OK ? 1 : -1;
+}
+
+static bool fetch_over(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return *(int *)arg != 0;
+}
+
+static uint64_t frames_verified(const struct hn_tree *t)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < t->count; i++)
+		if (t->nodes[i].node)
+			sum += ib_node_counter(t->nodes[i].node, IB_CNT_FRAMES_IN);
+	return sum;
+}
+
+/* Elections in random:50: node 49 joins after 20 keys were published, then fetches each:
+ * every other node holds it and offers. Virtual latency is the window plus SELECT and
+ * TRANSFER; the wall time is the CPU the process spent on the election's frames, compared
+ * with the raw verify time of as many frames as the nodes accepted meanwhile. */
+static int election_latency(int rounds, double verifies_per_s)
+{
+	struct hn_tree *t = NULL;
+	double wall = 0;
+	uint64_t virt = 0, frames = 0;
+
+	if (hn_tree_new(&t, "random:50:3", 3))
+		return -1;
+	t->base.election_window_ms = 100;
+	if (hn_tree_start(t) || !hn_tree_run_until(t, hn_tree_formed, NULL, 60ull * 1000000ull))
+		return -1;
+	hn_tree_kill(t, 49);
+	for (int i = 0; i < rounds; i++) {
+		char key[16];
+
+		snprintf(key, sizeof key, "k%d", i);
+		ib_node_publish(t->nodes[0].node, (struct ib_slice){ (const uint8_t *)key, strlen(key) },
+				(struct ib_slice){ (const uint8_t *)"value", 5 }, NULL);
+	}
+	if (hn_tree_restart(t, 49) ||
+	    !hn_tree_run_until(t, hn_tree_formed, NULL, 120ull * 1000000ull))
+		return -1;
+	hn_tree_run_for(t, 1000000); /* the tree map settles */
+	for (int i = 0; i < rounds; i++) {
+		int done = 0;
+		char key[16];
+		uint64_t v0 = t->clock.monotonic_us, f0 = frames_verified(t);
+		double w0 = now_s();
+
+		snprintf(key, sizeof key, "k%d", i);
+		if (ib_node_fetch(t->nodes[49].node,
+				  (struct ib_slice){ (const uint8_t *)key, strlen(key) }, fetched,
+				  &done) ||
+		    !hn_tree_run_until(t, fetch_over, &done, 10ull * 1000000ull) || done != 1)
+			return -1;
+		wall += now_s() - w0;
+		virt += t->clock.monotonic_us - v0;
+		frames += frames_verified(t) - f0;
+	}
+	printf("election_random50_virtual_ms=%.1f\n", (double)virt / rounds / 1000.0);
+	printf("election_random50_window_ms=%u\n", t->base.election_window_ms);
+	printf("election_random50_wall_ms=%.2f\n", wall / rounds * 1000.0);
+	printf("election_random50_frames_verified=%.0f\n", (double)frames / rounds);
+	printf("election_random50_verify_bound_ms=%.2f\n",
+	       (double)frames / rounds / verifies_per_s * 1000.0);
+	hn_tree_free(t);
+	return 0;
+}
+
+/* The bound for the store: write + fsync + rename + fsync(dir) of a file of the same size. */
+static double raw_fsync_rate(const char *dir, size_t size, double seconds)
+{
+	char path[512], tmp[520];
+	uint8_t *buf = calloc(1, size);
+	double t0 = now_s(), t;
+	long n = 0;
+
+	if (!buf)
+		return 0;
+	snprintf(path, sizeof path, "%s/raw", dir);
+	do {
+		FILE *f;
+		int dfd = open(dir, O_RDONLY);
+
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		f = fopen(tmp, "wb");
+		if (!f)
+			break;
+		fwrite(buf, 1, size, f);
+		fflush(f);
+		fsync(fileno(f));
+		fclose(f);
+		rename(tmp, path);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		n++;
+		t = now_s() - t0;
+	} while (t < seconds);
+	free(buf);
+	return (double)n / (now_s() - t0);
+}
+
+static int store_rate(double seconds)
+{
+	char dir[] = "/tmp/ib-bench-store-XXXXXX";
+	struct ib_identity *id = NULL;
+	struct ib_keyring *kr = NULL;
+	struct ib_pubkey *pk = NULL;
+	struct ib_store *store = NULL;
+	uint8_t value[100] = { 0 };
+	double t0, t;
+	size_t frame_len = 0;
+	long n = 0;
+
+	if (!mkdtemp(dir) || ib_identity_generate(&id) || ib_keyring_new(&kr) ||
+	    ib_pubkey_from_raw(&pk, ib_pubkey_raw(ib_identity_pubkey(id))) ||
+	    ib_keyring_add(kr, pk) || ib_store_open(&store, dir, kr, NULL, NULL))
+		return -1;
+	t0 = now_s();
+	do {
+		struct ib_buf msg = { 0 }, frame = { 0 };
+		struct ib_frame f;
+		struct ib_msg m, back;
+
+		memset(&m, 0, sizeof m);
+		m.h.version = 1;
+		m.h.type = IB_MSG_PUBLISH;
+		m.h.seq = (uint64_t)n + 1;
+		m.u.publish = (struct ib_publish){ { (const uint8_t *)"bench", 5 }, (uint64_t)n + 1,
+						   { value, sizeof value } };
+		ib_msg_encode(&msg, &m);
+		ib_frame_sign(&frame, id, msg.ptr, msg.len);
+		ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT);
+		ib_msg_decode(&back, f.msg.ptr, f.msg.len);
+		if (ib_store_apply(store, f.raw, &back) != 1)
+			return -1;
+		frame_len = frame.len;
+		ib_buf_free(&msg);
+		ib_buf_free(&frame);
+		n++;
+		t = now_s() - t0;
+	} while (t < seconds);
+	printf("store_publish_per_s=%.0f\n", (double)n / t);
+	printf("raw_fsync_replace_per_s=%.0f\n", raw_fsync_rate(dir, frame_len, seconds));
+	ib_store_free(store);
+	ib_keyring_free(kr);
+	ib_identity_free(id);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "interbot-bench: could not remove %s\n", dir);
+	}
+	return 0;
+}
+
+int bench_data(double seconds)
+{
+	double vr = verify_rate(seconds);
+
+	printf("raw_verify_per_s=%.0f\n", vr);
+	if (election_latency(20, vr) || store_rate(seconds))
 		return 1;
 	return 0;
 }

@@ -12,6 +12,7 @@ SANITIZE ?= 0
 FUZZ_SECONDS ?= 60
 
 BUILD ?= build
+VERSION := $(shell sed -n 's/^\#define IB_SOFTWARE_VERSION "\(.*\)"/\1/p' ref/include/interbot.h)
 ifeq ($(SANITIZE),1)
 override BUILD := $(BUILD)/san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -45,13 +46,14 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libinterbot.a
 
 UNIT_SRC := $(wildcard ref/tests/*_test.c) $(wildcard ref/tests/testlib/*.c) \
-	$(wildcard conformance/harness/*.c) $(wildcard conformance/tests/*_test.c)
+	$(wildcard conformance/harness/*.c) $(wildcard conformance/tests/*_test.c) \
+	ref/examples/echo_bot.c
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 SUITES   := $(patsubst %_test.c,%,$(notdir $(filter %_test.c,$(UNIT_SRC))))
 
 # Programs: name -> the folder of its sources.
 PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
-	interbot-conform:conformance
+	interbot-conform:conformance interbot-echo:ref/examples
 prog_src = $(wildcard $(1)/*.c)
 PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)))),\
 	$(BUILD)/bin/$(word 1,$(subst :, ,$(p)))))
@@ -69,7 +71,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -Iconformance/harness \
-		-MMD -MP -c $< -o $@
+		-Iref/examples -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -150,10 +152,14 @@ coverage:
 	ci/spec-coverage
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 0755 $(filter-out %/interbot-vecgen,$(PROGS)) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo,$(PROGS)) \
+		$(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 ref/include/interbot.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ref/interbot.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/interbot.pc
 
 clean:
 	rm -rf build

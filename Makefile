@@ -118,6 +118,7 @@ test: all
 	@echo "== the interbot program"
 	ci/test-cli $(BUILD)
 	ci/test-run $(BUILD)
+	ci/test-ctl $(BUILD)
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== requirement coverage"

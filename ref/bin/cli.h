@@ -15,6 +15,7 @@ struct cli_command {
 int cli_init(int argc, char **argv);
 int cli_id(int argc, char **argv);
 int cli_run(int argc, char **argv);
+int cli_ctl(int argc, char **argv);
 
 void cli_print_version(void);
 /* True (and prints the version) when argv[i] is --version; prints help on --help. */

@@ -4,6 +4,7 @@
  *   interbot init DIR [--name N] [--listen H:P] [--parent H:P ...] [--mode server|client]
  *   interbot id DIR|FILE.pub
  *   interbot run DIR [--log-level LEVEL]
+ *   interbot ctl DIR [--json] [--timeout MS] COMMAND [ARGS]
  *
  * Every subcommand answers --help; `interbot --version` prints the software version.
  * Exit status: 0 done, 1 failed (one line on stderr says why), 2 bad usage.
@@ -18,6 +19,8 @@ static const struct cli_command commands[] = {
 	  cli_init },
 	{ "id", "print the id_bot of a node directory or a public key file", cli_id },
 	{ "run", "run the node of a directory in the foreground", cli_run },
+	{ "ctl", "ask the node running in a directory: status, links, tree, data, commands",
+	  cli_ctl },
 };
 
 static void usage(FILE *out)

@@ -1,7 +1,8 @@
 /*
  * run.c - `interbot run DIR`: the node in the foreground, on the real clocks, logging one line
  * per event to stderr. SIGTERM and SIGINT stop it cleanly ([IFACE-5]: links closed with
- * shutting_down); SIGHUP reloads authorized/ ([IFACE-4]).
+ * shutting_down); SIGHUP reloads authorized/ ([IFACE-4]). Owner tools (`interbot ctl`) talk to
+ * it through DIR/control.sock, there while it runs.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -89,7 +90,8 @@ static void run_usage(FILE *out)
 {
 	fprintf(out, "usage: interbot run DIR [--log-level error|warn|info|debug]\n\n"
 		     "Runs the node of DIR (made by `interbot init`) in the foreground.\n"
-		     "SIGTERM/SIGINT stop it; SIGHUP reloads DIR/authorized/.\n");
+		     "SIGTERM/SIGINT stop it; SIGHUP reloads DIR/authorized/.\n"
+		     "`interbot ctl DIR ...` asks it through DIR/control.sock while it runs.\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -99,6 +101,7 @@ int cli_run(int argc, char **argv)
 	struct ib_loop *loop = NULL;
 	struct ib_diag diag = { 0 };
 	const char *dir = NULL;
+	char sock[4096];
 	int rc = CLI_FAILED;
 
 	for (int i = 1; i < argc; i++) {
@@ -132,6 +135,12 @@ int cli_run(int argc, char **argv)
 	ib_node_set_log(rs.node, log_line, NULL, level);
 	if (ib_node_start(rs.node, &diag) != IB_OK) {
 		rc = cli_fail("run", dir, IB_ERR_IO, &diag);
+		goto out;
+	}
+	/* DIR/control.sock for `interbot ctl`; ib_node_stop (or free) removes it. */
+	if (snprintf(sock, sizeof sock, "%s/control.sock", dir) >= (int)sizeof sock ||
+	    ib_node_control_open(rs.node, sock, &diag) != IB_OK) {
+		rc = cli_fail("run", sock, IB_ERR_IO, &diag);
 		goto out;
 	}
 	if (ib_loop_watch(loop, signal_pipe[0], IB_EV_READ, on_signal_byte, &rs) != IB_OK)

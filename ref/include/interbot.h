@@ -707,4 +707,20 @@ size_t ib_node_child_count(const struct ib_node *n);
 size_t ib_node_link_count(const struct ib_node *n);   /* open links, parent included */
 uint64_t ib_node_counter(const struct ib_node *n, enum ib_counter c);
 
+/* The control socket for owner tools (spec section 19.1, DIR/control.sock; `interbot ctl`):
+ * a Unix stream socket on the node's loop. A client sends one JSON object and "\n"
+ * ({"cmd":"status"}), at most IB_CONTROL_MAX_REQUEST bytes before the "\n"; the node answers
+ * one JSON object and "\n" ({"ok":true,...} or {"ok":false,"error":"..."}) and closes. The
+ * commands and their answers are described at the top of control.c. */
+#define IB_CONTROL_MAX_REQUEST 65536u
+/* Listens at path with mode 0600. A stale socket file there (nobody accepts on it) is removed
+ * first; a live one (another node) or a file that is not a socket is IB_ERR_IO, a path too
+ * long for a Unix socket IB_ERR_RANGE, and diag says why. IB_ERR_INVALID_ARG when the node
+ * has a control socket already or is stopping. Closed by ib_node_control_close, which
+ * ib_node_stop and ib_node_free call. */
+int ib_node_control_open(struct ib_node *n, const char *path, struct ib_diag *diag);
+/* Closes the socket and every client connection (requests waiting for an answer get none)
+ * and removes the socket file if it is still the one opened. Nothing when none is open. */
+void ib_node_control_close(struct ib_node *n);
+
 #endif /* INTERBOT_H */

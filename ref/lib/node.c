@@ -383,6 +383,7 @@ void ib_node_stop(struct ib_node *n)
 	if (!n || n->stopping)
 		return;
 	n->stopping = true;
+	ib_node_control_close(n);
 	tree_stop(n);
 	/* [LINK-8] a clean goodbye on every link. */
 	while (n->links)

@@ -176,6 +176,7 @@ struct ib_node {
 	void *item_ctx;
 	ib_link_fn link_fn;
 	void *link_ctx;
+	struct control *control;    /* control.c: the owner tools' socket, or NULL */
 };
 
 /* node.c */

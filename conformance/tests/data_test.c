@@ -121,15 +121,18 @@ static void test_older_publish_ignored_frame_kept(void)
 struct fetch_result {
 	bool done;
 	int status;
+	struct ib_election_report report;
 	uint64_t version;
 	ib_id writer;
 };
 
-static void on_fetch(struct ib_node *n, int status, const struct ib_item *item, void *ctx)
+static void on_fetch(struct ib_node *n, int status, const struct ib_item *item,
+		     const struct ib_election_report *report, void *ctx)
 {
 	struct fetch_result *r = ctx;
 
 	(void)n;
+	r->report = *report;
 	r->done = true;
 	r->status = status;
 	if (item) {
@@ -417,6 +420,11 @@ static void test_election_picks_newest_and_falls_back(void)
 	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HOLDER_FAILED), 1);
 	CU_ASSERT_EQUAL(t->nodes[5].delivered_type[IB_MSG_SELECT], 1);
 	CU_ASSERT_EQUAL(t->nodes[6].delivered_type[IB_MSG_SELECT], 0);
+	/* The report: four offers, node 1's first and failed, the item from node 5. */
+	CU_ASSERT_EQUAL(r.report.offers, 4);
+	CU_ASSERT(ib_id_equal(&r.report.offer[0].holder, hn_id(t, 1)));
+	CU_ASSERT(r.report.offer[0].failed);
+	CU_ASSERT(r.report.transferred && ib_id_equal(&r.report.holder, hn_id(t, 5)));
 	hn_peer_free(p);
 	hn_tree_free(t);
 }

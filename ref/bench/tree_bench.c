@@ -212,10 +212,12 @@ int bench_tree(double seconds)
 
 int bench_data(double seconds);
 
-static void fetched(struct ib_node *n, int status, const struct ib_item *item, void *ctx)
+static void fetched(struct ib_node *n, int status, const struct ib_item *item,
+		    const struct ib_election_report *report, void *ctx)
 {
 	(void)n;
 	(void)item;
+	(void)report;
 	*(int *)ctx = status == IB_OK ? 1 : -1;
 }
 

@@ -378,6 +378,28 @@ out:
 	free(roots);
 }
 
+/* ctl fetch: the offers in arrival order, and which holder's item was taken. */
+static void print_election(json_t *e)
+{
+	json_t *o;
+	size_t i;
+
+	if (!json_is_object(e))
+		return;
+	printf("offers (%lld, in arrival order):\n",
+	       (long long)json_integer_value(json_object_get(e, "offers_received")));
+	json_array_foreach(json_object_get(e, "offers"), i, o) {
+		const char *holder = str(o, "holder");
+		const char *chosen = json_string_value(json_object_get(e, "chosen"));
+
+		printf("  %s  version %s%s%s\n", holder, str(o, "version"),
+		       json_is_true(json_object_get(o, "failed")) ? "  (failed, skipped)" : "",
+		       chosen && strcmp(chosen, holder) == 0 ? "  <- chosen" : "");
+	}
+	if (json_is_true(json_object_get(e, "own")))
+		printf("  this node's own item was as new: nothing selected\n");
+}
+
 static void print_item(json_t *a)
 {
 	static const int width = 9;
@@ -394,6 +416,7 @@ static void print_item(json_t *a)
 		field(width, "value_hex", str(a, "value_hex"));
 	snprintf(frame, sizeof frame, "%zu bytes", strlen(str(a, "frame_hex")) / 2);
 	field(width, "frame", frame);
+	print_election(json_object_get(a, "election"));
 }
 
 static void print_publish(json_t *a)

@@ -641,10 +641,26 @@ int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice valu
 /* The node's store (read-only: items arrive through PUBLISH and TRANSFER). */
 const struct ib_store *ib_node_store(const struct ib_node *n);
 
+/* What an election saw: the offers in the order they arrived, and whose item was taken. */
+#define IB_REPORT_MAX_OFFERS 32u
+struct ib_election_report {
+	size_t offers;              /* offers received (the array keeps the first 32) */
+	struct {
+		ib_id holder;
+		uint64_t version;
+		ib_id writer;
+		bool failed;            /* selected, then silent or refused ([ELECT-6]) */
+	} offer[IB_REPORT_MAX_OFFERS];
+	bool transferred;           /* an item came by TRANSFER from `holder` */
+	ib_id holder;
+	bool own;                   /* this node's own item was as new: nothing was selected */
+};
+
 /* Runs a version election for key (spec section 14); fn is called once, on the loop, with
- * IB_OK and the item (now also in the store), or IB_ERR_NOT_FOUND when nobody holds it. */
+ * IB_OK and the item (now also in the store), IB_ERR_NOT_FOUND when nobody holds it, or
+ * IB_ERR_CLOSED when the node is freed first; report tells how it went. */
 typedef void (*ib_fetch_fn)(struct ib_node *n, int status, const struct ib_item *item,
-			    void *ctx);
+			    const struct ib_election_report *report, void *ctx);
 int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *ctx);
 
 /* A command this node runs for others (spec section 15), when `commands` lists its name.

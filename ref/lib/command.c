@@ -113,11 +113,13 @@ struct fetch_reply {
 	uint64_t cmd_id;
 };
 
-static void fetch_done(struct ib_node *n, int status, const struct ib_item *item, void *ctx)
+static void fetch_done(struct ib_node *n, int status, const struct ib_item *item,
+		       const struct ib_election_report *report, void *ctx)
 {
 	struct fetch_reply *r = ctx;
 	struct ib_slice none = { NULL, 0 };
 
+	(void)report;
 	if (status == IB_OK)
 		cmd_send_result(n, &r->to, r->cmd_id, IB_STATUS_OK, item->frame);
 	else

@@ -782,14 +782,42 @@ static json_t *do_tree(struct client *c, json_t *req)
 
 /* ---- fetch ------------------------------------------------------------------------------- */
 
-static void fetch_done(struct ib_node *n, int status, const struct ib_item *item, void *token)
+/* The offers, in arrival order, and where the item came from. */
+static json_t *report_json(const struct ib_election_report *r)
+{
+	json_t *offers = json_array();
+	char hex[2 * IB_ID_LEN + 1];
+
+	for (size_t i = 0; offers && i < r->offers && i < IB_REPORT_MAX_OFFERS; i++) {
+		char holder[2 * IB_ID_LEN + 1], version[24];
+
+		ib_id_to_hex(&r->offer[i].holder, holder);
+		ib_id_to_hex(&r->offer[i].writer, hex);
+		snprintf(version, sizeof version, "%llu", (unsigned long long)r->offer[i].version);
+		json_array_append_new(offers, json_pack("{s:s, s:s, s:s, s:b}", "holder", holder,
+							"version", version, "writer", hex,
+							"failed", r->offer[i].failed));
+	}
+	ib_id_to_hex(&r->holder, hex);
+	return json_pack("{s:o, s:I, s:o, s:b}", "offers", offers, "offers_received",
+			 (json_int_t)r->offers, "chosen",
+			 r->transferred ? json_string(hex) : json_null(), "own", r->own);
+}
+
+static void fetch_done(struct ib_node *n, int status, const struct ib_item *item,
+		       const struct ib_election_report *report, void *token)
 {
 	struct client *c = client_waiting(n, token, WAIT_FETCH);
 
 	if (!c)
 		return;
-	if (status == IB_OK && item)
-		client_answer(c, item_answer(item));
+	if (status == IB_OK && item) {
+		json_t *a = item_answer(item);
+
+		if (a)
+			json_object_set_new(a, "election", report_json(report));
+		client_answer(c, a);
+	}
 	else if (status == IB_ERR_NOT_FOUND || status == IB_OK)
 		client_answer(c, answer_error("not found: no bot offered an item under that key"));
 	else

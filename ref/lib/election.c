@@ -40,17 +40,36 @@ static void unlink_election(struct ib_node *n, struct election *e)
 	e->timer = 0;
 }
 
+static void fill_report(const struct election *e, bool transferred,
+			struct ib_election_report *r)
+{
+	memset(r, 0, sizeof *r);
+	r->offers = e->noffers;
+	for (size_t i = 0; i < e->noffers && i < IB_REPORT_MAX_OFFERS; i++) {
+		r->offer[i].holder = e->offers[i].holder;
+		r->offer[i].version = e->offers[i].version;
+		r->offer[i].writer = e->offers[i].writer;
+		r->offer[i].failed = e->offers[i].failed;
+	}
+	r->transferred = transferred;
+	if (transferred)
+		r->holder = e->offers[e->chosen].holder;
+}
+
 /* Ends the election: the callback once, then nothing of it remains. */
-static void finish(struct election *e, int status)
+static void finish(struct election *e, int status, bool transferred)
 {
 	struct ib_node *n = e->node;
+	struct ib_election_report report;
 	struct ib_item item;
 	bool have = status == IB_OK && ib_store_get(n->store, key_of(e), &item) == IB_OK;
 
 	unlink_election(n, e);
 	if (status == IB_OK && !have)
 		status = IB_ERR_NOT_FOUND;
-	e->fn(n, status, have ? &item : NULL, e->ctx);
+	fill_report(e, transferred, &report);
+	report.own = have && !transferred;
+	e->fn(n, status, have ? &item : NULL, &report, e->ctx);
 	free(e->offers);
 	free(e);
 }
@@ -87,7 +106,7 @@ static void select_next(struct election *e)
 	/* Step 4: our own item at that version or newer ends it; step 8: nothing left. */
 	if (!o || (have_own && ib_item_compare(own.version, &own.writer, 0, o->version,
 					       &o->writer, 0) >= 0)) {
-		finish(e, have_own ? IB_OK : IB_ERR_NOT_FOUND);
+		finish(e, have_own ? IB_OK : IB_ERR_NOT_FOUND, false);
 		return;
 	}
 	e->transferring = true;
@@ -261,11 +280,11 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 	}
 	/* [ELECT-8] kept here, not flooded again. */
 	node_store_apply(n, m->u.transfer.frame, &pub);
-	finish(e, IB_OK);
+	finish(e, IB_OK, true);
 }
 
 void elect_free_all(struct ib_node *n)
 {
 	while (n->elections)
-		finish(n->elections, IB_ERR_CLOSED);
+		finish(n->elections, IB_ERR_CLOSED, false);
 }

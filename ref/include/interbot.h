@@ -9,6 +9,7 @@
 #ifndef INTERBOT_H
 #define INTERBOT_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -506,6 +507,15 @@ int ib_loop_next_deadline(const struct ib_loop *loop, uint64_t *at_us);
  * callbacks called, or a negative error (IB_ERR_IO from poll, EINTR excepted;
  * IB_ERR_INVALID_ARG when called from inside a callback). */
 int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms);
+
+/* For a program with a poll() loop of its own. ib_loop_prepare fills fds (up to max) with the
+ * descriptors and events this loop waits for, sets *timeout_ms to the time until its next
+ * timer (-1: none), and returns how many descriptors it wants (call again with a larger array
+ * if that is more than max). After the program's poll() over those entries (with revents
+ * set, in the same order, possibly among its own), ib_loop_dispatch runs the callbacks of the
+ * ready ones and the timers due. Returns as ib_loop_run_once. */
+size_t ib_loop_prepare(struct ib_loop *loop, struct pollfd *fds, size_t max, int *timeout_ms);
+int ib_loop_dispatch(struct ib_loop *loop, const struct pollfd *fds, size_t n);
 
 /* ---- The shared data store (spec section 13) ----------------------------------------------- */
 

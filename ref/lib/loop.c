@@ -79,6 +79,7 @@ struct ib_loop {
 	uint64_t next_id;
 
 	bool running;
+	nfds_t prepared;            /* entries handed out by ib_loop_prepare */
 };
 
 static void *grow_array(void *p, size_t *cap, size_t want, size_t elem)
@@ -505,6 +506,38 @@ int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms)
 		return errno == EINTR ? 0 : IB_ERR_IO; /* a signal: the caller's next turn */
 	loop->running = true;
 	fd_calls = run_fd_callbacks(loop, n);
+	timer_calls = run_timers(loop);
+	loop->running = false;
+	return fd_calls > INT_MAX - timer_calls ? INT_MAX : fd_calls + timer_calls;
+}
+
+size_t ib_loop_prepare(struct ib_loop *loop, struct pollfd *fds, size_t max, int *timeout_ms)
+{
+	nfds_t n = build_poll_set(loop);
+
+	loop->prepared = n;
+	for (nfds_t i = 0; i < n && i < max; i++)
+		fds[i] = loop->pfds[i];
+	if (timeout_ms)
+		*timeout_ms = poll_timeout(loop, -1);
+	return n;
+}
+
+int ib_loop_dispatch(struct ib_loop *loop, const struct pollfd *fds, size_t n)
+{
+	int fd_calls, timer_calls;
+
+	if (!loop || loop->running || n != loop->prepared)
+		return IB_ERR_INVALID_ARG;
+	/* The embedder's poll() filled revents of the set prepare gave it, in the same order. */
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i].fd != loop->pfds[i].fd)
+			return IB_ERR_INVALID_ARG;
+		loop->pfds[i].revents = fds[i].revents;
+	}
+	loop->prepared = 0;
+	loop->running = true;
+	fd_calls = run_fd_callbacks(loop, (nfds_t)n);
 	timer_calls = run_timers(loop);
 	loop->running = false;
 	return fd_calls > INT_MAX - timer_calls ? INT_MAX : fd_calls + timer_calls;

@@ -38,6 +38,7 @@
 #define _GNU_SOURCE /* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC under -std=c11 */
 
 #include "node_internal.h"
+#include "json_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -102,34 +103,6 @@ static void client_io(struct ib_loop *loop, int fd, unsigned events, void *arg);
 static void client_timeout(struct ib_loop *loop, void *arg);
 
 /* ---- JSON helpers ------------------------------------------------------------------------ */
-
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	json_t *j;
-
-	if (!s)
-		return NULL;
-	ib_hex_encode(p, n, s);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static json_t *id_json(const ib_id *id)
-{
-	return hex_json(id->b, IB_ID_LEN);
-}
-
-/* Protocol u64 values as decimal strings: JSON readers (jansson included) lose or refuse
- * integers above 2^63 or 2^53. */
-static json_t *u64_json(uint64_t v)
-{
-	char s[24];
-
-	snprintf(s, sizeof s, "%" PRIu64, v);
-	return json_string(s);
-}
 
 /* Counts and times: numbers, clamped where a json_int_t ends (never reached in practice). */
 static json_t *count_json(uint64_t v)
@@ -386,7 +359,7 @@ static json_t *children_json(const struct ib_link_info *links, size_t count)
 		if (links[i].is_parent)
 			continue;
 		bad |= json_array_append_new(a, json_pack("{s:o,s:s,s:s}", "id",
-							  id_json(&links[i].peer), "name",
+							  ib_json_id(&links[i].peer), "name",
 							  links[i].name, "addr", links[i].addr));
 	}
 	return bad ? no_memory(a) : a;
@@ -412,7 +385,7 @@ static json_t *path_json(const struct ib_node *n)
 	int bad = !a;
 
 	for (size_t i = 0; !bad && i < len && i < IB_MAX_PATH; i++)
-		bad |= json_array_append_new(a, id_json(&path[i]));
+		bad |= json_array_append_new(a, ib_json_id(&path[i]));
 	free(path);
 	return bad ? no_memory(a) : a;
 }
@@ -427,12 +400,12 @@ static json_t *do_status(struct client *c, json_t *req)
 	int bad = !a;
 
 	(void)req;
-	bad |= json_object_set_new(a, "id", id_json(ib_node_id(n)));
+	bad |= json_object_set_new(a, "id", ib_json_id(ib_node_id(n)));
 	bad |= json_object_set_new(a, "name", json_string(ib_node_name(n)));
 	bad |= json_object_set_new(a, "role", json_string(role_name(n->cfg.mode)));
 	bad |= json_object_set_new(a, "software",
 				   json_string(IB_SOFTWARE_NAME "/" IB_SOFTWARE_VERSION));
-	bad |= json_object_set_new(a, "parent", ib_node_parent(n, &parent) ? id_json(&parent)
+	bad |= json_object_set_new(a, "parent", ib_node_parent(n, &parent) ? ib_json_id(&parent)
 									   : json_null());
 	bad |= json_object_set_new(a, "path", path_json(n));
 	bad |= json_object_set_new(a, "children", children_json(links, nlinks));
@@ -459,7 +432,7 @@ static json_t *do_links(struct client *c, json_t *req)
 		uint64_t open_us = now > l->open_since_us ? now - l->open_since_us : 0;
 
 		bad |= json_array_append_new(
-			list, json_pack("{s:o,s:s,s:s,s:b,s:s,s:o,s:o}", "id", id_json(&l->peer),
+			list, json_pack("{s:o,s:s,s:s,s:b,s:s,s:o,s:o}", "id", ib_json_id(&l->peer),
 					"name", l->name, "addr", l->addr, "is_parent", l->is_parent,
 					"role", role_name(l->role), "rtt_us", count_json(l->rtt_us),
 					"open_for_s", count_json(open_us / 1000000u)));
@@ -478,12 +451,12 @@ static json_t *item_answer(const struct ib_item *item)
 
 	bad |= json_object_set_new(a, "key", json_stringn((const char *)item->key.ptr,
 							   item->key.len));
-	bad |= json_object_set_new(a, "version", u64_json(item->version));
-	bad |= json_object_set_new(a, "writer", id_json(&item->writer));
-	bad |= json_object_set_new(a, "seq", u64_json(item->seq));
+	bad |= json_object_set_new(a, "version", ib_json_u64(item->version));
+	bad |= json_object_set_new(a, "writer", ib_json_id(&item->writer));
+	bad |= json_object_set_new(a, "seq", ib_json_u64(item->seq));
 	bad |= json_object_set_new(a, "value", text ? text : json_null());
-	bad |= json_object_set_new(a, "value_hex", hex_json(item->value.ptr, item->value.len));
-	bad |= json_object_set_new(a, "frame_hex", hex_json(item->frame.ptr, item->frame.len));
+	bad |= json_object_set_new(a, "value_hex", ib_json_hex(item->value.ptr, item->value.len));
+	bad |= json_object_set_new(a, "frame_hex", ib_json_hex(item->frame.ptr, item->frame.len));
 	return bad ? no_memory(a) : a;
 }
 
@@ -503,7 +476,7 @@ static json_t *do_publish(struct client *c, json_t *req)
 	if (err)
 		return answer_error("publish failed: %s", ib_strerror(err));
 	a = answer_ok();
-	if (a && json_object_set_new(a, "version", u64_json(version)))
+	if (a && json_object_set_new(a, "version", ib_json_u64(version)))
 		return no_memory(a);
 	return a;
 }
@@ -554,13 +527,13 @@ static json_t *do_keys(struct client *c, json_t *req)
 		const struct ib_pubkey *k = ib_keyring_at(n->kr, i);
 		const ib_id *id = ib_pubkey_id(k);
 
-		bad |= json_array_append_new(list, json_pack("{s:o,s:o,s:b}", "id", id_json(id),
+		bad |= json_array_append_new(list, json_pack("{s:o,s:o,s:b}", "id", ib_json_id(id),
 							     "label", label_json(ib_pubkey_label(k)), "self",
 							     ib_id_equal(id, ib_node_id(n))));
 	}
 	bad |= json_object_set_new(a, "keys", list);
 	if (!bad && ib_keyring_digest(n->kr, digest) == IB_OK)
-		bad |= json_object_set_new(a, "digest", hex_json(digest, sizeof digest));
+		bad |= json_object_set_new(a, "digest", ib_json_hex(digest, sizeof digest));
 	return bad ? no_memory(a) : a;
 }
 
@@ -678,8 +651,8 @@ static json_t *bot_json(const struct client *c, const struct ib_map_entry *e, lo
 {
 	bool self = ib_id_equal(&e->id, ib_node_id(c->ctl->node));
 
-	return json_pack("{s:o,s:o,s:s,s:s,s:s,s:b,s:o,s:o,s:o}", "id", id_json(&e->id), "parent",
-			 ib_id_is_zero(&e->parent) ? json_null() : id_json(&e->parent), "name",
+	return json_pack("{s:o,s:o,s:s,s:s,s:s,s:b,s:o,s:o,s:o}", "id", ib_json_id(&e->id), "parent",
+			 ib_id_is_zero(&e->parent) ? json_null() : ib_json_id(&e->parent), "name",
 			 e->name, "software", e->software, "role", role_name(e->role), "self", self,
 			 "hops", hops >= 0 ? json_integer(hops) : json_null(), "rtt_us",
 			 self ? json_null() : rtt_json(&e->id, links, nlinks), "keys_differ",
@@ -865,12 +838,12 @@ static json_t *result_json(const struct ib_node *n, const ib_id *from, uint16_t 
 
 	count = map ? map_fill(n, map, count) : 0;
 	name = map ? name_in_map(map, count, from) : NULL;
-	r = json_pack("{s:o,s:s?,s:s,s:i}", "from", id_json(from), "name", name, "status",
+	r = json_pack("{s:o,s:s?,s:s,s:i}", "from", ib_json_id(from), "name", name, "status",
 		      ib_status_name(status), "status_code", (int)status);
 	free(map);
 	/* Text when it is UTF-8 (a cut may split a character: then hex too). */
 	if (r && json_object_set_new(r, text ? "output" : "output_hex",
-				     text ? text : hex_json(output.ptr, keep)))
+				     text ? text : ib_json_hex(output.ptr, keep)))
 		return no_memory(r);
 	if (r && truncated && json_object_set_new(r, "truncated", json_true()))
 		return no_memory(r);

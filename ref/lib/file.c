@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* O_CLOEXEC, strndup under -std=c11 */
 #include "file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -83,5 +84,72 @@ out:
 	if (err)
 		unlink(tmp);
 	free(tmp);
+	return err;
+}
+
+void ib_names_free(struct ib_names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	ns->v = NULL;
+	ns->n = ns->cap = 0;
+}
+
+static int names_push(struct ib_names *ns, const char *name)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 16;
+		char **v;
+
+		if (cap > SIZE_MAX / sizeof *v)
+			return IB_ERR_NOMEM;
+		v = realloc(ns->v, cap * sizeof *v);
+		if (!v)
+			return IB_ERR_NOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n] = strdup(name);
+	if (!ns->v[ns->n])
+		return IB_ERR_NOMEM;
+	ns->n++;
+	return IB_OK;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ib_dir_names(const char *dir, bool (*want)(const char *name), struct ib_names *out,
+		 struct ib_diag *diag)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int err = IB_OK;
+
+	if (!d) {
+		ib_diag_set(diag, dir, 0, "cannot open directory: %s", strerror(errno));
+		return IB_ERR_IO;
+	}
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (!e)
+			break;
+		if (want(e->d_name)) {
+			err = names_push(out, e->d_name);
+			if (err)
+				break;
+		}
+	}
+	if (!err && errno) {
+		ib_diag_set(diag, dir, 0, "cannot read directory: %s", strerror(errno));
+		err = IB_ERR_IO;
+	}
+	closedir(d);
+	if (!err && out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmp_names);
 	return err;
 }

@@ -4,6 +4,8 @@
  */
 #include "interbot.h"
 
+#include "file.h"
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -118,77 +120,6 @@ static bool is_pub_name(const char *name)
 	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pub") == 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct names {
-	char **v;
-	size_t n;
-	size_t cap;
-};
-
-static void names_free(struct names *ns)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-}
-
-static int names_push(struct names *ns, const char *name)
-{
-	if (ns->n == ns->cap) {
-		size_t cap = ns->cap ? ns->cap * 2 : 16;
-		char **v;
-
-		if (cap > SIZE_MAX / sizeof *v)
-			return IB_ERR_NOMEM;
-		v = realloc(ns->v, cap * sizeof *v);
-		if (!v)
-			return IB_ERR_NOMEM;
-		ns->v = v;
-		ns->cap = cap;
-	}
-	ns->v[ns->n] = strdup(name);
-	if (!ns->v[ns->n])
-		return IB_ERR_NOMEM;
-	ns->n++;
-	return IB_OK;
-}
-
-/* The *.pub names of dir, sorted, so that loading (and its errors) is reproducible. */
-static int list_pub_files(const char *dir, struct names *ns, struct ib_diag *diag)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int err = IB_OK;
-
-	if (!d) {
-		ib_diag_set(diag, dir, 0, "cannot open directory: %s", strerror(errno));
-		return IB_ERR_IO;
-	}
-	for (;;) {
-		errno = 0;
-		e = readdir(d);
-		if (!e)
-			break;
-		if (is_pub_name(e->d_name)) {
-			err = names_push(ns, e->d_name);
-			if (err)
-				break;
-		}
-	}
-	if (!err && errno) {
-		ib_diag_set(diag, dir, 0, "cannot read directory: %s", strerror(errno));
-		err = IB_ERR_IO;
-	}
-	closedir(d);
-	if (!err && ns->n > 1)
-		qsort(ns->v, ns->n, sizeof *ns->v, cmp_names);
-	return err;
-}
-
 static int load_one(struct ib_keyring *kr, const char *dir, const char *name, struct ib_diag *diag)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
@@ -239,7 +170,7 @@ int ib_keyring_load_dir(struct ib_keyring **out, const char *dir, const struct i
                         struct ib_diag *diag)
 {
 	struct ib_keyring *kr = NULL;
-	struct names ns = {0};
+	struct ib_names ns = {0};
 	int err;
 
 	if (!out || !dir)
@@ -250,7 +181,7 @@ int ib_keyring_load_dir(struct ib_keyring **out, const char *dir, const struct i
 	err = add_own(kr, own, diag);
 	if (err)
 		goto out;
-	err = list_pub_files(dir, &ns, diag);
+	err = ib_dir_names(dir, is_pub_name, &ns, diag);
 	for (size_t i = 0; !err && i < ns.n; i++)
 		err = load_one(kr, dir, ns.v[i], diag);
 	if (err)
@@ -258,7 +189,7 @@ int ib_keyring_load_dir(struct ib_keyring **out, const char *dir, const struct i
 	*out = kr;
 	kr = NULL;
 out:
-	names_free(&ns);
+	ib_names_free(&ns);
 	ib_keyring_free(kr);
 	return err;
 }

@@ -351,45 +351,6 @@ out:
 
 /* ---- Loading ----------------------------------------------------------------------------- */
 
-struct names {
-	char **v;
-	size_t n;
-	size_t cap;
-};
-
-static void names_free(struct names *ns)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-}
-
-static int names_push(struct names *ns, const char *name)
-{
-	if (ns->n == ns->cap) {
-		size_t cap = ns->cap ? ns->cap * 2 : 64;
-		char **v;
-
-		if (cap > SIZE_MAX / sizeof *v)
-			return IB_ERR_NOMEM;
-		v = realloc(ns->v, cap * sizeof *v);
-		if (!v)
-			return IB_ERR_NOMEM;
-		ns->v = v;
-		ns->cap = cap;
-	}
-	ns->v[ns->n] = strdup(name);
-	if (!ns->v[ns->n])
-		return IB_ERR_NOMEM;
-	ns->n++;
-	return IB_OK;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A temporary file of a write that never reached its rename: never an item. Removing it is
  * only tidying, so a failure is not an error. */
 static void remove_leftover(const char *dir, const char *name)
@@ -401,38 +362,17 @@ static void remove_leftover(const char *dir, const char *name)
 	free(path);
 }
 
-/* The "*.item" names of dir, sorted so that loading (and which rejection diag names) is
- * reproducible. Crash leftovers are removed on the way; other files are left alone. */
-static int list_item_files(const char *dir, struct names *ns, struct ib_diag *diag)
+/* The "*.item" names of dir, sorted (through ib_dir_names) so that loading, and which
+ * rejection diag names, is reproducible; crash leftovers are removed first. */
+static int list_item_files(const char *dir, struct ib_names *ns, struct ib_diag *diag)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int err = IB_OK;
+	struct ib_names leftovers = { 0 };
+	int err = ib_dir_names(dir, is_crash_leftover, &leftovers, diag);
 
-	if (!d) {
-		ib_diag_set(diag, dir, 0, "cannot open the store directory: %s", strerror(errno));
-		return IB_ERR_IO;
-	}
-	for (;;) {
-		errno = 0;
-		e = readdir(d);
-		if (!e)
-			break;
-		if (is_item_name(e->d_name))
-			err = names_push(ns, e->d_name);
-		else if (is_crash_leftover(e->d_name))
-			remove_leftover(dir, e->d_name);
-		if (err)
-			break;
-	}
-	if (!err && errno) {
-		ib_diag_set(diag, dir, 0, "cannot read the store directory: %s", strerror(errno));
-		err = IB_ERR_IO;
-	}
-	closedir(d);
-	if (!err && ns->n > 1)
-		qsort(ns->v, ns->n, sizeof *ns->v, cmp_names);
-	return err;
+	for (size_t i = 0; !err && i < leftovers.n; i++)
+		remove_leftover(dir, leftovers.v[i]);
+	ib_names_free(&leftovers);
+	return err ? err : ib_dir_names(dir, is_item_name, ns, diag);
 }
 
 /* The bytes of one item file, malloc'd. IB_ERR_IO with *why set, or IB_ERR_NOMEM. */
@@ -568,7 +508,7 @@ static int load_one(struct ib_store *s, const struct ib_keyring *kr, const char 
 static int load_all(struct ib_store *s, const struct ib_keyring *kr, size_t *rejected,
 		    struct ib_diag *diag)
 {
-	struct names ns = { 0 };
+	struct ib_names ns = { 0 };
 	char why[192];
 	int err;
 
@@ -588,7 +528,7 @@ static int load_all(struct ib_store *s, const struct ib_keyring *kr, size_t *rej
 		(*rejected)++;
 		err = IB_OK;
 	}
-	names_free(&ns);
+	ib_names_free(&ns);
 	return err;
 }
 

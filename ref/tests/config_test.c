@@ -129,21 +129,6 @@ static void write_bytes(const char *path, const void *p, size_t len)
 	CU_ASSERT_EQUAL(fclose(f), 0);
 }
 
-/* Names in dir other than . and .., for "no temporary file left" checks. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* ---- Defaults -------------------------------------------------------------------------------- */
 
 static void test_defaults(void)
@@ -813,7 +798,7 @@ static void test_write_load_round_trip(void)
 	IB_ASSERT_OK(ib_config_write(&c, path));
 	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0644);
-	CU_ASSERT_EQUAL(count_entries(dir), 1); /* no temporary file left */
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 1); /* no temporary file left */
 	memset(&back, 0x5a, sizeof back);
 	IB_ASSERT_OK(ib_config_load(&back, path, &d));
 	assert_config_equal(&c, &back);
@@ -858,7 +843,7 @@ static void test_write_load_round_trip(void)
 	IB_ASSERT_OK(ib_config_write(&c, path));
 	IB_ASSERT_OK(ib_config_load(&back, path, &d));
 	assert_config_equal(&c, &back);
-	CU_ASSERT_EQUAL(count_entries(dir), 1);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 1);
 }
 
 /* Lists at their limits: 16 parents and 64 commands, and a line of exactly 4096 bytes read
@@ -941,7 +926,7 @@ static void test_write_refuses_bad_config(void)
 	sample_config(&c);
 	memset(c.name, 'n', sizeof c.name); /* no NUL inside the array */
 	IB_ASSERT_ERR(ib_config_write(&c, path), IB_ERR_INVALID_ARG);
-	CU_ASSERT_EQUAL(count_entries(dir), 0);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 0);
 
 	/* A directory that does not exist. */
 	sample_config(&c);

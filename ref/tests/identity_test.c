@@ -36,18 +36,6 @@ static const struct {
 
 static const char spki_prefix_hex[] = "302a300506032b6570032100";
 
-static struct ib_identity *test_identity(int i)
-{
-	uint8_t secret[IB_SECRET_LEN];
-	struct ib_identity *id = NULL;
-
-	CU_ASSERT_EQUAL_FATAL(ib_test_unhex(ib_test_secret_hex[i], secret, sizeof secret),
-	                      sizeof secret);
-	IB_ASSERT_OK(ib_identity_from_secret(&id, secret));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
-	return id;
-}
-
 static void tmp_path(char *out, size_t cap, const char *name)
 {
 	snprintf(out, cap, "%s/%s", ib_test_tmpdir(), name);
@@ -59,7 +47,7 @@ static void test_rfc8032_public_keys_and_ids(void)
 {
 	for (int i = 0; i < 3; i++) {
 		uint8_t pub[IB_PUBKEY_LEN], spki[IB_SPKI_LEN], id[IB_ID_LEN];
-		struct ib_identity *me = test_identity(i);
+		struct ib_identity *me = ib_test_identity(i);
 		const struct ib_pubkey *k = ib_identity_pubkey(me);
 		struct ib_pubkey *k2 = NULL, *k3 = NULL;
 		ib_id computed;
@@ -121,7 +109,7 @@ static void test_pubkey_from_spki_errors(void)
 
 static void test_pubkey_save_load(void)
 {
-	struct ib_identity *bob = test_identity(1);
+	struct ib_identity *bob = ib_test_identity(1);
 	struct ib_pubkey *k = NULL;
 	struct ib_diag diag = {0};
 	char path[512];
@@ -178,7 +166,7 @@ static void test_pubkey_load_errors(void)
 static void test_rfc8032_signatures(void)
 {
 	for (int i = 0; i < 3; i++) {
-		struct ib_identity *me = test_identity(i);
+		struct ib_identity *me = ib_test_identity(i);
 		uint8_t msg[2], want[IB_SIG_LEN], sig[IB_SIG_LEN];
 		size_t msg_len = ib_test_unhex(rfc8032[i].msg, msg, sizeof msg);
 
@@ -194,7 +182,7 @@ static void test_rfc8032_signatures(void)
 static void test_sign_verify_and_failing_twins(void)
 {
 	static const uint8_t msg[] = "interbot frames are signed over the message bytes";
-	struct ib_identity *alice = test_identity(0), *bob = test_identity(1);
+	struct ib_identity *alice = ib_test_identity(0), *bob = ib_test_identity(1);
 	const struct ib_pubkey *ka = ib_identity_pubkey(alice);
 	uint8_t sig[IB_SIG_LEN], bad[IB_SIG_LEN + 1], m2[sizeof msg];
 	size_t n = sizeof msg - 1;
@@ -256,7 +244,7 @@ static void add_group_order(uint8_t s[32])
 
 static void test_non_canonical_signature_refused(void)
 {
-	struct ib_identity *alice = test_identity(0);
+	struct ib_identity *alice = ib_test_identity(0);
 	uint8_t sig[IB_SIG_LEN];
 
 	ib_test_unhex(rfc8032[0].sig, sig, sizeof sig);
@@ -272,7 +260,7 @@ static void test_non_canonical_signature_refused(void)
 static void test_verify_alternating_keys(void)
 {
 	static const uint8_t msg[] = "alternating";
-	struct ib_identity *a = test_identity(0), *b = test_identity(1);
+	struct ib_identity *a = ib_test_identity(0), *b = ib_test_identity(1);
 	uint8_t sa[IB_SIG_LEN], sb[IB_SIG_LEN];
 	const struct ib_pubkey *ka = ib_identity_pubkey(a), *kb = ib_identity_pubkey(b);
 
@@ -314,7 +302,7 @@ static void test_identity_generate(void)
 static void test_identity_save_load(void)
 {
 	static const uint8_t msg[] = "same key after a round trip";
-	struct ib_identity *carol = test_identity(2), *back = NULL;
+	struct ib_identity *carol = ib_test_identity(2), *back = NULL;
 	uint8_t s1[IB_SIG_LEN], s2[IB_SIG_LEN];
 	struct ib_diag diag = {0};
 	struct stat st;
@@ -342,7 +330,7 @@ static void test_identity_save_load(void)
 static void test_identity_load_refuses_open_modes(void)
 {
 	static const mode_t refused[] = {0640, 0604, 0620, 0602, 0660, 0644, 0610, 0601};
-	struct ib_identity *alice = test_identity(0), *back = NULL;
+	struct ib_identity *alice = ib_test_identity(0), *back = NULL;
 	struct ib_diag diag;
 	char path[512];
 
@@ -434,7 +422,7 @@ static void cert_cn(X509 *x, char *out, int cap)
 
 static void test_identity_write_cert(void)
 {
-	struct ib_identity *bob = test_identity(1);
+	struct ib_identity *bob = ib_test_identity(1);
 	uint8_t raw[IB_PUBKEY_LEN];
 	size_t raw_len = sizeof raw;
 	time_t in_99_years = time(NULL) + (time_t)99 * 365 * 86400;
@@ -478,7 +466,7 @@ static void test_identity_write_cert(void)
 
 static void test_identity_write_cert_names(void)
 {
-	struct ib_identity *carol = test_identity(2);
+	struct ib_identity *carol = ib_test_identity(2);
 	char path[512], name[256], cn[300];
 	X509 *x;
 
@@ -534,7 +522,7 @@ static struct ib_keyring *ring_of(struct ib_identity *const *ids, size_t n)
 
 static void test_frame_sign_worked_example(void)
 {
-	struct ib_identity *alice = test_identity(0);
+	struct ib_identity *alice = ib_test_identity(0);
 	struct ib_keyring *kr = ring_of(&alice, 1);
 	uint8_t want[148];
 	struct ib_buf out = {0};
@@ -571,8 +559,8 @@ static struct ib_frame frame_of(const ib_id *origin, const uint8_t *sig, size_t 
 static void test_frame_verify_order(void)
 {
 	static const uint8_t msg[] = "ordered checks";
-	struct ib_identity *ids[2] = {test_identity(0), test_identity(1)};
-	struct ib_identity *carol = test_identity(2);
+	struct ib_identity *ids[2] = {ib_test_identity(0), ib_test_identity(1)};
+	struct ib_identity *carol = ib_test_identity(2);
 	struct ib_keyring *kr = ring_of(ids, 2);
 	const struct ib_pubkey *key = NULL;
 	uint8_t sig[IB_SIG_LEN + 1] = {0}, junk[IB_SIG_LEN + 1];
@@ -614,7 +602,7 @@ static void test_frame_verify_order(void)
  */
 static void test_frame_verify_interleaved_origins(void)
 {
-	struct ib_identity *ids[2] = {test_identity(0), test_identity(1)};
+	struct ib_identity *ids[2] = {ib_test_identity(0), ib_test_identity(1)};
 	struct ib_keyring *kr = ring_of(ids, 2);
 	struct ib_buf wire = {0};
 	size_t off = 0, n = 0;

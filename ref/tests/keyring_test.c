@@ -10,20 +10,9 @@
 
 static const char *const names[3] = {"alice", "bob", "carol"};
 
-static struct ib_identity *test_identity(int i)
-{
-	uint8_t secret[IB_SECRET_LEN];
-	struct ib_identity *id = NULL;
-
-	ib_test_unhex(ib_test_secret_hex[i], secret, sizeof secret);
-	IB_ASSERT_OK(ib_identity_from_secret(&id, secret));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
-	return id;
-}
-
 static struct ib_pubkey *test_pubkey(int i)
 {
-	struct ib_identity *id = test_identity(i);
+	struct ib_identity *id = ib_test_identity(i);
 	struct ib_pubkey *k = NULL;
 
 	IB_ASSERT_OK(ib_pubkey_from_raw(&k, ib_pubkey_raw(ib_identity_pubkey(id))));
@@ -109,7 +98,7 @@ static void test_load_dir_three_keys(void)
 
 static void test_load_dir_adds_own_key(void)
 {
-	struct ib_identity *alice = test_identity(0);
+	struct ib_identity *alice = ib_test_identity(0);
 	struct ib_keyring *kr = NULL;
 	struct ib_diag diag = {0};
 	const struct ib_pubkey *k;
@@ -332,7 +321,7 @@ static void test_keys_digest(void)
 
 static void test_keys_digest_own_key_and_subset(void)
 {
-	struct ib_identity *carol = test_identity(2);
+	struct ib_identity *carol = ib_test_identity(2);
 	struct ib_keyring *kr = NULL;
 	char dir[512], a[65], b[65];
 

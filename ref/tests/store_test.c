@@ -218,21 +218,6 @@ static void assert_file_holds(const char *dir, const struct pubf *p)
 	ib_buf_free(&got);
 }
 
-/* Number of entries of dir, "." and ".." aside. */
-static size_t count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	size_t n = 0;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 static struct ib_store *open_ok(const char *dir, const struct ib_keyring *kr, size_t rejected)
 {
 	struct ib_store *s = NULL;
@@ -489,7 +474,7 @@ static void test_persist_and_reopen(void)
 	pub_make(&p[3], BOB, S("greeting"), 2, 13, S("hello again"));
 	for (int i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(apply(s, &p[i]), 1);
-	CU_ASSERT_EQUAL(count_files(dir), 3);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 3);
 	assert_file_holds(dir, &p[3]);
 	ib_store_free(s);
 
@@ -636,7 +621,7 @@ static bool check_failed_write(enum fail_how how)
 		CU_ASSERT_EQUAL(ib_store_next_version(s, S("greeting")), 2);
 		/* On disk: the old file alone, no temporary file left. */
 		assert_file_holds(dir, &v1);
-		CU_ASSERT_EQUAL(count_files(dir), 1);
+		CU_ASSERT_EQUAL(ib_test_count_entries(dir), 1);
 		/* The store still works once the disk does. */
 		CU_ASSERT_EQUAL(apply(s, &v2), 1);
 		assert_file_holds(dir, &v2);
@@ -693,7 +678,7 @@ static void test_long_and_odd_keys_persist(void)
 		CU_ASSERT_EQUAL(access(path, F_OK), 0);
 	}
 	/* Nothing escaped the directory, one file per key. */
-	CU_ASSERT_EQUAL(count_files(dir), NL + NO);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), NL + NO);
 	ib_store_free(s);
 
 	s = open_ok(dir, kr_all, 0);
@@ -893,7 +878,7 @@ static void test_reopen_not_items(void)
 	assert_holds(s, &a);
 	assert_holds(s, &b);
 	ib_store_free(s);
-	CU_ASSERT_EQUAL(count_files(dir), 9);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 9);
 	ib_buf_free(&query);
 	ib_buf_free(&a.buf);
 	ib_buf_free(&b.buf);

@@ -27,18 +27,6 @@ static const unsigned char alpn_both[] = "\x08http/1.1\x0ainterbot/1";
 
 /* ---- Fixtures: identities, keyrings, contexts ------------------------------------------ */
 
-static struct ib_identity *identity(int i)
-{
-	uint8_t secret[IB_SECRET_LEN];
-	struct ib_identity *id = NULL;
-
-	CU_ASSERT_EQUAL_FATAL(ib_test_unhex(ib_test_secret_hex[i], secret, sizeof secret),
-	                      sizeof secret);
-	IB_ASSERT_OK(ib_identity_from_secret(&id, secret));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
-	return id;
-}
-
 /* A keyring of the RFC 8032 test keys named by the bits of mask (1 << ALICE ...). */
 static struct ib_keyring *keyring(unsigned mask)
 {
@@ -52,7 +40,7 @@ static struct ib_keyring *keyring(unsigned mask)
 
 		if (!(mask & (1u << i)))
 			continue;
-		id = identity(i);
+		id = ib_test_identity(i);
 		IB_ASSERT_OK(ib_pubkey_from_raw(&k, ib_pubkey_raw(ib_identity_pubkey(id))));
 		IB_ASSERT_OK(ib_keyring_add(kr, k));
 		ib_identity_free(id);
@@ -69,7 +57,7 @@ struct node {
 
 static void node_init(struct node *n, int who, unsigned keyring_mask)
 {
-	n->id = identity(who);
+	n->id = ib_test_identity(who);
 	n->kr = keyring(keyring_mask);
 	n->ctx = NULL;
 	IB_ASSERT_OK(ib_tls_ctx_new(&n->ctx, n->id));
@@ -86,7 +74,7 @@ static void node_free(struct node *n)
 
 static void id_hex(int who, char out[2 * IB_ID_LEN + 1])
 {
-	struct ib_identity *id = identity(who);
+	struct ib_identity *id = ib_test_identity(who);
 
 	ib_id_to_hex(ib_identity_id(id), out);
 	ib_identity_free(id);

@@ -46,5 +46,9 @@ const char *ib_test_tmpdir(void);
 
 /* RFC 8032 section 7.1 secret keys of TEST 1, 2, 3 (alice, bob, carol). */
 extern const char *const ib_test_secret_hex[3];
+/* Identity i of those (0 alice, 1 bob, 2 carol); a failed test if it cannot be made. */
+struct ib_identity *ib_test_identity(int i);
+/* Entries of dir other than "." and "..". */
+size_t ib_test_count_entries(const char *dir);
 
 #endif

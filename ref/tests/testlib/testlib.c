@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "ib_test.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,4 +56,30 @@ const char *ib_test_tmpdir(void)
 		abort();
 	}
 	return path;
+}
+
+struct ib_identity *ib_test_identity(int i)
+{
+	uint8_t secret[IB_SECRET_LEN];
+	struct ib_identity *id = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(ib_test_unhex(ib_test_secret_hex[i], secret, sizeof secret),
+			      sizeof secret);
+	IB_ASSERT_OK(ib_identity_from_secret(&id, secret));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+	return id;
+}
+
+size_t ib_test_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }

@@ -303,6 +303,52 @@ static void test_forged_transfer_rejected(void)
 	hn_tree_free(t);
 }
 
+/* [ELECT-5] a TRANSFER older than its holder's offer (a genuine frame, but stale) is
+ * rejected like a forged one; the next holder is taken. */
+static void test_stale_transfer_rejected(void)
+{
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:2", 56, &p, 1);
+	struct fetch_result r = { 0 };
+	struct ib_buf old = { 0 };
+	struct ib_msg m;
+	uint64_t qid;
+
+	/* Node 1 holds v2; the peer keeps a genuine v1 frame of its own. */
+	{
+		struct ib_buf msg = { 0 };
+
+		memset(&m, 0, sizeof m);
+		m.h.version = 1;
+		m.h.type = IB_MSG_PUBLISH;
+		m.h.seq = 1;
+		m.u.publish = (struct ib_publish){ KEY("doc"), 1, KEY("old") };
+		IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+		IB_ASSERT_OK(ib_frame_sign(&old, hn_peer_identity(p), msg.ptr, msg.len));
+		ib_buf_free(&msg);
+	}
+	peer_publish(p, "doc", 2, "current", hn_id(t, 1), NULL);
+	hn_tree_run_for(t, SECOND);
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[0].node, KEY("doc"), on_fetch, &r));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, peer_got_query, p, SECOND));
+	qid = last_query_id(p);
+	peer_offer(p, hn_id(t, 0), qid, "doc", 9);
+	CU_ASSERT_FATAL(hn_tree_run_until(t, peer_got_select, p, 5 * SECOND));
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.h.dest = *hn_id(t, 0);
+	m.u.transfer = (struct ib_transfer){ qid, { old.ptr, old.len } };
+	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(t, fetch_done, &r, 5 * SECOND));
+	IB_ASSERT_OK(r.status);
+	CU_ASSERT_EQUAL(r.version, 2);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HOLDER_FAILED), 1);
+	CU_ASSERT_EQUAL(version_at(t, 0, KEY("doc"), NULL), 2);
+	ib_buf_free(&old);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
 static bool peer_got_transfer(struct hn_tree *t, void *arg)
 {
 	(void)t;
@@ -665,6 +711,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_fetch_not_found, "ELECT-2"),
 	IB_TEST(test_silent_holder_skipped, "ELECT-6"),
 	IB_TEST(test_forged_transfer_rejected, "ELECT-5 ELECT-6"),
+	IB_TEST(test_stale_transfer_rejected, "ELECT-5"),
 	IB_TEST(test_select_answers_current_item, "ELECT-4 ELECT-7"),
 	IB_TEST(test_publish_survives_restart, "DATA-5 DATA-6"),
 	IB_TEST(test_concurrent_writers_converge, "DATA-1 DATA-2"),

@@ -4,6 +4,7 @@
  */
 #include "harness.h"
 #include "ib_test.h"
+#include "net.h"
 #include "peer.h"
 
 #include <string.h>
@@ -433,6 +434,43 @@ static void test_directed_frame_follows_route(void)
 	teardown(&fx);
 }
 
+/* Outsiders opening TCP connections without TLS: at most 128 are held, the rest closed and
+ * counted (spec section 20); the held ones go at the handshake timeout ([LINK-7]); then
+ * members link again. */
+static void test_pending_connections_bounded(void)
+{
+	struct hn_tree *t = NULL;
+	struct hn_peer *p = NULL;
+	int fds[140];
+	size_t opened = 0;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 18));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	for (size_t i = 0; i < 140; i++) {
+		struct ib_diag diag = { 0 };
+
+		if (ib_net_connect("127.0.0.1", ib_node_listen_port(t->nodes[0].node), &fds[i],
+				   &diag) == IB_OK)
+			opened++;
+		else
+			fds[i] = -1;
+	}
+	CU_ASSERT_EQUAL_FATAL(opened, 140);
+	hn_tree_run_for(t, 1000);
+	/* The kernel's accept queue (backlog 128) lets 129 through at once; the others wait in
+	 * SYN retries. The node holds 128 and closes the rest. */
+	CU_ASSERT(ib_node_counter(t->nodes[0].node, IB_CNT_PENDING_FULL) >= 1);
+	hn_tree_run_for(t, 11 * SECOND);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HANDSHAKE_TIMEOUT), 128);
+	CU_ASSERT(hn_attach_child(t, p, 0));
+	for (size_t i = 0; i < 140; i++)
+		if (fds[i] >= 0)
+			ib_net_close(fds[i]);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_hello_must_come_first, "LINK-1 LINK-5"),
 	IB_TEST(test_second_hello_closes, "LINK-6"),
@@ -448,6 +486,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_unknown_type_forwarded_not_delivered, "MSG-10 FLOOD-1"),
 	IB_TEST(test_stale_command_dropped, "CMD-6"),
 	IB_TEST(test_order_kept_per_origin, "FLOOD-8"),
+	IB_TEST(test_pending_connections_bounded, "LINK-7"),
 	IB_TEST(test_directed_frame_follows_route, "FLOOD-5"),
 	IB_TEST_END
 };

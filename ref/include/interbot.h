@@ -596,6 +596,8 @@ enum ib_counter {
 	IB_CNT_LATE_TRANSFER,
 	IB_CNT_HOLDER_FAILED,       /* [ELECT-6] */
 	IB_CNT_LATE_RESULT,         /* [CMD-7] */
+	IB_CNT_PENDING_FULL,        /* a connection refused: too many links still in TLS/HELLO */
+	IB_CNT_ACCEPT_FAILED,       /* accept() failed (out of descriptors): listening paused */
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);

@@ -40,6 +40,8 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_LATE_TRANSFER] = "late_transfer",
 	[IB_CNT_HOLDER_FAILED] = "holder_failed",
 	[IB_CNT_LATE_RESULT] = "late_result",
+	[IB_CNT_PENDING_FULL] = "pending_full",
+	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -323,14 +325,53 @@ void ib_node_set_seed(struct ib_node *n, uint64_t seed)
 	n->rng = seed ? seed : 1;
 }
 
+/* Links an outsider can hold open without being authorized (TCP, TLS, HELLO). */
+static size_t pending_links(const struct ib_node *n)
+{
+	size_t count = 0;
+
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		count += !l->we_connected && (l->state == LINK_TLS || l->state == LINK_HELLO_WAIT);
+	return count;
+}
+
+static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg);
+
+static void listen_again(struct ib_loop *loop, void *arg)
+{
+	struct ib_node *n = arg;
+
+	n->listen_timer = 0;
+	if (n->listen_fd >= 0)
+		ib_loop_watch(loop, n->listen_fd, IB_EV_READ, on_listen, n);
+}
+
 static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct ib_node *n = arg;
 	char peer[IB_MAX_ADDR];
-	int cfd;
+	int cfd, err;
 
-	while (ib_net_accept(fd, &cfd, peer, sizeof peer) == IB_OK)
+	(void)events;
+	while ((err = ib_net_accept(fd, &cfd, peer, sizeof peer)) == IB_OK) {
+		/* Spec section 20: outsiders cannot hold more than IB_MAX_PENDING_LINKS
+		 * handshakes open at once; the rest are closed at once and counted. */
+		if (pending_links(n) >= IB_MAX_PENDING_LINKS) {
+			node_count(n, IB_CNT_PENDING_FULL);
+			ib_net_close(cfd);
+			continue;
+		}
 		link_accept(n, cfd, peer);
+	}
+	if (err != IB_ERR_AGAIN) {
+		/* Out of descriptors: the listener stays readable, so stop watching it for a
+		 * second instead of spinning. */
+		node_count(n, IB_CNT_ACCEPT_FAILED);
+		node_log(n, IB_LOG_WARN, "accept failed; not accepting for 1 s");
+		ib_loop_watch(loop, fd, 0, on_listen, n);
+		if (!n->listen_timer)
+			ib_loop_timer_add(loop, 1000000, listen_again, n, &n->listen_timer);
+	}
 }
 
 int ib_node_start(struct ib_node *n, struct ib_diag *diag)
@@ -389,6 +430,8 @@ void ib_node_stop(struct ib_node *n)
 	while (n->links)
 		link_close(n->links, n->links->state == LINK_OPEN ? IB_EC_SHUTTING_DOWN : 0,
 			   "shutting down");
+	ib_loop_timer_cancel(n->loop, n->listen_timer);
+	n->listen_timer = 0;
 	if (n->listen_fd >= 0) {
 		ib_loop_unwatch(n->loop, n->listen_fd);
 		ib_net_close(n->listen_fd);

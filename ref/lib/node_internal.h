@@ -19,6 +19,7 @@
 #define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u
+#define IB_MAX_PENDING_LINKS 128u                       /* accepted, not yet past HELLO */
 
 enum link_state {
 	LINK_CONNECTING,            /* client: TCP connect in progress */
@@ -142,6 +143,7 @@ struct ib_node {
 
 	int listen_fd;
 	uint16_t listen_port;
+	uint64_t listen_timer;      /* listening paused after an accept failure */
 	bool started, stopping;
 
 	struct ib_link *links;

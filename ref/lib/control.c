@@ -47,9 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -91,7 +89,7 @@ struct client {
 struct control {
 	struct ib_node *node;
 	int fd;
-	char path[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char path[IB_NET_UNIX_PATH_MAX];
 	dev_t dev;                  /* the socket file we made, to remove only that one */
 	ino_t ino;
 	struct client *clients;
@@ -1103,10 +1101,10 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 	(void)events;
 	/* A few per turn, so that a flood of clients cannot starve the links. */
 	for (unsigned i = 0; i < CTL_ACCEPTS_PER_TURN; i++) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cfd;
 
-		if (cfd < 0)
-			return; /* EAGAIN, or a client that gave up while queued */
+		if (ib_net_accept_unix(fd, &cfd) != IB_OK)
+			return; /* none left, or a client that gave up while queued */
 		if (ctl->nclients >= CTL_MAX_CLIENTS)
 			refuse(cfd);
 		else if (client_new(ctl, cfd) != IB_OK)
@@ -1116,110 +1114,25 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 
 /* ---- The socket -------------------------------------------------------------------------- */
 
-/* Whether a process accepts on the socket at sa: only a refusal says it is stale. */
-static bool socket_in_use(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	bool in_use;
-
-	if (fd < 0)
-		return true;
-	in_use = connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0 ||
-		 errno != ECONNREFUSED;
-	ib_net_close(fd);
-	return in_use;
-}
-
-/* Makes way for the socket: nothing there, or a stale socket file, which is removed. */
-static int clear_path(const struct sockaddr_un *sa, struct ib_diag *diag)
-{
-	struct stat st;
-
-	if (lstat(sa->sun_path, &st) != 0) {
-		if (errno == ENOENT)
-			return IB_OK;
-		ib_diag_set(diag, sa->sun_path, 0, "%s", strerror(errno));
-		return IB_ERR_IO;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		ib_diag_set(diag, sa->sun_path, 0, "exists and is not a socket; not replacing it");
-		return IB_ERR_IO;
-	}
-	if (socket_in_use(sa)) {
-		ib_diag_set(diag, sa->sun_path, 0, "in use: another node answers on it");
-		return IB_ERR_IO;
-	}
-	if (unlink(sa->sun_path) != 0 && errno != ENOENT) {
-		ib_diag_set(diag, sa->sun_path, 0, "cannot remove the stale socket: %s",
-			    strerror(errno));
-		return IB_ERR_IO;
-	}
-	return IB_OK;
-}
-
-/* socket, bind, chmod, listen: IB_OK with ctl->fd, dev and ino set. */
-static int listen_at(struct control *ctl, const struct sockaddr_un *sa, struct ib_diag *diag)
-{
-	struct stat st;
-	const char *call = "socket";
-	bool bound = false;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		goto fail;
-	call = "bind";
-	if (bind(fd, (const struct sockaddr *)sa, sizeof *sa) != 0)
-		goto fail;
-	bound = true;
-	/* Owner only (spec 19.1). Before listen, while every connect is still refused, so the
-	 * wider mode bind gave the file is never usable; chmod rather than umask, which is the
-	 * whole process's. */
-	call = "chmod";
-	if (chmod(sa->sun_path, 0600) != 0)
-		goto fail;
-	call = "stat";
-	if (lstat(sa->sun_path, &st) != 0)
-		goto fail;
-	call = "listen";
-	if (listen(fd, CTL_BACKLOG) != 0)
-		goto fail;
-	ctl->fd = fd;
-	ctl->dev = st.st_dev;
-	ctl->ino = st.st_ino;
-	return IB_OK;
-fail:
-	ib_diag_set(diag, sa->sun_path, 0, "%s: %s", call, strerror(errno));
-	if (bound)
-		unlink(sa->sun_path);
-	ib_net_close(fd);
-	return IB_ERR_IO;
-}
-
 int ib_node_control_open(struct ib_node *n, const char *path, struct ib_diag *diag)
 {
-	struct sockaddr_un sa;
 	struct control *ctl;
 	int err;
 
 	if (!n || !path || n->control || n->stopping)
 		return IB_ERR_INVALID_ARG;
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa.sun_path) {
+	if (strlen(path) >= sizeof ctl->path) {
 		ib_diag_set(diag, path, 0, "too long for a Unix socket (%zu bytes, at most %zu)",
-			    strlen(path), sizeof sa.sun_path - 1);
+			    strlen(path), sizeof ctl->path - 1);
 		return IB_ERR_RANGE;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	err = clear_path(&sa, diag);
-	if (err)
-		return err;
 	ctl = calloc(1, sizeof *ctl);
 	if (!ctl)
 		return IB_ERR_NOMEM;
 	ctl->node = n;
-	memcpy(ctl->path, sa.sun_path, sizeof ctl->path);
-	err = listen_at(ctl, &sa, diag);
+	memcpy(ctl->path, path, strlen(path) + 1);
+	/* Owner only (spec 19.1); a stale socket of a dead node is replaced. */
+	err = ib_net_listen_unix(path, 0600, CTL_BACKLOG, &ctl->fd, &ctl->dev, &ctl->ino, diag);
 	if (!err && ib_loop_watch(n->loop, ctl->fd, IB_EV_READ, on_accept, ctl) != IB_OK) {
 		unlink(path);
 		ib_net_close(ctl->fd);

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define LISTEN_BACKLOG 128
@@ -345,4 +347,110 @@ int ib_net_peer_name(int fd, char *out, size_t cap, uint16_t *port)
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
 		return IB_ERR_IO;
 	return format_addr((struct sockaddr *)&ss, len, out, cap, port);
+}
+
+/* ---- Unix sockets (the control socket) --------------------------------------------------- */
+
+/* Whether a process accepts on the socket at sa: only a refusal says it is stale. */
+static bool unix_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	bool in_use;
+
+	if (fd < 0)
+		return true;
+	in_use = connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0 ||
+		 errno != ECONNREFUSED;
+	ib_net_close(fd);
+	return in_use;
+}
+
+/* Makes way for the socket: nothing there, or a stale socket file, which is removed. */
+static int unix_clear_path(const struct sockaddr_un *sa, struct ib_diag *diag)
+{
+	struct stat st;
+
+	if (lstat(sa->sun_path, &st) != 0) {
+		if (errno == ENOENT)
+			return IB_OK;
+		ib_diag_set(diag, sa->sun_path, 0, "%s", strerror(errno));
+		return IB_ERR_IO;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		ib_diag_set(diag, sa->sun_path, 0, "exists and is not a socket; not replacing it");
+		return IB_ERR_IO;
+	}
+	if (unix_in_use(sa)) {
+		ib_diag_set(diag, sa->sun_path, 0, "in use: another node answers on it");
+		return IB_ERR_IO;
+	}
+	if (unlink(sa->sun_path) != 0 && errno != ENOENT) {
+		ib_diag_set(diag, sa->sun_path, 0, "cannot remove the stale socket: %s",
+			    strerror(errno));
+		return IB_ERR_IO;
+	}
+	return IB_OK;
+}
+
+int ib_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd_out, dev_t *dev,
+		       ino_t *ino, struct ib_diag *diag)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	const char *call = "socket";
+	bool bound = false;
+	int fd = -1, err;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		ib_diag_set(diag, path, 0, "too long for a Unix socket");
+		return IB_ERR_RANGE;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	err = unix_clear_path(&sa, diag);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	call = "bind";
+	if (bind(fd, (const struct sockaddr *)&sa, sizeof sa) != 0)
+		goto fail;
+	bound = true;
+	/* Before listen, while every connect is still refused, so the wider mode bind gave the
+	 * file is never usable; chmod rather than umask, which is the whole process's. */
+	call = "chmod";
+	if (chmod(sa.sun_path, (mode_t)mode) != 0)
+		goto fail;
+	call = "stat";
+	if (lstat(sa.sun_path, &st) != 0)
+		goto fail;
+	call = "listen";
+	if (listen(fd, backlog) != 0)
+		goto fail;
+	*fd_out = fd;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return IB_OK;
+fail:
+	ib_diag_set(diag, sa.sun_path, 0, "%s: %s", call, strerror(errno));
+	if (bound)
+		unlink(sa.sun_path);
+	if (fd >= 0)
+		ib_net_close(fd);
+	return IB_ERR_IO;
+}
+
+int ib_net_accept_unix(int listen_fd, int *fd)
+{
+	int cfd;
+
+	do
+		cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	while (cfd < 0 && errno == EINTR);
+	if (cfd < 0)
+		return IB_ERR_AGAIN;
+	*fd = cfd;
+	return IB_OK;
 }

@@ -5,6 +5,8 @@
 #ifndef IB_NET_H
 #define IB_NET_H
 
+#include <sys/types.h>
+
 #include "interbot.h"
 
 /* Listens on host:port (port 0: an ephemeral port, returned in *bound_port). The host is a
@@ -25,6 +27,17 @@ int ib_net_read(int fd, uint8_t *buf, size_t cap, size_t *got);
  * be written, IB_ERR_IO (a reset peer included; never SIGPIPE). */
 int ib_net_write(int fd, const uint8_t *p, size_t n, size_t *sent);
 void ib_net_close(int fd);
+/* Unix stream sockets, for the local control socket. A path holds at most
+ * IB_NET_UNIX_PATH_MAX - 1 bytes. ib_net_listen_unix sets the file's mode before listen(), so
+ * no client can connect with a wider one; a stale socket file (nobody accepts on it) is
+ * replaced, anything else in the way is refused. *dev and *ino name the file, so that it can
+ * later be removed only if it is still ours. */
+#define IB_NET_UNIX_PATH_MAX 108
+int ib_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd, dev_t *dev,
+		       ino_t *ino, struct ib_diag *diag);
+/* One pending connection: IB_OK with *fd, IB_ERR_AGAIN when there is none. */
+int ib_net_accept_unix(int listen_fd, int *fd);
+
 /* "host:port" of the socket's own end / of its peer. */
 int ib_net_local_name(int fd, char *out, size_t cap, uint16_t *port);
 int ib_net_peer_name(int fd, char *out, size_t cap, uint16_t *port);

@@ -73,7 +73,8 @@ enum ib_err {
 	IB_ERR_CLOSED = -27,        /* the peer closed (EOF, or TLS close_notify) */
 	IB_ERR_HANDSHAKE = -28,     /* TLS handshake failed: version, ALPN, certificate [TLS-1..3] */
 	IB_ERR_NOT_AUTHORIZED = -29,/* the peer's key is not in the keyring [TLS-4] */
-	IB_ERR__COUNT = 30
+	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes) */
+	IB_ERR__COUNT = 31
 };
 
 /* A sentence for people; never NULL. */
@@ -532,6 +533,11 @@ struct ib_item {
 
 struct ib_store;
 
+/* Spec section 20 asks for a bounded store: past these, new keys (or a larger frame) are
+ * refused with IB_ERR_FULL, counted by the node (store_full), and the old items stay. */
+#define IB_STORE_MAX_ITEMS 65536u
+#define IB_STORE_MAX_BYTES (256u * 1024u * 1024u)
+
 /* [DATA-1] -1, 0 or 1 as (version, writer, seq) of a is older than, equal to or newer than
  * b's. */
 int ib_item_compare(uint64_t version_a, const ib_id *writer_a, uint64_t seq_a,
@@ -547,8 +553,8 @@ void ib_store_free(struct ib_store *s);
 /* [DATA-2] Keeps frame (a verified PUBLISH; pub is its decoding) if it is newer than the item
  * held for its key, or none is held. Returns 1 when applied, 0 when not newer (nothing
  * changes), or a negative error: IB_ERR_IO when it could not be persisted, and then the old
- * item stays in force, on disk and in memory ([DATA-5]); IB_ERR_INVALID_ARG when pub is not
- * frame's decoding. Files: DIR/<hex key>.item for keys up to 64 bytes, DIR/sha256-<hex of
+ * item stays in force, on disk and in memory ([DATA-5]); IB_ERR_FULL past the store's
+ * bounds; IB_ERR_INVALID_ARG when pub is not frame's decoding. Files: DIR/<hex key>.item for keys up to 64 bytes, DIR/sha256-<hex of
  * the key's SHA-256>.item above, each holding the writer's frame exactly. */
 int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub);
 /* IB_ERR_NOT_FOUND when no item is held for key. */
@@ -598,6 +604,7 @@ enum ib_counter {
 	IB_CNT_LATE_RESULT,         /* [CMD-7] */
 	IB_CNT_PENDING_FULL,        /* a connection refused: too many links still in TLS/HELLO */
 	IB_CNT_ACCEPT_FAILED,       /* accept() failed (out of descriptors): listening paused */
+	IB_CNT_STORE_FULL,          /* an item refused: IB_STORE_MAX_ITEMS or _BYTES reached */
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);

@@ -42,6 +42,7 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_LATE_RESULT] = "late_result",
 	[IB_CNT_PENDING_FULL] = "pending_full",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
+	[IB_CNT_STORE_FULL] = "store_full",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -610,7 +611,7 @@ int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_m
 
 	if (applied < 0) {
 		/* [DATA-5] the old item stays; the owner is told. */
-		node_count(n, IB_CNT_STORE_FAILED);
+		node_count(n, applied == IB_ERR_FULL ? IB_CNT_STORE_FULL : IB_CNT_STORE_FAILED);
 		node_log(n, IB_LOG_ERROR, "cannot keep item %.*s: %s", (int)pub->u.publish.key.len,
 			 (const char *)pub->u.publish.key.ptr, ib_strerror(applied));
 	} else if (applied == 1) {

@@ -55,6 +55,7 @@ struct ib_store {
 	size_t count;
 	size_t cap;
 	char *dir;               /* NULL: in memory only */
+	size_t bytes;            /* frames held, for IB_STORE_MAX_BYTES */
 };
 
 /* ---- Ordering ---------------------------------------------------------------------------- */
@@ -201,7 +202,9 @@ static int reserve_one(struct ib_store *s)
  * caller reserved the room. */
 static void commit(struct ib_store *s, size_t at, bool found, struct entry *e)
 {
+	s->bytes += e->item.frame.len;
 	if (found) {
+		s->bytes -= s->v[at]->item.frame.len;
 		entry_free(s->v[at]);
 		s->v[at] = e;
 		return;
@@ -332,6 +335,10 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 	found = find(s, incoming.key, &at);
 	if (found && item_compare(&incoming, &s->v[at]->item) <= 0)
 		return 0;
+	/* Spec section 20: a bounded store; an authorized member cannot fill the disk. */
+	if ((!found && s->count >= IB_STORE_MAX_ITEMS) ||
+	    s->bytes - (found ? s->v[at]->item.frame.len : 0) + frame.len > IB_STORE_MAX_BYTES)
+		return IB_ERR_FULL;
 	/* Everything that can fail in memory first, then the disk, then the commit, which
 	 * cannot fail: a failed write leaves the old item in force in both ([DATA-5]). */
 	err = entry_copy(&e, frame);

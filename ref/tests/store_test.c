@@ -1029,6 +1029,63 @@ static void test_many_items(void)
 	ib_buf_free(&frame);
 }
 
+/* An item with a made-up signature (as in test_many_items): key, version, value size. */
+static int apply_unsigned(struct ib_store *s, const char *key, uint64_t version, size_t size)
+{
+	static const uint8_t sig[IB_SIG_LEN] = { 0 };
+	static uint8_t value[1 << 20];
+	struct ib_buf msg = { 0 }, frame = { 0 };
+	struct ib_msg m;
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.type = IB_MSG_PUBLISH;
+	m.h.seq = version;
+	m.u.publish = (struct ib_publish){ { (const uint8_t *)key, strlen(key) }, version,
+					   { value, size } };
+	IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+	IB_ASSERT_OK(ib_frame_encode(&frame, writer_id(ALICE), sig, msg.ptr, msg.len));
+	decode_frame(&m, &frame);
+	rc = ib_store_apply(s, (struct ib_slice){ frame.ptr, frame.len }, &m);
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+	return rc;
+}
+
+/* Spec section 20: past IB_STORE_MAX_ITEMS keys, or IB_STORE_MAX_BYTES of frames, new items
+ * are refused (IB_ERR_FULL) and the others stay; an existing key can still be updated. */
+static void test_store_bounds(void)
+{
+	struct ib_store *s = NULL;
+	struct ib_item item;
+	char key[32];
+	size_t bad = 0, big = IB_STORE_MAX_BYTES / (1 << 20);
+
+	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
+	for (unsigned i = 0; i < IB_STORE_MAX_ITEMS; i++) {
+		snprintf(key, sizeof key, "k%u", i);
+		bad += apply_unsigned(s, key, 1, 0) != 1;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	IB_ASSERT_ERR(apply_unsigned(s, "one-too-many", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_EQUAL(apply_unsigned(s, "k7", 2, 0), 1); /* updates still pass */
+	CU_ASSERT_EQUAL(ib_store_count(s), IB_STORE_MAX_ITEMS);
+	ib_store_free(s);
+
+	/* Bytes: megabyte values until the bound. */
+	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
+	for (size_t i = 0; i + 1 < big; i++) {
+		snprintf(key, sizeof key, "mb%zu", i);
+		bad += apply_unsigned(s, key, 1, (1 << 20) - 128) != 1;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	IB_ASSERT_ERR(apply_unsigned(s, "over", 1, 1 << 20), IB_ERR_FULL);
+	IB_ASSERT_ERR(ib_store_get(s, (struct ib_slice){ (const uint8_t *)"over", 4 }, &item),
+		      IB_ERR_NOT_FOUND);
+	ib_store_free(s);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_compare_order, "DATA-1"),
 	IB_TEST(test_apply_order, "DATA-1 DATA-2"),
@@ -1048,6 +1105,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_every_key_replicates, "DATA-7"),
 	IB_TEST(test_at_in_bytewise_key_order, ""),
 	IB_TEST(test_many_items, ""),
+	IB_TEST(test_store_bounds, ""),
 	IB_TEST_END
 };
 

@@ -22,17 +22,6 @@ static bool got_hello_early(struct hn_tree *t, void *arg)
 	return hn_peer_count(arg, IB_MSG_HELLO) > 0;
 }
 
-static struct hn_tree *started(const char *shape, uint64_t seed)
-{
-	struct hn_tree *t = NULL;
-
-	IB_ASSERT_OK(hn_tree_new(&t, shape, seed));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	IB_ASSERT_OK(hn_tree_start(t));
-	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 10 * SECOND));
-	return t;
-}
-
 static void set_parent(struct hn_tree *t, size_t child, size_t parent)
 {
 	char addr[64];
@@ -45,7 +34,7 @@ static void set_parent(struct hn_tree *t, size_t child, size_t parent)
  * every path of the subtree grows. */
 static void test_roots_merge_with_their_subtrees(void)
 {
-	struct hn_tree *t = started("forest:4", 31);
+	struct hn_tree *t = ib_test_formed_tree("forest:4", 31, 10 * SECOND);
 	size_t joiner = 2;
 	ib_id path[IB_MAX_PATH];
 
@@ -65,7 +54,7 @@ static void test_roots_merge_with_their_subtrees(void)
 /* [TREE-9] two roots that join each other at the same moment keep exactly one link. */
 static void test_mutual_join_keeps_one_link(void)
 {
-	struct hn_tree *t = started("forest:2", 32);
+	struct hn_tree *t = ib_test_formed_tree("forest:2", 32, 10 * SECOND);
 
 	set_parent(t, 0, 1);
 	set_parent(t, 1, 0);
@@ -131,11 +120,11 @@ static void collide(struct hn_tree *t, bool peer_smaller)
 
 static void test_simultaneous_link_rule(void)
 {
-	struct hn_tree *t = started("forest:1", 38);
+	struct hn_tree *t = ib_test_formed_tree("forest:1", 38, 10 * SECOND);
 
 	collide(t, true);
 	hn_tree_free(t);
-	t = started("forest:1", 39);
+	t = ib_test_formed_tree("forest:1", 39, 10 * SECOND);
 	collide(t, false);
 	hn_tree_free(t);
 }
@@ -144,7 +133,7 @@ static void test_simultaneous_link_rule(void)
  * loop_detected and stays a root. */
 static void test_join_under_descendant_refused(void)
 {
-	struct hn_tree *t = started("chain:3", 33);
+	struct hn_tree *t = ib_test_formed_tree("chain:3", 33, 10 * SECOND);
 
 	set_parent(t, 0, 2);
 	hn_tree_run_for(t, 3 * SECOND);

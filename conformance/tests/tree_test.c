@@ -9,17 +9,6 @@
 
 #define SECOND 1000000ull
 
-static struct hn_tree *formed_tree(const char *shape, uint64_t seed)
-{
-	struct hn_tree *t = NULL;
-
-	IB_ASSERT_OK(hn_tree_new(&t, shape, seed));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	IB_ASSERT_OK(hn_tree_start(t));
-	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 30 * SECOND));
-	return t;
-}
-
 /* Every node's path is its parent's path and itself ([TREE-6]). */
 static void assert_paths(struct hn_tree *t)
 {
@@ -45,7 +34,7 @@ static void assert_paths(struct hn_tree *t)
 
 static void test_chain_forms(void)
 {
-	struct hn_tree *t = formed_tree("chain:5", 1);
+	struct hn_tree *t = ib_test_formed_tree("chain:5", 1, 30 * SECOND);
 
 	assert_paths(t);
 	CU_ASSERT_EQUAL(ib_node_child_count(t->nodes[0].node), 1);
@@ -56,7 +45,7 @@ static void test_chain_forms(void)
 
 static void test_star_forms(void)
 {
-	struct hn_tree *t = formed_tree("star:8", 2);
+	struct hn_tree *t = ib_test_formed_tree("star:8", 2, 30 * SECOND);
 
 	assert_paths(t);
 	CU_ASSERT_EQUAL(ib_node_child_count(t->nodes[0].node), 7);
@@ -65,7 +54,7 @@ static void test_star_forms(void)
 
 static void test_fanout_tree_forms(void)
 {
-	struct hn_tree *t = formed_tree("tree:2x3", 3);
+	struct hn_tree *t = ib_test_formed_tree("tree:2x3", 3, 30 * SECOND);
 
 	CU_ASSERT_EQUAL(t->count, 15);
 	assert_paths(t);
@@ -132,7 +121,7 @@ static void flood_and_check(struct hn_tree *t, const size_t *senders, size_t nse
 
 static void test_chain_flood_exactly_once(void)
 {
-	struct hn_tree *t = formed_tree("chain:10", 4);
+	struct hn_tree *t = ib_test_formed_tree("chain:10", 4, 30 * SECOND);
 	const size_t senders[] = { 0, 9, 4 };
 
 	flood_and_check(t, senders, 3);
@@ -141,7 +130,7 @@ static void test_chain_flood_exactly_once(void)
 
 static void test_tree3x3_flood_exactly_once(void)
 {
-	struct hn_tree *t = formed_tree("tree:3x3", 5);
+	struct hn_tree *t = ib_test_formed_tree("tree:3x3", 5, 30 * SECOND);
 	const size_t senders[] = { 0, 39, 13, 7 };
 
 	flood_and_check(t, senders, 4);
@@ -150,7 +139,7 @@ static void test_tree3x3_flood_exactly_once(void)
 
 static void test_random100_forms_and_floods(void)
 {
-	struct hn_tree *t = formed_tree("random:100:7", 7);
+	struct hn_tree *t = ib_test_formed_tree("random:100:7", 7, 30 * SECOND);
 	const size_t senders[] = { 99, 0, 50 };
 
 	assert_paths(t);
@@ -181,7 +170,7 @@ static bool path_of_2_is_short(struct hn_tree *t, void *arg)
 /* [TREE-10][TREE-2] the parent dies: a root at once, then retries with growing waits. */
 static void test_parent_lost_root_and_retry(void)
 {
-	struct hn_tree *t = formed_tree("chain:3", 8);
+	struct hn_tree *t = ib_test_formed_tree("chain:3", 8, 30 * SECOND);
 	struct parent_wait w = { 1, false };
 	ib_id path[IB_MAX_PATH];
 	uint64_t before;
@@ -205,7 +194,7 @@ static void test_parent_lost_root_and_retry(void)
  * after a retry, and its new frames pass everyone's windows ([MSG-5] across restarts). */
 static void test_restarted_node_rejoined(void)
 {
-	struct hn_tree *t = formed_tree("chain:3", 15);
+	struct hn_tree *t = ib_test_formed_tree("chain:3", 15, 30 * SECOND);
 	struct flood_wait w = { 1 };
 
 	hn_tree_kill(t, 1);
@@ -243,7 +232,7 @@ static void test_client_mode_refuses_children(void)
  * attempts fail the TLS pinning ([TLS-4][MEMBER-4]). */
 static void test_revocation_closes_live_link(void)
 {
-	struct hn_tree *t = formed_tree("chain:3", 10);
+	struct hn_tree *t = ib_test_formed_tree("chain:3", 10, 30 * SECOND);
 	struct ib_keyring *kr = NULL;
 	const int without[] = { 2 };
 
@@ -292,7 +281,7 @@ static bool maps_complete(struct hn_tree *t, void *arg)
 /* [MAP-1][MAP-3] every node draws the whole tree, late joiners included. */
 static void test_every_node_has_the_map(void)
 {
-	struct hn_tree *t = formed_tree("random:30:5", 16);
+	struct hn_tree *t = ib_test_formed_tree("random:30:5", 16, 30 * SECOND);
 	static struct ib_map_entry map[64];
 
 	CU_ASSERT(hn_tree_run_until(t, maps_complete, NULL, 5 * SECOND));
@@ -308,7 +297,7 @@ static void test_every_node_has_the_map(void)
  * itself. chain:4, node 2 dies. */
 static void test_parted_prunes_the_map(void)
 {
-	struct hn_tree *t = formed_tree("chain:4", 17);
+	struct hn_tree *t = ib_test_formed_tree("chain:4", 17, 30 * SECOND);
 	static struct ib_map_entry map[8];
 
 	CU_ASSERT_FATAL(hn_tree_run_until(t, maps_complete, NULL, 5 * SECOND));

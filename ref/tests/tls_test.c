@@ -121,6 +121,14 @@ static void end_free(struct end *e)
 	memset(e, 0, sizeof *e);
 }
 
+/* Both ends of one handshake, and the raw context one of them used (or NULL). */
+static void ends_free(struct end *client, struct end *server, SSL_CTX *raw)
+{
+	end_free(client);
+	end_free(server);
+	SSL_CTX_free(raw);
+}
+
 static void raw_read(struct end *e)
 {
 	uint8_t chunk[16384];
@@ -435,8 +443,7 @@ static void test_handshake_and_data(void)
 	CU_ASSERT(received(&server, "ping"));
 	CU_ASSERT(received(&client, "pong"));
 
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -466,9 +473,7 @@ static void test_certificate_and_group(void)
 	CU_ASSERT_EQUAL(X509_verify(cert, key), 1);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(key, ib_identity_evp(alice.id)), 1);
 	CU_ASSERT_EQUAL(SSL_get_negotiated_group(client.ssl), NID_X25519);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -501,8 +506,7 @@ static void test_server_refuses_unknown_client(void)
 	IB_ASSERT_OK(ib_tls_close(server.tls));
 	CU_ASSERT_EQUAL(server.plain.len, 0);
 
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -526,8 +530,7 @@ static void test_client_refuses_unknown_server(void)
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
 	CU_ASSERT(failure_has(&server, "bad certificate"));
 
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -545,8 +548,7 @@ static void test_no_keyring_refuses(void)
 	end_ib(&server, &alice, IB_TLS_SERVER);
 	shuttle(&client, &server);
 	IB_ASSERT_ERR(server.result, IB_ERR_NOT_AUTHORIZED);
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -568,9 +570,7 @@ static void test_tls12_refused(void)
 	CU_ASSERT(failure_has(&server, "TLS 1.3"));
 	IB_ASSERT_ERR(client.result, IB_ERR_HANDSHAKE);
 	CU_ASSERT_EQUAL(alert_received(&client), SSL_AD_PROTOCOL_VERSION);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 
 	/* A TLS 1.2 server, facing an ib client. */
 	cert = ib_identity_x509(alice.id, "alice");
@@ -583,9 +583,7 @@ static void test_tls12_refused(void)
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
 	/* It is the TLS 1.2 server that finds no common version, from our ClientHello. */
 	CU_ASSERT_EQUAL(ERR_GET_REASON(server.ssl_error), SSL_R_UNSUPPORTED_PROTOCOL);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 	X509_free(cert);
 
 	node_free(&alice);
@@ -611,9 +609,7 @@ static void test_alpn_required(void)
 		CU_ASSERT(failure_has(&server, "ALPN"));
 		IB_ASSERT_ERR(client.result, IB_ERR_HANDSHAKE);
 		CU_ASSERT_EQUAL(alert_received(&client), SSL_AD_NO_APPLICATION_PROTOCOL);
-		end_free(&client);
-		end_free(&server);
-		SSL_CTX_free(raw);
+		ends_free(&client, &server, raw);
 	}
 
 	/* interbot/1 among others is selected. */
@@ -629,9 +625,7 @@ static void test_alpn_required(void)
 		CU_ASSERT_EQUAL(len, 10);
 		CU_ASSERT(p && memcmp(p, "interbot/1", 10) == 0);
 	}
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 
 	/* A client closes when the server selects no protocol. */
 	cert = ib_identity_x509(alice.id, "alice");
@@ -643,9 +637,7 @@ static void test_alpn_required(void)
 	CU_ASSERT(failure_has(&client, "ALPN"));
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
 	CU_ASSERT_EQUAL(alert_received(&server), SSL_AD_HANDSHAKE_FAILURE);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 	X509_free(cert);
 
 	node_free(&alice);
@@ -667,9 +659,7 @@ static void test_client_certificate_required(void)
 	/* The raw client is done before the server's verdict; the alert then reaches it. */
 	CU_ASSERT(client.result < 0);
 	CU_ASSERT_EQUAL(alert_received(&client), SSL_AD_CERTIFICATE_REQUIRED);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 	node_free(&alice);
 }
 
@@ -693,9 +683,7 @@ static void test_non_ed25519_key_refused(void)
 	CU_ASSERT(failure_has(&server, "not Ed25519"));
 	CU_ASSERT(client.result < 0);
 	CU_ASSERT_EQUAL(alert_received(&client), SSL_AD_BAD_CERTIFICATE);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 
 	/* A server with a P-256 certificate. */
 	raw = raw_ctx(true, TLS1_3_VERSION, cert, ec, RAW_ALPN_OURS);
@@ -706,9 +694,7 @@ static void test_non_ed25519_key_refused(void)
 	CU_ASSERT(failure_has(&client, "not Ed25519"));
 	IB_ASSERT_ERR(server.result, IB_ERR_HANDSHAKE);
 	CU_ASSERT_EQUAL(alert_received(&server), SSL_AD_BAD_CERTIFICATE);
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 
 	X509_free(cert);
 	EVP_PKEY_free(ec);
@@ -740,9 +726,7 @@ static void test_dates_and_issuer_ignored(void)
 		IB_ASSERT_ERR(server.result, IB_TLS_OPEN);
 		CU_ASSERT_PTR_EQUAL(ib_tls_peer(server.tls),
 		                    ib_keyring_find(alice.kr, ib_identity_id(bob.id)));
-		end_free(&client);
-		end_free(&server);
-		SSL_CTX_free(raw);
+		ends_free(&client, &server, raw);
 
 		/* The same certificate on a server, facing an ib client of alice. */
 		raw = raw_ctx(true, TLS1_3_VERSION, certs[i], ib_identity_evp(bob.id),
@@ -753,9 +737,7 @@ static void test_dates_and_issuer_ignored(void)
 		IB_ASSERT_ERR(client.result, IB_TLS_OPEN);
 		CU_ASSERT_PTR_EQUAL(ib_tls_peer(client.tls),
 		                    ib_keyring_find(alice.kr, ib_identity_id(bob.id)));
-		end_free(&client);
-		end_free(&server);
-		SSL_CTX_free(raw);
+		ends_free(&client, &server, raw);
 	}
 	X509_free(certs[0]);
 	X509_free(certs[1]);
@@ -802,8 +784,7 @@ static void test_no_tickets_no_resumption(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sess);
 	CU_ASSERT_EQUAL(SSL_SESSION_has_ticket(sess), 0);
 	CU_ASSERT_EQUAL(SSL_SESSION_is_resumable(sess), 0);
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 
 	/* Offering the first session again still gets a full handshake. */
 	end_raw(&client, raw, false);
@@ -814,8 +795,7 @@ static void test_no_tickets_no_resumption(void)
 	IB_ASSERT_ERR(client.result, IB_TLS_OPEN);
 	CU_ASSERT_EQUAL(SSL_session_reused(client.ssl), 0);
 	CU_ASSERT_FALSE(ib_tls_resumed(server.tls));
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	SSL_SESSION_free(sess);
 	SSL_CTX_free(raw);
 
@@ -845,9 +825,7 @@ static void test_client_ignores_tickets(void)
 	IB_ASSERT_ERR(client.result, IB_TLS_OPEN);
 	CU_ASSERT(received(&client, "data after tickets"));
 	CU_ASSERT_FALSE(ib_tls_resumed(client.tls));
-	end_free(&client);
-	end_free(&server);
-	SSL_CTX_free(raw);
+	ends_free(&client, &server, raw);
 	X509_free(cert);
 	node_free(&alice);
 	node_free(&bob);
@@ -866,8 +844,7 @@ static void test_keyring_swap(void)
 	end_ib(&server, &alice, IB_TLS_SERVER);
 	shuttle(&client, &server);
 	IB_ASSERT_ERR(server.result, IB_ERR_NOT_AUTHORIZED);
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 
 	/* After a reload that authorizes bob, the next handshake pins against the new set. */
 	ib_tls_ctx_set_keyring(alice.ctx, both);
@@ -876,8 +853,7 @@ static void test_keyring_swap(void)
 	shuttle(&client, &server);
 	IB_ASSERT_ERR(server.result, IB_TLS_OPEN);
 	CU_ASSERT_PTR_EQUAL(ib_tls_peer(server.tls), ib_keyring_find(both, ib_identity_id(bob.id)));
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 
 	/* And back: bob's key removed again. */
 	ib_tls_ctx_set_keyring(alice.ctx, alice.kr);
@@ -885,8 +861,7 @@ static void test_keyring_swap(void)
 	end_ib(&server, &alice, IB_TLS_SERVER);
 	shuttle(&client, &server);
 	IB_ASSERT_ERR(server.result, IB_ERR_NOT_AUTHORIZED);
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 
 	ib_keyring_free(both);
 	node_free(&alice);
@@ -957,8 +932,7 @@ static void swap_between_certificate_and_finished(bool keep_bob)
 		IB_ASSERT_ERR(client.result, IB_TLS_PEER_CLOSED);
 	}
 	ib_buf_free(&flight);
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -1001,8 +975,7 @@ static void test_close_notify(void)
 	CU_ASSERT(received(&client, "bye"));
 	IB_ASSERT_ERR(client.result, IB_TLS_PEER_CLOSED);
 
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 	node_free(&alice);
 	node_free(&bob);
 }
@@ -1068,8 +1041,7 @@ static void test_garbage(void)
 	IB_ASSERT_OK(ib_tls_feed(server.tls, junk, 105));
 	IB_ASSERT_ERR(ib_tls_step(server.tls, &server.plain), IB_ERR_IO);
 	CU_ASSERT(ib_tls_failure(server.tls)[0] != '\0');
-	end_free(&client);
-	end_free(&server);
+	ends_free(&client, &server, NULL);
 
 	ib_buf_free(&plain);
 	node_free(&alice);

@@ -48,6 +48,10 @@ const char *ib_test_tmpdir(void);
 extern const char *const ib_test_secret_hex[3];
 /* Identity i of those (0 alice, 1 bob, 2 carol); a failed test if it cannot be made. */
 struct ib_identity *ib_test_identity(int i);
+/* A harness tree (conformance/harness) of the given shape, started and formed within
+ * within_us of virtual time; a fatal test failure otherwise. */
+struct hn_tree;
+struct hn_tree *ib_test_formed_tree(const char *shape, uint64_t seed, uint64_t within_us);
 /* Entries of dir other than "." and "..". */
 size_t ib_test_count_entries(const char *dir);
 

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "ib_test.h"
 
+#include "harness.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,4 +84,15 @@ size_t ib_test_count_entries(const char *dir)
 			n++;
 	closedir(d);
 	return n;
+}
+
+struct hn_tree *ib_test_formed_tree(const char *shape, uint64_t seed, uint64_t within_us)
+{
+	struct hn_tree *t = NULL;
+
+	IB_ASSERT_OK(hn_tree_new(&t, shape, seed));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, within_us));
+	return t;
 }

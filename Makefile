@@ -53,7 +53,7 @@ SUITES   := $(patsubst %_test.c,%,$(notdir $(filter %_test.c,$(UNIT_SRC))))
 
 # Programs: name -> the folder of its sources.
 PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
-	interbot-conform:conformance interbot-echo:ref/examples
+	interbot-conform:conformance/suite interbot-echo:ref/examples
 prog_src = $(wildcard $(1)/*.c)
 PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)))),\
 	$(BUILD)/bin/$(word 1,$(subst :, ,$(p)))))
@@ -87,9 +87,25 @@ $(BUILD)/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(2)/*.c)) $$(LI
 endef
 $(foreach p,$(PROG_DIRS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
 
-# The benchmark runs whole trees through the conformance harness.
+# The benchmark runs whole trees through the conformance harness; the suite uses its
+# tester peer.
 HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard conformance/harness/*.c))
 $(BUILD)/bin/interbot-bench: $(HARNESS_OBJ)
+$(BUILD)/bin/interbot-conform: $(HARNESS_OBJ)
+
+# The suite's group list (from the t_<group>.c files, in the spec's order) and the text of
+# every requirement (from the spec), compiled in.
+CF_GROUP_ORDER := tls frame msg link flood tree ka member data elect cmd map iface
+CF_GROUPS := $(filter $(patsubst conformance/suite/t_%.c,%,$(wildcard conformance/suite/t_*.c)),\
+	$(CF_GROUP_ORDER))
+$(BUILD)/gen/groups.inc: $(wildcard conformance/suite/t_*.c) Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach g,$(CF_GROUPS),'CF_GROUP($(g))') > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/requirements.inc: spec/interbot-v1.md conformance/tools/gen-requirements
+	@mkdir -p $(dir $@)
+	$(Q)conformance/tools/gen-requirements $< $@
+$(BUILD)/obj/conformance/suite/main.o: $(BUILD)/gen/groups.inc
+$(BUILD)/obj/conformance/suite/runner.o: $(BUILD)/gen/requirements.inc
 
 # The suite list of the unit runner, from the test file names.
 $(BUILD)/gen/suites.inc: $(filter %_test.c,$(UNIT_SRC)) Makefile

@@ -23,6 +23,8 @@ struct hn_peer {
 	struct ib_buf plain, out;
 	struct hn_got *got;
 	size_t ngot, capgot;
+	hn_tap_fn tap;
+	void *tap_ctx;
 };
 
 static int copy_keyring(const struct ib_keyring *from, struct ib_keyring **out)
@@ -47,6 +49,12 @@ static int copy_keyring(const struct ib_keyring *from, struct ib_keyring **out)
 
 int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyring *trusted)
 {
+	return hn_peer_new_as(out, loop, trusted, NULL);
+}
+
+int hn_peer_new_as(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyring *trusted,
+		   const struct ib_identity *id)
+{
 	struct hn_peer *p = calloc(1, sizeof *p);
 	int err = IB_ERR_NOMEM;
 
@@ -58,7 +66,7 @@ int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyr
 	p->auto_pong = true;
 	p->max_message = IB_MAX_MESSAGE_LIMIT;
 	ib_frame_decoder_init(&p->dec, IB_MAX_MESSAGE_LIMIT);
-	err = ib_identity_generate(&p->id);
+	err = id ? ib_identity_copy(&p->id, id) : ib_identity_generate(&p->id);
 	if (!err)
 		err = copy_keyring(trusted, &p->trusted);
 	if (!err)
@@ -74,29 +82,7 @@ int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyr
 
 int hn_peer_clone(const struct hn_peer *p, struct hn_peer **out)
 {
-	struct hn_peer *twin = NULL;
-	struct ib_identity *id = NULL;
-	int err = hn_peer_new(&twin, p->loop, p->trusted);
-
-	if (!err)
-		err = ib_identity_copy(&id, p->id);
-	if (err) {
-		hn_peer_free(twin);
-		return err;
-	}
-	/* The TLS context presents the identity: rebuild it with the copied key. */
-	ib_tls_ctx_free(twin->ctx);
-	twin->ctx = NULL;
-	ib_identity_free(twin->id);
-	twin->id = id;
-	err = ib_tls_ctx_new(&twin->ctx, twin->id);
-	if (err) {
-		hn_peer_free(twin);
-		return err;
-	}
-	ib_tls_ctx_set_keyring(twin->ctx, twin->trusted);
-	*out = twin;
-	return IB_OK;
+	return hn_peer_new_as(out, p->loop, p->trusted, p->id);
 }
 
 int hn_peer_trust(struct hn_peer *p, const struct ib_keyring *trusted)
@@ -177,6 +163,8 @@ static void record(struct hn_peer *p, const struct ib_frame *f)
 		p->got = n;
 		p->capgot = cap;
 	}
+	if (p->tap)
+		p->tap(p->tap_ctx, p, false, f->raw.ptr, f->raw.len);
 	g = &p->got[p->ngot++];
 	memset(g, 0, sizeof *g);
 	ib_buf_put(&g->raw, f->raw.ptr, f->raw.len);
@@ -264,8 +252,13 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 
 int hn_peer_connect(struct hn_peer *p, uint16_t port)
 {
+	return hn_peer_connect_to(p, "127.0.0.1", port);
+}
+
+int hn_peer_connect_to(struct hn_peer *p, const char *host, uint16_t port)
+{
 	struct ib_diag diag = { 0 };
-	int err = ib_net_connect("127.0.0.1", port, &p->fd, &diag);
+	int err = ib_net_connect(host, port, &p->fd, &diag);
 
 	if (err)
 		return err;
@@ -340,6 +333,8 @@ int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len)
 
 	if (!p->open || p->closed)
 		return IB_ERR_INVALID_ARG;
+	if (p->tap)
+		p->tap(p->tap_ctx, p, true, bytes, len);
 	err = ib_tls_write(p->tls, bytes, len);
 	flush(p);
 	return err;
@@ -423,4 +418,10 @@ const struct hn_got *hn_peer_last(const struct hn_peer *p, uint8_t type)
 		if (p->got[i].type == type)
 			return &p->got[i];
 	return NULL;
+}
+
+void hn_peer_set_tap(struct hn_peer *p, hn_tap_fn fn, void *ctx)
+{
+	p->tap = fn;
+	p->tap_ctx = ctx;
 }

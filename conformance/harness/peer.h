@@ -24,6 +24,9 @@ struct hn_got {                 /* one frame received, as it came */
 /* A peer with a fresh identity, pinning peers against trusted (copied). */
 int hn_peer_new(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyring *trusted);
 void hn_peer_free(struct hn_peer *p);
+/* The same with a copy of the identity id (NULL: a fresh one). */
+int hn_peer_new_as(struct hn_peer **out, struct ib_loop *loop, const struct ib_keyring *trusted,
+		   const struct ib_identity *id);
 /* Another peer with the same identity and trusted keys: the same bot running twice. */
 int hn_peer_clone(const struct hn_peer *p, struct hn_peer **out);
 const struct ib_identity *hn_peer_identity(const struct hn_peer *p);
@@ -32,6 +35,8 @@ int hn_peer_trust(struct hn_peer *p, const struct ib_keyring *trusted);
 
 /* As a child: connects to 127.0.0.1:port and starts TLS. */
 int hn_peer_connect(struct hn_peer *p, uint16_t port);
+/* The same to host:port (a name or an address). */
+int hn_peer_connect_to(struct hn_peer *p, const char *host, uint16_t port);
 /* As a parent: listens (on *port, or an ephemeral port when it is 0, returned in *port) and
  * takes the first connection. */
 int hn_peer_listen(struct hn_peer *p, uint16_t *port);
@@ -57,6 +62,12 @@ int hn_peer_send_hello(struct hn_peer *p, uint8_t role, uint32_t keepalive_ms,
 		       const ib_id *above, size_t nabove);
 /* Answers every PING it receives with a PONG of the same nonce (on by default). */
 void hn_peer_auto_pong(struct hn_peer *p, bool on);
+
+/* Called with every frame sent (whole frames, or the raw bytes of hn_peer_send_raw) and
+ * every frame received: the suite's transcript. */
+typedef void (*hn_tap_fn)(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes,
+			  size_t len);
+void hn_peer_set_tap(struct hn_peer *p, hn_tap_fn fn, void *ctx);
 
 size_t hn_peer_received(const struct hn_peer *p);
 const struct hn_got *hn_peer_got(const struct hn_peer *p, size_t i);

@@ -278,6 +278,30 @@ static int configure(SSL_CTX *ctx, struct ib_tls_ctx *c, X509 *cert, EVP_PKEY *k
 	return IB_OK;
 }
 
+/* The process-wide key log (NSS key log format, as Wireshark reads it). A test tool's
+ * switch: the node program never turns it on. */
+static FILE *keylog_file;
+
+static void write_keylog(const SSL *ssl, const char *line)
+{
+	(void)ssl;
+	if (keylog_file) {
+		fprintf(keylog_file, "%s\n", line);
+		fflush(keylog_file);
+	}
+}
+
+int ib_tls_set_keylog_file(const char *path)
+{
+	if (keylog_file)
+		fclose(keylog_file);
+	keylog_file = NULL;
+	if (!path)
+		return IB_OK;
+	keylog_file = fopen(path, "a");
+	return keylog_file ? IB_OK : IB_ERR_IO;
+}
+
 int ib_tls_ctx_new(struct ib_tls_ctx **out, const struct ib_identity *id)
 {
 	struct ib_tls_ctx *c = NULL;
@@ -304,6 +328,8 @@ int ib_tls_ctx_new(struct ib_tls_ctx **out, const struct ib_identity *id)
 		err = configure(c->client, c, cert, ib_identity_evp(id), false);
 	if (err)
 		goto out;
+	SSL_CTX_set_keylog_callback(c->server, write_keylog);
+	SSL_CTX_set_keylog_callback(c->client, write_keylog);
 	*out = c;
 	c = NULL;
 out:

@@ -30,6 +30,9 @@ int ib_tls_ctx_new(struct ib_tls_ctx **out, const struct ib_identity *id);
 /* The keyring handshakes pin against from now on (after a reload); kr must outlive its use. */
 void ib_tls_ctx_set_keyring(struct ib_tls_ctx *c, const struct ib_keyring *kr);
 void ib_tls_ctx_free(struct ib_tls_ctx *c);
+/* Appends the secrets of every handshake from now on to path (NSS key log format), so that
+ * a capture can be decrypted; NULL closes it. For test tools (interbot-conform --keylog). */
+int ib_tls_set_keylog_file(const char *path);
 
 int ib_tls_new(struct ib_tls **out, struct ib_tls_ctx *c, enum ib_tls_role role);
 void ib_tls_free(struct ib_tls *t);

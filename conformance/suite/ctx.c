@@ -1,0 +1,542 @@
+/*
+ * ctx.c - the test API of cf.h: tester peers, reference nodes, time and verdicts. Where
+ * modes differ (virtual or real time) it is here, so that tests read the same in all.
+ */
+#include "suite.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CF_TRANSCRIPT_MAX (512u * 1024u)   /* past it, frames are counted, not written */
+#define CF_LINK_MS 5000u                   /* TLS + HELLO with a tester peer */
+#define CF_RESULT_MS 5000u                 /* a RESULT to a command (ib.fetch waits too) */
+
+/* ---- verdicts ---------------------------------------------------------------------------- */
+
+bool cf_ok(const struct cf_ctx *c)
+{
+	return c->res->verdict == CF_PASS;
+}
+
+static void set_verdict(struct cf_ctx *c, enum cf_verdict v, const char *req,
+			const char *expected, const char *fmt, va_list ap)
+{
+	if (!cf_ok(c))
+		return;     /* the first verdict is the one that explains the others */
+	c->res->verdict = v;
+	c->res->req = req;
+	snprintf(c->res->expected, sizeof c->res->expected, "%s", expected ? expected : "");
+	vsnprintf(c->res->actual, sizeof c->res->actual, fmt, ap);
+}
+
+bool cf_expect(struct cf_ctx *c, bool ok, const char *req, const char *expected,
+	       const char *actual_fmt, ...)
+{
+	va_list ap;
+
+	if (ok)
+		return true;
+	va_start(ap, actual_fmt);
+	set_verdict(c, CF_FAIL, req, expected, actual_fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+void cf_unsupported(struct cf_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_verdict(c, CF_UNSUPPORTED, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void cf_harness_error(struct cf_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_verdict(c, CF_HARNESS_ERROR, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static void transcript_line(struct cf_ctx *c, const char *text)
+{
+	char stamp[48];
+
+	if (c->transcript.len > CF_TRANSCRIPT_MAX)
+		return;
+	snprintf(stamp, sizeof stamp, "%9.3f ms  ", (double)(cf_now_ms(c) - c->started_ms));
+	ib_buf_put(&c->transcript, (const uint8_t *)stamp, strlen(stamp));
+	ib_buf_put(&c->transcript, (const uint8_t *)text, strlen(text));
+	ib_buf_put(&c->transcript, (const uint8_t *)"\n", 1);
+}
+
+void cf_note(struct cf_ctx *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	transcript_line(c, line);
+}
+
+uint64_t cf_rand(struct cf_ctx *c)
+{
+	/* xorshift64*: reproducible from the seed, and enough for test choices. */
+	c->rng ^= c->rng >> 12;
+	c->rng ^= c->rng << 25;
+	c->rng ^= c->rng >> 27;
+	return c->rng * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- time ---------------------------------------------------------------------------------- */
+
+uint64_t cf_now_ms(struct cf_ctx *c)
+{
+	return ib_loop_now_us(c->w->loop) / 1000;
+}
+
+uint64_t cf_unix_us(struct cf_ctx *c)
+{
+	return c->w->clock.unix_us(c->w->clock.ctx);
+}
+
+static uint64_t scaled_us(struct cf_ctx *c, uint32_t ms)
+{
+	double scale = c->w->opt->mode == CF_MODE_SELF ? 1.0 : c->w->opt->timeout_scale;
+
+	return (uint64_t)((double)ms * 1000.0 * scale);
+}
+
+/* One turn of the loop, never past limit_us; false once the limit is reached. On virtual
+ * time an idle loop jumps to its next timer (loopback TCP delivers at once, so nothing else
+ * can happen meanwhile); on real time it waits in poll(). */
+static bool step(struct cf_ctx *c, uint64_t limit_us)
+{
+	struct cf_world *w = c->w;
+	uint64_t now = ib_loop_now_us(w->loop), at;
+
+	if (w->opt->mode != CF_MODE_SELF) {
+		uint64_t wait = limit_us > now ? (limit_us - now + 999) / 1000 : 0;
+
+		ib_loop_run_once(w->loop, (int)(wait > 10 ? 10 : wait));
+		return ib_loop_now_us(w->loop) < limit_us;
+	}
+	if (ib_loop_run_once(w->loop, 0) > 0)
+		return true;
+	if (ib_loop_next_deadline(w->loop, &at) != IB_OK || at > limit_us) {
+		if (limit_us > now)
+			ib_vclock_advance(&w->vclock, limit_us - now);
+		return false;
+	}
+	if (at > now)
+		ib_vclock_advance(&w->vclock, at - now);
+	return true;
+}
+
+bool cf_run_until(struct cf_ctx *c, bool (*cond)(void *arg), void *arg, uint32_t within_ms)
+{
+	uint64_t limit = ib_loop_now_us(c->w->loop) + scaled_us(c, within_ms);
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (!cf_iut_check_alive(c) && !c->iut_exit_expected)
+			return cond(arg);
+		if (!step(c, limit)) {
+			/* At the limit: one more turn for what its timers started. */
+			ib_loop_run_once(c->w->loop, 0);
+			return cond(arg);
+		}
+	}
+}
+
+bool cf_wait(struct cf_ctx *c, bool (*cond)(void *arg), void *arg, uint32_t within_ms,
+	     const char *what)
+{
+	if (cf_run_until(c, cond, arg, within_ms))
+		return true;
+	if (cf_ok(c)) {
+		c->res->verdict = CF_TIMEOUT;
+		snprintf(c->res->expected, sizeof c->res->expected, "within %u ms: %.400s",
+			 within_ms, what);
+		snprintf(c->res->actual, sizeof c->res->actual, "it did not happen");
+	}
+	return false;
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+void cf_run_for(struct cf_ctx *c, uint32_t ms)
+{
+	cf_run_until(c, never, NULL, ms);
+}
+
+/* ---- tester peers ----------------------------------------------------------------------- */
+
+static const char *peer_label(struct cf_ctx *c, const struct hn_peer *p, char *buf,
+			      size_t cap)
+{
+	const ib_id *id = ib_identity_id(hn_peer_identity(p));
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i] == p)
+			n = i;
+	for (int i = 0; i < CF_TESTERS; i++)
+		if (ib_id_equal(id, ib_identity_id(c->w->testers[i]))) {
+			snprintf(buf, cap, "T%d#%zu", i, n);
+			return buf;
+		}
+	snprintf(buf, cap, "stranger#%zu", n);
+	return buf;
+}
+
+/* Every frame in or out of a tester, decoded then in hex: the transcript of -v. */
+static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes, size_t len)
+{
+	struct cf_ctx *c = ctx;
+	char label[32], *json = NULL, *line;
+	struct ib_frame f;
+	struct ib_msg m;
+	size_t cap = 256 + 2 * len;
+
+	if (c->transcript.len > CF_TRANSCRIPT_MAX)
+		return;
+	line = malloc(cap + 4096);
+	if (!line)
+		return;
+	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
+	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK)
+		ib_msg_to_json(&m, &json);
+	snprintf(line, cap + 4096, "%s %s IUT  %zu bytes  %s\n            ",
+		 peer_label(c, p, label, sizeof label), sent ? "->" : "<-", len,
+		 json ? json : "(not a whole, decodable frame)");
+	ib_hex_encode(bytes, len, line + strlen(line));
+	transcript_line(c, line);
+	free(json);
+	free(line);
+}
+
+struct hn_peer *cf_peer(struct cf_ctx *c, int tester)
+{
+	const struct ib_identity *id = cf_tester_identity(c, tester);
+	struct hn_peer *p = NULL;
+
+	if (c->npeers == CF_MAX_PEERS || !id ||
+	    hn_peer_new_as(&p, c->w->loop, c->trusted, id) != IB_OK) {
+		cf_harness_error(c, "cannot make tester peer T%d", tester);
+		return NULL;
+	}
+	hn_peer_set_tap(p, tap, c);
+	c->peers[c->npeers++] = p;
+	return p;
+}
+
+static bool peer_settled(void *arg)
+{
+	return hn_peer_tls_open(arg) || hn_peer_closed(arg);
+}
+
+bool cf_connect(struct cf_ctx *c, struct hn_peer *p)
+{
+	if (!p)
+		return false;
+	if (hn_peer_connect_to(p, cf_iut_host(c), cf_iut_port(c)) != IB_OK) {
+		cf_harness_error(c, "cannot connect to %s:%u", cf_iut_host(c), cf_iut_port(c));
+		return false;
+	}
+	if (!cf_wait(c, peer_settled, p, CF_LINK_MS, "the TLS handshake with a tester ends"))
+		return false;
+	return cf_expect(c, hn_peer_tls_open(p), "TLS-4",
+			 "the IUT completes TLS 1.3 with a tester whose key it was given",
+			 "the handshake failed: %s",
+			 hn_peer_failure(p)[0] ? hn_peer_failure(p) : "connection closed");
+}
+
+struct wait_type {
+	struct hn_peer *p;
+	uint8_t type;
+	size_t count;
+};
+
+static bool got_type(void *arg)
+{
+	const struct wait_type *wt = arg;
+
+	return hn_peer_count(wt->p, wt->type) >= wt->count || hn_peer_closed(wt->p);
+}
+
+bool cf_wait_type(struct cf_ctx *c, struct hn_peer *p, uint8_t type, size_t count,
+		  uint32_t within_ms)
+{
+	struct wait_type wt = { p, type, count };
+	char what[128];
+
+	snprintf(what, sizeof what, "%zu %s frame(s) reach a tester", count,
+		 ib_msg_type_name(type));
+	if (!cf_wait(c, got_type, &wt, within_ms, what))
+		return false;
+	if (hn_peer_count(p, type) >= count)
+		return true;
+	return cf_expect(c, false, NULL, what, "the IUT closed the link after %zu of them",
+			 hn_peer_count(p, type));
+}
+
+static bool closed(void *arg)
+{
+	return hn_peer_closed(arg);
+}
+
+bool cf_wait_closed(struct cf_ctx *c, struct hn_peer *p, uint16_t code, const char *req,
+		    uint32_t within_ms)
+{
+	const struct hn_got *err;
+	char what[160];
+
+	snprintf(what, sizeof what, "the IUT closes the link%s%s", code ? " with ERROR " : "",
+		 code ? ib_error_code_name(code) : "");
+	if (!cf_run_until(c, closed, p, within_ms)) {
+		if (!cf_ok(c))
+			return false;
+		return cf_expect(c, false, req, what, "the link stayed open for %u ms", within_ms);
+	}
+	if (!code)
+		return true;
+	err = hn_peer_last(p, IB_MSG_ERROR);
+	return cf_expect(c, err && err->error_code == code, req, what,
+			 err ? "it closed with ERROR %s" : "it closed without an ERROR frame",
+			 err ? ib_error_code_name(err->error_code) : "");
+}
+
+bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m)
+{
+	const struct hn_got *g = hn_peer_got(p, i);
+
+	return g && ib_frame_parse(f, g->raw.ptr, g->raw.len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
+	       ib_msg_decode(m, f->msg.ptr, f->msg.len) == IB_OK;
+}
+
+bool cf_hello_of(struct hn_peer *p, struct ib_msg *m)
+{
+	struct ib_frame f;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_HELLO)
+			return cf_got_msg(p, i, &f, m);
+	return false;
+}
+
+bool cf_link_child(struct cf_ctx *c, struct hn_peer *p)
+{
+	if (!cf_connect(c, p))
+		return false;
+	if (hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return false;
+	}
+	if (!cf_wait_type(c, p, IB_MSG_HELLO, 1, CF_LINK_MS))
+		return false;
+	return cf_expect(c, !hn_peer_closed(p), "TREE-4",
+			 "the IUT accepts an authorized child (HELLO answered, link kept)",
+			 "it answered HELLO and closed the link (ERROR %s)",
+			 hn_peer_last(p, IB_MSG_ERROR)
+				 ? ib_error_code_name(hn_peer_last(p, IB_MSG_ERROR)->error_code)
+				 : "none");
+}
+
+bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr)
+{
+	uint16_t port = 0;
+
+	if (!p || hn_peer_listen(p, &port) != IB_OK) {
+		cf_harness_error(c, "a tester cannot listen");
+		return false;
+	}
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", port);
+	return true;
+}
+
+bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, size_t nabove)
+{
+	if (!cf_wait_type(c, p, IB_MSG_HELLO, 1, CF_LINK_MS))
+		return false;
+	if (hn_peer_send_hello(p, IB_ROLE_SERVER, CF_KEEPALIVE_MS, above, nabove) != IB_OK) {
+		cf_harness_error(c, "cannot answer HELLO");
+		return false;
+	}
+	/* One turn so the IUT takes the HELLO before the test goes on. */
+	cf_run_for(c, 0);
+	return true;
+}
+
+void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const char *value)
+{
+	memset(m, 0, sizeof *m);
+	m->h.type = IB_MSG_PUBLISH;
+	m->u.publish.key = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	m->u.publish.version = version;
+	m->u.publish.value = (struct ib_slice){ (const uint8_t *)value, strlen(value) };
+}
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+struct wait_result {
+	struct hn_peer *p;
+	uint64_t cmd_id;
+	size_t index;
+};
+
+static bool got_result(void *arg)
+{
+	struct wait_result *wr = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(wr->p); i++)
+		if (hn_peer_got(wr->p, i)->type == IB_MSG_RESULT && cf_got_msg(wr->p, i, &f, &m) &&
+		    m.u.result.cmd_id == wr->cmd_id) {
+			wr->index = i;
+			return true;
+		}
+	return hn_peer_closed(wr->p);
+}
+
+bool cf_command(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest, const char *name,
+		const struct ib_slice *args, size_t nargs, uint16_t *status, struct ib_buf *output)
+{
+	struct wait_result wr = { p, 0, SIZE_MAX };
+	struct ib_buf argbuf = { 0 };
+	struct ib_frame f;
+	struct ib_msg m;
+	char what[300];
+	bool ok = false;
+
+	for (size_t i = 0; i < nargs; i++)
+		ib_args_put(&argbuf, args[i]);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.h.dest = *(dest ? dest : cf_iut_id(c));
+	wr.cmd_id = m.u.command.cmd_id = ++c->cmd_ids;
+	m.u.command.name = (struct ib_slice){ (const uint8_t *)name, strlen(name) };
+	m.u.command.args = (struct ib_slice){ argbuf.ptr, argbuf.len };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send COMMAND %s", name);
+		goto out;
+	}
+	snprintf(what, sizeof what, "a RESULT answers COMMAND %s (cmd_id %llu) [CMD-1]", name,
+		 (unsigned long long)wr.cmd_id);
+	if (!cf_wait(c, got_result, &wr, CF_RESULT_MS, what))
+		goto out;
+	if (!cf_expect(c, wr.index != SIZE_MAX, "CMD-1", what, "the link closed first"))
+		goto out;
+	cf_got_msg(p, wr.index, &f, &m);
+	*status = m.u.result.status;
+	if (output) {
+		ib_buf_reset(output);
+		ib_buf_put(output, m.u.result.output.ptr, m.u.result.output.len);
+	}
+	ok = true;
+out:
+	ib_buf_free(&argbuf);
+	return ok;
+}
+
+bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const char *value,
+		    struct ib_buf *frame)
+{
+	struct ib_slice args[2] = { { (const uint8_t *)key, strlen(key) },
+				    { (const uint8_t *)value, strlen(value) } };
+	uint16_t status = 0;
+
+	if (!cf_command(c, p, NULL, "ib.publish", args, 2, &status, frame))
+		return false;
+	if (status == IB_STATUS_UNKNOWN) {
+		cf_unsupported(c, "the IUT answers ib.publish with `unknown`: the suite cannot "
+			       "make it publish");
+		return false;
+	}
+	return cf_expect(c, status == IB_STATUS_OK, "CMD-3",
+			 "ib.publish, listed in `commands`, answers ok",
+			 "status %s", ib_status_name(status));
+}
+
+/* ---- identities and reference nodes -------------------------------------------------------- */
+
+const struct ib_identity *cf_tester_identity(struct cf_ctx *c, int i)
+{
+	if (i == CF_STRANGER)
+		return c->w->stranger;
+	return i >= 0 && i < CF_TESTERS ? c->w->testers[i] : NULL;
+}
+
+const struct ib_identity *cf_ref_identity(struct cf_ctx *c, int i)
+{
+	return i >= 0 && i < CF_REFS ? c->w->refs[i] : NULL;
+}
+
+const struct ib_keyring *cf_suite_keyring(struct cf_ctx *c)
+{
+	return c->trusted;
+}
+
+static void ref_log(void *ctx, enum ib_log_level level, const char *line)
+{
+	struct cf_ctx *c = ctx;
+
+	(void)level;
+	cf_note(c, "reference node: %s", line);
+}
+
+struct ib_node *cf_ref_node(struct cf_ctx *c, int i, const char *parent)
+{
+	struct ib_config cfg;
+	struct ib_identity *id = NULL;
+	struct ib_keyring *kr = NULL;
+	struct ib_diag diag = { 0 };
+	struct ib_node *n = NULL;
+	char name[16];
+
+	snprintf(name, sizeof name, "R%d", i);
+	ib_config_defaults(&cfg, name);
+	snprintf(cfg.listen, sizeof cfg.listen, "127.0.0.1:0");
+	if (parent) {
+		snprintf(cfg.parents[0], sizeof cfg.parents[0], "%s", parent);
+		cfg.parent_count = 1;
+	}
+	cfg.keepalive_interval_ms = CF_KEEPALIVE_MS;
+	cfg.keepalive_timeout_ms = CF_KEEPALIVE_TIMEOUT_MS;
+	cfg.election_window_ms = CF_ELECTION_WINDOW_MS;
+	cfg.reconnect_min_ms = CF_RECONNECT_MIN_MS;
+	cfg.reconnect_max_ms = CF_RECONNECT_MAX_MS;
+	if (c->nrefs == CF_MAX_REFS || !cf_ref_identity(c, i) ||
+	    ib_identity_copy(&id, cf_ref_identity(c, i)) != IB_OK) {
+		cf_harness_error(c, "cannot make reference node R%d", i);
+		return NULL;
+	}
+	kr = ib_keyring_ref((struct ib_keyring *)c->trusted);
+	if (ib_node_new(&n, c->w->loop, &cfg, id, kr, &diag) == IB_OK) {
+		ib_node_set_log(n, ref_log, c, c->w->opt->verbose > 1 ? IB_LOG_DEBUG : IB_LOG_WARN);
+		ib_node_set_seed(n, c->w->opt->seed + 1000u + (unsigned)i);
+		if (ib_node_start(n, &diag) == IB_OK) {
+			c->refs[c->nrefs++] = n;
+			return n;
+		}
+	}
+	ib_node_free(n);
+	cf_harness_error(c, "reference node R%d: %s", i, diag.reason);
+	return NULL;
+}
+
+void cf_ref_addr(struct ib_node *n, char *addr)
+{
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", ib_node_listen_port(n));
+}

@@ -1,0 +1,522 @@
+/*
+ * iut.c - the implementation under test: its node directory (spec section 19.1), and
+ * starting, stopping and reloading it (section 19.2) in each mode.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "suite.h"
+
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* An exit status an IUT uses to say it does not support the configuration it was given
+ * ([IFACE-8]; EX_UNAVAILABLE of sysexits.h). */
+#define CF_EXIT_UNSUPPORTED 69
+#define CF_READY_MS 10000u   /* [IFACE-3] bounded wait for the first TCP accept */
+#define CF_STOP_MS 5000u     /* [IFACE-5] */
+
+/* A port nobody listens on now: bind port 0, read it, close. */
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t len = sizeof a;
+	uint16_t port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void remove_tree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok = f && fputs(text, f) >= 0;
+
+	if (f && fclose(f) != 0)
+		ok = false;
+	return ok;
+}
+
+static bool write_authorized(struct cf_ctx *c, unsigned untrusted_testers,
+			     unsigned untrusted_refs)
+{
+	char path[800];
+	bool ok = true;
+
+	for (int i = 0; ok && i < CF_TESTERS; i++) {
+		snprintf(path, sizeof path, "%s/authorized/conform-T%d.pub", c->iut_dir, i);
+		if (untrusted_testers & (1u << i))
+			ok = unlink(path) == 0 || errno == ENOENT;
+		else
+			ok = ib_pubkey_save(ib_identity_pubkey(c->w->testers[i]), path) == IB_OK;
+	}
+	for (int i = 0; ok && i < CF_REFS; i++) {
+		snprintf(path, sizeof path, "%s/authorized/conform-R%d.pub", c->iut_dir, i);
+		if (untrusted_refs & (1u << i))
+			ok = unlink(path) == 0 || errno == ENOENT;
+		else
+			ok = ib_pubkey_save(ib_identity_pubkey(c->w->refs[i]), path) == IB_OK;
+	}
+	return ok;
+}
+
+static uint32_t or_default(uint32_t v, uint32_t dflt)
+{
+	return v ? v : dflt;
+}
+
+/* node.conf as an implementer would write it by hand. */
+static bool write_conf(struct cf_ctx *c)
+{
+	const struct cf_iut_opts *o = &c->iut_opts;
+	char path[800], parents[1200] = "";
+	FILE *f;
+	bool ok;
+
+	for (size_t i = 0; i < o->nparents; i++)
+		snprintf(parents + strlen(parents), sizeof parents - strlen(parents), "%s%s",
+			 i ? ", " : "", o->parents[i]);
+	snprintf(path, sizeof path, "%s/node.conf", c->iut_dir);
+	f = fopen(path, "w");
+	if (!f)
+		return false;
+	fprintf(f, "# written by interbot-conform for test %s (seed %llu)\n", c->test->id,
+		(unsigned long long)c->w->opt->seed);
+	fprintf(f, "name = iut\nlisten = 127.0.0.1:%u\nmode = %s\n", c->iut_port,
+		o->client_mode ? "client" : "server");
+	if (o->nparents)
+		fprintf(f, "parents = %s\n", parents);
+	fprintf(f, "keepalive_interval_ms = %u\n",
+		or_default(o->keepalive_interval_ms, CF_KEEPALIVE_MS));
+	fprintf(f, "keepalive_timeout_ms = %u\n",
+		or_default(o->keepalive_timeout_ms, CF_KEEPALIVE_TIMEOUT_MS));
+	if (o->max_message)
+		fprintf(f, "max_message = %u\n", o->max_message);
+	fprintf(f, "election_window_ms = %u\n",
+		or_default(o->election_window_ms, CF_ELECTION_WINDOW_MS));
+	fprintf(f, "reconnect_min_ms = %u\n",
+		or_default(o->reconnect_min_ms, CF_RECONNECT_MIN_MS));
+	fprintf(f, "reconnect_max_ms = %u\n",
+		or_default(o->reconnect_max_ms, CF_RECONNECT_MAX_MS));
+	fprintf(f, "commands = %s\n", o->commands ? o->commands : CF_COMMANDS);
+	ok = !ferror(f);
+	return fclose(f) == 0 && ok;
+}
+
+/* DIR/identity.key, .crt, .pub, authorized/, store/, node.conf. */
+static bool make_node_dir(struct cf_ctx *c)
+{
+	char path[800];
+	bool ok;
+
+	snprintf(c->iut_dir, sizeof c->iut_dir, "%s/%s", c->w->workdir, c->test->id);
+	remove_tree(c->iut_dir);
+	ok = mkdir(c->iut_dir, 0700) == 0;
+	snprintf(path, sizeof path, "%s/authorized", c->iut_dir);
+	ok = ok && mkdir(path, 0700) == 0;
+	snprintf(path, sizeof path, "%s/store", c->iut_dir);
+	ok = ok && mkdir(path, 0700) == 0;
+	snprintf(path, sizeof path, "%s/identity.key", c->iut_dir);
+	ok = ok && ib_identity_save(c->w->iut_identity, path) == IB_OK;
+	snprintf(path, sizeof path, "%s/identity.crt", c->iut_dir);
+	ok = ok && ib_identity_write_cert(c->w->iut_identity, path, "iut") == IB_OK;
+	snprintf(path, sizeof path, "%s/identity.pub", c->iut_dir);
+	ok = ok && ib_pubkey_save(ib_identity_pubkey(c->w->iut_identity), path) == IB_OK;
+	ok = ok && write_authorized(c, c->iut_opts.untrusted_testers, c->iut_opts.untrusted_refs);
+	return ok && write_conf(c);
+}
+
+/* The reference node's log lines join the test's log, as a spawned IUT's stderr does. */
+static void self_log(void *ctx, enum ib_log_level level, const char *line)
+{
+	struct cf_ctx *c = ctx;
+
+	(void)level;
+	ib_buf_put(&c->log, (const uint8_t *)line, strlen(line));
+	ib_buf_put(&c->log, (const uint8_t *)"\n", 1);
+}
+
+static bool self_start(struct cf_ctx *c)
+{
+	struct ib_diag diag = { 0 };
+	int err = ib_node_open(&c->iut_node, c->w->loop, c->iut_dir, &diag);
+
+	if (!err) {
+		ib_node_set_log(c->iut_node, self_log, c, IB_LOG_DEBUG);
+		ib_node_set_seed(c->iut_node, c->w->opt->seed);
+		err = ib_node_start(c->iut_node, &diag);
+	}
+	if (err) {
+		ib_node_free(c->iut_node);
+		c->iut_node = NULL;
+		cf_harness_error(c, "the reference node did not start: %s", diag.reason);
+		return false;
+	}
+	return true;
+}
+
+/* {dir} {listen} {host} {port} {parent} {name} of spec section 19.2. */
+static bool expand_template(struct cf_ctx *c, const char *tpl, char *out, size_t cap)
+{
+	char value[800];
+	size_t n = 0;
+
+	while (*tpl) {
+		const char *v = NULL;
+		size_t skip = 0;
+
+		if (*tpl == '{') {
+			const char *end = strchr(tpl, '}');
+			size_t len = end ? (size_t)(end - tpl + 1) : 0;
+
+			v = value;
+			skip = len;
+			if (len == 5 && !strncmp(tpl, "{dir}", 5))
+				snprintf(value, sizeof value, "%s", c->iut_dir);
+			else if (len == 8 && !strncmp(tpl, "{listen}", 8))
+				snprintf(value, sizeof value, "127.0.0.1:%u", c->iut_port);
+			else if (len == 6 && !strncmp(tpl, "{host}", 6))
+				snprintf(value, sizeof value, "127.0.0.1");
+			else if (len == 6 && !strncmp(tpl, "{port}", 6))
+				snprintf(value, sizeof value, "%u", c->iut_port);
+			else if (len == 8 && !strncmp(tpl, "{parent}", 8))
+				snprintf(value, sizeof value, "%s",
+					 c->iut_opts.nparents ? c->iut_opts.parents[0] : "");
+			else if (len == 6 && !strncmp(tpl, "{name}", 6))
+				snprintf(value, sizeof value, "iut");
+			else
+				v = NULL;
+		}
+		if (!v) {
+			v = value;
+			value[0] = *tpl;
+			value[1] = 0;
+			skip = 1;
+		}
+		if (n + strlen(v) + 1 > cap)
+			return false;
+		memcpy(out + n, v, strlen(v));
+		n += strlen(v);
+		tpl += skip;
+	}
+	out[n] = 0;
+	return true;
+}
+
+static bool cmd_start(struct cf_ctx *c)
+{
+	char cmd[4096], logpath[800];
+	int logfd;
+
+	if (!expand_template(c, c->w->opt->iut_cmd, cmd, sizeof cmd)) {
+		cf_harness_error(c, "--iut-cmd is too long once expanded");
+		return false;
+	}
+	snprintf(logpath, sizeof logpath, "%s/stderr.log", c->iut_dir);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (logfd < 0) {
+		cf_harness_error(c, "cannot create %s", logpath);
+		return false;
+	}
+	cf_note(c, "start: %s", cmd);
+	fflush(NULL);
+	c->iut_pid = fork();
+	if (c->iut_pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		/* Its own process group, so that a shell wrapper and its children stop together. */
+		setpgid(0, 0);
+		dup2(null, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(logfd);
+	if (c->iut_pid < 0) {
+		c->iut_pid = 0;
+		cf_harness_error(c, "fork: %s", strerror(errno));
+		return false;
+	}
+	setpgid(c->iut_pid, c->iut_pid);
+	c->iut_exit_expected = false;
+	return true;
+}
+
+/* Reads what the IUT wrote to stderr since the last call, into the test's log. */
+static void cmd_collect_log(struct cf_ctx *c)
+{
+	char path[800], buf[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/stderr.log", c->iut_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		ib_buf_put(&c->log, (const uint8_t *)buf, n);
+	fclose(f);
+	truncate(path, 0);
+}
+
+static void describe_exit(int status, char *out, size_t cap)
+{
+	if (WIFSIGNALED(status))
+		snprintf(out, cap, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
+}
+
+bool cf_iut_check_alive(struct cf_ctx *c)
+{
+	int status;
+	char how[128];
+
+	if (c->w->opt->mode != CF_MODE_CMD || c->iut_pid <= 0)
+		return true;
+	if (waitpid(c->iut_pid, &status, WNOHANG) != c->iut_pid)
+		return true;
+	c->iut_pid = 0;
+	describe_exit(status, how, sizeof how);
+	cmd_collect_log(c);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CF_EXIT_UNSUPPORTED)
+		cf_unsupported(c, "the IUT exited with status %d: it does not support the "
+			       "configuration of this test ([IFACE-8])", CF_EXIT_UNSUPPORTED);
+	else if (!c->iut_exit_expected && cf_ok(c)) {
+		c->res->verdict = CF_CRASH;
+		snprintf(c->res->actual, sizeof c->res->actual, "the IUT %s", how);
+		snprintf(c->res->expected, sizeof c->res->expected,
+			 "the IUT keeps running until the suite sends SIGTERM");
+	}
+	return false;
+}
+
+/* Readiness: a TCP connection to listen succeeds ([IFACE-3]). */
+static bool accepts_tcp(const char *host, uint16_t port)
+{
+	struct ib_diag diag = { 0 };
+	struct pollfd pfd = { .events = POLLOUT };
+	bool ok;
+
+	if (ib_net_connect(host, port, &pfd.fd, &diag) != IB_OK)
+		return false;
+	ok = poll(&pfd, 1, 500) == 1 && ib_net_connect_result(pfd.fd) == IB_OK;
+	ib_net_close(pfd.fd);
+	return ok;
+}
+
+static bool wait_ready(struct cf_ctx *c)
+{
+	uint64_t limit = cf_now_ms(c) + (uint64_t)(CF_READY_MS * c->w->opt->timeout_scale);
+
+	while (!accepts_tcp(cf_iut_host(c), c->iut_port)) {
+		if (!cf_iut_check_alive(c))
+			return false;
+		if (cf_now_ms(c) > limit) {
+			c->res->verdict = CF_TIMEOUT;
+			c->res->req = "IFACE-3";
+			snprintf(c->res->expected, sizeof c->res->expected,
+				 "the IUT accepts TCP connections on %s:%u within %u ms",
+				 cf_iut_host(c), c->iut_port, CF_READY_MS);
+			snprintf(c->res->actual, sizeof c->res->actual,
+				 "every connection was refused");
+			return false;
+		}
+		ib_loop_run_once(c->w->loop, 20);
+	}
+	return true;
+}
+
+static bool launch(struct cf_ctx *c)
+{
+	if (c->w->opt->mode == CF_MODE_SELF)
+		return self_start(c);
+	return cmd_start(c) && wait_ready(c);
+}
+
+bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
+{
+	if (c->iut_started) {
+		cf_harness_error(c, "cf_iut_start called twice");
+		return false;
+	}
+	c->iut_started = true;
+	if (opts)
+		c->iut_opts = *opts;
+	if (c->w->opt->mode == CF_MODE_ADDR) {
+		c->iut_port = c->w->opt->iut_port;
+		if (!accepts_tcp(cf_iut_host(c), c->iut_port)) {
+			cf_harness_error(c, "nothing accepts connections at %s:%u",
+					 cf_iut_host(c), c->iut_port);
+			return false;
+		}
+		return true;
+	}
+	c->iut_port = free_port();
+	if (!c->iut_port || !make_node_dir(c)) {
+		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
+		return false;
+	}
+	return launch(c);
+}
+
+static bool self_exited(void *arg)
+{
+	(void)arg;
+	return true;
+}
+
+static bool pid_exited(void *arg)
+{
+	struct cf_ctx *c = arg;
+
+	return c->iut_pid == 0;
+}
+
+bool cf_iut_stop(struct cf_ctx *c)
+{
+	uint32_t within = CF_STOP_MS;
+
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		if (c->iut_node) {
+			ib_node_stop(c->iut_node);
+			/* The closing frames leave on the next turns. */
+			cf_run_until(c, self_exited, NULL, 0);
+			ib_loop_run_once(c->w->loop, 0);
+			ib_node_free(c->iut_node);
+			c->iut_node = NULL;
+		}
+		return true;
+	}
+	if (c->w->opt->mode == CF_MODE_ADDR || c->iut_pid <= 0)
+		return true;
+	c->iut_exit_expected = true;
+	kill(-c->iut_pid, SIGTERM);
+	if (cf_run_until(c, pid_exited, c, within))
+		return true;
+	kill(-c->iut_pid, SIGKILL);
+	waitpid(c->iut_pid, NULL, 0);
+	c->iut_pid = 0;
+	return cf_expect(c, false, "IFACE-5", "the IUT exits within 5 s of SIGTERM",
+			 "it was still running after %u ms and was killed", within);
+}
+
+bool cf_iut_restart(struct cf_ctx *c, bool empty_store)
+{
+	char path[800];
+
+	if (!cf_iut_stop(c))
+		return false;
+	if (empty_store) {
+		snprintf(path, sizeof path, "%s/store", c->iut_dir);
+		remove_tree(path);
+		mkdir(path, 0700);
+	}
+	return launch(c);
+}
+
+bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrusted_refs)
+{
+	if (!write_authorized(c, untrusted_testers, untrusted_refs)) {
+		cf_harness_error(c, "cannot rewrite %s/authorized", c->iut_dir);
+		return false;
+	}
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		struct ib_diag diag = { 0 };
+
+		/* A refused keyring is the node's answer ([MEMBER-3]), which tests observe. */
+		if (ib_node_reload_keys(c->iut_node, &diag) != IB_OK)
+			cf_note(c, "reload refused: %s", diag.reason);
+		return true;
+	}
+	if (c->iut_pid > 0)
+		kill(-c->iut_pid, SIGHUP);
+	return true;
+}
+
+bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents)
+{
+	char path[1000];
+
+	snprintf(path, sizeof path, "%s/authorized/%s", c->iut_dir, name);
+	if (!write_text(path, contents)) {
+		cf_harness_error(c, "cannot write %s", path);
+		return false;
+	}
+	return true;
+}
+
+void cf_iut_cleanup(struct cf_ctx *c)
+{
+	if (c->w->opt->mode == CF_MODE_CMD && c->iut_pid > 0) {
+		cf_iut_check_alive(c);
+		if (c->iut_pid > 0) {
+			c->iut_exit_expected = true;
+			kill(-c->iut_pid, SIGTERM);
+			if (!cf_run_until(c, pid_exited, c, CF_STOP_MS)) {
+				kill(-c->iut_pid, SIGKILL);
+				waitpid(c->iut_pid, NULL, 0);
+				c->iut_pid = 0;
+			}
+		}
+	}
+	if (c->w->opt->mode == CF_MODE_CMD && c->iut_dir[0])
+		cmd_collect_log(c);
+	if (c->iut_node) {
+		ib_node_free(c->iut_node);
+		c->iut_node = NULL;
+	}
+	if (c->iut_dir[0] && !c->w->opt->keep && cf_ok(c))
+		remove_tree(c->iut_dir);
+}
+
+const ib_id *cf_iut_id(struct cf_ctx *c)
+{
+	return ib_pubkey_id(c->w->iut_key);
+}
+
+uint16_t cf_iut_port(struct cf_ctx *c)
+{
+	return c->iut_port;
+}
+
+const char *cf_iut_host(struct cf_ctx *c)
+{
+	return c->w->opt->mode == CF_MODE_ADDR ? c->w->opt->iut_host : "127.0.0.1";
+}
+
+enum cf_mode cf_mode(struct cf_ctx *c)
+{
+	return c->w->opt->mode;
+}

@@ -1,0 +1,330 @@
+/*
+ * interbot-conform - judges an implementation of the interbot protocol, requirement by
+ * requirement. See `interbot-conform --help` and README.md, "Testing your implementation".
+ */
+#include "suite.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tls.h"
+
+/* Exit statuses (documented in --help and the README). */
+enum {
+	CF_EXIT_PASSED = 0,         /* nothing failed (expected failures aside) */
+	CF_EXIT_FAILED = 1,         /* a test failed, timed out or crashed, or an XPASS */
+	CF_EXIT_USAGE = 2,          /* bad options or expectations file */
+	CF_EXIT_HARNESS = 3,        /* the suite could not run some tests (and none failed) */
+};
+
+/* Every group, in the order of the spec; the tables are in t_<group>.c. */
+static const struct cf_test *const groups[] = {
+#define CF_GROUP(name) cf_tests_##name,
+#include "groups.inc"
+#undef CF_GROUP
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: interbot-conform [MODE] [OPTIONS]\n"
+	      "\n"
+	      "Modes (one):\n"
+	      "  --self                  the reference node, in process, on virtual time (default)\n"
+	      "  --iut-cmd 'TEMPLATE'    start the implementation under test for each test;\n"
+	      "                          placeholders {dir} {listen} {host} {port} {parent} {name}\n"
+	      "                          (spec section 19.2), e.g. 'mybot --dir {dir}'\n"
+	      "  --iut-addr HOST:PORT --iut-key FILE.pub\n"
+	      "                          a node already running, whose owner authorized the\n"
+	      "                          tester keys of --export-keys (same --seed)\n"
+	      "\n"
+	      "Options:\n"
+	      "  --list                  print the tests (id, spec IDs, needs, summary) and exit\n"
+	      "  --only LIST, --skip LIST  comma-separated test-id globs, groups (FLOOD) or spec\n"
+	      "                          IDs (FLOOD-2)\n"
+	      "  --seed N                every random choice (keys, nonces, topologies); default 1\n"
+	      "  --timeout-scale X       multiply real-time waits (valgrind, slow CI); default 1\n"
+	      "  --junit FILE            JUnit XML report\n"
+	      "  --json FILE             JSON report (schema interbot-conform/1)\n"
+	      "  --expect FILE           known failures, one `TEST-GLOB reason` per line\n"
+	      "  --keylog FILE           TLS key log (NSS format) for decrypting captures\n"
+	      "  --export-keys DIR       write the tester public keys to authorize, and exit\n"
+	      "  --workdir DIR           where node directories go (default: a new temp dir)\n"
+	      "  --keep                  keep the node directories of passing tests too\n"
+	      "  -v, -vv                 frame transcripts of failures; of every test\n"
+	      "  --color WHEN            auto (default), always, never\n"
+	      "\n"
+	      "Exit status: 0 passed, 1 failed (FAIL, TIMEOUT, CRASH or an unexpected pass),\n"
+	      "2 usage error, 3 harness error.\n", f);
+}
+
+static bool test_selected(const struct cf_test *t, const char *list)
+{
+	char *copy = strdup(list), *save = NULL, group[16];
+	bool hit = false;
+
+	cf_group_of(t, group, sizeof group);
+	for (char *w = strtok_r(copy, ",", &save); w && !hit; w = strtok_r(NULL, ",", &save)) {
+		size_t wl = strlen(w);
+
+		hit = cf_glob_match(w, t->id) || !strcasecmp(w, group);
+		/* A spec ID names every test that covers it. */
+		for (const char *r = strstr(t->reqs, w); !hit && r; r = strstr(r + 1, w))
+			hit = (r == t->reqs || r[-1] == ' ') && (r[wl] == 0 || r[wl] == ' ');
+	}
+	free(copy);
+	return hit;
+}
+
+static bool wanted(const struct cf_options *o, const struct cf_test *t)
+{
+	return (!o->only || test_selected(t, o->only)) && (!o->skip || !test_selected(t, o->skip));
+}
+
+static void list_tests(const struct cf_options *o)
+{
+	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+		for (const struct cf_test *t = groups[g]; t->id; t++) {
+			if (!wanted(o, t))
+				continue;
+			printf("%-34s %-26s %-8s %s\n", t->id, t->reqs,
+			       t->needs & CF_NEEDS_RELOAD ? "reload" :
+			       t->needs & CF_NEEDS_RESTART ? "restart" :
+			       t->needs & CF_NEEDS_CONFIG ? "config" : "-", t->summary);
+		}
+}
+
+static int parse_addr(struct cf_options *o, const char *s)
+{
+	return ib_addr_parse(s, o->iut_host, sizeof o->iut_host, &o->iut_port);
+}
+
+static int parse_options(int argc, char **argv, struct cf_options *o)
+{
+	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
+	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP };
+	static const struct option opts[] = {
+		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
+		{ "iut-addr", required_argument, NULL, O_ADDR },
+		{ "iut-key", required_argument, NULL, O_KEY },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "timeout-scale", required_argument, NULL, O_SCALE },
+		{ "only", required_argument, NULL, O_ONLY }, { "skip", required_argument, NULL, O_SKIP },
+		{ "junit", required_argument, NULL, O_JUNIT },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "expect", required_argument, NULL, O_EXPECT },
+		{ "keylog", required_argument, NULL, O_KEYLOG },
+		{ "export-keys", required_argument, NULL, O_EXPORT },
+		{ "workdir", required_argument, NULL, O_WORKDIR },
+		{ "keep", no_argument, NULL, O_KEEP }, { "list", no_argument, NULL, O_LIST },
+		{ "color", required_argument, NULL, O_COLOR },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *color = "auto", *nocolor = getenv("NO_COLOR");
+	int c;
+	char *end;
+
+	o->seed = 1;
+	o->timeout_scale = 1.0;
+	o->argv0 = "interbot-conform";
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SELF: o->mode = CF_MODE_SELF; break;
+		case O_CMD: o->mode = CF_MODE_CMD; o->iut_cmd = optarg; break;
+		case O_ADDR:
+			o->mode = CF_MODE_ADDR;
+			if (parse_addr(o, optarg) != IB_OK) {
+				fprintf(stderr, "interbot-conform: --iut-addr %s: want HOST:PORT\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case O_KEY: o->iut_key = optarg; break;
+		case O_SEED:
+			o->seed = strtoull(optarg, &end, 10);
+			if (*end || !*optarg) {
+				fprintf(stderr, "interbot-conform: --seed %s: want a number\n", optarg);
+				return -1;
+			}
+			break;
+		case O_SCALE:
+			o->timeout_scale = strtod(optarg, &end);
+			if (*end || o->timeout_scale < 0.1 || o->timeout_scale > 1000) {
+				fprintf(stderr, "interbot-conform: --timeout-scale %s: want 0.1 to "
+					"1000\n", optarg);
+				return -1;
+			}
+			break;
+		case O_ONLY: o->only = optarg; break;
+		case O_SKIP: o->skip = optarg; break;
+		case O_JUNIT: o->junit = optarg; break;
+		case O_JSON: o->json = optarg; break;
+		case O_EXPECT: o->expect = optarg; break;
+		case O_KEYLOG: o->keylog = optarg; break;
+		case O_EXPORT: o->export_keys = optarg; break;
+		case O_WORKDIR: o->workdir = optarg; break;
+		case O_KEEP: o->keep = true; break;
+		case O_LIST: o->list = true; break;
+		case O_COLOR: color = optarg; break;
+		case 'v': o->verbose++; break;
+		case O_HELP: usage(stdout); exit(CF_EXIT_PASSED);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "interbot-conform: unexpected argument %s\n", argv[optind]);
+		return -1;
+	}
+	if (o->mode == CF_MODE_ADDR && !o->iut_key) {
+		fprintf(stderr, "interbot-conform: --iut-addr needs --iut-key FILE.pub\n");
+		return -1;
+	}
+	o->color = !strcmp(color, "always") ||
+		   (!strcmp(color, "auto") && isatty(1) && !(nocolor && *nocolor));
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static const char *mode_line(const struct cf_options *o, char *buf, size_t cap)
+{
+	if (o->mode == CF_MODE_CMD)
+		snprintf(buf, cap, "--iut-cmd '%s' (one process per test, real time x%g)",
+			 o->iut_cmd, o->timeout_scale);
+	else if (o->mode == CF_MODE_ADDR)
+		snprintf(buf, cap, "--iut-addr %s:%u (a running node, real time x%g)", o->iut_host,
+			 o->iut_port, o->timeout_scale);
+	else
+		snprintf(buf, cap, "--self (%s %s in process, virtual time)", IB_SOFTWARE_NAME,
+			 IB_SOFTWARE_VERSION);
+	return buf;
+}
+
+/* Runs the selected tests, printing each line as it ends and the failures after. */
+static size_t run_all(struct cf_world *w, const struct cf_options *o,
+		      struct cf_expectation *ex, size_t nex, struct cf_result *rs, size_t cap)
+{
+	char last_group[16] = "", group[16];
+	size_t n = 0;
+
+	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+		for (const struct cf_test *t = groups[g]; t->id && n < cap; t++) {
+			const struct cf_expectation *e;
+			struct cf_result *r = &rs[n];
+
+			if (!wanted(o, t))
+				continue;
+			if (strcmp(cf_group_of(t, group, sizeof group), last_group)) {
+				printf("%s\n", group);
+				snprintf(last_group, sizeof last_group, "%s", group);
+			}
+			cf_run_test(w, t, r);
+			e = cf_expect_find(ex, nex, t->id);
+			if (e) {
+				r->expect_reason = e->reason;
+				r->unexpected_pass = r->verdict == CF_PASS;
+			}
+			cf_report_line(stdout, o, r);
+			if (o->verbose > 1 && r->transcript && *r->transcript)
+				printf("%s", r->transcript);
+			fflush(stdout);
+			n++;
+		}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct cf_options o = { 0 };
+	struct cf_world w;
+	struct cf_expectation *ex = NULL;
+	struct cf_result *rs = NULL;
+	size_t nex = 0, total = 0, n = 0, harness = 0;
+	char err[600], line[800];
+	double t0;
+	int rc = CF_EXIT_USAGE;
+
+	if (parse_options(argc, argv, &o) != 0)
+		return CF_EXIT_USAGE;
+	if (o.list) {
+		list_tests(&o);
+		return CF_EXIT_PASSED;
+	}
+	if (o.expect && cf_expect_load(o.expect, &ex, &nex, err, sizeof err) != IB_OK) {
+		fprintf(stderr, "interbot-conform: %s\n", err);
+		return CF_EXIT_USAGE;
+	}
+	if (o.keylog && ib_tls_set_keylog_file(o.keylog) != IB_OK) {
+		fprintf(stderr, "interbot-conform: cannot write %s\n", o.keylog);
+		goto out;
+	}
+	if (cf_world_init(&w, &o) != IB_OK) {
+		rc = CF_EXIT_HARNESS;
+		goto out;
+	}
+	if (o.export_keys) {
+		rc = cf_world_export_keys(&w, o.export_keys) == IB_OK ? CF_EXIT_PASSED
+								      : CF_EXIT_HARNESS;
+		printf("tester keys written to %s: put them in the IUT's authorized/ (same --seed "
+		       "%llu), then reload it\n", o.export_keys, (unsigned long long)o.seed);
+		goto free_world;
+	}
+	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+		for (const struct cf_test *t = groups[g]; t->id; t++)
+			total++;
+	rs = calloc(total ? total : 1, sizeof *rs);
+	if (!rs) {
+		rc = CF_EXIT_HARNESS;
+		goto free_world;
+	}
+	printf("interbot-conform %s, spec interbot-v1: %s, seed %llu\n\n", IB_SOFTWARE_VERSION,
+	       mode_line(&o, line, sizeof line), (unsigned long long)o.seed);
+	t0 = now_ms();
+	n = run_all(&w, &o, ex, nex, rs, total);
+	for (size_t i = 0; i < n; i++) {
+		harness += rs[i].verdict == CF_HARNESS_ERROR;
+		if (rs[i].verdict != CF_PASS && rs[i].verdict != CF_NOT_APPLICABLE &&
+		    !rs[i].expect_reason && (rs[i].verdict != CF_UNSUPPORTED || o.verbose))
+			cf_report_failure(stdout, &o, &rs[i]);
+		else if (rs[i].unexpected_pass)
+			printf("\n  XPASS %s: listed in %s (%s) but passed: remove the line\n",
+			       rs[i].test->id, o.expect, rs[i].expect_reason);
+	}
+	for (size_t i = 0; i < nex; i++)
+		if (!ex[i].used)
+			printf("\n  note: %s:%d: `%s` matches no test that ran\n", o.expect,
+			       ex[i].line, ex[i].pattern);
+	cf_report_summary(stdout, &o, rs, n, now_ms() - t0);
+	if (n == 0)
+		printf("no test matches --only/--skip\n");
+	rc = cf_run_failed(rs, n) ? CF_EXIT_FAILED : harness ? CF_EXIT_HARNESS : CF_EXIT_PASSED;
+	if (o.junit && cf_report_junit(o.junit, &o, rs, n, now_ms() - t0) != IB_OK) {
+		fprintf(stderr, "interbot-conform: cannot write %s\n", o.junit);
+		rc = CF_EXIT_HARNESS;
+	}
+	if (o.json && cf_report_json(o.json, &o, rs, n, now_ms() - t0) != IB_OK) {
+		fprintf(stderr, "interbot-conform: cannot write %s\n", o.json);
+		rc = CF_EXIT_HARNESS;
+	}
+	for (size_t i = 0; i < n; i++)
+		cf_result_free(&rs[i]);
+	free(rs);
+free_world:
+	if (!o.keep && !o.workdir)
+		rmdir(w.workdir);
+	cf_world_free(&w);
+out:
+	free(ex);
+	ib_tls_set_keylog_file(NULL);
+	return rc;
+}

@@ -1,0 +1,124 @@
+/*
+ * suite.h - interbot-conform's insides: options, the per-run world, a test's context and its
+ * result, and the reports. Tests include cf.h only.
+ */
+#ifndef CF_SUITE_H
+#define CF_SUITE_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "cf.h"
+
+struct cf_options {
+	enum cf_mode mode;
+	const char *iut_cmd;        /* cmd mode: the template */
+	char iut_host[256];         /* addr mode */
+	uint16_t iut_port;
+	const char *iut_key;        /* addr mode: the IUT's public key file */
+	uint64_t seed;
+	double timeout_scale;
+	const char *only, *skip;    /* comma-separated globs on test ids, or group names */
+	const char *junit, *json, *expect, *keylog, *export_keys, *workdir;
+	int verbose;                /* -v: transcripts of failures; -vv: of every test */
+	bool list, color, keep;
+	const char *argv0;
+};
+
+/* One run: the keys, the loop and its clock. */
+struct cf_world {
+	const struct cf_options *opt;
+	struct ib_vclock vclock;    /* self mode */
+	struct ib_clock clock;
+	struct ib_loop *loop;
+	struct ib_identity *testers[CF_TESTERS], *refs[CF_REFS], *stranger, *iut_identity;
+	struct ib_pubkey *iut_key;
+	char workdir[512];          /* where node directories and logs go */
+};
+
+int cf_world_init(struct cf_world *w, const struct cf_options *opt);
+void cf_world_free(struct cf_world *w);
+/* Writes every authorized suite key to dir as T0.pub.. R3.pub (--export-keys). */
+int cf_world_export_keys(struct cf_world *w, const char *dir);
+/* A secret from the seed and a label, for identities and nonces. */
+void cf_derive(uint64_t seed, const char *label, int index, uint8_t out[32]);
+
+/* A test's result, as reports show it. */
+struct cf_result {
+	const struct cf_test *test;
+	enum cf_verdict verdict;
+	const char *req;            /* the requirement that failed, or NULL */
+	char expected[512];
+	char actual[1024];
+	double wall_ms;
+	uint64_t virtual_ms;        /* protocol time the test took */
+	char *transcript;           /* frames and notes, malloc'd */
+	char *iut_log;              /* the IUT's log (stderr) during the test, malloc'd */
+	const char *expect_reason;  /* listed in the expectations file */
+	bool unexpected_pass;
+};
+
+#define CF_MAX_PEERS 32
+#define CF_MAX_REFS 8
+
+struct cf_ctx {
+	struct cf_world *w;
+	const struct cf_test *test;
+	struct cf_result *res;
+	uint64_t rng;
+	uint64_t started_ms;
+	/* The IUT of this test. */
+	bool iut_started;
+	struct cf_iut_opts iut_opts;
+	char iut_dir[600];
+	uint16_t iut_port;
+	struct ib_node *iut_node;   /* self mode */
+	pid_t iut_pid;              /* cmd mode; 0 when not running */
+	bool iut_exit_expected;
+	struct ib_keyring *trusted; /* suite keys + the IUT's */
+	struct hn_peer *peers[CF_MAX_PEERS];
+	size_t npeers;
+	struct ib_node *refs[CF_MAX_REFS];
+	size_t nrefs;
+	struct ib_buf transcript, log;
+	uint64_t cmd_ids;
+};
+
+const char *cf_group_of(const struct cf_test *t, char *buf, size_t cap);  /* "FLOOD" */
+/* The spec's text of a requirement (generated from spec/), or NULL. */
+const char *cf_requirement_text(const char *id);
+
+/* Runs one test: never returns early, always fills res. */
+void cf_run_test(struct cf_world *w, const struct cf_test *t, struct cf_result *res);
+void cf_result_free(struct cf_result *r);
+
+/* iut.c, for the runner */
+void cf_iut_cleanup(struct cf_ctx *c);
+bool cf_iut_check_alive(struct cf_ctx *c);
+
+/* Expectations (--expect): known failures of a stack, each with a reason. */
+struct cf_expectation {
+	char pattern[128];
+	char reason[256];
+	int line;
+	bool used;
+};
+int cf_expect_load(const char *path, struct cf_expectation **out, size_t *count, char *err,
+		   size_t errcap);
+const struct cf_expectation *cf_expect_find(struct cf_expectation *e, size_t n,
+					    const char *test_id);
+bool cf_glob_match(const char *pattern, const char *s);
+
+/* Reports. */
+void cf_report_line(FILE *f, const struct cf_options *o, const struct cf_result *r);
+void cf_report_failure(FILE *f, const struct cf_options *o, const struct cf_result *r);
+void cf_report_summary(FILE *f, const struct cf_options *o, const struct cf_result *rs,
+		       size_t n, double wall_ms);
+/* Whether the run fails (exit status 1): an unexpected failure, or an unexpected pass. */
+bool cf_run_failed(const struct cf_result *rs, size_t n);
+int cf_report_junit(const char *path, const struct cf_options *o, const struct cf_result *rs,
+		    size_t n, double wall_ms);
+int cf_report_json(const char *path, const struct cf_options *o, const struct cf_result *rs,
+		   size_t n, double wall_ms);
+
+#endif

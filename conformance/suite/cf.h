@@ -86,6 +86,8 @@ struct cf_iut_opts {
 	const char *commands;       /* NULL: CF_COMMANDS */
 	unsigned untrusted_testers; /* bit i: T<i> is left out of authorized/ */
 	unsigned untrusted_refs;    /* bit i: R<i> is left out */
+	const struct ib_pubkey *extra_keys[8];  /* more keys for authorized/ (vector signers); */
+	size_t nextra_keys;                     /* the suite trusts them too. Needs CONFIG. */
 };
 #define CF_KEEPALIVE_MS 2000u
 #define CF_KEEPALIVE_TIMEOUT_MS 1000u

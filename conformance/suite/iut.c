@@ -86,7 +86,26 @@ static bool write_authorized(struct cf_ctx *c, unsigned untrusted_testers,
 		else
 			ok = ib_pubkey_save(ib_identity_pubkey(c->w->refs[i]), path) == IB_OK;
 	}
+	for (size_t i = 0; ok && i < c->iut_opts.nextra_keys; i++) {
+		snprintf(path, sizeof path, "%s/authorized/conform-X%zu.pub", c->iut_dir, i);
+		ok = ib_pubkey_save(c->iut_opts.extra_keys[i], path) == IB_OK;
+	}
 	return ok;
+}
+
+/* The suite's keyring takes the extra keys too: frames they signed are genuine. */
+static bool trust_extra_keys(struct cf_ctx *c)
+{
+	for (size_t i = 0; i < c->iut_opts.nextra_keys; i++) {
+		struct ib_pubkey *k;
+
+		if (ib_keyring_find(c->trusted, ib_pubkey_id(c->iut_opts.extra_keys[i])))
+			continue;
+		if (ib_pubkey_from_raw(&k, ib_pubkey_raw(c->iut_opts.extra_keys[i])) != IB_OK ||
+		    ib_keyring_add(c->trusted, k) != IB_OK)
+			return false;
+	}
+	return true;
 }
 
 static uint32_t or_default(uint32_t v, uint32_t dflt)
@@ -384,7 +403,7 @@ bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
 		return true;
 	}
 	c->iut_port = free_port();
-	if (!c->iut_port || !make_node_dir(c)) {
+	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c)) {
 		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
 		return false;
 	}

@@ -107,6 +107,11 @@ bool cf_iut_restart(struct cf_ctx *c, bool empty_store);
 bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrusted_refs);
 /* Writes a file in authorized/ (contents as given) before a reload: broken keyrings. */
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents);
+/* Starts the IUT with extra_conf appended to its node.conf, expecting it to refuse to start
+ * ([IFACE-2]): true when it did (exited non-zero, or did not open), with its message in why;
+ * *line is the line number extra_conf starts at. */
+bool cf_iut_start_refused(struct cf_ctx *c, const char *extra_conf, int *line, char *why,
+			  size_t cap);
 const ib_id *cf_iut_id(struct cf_ctx *c);
 uint16_t cf_iut_port(struct cf_ctx *c);
 const char *cf_iut_host(struct cf_ctx *c);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wordexp.h>
 
 /* An exit status an IUT uses to say it does not support the configuration it was given
  * ([IFACE-8]; EX_UNAVAILABLE of sysexits.h). */
@@ -251,18 +252,31 @@ static bool expand_template(struct cf_ctx *c, const char *tpl, char *out, size_t
 	return true;
 }
 
+/* The command is split into words as a shell would (quotes, $VARIABLES) but run without one,
+ * so that the process the suite signals is the IUT itself: a shell in between would die of
+ * the SIGHUP meant for the IUT. An adapter script must therefore `exec` the implementation. */
 static bool cmd_start(struct cf_ctx *c)
 {
 	char cmd[4096], logpath[800];
-	int logfd;
+	wordexp_t words;
+	int logfd, rc;
 
 	if (!expand_template(c, c->w->opt->iut_cmd, cmd, sizeof cmd)) {
 		cf_harness_error(c, "--iut-cmd is too long once expanded");
 		return false;
 	}
+	rc = wordexp(cmd, &words, WRDE_NOCMD | WRDE_UNDEF);
+	if (rc != 0 || words.we_wordc == 0) {
+		if (rc == 0)
+			wordfree(&words);
+		cf_harness_error(c, "--iut-cmd: cannot split `%s` into words (no `$(...)`, "
+				 "`;`, `&&` or pipes: put those in an adapter script)", cmd);
+		return false;
+	}
 	snprintf(logpath, sizeof logpath, "%s/stderr.log", c->iut_dir);
 	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (logfd < 0) {
+		wordfree(&words);
 		cf_harness_error(c, "cannot create %s", logpath);
 		return false;
 	}
@@ -272,15 +286,18 @@ static bool cmd_start(struct cf_ctx *c)
 	if (c->iut_pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
-		/* Its own process group, so that a shell wrapper and its children stop together. */
+		/* Its own process group, so that an adapter and its children stop together. */
 		setpgid(0, 0);
 		dup2(null, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execvp(words.we_wordv[0], words.we_wordv);
+		fprintf(stderr, "interbot-conform: cannot run %s: %s\n", words.we_wordv[0],
+			strerror(errno));
 		_exit(127);
 	}
 	close(logfd);
+	wordfree(&words);
 	if (c->iut_pid < 0) {
 		c->iut_pid = 0;
 		cf_harness_error(c, "fork: %s", strerror(errno));
@@ -408,6 +425,60 @@ bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
 		return false;
 	}
 	return launch(c);
+}
+
+/* The IUT started with extra text at the end of node.conf: it must refuse ([IFACE-2]). */
+bool cf_iut_start_refused(struct cf_ctx *c, const char *extra_conf, int *line, char *why,
+			  size_t cap)
+{
+	char path[800];
+	FILE *f;
+	uint64_t limit;
+	int ch;
+
+	why[0] = 0;
+	c->iut_started = true;
+	c->iut_port = free_port();
+	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c)) {
+		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
+		return false;
+	}
+	snprintf(path, sizeof path, "%s/node.conf", c->iut_dir);
+	f = fopen(path, "a+");
+	*line = 1;
+	while (f && (ch = fgetc(f)) != EOF)
+		*line += ch == '\n';
+	if (!f || fputs(extra_conf, f) < 0 || fclose(f) != 0) {
+		cf_harness_error(c, "cannot write %s", path);
+		return false;
+	}
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		struct ib_diag diag = { 0 };
+
+		if (ib_node_open(&c->iut_node, c->w->loop, c->iut_dir, &diag) == IB_OK)
+			return false;
+		/* What `interbot run` prints for the same failure. */
+		snprintf(why, cap, "%s:%d: %s", diag.file, diag.line, diag.reason);
+		return true;
+	}
+	c->iut_exit_expected = true;    /* exiting is the right answer here */
+	if (!cmd_start(c))
+		return false;
+	limit = cf_now_ms(c) + (uint64_t)(CF_READY_MS * c->w->opt->timeout_scale);
+	while (cf_now_ms(c) < limit) {
+		int status;
+
+		if (waitpid(c->iut_pid, &status, WNOHANG) == c->iut_pid) {
+			c->iut_pid = 0;
+			cmd_collect_log(c);
+			snprintf(why, cap, "%.*s", (int)c->log.len, (const char *)c->log.ptr);
+			return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		}
+		if (accepts_tcp(cf_iut_host(c), c->iut_port))
+			return false;
+		ib_loop_run_once(c->w->loop, 20);
+	}
+	return false;
 }
 
 static bool self_exited(void *arg)

@@ -58,6 +58,90 @@ static void test_sigterm(struct cf_ctx *c)
 	cf_wait_closed(c, p, IB_EC_SHUTTING_DOWN, "LINK-8", 1000);
 }
 
+
+/* [IFACE-2] Each broken line, alone at the end of a good node.conf, must stop the start with a
+ * message that names the file and the line. */
+static void test_bad_conf(struct cf_ctx *c)
+{
+	static const char *const bad[] = {
+		"colour = blue\n",                 /* unknown key */
+		"keepalive_interval_ms = 5000\n",  /* repeated key (the suite wrote it) */
+		"just some words\n",               /* no '=' */
+		"mode = sometimes\n",              /* value out of range */
+	};
+	char why[4096], want[64];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int line = 0;
+		bool refused = cf_iut_start_refused(c, bad[i], &line, why, sizeof why);
+
+		if (!cf_ok(c))
+			return;
+		if (!cf_expect(c, refused, "IFACE-2", "the IUT refuses to start on a broken node.conf",
+			       "it started with the line `%.*s` in node.conf",
+			       (int)strlen(bad[i]) - 1, bad[i]))
+			return;
+		snprintf(want, sizeof want, "node.conf:%d", line);
+		if (!cf_expect(c, strstr(why, want) != NULL, "IFACE-2",
+			       "its message names the file and the line, as node.conf:LINE",
+			       "for `%.*s` (line %d) it said: %.300s", (int)strlen(bad[i]) - 1, bad[i],
+			       line, why))
+			return;
+		cf_note(c, "refused `%.*s`: %.200s", (int)strlen(bad[i]) - 1, bad[i], why);
+	}
+}
+
+static bool closed(void *arg)
+{
+	return hn_peer_closed(arg);
+}
+
+/* [IFACE-4] The reload is triggered the way the interface says (SIGHUP for a process); the
+ * revoked tester's link must close, the other stays. */
+static void test_sighup_reload(struct cf_ctx *c)
+{
+	struct hn_peer *kept, *revoked;
+
+	if (!cf_iut_start(c, NULL) || !(kept = cf_peer(c, 0)) || !(revoked = cf_peer(c, 1)) ||
+	    !cf_link_child(c, kept) || !cf_link_child(c, revoked) ||
+	    !cf_iut_reload(c, 1u << 1, 0) ||
+	    !cf_wait_closed(c, revoked, IB_EC_REVOKED, "IFACE-4", 2000))
+		return;
+	cf_run_until(c, closed, kept, 200);
+	cf_expect(c, !hn_peer_closed(kept), "IFACE-4",
+		  "a reload closes only the links of removed keys",
+		  "the link of T0, still authorized, closed too");
+}
+
+/* [ERR-2] Random bytes after a good HELLO: the IUT may close that link (it must, once the
+ * bytes stop making frames), but it must keep running and serving others. */
+static void test_survives_garbage(struct cf_ctx *c)
+{
+	struct hn_peer *noisy, *other;
+	uint8_t junk[4096];
+	uint16_t status = 0;
+	struct ib_buf out = { 0 };
+
+	if (!cf_iut_start(c, NULL) || !(noisy = cf_peer(c, 0)) || !(other = cf_peer(c, 1)) ||
+	    !cf_link_child(c, noisy) || !cf_link_child(c, other))
+		goto out;
+	for (int round = 0; round < 8 && !hn_peer_closed(noisy); round++) {
+		for (size_t i = 0; i < sizeof junk; i += 8) {
+			uint64_t r = cf_rand(c);
+
+			memcpy(junk + i, &r, 8);
+		}
+		hn_peer_send_raw(noisy, junk, sizeof junk);
+		cf_run_for(c, 20);
+	}
+	if (cf_command(c, other, NULL, "ib.ping", NULL, 0, &status, &out))
+		cf_expect(c, status == IB_STATUS_OK, "ERR-2",
+			  "after garbage on one link the IUT still answers ib.ping on another",
+			  "status %s", ib_status_name(status));
+out:
+	ib_buf_free(&out);
+}
+
 const struct cf_test cf_tests_iface[] = {
 	{ "iface.ready", "IFACE-1 IFACE-3", 0, test_ready_and_link,
 	  "Started on a prepared node directory, the IUT accepts TCP, then links an authorized "
@@ -66,5 +150,13 @@ const struct cf_test cf_tests_iface[] = {
 	  "ib.info from a tester answers ok with id=, role= and parent= lines" },
 	{ "iface.sigterm", "IFACE-5 LINK-8", CF_NEEDS_RESTART, test_sigterm,
 	  "On SIGTERM the IUT closes its links with ERROR shutting_down and exits within 5 s" },
+	{ "iface.bad-conf", "IFACE-2", CF_NEEDS_CONFIG, test_bad_conf,
+	  "A node.conf with an unknown key, a repeated key, a line without '=' or a bad value "
+	  "stops the start, with a message naming node.conf and the line" },
+	{ "iface.sighup-reload", "IFACE-4 MEMBER-2", CF_NEEDS_RELOAD, test_sighup_reload,
+	  "SIGHUP reloads authorized/: the link of a removed key closes with revoked, others stay" },
+	{ "iface.survives-garbage", "ERR-2", 0, test_survives_garbage,
+	  "32 KiB of random bytes on one link do not crash the IUT; it still answers ib.ping on "
+	  "another" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -589,6 +589,8 @@ void cf_iut_cleanup(struct cf_ctx *c)
 	}
 	if (c->iut_dir[0] && !c->w->opt->keep && cf_ok(c))
 		remove_tree(c->iut_dir);
+	else if (c->iut_dir[0])
+		snprintf(c->res->node_dir, sizeof c->res->node_dir, "%s", c->iut_dir);
 }
 
 const ib_id *cf_iut_id(struct cf_ctx *c)

@@ -29,6 +29,7 @@ struct tls_probe {
 	int version;
 	char group[32];
 	char alert[96];                 /* the last alert the server sent, for failure */
+	int alert_code;                 /* its AlertDescription, or -1 */
 	char failure[PROBE_FAILURE_MAX];
 	struct ib_buf plain_out;        /* frames queued until the handshake is done */
 	struct ib_buf wire_out;         /* ciphertext the socket did not take yet */
@@ -160,6 +161,8 @@ static void on_info(const SSL *ssl, int where, int ret)
 	struct tls_probe *p = probe_of(ssl);
 
 	/* OpenSSL 3.0 names certificate_required (116, TLS 1.3) "unknown". */
+	if (p && (where & SSL_CB_READ_ALERT))
+		p->alert_code = ret & 0xff;
 	if (p && (where & SSL_CB_READ_ALERT))
 		snprintf(p->alert, sizeof p->alert, "received alert %s (%d, %s)",
 			 (ret & 0xff) == 116 ? "certificate required"
@@ -476,6 +479,7 @@ int tls_probe_start(struct tls_probe **out, struct ib_loop *loop, const char *ho
 	}
 	p->loop = loop;
 	p->fd = -1;
+	p->alert_code = -1;
 	p->opts = *opts;
 	ib_frame_decoder_init(&p->dec, IB_MAX_MESSAGE_LIMIT);
 	p->ctx = make_ctx(opts, err);
@@ -585,6 +589,11 @@ size_t tls_probe_count(const struct tls_probe *p, uint8_t type)
 const char *tls_probe_version(const struct tls_probe *p)
 {
 	return p->version ? SSL_get_version(p->ssl) : "none";
+}
+
+int tls_probe_alert(const struct tls_probe *p)
+{
+	return p->alert_code;
 }
 
 int tls_probe_version_number(const struct tls_probe *p)

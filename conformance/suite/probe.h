@@ -55,6 +55,9 @@ bool tls_probe_handshaken(const struct tls_probe *p);
 bool tls_probe_closed(const struct tls_probe *p);
 /* Why it ended, for people: "received alert certificate required", "EOF", ... */
 const char *tls_probe_failure(const struct tls_probe *p);
+/* The AlertDescription of the last alert the server sent (120: no_application_protocol), or
+ * -1 when none came. */
+int tls_probe_alert(const struct tls_probe *p);
 
 /* Signs a HELLO (role server, path [id]) with opts.id and sends it once the handshake is
  * done (queued until then). */

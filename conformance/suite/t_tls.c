@@ -3,15 +3,15 @@
  * certificates - and ones it must accept although their certificates look wrong.
  *
  * "Refused" is judged after the handshake too: in TLS 1.3 the client finishes before the
- * server has checked the client's certificate, so the prober then sends a valid HELLO; a
- * refusing IUT answers it with no HELLO and closes (alert or EOF). */
+ * server has checked the client's certificate, so a refusing IUT then closes at once (alert
+ * or EOF). One that does not is sent a valid HELLO, to tell "let in" from "slow to close". */
 #include "cf.h"
 #include "probe.h"
 
 #include <openssl/ssl.h>
 
 #define PROBE_MS 5000u      /* TCP + TLS handshake of the prober */
-#define REFUSE_MS 1000u     /* from the HELLO to the close of a refused client */
+#define REFUSE_MS 1000u     /* from the handshake (then the HELLO) to the close */
 #define TICKET_MS 200u      /* after the HELLO answer, for late NewSessionTickets */
 
 static bool start_probe(struct cf_ctx *c, const struct tls_probe_opts *o, struct tls_probe **p)
@@ -55,36 +55,66 @@ static bool accepted(struct cf_ctx *c, struct tls_probe *p, const char *req, con
 			 tls_probe_count(p, IB_MSG_HELLO), tls_probe_failure(p));
 }
 
-/* The IUT refuses the client: the handshake fails, or after it the IUT answers the prober's
- * HELLO with no HELLO and closes within REFUSE_MS. */
+/* After the client side of the handshake: the IUT closes by itself ([TLS-4]: "fail the
+ * handshake, or close immediately after it"). If it does not, a HELLO tells whether it let
+ * the client in or decides only on the HELLO. */
+static void judge_after_handshake(struct cf_ctx *c, struct tls_probe *p, const char *req,
+				  const char *expected)
+{
+	cf_note(c, "prober: the client side completed %s", tls_probe_version(p));
+	if (cf_run_until(c, tls_probe_ended, p, REFUSE_MS))
+		return;
+	if (tls_probe_send_hello(p) != IB_OK) {
+		cf_harness_error(c, "the prober cannot send HELLO");
+		return;
+	}
+	cf_run_until(c, tls_probe_got_hello, p, REFUSE_MS);
+	if (!cf_expect(c, tls_probe_count(p, IB_MSG_HELLO) == 0, req, expected,
+		       "the IUT answered the prober's HELLO over %s: it let the client in",
+		       tls_probe_version(p)))
+		return;
+	cf_expect(c, false, req, expected, tls_probe_closed(p) ?
+		  "the connection stayed open %u ms after the handshake; the IUT closed it only "
+		  "after the prober's HELLO (%s)" :
+		  "the connection stayed open %u ms after the handshake, and after a HELLO%s",
+		  REFUSE_MS, tls_probe_closed(p) ? tls_probe_failure(p) : "");
+}
+
+/* How a refusal must look beyond "no link": what the spec names for some cases. */
+struct refusal {
+	bool before_finished;   /* [TLS-1] the handshake must not complete at all */
+	int alert;              /* [TLS-2] this alert must come (-1: any alert, or none) */
+};
+#define ANY_REFUSAL ((struct refusal){ .alert = -1 })
+
+/* The IUT refuses the client: the handshake fails, or the IUT closes right after it. */
 static void expect_refused(struct cf_ctx *c, const struct tls_probe_opts *o, const char *req,
-			   const char *client)
+			   const char *client, struct refusal how)
 {
 	struct tls_probe *p = NULL;
 	char expected[256];
 
 	snprintf(expected, sizeof expected, "the IUT refuses %s: the handshake fails, or the "
-		 "IUT closes without answering HELLO", client);
+		 "IUT closes right after it", client);
 	if (!cf_iut_start(c, NULL) || !start_probe(c, o, &p))
 		goto out;
 	if (!cf_wait(c, tls_probe_settled, p, PROBE_MS, "the prober's TLS handshake ends"))
 		goto out;
-	if (tls_probe_handshaken(p) && !tls_probe_closed(p)) {
-		cf_note(c, "prober: the client side completed %s; sending HELLO",
-			tls_probe_version(p));
-		if (tls_probe_send_hello(p) != IB_OK) {
-			cf_harness_error(c, "the prober cannot send HELLO");
-			goto out;
-		}
-		cf_run_until(c, tls_probe_got_hello, p, REFUSE_MS);
-	}
-	if (!cf_expect(c, tls_probe_count(p, IB_MSG_HELLO) == 0, req, expected,
-		       "the IUT answered HELLO over %s: it let the client in",
-		       tls_probe_version(p)) ||
-	    !cf_expect(c, tls_probe_closed(p), req, expected,
-		       "no HELLO, but the connection stayed open %u ms after HELLO", REFUSE_MS))
+	if (tls_probe_handshaken(p) && !tls_probe_closed(p))
+		judge_after_handshake(c, p, req, expected);
+	if (!cf_ok(c))
 		goto out;
 	cf_note(c, "prober: refused (%s)", tls_probe_failure(p));
+	if (how.before_finished &&
+	    !cf_expect(c, !tls_probe_handshaken(p), req,
+		       "the IUT fails the handshake: it never negotiates that version",
+		       "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
+		       tls_probe_failure(p)))
+		goto out;
+	if (how.alert >= 0)
+		cf_expect(c, tls_probe_alert(p) == how.alert, req,
+			  "the IUT fails the handshake with alert no_application_protocol (120)",
+			  "%s", tls_probe_alert(p) < 0 ? "it sent no alert" : tls_probe_failure(p));
 out:
 	tls_probe_free(p);
 }
@@ -96,7 +126,8 @@ static void test_refuse_tls12(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.min_version = o.max_version = TLS1_2_VERSION;
-	expect_refused(c, &o, "TLS-1", "a client that offers only TLS 1.2");
+	expect_refused(c, &o, "TLS-1", "a client that offers only TLS 1.2",
+		       (struct refusal){ .before_finished = true, .alert = -1 });
 }
 
 static void test_negotiates_13(struct cf_ctx *c)
@@ -122,7 +153,8 @@ static void test_refuse_no_alpn(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.no_alpn = true;
-	expect_refused(c, &o, "TLS-2", "a client that offers no ALPN");
+	expect_refused(c, &o, "TLS-2", "a client that offers no ALPN",
+		       (struct refusal){ .alert = SSL_AD_NO_APPLICATION_PROTOCOL });
 }
 
 static void test_refuse_wrong_alpn(struct cf_ctx *c)
@@ -130,7 +162,8 @@ static void test_refuse_wrong_alpn(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.alpn = "h2";
-	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN h2");
+	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN h2",
+		       (struct refusal){ .alert = SSL_AD_NO_APPLICATION_PROTOCOL });
 }
 
 /* ---- TLS-3, TLS-4 ------------------------------------------------------------------------- */
@@ -140,7 +173,8 @@ static void test_refuse_no_cert(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.cert = TLS_PROBE_CERT_NONE;
-	expect_refused(c, &o, "TLS-3", "a client that presents no certificate");
+	expect_refused(c, &o, "TLS-3", "a client that presents no certificate",
+		       ANY_REFUSAL);
 }
 
 static void test_refuse_rsa_cert(struct cf_ctx *c)
@@ -148,7 +182,8 @@ static void test_refuse_rsa_cert(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.cert = TLS_PROBE_CERT_RSA;
-	expect_refused(c, &o, "TLS-3", "a client with an RSA-2048 certificate (HELLO signed by T0)");
+	expect_refused(c, &o, "TLS-3", "a client with an RSA-2048 certificate (HELLO signed by T0)",
+		       ANY_REFUSAL);
 }
 
 static void test_refuse_p256_cert(struct cf_ctx *c)
@@ -157,7 +192,8 @@ static void test_refuse_p256_cert(struct cf_ctx *c)
 
 	o.cert = TLS_PROBE_CERT_P256;
 	expect_refused(c, &o, "TLS-3",
-		       "a client with an ECDSA P-256 certificate (HELLO signed by T0)");
+		       "a client with an ECDSA P-256 certificate (HELLO signed by T0)",
+		       ANY_REFUSAL);
 }
 
 static void test_refuse_stranger(struct cf_ctx *c)
@@ -165,7 +201,8 @@ static void test_refuse_stranger(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.id = cf_tester_identity(c, CF_STRANGER);
-	expect_refused(c, &o, "TLS-4", "the stranger, a key not in authorized/");
+	expect_refused(c, &o, "TLS-4", "the stranger, a key not in authorized/",
+		       ANY_REFUSAL);
 }
 
 static void test_refuse_fresh_key(struct cf_ctx *c)
@@ -178,7 +215,8 @@ static void test_refuse_fresh_key(struct cf_ctx *c)
 		return;
 	}
 	o.id = fresh;
-	expect_refused(c, &o, "TLS-4", "a freshly generated key nobody authorized");
+	expect_refused(c, &o, "TLS-4", "a freshly generated key nobody authorized",
+		       ANY_REFUSAL);
 	ib_identity_free(fresh);
 }
 

@@ -24,7 +24,10 @@ struct tls_probe {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	BIO *rbio, *wbio;               /* owned by ssl */
-	int fd;
+	int fd, listen_fd;
+	uint16_t port;                  /* a server probe's */
+	bool server;
+	struct tls_probe_hello hello;
 	bool tcp_up, handshaken, closed, eof, resumed;
 	int version;
 	char group[32];
@@ -170,6 +173,81 @@ static void on_info(const SSL *ssl, int where, int ret)
 			 ret & 0xff, SSL_alert_type_string_long(ret));
 }
 
+/* [TLS-2] The server selects interbot/1 when offered, unless told to select nothing. */
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	struct tls_probe *p = probe_of(ssl);
+	size_t n = strlen(IB_ALPN);
+
+	(void)arg;
+	if (!p || p->opts.no_alpn)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (unsigned i = 0; i < inlen; i += 1u + in[i])
+		if (in[i] == n && i + 1 + n <= inlen && memcmp(in + i + 1, IB_ALPN, n) == 0) {
+			*out = in + i + 1;
+			*outlen = in[i];
+			return SSL_TLSEXT_ERR_OK;
+		}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+static bool list_has_u16(const unsigned char *ext, size_t len, unsigned v)
+{
+	size_t n = len >= 2 ? (size_t)ext[0] << 8 | ext[1] : 0;
+
+	for (size_t i = 2; i + 1 < len && i < n + 2; i += 2)
+		if (((unsigned)ext[i] << 8 | ext[i + 1]) == v)
+			return true;
+	return false;
+}
+
+static bool alpn_lists_ours(const unsigned char *ext, size_t len)
+{
+	size_t n = strlen(IB_ALPN);
+
+	for (size_t i = 2; i < len; i += 1u + ext[i])
+		if (ext[i] == n && i + 1 + n <= len && memcmp(ext + i + 1, IB_ALPN, n) == 0)
+			return true;
+	return false;
+}
+
+/* Records what the IUT's ClientHello offers ([TLS-2], [TLS-6], [TLS-7]); accepts it. */
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_probe *p = probe_of(ssl);
+	const unsigned char *ext;
+	size_t len;
+
+	(void)alert;
+	(void)arg;
+	if (!p)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	p->hello.seen = true;
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
+				      &ext, &len) == 1)
+		p->hello.alpn_ours = alpn_lists_ours(ext, len);
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_groups, &ext, &len) == 1)
+		p->hello.x25519 = list_has_u16(ext, len, 0x001d);
+	p->hello.psk = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &ext, &len) == 1;
+	p->hello.early_data =
+		SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_early_data, &ext, &len) == 1;
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static bool configure_server(SSL_CTX *ctx, const struct tls_probe_opts *o)
+{
+	static const unsigned char sid_ctx[] = "interbot-conform";
+
+	SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
+	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, NULL);
+	/* Tickets only when a test wants them ([TLS-6]: will the IUT offer one back?). */
+	if (!o->tickets)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	return SSL_CTX_set_num_tickets(ctx, o->tickets) == 1 &&
+	       SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) == 1;
+}
+
 static int alpn_wire(const char *name, unsigned char *wire, size_t cap)
 {
 	size_t n = strlen(name);
@@ -181,9 +259,9 @@ static int alpn_wire(const char *name, unsigned char *wire, size_t cap)
 	return (int)(n + 1);
 }
 
-static SSL_CTX *make_ctx(const struct tls_probe_opts *o, char *err)
+static SSL_CTX *make_ctx(const struct tls_probe_opts *o, bool server, char *err)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	unsigned char wire[256];
 	int wlen;
 
@@ -195,7 +273,12 @@ static SSL_CTX *make_ctx(const struct tls_probe_opts *o, char *err)
 		snprintf(err, 128, "cannot set the TLS versions");
 		goto fail;
 	}
-	if (!o->no_alpn) {
+	if (server) {
+		if (!configure_server(ctx, o)) {
+			snprintf(err, 128, "cannot configure the TLS server");
+			goto fail;
+		}
+	} else if (!o->no_alpn) {
 		wlen = alpn_wire(o->alpn ? o->alpn : IB_ALPN, wire, sizeof wire);
 		if (wlen < 0 || SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)wlen) != 0) {
 			snprintf(err, 128, "cannot set ALPN");
@@ -210,7 +293,8 @@ static SSL_CTX *make_ctx(const struct tls_probe_opts *o, char *err)
 		snprintf(err, 128, "cannot offer groups %s", o->groups);
 		goto fail;
 	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+			   NULL);
 	SSL_CTX_set_cert_verify_callback(ctx, accept_any_chain, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 						    SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -327,7 +411,7 @@ static void handshake_step(struct tls_probe *p)
 	int rc, e;
 
 	ERR_clear_error();
-	rc = SSL_connect(p->ssl);
+	rc = SSL_do_handshake(p->ssl);
 	if (rc == 1) {
 		p->handshaken = true;
 		note_session(p);
@@ -429,7 +513,7 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)fd;
 	if (!p->tcp_up) {
-		int rc = ib_net_connect_result(p->fd);
+		int rc = p->server ? IB_OK : ib_net_connect_result(p->fd);
 
 		if (rc == IB_ERR_AGAIN)
 			return;
@@ -445,6 +529,15 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 		drive(p);
 }
 
+static void stop_listening(struct tls_probe *p)
+{
+	if (p->listen_fd >= 0) {
+		ib_loop_unwatch(p->loop, p->listen_fd);
+		ib_net_close(p->listen_fd);
+		p->listen_fd = -1;
+	}
+}
+
 static void end(struct tls_probe *p, const char *reason)
 {
 	if (p->closed)
@@ -458,31 +551,28 @@ static void end(struct tls_probe *p, const char *reason)
 		ib_net_close(p->fd);
 		p->fd = -1;
 	}
+	stop_listening(p);
 }
 
 /* ---- API ----------------------------------------------------------------------------------- */
 
-int tls_probe_start(struct tls_probe **out, struct ib_loop *loop, const char *host,
-		    uint16_t port, const struct tls_probe_opts *opts, char *err)
+/* The probe and its TLS object, before any socket. */
+static struct tls_probe *probe_new(struct ib_loop *loop, const struct tls_probe_opts *opts,
+				   bool server, char *err)
 {
 	struct tls_probe *p = calloc(1, sizeof *p);
-	struct ib_diag diag = { 0 };
-	char scratch[128];
-	int rc = IB_ERR_CRYPTO;
 
-	err = err ? err : scratch;
-	err[0] = '\0';
-	*out = NULL;
 	if (!p) {
 		snprintf(err, 128, "out of memory");
-		return IB_ERR_NOMEM;
+		return NULL;
 	}
 	p->loop = loop;
-	p->fd = -1;
+	p->fd = p->listen_fd = -1;
 	p->alert_code = -1;
+	p->server = server;
 	p->opts = *opts;
 	ib_frame_decoder_init(&p->dec, IB_MAX_MESSAGE_LIMIT);
-	p->ctx = make_ctx(opts, err);
+	p->ctx = make_ctx(opts, server, err);
 	p->ssl = p->ctx ? SSL_new(p->ctx) : NULL;
 	p->rbio = BIO_new(BIO_s_mem());
 	p->wbio = BIO_new(BIO_s_mem());
@@ -491,31 +581,108 @@ int tls_probe_start(struct tls_probe **out, struct ib_loop *loop, const char *ho
 		BIO_free(p->wbio);
 		p->rbio = p->wbio = NULL;
 		if (!err[0])
-			snprintf(err, 128, "cannot make the TLS client");
+			snprintf(err, 128, "cannot make the TLS %s", server ? "server" : "client");
 		goto fail;
 	}
 	/* Empty input means "more later": the socket tells EOF. */
 	BIO_set_mem_eof_return(p->rbio, -1);
 	SSL_set_bio(p->ssl, p->rbio, p->wbio);
 	SSL_set_app_data(p->ssl, p);
-	SSL_set_connect_state(p->ssl);
+	if (server)
+		SSL_set_accept_state(p->ssl);
+	else
+		SSL_set_connect_state(p->ssl);
 	if (opts->resume && SSL_set_session(p->ssl, opts->resume) != 1) {
 		snprintf(err, 128, "cannot offer the session");
 		goto fail;
 	}
+	return p;
+fail:
+	ERR_clear_error();
+	tls_probe_free(p);
+	return NULL;
+}
+
+int tls_probe_start(struct tls_probe **out, struct ib_loop *loop, const char *host,
+		    uint16_t port, const struct tls_probe_opts *opts, char *err)
+{
+	struct ib_diag diag = { 0 };
+	struct tls_probe *p;
+	char scratch[128];
+	int rc;
+
+	err = err ? err : scratch;
+	err[0] = '\0';
+	*out = NULL;
+	p = probe_new(loop, opts, false, err);
+	if (!p)
+		return IB_ERR_CRYPTO;
 	rc = ib_net_connect(host, port, &p->fd, &diag);
 	if (rc == IB_OK)
 		rc = ib_loop_watch(loop, p->fd, IB_EV_WRITE, on_event, p);
 	if (rc != IB_OK) {
 		snprintf(err, 128, "cannot connect to %.40s:%u: %.60s", host, port, diag.reason);
-		goto fail;
+		tls_probe_free(p);
+		return rc;
 	}
 	*out = p;
 	return IB_OK;
-fail:
-	ERR_clear_error();
-	tls_probe_free(p);
-	return rc ? rc : IB_ERR_CRYPTO;
+}
+
+/* The first connection is the probe's; the listener closes, so later ones are refused. */
+static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct tls_probe *p = arg;
+
+	(void)loop;
+	(void)events;
+	if (p->fd >= 0 || ib_net_accept(fd, &p->fd, NULL, 0) != IB_OK)
+		return;
+	stop_listening(p);
+	p->tcp_up = true;
+	ib_loop_watch(p->loop, p->fd, IB_EV_READ, on_event, p);
+}
+
+int tls_probe_listen(struct tls_probe **out, struct ib_loop *loop, uint16_t *port,
+		     const struct tls_probe_opts *opts, char *err)
+{
+	struct ib_diag diag = { 0 };
+	struct tls_probe *p;
+	char scratch[128];
+	int rc;
+
+	err = err ? err : scratch;
+	err[0] = '\0';
+	*out = NULL;
+	p = probe_new(loop, opts, true, err);
+	if (!p)
+		return IB_ERR_CRYPTO;
+	rc = ib_net_listen("127.0.0.1", *port, &p->listen_fd, port, &diag);
+	if (rc == IB_OK)
+		rc = ib_loop_watch(loop, p->listen_fd, IB_EV_READ, on_accept, p);
+	if (rc != IB_OK) {
+		snprintf(err, 128, "cannot listen: %.100s", diag.reason);
+		tls_probe_free(p);
+		return rc;
+	}
+	p->port = *port;
+	*out = p;
+	return IB_OK;
+}
+
+uint16_t tls_probe_port(const struct tls_probe *p)
+{
+	return p->port;
+}
+
+bool tls_probe_accepted(const struct tls_probe *p)
+{
+	return p->tcp_up;
+}
+
+const struct tls_probe_hello *tls_probe_client_hello(const struct tls_probe *p)
+{
+	return &p->hello;
 }
 
 void tls_probe_free(struct tls_probe *p)
@@ -611,7 +778,7 @@ bool tls_probe_resumed(const struct tls_probe *p)
 	return p->resumed;
 }
 
-const uint8_t *tls_probe_server_spki(const struct tls_probe *p, size_t *len)
+const uint8_t *tls_probe_peer_spki(const struct tls_probe *p, size_t *len)
 {
 	*len = p->spki_len;
 	return p->spki;

@@ -1,5 +1,5 @@
 /*
- * probe.h - a TLS prober: a TLS client built on OpenSSL directly, not on the library's TLS
+ * probe.h - a TLS prober: a TLS client or server built on OpenSSL directly, not on the library's TLS
  * engine, so that it can do what a correct interbot node never does (TLS 1.2, no or another
  * ALPN, no certificate, an RSA or ECDSA certificate, an expired one, another issuer) and
  * observe what the IUT does about it (spec section 4).
@@ -37,7 +37,16 @@ struct tls_probe_opts {
 	bool foreign_issuer;            /* issuer "CN=interbot-conform other CA", signed by
 	                                 * another (fresh) key, not self-signed */
 	const char *groups;             /* key exchange groups offered, "X25519"; NULL: default */
-	SSL_SESSION *resume;            /* a session to offer for resumption (borrowed) */
+	SSL_SESSION *resume;            /* client: a session to offer (borrowed) */
+	unsigned tickets;               /* server: NewSessionTickets to issue after the handshake */
+};
+
+/* What the IUT's ClientHello offered (server probes). */
+struct tls_probe_hello {
+	bool seen;
+	bool alpn_ours;                 /* ALPN lists interbot/1 */
+	bool x25519;                    /* supported_groups lists X25519 */
+	bool psk, early_data;           /* pre_shared_key, early_data extensions */
 };
 
 struct tls_probe;
@@ -46,7 +55,17 @@ struct tls_probe;
  * err (may be NULL, 128 bytes) says what failed. */
 int tls_probe_start(struct tls_probe **out, struct ib_loop *loop, const char *host,
 		    uint16_t port, const struct tls_probe_opts *opts, char *err);
+/* A server probe: listens on 127.0.0.1:*port (0: an ephemeral port, returned) and runs the
+ * server side of the handshake with the first connection; then it stops listening. With
+ * opts.no_alpn it selects no protocol; it always requests a client certificate. */
+int tls_probe_listen(struct tls_probe **out, struct ib_loop *loop, uint16_t *port,
+		     const struct tls_probe_opts *opts, char *err);
 void tls_probe_free(struct tls_probe *p);
+/* The port a server probe listens on. */
+uint16_t tls_probe_port(const struct tls_probe *p);
+/* Server probes: whether a connection came, and what its ClientHello offered. */
+bool tls_probe_accepted(const struct tls_probe *p);
+const struct tls_probe_hello *tls_probe_client_hello(const struct tls_probe *p);
 
 /* The client side finished the handshake (in TLS 1.3 that is before the server checked the
  * client's certificate: only what follows tells whether the client was accepted). */
@@ -72,8 +91,8 @@ const char *tls_probe_version(const struct tls_probe *p);
 int tls_probe_version_number(const struct tls_probe *p);
 const char *tls_probe_group(const struct tls_probe *p);
 bool tls_probe_resumed(const struct tls_probe *p);
-/* The server certificate's SubjectPublicKeyInfo (DER), and its length (0: none). */
-const uint8_t *tls_probe_server_spki(const struct tls_probe *p, size_t *len);
+/* The other end's certificate's SubjectPublicKeyInfo (DER), and its length (0: none). */
+const uint8_t *tls_probe_peer_spki(const struct tls_probe *p, size_t *len);
 
 /* NewSessionTicket messages received, and the last one's session (NULL: none; owned by the
  * probe, valid while it lives). */

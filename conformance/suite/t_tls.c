@@ -233,7 +233,7 @@ static void test_server_key(struct cf_ctx *c)
 	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
 	    !accepted(c, p, "TLS-4", "T0, an authorized tester"))
 		goto out;
-	spki = tls_probe_server_spki(p, &len);
+	spki = tls_probe_peer_spki(p, &len);
 	if (len == IB_SPKI_LEN) {
 		ib_id_from_spki(&id, spki);
 		ib_id_to_hex(&id, got);
@@ -346,6 +346,199 @@ out:
 	tls_probe_free(p);
 }
 
+/* ---- the IUT as a client: a server probe is its parent ------------------------------- */
+
+/* Starts the IUT with the probe (listening) as its parent, and waits until the handshake
+ * with it ends. addr must live as long as the test (the IUT's options point to it). */
+static bool iut_connects_to_probe(struct cf_ctx *c, const struct tls_probe_opts *o,
+				  struct tls_probe **p, char *addr)
+{
+	struct cf_iut_opts io = { .nparents = 1 };
+	uint16_t port = 0;
+	char err[128];
+
+	if (tls_probe_listen(p, cf_loop(c), &port, o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		return false;
+	}
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", port);
+	io.parents[0] = addr;
+	return cf_iut_start(c, &io) &&
+	       cf_wait(c, tls_probe_settled, *p, PROBE_MS,
+		       "the IUT connects to its parent (the prober) and the handshake ends");
+}
+
+/* The IUT, as a client, refuses the parent: it fails the handshake, or closes without HELLO. */
+static void expect_parent_refused(struct cf_ctx *c, const struct tls_probe_opts *o,
+				  const char *req, const char *parent, bool before_finished)
+{
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR], expected[256];
+
+	snprintf(expected, sizeof expected, "the IUT refuses %s: it fails the handshake or "
+		 "closes, and sends no HELLO", parent);
+	if (!iut_connects_to_probe(c, o, &p, addr))
+		goto out;
+	if (tls_probe_handshaken(p) && !tls_probe_closed(p))
+		cf_run_until(c, tls_probe_got_hello, p, REFUSE_MS);
+	if (!cf_expect(c, tls_probe_count(p, IB_MSG_HELLO) == 0, req, expected,
+		       "the IUT sent its HELLO over %s: it accepted that parent",
+		       tls_probe_version(p)) ||
+	    !cf_expect(c, tls_probe_closed(p), req, expected,
+		       "no HELLO, but the connection stayed open %u ms", REFUSE_MS))
+		goto out;
+	cf_note(c, "prober (parent): refused (%s)", tls_probe_failure(p));
+	cf_expect(c, !before_finished || !tls_probe_handshaken(p), req,
+		  "the IUT fails the handshake: it never negotiates that version",
+		  "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
+		  tls_probe_failure(p));
+out:
+	tls_probe_free(p);
+}
+
+static void test_client_refuse_tls12(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.min_version = o.max_version = TLS1_2_VERSION;
+	expect_parent_refused(c, &o, "TLS-1", "a parent that speaks only TLS 1.2", true);
+}
+
+static void test_client_refuse_no_alpn(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.no_alpn = true;
+	expect_parent_refused(c, &o, "TLS-2", "a parent that selects no ALPN protocol", false);
+}
+
+static void test_client_refuse_p256(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.cert = TLS_PROBE_CERT_P256;
+	expect_parent_refused(c, &o, "TLS-3", "a parent with an ECDSA P-256 certificate",
+			      false);
+}
+
+static void test_client_refuse_stranger(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.id = cf_tester_identity(c, CF_STRANGER);
+	expect_parent_refused(c, &o, "TLS-4", "a parent whose key is not in authorized/",
+			      false);
+}
+
+/* The IUT as a client with T0 (authorized) as its parent: its HELLO arrives. */
+static bool parent_accepted(struct cf_ctx *c, const struct tls_probe_opts *o,
+			    struct tls_probe **p, char *addr, const char *req, const char *parent)
+{
+	char expected[256];
+
+	snprintf(expected, sizeof expected, "the IUT accepts %s: TLS completes and it sends "
+		 "HELLO", parent);
+	if (!iut_connects_to_probe(c, o, p, addr))
+		return false;
+	if (!cf_expect(c, tls_probe_handshaken(*p), req, expected, "the handshake failed: %s",
+		       tls_probe_failure(*p)) ||
+	    !cf_wait(c, tls_probe_got_hello, *p, PROBE_MS, "the IUT sends HELLO to its parent"))
+		return false;
+	return cf_expect(c, tls_probe_count(*p, IB_MSG_HELLO) > 0, req, expected,
+			 "it closed without HELLO: %s", tls_probe_failure(*p));
+}
+
+static void test_client_expired_parent(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR];
+
+	o.expired = true;
+	o.foreign_issuer = true;
+	parent_accepted(c, &o, &p, addr, "TLS-5",
+			"parent T0 whose certificate expired and was issued by another key");
+	tls_probe_free(p);
+}
+
+/* The IUT's own certificate, its ALPN and groups, as its parent sees them. */
+static void test_client_hello(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	const struct tls_probe_hello *h;
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR];
+	const uint8_t *spki;
+	size_t len;
+	ib_id id;
+
+	if (!parent_accepted(c, &o, &p, addr, "TLS-4", "parent T0, an authorized tester"))
+		goto out;
+	h = tls_probe_client_hello(p);
+	spki = tls_probe_peer_spki(p, &len);
+	if (len == IB_SPKI_LEN)
+		ib_id_from_spki(&id, spki);
+	if (!cf_expect(c, h->alpn_ours, "TLS-2", "the IUT's ClientHello offers ALPN interbot/1",
+		       "its ALPN list lacks interbot/1") ||
+	    !cf_expect(c, len == IB_SPKI_LEN && ib_id_equal(&id, cf_iut_id(c)), "TLS-3",
+		       "the IUT presents a client certificate of its own Ed25519 identity key",
+		       len == IB_SPKI_LEN ? "the certificate holds another Ed25519 key"
+					  : "the certificate's key is not Ed25519 (%zu-byte SPKI)",
+		       len))
+		goto out;
+	if (!h->x25519)
+		cf_note(c, "TLS-7 (SHOULD): the IUT does not offer X25519");
+out:
+	tls_probe_free(p);
+}
+
+static void test_client_x25519(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR];
+
+	if (parent_accepted(c, &o, &p, addr, "TLS-7", "parent T0, an authorized tester"))
+		cf_expect(c, tls_probe_client_hello(p)->x25519, "TLS-7",
+			  "the IUT's ClientHello offers the X25519 group",
+			  "its supported_groups lacks X25519 (negotiated %s)", tls_probe_group(p));
+	tls_probe_free(p);
+}
+
+/* [TLS-6] The parent gives tickets and drops the link; the IUT's next ClientHello must be a
+ * full handshake: no pre_shared_key, no early_data. */
+static void test_client_no_resumption(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *first = NULL, *second = NULL;
+	char addr[IB_MAX_ADDR], err[128];
+	const struct tls_probe_hello *h;
+	uint16_t port;
+
+	o.tickets = 2;
+	if (!parent_accepted(c, &o, &first, addr, "TLS-6", "parent T0, which issues tickets"))
+		goto out;
+	/* The same address: the IUT knows no other. */
+	port = tls_probe_port(first);
+	tls_probe_free(first);
+	first = NULL;
+	if (tls_probe_listen(&second, cf_loop(c), &port, &o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		goto out;
+	}
+	if (!cf_wait(c, tls_probe_settled, second, PROBE_MS,
+		     "the IUT connects to its parent again"))
+		goto out;
+	h = tls_probe_client_hello(second);
+	cf_expect(c, h->seen && !h->psk && !h->early_data, "TLS-6",
+		  "the IUT's next ClientHello is a full handshake: no pre_shared_key, no early_data",
+		  "ClientHello %s: pre_shared_key %s, early_data %s", h->seen ? "seen" : "not seen",
+		  h->psk ? "offered" : "absent", h->early_data ? "offered" : "absent");
+out:
+	tls_probe_free(second);
+	tls_probe_free(first);
+}
+
 const struct cf_test cf_tests_tls[] = {
 	{ "tls.refuse-tls12", "TLS-1", 0, test_refuse_tls12,
 	  "Refuse a client that offers only TLS 1.2: fail the handshake (protocol_version)" },
@@ -377,5 +570,21 @@ const struct cf_test cf_tests_tls[] = {
 	  "Never resume a session nor allow 0-RTT: every connection is a full handshake" },
 	{ "tls.x25519", "TLS-7", 0, test_x25519,
 	  "Support X25519 key exchange (SHOULD): a client offering only X25519 gets a link" },
+	{ "tls.client-refuse-tls12", "TLS-1", CF_NEEDS_CONFIG, test_client_refuse_tls12,
+	  "As a client, fail the handshake with a parent that speaks only TLS 1.2" },
+	{ "tls.client-refuse-no-alpn", "TLS-2", CF_NEEDS_CONFIG, test_client_refuse_no_alpn,
+	  "As a client, close (no HELLO) when the parent selects no ALPN protocol" },
+	{ "tls.client-refuse-p256", "TLS-3", CF_NEEDS_CONFIG, test_client_refuse_p256,
+	  "As a client, refuse a parent whose certificate key is ECDSA P-256, not Ed25519" },
+	{ "tls.client-refuse-stranger", "TLS-4", CF_NEEDS_CONFIG, test_client_refuse_stranger,
+	  "As a client, refuse a parent whose key is not in authorized/ (no HELLO)" },
+	{ "tls.client-expired-parent", "TLS-5", CF_NEEDS_CONFIG, test_client_expired_parent,
+	  "As a client, accept an authorized parent key in an expired, foreign-issued cert" },
+	{ "tls.client-hello", "TLS-2 TLS-3 TLS-4", CF_NEEDS_CONFIG, test_client_hello,
+	  "As a client, offer ALPN interbot/1 and present a certificate of the node's own key" },
+	{ "tls.client-x25519", "TLS-7", CF_NEEDS_CONFIG, test_client_x25519,
+	  "As a client, offer the X25519 key exchange group (SHOULD)" },
+	{ "tls.client-no-resumption", "TLS-6", CF_NEEDS_CONFIG, test_client_no_resumption,
+	  "As a client, never offer a PSK or 0-RTT: reconnecting is a full handshake" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -79,6 +79,7 @@ static X509 *make_cert(EVP_PKEY *key, const struct tls_probe_opts *o)
 	X509 *x = X509_new();
 	X509_NAME *issuer = NULL;
 	EVP_PKEY *other = NULL, *signer = key;
+	const EVP_MD *md;
 	bool ok = x != NULL;
 
 	ok = ok && X509_set_version(x, 2) == 1 &&
@@ -96,8 +97,8 @@ static X509 *make_cert(EVP_PKEY *key, const struct tls_probe_opts *o)
 	} else if (ok) {
 		ok = X509_set_issuer_name(x, X509_get_subject_name(x)) == 1;
 	}
-	ok = ok && X509_sign(x, signer, EVP_PKEY_id(signer) == EVP_PKEY_ED25519 ? NULL
-										 : EVP_sha256()) > 0;
+	md = EVP_PKEY_id(signer) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
+	ok = ok && X509_sign(x, signer, md) > 0;
 	X509_NAME_free(issuer);
 	EVP_PKEY_free(other);
 	if (!ok) {

@@ -1,8 +1,8 @@
 /*
- * probe.h - a TLS prober: a TLS client or server built on OpenSSL directly, not on the library's TLS
- * engine, so that it can do what a correct interbot node never does (TLS 1.2, no or another
- * ALPN, no certificate, an RSA or ECDSA certificate, an expired one, another issuer) and
- * observe what the IUT does about it (spec section 4).
+ * probe.h - a TLS prober: a TLS client or server built on OpenSSL directly, not on the
+ * library's TLS engine, so that it can do what a correct interbot node never does (TLS 1.2, no
+ * or another ALPN, no certificate, an RSA or ECDSA certificate, an expired one, another
+ * issuer, session tickets) and observe what the IUT does about it (spec section 4).
  *
  * It runs on the suite's event loop and never blocks: in self mode the IUT runs on the same
  * loop, so a blocking handshake would wait for itself. Ciphertext goes through memory BIOs
@@ -67,8 +67,8 @@ uint16_t tls_probe_port(const struct tls_probe *p);
 bool tls_probe_accepted(const struct tls_probe *p);
 const struct tls_probe_hello *tls_probe_client_hello(const struct tls_probe *p);
 
-/* The client side finished the handshake (in TLS 1.3 that is before the server checked the
- * client's certificate: only what follows tells whether the client was accepted). */
+/* This end finished the handshake. For a client probe, in TLS 1.3, that is before the server
+ * checked the client's certificate: only what follows tells whether it was accepted. */
 bool tls_probe_handshaken(const struct tls_probe *p);
 /* The connection ended: an alert, close_notify, EOF, a reset or a failed handshake. */
 bool tls_probe_closed(const struct tls_probe *p);

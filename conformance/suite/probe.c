@@ -28,7 +28,7 @@ struct tls_probe {
 	uint16_t port;                  /* a server probe's */
 	bool server;
 	struct tls_probe_hello hello;
-	bool tcp_up, handshaken, closed, eof, resumed;
+	bool tcp_up, handshaken, closed, eof, resumed, peer_self_signed;
 	int version;
 	char group[32];
 	char alert[96];                 /* the last alert the server sent, for failure */
@@ -72,6 +72,24 @@ static bool set_cn(X509_NAME *name, const char *cn)
 					  -1, 0) == 1;
 }
 
+/* [TLS-5] An unknown extension marked critical: a stack that checked certificates as a CA
+ * client does would refuse it (RFC 5280, 4.2); a pinning one does not look. */
+static bool add_odd_extension(X509 *x)
+{
+	static const unsigned char der_null[] = { 0x05, 0x00 };
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1);
+	ASN1_OCTET_STRING *data = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	bool ok = oid && data && ASN1_OCTET_STRING_set(data, der_null, sizeof der_null) == 1 &&
+		  (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, data)) != NULL &&
+		  X509_add_ext(x, ext, -1) == 1;
+
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(data);
+	ASN1_OBJECT_free(oid);
+	return ok;
+}
+
 /* [TLS-5] A certificate of key whose dates and issuer are what the test asks: expired, or
  * issued and signed by another key. Ed25519 signs without a digest, the others with SHA-256. */
 static X509 *make_cert(EVP_PKEY *key, const struct tls_probe_opts *o)
@@ -97,6 +115,8 @@ static X509 *make_cert(EVP_PKEY *key, const struct tls_probe_opts *o)
 	} else if (ok) {
 		ok = X509_set_issuer_name(x, X509_get_subject_name(x)) == 1;
 	}
+	if (ok && o->odd_extension)
+		ok = add_odd_extension(x);
 	md = EVP_PKEY_id(signer) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 	ok = ok && X509_sign(x, signer, md) > 0;
 	X509_NAME_free(issuer);
@@ -396,6 +416,9 @@ static void note_session(struct tls_probe *p)
 	int nid = SSL_get_negotiated_group(p->ssl);
 	const char *sn = nid > 0 ? OBJ_nid2sn(nid) : NULL;
 
+	p->peer_self_signed = cert &&
+		X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(cert)) == 0 &&
+		X509_verify(cert, X509_get0_pubkey(cert)) == 1;
 	if (len > 0 && (size_t)len <= sizeof p->spki) {
 		memcpy(p->spki, der, (size_t)len);
 		p->spki_len = (size_t)len;
@@ -669,6 +692,11 @@ int tls_probe_listen(struct tls_probe **out, struct ib_loop *loop, uint16_t *por
 	p->port = *port;
 	*out = p;
 	return IB_OK;
+}
+
+bool tls_probe_peer_self_signed(const struct tls_probe *p)
+{
+	return p->peer_self_signed;
 }
 
 uint16_t tls_probe_port(const struct tls_probe *p)

@@ -36,6 +36,7 @@ struct tls_probe_opts {
 	bool expired;                   /* certificate valid from -30 to -1 days */
 	bool foreign_issuer;            /* issuer "CN=interbot-conform other CA", signed by
 	                                 * another (fresh) key, not self-signed */
+	bool odd_extension;             /* an unknown extension marked critical */
 	const char *groups;             /* key exchange groups offered, "X25519"; NULL: default */
 	SSL_SESSION *resume;            /* client: a session to offer (borrowed) */
 	unsigned tickets;               /* server: NewSessionTickets to issue after the handshake */
@@ -91,6 +92,9 @@ const char *tls_probe_version(const struct tls_probe *p);
 int tls_probe_version_number(const struct tls_probe *p);
 const char *tls_probe_group(const struct tls_probe *p);
 bool tls_probe_resumed(const struct tls_probe *p);
+/* Whether the other end's certificate is self-signed: issuer = subject, and its signature
+ * verifies with its own key. */
+bool tls_probe_peer_self_signed(const struct tls_probe *p);
 /* The other end's certificate's SubjectPublicKeyInfo (DER), and its length (0: none). */
 const uint8_t *tls_probe_peer_spki(const struct tls_probe *p, size_t *len);
 

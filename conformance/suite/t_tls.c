@@ -278,6 +278,18 @@ static void test_foreign_issuer(struct cf_ctx *c)
 	tls_probe_free(p);
 }
 
+static void test_odd_extension(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.odd_extension = true;
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p))
+		accepted(c, p, "TLS-5",
+			 "T0's key in a certificate with an unknown extension marked critical");
+	tls_probe_free(p);
+}
+
 /* ---- TLS-6 ------------------------------------------------------------------------------- */
 
 static void test_no_tickets(struct cf_ctx *c)
@@ -345,6 +357,20 @@ static void test_x25519(struct cf_ctx *c)
 	cf_expect(c, strcmp(tls_probe_group(p), "X25519") == 0, "TLS-7",
 		  "key exchange with X25519", "group %s", tls_probe_group(p));
 out:
+	tls_probe_free(p);
+}
+
+/* [TLS-7] SHOULD: the node's certificate is self-signed by its identity key. */
+static void test_self_signed(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p) &&
+	    accepted(c, p, "TLS-7", "T0, an authorized tester"))
+		cf_expect(c, tls_probe_peer_self_signed(p), "TLS-7",
+			  "the IUT's certificate is self-signed (issuer = subject, signed by its "
+			  "own key)", "its certificate is not self-signed");
 	tls_probe_free(p);
 }
 
@@ -568,12 +594,16 @@ const struct cf_test cf_tests_tls[] = {
 	  "Accept an authorized key in an expired certificate: dates do not decide" },
 	{ "tls.foreign-issuer", "TLS-5", 0, test_foreign_issuer,
 	  "Accept an authorized key in a certificate issued and signed by another key" },
+	{ "tls.odd-extension", "TLS-5", 0, test_odd_extension,
+	  "Accept an authorized key in a certificate with an unknown critical extension" },
 	{ "tls.no-tickets", "TLS-6", 0, test_no_tickets,
 	  "Send no NewSessionTicket: sessions are never resumed" },
 	{ "tls.no-resumption", "TLS-6", 0, test_no_resumption,
 	  "Never resume a session nor allow 0-RTT: every connection is a full handshake" },
 	{ "tls.x25519", "TLS-7", 0, test_x25519,
 	  "Support X25519 key exchange (SHOULD): a client offering only X25519 gets a link" },
+	{ "tls.self-signed", "TLS-7", 0, test_self_signed,
+	  "Present a self-signed certificate of the identity key (SHOULD)" },
 	{ "tls.client-refuse-tls12", "TLS-1", CF_NEEDS_CONFIG, test_client_refuse_tls12,
 	  "As a client, fail the handshake with a parent that speaks only TLS 1.2" },
 	{ "tls.client-refuse-no-alpn", "TLS-2", CF_NEEDS_CONFIG, test_client_refuse_no_alpn,

@@ -172,6 +172,9 @@ bool cf_run_until(struct cf_ctx *c, bool (*cond)(void *arg), void *arg, uint32_t
 void cf_run_for(struct cf_ctx *c, uint32_t ms);
 uint64_t cf_now_ms(struct cf_ctx *c);        /* the loop's monotonic clock */
 uint64_t cf_unix_us(struct cf_ctx *c);       /* the loop's wall clock */
+/* The suite's event loop, for a test's own sockets (a raw TLS prober): the IUT may run on it
+ * (self mode), so whatever is watched on it must never block. */
+struct ib_loop *cf_loop(struct cf_ctx *c);
 
 /* Common waits: p has `count` frames of type; p was closed (and, if code is not 0, an ERROR
  * with that code came first). */

@@ -105,6 +105,11 @@ uint64_t cf_unix_us(struct cf_ctx *c)
 	return c->w->clock.unix_us(c->w->clock.ctx);
 }
 
+struct ib_loop *cf_loop(struct cf_ctx *c)
+{
+	return c->w->loop;
+}
+
 static uint64_t scaled_us(struct cf_ctx *c, uint32_t ms)
 {
 	double scale = c->w->opt->mode == CF_MODE_SELF ? 1.0 : c->w->opt->timeout_scale;

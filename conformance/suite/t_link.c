@@ -157,12 +157,14 @@ static void test_frame_before_hello(struct cf_ctx *c)
 	struct ib_buf f = { 0 };
 	struct hn_peer *p;
 	uint8_t other = 0;
+	bool only_error;
 
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 1)) || !cf_connect(c, p) ||
 	    !send_publish(c, p, "conform-before-hello", &f) ||
 	    !cf_wait_closed(c, p, IB_EC_PROTOCOL_VIOLATION, "LINK-1", LINK_CLOSE_MS))
 		goto out;
-	if (!cf_expect(c, only_type(p, IB_MSG_ERROR, &other), "LINK-1",
+	only_error = only_type(p, IB_MSG_ERROR, &other); /* sets other, read below */
+	if (!cf_expect(c, only_error, "LINK-1",
 		       "nothing but the ERROR on a link whose HELLO exchange did not happen",
 		       "the IUT sent a %s frame", ib_msg_type_name(other)))
 		goto out;

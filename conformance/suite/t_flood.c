@@ -633,13 +633,13 @@ out:
 
 static bool send_hop(struct cf_ctx *c, struct hn_peer *p, uint8_t type, const ib_id *path)
 {
-	static const uint8_t nonce[IB_NONCE_MIN] = "conform-nonce-16";
+	static const char nonce[IB_NONCE_MIN + 1] = "conform-nonce-16";
 	struct ib_msg m;
 
 	memset(&m, 0, sizeof m);
 	m.h.type = type;
 	if (type == IB_MSG_PING)
-		m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
+		m.u.ping.nonce = (struct ib_slice){ (const uint8_t *)nonce, IB_NONCE_MIN };
 	if (type == IB_MSG_PATH)
 		m.u.path = (struct ib_path){ 1, path->b };
 	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) == IB_OK)

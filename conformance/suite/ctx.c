@@ -222,7 +222,8 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
 	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK)
 		ib_msg_to_json(&m, &json);
-	snprintf(line, cap + 4096, "%s %s IUT  %zu bytes  %s\n            ",
+	/* The decoded part is cut so that the hex after it always fits (large bodies). */
+	snprintf(line, cap + 4096, "%s %s IUT  %zu bytes  %.3800s\n            ",
 		 peer_label(c, p, label, sizeof label), sent ? "->" : "<-", len,
 		 json ? json : "(not a whole, decodable frame)");
 	ib_hex_encode(bytes, len, line + strlen(line));

@@ -273,6 +273,27 @@ out:
 	ib_buf_free(&v2);
 }
 
+/* Lets ms of protocol time pass, unscaled: the delays here are placed inside the IUT's
+ * election window, which --timeout-scale does not stretch (cf_run_for would). */
+struct pause {
+	struct cf_ctx *c;
+	uint64_t until_ms;
+};
+
+static bool pause_over(void *arg)
+{
+	const struct pause *pz = arg;
+
+	return cf_now_ms(pz->c) >= pz->until_ms;
+}
+
+static void pause_ms(struct cf_ctx *c, uint32_t ms)
+{
+	struct pause pz = { c, cf_now_ms(c) + ms };
+
+	cf_run_until(c, pause_over, &pz, ms);
+}
+
 /* ---- the IUT as the requester ------------------------------------------------------------- */
 
 /* Starts the IUT (window EL_WINDOW_MS), links the asker T0 and n holders T1..Tn. */
@@ -442,10 +463,10 @@ static void test_newest_first(struct cf_ctx *c)
 		goto out;
 	if (!send_offer(c, e.h[0].p, e.query_id, key, 1, ib_identity_id(writer)))
 		goto out;
-	cf_run_for(c, EL_WINDOW_MS / 2);
+	pause_ms(c, EL_WINDOW_MS / 2);
 	if (!send_offer(c, e.h[1].p, e.query_id, key, 2, ib_identity_id(writer)))
 		goto out;
-	cf_run_for(c, EL_WINDOW_MS / 10);
+	pause_ms(c, EL_WINDOW_MS / 10);
 	if (!send_offer(c, e.h[2].p, e.query_id, key, 2, ib_identity_id(writer)) ||
 	    !election_finish(&e, &status, &out))
 		goto out;
@@ -494,7 +515,7 @@ static void test_silent_holder(struct cf_ctx *c)
 	e.h[0].silent = true;
 	if (!send_offer(c, e.h[0].p, e.query_id, key, 4, ib_identity_id(writer)))
 		goto out;
-	cf_run_for(c, EL_WINDOW_MS / 10);
+	pause_ms(c, EL_WINDOW_MS / 10);
 	if (!send_offer(c, e.h[1].p, e.query_id, key, 4, ib_identity_id(writer)) ||
 	    !election_finish(&e, &status, &out))
 		goto out;
@@ -538,7 +559,7 @@ static void test_forged_transfer(struct cf_ctx *c)
 	for (size_t i = 0; i < 4; i++) {
 		if (!send_offer(c, e.h[i].p, e.query_id, key, 3, ib_identity_id(hi)))
 			goto out;
-		cf_run_for(c, EL_WINDOW_MS / 15);
+		pause_ms(c, EL_WINDOW_MS / 15);
 	}
 	if (!election_finish(&e, &status, &out))
 		goto out;

@@ -233,7 +233,11 @@ static void test_stale(struct cf_ctx *c)
 		return;
 	rw = (struct result_wait){ p, fresh };
 	if (!cf_wait(c, has_result, &rw, 5000, "a RESULT answers the fresh COMMAND (sentinel)") ||
-	    !cf_wait_type(c, watcher, IB_MSG_COMMAND, 1, 2000))
+	    !cf_wait_type(c, watcher, IB_MSG_COMMAND, 1, 2000) ||
+	    !cf_expect(c, results_for(p, fresh) == 1, "CMD-1",
+		       "one RESULT answers the fresh COMMAND (the sentinel)",
+		       "%zu RESULT(s); the link %s", results_for(p, fresh),
+		       hn_peer_closed(p) ? "closed" : "is open"))
 		return;
 	/* Same links, same order: an answer to a stale one would have come before. */
 	if (!cf_expect(c, results_for(p, past) + results_for(watcher, past) == 0, "CMD-6",

@@ -130,6 +130,9 @@ static bool origin_dropped(struct cf_ctx *c, struct hn_peer *via, struct hn_peer
 	if (hn_peer_send(via, &m, NULL, NULL, false, NULL) != IB_OK)
 		goto harness;
 	if (!cf_wait(c, key_arrived, &kw, MB_WAIT_MS, "the sentinel PUBLISH is flooded") ||
+	    !cf_expect(c, got_key(watcher, kw.key), "FLOOD-1",
+		       "a PUBLISH from an authorized origin is flooded to the other child",
+		       "that child's link closed first") ||
 	    !cf_expect(c, !got_key(watcher, key), req,
 		       "a frame whose origin is not in the keyring is dropped, not forwarded",
 		       "it was forwarded to another child") ||

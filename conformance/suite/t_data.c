@@ -77,6 +77,13 @@ out:
 	return ok;
 }
 
+/* A key no earlier run stored: a node started by the user (--iut-addr) keeps its store. */
+static const char *fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
+	return buf;
+}
+
 /* The tester whose id_bot sorts lower (*lo) and higher (*hi), among T1 and T2. */
 static void order_writers(struct cf_ctx *c, const struct ib_identity **lo,
 			  const struct ib_identity **hi)
@@ -92,7 +99,8 @@ static void order_writers(struct cf_ctx *c, const struct ib_identity **lo,
  * replaces the item only when (version, writer, seq) is greater. */
 static void test_newer_only(struct cf_ctx *c)
 {
-	const char *key = "data.order";
+	char keybuf[64];
+	const char *key = fresh_key(c, "data.order", keybuf, sizeof keybuf);
 	const struct ib_identity *lo, *hi;
 	struct ib_buf kept = { 0 }, sent = { 0 };
 	struct hn_peer *p;
@@ -163,13 +171,16 @@ out:
 static void test_publish_version(struct cf_ctx *c)
 {
 	static const uint64_t want[3] = { 1, 8, 9 };
+	char fresh[64], known[64];
 	struct ib_buf frame = { 0 };
 	struct hn_peer *p;
 	struct ib_frame f;
 	struct ib_msg m;
 
+	fresh_key(c, "data.known", known, sizeof known);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
-	    !cf_iut_publish(c, p, "data.fresh", "first", &frame))
+	    !cf_iut_publish(c, p, fresh_key(c, "data.fresh", fresh, sizeof fresh), "first",
+			    &frame))
 		goto out;
 	for (int step = 0; step < 3; step++) {
 		bool ok = ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
@@ -186,11 +197,11 @@ static void test_publish_version(struct cf_ctx *c)
 			       (unsigned long long)want[step],
 			       ib_id_equal(&f.origin, cf_iut_id(c)) ? "" : ", not signed by the IUT"))
 			goto out;
-		if (step == 0 && (!publish_as(c, p, cf_tester_identity(c, 1), "data.known", 7,
+		if (step == 0 && (!publish_as(c, p, cf_tester_identity(c, 1), known, 7,
 					      "by T1", 0, NULL) ||
-				  !cf_iut_publish(c, p, "data.known", "mine", &frame)))
+				  !cf_iut_publish(c, p, known, "mine", &frame)))
 			goto out;
-		if (step == 1 && !cf_iut_publish(c, p, "data.known", "mine again", &frame))
+		if (step == 1 && !cf_iut_publish(c, p, known, "mine again", &frame))
 			goto out;
 	}
 out:

@@ -208,6 +208,33 @@ out:
 	ib_buf_free(&frame);
 }
 
+/* [DATA-3] After a tester's version 2^64-1 there is no next version: ib.publish must not
+ * publish (any status but ok), and the tester's item stays. */
+static void test_publish_at_max(struct cf_ctx *c)
+{
+	struct ib_buf top = { 0 }, out = { 0 };
+	struct hn_peer *p;
+	uint16_t status = 0;
+	char key[64];
+	struct ib_slice args[2];
+
+	fresh_key(c, "data.max", key, sizeof key);
+	args[0] = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	args[1] = (struct ib_slice){ (const uint8_t *)"wraps", 5 };
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), key, UINT64_MAX, "top", 0, &top) ||
+	    !cf_command(c, p, NULL, "ib.publish", args, 2, &status, &out))
+		goto out;
+	if (!cf_expect(c, status != IB_STATUS_OK, "DATA-3",
+		       "no ib.publish past version 2^64-1 (any status but ok)",
+		       "it answered ok with %zu bytes", out.len))
+		goto out;
+	holds(c, p, key, &top, "DATA-3", "the item at version 2^64-1 stays");
+out:
+	ib_buf_free(&top);
+	ib_buf_free(&out);
+}
+
 /* [DATA-5] [DATA-6] Items survive a restart; but an item whose writer left authorized/
  * meanwhile fails the check at start and is not loaded. */
 static void test_persist(struct cf_ctx *c)
@@ -248,6 +275,8 @@ const struct cf_test cf_tests_data[] = {
 	  "frame byte for byte" },
 	{ "data.publish-version", "DATA-3", 0, test_publish_version,
 	  "ib.publish writes version = greatest version known for the key + 1 (1 for a new key)" },
+	{ "data.publish-at-max", "DATA-3", 0, test_publish_at_max,
+	  "refuse ib.publish when the key's greatest known version is 2^64-1 (no wrap to 0)" },
 	{ "data.persist", "DATA-5 DATA-6", CF_NEEDS_RESTART | CF_NEEDS_RELOAD, test_persist,
 	  "keep items across a restart, but at start do not load an item whose writer left "
 	  "authorized/" },

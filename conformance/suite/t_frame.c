@@ -397,6 +397,7 @@ struct replay {
 	struct hn_peer *t0, *t1;
 	struct cfv_signer signer;
 	int next_tester;            /* for tests that spend a link per vector */
+	bool resign;                /* messages in envelopes of suite keys (no config) */
 	size_t judged, skipped;
 };
 
@@ -442,15 +443,6 @@ static bool replay_forwarded(struct replay *r, const struct vec *v)
 	       cfv_wait_frame(r->c, r->t0, r->t1, &v->frame, req_of(r, v), what);
 }
 
-static bool replay_dropped(struct replay *r, const struct vec *v)
-{
-	if (hn_peer_send_raw(r->t0, v->frame.ptr, v->frame.len) != IB_OK) {
-		cf_harness_error(r->c, "cannot send tcId %d", v->tc);
-		return false;
-	}
-	return check_dropped(r, v, v->frame.ptr, v->frame.len);
-}
-
 static bool closed(void *arg)
 {
 	return hn_peer_closed(arg);
@@ -485,21 +477,46 @@ static bool replay_too_big(struct replay *r, const struct vec *v)
 			 req_of(r, v), what, "it closed with ERROR %s", error_name_of(p));
 }
 
-/* [LINK-3] A hop-local frame must carry the link peer's id_bot, and the vectors are signed by
- * alice, bob or carol: T0 signs the vector's message bytes itself, so that the message (what
- * MSG-6, MSG-7, MSG-9 judge) reaches the IUT's message checks unchanged. */
-static bool replay_hop_local(struct replay *r, const struct vec *v)
+/* The message classes are judged on the vector's message bytes, in an envelope of a suite
+ * key, so that they need no configured keys (and run against --iut-addr too):
+ * hop-local ones signed by T0, the link's peer, since [LINK-3] would end the link on any
+ * other id_bot; end-to-end ones by T2, whose anti-replay window nothing else touches (T0's
+ * sentinels would make the vectors' older seqs replays, hiding what the test looks at). */
+static const struct ib_identity *resigner(const struct replay *r, const struct vec *v)
 {
-	struct cf_ctx *c = r->c;
+	if (is_hop_local(v))
+		return r->signer.id;
+	return r->resign ? cf_tester_identity(r->c, 2) : NULL;
+}
+
+/* The bytes to send for v: the vector's frame, or its message re-signed. */
+static bool vector_frame(struct replay *r, const struct vec *v, struct ib_buf *out)
+{
+	const struct ib_identity *id = resigner(r, v);
+	int err;
+
+	if (id && !v->msg) {
+		cf_harness_error(r->c, "tcId %d: lengths that do not delimit a message", v->tc);
+		return false;
+	}
+	err = id ? ib_frame_sign(out, id, v->msg, v->msg_len) :
+		   ib_buf_put(out, v->frame.ptr, v->frame.len);
+	if (err != IB_OK)
+		cf_harness_error(r->c, "cannot make the frame of tcId %d", v->tc);
+	return err == IB_OK;
+}
+
+static bool replay_dropped(struct replay *r, const struct vec *v)
+{
 	struct ib_buf frame = { 0 };
 	bool ok = false;
 
-	if (ib_frame_sign(&frame, r->signer.id, v->msg, v->msg_len) != IB_OK) {
-		cf_harness_error(c, "cannot re-sign tcId %d", v->tc);
+	if (!vector_frame(r, v, &frame))
+		goto out;
+	if (hn_peer_send_raw(r->t0, frame.ptr, frame.len) != IB_OK) {
+		cf_harness_error(r->c, "cannot send tcId %d", v->tc);
 		goto out;
 	}
-	if (hn_peer_send_raw(r->t0, frame.ptr, frame.len) != IB_OK)
-		goto out;
 	ok = check_dropped(r, v, frame.ptr, frame.len);
 out:
 	ib_buf_free(&frame);
@@ -533,8 +550,8 @@ static bool replay_one(struct replay *r, const struct vec *v)
 	switch (r->cls) {
 	case CFV_TOO_BIG:
 		return replay_too_big(r, v);
-	case CFV_HOP_LOCAL:
-		return replay_hop_local(r, v);
+	case CFV_HOP_LOCAL:         /* [MSG-9] valid ones are ignored: as good as dropped here */
+		return replay_dropped(r, v);
 	default:
 		return !strcmp(v->result, "valid") ? replay_forwarded(r, v) : replay_dropped(r, v);
 	}
@@ -558,19 +575,21 @@ static bool replay_start(struct replay *r)
 	for (size_t i = 0; i < r->set.nkeys; i++)
 		opts.extra_keys[opts.nextra_keys++] = r->set.keys[i];
 	opts.max_message = r->set.max_message;      /* the receiver the vectors describe */
-	if (!cf_iut_start(r->c, &opts))
+	if (!cf_iut_start(r->c, r->resign ? NULL : &opts))
 		return false;
 	if (r->cls == CFV_CLOCK)
 		align_clock(r);
 	cfv_signer_init(r->c, &r->signer, 0);
-	r->next_tester = 2;
+	r->next_tester = 3;
 	return (r->t0 = cf_peer(r->c, 0)) && (r->t1 = cf_peer(r->c, 1)) &&
 	       cf_link_child(r->c, r->t0) && cf_link_child(r->c, r->t1);
 }
 
 void cfv_replay(struct cf_ctx *c, enum cfv_class cls)
 {
-	struct replay r = { .c = c, .cls = cls, .reqs = class_reqs[cls] };
+	struct replay r = { .c = c, .cls = cls, .reqs = class_reqs[cls],
+			    .resign = cls == CFV_MSG_HEADER || cls == CFV_MSG_BODY ||
+				      cls == CFV_HOP_LOCAL };
 	const struct vec **picked = NULL;
 	size_t npicked = 0;
 	char first[16];

@@ -103,15 +103,15 @@ static void test_seq_across_restart(struct cf_ctx *c)
 }
 
 const struct cf_test cf_tests_msg[] = {
-	{ "msg.vectors-header", "MSG-1 MSG-2 MSG-3", CF_NEEDS_CONFIG, test_vectors_header,
+	{ "msg.vectors-header", "MSG-1 MSG-2 MSG-3", 0, test_vectors_header,
 	  "Messages of version 0 or 2, shorter than 28 bytes, or of reserved type 0x00/0x80/0xff "
-	  "are dropped, not forwarded, and the link stays open" },
-	{ "msg.vectors-body", "MSG-7 MSG-8", CF_NEEDS_CONFIG, test_vectors_body,
+	  "(vectors/frames.json, signed by a tester) are dropped, not forwarded; link kept" },
+	{ "msg.vectors-body", "MSG-7 MSG-8", 0, test_vectors_body,
 	  "End-to-end messages whose body is short, has trailing bytes, a field out of range, "
 	  "or a string that is not UTF-8 or holds NUL are dropped and not forwarded; link kept" },
-	{ "msg.vectors-hop-local", "MSG-6 MSG-7 MSG-9", CF_NEEDS_CONFIG, test_vectors_hop_local,
-	  "Hop-local vector messages (signed by the tester, LINK-3): with dest set or a bad "
-	  "body they are dropped, unassigned types 0x06-0x0f ignored, PING answered; link kept" },
+	{ "msg.vectors-hop-local", "MSG-6 MSG-7 MSG-9", 0, test_vectors_hop_local,
+	  "Hop-local vector messages from a child (signed by it, LINK-3): with dest set or a bad "
+	  "body they are dropped, an unassigned type 0x06 ignored; not forwarded, link kept" },
 	{ "msg.vectors-clock", "CMD-6", CF_NEEDS_CONFIG, test_vectors_clock,
 	  "COMMAND 299 s old is forwarded, 301 s old or ahead is dropped; judged only when the "
 	  "IUT's clock is within 0.5 s of the vectors' now (self mode), else skipped with a note" },

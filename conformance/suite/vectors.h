@@ -13,9 +13,10 @@ enum cfv_class {
 	CFV_BAD_SIGNATURE,  /* bad_signature, unknown_origin: dropped, link kept */
 	CFV_BAD_SIG_LEN,    /* bad_signature_length: dropped, link kept, next frame read */
 	CFV_TOO_BIG,        /* link_error too_big, header only: link closed */
+	/* The next three send the vector's message signed by a tester: no config needed. */
 	CFV_MSG_HEADER,     /* unsupported_version, reserved_type, short message */
 	CFV_MSG_BODY,       /* end-to-end malformed bodies and strings */
-	CFV_HOP_LOCAL,      /* hop-local messages, re-signed by the tester ([LINK-3]) */
+	CFV_HOP_LOCAL,      /* hop-local: malformed, and unassigned types ([MSG-9]) */
 	CFV_CLOCK,          /* COMMAND freshness: only when the IUT's clock is near now_unix_us */
 };
 

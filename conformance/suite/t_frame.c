@@ -805,6 +805,150 @@ out:
 	ib_buf_free(&sentinel);
 }
 
+
+/* ---- envelope checks with suite keys (no config) ---------------------------------------------- */
+
+/* One broken envelope: the frame bytes, what breaks it, and the requirement it breaks. */
+struct forgery {
+	const char *what;
+	const char *req;
+	struct ib_buf frame;
+};
+
+/* Ed25519's group order L, little-endian (RFC 8032 section 5.1). */
+static const uint8_t ed25519_l[32] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10
+};
+
+/* S + L in place of S: the same point equation holds, the encoding is not canonical. */
+static void add_l_to_s(uint8_t sig[IB_SIG_LEN])
+{
+	unsigned carry = 0;
+
+	for (size_t i = 0; i < 32; i++) {
+		unsigned sum = sig[32 + i] + ed25519_l[i] + carry;
+
+		sig[32 + i] = (uint8_t)sum;
+		carry = sum >> 8;
+	}
+}
+
+/* An envelope with any signature_length: id_bot, S, M, sig[S], msg. */
+static bool put_envelope(struct ib_buf *out, const ib_id *origin, const uint8_t *sig,
+			 size_t sig_len, const struct ib_buf *msg)
+{
+	return ib_buf_put(out, origin, IB_ID_LEN) == IB_OK &&
+	       ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
+	       ib_buf_put_u24(out, (uint32_t)msg->len) == IB_OK &&
+	       ib_buf_put(out, sig, sig_len) == IB_OK &&
+	       ib_buf_put(out, msg->ptr, msg->len) == IB_OK;
+}
+
+/* The n-th forgery, built on a fresh PUBLISH of T0 (a message never accepted before). */
+static bool make_forgery(struct cf_ctx *c, struct cfv_signer *s, int n, struct forgery *f)
+{
+	const struct ib_identity *t0 = s->id, *stranger = cf_tester_identity(c, CF_STRANGER);
+	const ib_id *origin = ib_identity_id(t0);
+	struct ib_buf msg = { 0 }, both = { 0 };
+	uint8_t sig[IB_SIG_LEN + 1] = { 0 };
+	struct ib_msg m;
+	char key[32];
+	bool ok;
+
+	snprintf(key, sizeof key, "forged/%d", n);
+	cf_msg_publish(&m, key, 1, "value");
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = s->seq++;
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     ib_identity_sign(t0, msg.ptr, msg.len, sig) == IB_OK;
+	switch (ok ? n : -1) {
+	case 0:
+		*f = (struct forgery){ "bit 0 of the signature's R flipped", "FRAME-6", { 0 } };
+		sig[0] ^= 1;
+		break;
+	case 1:
+		*f = (struct forgery){ "one bit of the signature's S flipped", "FRAME-6", { 0 } };
+		sig[40] ^= 0x10;
+		break;
+	case 2:
+		*f = (struct forgery){ "the message's last byte changed after signing", "FRAME-6",
+				       { 0 } };
+		msg.ptr[msg.len - 1] ^= 0x20;
+		break;
+	case 3:
+		*f = (struct forgery){ "non-canonical signature: S + L in place of S", "FRAME-6",
+				       { 0 } };
+		add_l_to_s(sig);
+		break;
+	case 4:
+		*f = (struct forgery){ "signature over id_bot || message", "FRAME-1", { 0 } };
+		ok = ib_buf_put(&both, origin, IB_ID_LEN) == IB_OK &&
+		     ib_buf_put(&both, msg.ptr, msg.len) == IB_OK &&
+		     ib_identity_sign(t0, both.ptr, both.len, sig) == IB_OK;
+		break;
+	case 5:
+		*f = (struct forgery){ "well signed by a key the IUT does not know", "FRAME-5",
+				       { 0 } };
+		origin = ib_identity_id(stranger);
+		ok = ib_identity_sign(stranger, msg.ptr, msg.len, sig) == IB_OK;
+		break;
+	case 6:
+		*f = (struct forgery){ "signature_length 63, the signature without its last byte",
+				       "FRAME-3", { 0 } };
+		ok = ok && put_envelope(&f->frame, origin, sig, 63, &msg);
+		goto out;
+	case 7:
+		*f = (struct forgery){ "signature_length 65, the signature and a zero byte",
+				       "FRAME-3", { 0 } };
+		ok = ok && put_envelope(&f->frame, origin, sig, 65, &msg);
+		goto out;
+	case 8:
+		*f = (struct forgery){ "signature_length 0, no signature bytes", "FRAME-3", { 0 } };
+		ok = ok && put_envelope(&f->frame, origin, sig, 0, &msg);
+		goto out;
+	default:
+		ok = false;
+		goto out;
+	}
+	ok = ok && put_envelope(&f->frame, origin, sig, IB_SIG_LEN, &msg);
+out:
+	ib_buf_free(&msg);
+	ib_buf_free(&both);
+	if (!ok)
+		cf_harness_error(c, "cannot build forgery %d", n);
+	return ok;
+}
+
+/* [FRAME-1] [FRAME-3] [FRAME-5] [FRAME-6] T0's own frames with broken envelopes, each
+ * followed by a frame that must arrive: the IUT drops them, forwards none and keeps the
+ * link. Keys of the suite only, so this runs against a node the suite cannot configure. */
+static void test_envelope_checks(struct cf_ctx *c)
+{
+	enum { FORGERIES = 9 };
+	struct replay r = { .c = c, .reqs = "FRAME-1 FRAME-3 FRAME-5 FRAME-6",
+			    .default_req = "FRAME-6" };
+	struct forgery f = { 0 };
+
+	if (!two_children(c, &r.t0, &r.t1, &r.signer))
+		return;
+	for (int n = 0; n < FORGERIES; n++) {
+		struct vec v = { .tc = n + 1, .result = "invalid", .reqs = { NULL }, .nreqs = 1 };
+		bool ok;
+
+		ib_buf_free(&f.frame);
+		if (!make_forgery(c, &r.signer, n, &f))
+			break;
+		v.reqs[0] = f.req;
+		snprintf(v.comment, sizeof v.comment, "T0's PUBLISH, %s", f.what);
+		ok = hn_peer_send_raw(r.t0, f.frame.ptr, f.frame.len) == IB_OK &&
+		     check_dropped(&r, &v, f.frame.ptr, f.frame.len);
+		if (!ok)
+			break;
+	}
+	ib_buf_free(&f.frame);
+}
+
 static void test_vectors_valid(struct cf_ctx *c) { cfv_replay(c, CFV_VALID); }
 static void test_vectors_bad_signature(struct cf_ctx *c) { cfv_replay(c, CFV_BAD_SIGNATURE); }
 static void test_vectors_bad_sig_len(struct cf_ctx *c) { cfv_replay(c, CFV_BAD_SIG_LEN); }
@@ -820,6 +964,9 @@ const struct cf_test cf_tests_frame[] = {
 	{ "frame.peer-max-message", "FRAME-7", 0, test_peer_max_message,
 	  "A frame larger than the max_message a peer announced in its HELLO is never sent to "
 	  "that peer (others still get it)" },
+	{ "frame.envelope-checks", "FRAME-1 FRAME-3 FRAME-5 FRAME-6", 0, test_envelope_checks,
+	  "Frames with a flipped or non-canonical signature, a signature over more than the "
+	  "message, an unknown id_bot, or signature_length 0/63/65 are dropped; link kept" },
 	{ "frame.vectors-valid", "FRAME-1 FRAME-4 MSG-4 MSG-7 MSG-8 MSG-10", CF_NEEDS_CONFIG,
 	  test_vectors_valid,
 	  "Every valid end-to-end frame of vectors/frames.json (flags set, unknown types, a "

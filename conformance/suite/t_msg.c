@@ -10,6 +10,78 @@ static void test_vectors_hop_local(struct cf_ctx *c) { cfv_replay(c, CFV_HOP_LOC
 static void test_vectors_clock(struct cf_ctx *c) { cfv_replay(c, CFV_CLOCK); }
 
 
+/* ---- flags and unknown types, from a tester ------------------------------------------------ */
+
+static bool link_two(struct cf_ctx *c, struct hn_peer **t0, struct hn_peer **t1,
+		     struct cfv_signer *s)
+{
+	if (!cf_iut_start(c, NULL))
+		return false;
+	cfv_signer_init(c, s, 0);
+	return (*t0 = cf_peer(c, 0)) && (*t1 = cf_peer(c, 1)) && cf_link_child(c, *t0) &&
+	       cf_link_child(c, *t1);
+}
+
+/* Whatever the IUT sent T0 of its own beyond the link's upkeep (HELLO, PING, the map burst):
+ * an answer to the unknown types would be acting on them. */
+static const struct hn_got *iut_reaction(struct cf_ctx *c, const struct hn_peer *p)
+{
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		if (g->raw.len >= IB_FRAME_HEADER_LEN && !memcmp(g->raw.ptr, cf_iut_id(c), IB_ID_LEN) &&
+		    g->type != IB_MSG_HELLO && g->type != IB_MSG_PING && g->type != IB_MSG_ANNOUNCE)
+			return g;
+	}
+	return NULL;
+}
+
+/* [MSG-4] [MSG-10] Non-zero flags, and end-to-end types the IUT cannot know (0x40 to
+ * everyone, 0x7f to a node it has no route to): forwarded byte for byte, never answered. */
+static void test_flags_and_unknown_types(struct cf_ctx *c)
+{
+	static const uint8_t opaque[] = "opaque body of a later version";
+	struct hn_peer *t0, *t1;
+	struct cfv_signer s;
+	struct ib_buf flagged = { 0 }, unknown = { 0 }, directed = { 0 };
+	struct ib_msg m;
+	const struct hn_got *reaction;
+
+	if (!link_two(c, &t0, &t1, &s))
+		goto out;
+	cf_msg_publish(&m, "flags", 1, "set");
+	m.h.flags = 0x8001;
+	if (!cfv_sign(c, &s, &m, &flagged))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = 0x40;
+	m.body = (struct ib_slice){ opaque, sizeof opaque - 1 };
+	if (!cfv_sign(c, &s, &m, &unknown))
+		goto out;
+	m.h.type = 0x7f;
+	m.body = (struct ib_slice){ NULL, 0 };
+	m.h.dest = *ib_identity_id(cf_tester_identity(c, 5));
+	if (!cfv_sign(c, &s, &m, &directed))
+		goto out;
+	if (hn_peer_send_raw(t0, flagged.ptr, flagged.len) != IB_OK ||
+	    !cfv_wait_frame(c, t0, t1, &flagged, "MSG-4",
+			    "a PUBLISH with flags 0x8001 is forwarded to T1 with its flags unchanged") ||
+	    hn_peer_send_raw(t0, unknown.ptr, unknown.len) != IB_OK ||
+	    !cfv_wait_frame(c, t0, t1, &unknown, "MSG-10",
+			    "an end-to-end message of unknown type 0x40 is flooded byte for byte") ||
+	    hn_peer_send_raw(t0, directed.ptr, directed.len) != IB_OK ||
+	    !cfv_wait_frame(c, t0, t1, &directed, "MSG-10",
+			    "unknown type 0x7f for a node without a route is flooded byte for byte"))
+		goto out;
+	reaction = iut_reaction(c, t0);
+	cf_expect(c, !reaction, "MSG-10", "the IUT does not act on types it does not know",
+		  "it sent T0 a %s of its own", reaction ? ib_msg_type_name(reaction->type) : "");
+out:
+	ib_buf_free(&flagged);
+	ib_buf_free(&unknown);
+	ib_buf_free(&directed);
+}
+
 /* ---- [MSG-5] the IUT's own seq ------------------------------------------------------------- */
 
 #define SEQ_CLOCK_SLACK_US (60ull * 1000000)
@@ -19,7 +91,12 @@ struct seq_run {
 	size_t n;
 };
 
-/* The seq of every frame the IUT originated for p (hop-local ones and RESULTs), in arrival
+static unsigned be16(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* The flags and seq of every frame the IUT originated for p (hop-local ones and RESULTs), in arrival
  * order (one link: the order it sent them): strictly increasing, and microseconds near the
  * Unix time. */
 static bool check_own_seqs(struct cf_ctx *c, struct hn_peer *p, struct seq_run *run,
@@ -48,6 +125,13 @@ static bool check_own_seqs(struct cf_ctx *c, struct hn_peer *p, struct seq_run *
 			       ib_msg_type_name(g->type), (unsigned long long)g->seq,
 			       (unsigned long long)now))
 			return false;
+		if (!cf_expect(c, g->raw.len >= IB_FRAME_HEADER_LEN + IB_SIG_LEN + 4 &&
+			       be16(g->raw.ptr + IB_FRAME_HEADER_LEN + IB_SIG_LEN + 2) == 0,
+			       "MSG-4", "the IUT sends flags 0",
+			       "%s, its %s has flags 0x%04x", when, ib_msg_type_name(g->type),
+			       g->raw.len >= IB_FRAME_HEADER_LEN + IB_SIG_LEN + 4 ?
+			       be16(g->raw.ptr + IB_FRAME_HEADER_LEN + IB_SIG_LEN + 2) : 0xffff))
+			return false;
 		if (!run->n++)
 			run->first = g->seq;
 		run->last = g->seq;
@@ -70,7 +154,7 @@ static bool make_iut_talk(struct cf_ctx *c, struct hn_peer *p, int commands)
 	return ok;
 }
 
-static void test_seq_increasing(struct cf_ctx *c)
+static void test_own_header(struct cf_ctx *c)
 {
 	struct seq_run run = { 0 };
 	struct hn_peer *p;
@@ -115,9 +199,12 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.vectors-clock", "CMD-6", CF_NEEDS_CONFIG, test_vectors_clock,
 	  "COMMAND 299 s old is forwarded, 301 s old or ahead is dropped; judged only when the "
 	  "IUT's clock is within 0.5 s of the vectors' now (self mode), else skipped with a note" },
-	{ "msg.seq-increasing", "MSG-5", 0, test_seq_increasing,
-	  "Every frame the IUT originates (HELLO, RESULTs) has a seq above the previous one, and "
-	  "seq is the Unix time in microseconds" },
+	{ "msg.flags-and-unknown-types", "MSG-4 MSG-10", 0, test_flags_and_unknown_types,
+	  "A PUBLISH with flags 0x8001 and messages of unknown end-to-end types 0x40 and 0x7f are "
+	  "forwarded byte for byte, and the IUT sends nothing back about them" },
+	{ "msg.own-header", "MSG-4 MSG-5", 0, test_own_header,
+	  "Every frame the IUT originates (HELLO, RESULTs) has flags 0 and a seq above the "
+	  "previous one, and seq is the Unix time in microseconds" },
 	{ "msg.seq-across-restart", "MSG-5", CF_NEEDS_RESTART, test_seq_across_restart,
 	  "After a restart the IUT's first seq is above every seq it used before" },
 	{ NULL, NULL, 0, NULL, NULL }

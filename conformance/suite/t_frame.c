@@ -408,29 +408,40 @@ static const char *req_of(const struct replay *r, const struct vec *v)
 	return req ? req : r->default_req;
 }
 
-/* After a frame that must be dropped or ignored: T0 sends a PUBLISH of its own, which must
- * reach T1; then the dropped frame had its chance to be forwarded, and the link is up. */
-static bool check_dropped(struct replay *r, const struct vec *v, const uint8_t *sent, size_t len)
+bool cfv_send_dropped(struct cf_ctx *c, struct hn_peer *t0, struct hn_peer *t1,
+		      struct cfv_signer *s, const struct ib_buf *frame, const char *req,
+		      const char *what)
 {
-	struct cf_ctx *c = r->c;
 	struct ib_buf sentinel = { 0 };
-	char key[32], what[320];
 	bool ok = false;
 
-	snprintf(key, sizeof key, "sentinel/%d", v->tc);
-	snprintf(what, sizeof what,
-		 "tcId %d (%s): %s, not forwarded, T0's link kept; T0's next frame reaches T1",
-		 v->tc, v->comment, strcmp(v->result, "valid") ? "dropped" : "ignored");
-	if (!sign_publish(c, &r->signer, key, 8, &sentinel) ||
-	    hn_peer_send_raw(r->t0, sentinel.ptr, sentinel.len) != IB_OK ||
-	    !cfv_wait_frame(c, r->t0, r->t1, &sentinel, req_of(r, v), what))
+	if (hn_peer_send_raw(t0, frame->ptr, frame->len) != IB_OK) {
+		cf_harness_error(c, "cannot send to the IUT");
+		return false;
+	}
+	if (!sign_publish(c, s, "sentinel", 8, &sentinel) ||
+	    hn_peer_send_raw(t0, sentinel.ptr, sentinel.len) != IB_OK ||
+	    !cfv_wait_frame(c, t0, t1, &sentinel, req, what))
 		goto out;
-	ok = cf_expect(c, !cfv_got_bytes(r->t1, sent, len) &&
-		       !(v->msg && got_message(r->t1, v->msg, v->msg_len)),
-		       req_of(r, v), what, "T1 received it: the IUT forwarded it");
+	ok = cf_expect(c, !cfv_got_bytes(t1, frame->ptr, frame->len), req, what,
+		       "T1 received it: the IUT forwarded it");
 out:
 	ib_buf_free(&sentinel);
 	return ok;
+}
+
+/* A vector that must be dropped or ignored, sent as frame (its own, or its message
+ * re-signed); its message must not reach T1 in any envelope either. */
+static bool check_dropped(struct replay *r, const struct vec *v, const struct ib_buf *frame)
+{
+	char what[320];
+
+	snprintf(what, sizeof what,
+		 "tcId %d (%s): %s, not forwarded, T0's link kept; T0's next frame reaches T1",
+		 v->tc, v->comment, strcmp(v->result, "valid") ? "dropped" : "ignored");
+	return cfv_send_dropped(r->c, r->t0, r->t1, &r->signer, frame, req_of(r, v), what) &&
+	       cf_expect(r->c, !(v->msg && got_message(r->t1, v->msg, v->msg_len)),
+			 req_of(r, v), what, "T1 received its message: the IUT forwarded it");
 }
 
 static bool replay_forwarded(struct replay *r, const struct vec *v)
@@ -511,14 +522,8 @@ static bool replay_dropped(struct replay *r, const struct vec *v)
 	struct ib_buf frame = { 0 };
 	bool ok = false;
 
-	if (!vector_frame(r, v, &frame))
-		goto out;
-	if (hn_peer_send_raw(r->t0, frame.ptr, frame.len) != IB_OK) {
-		cf_harness_error(r->c, "cannot send tcId %d", v->tc);
-		goto out;
-	}
-	ok = check_dropped(r, v, frame.ptr, frame.len);
-out:
+	if (vector_frame(r, v, &frame))
+		ok = check_dropped(r, v, &frame);
 	ib_buf_free(&frame);
 	return ok;
 }
@@ -934,16 +939,13 @@ static void test_envelope_checks(struct cf_ctx *c)
 		return;
 	for (int n = 0; n < FORGERIES; n++) {
 		struct vec v = { .tc = n + 1, .result = "invalid", .reqs = { NULL }, .nreqs = 1 };
-		bool ok;
 
 		ib_buf_free(&f.frame);
 		if (!make_forgery(c, &r.signer, n, &f))
 			break;
 		v.reqs[0] = f.req;
 		snprintf(v.comment, sizeof v.comment, "T0's PUBLISH, %s", f.what);
-		ok = hn_peer_send_raw(r.t0, f.frame.ptr, f.frame.len) == IB_OK &&
-		     check_dropped(&r, &v, f.frame.ptr, f.frame.len);
-		if (!ok)
+		if (!check_dropped(&r, &v, &f.frame))
 			break;
 	}
 	ib_buf_free(&f.frame);

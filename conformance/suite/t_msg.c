@@ -82,6 +82,115 @@ out:
 	ib_buf_free(&directed);
 }
 
+/* ---- header rules on otherwise valid messages ---------------------------------------------- */
+
+/* A valid PUBLISH of signer s as message bytes (seq taken from s). */
+static bool publish_message(struct cf_ctx *c, struct cfv_signer *s, struct ib_buf *msg)
+{
+	struct ib_msg m;
+
+	cf_msg_publish(&m, "header-rules", 1, "value");
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = s->seq++;
+	if (ib_msg_encode(msg, &m) == IB_OK)
+		return true;
+	cf_harness_error(c, "cannot encode a PUBLISH");
+	return false;
+}
+
+/* An ERROR of T0, as message bytes, its dest then set to T1. Accepted, it would end the link
+ * ([LINK-4]): that makes the drop visible, as no other hop-local type does from a child. */
+static bool error_with_dest(struct cf_ctx *c, struct cfv_signer *s, struct ib_buf *msg)
+{
+	static const uint8_t reason[] = "dest set: drop me";
+	struct ib_msg m = { 0 };
+
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.type = IB_MSG_ERROR;
+	m.h.seq = s->seq++;
+	m.u.error.code = IB_EC_PROTOCOL_VIOLATION;
+	m.u.error.reason = (struct ib_slice){ reason, sizeof reason - 1 };
+	if (ib_msg_encode(msg, &m) != IB_OK) {
+		cf_harness_error(c, "cannot encode an ERROR");
+		return false;
+	}
+	memcpy(msg->ptr + 12, ib_identity_id(cf_tester_identity(c, 1)), IB_ID_LEN);
+	return true;
+}
+
+/* The n-th broken header; false past the last. */
+static bool header_case(int n, size_t *at, uint8_t *value, size_t *cut, const char **req,
+			const char **what)
+{
+	static const struct {
+		size_t at;
+		uint8_t value;
+		size_t cut;
+		const char *req, *what;
+	} cases[] = {
+		{ 0, 2, 0, "MSG-1", "a well-formed PUBLISH with version 2" },
+		{ 0, 0, 0, "MSG-1", "a well-formed PUBLISH with version 0" },
+		{ 1, 0x00, 0, "MSG-3", "a PUBLISH body under reserved type 0x00" },
+		{ 1, 0x80, 0, "MSG-3", "a PUBLISH body under reserved type 0x80" },
+		{ 1, 0xff, 0, "MSG-3", "a PUBLISH body under reserved type 0xff" },
+		{ 0, 1, 27, "MSG-2", "the first 27 bytes of a PUBLISH (shorter than its header)" },
+	};
+
+	if (n < 0 || (size_t)n >= sizeof cases / sizeof cases[0])
+		return false;
+	*at = cases[n].at;
+	*value = cases[n].value;
+	*cut = cases[n].cut;
+	*req = cases[n].req;
+	*what = cases[n].what;
+	return true;
+}
+
+/* [MSG-1] [MSG-2] [MSG-3] [MSG-6] The vectors' header cases have bodies that are malformed
+ * too; here everything but the header rule under test is valid, so only that rule can drop
+ * them. End-to-end ones are signed by T2 (whose window nothing else moves), the ERROR by T0. */
+static void test_header_rules(struct cf_ctx *c)
+{
+	struct hn_peer *t0, *t1;
+	struct cfv_signer s, s2;
+	struct ib_buf msg = { 0 }, frame = { 0 };
+	const char *req, *what;
+	char expected[200];
+	size_t at, cut;
+	uint8_t value;
+
+	if (!link_two(c, &t0, &t1, &s))
+		goto out;
+	cfv_signer_init(c, &s2, 2);
+	for (int n = 0; header_case(n, &at, &value, &cut, &req, &what); n++) {
+		ib_buf_reset(&msg);
+		ib_buf_reset(&frame);
+		if (!publish_message(c, &s2, &msg))
+			goto out;
+		msg.ptr[at] = value;
+		if (cut)
+			msg.len = cut;
+		snprintf(expected, sizeof expected, "%s, signed by T2: dropped, not forwarded, "
+			 "T0's link kept", what);
+		if (ib_frame_sign(&frame, s2.id, msg.ptr, msg.len) != IB_OK) {
+			cf_harness_error(c, "cannot sign");
+			goto out;
+		}
+		if (!cfv_send_dropped(c, t0, t1, &s, &frame, req, expected))
+			goto out;
+	}
+	ib_buf_reset(&msg);
+	ib_buf_reset(&frame);
+	if (!error_with_dest(c, &s, &msg) ||
+	    ib_frame_sign(&frame, s.id, msg.ptr, msg.len) != IB_OK)
+		goto out;
+	cfv_send_dropped(c, t0, t1, &s, &frame, "MSG-6",
+			 "T0's ERROR with dest set to T1: dropped, so the link stays open");
+out:
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+}
+
 /* ---- [MSG-5] the IUT's own seq ------------------------------------------------------------- */
 
 #define SEQ_CLOCK_SLACK_US (60ull * 1000000)
@@ -199,6 +308,9 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.vectors-clock", "CMD-6", CF_NEEDS_CONFIG, test_vectors_clock,
 	  "COMMAND 299 s old is forwarded, 301 s old or ahead is dropped; judged only when the "
 	  "IUT's clock is within 0.5 s of the vectors' now (self mode), else skipped with a note" },
+	{ "msg.header-rules", "MSG-1 MSG-2 MSG-3 MSG-6", 0, test_header_rules,
+	  "A PUBLISH that is valid but for version 0/2, type 0x00/0x80/0xff or a 27-byte cut, and "
+	  "an ERROR with dest set, are dropped (the ERROR does not end the link)" },
 	{ "msg.flags-and-unknown-types", "MSG-4 MSG-10", 0, test_flags_and_unknown_types,
 	  "A PUBLISH with flags 0x8001 and messages of unknown end-to-end types 0x40 and 0x7f are "
 	  "forwarded byte for byte, and the IUT sends nothing back about them" },

@@ -38,4 +38,10 @@ bool cfv_got_bytes(const struct hn_peer *p, const uint8_t *bytes, size_t len);
 bool cfv_wait_frame(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *to,
 		    const struct ib_buf *frame, const char *req, const char *what);
 
+/* Sends frame from t0, then a PUBLISH of s that must reach t1: false (FAIL against req,
+ * `what` expected) if that one does not arrive, t0's link closed, or t1 got frame. */
+bool cfv_send_dropped(struct cf_ctx *c, struct hn_peer *t0, struct hn_peer *t1,
+		      struct cfv_signer *s, const struct ib_buf *frame, const char *req,
+		      const char *what);
+
 #endif

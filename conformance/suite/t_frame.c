@@ -370,11 +370,12 @@ static bool in_class(const struct vec *v, enum cfv_class cls)
 static const char *vector_req(const struct vec *v, const char *test_reqs)
 {
 	for (size_t i = 0; i < v->nreqs; i++) {
-		const char *hit = strstr(test_reqs, v->reqs[i]);
 		size_t n = strlen(v->reqs[i]);
 
-		if (hit && (hit[n] == ' ' || hit[n] == '\0'))
-			return v->reqs[i];
+		/* Whole words only: MSG-1 is not MSG-10. */
+		for (const char *w = test_reqs; *w; w += strcspn(w, " "), w += *w == ' ')
+			if (strcspn(w, " ") == n && !strncmp(w, v->reqs[i], n))
+				return v->reqs[i];
 	}
 	return NULL;
 }
@@ -792,7 +793,8 @@ static void test_peer_max_message(struct cf_ctx *c)
 		goto out;
 	hn_peer_send_raw(t0, big.ptr, big.len);
 	if (!cfv_wait_frame(c, t0, t2, &big, "FRAME-7",
-			    "a PUBLISH of 66,5xx-byte message reaches T2, which accepts it"))
+			    "a PUBLISH whose message is above 65536 bytes reaches T2 (default "
+			    "max_message)"))
 		goto out;
 	hn_peer_send_raw(t0, sentinel.ptr, sentinel.len);
 	w = (struct frame_wait){ t0, t1, sentinel.ptr, sentinel.len };

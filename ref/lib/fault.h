@@ -32,7 +32,7 @@
 	X(ignore_parent_silence, "KA-5")    /* keepalive.c parent_silent */                   \
 	X(accept_tls12, "TLS-1")            /* tls.c   ib_tls_new, handshake */               \
 	X(no_alpn_check, "TLS-2")           /* tls.c   check_client_hello, select_alpn, handshake */ \
-	X(accept_unknown_keys, "TLS-4")     /* tls.c   pin_peer, handshake */                 \
+	X(accept_unknown_keys, "TLS-4")     /* tls.c   pin_peer, handshake; link.c on_tls_open */ \
 	X(revoke_keeps_links, "MEMBER-2")   /* node.c  ib_node_set_keyring */                 \
 	X(ignore_publish, "DATA-2")         /* data.c  data_publish_received */               \
 	X(elect_stale_version, "ELECT-2")   /* election.c best_offer */                       \

@@ -15,7 +15,9 @@ make:cmd/make
 clang:cmd/clang
 libclang-rt-14-dev:deb/libclang-rt-14-dev
 openssl:cmd/openssl
-python3:cmd/python3"
+python3:cmd/python3
+libxml2-utils:cmd/xmllint
+python3-jsonschema:deb/python3-jsonschema"
 
 missing=""
 for entry in $NEEDED; do

@@ -107,11 +107,16 @@ bool cf_iut_restart(struct cf_ctx *c, bool empty_store);
 bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrusted_refs);
 /* Writes a file in authorized/ (contents as given) before a reload: broken keyrings. */
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents);
-/* Starts the IUT with extra_conf appended to its node.conf, expecting it to refuse to start
- * ([IFACE-2]): true when it did (exited non-zero, or did not open), with its message in why;
- * *line is the line number extra_conf starts at. */
-bool cf_iut_start_refused(struct cf_ctx *c, const char *extra_conf, int *line, char *why,
-			  size_t cap);
+/* A node directory the IUT must refuse to start on: one fault of each kind at most. */
+struct cf_bad_start {
+	const char *conf_append;    /* text appended to node.conf */
+	bool key_group_readable;    /* identity.key mode 0640 ([ID-5]) */
+	bool key_in_two_files;      /* T0's key in authorized/ twice ([ID-4]) */
+};
+/* Starts the IUT on such a directory: true when it refused (exited non-zero, or did not
+ * open), with its message in why; *line is the line of node.conf conf_append starts at. */
+bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
+			  char *why, size_t cap);
 const ib_id *cf_iut_id(struct cf_ctx *c);
 uint16_t cf_iut_port(struct cf_ctx *c);
 const char *cf_iut_host(struct cf_ctx *c);
@@ -167,6 +172,9 @@ bool cf_run_until(struct cf_ctx *c, bool (*cond)(void *arg), void *arg, uint32_t
 void cf_run_for(struct cf_ctx *c, uint32_t ms);
 uint64_t cf_now_ms(struct cf_ctx *c);        /* the loop's monotonic clock */
 uint64_t cf_unix_us(struct cf_ctx *c);       /* the loop's wall clock */
+/* The suite's event loop, for a test's own sockets (a raw TLS prober): the IUT may run on it
+ * (self mode), so whatever is watched on it must never block. */
+struct ib_loop *cf_loop(struct cf_ctx *c);
 
 /* Common waits: p has `count` frames of type; p was closed (and, if code is not 0, an ERROR
  * with that code came first). */

@@ -105,6 +105,11 @@ uint64_t cf_unix_us(struct cf_ctx *c)
 	return c->w->clock.unix_us(c->w->clock.ctx);
 }
 
+struct ib_loop *cf_loop(struct cf_ctx *c)
+{
+	return c->w->loop;
+}
+
 static uint64_t scaled_us(struct cf_ctx *c, uint32_t ms)
 {
 	double scale = c->w->opt->mode == CF_MODE_SELF ? 1.0 : c->w->opt->timeout_scale;
@@ -217,7 +222,8 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
 	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK)
 		ib_msg_to_json(&m, &json);
-	snprintf(line, cap + 4096, "%s %s IUT  %zu bytes  %s\n            ",
+	/* The decoded part is cut so that the hex after it always fits (large bodies). */
+	snprintf(line, cap + 4096, "%s %s IUT  %zu bytes  %.3800s\n            ",
 		 peer_label(c, p, label, sizeof label), sent ? "->" : "<-", len,
 		 json ? json : "(not a whole, decodable frame)");
 	ib_hex_encode(bytes, len, line + strlen(line));
@@ -462,6 +468,13 @@ bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const 
 	if (status == IB_STATUS_UNKNOWN) {
 		cf_unsupported(c, "the IUT answers ib.publish with `unknown`: the suite cannot "
 			       "make it publish");
+		return false;
+	}
+	/* A running node's owner chose its `commands`; a node the suite configured was told
+	 * to allow ib.publish (spec section 19.3). */
+	if (status == IB_STATUS_DENIED && cf_mode(c) == CF_MODE_ADDR) {
+		cf_unsupported(c, "the node denies ib.publish: list it in `commands` to run the "
+			       "tests that make it publish");
 		return false;
 	}
 	return cf_expect(c, status == IB_STATUS_OK, "CMD-3",

@@ -428,9 +428,27 @@ bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
 }
 
 /* The IUT started with extra text at the end of node.conf: it must refuse ([IFACE-2]). */
-bool cf_iut_start_refused(struct cf_ctx *c, const char *extra_conf, int *line, char *why,
-			  size_t cap)
+static bool spoil_dir(struct cf_ctx *c, const struct cf_bad_start *bad)
 {
+	char path[800];
+
+	if (bad->key_group_readable) {
+		snprintf(path, sizeof path, "%s/identity.key", c->iut_dir);
+		if (chmod(path, 0640) != 0)
+			return false;
+	}
+	if (bad->key_in_two_files) {
+		snprintf(path, sizeof path, "%s/authorized/same-key-again.pub", c->iut_dir);
+		if (ib_pubkey_save(ib_identity_pubkey(c->w->testers[0]), path) != IB_OK)
+			return false;
+	}
+	return true;
+}
+
+bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
+			  char *why, size_t cap)
+{
+	const char *extra_conf = bad->conf_append ? bad->conf_append : "";
 	char path[800];
 	FILE *f;
 	uint64_t limit;
@@ -439,7 +457,7 @@ bool cf_iut_start_refused(struct cf_ctx *c, const char *extra_conf, int *line, c
 	why[0] = 0;
 	c->iut_started = true;
 	c->iut_port = free_port();
-	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c)) {
+	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c) || !spoil_dir(c, bad)) {
 		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
 		return false;
 	}
@@ -469,9 +487,12 @@ bool cf_iut_start_refused(struct cf_ctx *c, const char *extra_conf, int *line, c
 		int status;
 
 		if (waitpid(c->iut_pid, &status, WNOHANG) == c->iut_pid) {
+			size_t before = c->log.len;
+
 			c->iut_pid = 0;
 			cmd_collect_log(c);
-			snprintf(why, cap, "%.*s", (int)c->log.len, (const char *)c->log.ptr);
+			snprintf(why, cap, "%.*s", (int)(c->log.len - before),
+				 (const char *)c->log.ptr + before);
 			return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 		}
 		if (accepts_tcp(cf_iut_host(c), c->iut_port))
@@ -589,6 +610,8 @@ void cf_iut_cleanup(struct cf_ctx *c)
 	}
 	if (c->iut_dir[0] && !c->w->opt->keep && cf_ok(c))
 		remove_tree(c->iut_dir);
+	else if (c->iut_dir[0])
+		snprintf(c->res->node_dir, sizeof c->res->node_dir, "%s", c->iut_dir);
 }
 
 const ib_id *cf_iut_id(struct cf_ctx *c)

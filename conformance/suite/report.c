@@ -122,6 +122,8 @@ void cf_report_failure(FILE *f, const struct cf_options *o, const struct cf_resu
 		       r->actual, 0);
 	if (r->iut_log && *r->iut_log && o->mode == CF_MODE_CMD)
 		print_indented(f, "IUT stderr", r->iut_log, 12);
+	if (r->node_dir[0])
+		print_indented(f, "node dir", r->node_dir, 0);
 	if (o->verbose && r->transcript && *r->transcript)
 		print_indented(f, "transcript", r->transcript, 400);
 	rerun_command(o, r, cmd, sizeof cmd);

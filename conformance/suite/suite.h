@@ -54,6 +54,7 @@ struct cf_result {
 	uint64_t virtual_ms;        /* protocol time the test took */
 	char *transcript;           /* frames and notes, malloc'd */
 	char *iut_log;              /* the IUT's log (stderr) during the test, malloc'd */
+	char node_dir[600];         /* the IUT's directory, when kept (failures, --keep) */
 	const char *expect_reason;  /* listed in the expectations file */
 	bool unexpected_pass;
 };

@@ -72,8 +72,9 @@ static void test_bad_conf(struct cf_ctx *c)
 	char why[4096], want[64];
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct cf_bad_start b = { .conf_append = bad[i] };
 		int line = 0;
-		bool refused = cf_iut_start_refused(c, bad[i], &line, why, sizeof why);
+		bool refused = cf_iut_start_refused(c, &b, &line, why, sizeof why);
 
 		if (!cf_ok(c))
 			return;
@@ -88,6 +89,34 @@ static void test_bad_conf(struct cf_ctx *c)
 			       line, why))
 			return;
 		cf_note(c, "refused `%.*s`: %.200s", (int)strlen(bad[i]) - 1, bad[i], why);
+	}
+}
+
+/* [ID-5] [ID-4] Two directories the IUT must refuse: a private key others can read, and one
+ * key authorized in two files. The message should say which file. */
+static void test_refuses_unsafe_dir(struct cf_ctx *c)
+{
+	static const struct {
+		struct cf_bad_start bad;
+		const char *req, *what, *file;
+	} cases[] = {
+		{ { .key_group_readable = true }, "ID-5", "identity.key is mode 0640",
+		  "identity.key" },
+		{ { .key_in_two_files = true }, "ID-4", "one key is in two files of authorized/",
+		  "same-key-again.pub" },
+	};
+	char why[4096];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int line = 0;
+		bool refused = cf_iut_start_refused(c, &cases[i].bad, &line, why, sizeof why);
+
+		if (!cf_ok(c))
+			return;
+		if (!cf_expect(c, refused, cases[i].req, "the IUT refuses to start",
+			       "it started although %s", cases[i].what))
+			return;
+		cf_note(c, "refused (%s): %.300s", cases[i].what, why);
 	}
 }
 
@@ -153,6 +182,9 @@ const struct cf_test cf_tests_iface[] = {
 	{ "iface.bad-conf", "IFACE-2", CF_NEEDS_CONFIG, test_bad_conf,
 	  "A node.conf with an unknown key, a repeated key, a line without '=' or a bad value "
 	  "stops the start, with a message naming node.conf and the line" },
+	{ "iface.unsafe-dir", "ID-4 ID-5", CF_NEEDS_CONFIG, test_refuses_unsafe_dir,
+	  "The IUT refuses to start when identity.key is readable by others, or when one key is "
+	  "authorized in two files of authorized/" },
 	{ "iface.sighup-reload", "IFACE-4 MEMBER-2", CF_NEEDS_RELOAD, test_sighup_reload,
 	  "SIGHUP reloads authorized/: the link of a removed key closes with revoked, others stay" },
 	{ "iface.survives-garbage", "ERR-2", 0, test_survives_garbage,

@@ -260,8 +260,13 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 		return err;
 	}
 	if (rejected)
-		node_log(n, IB_LOG_WARN, "store: %zu item(s) not loaded; first: %s: %s", rejected,
-			 why.file, why.reason);
+		snprintf(n->store_note, sizeof n->store_note,
+			 "store: %zu item(s) not loaded; first: %s: %s", rejected, why.file,
+			 why.reason);
+	if (n->started && n->store_note[0]) {
+		node_log(n, IB_LOG_WARN, "%s", n->store_note);
+		n->store_note[0] = 0;
+	}
 	ib_store_free(n->store);
 	n->store = store;
 	return IB_OK;
@@ -426,6 +431,10 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 
 		ib_id_to_hex(ib_node_id(n), hex);
 		node_log(n, IB_LOG_INFO, "listening on %s port %u, id %s", host, n->listen_port, hex);
+	}
+	if (n->store_note[0]) {
+		node_log(n, IB_LOG_WARN, "%s", n->store_note);
+		n->store_note[0] = 0;
 	}
 	tree_start(n);
 	return IB_OK;

@@ -1,0 +1,696 @@
+/* t_elect.c - version election (spec section 14). The IUT answers QUERY and SELECT as a
+ * holder; as a requester (driven by ib.fetch) it faces tester holders that offer and transfer
+ * as each test scripts: on time, late, never, or with forged frames. */
+#include "cf.h"
+
+#include <string.h>
+
+#define EL_WINDOW_MS 300u      /* election_window_ms given to the IUT */
+#define EL_WAIT_MS 5000u       /* bound on any step an IUT takes by itself */
+#define EL_MAX_HOLDERS 6
+#define EL_MAX_SELECTS 16
+
+/* A tester acting as a holder: it answers each SELECT it receives with TRANSFER(frame), or
+ * never (silent). */
+struct holder {
+	struct hn_peer *p;
+	const char *label;
+	bool silent;
+	struct ib_buf frame;        /* what it transfers: good, forged or empty */
+	size_t scanned;             /* frames of p already looked at */
+};
+
+/* One election the IUT runs for the asker's ib.fetch. */
+struct election {
+	struct cf_ctx *c;
+	struct hn_peer *asker;
+	uint64_t cmd_id, query_id;
+	const char *key;
+	struct holder h[EL_MAX_HOLDERS];
+	size_t n;
+	int selected[EL_MAX_SELECTS];   /* holder index of each SELECT, in arrival order */
+	size_t nselected;
+	char fault[256];                /* a SELECT that broke ELECT-3, described */
+};
+
+static void election_free(struct election *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		ib_buf_free(&e->h[i].frame);
+}
+
+/* A PUBLISH frame signed by writer, not sent. */
+static bool make_publish(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+			 uint64_t version, const char *value, struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	cf_msg_publish(&m, key, version, value);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = cf_unix_us(c);
+	ib_buf_reset(out);
+	ok = ib_msg_encode(&msg, &m) == IB_OK && ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot make a PUBLISH frame");
+	return ok;
+}
+
+static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
+{
+	m->h.dest = *cf_iut_id(c);
+	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
+		return false;
+	}
+	return true;
+}
+
+static bool send_offer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, const char *key,
+		       uint64_t version, const ib_id *writer)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_OFFER;
+	m.u.offer = (struct ib_offer){ query_id, { (const uint8_t *)key, strlen(key) }, version,
+				       *writer };
+	return send_to_iut(c, p, &m);
+}
+
+static bool send_transfer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id,
+			  const struct ib_buf *frame)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.u.transfer = (struct ib_transfer){ query_id, { frame->ptr, frame->len } };
+	return send_to_iut(c, p, &m);
+}
+
+static bool send_command(struct cf_ctx *c, struct hn_peer *p, uint64_t cmd_id, const char *name,
+			 const char *arg)
+{
+	struct ib_buf args = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)arg, strlen(arg) });
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.u.command = (struct ib_command){ cmd_id, { (const uint8_t *)name, strlen(name) },
+					   { args.ptr, args.len } };
+	ok = send_to_iut(c, p, &m);
+	ib_buf_free(&args);
+	return ok;
+}
+
+/* Index of the first frame of p of this type whose decoded message satisfies match. */
+static bool find_msg(struct hn_peer *p, uint8_t type, bool (*match)(const struct ib_msg *, uint64_t),
+		     uint64_t want, struct ib_frame *f, struct ib_msg *m)
+{
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == type && cf_got_msg(p, i, f, m) && match(m, want))
+			return true;
+	return false;
+}
+
+static bool result_is(const struct ib_msg *m, uint64_t cmd_id)
+{
+	return m->u.result.cmd_id == cmd_id;
+}
+
+static bool offer_is(const struct ib_msg *m, uint64_t query_id)
+{
+	return m->u.offer.query_id == query_id;
+}
+
+static bool transfer_is(const struct ib_msg *m, uint64_t query_id)
+{
+	return m->u.transfer.query_id == query_id;
+}
+
+static bool any(const struct ib_msg *m, uint64_t unused)
+{
+	(void)m;
+	(void)unused;
+	return true;
+}
+
+/* ---- the IUT as a holder ------------------------------------------------------------------ */
+
+struct awaited {
+	struct hn_peer *p;
+	uint8_t type;
+	bool (*match)(const struct ib_msg *, uint64_t);
+	uint64_t want;
+};
+
+static bool arrived(void *arg)
+{
+	const struct awaited *a = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	return find_msg(a->p, a->type, a->match, a->want, &f, &m) || hn_peer_closed(a->p);
+}
+
+/* [ELECT-1] QUERY for a key the IUT lacks: no OFFER; for a key it holds: OFFER of its item,
+ * to the asker, same query_id and key. The second QUERY is the sentinel for the first. */
+static void test_offer(struct cf_ctx *c)
+{
+	const char *key = "elect.held";
+	struct ib_buf item = { 0 };
+	struct hn_peer *p, *writer;
+	uint64_t q_missing = cf_rand(c), q_held = q_missing + 1;
+	struct awaited a;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !(writer = cf_peer(c, 1)) ||
+	    !cf_link_child(c, p) || !cf_link_child(c, writer) ||
+	    !make_publish(c, cf_tester_identity(c, 1), key, 3, "held", &item))
+		goto out;
+	if (hn_peer_send_raw(writer, item.ptr, item.len) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	a = (struct awaited){ p, IB_MSG_PUBLISH, any, 0 };  /* flooded to p: now it is stored */
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "the IUT floods the PUBLISH to the other child"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ q_missing, { (const uint8_t *)"elect.nobody", 12 } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	m.u.query = (struct ib_query){ q_held, { (const uint8_t *)key, strlen(key) } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	a = (struct awaited){ p, IB_MSG_OFFER, offer_is, q_held };
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "an OFFER answers QUERY for a key the IUT holds"))
+		goto out;
+	if (!cf_expect(c, find_msg(p, IB_MSG_OFFER, offer_is, q_held, &f, &m), "ELECT-1",
+		       "an OFFER answers QUERY for a key the IUT holds", "the link closed first") ||
+	    !cf_expect(c, m.u.offer.version == 3 &&
+			      ib_id_equal(&m.u.offer.writer, ib_identity_id(cf_tester_identity(c, 1))) &&
+			      m.u.offer.key.len == strlen(key) &&
+			      !memcmp(m.u.offer.key.ptr, key, strlen(key)) &&
+			      ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(p))),
+		       "ELECT-1", "OFFER(same query_id, same key, version 3, writer T1), dest = asker",
+		       "OFFER version %llu, key of %zu bytes, writer %s T1, dest %s the asker",
+		       (unsigned long long)m.u.offer.version, m.u.offer.key.len,
+		       ib_id_equal(&m.u.offer.writer, ib_identity_id(cf_tester_identity(c, 1)))
+			       ? "=" : "!=",
+		       ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(p))) ? "=" : "!="))
+		goto out;
+	if (find_msg(p, IB_MSG_OFFER, offer_is, q_missing, &f, &m))
+		cf_expect(c, false, "ELECT-1", "no OFFER for a key the IUT does not hold",
+			  "it offered version %llu", (unsigned long long)m.u.offer.version);
+	goto out;
+harness:
+	cf_harness_error(c, "cannot send QUERY");
+out:
+	ib_buf_free(&item);
+}
+
+/* [ELECT-4] SELECT (of a query the IUT never saw) is answered with the item held now, even
+ * newer than selected; SELECT of a key it lacks with an empty frame. */
+static void test_transfer_now(struct cf_ctx *c)
+{
+	const char *key = "elect.moving";
+	struct ib_buf v1 = { 0 }, v2 = { 0 };
+	struct hn_peer *p;
+	uint64_t q = cf_rand(c), q_none = q + 1;
+	uint16_t status;
+	struct awaited a;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !make_publish(c, cf_tester_identity(c, 1), key, 1, "one", &v1) ||
+	    !make_publish(c, cf_tester_identity(c, 2), key, 2, "two", &v2))
+		goto out;
+	if (hn_peer_send_raw(p, v1.ptr, v1.len) != IB_OK ||
+	    hn_peer_send_raw(p, v2.ptr, v2.len) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	if (!cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))  /* both applied */
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
+	if (!send_to_iut(c, p, &m))
+		goto out;
+	m.u.select = (struct ib_select){ q_none, { (const uint8_t *)"elect.none", 10 }, 1 };
+	if (!send_to_iut(c, p, &m))
+		goto out;
+	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q_none };
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT of a key not held"))
+		goto out;
+	if (!cf_expect(c, find_msg(p, IB_MSG_TRANSFER, transfer_is, q, &f, &m), "ELECT-4",
+		       "TRANSFER answers SELECT directed to the IUT, even of an unknown query",
+		       "no TRANSFER with that query_id (the one for the second SELECT came)") ||
+	    !cf_expect(c, m.u.transfer.frame.len == v2.len &&
+			      !memcmp(m.u.transfer.frame.ptr, v2.ptr, v2.len), "ELECT-4",
+		       "TRANSFER carries the item held now (version 2), byte for byte",
+		       "it carried %zu bytes (%s)", m.u.transfer.frame.len,
+		       m.u.transfer.frame.len == v1.len &&
+				       !memcmp(m.u.transfer.frame.ptr, v1.ptr, v1.len)
+			       ? "the selected version 1" : "not the version-2 frame") ||
+	    !cf_expect(c, ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(p))), "ELECT-4",
+		       "the TRANSFER is directed to the SELECT's origin", "another dest") ||
+	    !cf_expect(c, find_msg(p, IB_MSG_TRANSFER, transfer_is, q_none, &f, &m), "ELECT-4",
+		       "TRANSFER answers SELECT of a key the IUT lacks", "the link closed first"))
+		goto out;
+	cf_expect(c, m.u.transfer.frame.len == 0, "ELECT-4",
+		  "SELECT of a key the IUT lacks: TRANSFER with an empty frame",
+		  "the frame had %zu bytes", m.u.transfer.frame.len);
+out:
+	ib_buf_free(&v1);
+	ib_buf_free(&v2);
+}
+
+/* Lets ms of protocol time pass, unscaled: the delays here are placed inside the IUT's
+ * election window, which --timeout-scale does not stretch (cf_run_for would). */
+struct pause {
+	struct cf_ctx *c;
+	uint64_t until_ms;
+};
+
+static bool pause_over(void *arg)
+{
+	const struct pause *pz = arg;
+
+	return cf_now_ms(pz->c) >= pz->until_ms;
+}
+
+static void pause_ms(struct cf_ctx *c, uint32_t ms)
+{
+	struct pause pz = { c, cf_now_ms(c) + ms };
+
+	cf_run_until(c, pause_over, &pz, ms);
+}
+
+/* ---- the IUT as the requester ------------------------------------------------------------- */
+
+/* Starts the IUT (window EL_WINDOW_MS), links the asker T0 and n holders T1..Tn. */
+static bool election_setup(struct cf_ctx *c, struct election *e, size_t n, const char *key)
+{
+	struct cf_iut_opts o = { .election_window_ms = EL_WINDOW_MS };
+	static const char *const labels[] = { "T1", "T2", "T3", "T4", "T5", "T6" };
+
+	memset(e, 0, sizeof *e);
+	e->c = c;
+	e->key = key;
+	e->n = n;
+	if (!cf_iut_start(c, &o) || !(e->asker = cf_peer(c, 0)) || !cf_link_child(c, e->asker))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		e->h[i].label = labels[i];
+		if (!(e->h[i].p = cf_peer(c, (int)i + 1)) || !cf_link_child(c, e->h[i].p))
+			return false;
+	}
+	return true;
+}
+
+static bool all_queried(void *arg)
+{
+	struct election *e = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (!find_msg(e->h[i].p, IB_MSG_QUERY, any, 0, &f, &m))
+			return hn_peer_closed(e->h[i].p);
+	return true;
+}
+
+/* Sends ib.fetch and waits for the IUT's QUERY at every holder; e->query_id is its id. */
+static bool election_start(struct election *e)
+{
+	struct cf_ctx *c = e->c;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	e->cmd_id = cf_rand(c);
+	if (!send_command(c, e->asker, e->cmd_id, "ib.fetch", e->key) ||
+	    !cf_wait(c, all_queried, e, EL_WAIT_MS, "ib.fetch makes the IUT flood QUERY"))
+		return false;
+	if (!cf_expect(c, find_msg(e->h[0].p, IB_MSG_QUERY, any, 0, &f, &m), "ELECT-2",
+		       "the IUT floods QUERY for ib.fetch", "a holder's link closed"))
+		return false;
+	e->query_id = m.u.query.query_id;
+	return cf_expect(c, m.u.query.key.len == strlen(e->key) &&
+			 !memcmp(m.u.query.key.ptr, e->key, m.u.query.key.len), "ELECT-2",
+			 "QUERY names the fetched key", "its key has %zu bytes", m.u.query.key.len);
+}
+
+/* Each holder answers every SELECT it receives as scripted; true once the asker has its
+ * RESULT. A SELECT that is not directed to its receiver is noted as a fault. */
+static bool serve(void *arg)
+{
+	struct election *e = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct holder *h = &e->h[i];
+
+		for (; h->scanned < hn_peer_received(h->p); h->scanned++) {
+			if (hn_peer_got(h->p, h->scanned)->type != IB_MSG_SELECT ||
+			    !cf_got_msg(h->p, h->scanned, &f, &m))
+				continue;
+			if (!ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(h->p))) &&
+			    !e->fault[0])
+				snprintf(e->fault, sizeof e->fault,
+					 "%s received a SELECT not directed to it", h->label);
+			if (m.u.select.query_id != e->query_id)
+				continue;
+			if (e->nselected < EL_MAX_SELECTS)
+				e->selected[e->nselected++] = (int)i;
+			if (!h->silent)
+				send_transfer(e->c, h->p, e->query_id, &h->frame);
+		}
+	}
+	{
+		struct awaited a = { e->asker, IB_MSG_RESULT, result_is, e->cmd_id };
+
+		return arrived(&a);
+	}
+}
+
+/* Runs the election to its RESULT; *status and *output (the frame) from it. */
+static bool election_finish(struct election *e, uint16_t *status, struct ib_buf *output)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (!cf_wait(e->c, serve, e, EL_WAIT_MS, "ib.fetch answers (the election ends)"))
+		return false;
+	if (!cf_expect(e->c, find_msg(e->asker, IB_MSG_RESULT, result_is, e->cmd_id, &f, &m),
+		       "CMD-1", "a RESULT answers ib.fetch", "the asker's link closed"))
+		return false;
+	*status = m.u.result.status;
+	ib_buf_reset(output);
+	ib_buf_put(output, m.u.result.output.ptr, m.u.result.output.len);
+	return cf_expect(e->c, !e->fault[0], "ELECT-3", "SELECT is directed to the chosen holder",
+			 "%s", e->fault);
+}
+
+/* The SELECT order as "T2 T3 ...", for messages. */
+static const char *select_order(const struct election *e, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < e->nselected && used + 4 < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? " " : "",
+					 e->h[e->selected[i]].label);
+	if (!e->nselected)
+		snprintf(buf, cap, "none");
+	return buf;
+}
+
+/* Whether the SELECTs went to exactly these holders, in this order. */
+static bool selected_exactly(const struct election *e, const int *want, size_t n)
+{
+	if (e->nselected != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (e->selected[i] != want[i])
+			return false;
+	return true;
+}
+
+static bool same_frame(const struct ib_buf *a, const struct ib_buf *b)
+{
+	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
+}
+
+static bool frames_with_key(struct hn_peer *p, const char *key)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
+		    m.u.publish.key.len == strlen(key) && !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
+			return true;
+	return false;
+}
+
+/* [ELECT-2] [ELECT-3] [ELECT-8] T1 offers version 1 at once; T2 offers version 2 well into
+ * the window, T3 the same (version, writer) after T2. The IUT must wait the window, SELECT
+ * T2 only, answer T2's frame, and not flood it (a later PUBLISH is the sentinel). */
+static void test_newest_first(struct cf_ctx *c)
+{
+	const char *key = "elect.newest";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 };
+	struct election e;
+	struct ib_msg pub;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 1 };
+
+	if (!election_setup(c, &e, 3, key) ||
+	    !make_publish(c, writer, key, 1, "old", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 2, "new", &e.h[1].frame) ||
+	    !make_publish(c, writer, key, 2, "new", &e.h[2].frame) || !election_start(&e))
+		goto out;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 1, ib_identity_id(writer)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 2);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 2, ib_identity_id(writer)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[2].p, e.query_id, key, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-2",
+		       "after the window, one SELECT to T2: the first offer of the newest version",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
+	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-5",
+		       "ib.fetch answers ok with the frame T2 transferred",
+		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
+		       same_frame(&out, &e.h[1].frame) ? "" : " (not T2's frame)"))
+		goto out;
+	/* Sentinel: a PUBLISH from T2 that must be flooded to T1 and T3. */
+	cf_msg_publish(&pub, "elect.sentinel", 1, "s");
+	if (hn_peer_send(e.h[1].p, &pub, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	if (!cf_wait_type(c, e.h[0].p, IB_MSG_PUBLISH, 1, EL_WAIT_MS) ||
+	    !cf_wait_type(c, e.h[2].p, IB_MSG_PUBLISH, 1, EL_WAIT_MS))
+		goto out;
+	cf_expect(c, !frames_with_key(e.h[0].p, key) && !frames_with_key(e.h[2].p, key) &&
+		  !frames_with_key(e.asker, key), "ELECT-8",
+		  "the transferred frame is applied but not flooded again",
+		  "a PUBLISH of %s reached another tester", key);
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+/* [ELECT-6] The first holder offers and never delivers: after the window the IUT SELECTs
+ * the next one and answers its frame. */
+static void test_silent_holder(struct cf_ctx *c)
+{
+	const char *key = "elect.silent";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 0, 1 };
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 4, "never sent", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 4, "delivered", &e.h[1].frame) || !election_start(&e))
+		goto out;
+	e.h[0].silent = true;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 4, ib_identity_id(writer)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 4, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, selected_exactly(&e, want, 2), "ELECT-6",
+		       "SELECT T1 (first offer), then, as it stays silent, T2",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-6",
+		  "ib.fetch answers ok with the fallback holder's frame", "status %s, %zu bytes",
+		  ib_status_name(status), out.len);
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+/* [ELECT-5] [ELECT-6] Four holders offer (3, W) in turn; the first three transfer forgeries:
+ * a bad signature, another key's frame under the same version, and the same version by a
+ * lower writer (older than offered). The IUT must skip each and take the fourth's. */
+static void test_forged_transfer(struct cf_ctx *c)
+{
+	const char *key = "elect.forged";
+	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
+	const struct ib_identity *lo, *hi;
+	struct ib_buf out = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 0, 1, 2, 3 };
+	static const char *const what[] = { "bad signature", "another key", "lower writer",
+					     "good" };
+
+	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
+	hi = lo == a ? b : a;
+	if (!election_setup(c, &e, 4, key) ||
+	    !make_publish(c, hi, key, 3, "bad signature", &e.h[0].frame) ||
+	    !make_publish(c, hi, "elect.other", 3, "another key", &e.h[1].frame) ||
+	    !make_publish(c, lo, key, 3, "lower writer", &e.h[2].frame) ||
+	    !make_publish(c, hi, key, 3, "good", &e.h[3].frame) || !election_start(&e))
+		goto out;
+	e.h[0].frame.ptr[e.h[0].frame.len - 1] ^= 0x01;  /* message changed after signing */
+	for (size_t i = 0; i < 4; i++) {
+		if (!send_offer(c, e.h[i].p, e.query_id, key, 3, ib_identity_id(hi)))
+			goto out;
+		pause_ms(c, EL_WINDOW_MS / 15);
+	}
+	if (!election_finish(&e, &status, &out))
+		goto out;
+	for (size_t i = 0; i < 3; i++)
+		if (!cf_expect(c, !same_frame(&out, &e.h[i].frame), "ELECT-5",
+			       "a TRANSFER that fails the checks is not applied",
+			       "ib.fetch answered the frame of %s (%s)", e.h[i].label, what[i]))
+			goto out;
+	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[3].frame), "ELECT-5",
+		       "the forgeries are rejected and ib.fetch answers ok with T4's good frame",
+		       "status %s, %zu bytes that are not T4's frame; SELECT went to: %s",
+		       ib_status_name(status), out.len, select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, selected_exactly(&e, want, 4), "ELECT-6",
+		  "SELECT T1, T2, T3, T4 in turn, each after the previous one's forgery",
+		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+/* [ELECT-7] After an election ended, an OFFER and a TRANSFER (of a newer, valid frame) for
+ * its query_id, and a TRANSFER for a query_id never used, are ignored: no SELECT, and the
+ * item stays. T1 is asker and holder, so its frames reach the IUT in order. */
+static void test_late(struct cf_ctx *c)
+{
+	const char *key = "elect.late";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 }, newer = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	size_t selects;
+	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
+
+	if (!election_setup(c, &e, 1, key) ||
+	    !make_publish(c, writer, key, 2, "chosen", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 9, "late", &newer))
+		goto out;
+	e.asker = e.h[0].p;
+	if (!election_start(&e) ||
+	    !send_offer(c, e.h[0].p, e.query_id, key, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-5",
+		       "ib.fetch answers the transferred frame", "status %s",
+		       ib_status_name(status)))
+		goto out;
+	selects = e.nselected;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 9, ib_identity_id(writer)) ||
+	    !send_transfer(c, e.h[0].p, e.query_id, &newer) ||
+	    !send_transfer(c, e.h[0].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, &newer) ||
+	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &status, &out))
+		goto out;
+	serve(&e);
+	if (!cf_expect(c, e.nselected == selects, "ELECT-7",
+		       "a late OFFER for a finished election gets no SELECT",
+		       "%zu more SELECT(s)", e.nselected - selects))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-7",
+		  "TRANSFERs of a finished or unknown query_id are ignored: the item stays version 2",
+		  "ib.get answered %s, %s", ib_status_name(status),
+		  same_frame(&out, &newer) ? "the late version-9 frame" : "another frame");
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&newer);
+	election_free(&e);
+}
+
+/* [DATA-2] [ELECT-5] A node restarted with an empty store gets its item back with ib.fetch
+ * from a tester that still holds it. */
+static void test_refetch_after_empty_restart(struct cf_ctx *c)
+{
+	const char *key = "elect.refetch";
+	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
+	struct ib_buf out = { 0 }, item = { 0 };
+	struct election e;
+	uint16_t status = 0;
+
+	if (!election_setup(c, &e, 1, key) ||
+	    !make_publish(c, cf_tester_identity(c, 5), key, 6, "kept elsewhere", &item) ||
+	    hn_peer_send_raw(e.h[0].p, item.ptr, item.len) != IB_OK ||
+	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK, "DATA-2", "the PUBLISH is stored",
+		       "ib.get answered %s", ib_status_name(status)) ||
+	    !cf_iut_restart(c, true) ||
+	    !(e.asker = cf_peer(c, 0)) || !cf_link_child(c, e.asker) ||
+	    !(e.h[0].p = cf_peer(c, 1)) || !cf_link_child(c, e.h[0].p) ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+		goto out;
+	if (!cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-2",
+		       "(setup) the store was emptied", "ib.get answered %s", ib_status_name(status)))
+		goto out;
+	ib_buf_put(&e.h[0].frame, item.ptr, item.len);
+	if (!election_start(&e) ||
+	    !send_offer(c, e.h[0].p, e.query_id, key, 6, ib_identity_id(cf_tester_identity(c, 5))) ||
+	    !election_finish(&e, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &item), "ELECT-5",
+		       "ib.fetch gets the item back from the holder", "status %s, %zu bytes",
+		       ib_status_name(status), out.len) ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &item), "DATA-2",
+		  "the fetched item is applied: ib.get answers it",
+		  "ib.get answered %s", ib_status_name(status));
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&item);
+	election_free(&e);
+}
+
+const struct cf_test cf_tests_elect[] = {
+	{ "elect.offer", "ELECT-1", 0, test_offer,
+	  "answer QUERY for a key you hold with OFFER(query_id, key, version, writer) to its "
+	  "origin; stay silent for a key you lack" },
+	{ "elect.transfer-now", "ELECT-4", 0, test_transfer_now,
+	  "answer a SELECT directed to you with TRANSFER of the item you hold now (even newer "
+	  "than selected, even for an unknown query), or an empty frame" },
+	{ "elect.newest-first", "ELECT-2 ELECT-3 ELECT-5 ELECT-8", CF_NEEDS_CONFIG,
+	  test_newest_first,
+	  "collect offers for the whole window, SELECT (directed) the first holder of the newest "
+	  "version, apply its frame without flooding it" },
+	{ "elect.silent-holder", "ELECT-6", CF_NEEDS_CONFIG, test_silent_holder,
+	  "when the chosen holder sends no TRANSFER within the window, SELECT the next holder" },
+	{ "elect.forged-transfer", "ELECT-5 ELECT-6", CF_NEEDS_CONFIG, test_forged_transfer,
+	  "reject a transferred frame with a bad signature, of another key, or older than offered, "
+	  "and SELECT the next holder" },
+	{ "elect.late", "ELECT-7", CF_NEEDS_CONFIG, test_late,
+	  "ignore OFFER and TRANSFER for a finished or unknown query_id" },
+	{ "elect.refetch-after-empty-restart", "DATA-2 ELECT-5",
+	  CF_NEEDS_CONFIG | CF_NEEDS_RESTART, test_refetch_after_empty_restart,
+	  "after a restart with an empty store, ib.fetch gets the item back from a holder and "
+	  "applies it" },
+	{ NULL, NULL, 0, NULL, NULL }
+};

@@ -1,0 +1,821 @@
+/* t_flood.c - flooding, anti-replay and routing (spec section 9), seen from tester peers
+ * around the IUT: on which links a frame leaves the IUT, byte for byte, and on which it must
+ * not. A negative ("not forwarded to T2") is always closed by a sentinel: a later frame that
+ * must take the same way, so that once it arrived, the unwanted one would have too. */
+#include "cf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FLOOD_WAIT_MS 2000u        /* a forwarded frame reaches a tester */
+#define BURST_FIRST 200            /* frames sent right after a link came up */
+#define BURST_SECOND 100           /* the same toward a link that just came up */
+
+/* ---- frames ---------------------------------------------------------------------------- */
+
+static const ib_id *id_of(const struct hn_peer *p)
+{
+	return ib_identity_id(hn_peer_identity(p));
+}
+
+static const ib_id *raw_origin(const uint8_t *raw)
+{
+	return (const ib_id *)raw;  /* the envelope starts with it; ib_id is bytes only */
+}
+
+/* The message's seq, read from the bytes so that undecodable frames have one too. */
+static uint64_t raw_seq(const uint8_t *raw, size_t len)
+{
+	size_t at = IB_FRAME_HEADER_LEN + IB_SIG_LEN + 4;
+	uint64_t seq = 0;
+
+	for (size_t i = 0; i < 8 && at + i < len; i++)
+		seq = seq << 8 | raw[at + i];
+	return seq;
+}
+
+static uint8_t raw_type(const uint8_t *raw, size_t len)
+{
+	return len > IB_FRAME_HEADER_LEN + IB_SIG_LEN + 1 ? raw[IB_FRAME_HEADER_LEN + IB_SIG_LEN + 1]
+							 : 0;
+}
+
+static bool same_bytes(const struct ib_buf *a, const struct ib_buf *b)
+{
+	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
+}
+
+/* How many frames p received that are exactly these bytes. */
+static size_t copies(const struct hn_peer *p, const struct ib_buf *frame)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		n += same_bytes(&hn_peer_got(p, i)->raw, frame);
+	return n;
+}
+
+/* Whether p received a frame of frame's origin and seq with other bytes: not byte for byte. */
+static bool altered_copy(const struct hn_peer *p, const struct ib_buf *frame)
+{
+	uint64_t seq = raw_seq(frame->ptr, frame->len);
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct ib_buf *raw = &hn_peer_got(p, i)->raw;
+
+		if (raw->len >= IB_ID_LEN && ib_id_equal(raw_origin(raw->ptr), raw_origin(frame->ptr)) &&
+		    raw_seq(raw->ptr, raw->len) == seq && !same_bytes(raw, frame))
+			return true;
+	}
+	return false;
+}
+
+struct frame_wait {
+	const struct hn_peer *p;
+	const struct ib_buf *frame;
+};
+
+static bool frame_arrived(void *arg)
+{
+	const struct frame_wait *fw = arg;
+
+	return copies(fw->p, fw->frame) || altered_copy(fw->p, fw->frame) || hn_peer_closed(fw->p);
+}
+
+/* Runs until p got frame: FAIL against req when it does not come, comes altered, or the
+ * link closes first. who/what name it for the report. */
+static bool expect_frame(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame,
+			 const char *req, const char *who, const char *what)
+{
+	struct frame_wait fw = { p, frame };
+	char expected[300];
+
+	snprintf(expected, sizeof expected, "%s reaches %s, byte for byte", what, who);
+	if (!cf_run_until(c, frame_arrived, &fw, FLOOD_WAIT_MS) && !cf_ok(c))
+		return false;
+	if (copies(p, frame))
+		return true;
+	if (altered_copy(p, frame))
+		return cf_expect(c, false, "FLOOD-1", expected,
+				 "a frame of the same origin and seq arrived with other bytes");
+	return cf_expect(c, false, req, expected, hn_peer_closed(p) ?
+			 "the IUT closed the link to %s first" : "%s did not get it within %u ms",
+			 who, FLOOD_WAIT_MS);
+}
+
+/* Signs m as identity id with the seq the test chose (another origin that a tester relays,
+ * or seqs around a window); the frame goes to out. */
+static bool sign_msg(struct cf_ctx *c, const struct ib_identity *id, struct ib_msg *m,
+		     uint64_t seq, struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	bool ok;
+
+	m->h.version = IB_PROTOCOL_VERSION;
+	m->h.seq = seq;
+	ib_buf_reset(out);
+	ok = ib_msg_encode(&msg, m) == IB_OK &&
+	     ib_frame_sign(out, id, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot sign a test frame");
+	return ok;
+}
+
+static bool send_raw(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame)
+{
+	if (hn_peer_send_raw(p, frame->ptr, frame->len) == IB_OK)
+		return true;
+	cf_harness_error(c, "a tester cannot send (its link is closed)");
+	return false;
+}
+
+/* m as p's own frame, with p's next seq; the bytes go to out. */
+static bool send_own(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m, struct ib_buf *out)
+{
+	ib_buf_reset(out);
+	if (hn_peer_send(p, m, NULL, NULL, false, out) == IB_OK)
+		return true;
+	cf_harness_error(c, "a tester cannot send (its link is closed)");
+	return false;
+}
+
+/* QUERY for a key nobody holds: flooded like any end-to-end frame, and no node answers it,
+ * so it drives traffic without touching stores. */
+static void msg_query(struct ib_msg *m, uint64_t query_id, const ib_id *dest)
+{
+	static const char key[] = "conform-flood-nobody-holds-this";
+
+	memset(m, 0, sizeof *m);
+	m->h.type = IB_MSG_QUERY;
+	if (dest)
+		m->h.dest = *dest;
+	m->u.query.query_id = query_id;
+	m->u.query.key = (struct ib_slice){ (const uint8_t *)key, sizeof key - 1 };
+}
+
+/* A broadcast QUERY from p, then waits for it at each of the n testers in to. */
+static bool sentinel(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *const *to,
+		     const char *const *names, size_t n, const char *req)
+{
+	struct ib_buf frame = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	msg_query(&m, cf_rand(c), NULL);
+	ok = send_own(c, from, &m, &frame);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = expect_frame(c, to[i], &frame, req, names[i], "a later broadcast (sentinel)");
+	ib_buf_free(&frame);
+	return ok;
+}
+
+/* ---- topologies ------------------------------------------------------------------------ */
+
+/* n testers T<first>.. linked to the IUT as its children, in order. */
+static bool link_children(struct cf_ctx *c, struct hn_peer **ps, int first, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!(ps[i] = cf_peer(c, first + i)) || !cf_link_child(c, ps[i]))
+			return false;
+	return true;
+}
+
+/* The IUT started as the child of tester T0 (*parent). A command over the new link proves
+ * the IUT took the parent's HELLO before the test sends anything that must reach it. */
+static bool start_under_parent(struct cf_ctx *c, struct hn_peer **parent, char *addr)
+{
+	struct cf_iut_opts o = { 0 };
+	uint16_t status;
+
+	if (!(*parent = cf_peer(c, 0)) || !cf_listen_parent(c, *parent, addr))
+		return false;
+	o.parents[0] = addr;
+	o.nparents = 1;
+	return cf_iut_start(c, &o) && cf_accept_child(c, *parent, NULL, 0) &&
+	       cf_command(c, *parent, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+/* ---- FLOOD-1, FLOOD-2: fan-out ------------------------------------------------------------ */
+
+static void test_fan_out(struct cf_ctx *c)
+{
+	/* t[0] the IUT's parent, t[1..3] its children; senders in turn, the first one twice so
+	 * that every sender receives a later frame (what an echo of its own would precede). */
+	static const char *const names[4] = { "the parent T0", "child T1", "child T2",
+					      "child T3" };
+	static const int senders[5] = { 1, 0, 2, 3, 1 };
+	struct hn_peer *t[4] = { 0 };
+	struct ib_buf f[5] = { { 0 } };
+	char addr[IB_MAX_ADDR], what[96], key[32];
+
+	if (!start_under_parent(c, &t[0], addr) || !link_children(c, t + 1, 1, 3))
+		goto out;
+	for (int r = 0; r < 5; r++) {
+		struct ib_msg m;
+		int s = senders[r];
+
+		snprintf(key, sizeof key, "conform-fan-out-%d", r);
+		cf_msg_publish(&m, key, 1, "flooded to every link but the arrival one");
+		if (!send_own(c, t[s], &m, &f[r]))
+			goto out;
+		snprintf(what, sizeof what, "the PUBLISH of %s", names[s]);
+		for (int j = 0; j < 4; j++)
+			if (j != s && !expect_frame(c, t[j], &f[r], "FLOOD-1", names[j], what))
+				goto out;
+	}
+	/* [FLOOD-2] each sender got a later frame through the IUT after its own. */
+	for (int r = 0; r < 4; r++)
+		if (!cf_expect(c, copies(t[senders[r]], &f[r]) == 0, "FLOOD-2",
+			       "no frame is sent back on the link it arrived on",
+			       "%s received its own PUBLISH back %zu time(s)", names[senders[r]],
+			       copies(t[senders[r]], &f[r])))
+			goto out;
+out:
+	for (int r = 0; r < 5; r++)
+		ib_buf_free(&f[r]);
+}
+
+/* MSG-10 with FLOOD-1: unassigned end-to-end types travel like the others. */
+static void test_unknown_types(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	static const uint8_t types[2] = { 0x40, 0x7f };
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 };
+	char what[64];
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		struct ib_msg m;
+
+		memset(&m, 0, sizeof m);
+		m.h.type = types[i];
+		m.body = i ? (struct ib_slice){ NULL, 0 }
+			   : (struct ib_slice){ (const uint8_t *)"a later version's body", 22 };
+		if (!send_own(c, t[0], &m, &f))
+			goto out;
+		snprintf(what, sizeof what, "T1's frame of unassigned type 0x%02x", types[i]);
+		if (!expect_frame(c, t[1], &f, "MSG-10", names[1], what) ||
+		    !expect_frame(c, t[2], &f, "MSG-10", names[2], what))
+			goto out;
+	}
+out:
+	ib_buf_free(&f);
+}
+
+/* ---- FLOOD-7: the IUT's own frames ----------------------------------------------------------- */
+
+static void test_own_frames(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "the parent T0", "child T1", "child T2" };
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf own = { 0 };
+	char addr[IB_MAX_ADDR];
+	size_t results[3];
+
+	if (!start_under_parent(c, &t[0], addr) || !link_children(c, t + 1, 1, 2))
+		goto out;
+	for (int j = 0; j < 3; j++)
+		results[j] = hn_peer_count(t[j], IB_MSG_RESULT);
+	if (!cf_iut_publish(c, t[1], "conform-own-frame", "originated by the IUT", &own))
+		goto out;
+	for (int j = 0; j < 3; j++)
+		if (!expect_frame(c, t[j], &own, "FLOOD-7", names[j],
+				  "the PUBLISH the IUT originated (ib.publish)"))
+			goto out;
+	/* Its own frame coming back from two branches, as round a transient loop. */
+	if (!send_raw(c, t[2], &own) || !send_raw(c, t[0], &own) ||
+	    !sentinel(c, t[2], (struct hn_peer *[]){ t[0], t[1] }, (const char *[]){ names[0],
+		      names[1] }, 2, "FLOOD-1") ||
+	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] }, (const char *[]){ names[1],
+		      names[2] }, 2, "FLOOD-1"))
+		goto out;
+	for (int j = 0; j < 3; j++)
+		if (!cf_expect(c, copies(t[j], &own) == 1, "FLOOD-7",
+			       "the IUT drops its own frame when it comes back (a replay)",
+			       "%s received the IUT's PUBLISH %zu times", names[j],
+			       copies(t[j], &own)))
+			goto out;
+	/* The RESULT of T1's ib.publish is directed to T1, whose route the IUT knows. */
+	cf_expect(c, hn_peer_count(t[0], IB_MSG_RESULT) == results[0] &&
+		  hn_peer_count(t[2], IB_MSG_RESULT) == results[2], "FLOOD-7",
+		  "a directed frame the IUT originates goes only on the route of its dest",
+		  "the RESULT for T1 also reached %s", hn_peer_count(t[0], IB_MSG_RESULT) >
+		  results[0] ? names[0] : names[2]);
+out:
+	ib_buf_free(&own);
+}
+
+/* ---- FLOOD-3, FLOOD-4: the anti-replay window ---------------------------------------------- */
+
+/* Frames of one origin, seqs relative to a base, and whether the window lets each through. */
+struct window_step {
+	int64_t rel;
+	bool accepted;
+};
+
+/* The seqs (relative to base) of the frames from origin that p received, in order. */
+static size_t seqs_from(const struct hn_peer *p, const ib_id *origin, uint64_t base,
+			int64_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct ib_buf *raw = &hn_peer_got(p, i)->raw;
+
+		if (raw->len < IB_ID_LEN || !ib_id_equal(raw_origin(raw->ptr), origin))
+			continue;
+		if (n < cap)
+			out[n] = (int64_t)(raw_seq(raw->ptr, raw->len) - base);
+		n++;
+	}
+	return n;
+}
+
+static void list_seqs(char *buf, size_t cap, const int64_t *seqs, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && used + 24 < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%+lld", i ? ", " : "",
+					 (long long)seqs[i]);
+}
+
+/* p received exactly the accepted steps of origin, in order; the report lists both. */
+static bool expect_seqs(struct cf_ctx *c, const struct hn_peer *p, const char *who,
+			const ib_id *origin, uint64_t base, const struct window_step *steps,
+			size_t nsteps, const char *req)
+{
+	int64_t want[32], got[32];
+	size_t nwant = 0, ngot = seqs_from(p, origin, base, got, 32);
+	char want_s[400], got_s[400], expected[600];
+	bool same;
+
+	for (size_t i = 0; i < nsteps && nwant < 32; i++)
+		if (steps[i].accepted)
+			want[nwant++] = steps[i].rel;
+	same = ngot == nwant && !memcmp(want, got, nwant * sizeof *want);
+	list_seqs(want_s, sizeof want_s, want, nwant);
+	list_seqs(got_s, sizeof got_s, got, ngot < 32 ? ngot : 32);
+	snprintf(expected, sizeof expected, "%s receives the seqs base%s, in that order", who,
+		 want_s);
+	return cf_expect(c, same, req, expected, "%s received base%s", who, got_s);
+}
+
+/* Sends origin's QUERY of seq base+rel on p's link (the query_id tells the frames apart). */
+static bool send_seq(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
+		     uint64_t base, int64_t rel, struct ib_buf *frame)
+{
+	struct ib_msg m;
+
+	msg_query(&m, (uint64_t)(rel + 1000000000), NULL);
+	return sign_msg(c, origin, &m, base + (uint64_t)rel, frame) && send_raw(c, p, frame);
+}
+
+static void test_replay_window(struct cf_ctx *c)
+{
+	/* After the first frame (+100), on the same link, in this order. */
+	static const struct window_step steps[] = {
+		{ 100, true },      /* the first frame seen: accepted whatever its seq */
+		{ 100, false },     /* the very same frame again */
+		{ 50, true },       /* backwards but inside the window, not seen yet */
+		{ 50, false },      /* ... and again */
+		{ 37, true },       /* top-63: the window's last slot */
+		{ 36, false },      /* top-64: just below it */
+		{ -1000000, false },/* far below */
+		{ 1000, true },     /* a jump forward moves the window */
+		{ 936, false },     /* below the moved window */
+		{ 999, true },      /* inside it */
+		{ 1001, true },     /* last: what B and C wait for */
+	};
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	const struct ib_identity *o = cf_tester_identity(c, 5);
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf first = { 0 }, f = { 0 };
+	uint64_t base;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	/* T5's frames, relayed by T1: sequence numbers chosen by the test. */
+	base = cf_unix_us(c);
+	if (!send_seq(c, t[0], o, base, steps[0].rel, &first) ||
+	    !expect_frame(c, t[1], &first, "FLOOD-1", names[1], "T5's first frame") ||
+	    !expect_frame(c, t[2], &first, "FLOOD-1", names[2], "T5's first frame"))
+		goto out;
+	/* Captured at T2 and T3, re-injected from those branches; each followed by a sentinel
+	 * that takes the ways the replay would. */
+	if (!send_raw(c, t[1], &first) ||
+	    !sentinel(c, t[1], (struct hn_peer *[]){ t[0], t[2] },
+		      (const char *[]){ names[0], names[2] }, 2, "FLOOD-1") ||
+	    !send_raw(c, t[2], &first) ||
+	    !sentinel(c, t[2], (struct hn_peer *[]){ t[0], t[1] },
+		      (const char *[]){ names[0], names[1] }, 2, "FLOOD-1"))
+		goto out;
+	for (int j = 0; j < 3; j++)
+		if (!cf_expect(c, copies(t[j], &first) == (j ? 1u : 0u), "FLOOD-3",
+			       "a frame re-injected from another branch is dropped as a replay",
+			       "%s received T5's first frame %zu time(s)", names[j],
+			       copies(t[j], &first)))
+			goto out;
+	for (size_t i = 1; i < sizeof steps / sizeof steps[0]; i++)
+		if (!send_seq(c, t[0], o, base, steps[i].rel, &f))
+			goto out;
+	if (!expect_frame(c, t[1], &f, "FLOOD-3", names[1], "T5's frame base+1001") ||
+	    !expect_frame(c, t[2], &f, "FLOOD-3", names[2], "T5's frame base+1001"))
+		goto out;
+	if (!expect_seqs(c, t[1], names[1], ib_identity_id(o), base, steps,
+			 sizeof steps / sizeof steps[0], "FLOOD-3"))
+		goto out;
+	expect_seqs(c, t[2], names[2], ib_identity_id(o), base, steps,
+		    sizeof steps / sizeof steps[0], "FLOOD-3");
+out:
+	ib_buf_free(&first);
+	ib_buf_free(&f);
+}
+
+/* Frames of origin o that fail a check, each with a seq above anything genuine. */
+static bool send_invalid(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *o,
+			 uint64_t base)
+{
+	struct ib_buf msg = { 0 }, f = { 0 };
+	uint8_t sig[IB_SIG_LEN];
+	struct ib_msg m;
+	bool ok;
+
+	/* [FRAME-6] one bit of a good signature flipped. */
+	msg_query(&m, 1, NULL);
+	ok = sign_msg(c, o, &m, base + 1000000000, &f);
+	if (ok) {
+		f.ptr[IB_FRAME_HEADER_LEN + 7] ^= 0x10;
+		ok = send_raw(c, p, &f);
+	}
+	/* [FRAME-6] signed by the relay's own key, naming o: the next seq in the window. */
+	msg_query(&m, 2, NULL);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = base + 11;
+	ib_buf_reset(&f);
+	ok = ok && ib_msg_encode(&msg, &m) == IB_OK &&
+	     ib_identity_sign(hn_peer_identity(p), msg.ptr, msg.len, sig) == IB_OK &&
+	     ib_frame_encode(&f, ib_identity_id(o), sig, msg.ptr, msg.len) == IB_OK &&
+	     send_raw(c, p, &f);
+	/* [MSG-7] well signed by o, a byte after the body's last field. */
+	ib_buf_reset(&msg);
+	ib_buf_reset(&f);
+	m.h.seq = base + 2000000000;
+	ok = ok && ib_msg_encode(&msg, &m) == IB_OK && ib_buf_put_u8(&msg, 0) == IB_OK &&
+	     ib_frame_sign(&f, o, msg.ptr, msg.len) == IB_OK && send_raw(c, p, &f);
+	/* [MSG-1] well signed by o, version 2. */
+	ib_buf_reset(&msg);
+	ib_buf_reset(&f);
+	m.h.seq = base + 3000000000u;
+	ok = ok && ib_msg_encode(&msg, &m) == IB_OK;
+	if (ok)
+		msg.ptr[0] = 2;
+	ok = ok && ib_frame_sign(&f, o, msg.ptr, msg.len) == IB_OK && send_raw(c, p, &f);
+	ib_buf_free(&msg);
+	ib_buf_free(&f);
+	if (!ok && cf_ok(c))
+		cf_harness_error(c, "cannot build the invalid frames");
+	return ok;
+}
+
+static void test_forgery_keeps_window(struct cf_ctx *c)
+{
+	/* Genuine frames of T5 around invalid ones that claim T5 with higher seqs. */
+	static const struct window_step genuine[] = {
+		{ 10, true }, { 11, true }, { 5, true }, { 12, true },
+	};
+	const struct ib_identity *o = cf_tester_identity(c, 5);
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf f = { 0 };
+	uint64_t base;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 2))
+		goto out;
+	base = cf_unix_us(c);
+	if (!send_seq(c, t[0], o, base, genuine[0].rel, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", "child T2", "T5's first frame") ||
+	    !send_invalid(c, t[0], o, base))
+		goto out;
+	for (size_t i = 1; i < sizeof genuine / sizeof genuine[0]; i++)
+		if (!send_seq(c, t[0], o, base, genuine[i].rel, &f))
+			goto out;
+	if (!expect_frame(c, t[1], &f, "FLOOD-4", "child T2",
+			  "T5's genuine frame base+12, sent after invalid ones with higher seqs"))
+		goto out;
+	expect_seqs(c, t[1], "child T2", ib_identity_id(o), base, genuine,
+		    sizeof genuine / sizeof genuine[0], "FLOOD-4");
+out:
+	ib_buf_free(&f);
+}
+
+/* ---- FLOOD-5: routes ------------------------------------------------------------------------- */
+
+static bool send_query(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest,
+		       struct ib_buf *out)
+{
+	struct ib_msg m;
+
+	msg_query(&m, cf_rand(c), dest);
+	return send_own(c, p, &m, out);
+}
+
+static void test_directed(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf learn = { 0 }, to_t3 = { 0 }, to_unknown = { 0 }, to_iut = { 0 };
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	/* The IUT learns T3's route from a frame T3 sends. */
+	if (!send_query(c, t[2], NULL, &learn) ||
+	    !expect_frame(c, t[0], &learn, "FLOOD-1", names[0], "T3's broadcast") ||
+	    !expect_frame(c, t[1], &learn, "FLOOD-1", names[1], "T3's broadcast"))
+		goto out;
+	if (!send_query(c, t[0], id_of(t[2]), &to_t3) ||
+	    !expect_frame(c, t[2], &to_t3, "FLOOD-5", names[2], "T1's QUERY directed to T3") ||
+	    /* T6 never sent anything: no route, so it is flooded. */
+	    !send_query(c, t[0], ib_identity_id(cf_tester_identity(c, 6)), &to_unknown) ||
+	    !expect_frame(c, t[1], &to_unknown, "FLOOD-5", names[1],
+			  "T1's QUERY directed to T6, whose route the IUT does not know") ||
+	    !expect_frame(c, t[2], &to_unknown, "FLOOD-5", names[2],
+			  "T1's QUERY directed to T6, whose route the IUT does not know") ||
+	    !send_query(c, t[0], cf_iut_id(c), &to_iut) ||
+	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] },
+		      (const char *[]){ names[1], names[2] }, 2, "FLOOD-1"))
+		goto out;
+	if (!cf_expect(c, copies(t[1], &to_t3) == 0, "FLOOD-5",
+		       "a frame directed to T3 goes only on T3's learned route",
+		       "it also reached child T2"))
+		goto out;
+	cf_expect(c, copies(t[1], &to_iut) + copies(t[2], &to_iut) == 0, "FLOOD-5",
+		  "a frame directed to the IUT itself is not forwarded",
+		  "it reached child T2 %zu time(s) and child T3 %zu time(s)",
+		  copies(t[1], &to_iut), copies(t[2], &to_iut));
+out:
+	ib_buf_free(&learn);
+	ib_buf_free(&to_t3);
+	ib_buf_free(&to_unknown);
+	ib_buf_free(&to_iut);
+}
+
+/* T3's frames carry seqs chosen by the test: T2 relays some of them. */
+static bool send_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
+		    uint64_t seq, struct ib_buf *out)
+{
+	struct ib_msg m;
+
+	msg_query(&m, seq, NULL);
+	return sign_msg(c, origin, &m, seq, out) && send_raw(c, p, out);
+}
+
+static void test_route_last_frame(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	const struct ib_identity *t7 = cf_tester_identity(c, 7);
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 }, via_t2 = { 0 }, d = { 0 };
+	const struct ib_identity *t3;
+	uint64_t base;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	t3 = hn_peer_identity(t[2]);
+	base = cf_unix_us(c);
+	/* T3's last accepted frame came through T2: its route is now T2's link. */
+	if (!send_as(c, t[2], t3, base + 1, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T3's frame") ||
+	    !send_as(c, t[1], t3, base + 2, &via_t2) ||
+	    !expect_frame(c, t[0], &via_t2, "FLOOD-1", names[0], "T3's frame relayed by T2") ||
+	    !send_query(c, t[0], id_of(t[2]), &d) ||
+	    !expect_frame(c, t[1], &d, "FLOOD-5", names[1],
+			  "T1's QUERY to T3, whose last frame came through T2") ||
+	    !sentinel(c, t[0], &t[2], &names[2], 1, "FLOOD-1"))
+		goto out;
+	if (!cf_expect(c, copies(t[2], &d) == 0, "FLOOD-5",
+		       "a directed frame goes only on the link of its dest's last accepted frame",
+		       "it was sent on T3's own link too"))
+		goto out;
+	/* Back through T3; then T2 replays the old frame: a replay must not move the route. */
+	if (!send_as(c, t[2], t3, base + 3, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T3's new frame") ||
+	    !send_raw(c, t[1], &via_t2) ||
+	    !sentinel(c, t[1], &t[0], &names[0], 1, "FLOOD-1") ||
+	    !send_query(c, t[0], id_of(t[2]), &d) ||
+	    !expect_frame(c, t[2], &d, "FLOOD-5", names[2],
+			  "T1's QUERY to T3, after T2 replayed an old frame of T3") ||
+	    !sentinel(c, t[0], &t[1], &names[1], 1, "FLOOD-1"))
+		goto out;
+	if (!cf_expect(c, copies(t[1], &d) == 0, "FLOOD-5",
+		       "only accepted frames teach routes: a replay does not",
+		       "the frame to T3 went to T2, where T3's replayed frame came from"))
+		goto out;
+	/* T7's route is T1's link; a frame from T1 to T7 cannot go back there: flooded. */
+	if (!send_as(c, t[0], t7, base + 1, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T7's frame relayed by T1") ||
+	    !send_query(c, t[0], ib_identity_id(t7), &d))
+		goto out;
+	for (int j = 1; j < 3; j++)
+		if (!expect_frame(c, t[j], &d, "FLOOD-5", names[j],
+				  "T1's QUERY to T7, whose route is T1's own link (flooded)"))
+			goto out;
+out:
+	ib_buf_free(&f);
+	ib_buf_free(&via_t2);
+	ib_buf_free(&d);
+}
+
+/* ---- FLOOD-6: hop-local frames stay on their link --------------------------------------------- */
+
+static bool send_hop(struct cf_ctx *c, struct hn_peer *p, uint8_t type, const ib_id *path)
+{
+	static const char nonce[IB_NONCE_MIN + 1] = "conform-nonce-16";
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = type;
+	if (type == IB_MSG_PING)
+		m.u.ping.nonce = (struct ib_slice){ (const uint8_t *)nonce, IB_NONCE_MIN };
+	if (type == IB_MSG_PATH)
+		m.u.path = (struct ib_path){ 1, path->b };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) == IB_OK)
+		return true;
+	cf_harness_error(c, "a tester cannot send");
+	return false;
+}
+
+static void test_hop_local(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "the parent T0", "child T1", "child T2" };
+	struct hn_peer *t[3] = { 0 };
+	char addr[IB_MAX_ADDR];
+
+	if (!start_under_parent(c, &t[0], addr) || !link_children(c, t + 1, 1, 2))
+		return;
+	/* From the parent: what a parent may send, and an unassigned hop-local type; from a
+	 * child: unassigned types only (PING or PATH from a child break the link rules). */
+	if (!send_hop(c, t[0], IB_MSG_PING, NULL) || !send_hop(c, t[0], 0x06, NULL) ||
+	    !send_hop(c, t[0], IB_MSG_PATH, id_of(t[0])) || !send_hop(c, t[1], 0x06, NULL) ||
+	    !send_hop(c, t[1], 0x0f, NULL) ||
+	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] },
+		      (const char *[]){ names[1], names[2] }, 2, "FLOOD-1") ||
+	    !sentinel(c, t[1], (struct hn_peer *[]){ t[0], t[2] },
+		      (const char *[]){ names[0], names[2] }, 2, "FLOOD-1"))
+		return;
+	for (int j = 0; j < 3; j++)
+		for (size_t i = 0; i < hn_peer_received(t[j]); i++) {
+			const struct ib_buf *raw = &hn_peer_got(t[j], i)->raw;
+			uint8_t type = raw_type(raw->ptr, raw->len);
+			char hex[2 * IB_ID_LEN + 1];
+
+			if (!ib_msg_type_is_hop(type) || ib_id_equal(raw_origin(raw->ptr), cf_iut_id(c)))
+				continue;
+			ib_id_to_hex(raw_origin(raw->ptr), hex);
+			cf_expect(c, false, "FLOOD-6", "hop-local frames are never forwarded",
+				  "%s received a hop-local frame of type 0x%02x from origin %s",
+				  names[j], type, hex);
+			return;
+		}
+}
+
+/* ---- FLOOD-8: order, and bursts on new links ------------------------------------------------- */
+
+/* The query_ids of the QUERY frames from origin that p received, in order, into ids. */
+static size_t queries_from(struct hn_peer *p, const ib_id *origin, uint64_t *ids, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (hn_peer_got(p, i)->type != IB_MSG_QUERY || !cf_got_msg(p, i, &f, &m) ||
+		    !ib_id_equal(&f.origin, origin))
+			continue;
+		if (n < cap)
+			ids[n] = m.u.query.query_id;
+		n++;
+	}
+	return n;
+}
+
+struct burst_wait {
+	struct hn_peer *p;
+	const ib_id *origin;
+	size_t count;
+};
+
+static bool burst_arrived(void *arg)
+{
+	const struct burst_wait *bw = arg;
+
+	return queries_from(bw->p, bw->origin, NULL, 0) >= bw->count || hn_peer_closed(bw->p);
+}
+
+/* QUERYs query_id first..first+n-1 from p, back to back. */
+static bool send_burst(struct cf_ctx *c, struct hn_peer *p, uint64_t first, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ib_msg m;
+
+		msg_query(&m, first + i, NULL);
+		if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+			cf_harness_error(c, "a tester cannot send");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* p got the query_ids first..first+total-1 from origin: first in order (what did arrive),
+ * then all of them. */
+static bool check_burst(struct cf_ctx *c, const char *who, const uint64_t *ids, size_t n,
+			uint64_t first, size_t total, bool closed)
+{
+	for (size_t i = 1; i < n; i++)
+		if (!cf_expect(c, ids[i] > ids[i - 1], "FLOOD-8",
+			       "the frames of one origin leave the IUT in the order they came",
+			       "%s received T1's frame #%llu right after #%llu", who,
+			       (unsigned long long)ids[i], (unsigned long long)ids[i - 1]))
+			return false;
+	return cf_expect(c, n == total && (!n || (ids[0] == first && ids[n - 1] == first + total - 1)),
+			 "FLOOD-1", "every frame of T1's bursts reaches the tester",
+			 "%s received %zu of %zu%s", who, n, total,
+			 closed ? " and its link was closed" : "");
+}
+
+/* Waits for total QUERYs from origin at p, then checks them (ids from first). */
+static bool expect_burst(struct cf_ctx *c, struct hn_peer *p, const char *who,
+			 const ib_id *origin, uint64_t first, size_t total)
+{
+	struct burst_wait bw = { p, origin, total };
+	uint64_t *ids = calloc(total + 1, sizeof *ids);
+	size_t n;
+	bool ok;
+
+	if (!ids) {
+		cf_harness_error(c, "out of memory");
+		return false;
+	}
+	cf_run_until(c, burst_arrived, &bw, FLOOD_WAIT_MS);
+	n = queries_from(p, origin, ids, total + 1);
+	ok = check_burst(c, who, ids, n < total + 1 ? n : total + 1, first, total,
+			 hn_peer_closed(p));
+	free(ids);
+	return ok;
+}
+
+static void test_burst_in_order(struct cf_ctx *c)
+{
+	struct hn_peer *t1, *t2, *t3;
+
+	/* T2 first; T1 sends its burst as soon as its own link is up. */
+	if (!cf_iut_start(c, NULL) || !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) ||
+	    !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) || !send_burst(c, t1, 0, BURST_FIRST) ||
+	    !expect_burst(c, t2, "child T2", id_of(t1), 0, BURST_FIRST))
+		return;
+	/* Then toward a link that has just come up, while the IUT also greets it. */
+	if (!(t3 = cf_peer(c, 3)) || !cf_link_child(c, t3) ||
+	    !send_burst(c, t1, BURST_FIRST, BURST_SECOND))
+		return;
+	/* T3 only gets the second burst: its ids start at BURST_FIRST. */
+	if (expect_burst(c, t2, "child T2", id_of(t1), 0, BURST_FIRST + BURST_SECOND))
+		expect_burst(c, t3, "child T3", id_of(t1), BURST_FIRST, BURST_SECOND);
+}
+
+const struct cf_test cf_tests_flood[] = {
+	{ "flood.fan-out", "FLOOD-1 FLOOD-2", CF_NEEDS_CONFIG, test_fan_out,
+	  "With a parent and three children, an end-to-end frame from any of them goes to every "
+	  "other link, byte for byte, and never back on the link it came from" },
+	{ "flood.unknown-type", "MSG-10 FLOOD-1", 0, test_unknown_types,
+	  "Frames of unassigned end-to-end types (0x40, 0x7f) are flooded byte for byte like "
+	  "known ones" },
+	{ "flood.own-frames", "FLOOD-7", CF_NEEDS_CONFIG, test_own_frames,
+	  "A frame the IUT originates (ib.publish) goes to its parent and every child; sent "
+	  "back to it from two branches it is a replay, dropped; its directed RESULT goes only "
+	  "toward the command's origin" },
+	{ "flood.replay-window", "FLOOD-3", 0, test_replay_window,
+	  "Per origin, a 64-seq window: a captured frame re-injected from other branches is "
+	  "dropped; seqs going backwards pass while inside the window and unseen, and are "
+	  "dropped when seen or below top-63" },
+	{ "flood.forgery-keeps-window", "FLOOD-4", 0, test_forgery_keeps_window,
+	  "Frames that fail the checks (bad signature, wrong key, malformed body, version 2) "
+	  "with high seqs do not move their claimed origin's window: lower genuine seqs pass" },
+	{ "flood.directed", "FLOOD-5", 0, test_directed,
+	  "A frame with dest goes only on the route learned from dest's frames, is flooded "
+	  "when no route is known, and is not forwarded when dest is the IUT" },
+	{ "flood.route-last-frame", "FLOOD-5", 0, test_route_last_frame,
+	  "The route to an origin is the link of its last accepted frame (not a replayed one, "
+	  "not a direct link); a route that is the arrival link means flooding" },
+	{ "flood.hop-local", "FLOOD-6", CF_NEEDS_CONFIG, test_hop_local,
+	  "Hop-local frames (PING, PATH, unassigned 0x06-0x0f) from the parent or a child are "
+	  "never forwarded" },
+	{ "flood.burst-in-order", "FLOOD-8 FLOOD-1", 0, test_burst_in_order,
+	  "200 frames sent right after a link came up, then 100 toward a link that just came "
+	  "up, all arrive, in the order sent" },
+	{ NULL, NULL, 0, NULL, NULL }
+};

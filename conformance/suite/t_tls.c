@@ -1,0 +1,624 @@
+/* t_tls.c - links: TCP and TLS (spec section 4). A TLS prober (probe.h) plays clients that a
+ * correct node refuses - TLS 1.2, no or another ALPN, no, non-Ed25519 or unauthorized
+ * certificates - and ones it must accept although their certificates look wrong; then, as
+ * the IUT's parent, servers of the same kinds (tls.client-*, which need a node.conf).
+ *
+ * "Refused" is judged after the handshake too: in TLS 1.3 the client finishes before the
+ * server has checked the client's certificate, so a refusing IUT then closes at once (alert
+ * or EOF). One that does not is sent a valid HELLO, to tell "let in" from "slow to close". */
+#include "cf.h"
+#include "probe.h"
+
+#include <openssl/ssl.h>
+
+#define PROBE_MS 5000u      /* TCP + TLS handshake of the prober */
+#define REFUSE_MS 1000u     /* from the handshake (then the HELLO) to the close */
+#define TICKET_MS 200u      /* after the HELLO answer, for late NewSessionTickets */
+
+static bool start_probe(struct cf_ctx *c, const struct tls_probe_opts *o, struct tls_probe **p)
+{
+	char err[128];
+
+	if (tls_probe_start(p, cf_loop(c), cf_iut_host(c), cf_iut_port(c), o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		return false;
+	}
+	return true;
+}
+
+/* Options of a correct client of tester T0 (TLS 1.3, interbot/1, its Ed25519 key). */
+static struct tls_probe_opts good_client(struct cf_ctx *c)
+{
+	return (struct tls_probe_opts){ .cert = TLS_PROBE_CERT_ED25519,
+					.id = cf_tester_identity(c, 0) };
+}
+
+/* The IUT lets the client in: the handshake completes and a HELLO answers the prober's. */
+static bool accepted(struct cf_ctx *c, struct tls_probe *p, const char *req, const char *client)
+{
+	char expected[256];
+
+	snprintf(expected, sizeof expected, "the IUT accepts %s: TLS completes and HELLO is "
+		 "answered with HELLO", client);
+	if (!cf_wait(c, tls_probe_settled, p, PROBE_MS, "the prober's TLS handshake ends"))
+		return false;
+	if (!cf_expect(c, tls_probe_handshaken(p), req, expected, "%s",
+		       tls_probe_failure(p)))
+		return false;
+	if (tls_probe_send_hello(p) != IB_OK) {
+		cf_harness_error(c, "the prober cannot send HELLO");
+		return false;
+	}
+	if (!cf_wait(c, tls_probe_got_hello, p, PROBE_MS, "the IUT answers the prober's HELLO"))
+		return false;
+	return cf_expect(c, tls_probe_count(p, IB_MSG_HELLO) > 0 && !tls_probe_closed(p), req,
+			 expected, "the IUT closed the connection after %zu HELLO(s): %s",
+			 tls_probe_count(p, IB_MSG_HELLO), tls_probe_failure(p));
+}
+
+/* After the client side of the handshake: the IUT closes by itself ([TLS-4]: "fail the
+ * handshake, or close immediately after it"). If it does not, a HELLO tells whether it let
+ * the client in or decides only on the HELLO. */
+static void judge_after_handshake(struct cf_ctx *c, struct tls_probe *p, const char *req,
+				  const char *expected)
+{
+	cf_note(c, "prober: the client side completed %s", tls_probe_version(p));
+	if (cf_run_until(c, tls_probe_ended, p, REFUSE_MS))
+		return;
+	if (tls_probe_send_hello(p) != IB_OK) {
+		cf_harness_error(c, "the prober cannot send HELLO");
+		return;
+	}
+	cf_run_until(c, tls_probe_got_hello, p, REFUSE_MS);
+	if (!cf_expect(c, tls_probe_count(p, IB_MSG_HELLO) == 0, req, expected,
+		       "the IUT answered the prober's HELLO over %s: it let the client in",
+		       tls_probe_version(p)))
+		return;
+	if (tls_probe_closed(p))
+		cf_expect(c, false, req, expected, "the connection stayed open %u ms after the "
+			  "handshake; the IUT closed it only after the prober's HELLO (%s)",
+			  REFUSE_MS, tls_probe_failure(p));
+	else
+		cf_expect(c, false, req, expected, "the connection stayed open %u ms after the "
+			  "handshake, and %u ms after a HELLO", REFUSE_MS, REFUSE_MS);
+}
+
+/* How a refusal must look beyond "no link": what the spec names for some cases. */
+struct refusal {
+	bool before_finished;   /* [TLS-1] the handshake must not complete at all */
+	int alert;              /* [TLS-2] this alert must come (-1: any alert, or none) */
+};
+#define ANY_REFUSAL ((struct refusal){ .alert = -1 })
+
+/* The IUT refuses the client: the handshake fails, or the IUT closes right after it. */
+static void expect_refused(struct cf_ctx *c, const struct tls_probe_opts *o, const char *req,
+			   const char *client, struct refusal how)
+{
+	struct tls_probe *p = NULL;
+	char expected[256];
+
+	snprintf(expected, sizeof expected, "the IUT refuses %s: the handshake fails, or the "
+		 "IUT closes right after it", client);
+	if (!cf_iut_start(c, NULL) || !start_probe(c, o, &p))
+		goto out;
+	if (!cf_wait(c, tls_probe_settled, p, PROBE_MS, "the prober's TLS handshake ends"))
+		goto out;
+	if (tls_probe_handshaken(p) && !tls_probe_closed(p))
+		judge_after_handshake(c, p, req, expected);
+	if (!cf_ok(c))
+		goto out;
+	cf_note(c, "prober: refused (%s)", tls_probe_failure(p));
+	if (how.before_finished &&
+	    !cf_expect(c, !tls_probe_handshaken(p), req,
+		       "the IUT fails the handshake: it never negotiates that version",
+		       "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
+		       tls_probe_failure(p)))
+		goto out;
+	if (how.alert >= 0)
+		cf_expect(c, tls_probe_alert(p) == how.alert, req,
+			  "the IUT fails the handshake with alert no_application_protocol (120)",
+			  "%s", tls_probe_alert(p) < 0 ? "it sent no alert" : tls_probe_failure(p));
+out:
+	tls_probe_free(p);
+}
+
+/* ---- TLS-1 ------------------------------------------------------------------------------- */
+
+static void test_refuse_tls12(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.min_version = o.max_version = TLS1_2_VERSION;
+	expect_refused(c, &o, "TLS-1", "a client that offers only TLS 1.2",
+		       (struct refusal){ .before_finished = true, .alert = -1 });
+}
+
+static void test_negotiates_13(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.min_version = TLS1_2_VERSION;
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
+	    !accepted(c, p, "TLS-1", "T0 offering TLS 1.2 and 1.3"))
+		goto out;
+	cf_expect(c, tls_probe_version_number(p) == TLS1_3_VERSION, "TLS-1",
+		  "offered TLS 1.2 and 1.3, the IUT negotiates TLS 1.3", "it negotiated %s",
+		  tls_probe_version(p));
+out:
+	tls_probe_free(p);
+}
+
+/* ---- TLS-2 ------------------------------------------------------------------------------- */
+
+static void test_refuse_no_alpn(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.no_alpn = true;
+	expect_refused(c, &o, "TLS-2", "a client that offers no ALPN",
+		       (struct refusal){ .alert = SSL_AD_NO_APPLICATION_PROTOCOL });
+}
+
+static void test_refuse_wrong_alpn(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.alpn = "h2";
+	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN h2",
+		       (struct refusal){ .alert = SSL_AD_NO_APPLICATION_PROTOCOL });
+}
+
+/* ---- TLS-3, TLS-4 ------------------------------------------------------------------------- */
+
+static void test_refuse_no_cert(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.cert = TLS_PROBE_CERT_NONE;
+	expect_refused(c, &o, "TLS-3", "a client that presents no certificate",
+		       ANY_REFUSAL);
+}
+
+static void test_refuse_rsa_cert(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.cert = TLS_PROBE_CERT_RSA;
+	expect_refused(c, &o, "TLS-3", "a client with an RSA-2048 certificate (HELLO signed by T0)",
+		       ANY_REFUSAL);
+}
+
+static void test_refuse_p256_cert(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.cert = TLS_PROBE_CERT_P256;
+	expect_refused(c, &o, "TLS-3",
+		       "a client with an ECDSA P-256 certificate (HELLO signed by T0)",
+		       ANY_REFUSAL);
+}
+
+static void test_refuse_stranger(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.id = cf_tester_identity(c, CF_STRANGER);
+	expect_refused(c, &o, "TLS-4", "the stranger, a key not in authorized/",
+		       ANY_REFUSAL);
+}
+
+static void test_refuse_fresh_key(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct ib_identity *fresh = NULL;
+
+	if (ib_identity_generate(&fresh) != IB_OK) {
+		cf_harness_error(c, "cannot generate a key");
+		return;
+	}
+	o.id = fresh;
+	expect_refused(c, &o, "TLS-4", "a freshly generated key nobody authorized",
+		       ANY_REFUSAL);
+	ib_identity_free(fresh);
+}
+
+/* The IUT's certificate carries its identity key: what its peers pin. */
+static void test_server_key(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+	const uint8_t *spki;
+	char got[2 * IB_ID_LEN + 1] = "-", want[2 * IB_ID_LEN + 1];
+	size_t len;
+	ib_id id;
+
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
+	    !accepted(c, p, "TLS-4", "T0, an authorized tester"))
+		goto out;
+	spki = tls_probe_peer_spki(p, &len);
+	if (len == IB_SPKI_LEN) {
+		ib_id_from_spki(&id, spki);
+		ib_id_to_hex(&id, got);
+	}
+	ib_id_to_hex(cf_iut_id(c), want);
+	if (!cf_expect(c, len == IB_SPKI_LEN, "TLS-3",
+		       "the IUT's certificate holds an Ed25519 key (a 44-byte SPKI)",
+		       "its SPKI is %zu bytes", len))
+		goto out;
+	cf_expect(c, ib_id_equal(&id, cf_iut_id(c)), "TLS-4",
+		  "the IUT's certificate holds its identity key (the key its peers pin)",
+		  "the certificate's key has id_bot %s, the IUT's id is %s", got, want);
+out:
+	tls_probe_free(p);
+}
+
+/* ---- TLS-5 ------------------------------------------------------------------------------- */
+
+static void test_expired_cert(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.expired = true;
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p))
+		accepted(c, p, "TLS-5", "T0's key in a certificate that expired yesterday");
+	tls_probe_free(p);
+}
+
+static void test_foreign_issuer(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.foreign_issuer = true;
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p))
+		accepted(c, p, "TLS-5",
+			 "T0's key in a certificate issued and signed by another key");
+	tls_probe_free(p);
+}
+
+static void test_odd_extension(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.odd_extension = true;
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p))
+		accepted(c, p, "TLS-5",
+			 "T0's key in a certificate with an unknown extension marked critical");
+	tls_probe_free(p);
+}
+
+/* ---- TLS-6 ------------------------------------------------------------------------------- */
+
+static void test_no_tickets(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
+	    !accepted(c, p, "TLS-6", "T0, an authorized tester"))
+		goto out;
+	/* Tickets come right after the handshake, before the HELLO answer; this is for an IUT
+	 * that sends them later. */
+	cf_run_for(c, TICKET_MS);
+	cf_expect(c, tls_probe_tickets(p) == 0, "TLS-6", "the IUT sends no NewSessionTicket",
+		  "it sent %zu NewSessionTicket(s)", tls_probe_tickets(p));
+out:
+	tls_probe_free(p);
+}
+
+/* Whether a ticket, if the IUT gave one anyway, lets a second connection skip the full
+ * handshake or send 0-RTT data. Without a ticket there is nothing to resume: a pass. */
+static void test_no_resumption(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *first = NULL, *second = NULL;
+	SSL_SESSION *ticket;
+
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &first) ||
+	    !accepted(c, first, "TLS-6", "T0, an authorized tester"))
+		goto out;
+	cf_run_for(c, TICKET_MS);
+	ticket = tls_probe_ticket_session(first);
+	if (!ticket) {
+		cf_note(c, "no session ticket: no session can be resumed");
+		goto out;
+	}
+	if (!cf_expect(c, SSL_SESSION_get_max_early_data(ticket) == 0, "TLS-6",
+		       "no ticket allows 0-RTT early data",
+		       "a ticket allows %u bytes of early data",
+		       (unsigned)SSL_SESSION_get_max_early_data(ticket)))
+		goto out;
+	o.resume = ticket;
+	if (!start_probe(c, &o, &second) ||
+	    !cf_wait(c, tls_probe_settled, second, PROBE_MS, "the second handshake ends"))
+		goto out;
+	cf_expect(c, !tls_probe_resumed(second), "TLS-6",
+		  "the IUT refuses to resume a session: a second connection is a full handshake",
+		  "it accepted the ticket's PSK: the second handshake resumed the session");
+out:
+	tls_probe_free(second);
+	tls_probe_free(first);
+}
+
+/* ---- TLS-7 ------------------------------------------------------------------------------- */
+
+static void test_x25519(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.groups = "X25519";
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
+	    !accepted(c, p, "TLS-7", "T0 offering only the X25519 group"))
+		goto out;
+	cf_expect(c, strcmp(tls_probe_group(p), "X25519") == 0, "TLS-7",
+		  "key exchange with X25519", "group %s", tls_probe_group(p));
+out:
+	tls_probe_free(p);
+}
+
+/* [TLS-7] SHOULD: the node's certificate is self-signed by its identity key. */
+static void test_self_signed(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p) &&
+	    accepted(c, p, "TLS-7", "T0, an authorized tester"))
+		cf_expect(c, tls_probe_peer_self_signed(p), "TLS-7",
+			  "the IUT's certificate is self-signed (issuer = subject, signed by its "
+			  "own key)", "its certificate is not self-signed");
+	tls_probe_free(p);
+}
+
+/* ---- the IUT as a client: a server probe is its parent ------------------------------- */
+
+/* Starts the IUT with the probe (listening) as its parent, and waits until the handshake
+ * with it ends. addr must live as long as the test (the IUT's options point to it). */
+static bool iut_connects_to_probe(struct cf_ctx *c, const struct tls_probe_opts *o,
+				  struct tls_probe **p, char *addr)
+{
+	struct cf_iut_opts io = { .nparents = 1 };
+	uint16_t port = 0;
+	char err[128];
+
+	if (tls_probe_listen(p, cf_loop(c), &port, o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		return false;
+	}
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", port);
+	io.parents[0] = addr;
+	return cf_iut_start(c, &io) &&
+	       cf_wait(c, tls_probe_settled, *p, PROBE_MS,
+		       "the IUT connects to its parent (the prober) and the handshake ends");
+}
+
+/* The IUT, as a client, refuses the parent: it fails the handshake, or closes without HELLO. */
+static void expect_parent_refused(struct cf_ctx *c, const struct tls_probe_opts *o,
+				  const char *req, const char *parent, bool before_finished)
+{
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR], expected[256];
+
+	snprintf(expected, sizeof expected, "the IUT refuses %s: it fails the handshake or "
+		 "closes, and sends no HELLO", parent);
+	if (!iut_connects_to_probe(c, o, &p, addr))
+		goto out;
+	if (tls_probe_handshaken(p) && !tls_probe_closed(p))
+		cf_run_until(c, tls_probe_got_hello, p, REFUSE_MS);
+	if (!cf_expect(c, tls_probe_count(p, IB_MSG_HELLO) == 0, req, expected,
+		       "the IUT sent its HELLO over %s: it accepted that parent",
+		       tls_probe_version(p)) ||
+	    !cf_expect(c, tls_probe_closed(p), req, expected,
+		       "no HELLO, but the connection stayed open %u ms", REFUSE_MS))
+		goto out;
+	cf_note(c, "prober (parent): refused (%s)", tls_probe_failure(p));
+	cf_expect(c, !before_finished || !tls_probe_handshaken(p), req,
+		  "the IUT fails the handshake: it never negotiates that version",
+		  "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
+		  tls_probe_failure(p));
+out:
+	tls_probe_free(p);
+}
+
+static void test_client_refuse_tls12(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.min_version = o.max_version = TLS1_2_VERSION;
+	expect_parent_refused(c, &o, "TLS-1", "a parent that speaks only TLS 1.2", true);
+}
+
+static void test_client_refuse_no_alpn(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.no_alpn = true;
+	expect_parent_refused(c, &o, "TLS-2", "a parent that selects no ALPN protocol", false);
+}
+
+static void test_client_refuse_p256(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.cert = TLS_PROBE_CERT_P256;
+	expect_parent_refused(c, &o, "TLS-3", "a parent with an ECDSA P-256 certificate",
+			      false);
+}
+
+static void test_client_refuse_stranger(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.id = cf_tester_identity(c, CF_STRANGER);
+	expect_parent_refused(c, &o, "TLS-4", "a parent whose key is not in authorized/",
+			      false);
+}
+
+/* The IUT as a client with T0 (authorized) as its parent: its HELLO arrives. */
+static bool parent_accepted(struct cf_ctx *c, const struct tls_probe_opts *o,
+			    struct tls_probe **p, char *addr, const char *req, const char *parent)
+{
+	char expected[256];
+
+	snprintf(expected, sizeof expected, "the IUT accepts %s: TLS completes and it sends "
+		 "HELLO", parent);
+	if (!iut_connects_to_probe(c, o, p, addr))
+		return false;
+	if (!cf_expect(c, tls_probe_handshaken(*p), req, expected, "%s",
+		       tls_probe_failure(*p)) ||
+	    !cf_wait(c, tls_probe_got_hello, *p, PROBE_MS, "the IUT sends HELLO to its parent"))
+		return false;
+	return cf_expect(c, tls_probe_count(*p, IB_MSG_HELLO) > 0, req, expected,
+			 "it closed without HELLO: %s", tls_probe_failure(*p));
+}
+
+static void test_client_expired_parent(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR];
+
+	o.expired = true;
+	o.foreign_issuer = true;
+	parent_accepted(c, &o, &p, addr, "TLS-5",
+			"parent T0 whose certificate expired and was issued by another key");
+	tls_probe_free(p);
+}
+
+/* The IUT's ALPN offer and its own certificate, as its parent sees them. */
+static void test_client_hello(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR];
+	const uint8_t *spki;
+	size_t len;
+	ib_id id;
+
+	/* The ClientHello first: an IUT that offers no ALPN fails the handshake itself. */
+	if (!iut_connects_to_probe(c, &o, &p, addr) ||
+	    !cf_expect(c, tls_probe_client_hello(p)->alpn_ours, "TLS-2",
+		       "the IUT's ClientHello offers ALPN interbot/1",
+		       "its ClientHello %s", tls_probe_client_hello(p)->seen ?
+		       "lists no interbot/1 in ALPN" : "never came"))
+		goto out;
+	if (!cf_expect(c, tls_probe_handshaken(p), "TLS-4",
+		       "the IUT completes TLS with parent T0, an authorized tester",
+		       "%s", tls_probe_failure(p)))
+		goto out;
+	spki = tls_probe_peer_spki(p, &len);
+	if (len == IB_SPKI_LEN)
+		ib_id_from_spki(&id, spki);
+	cf_expect(c, len == IB_SPKI_LEN && ib_id_equal(&id, cf_iut_id(c)), "TLS-3",
+		  "the IUT presents a client certificate of its own Ed25519 identity key",
+		  len == IB_SPKI_LEN ? "the certificate holds another Ed25519 key (%zu-byte SPKI)"
+				     : "the certificate's key is not Ed25519 (%zu-byte SPKI)",
+		  len);
+out:
+	tls_probe_free(p);
+}
+
+static void test_client_x25519(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+	char addr[IB_MAX_ADDR];
+
+	if (parent_accepted(c, &o, &p, addr, "TLS-7", "parent T0, an authorized tester"))
+		cf_expect(c, tls_probe_client_hello(p)->x25519, "TLS-7",
+			  "the IUT's ClientHello offers the X25519 group",
+			  "its supported_groups lacks X25519 (negotiated %s)", tls_probe_group(p));
+	tls_probe_free(p);
+}
+
+/* [TLS-6] The parent gives tickets and drops the link; the IUT's next ClientHello must be a
+ * full handshake: no pre_shared_key, no early_data. */
+static void test_client_no_resumption(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *first = NULL, *second = NULL;
+	char addr[IB_MAX_ADDR], err[128];
+	const struct tls_probe_hello *h;
+	uint16_t port;
+
+	o.tickets = 2;
+	if (!parent_accepted(c, &o, &first, addr, "TLS-6", "parent T0, which issues tickets"))
+		goto out;
+	/* The same address: the IUT knows no other. */
+	port = tls_probe_port(first);
+	tls_probe_free(first);
+	first = NULL;
+	if (tls_probe_listen(&second, cf_loop(c), &port, &o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		goto out;
+	}
+	if (!cf_wait(c, tls_probe_settled, second, PROBE_MS,
+		     "the IUT connects to its parent again"))
+		goto out;
+	h = tls_probe_client_hello(second);
+	cf_expect(c, h->seen && !h->psk && !h->early_data, "TLS-6",
+		  "the IUT's next ClientHello is a full handshake (no pre_shared_key, early_data)",
+		  "ClientHello %s: pre_shared_key %s, early_data %s", h->seen ? "seen" : "not seen",
+		  h->psk ? "offered" : "absent", h->early_data ? "offered" : "absent");
+out:
+	tls_probe_free(second);
+	tls_probe_free(first);
+}
+
+const struct cf_test cf_tests_tls[] = {
+	{ "tls.refuse-tls12", "TLS-1", 0, test_refuse_tls12,
+	  "Refuse a client that offers only TLS 1.2: fail the handshake (protocol_version)" },
+	{ "tls.negotiates-1.3", "TLS-1", 0, test_negotiates_13,
+	  "Offered TLS 1.2 and 1.3 by an authorized client, negotiate TLS 1.3" },
+	{ "tls.refuse-no-alpn", "TLS-2", 0, test_refuse_no_alpn,
+	  "Fail the handshake (no_application_protocol) when the ClientHello has no ALPN" },
+	{ "tls.refuse-wrong-alpn", "TLS-2", 0, test_refuse_wrong_alpn,
+	  "Fail the handshake (no_application_protocol) when the client offers only ALPN h2" },
+	{ "tls.refuse-no-cert", "TLS-3", 0, test_refuse_no_cert,
+	  "Request a client certificate and fail the handshake when the client sends none" },
+	{ "tls.refuse-rsa-cert", "TLS-3", 0, test_refuse_rsa_cert,
+	  "Refuse a client whose certificate key is RSA: only Ed25519 keys are accepted" },
+	{ "tls.refuse-p256-cert", "TLS-3", 0, test_refuse_p256_cert,
+	  "Refuse a client whose certificate key is ECDSA P-256: only Ed25519 is accepted" },
+	{ "tls.refuse-stranger", "TLS-4 MEMBER-4", 0, test_refuse_stranger,
+	  "Refuse a client whose Ed25519 key is not in authorized/ (the suite's stranger)" },
+	{ "tls.refuse-fresh-key", "TLS-4 MEMBER-4", 0, test_refuse_fresh_key,
+	  "Refuse a client with a freshly generated Ed25519 key that nobody authorized" },
+	{ "tls.server-key", "TLS-3 TLS-4", 0, test_server_key,
+	  "Present a certificate of the node's own Ed25519 identity key (what peers pin)" },
+	{ "tls.expired-cert", "TLS-5", 0, test_expired_cert,
+	  "Accept an authorized key in an expired certificate: dates do not decide" },
+	{ "tls.foreign-issuer", "TLS-5", 0, test_foreign_issuer,
+	  "Accept an authorized key in a certificate issued and signed by another key" },
+	{ "tls.odd-extension", "TLS-5", 0, test_odd_extension,
+	  "Accept an authorized key in a certificate with an unknown critical extension" },
+	{ "tls.no-tickets", "TLS-6", 0, test_no_tickets,
+	  "Send no NewSessionTicket: sessions are never resumed" },
+	{ "tls.no-resumption", "TLS-6", 0, test_no_resumption,
+	  "Never resume a session nor allow 0-RTT: every connection is a full handshake" },
+	{ "tls.x25519", "TLS-7", 0, test_x25519,
+	  "Support X25519 key exchange (SHOULD): a client offering only X25519 gets a link" },
+	{ "tls.self-signed", "TLS-7", 0, test_self_signed,
+	  "Present a self-signed certificate of the identity key (SHOULD)" },
+	{ "tls.client-refuse-tls12", "TLS-1", CF_NEEDS_CONFIG, test_client_refuse_tls12,
+	  "As a client, fail the handshake with a parent that speaks only TLS 1.2" },
+	{ "tls.client-refuse-no-alpn", "TLS-2", CF_NEEDS_CONFIG, test_client_refuse_no_alpn,
+	  "As a client, close (no HELLO) when the parent selects no ALPN protocol" },
+	{ "tls.client-refuse-p256", "TLS-3", CF_NEEDS_CONFIG, test_client_refuse_p256,
+	  "As a client, refuse a parent whose certificate key is ECDSA P-256, not Ed25519" },
+	{ "tls.client-refuse-stranger", "TLS-4", CF_NEEDS_CONFIG, test_client_refuse_stranger,
+	  "As a client, refuse a parent whose key is not in authorized/ (no HELLO)" },
+	{ "tls.client-expired-parent", "TLS-5", CF_NEEDS_CONFIG, test_client_expired_parent,
+	  "As a client, accept an authorized parent key in an expired, foreign-issued cert" },
+	{ "tls.client-hello", "TLS-2 TLS-3", CF_NEEDS_CONFIG, test_client_hello,
+	  "As a client, offer ALPN interbot/1 and present a certificate of the node's own key" },
+	{ "tls.client-x25519", "TLS-7", CF_NEEDS_CONFIG, test_client_x25519,
+	  "As a client, offer the X25519 key exchange group (SHOULD)" },
+	{ "tls.client-no-resumption", "TLS-6", CF_NEEDS_CONFIG, test_client_no_resumption,
+	  "As a client, never offer a PSK or 0-RTT: reconnecting is a full handshake" },
+	{ NULL, NULL, 0, NULL, NULL }
+};

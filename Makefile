@@ -1,6 +1,8 @@
 # interbot: reference node, conformance suite, vectors and fuzz targets.
 # Plain GNU make. `make` builds into build/, `make test` runs every test suite.
 #   make SANITIZE=1 test     ASan + UBSan build in build/san
+#   make FAULTS=1            the deliberately broken node variants (ref/lib/fault.h) in
+#                            build/faults; make conformance-selftest runs the suite on them
 #   make CC=clang            any C11 compiler; gcc and clang are tested
 #   make fuzz FUZZ_SECONDS=20   runs every libFuzzer target (clang)
 
@@ -9,13 +11,20 @@ CFLAGS   ?= -O2 -g
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SANITIZE ?= 0
+FAULTS   ?= 0
 FUZZ_SECONDS ?= 60
 
 BUILD ?= build
+BUILD_BASE := $(BUILD)
 VERSION := $(shell sed -n 's/^\#define IB_SOFTWARE_VERSION "\(.*\)"/\1/p' ref/include/interbot.h)
 ifeq ($(SANITIZE),1)
 override BUILD := $(BUILD)/san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+# Fault builds have their own tree: no object of the production node ever holds fault code.
+ifeq ($(FAULTS),1)
+override BUILD := $(BUILD)/faults
+FAULT_FLAGS := -DIB_FAULTS
 endif
 
 PKGS := openssl jansson cunit libpcap
@@ -38,10 +47,11 @@ Q := $(if $(V),,@)
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wno-unused-parameter
-ALL_CFLAGS := $(WARN) -D_POSIX_C_SOURCE=200809L -Iref/include $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_CFLAGS := $(WARN) -D_POSIX_C_SOURCE=200809L -Iref/include $(PKG_CFLAGS) $(SAN_FLAGS) \
+	$(FAULT_FLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
-LIB_SRC := $(wildcard ref/lib/*.c)
+LIB_SRC := $(filter-out $(if $(FAULT_FLAGS),,ref/lib/fault.c),$(wildcard ref/lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libinterbot.a
 
@@ -61,8 +71,8 @@ PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: all lib test unit conformance vectors check-vectors fuzz fuzz-replay coverage \
-	install clean
+.PHONY: all lib test unit conformance conformance-selftest vectors check-vectors fuzz \
+	fuzz-replay coverage install clean
 all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
 
 lib: $(LIB)
@@ -139,6 +149,8 @@ test: all
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"
 	ci/test-conform $(BUILD)
+	@echo "== conformance self-test (broken node variants)"
+	@$(MAKE) --no-print-directory conformance-selftest
 	@echo "== requirement coverage"
 	ci/spec-coverage --report --summary
 	@echo "== all tests passed"
@@ -150,6 +162,13 @@ unit: $(BUILD)/bin/ib-unit
 conformance: all
 	$(BUILD)/bin/interbot-conform --self --junit $(BUILD)/conformance.xml \
 		--json $(BUILD)/conformance.json
+
+# The suite's self-test: every fault variant must fail a named test, the unbroken node none.
+# SELFTEST_ARGS=--cmd also runs one variant as a spawned `interbot run`.
+conformance-selftest:
+	@$(MAKE) --no-print-directory FAULTS=1 BUILD=$(BUILD_BASE) \
+		$(BUILD)/faults/bin/interbot-conform $(BUILD)/faults/bin/interbot
+	ci/conformance-selftest $(SELFTEST_ARGS) $(BUILD)/faults
 
 vectors: $(BUILD)/bin/interbot-vecgen
 	$(BUILD)/bin/interbot-vecgen --out vectors --corpus fuzz/corpus

@@ -12,7 +12,8 @@ FCFLAGS := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Iref/include -Iref/lib \
 FLIBS := $(shell pkg-config --libs openssl jansson)
 
 TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
-LIB_SRC := $(wildcard ref/lib/*.c)
+# fault.c belongs to the FAULTS=1 build of the Makefile only.
+LIB_SRC := $(filter-out ref/lib/fault.c,$(wildcard ref/lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(FB)/obj/%.o)
 
 .PHONY: run build

@@ -9,6 +9,8 @@
 /* [DATA-2][DATA-7] every key, from every writer, applied when newer. */
 void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
+	if (IB_FAULT(n, ignore_publish)) /* FAULT ignore-publish, breaks [DATA-2] */
+		return;
 	node_store_apply(n, f->raw, m);
 }
 

@@ -85,8 +85,10 @@ static struct offer *best_offer(struct election *e)
 
 		if (o->failed)
 			continue;
-		if (!best || ib_item_compare(o->version, &o->writer, 0, best->version, &best->writer,
-					     0) > 0)
+		/* FAULT elect-stale-version, breaks [ELECT-2]: the oldest offer wins. */
+		if (!best || (ib_item_compare(o->version, &o->writer, 0, best->version,
+					      &best->writer, 0) > 0) !=
+				     IB_FAULT(e->node, elect_stale_version))
 			best = o;
 	}
 	return best;
@@ -268,8 +270,9 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 		/* The writer is the embedded frame's origin (already checked to parse). */
 		ib_frame_parse(&inner, m->u.transfer.frame.ptr, m->u.transfer.frame.len,
 			       IB_MAX_MESSAGE_LIMIT);
+		/* FAULT accept-stale-transfer, breaks [ELECT-5]: older than the offer is kept. */
 		if (ib_item_compare(pub.u.publish.version, &inner.origin, 0, o->version, &o->writer,
-				    0) < 0)
+				    0) < 0 && !IB_FAULT(n, accept_stale_transfer))
 			err = IB_ERR_NOT_PUBLISH;
 	}
 	if (err) {

@@ -67,7 +67,7 @@ static void send_all(struct ib_node *n, const struct ib_link *except, const uint
 		     size_t len)
 {
 	for (struct ib_link *l = n->links; l; l = l->next)
-		if (l != except && link_open(l))
+		if ((l != except || IB_FAULT(n, echo_to_sender)) && link_open(l)) /* FAULT [FLOOD-2] */
 			link_send(l, frame, len);
 }
 
@@ -101,7 +101,8 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 		return;
 	/* [FLOOD-3] seen, or older than the window: dropped, not forwarded. Only frames that
 	 * passed every check get here, so a forgery cannot move the window ([FLOOD-4]). */
-	if (ib_replay_accept(&o->window, m->h.seq) != IB_OK) {
+	if (ib_replay_accept(&o->window, m->h.seq) != IB_OK &&
+	    !IB_FAULT(n, forget_replay_window)) { /* FAULT forget-replay-window, [FLOOD-3] */
 		node_count(n, IB_CNT_REPLAY);
 		return;
 	}

@@ -16,6 +16,8 @@ static void pong_overdue(struct ib_loop *loop, void *arg)
 	struct ib_link *l = arg;
 
 	l->pong_timer = 0;
+	if (IB_FAULT(l->node, ignore_missing_pong)) /* FAULT, breaks [KA-4] */
+		return;
 	link_close(l, IB_EC_KEEPALIVE_TIMEOUT, "no PONG in time"); /* [KA-4] */
 }
 
@@ -46,7 +48,7 @@ static void ping_due(struct ib_loop *loop, void *arg)
 	struct ib_link *l = arg;
 
 	l->ka_timer = 0;
-	if (!l->ping_outstanding)
+	if (!l->ping_outstanding && !IB_FAULT(l->node, no_ping)) /* FAULT no-ping, [KA-1] */
 		send_ping(l);
 	if (l->state == LINK_OPEN)
 		ib_loop_timer_add(loop, (uint64_t)l->node->cfg.keepalive_interval_ms * 1000,
@@ -58,6 +60,8 @@ static void parent_silent(struct ib_loop *loop, void *arg)
 	struct ib_link *l = arg;
 
 	l->ka_timer = 0;
+	if (IB_FAULT(l->node, ignore_parent_silence)) /* FAULT, breaks [KA-5] */
+		return;
 	/* [KA-5] three intervals without a PING: the parent is gone; tree.c rejoins. */
 	link_close(l, IB_EC_KEEPALIVE_TIMEOUT, "no PING for three intervals");
 }
@@ -98,6 +102,17 @@ void ka_ping_received(struct ib_link *l, const struct ib_msg *m)
 	memset(&pong, 0, sizeof pong);
 	pong.h.type = IB_MSG_PONG;
 	pong.u.ping.nonce = m->u.ping.nonce;
+#ifdef IB_FAULTS
+	uint8_t wrong[IB_NONCE_MAX];
+
+	/* FAULT wrong-pong-nonce, breaks [KA-3]: the last byte of the nonce is flipped. */
+	if (IB_FAULT(l->node, wrong_pong_nonce) && m->u.ping.nonce.len <= sizeof wrong &&
+	    m->u.ping.nonce.len > 0) {
+		memcpy(wrong, m->u.ping.nonce.ptr, m->u.ping.nonce.len);
+		wrong[m->u.ping.nonce.len - 1] ^= 0xff;
+		pong.u.ping.nonce.ptr = wrong;
+	}
+#endif
 	link_send_msg(l, &pong);
 }
 

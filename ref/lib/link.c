@@ -53,7 +53,9 @@ static int link_new(struct ib_node *n, int fd, bool we_connected, const char *ad
 	l->fd = fd;
 	l->we_connected = we_connected;
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
-	ib_frame_decoder_init(&l->dec, n->cfg.max_message);
+	/* FAULT no-too-big-check, breaks [FRAME-4]: frames above max_message are read. */
+	ib_frame_decoder_init(&l->dec, IB_FAULT(n, no_too_big_check) ? IB_MAX_MESSAGE_LIMIT
+								      : n->cfg.max_message);
 	/* [LINK-2] the reference's bound: four of the largest frames, and some slack. */
 	l->queue_limit = 4 * (size_t)n->cfg.max_message + 65536;
 	l->next = n->links;
@@ -213,13 +215,15 @@ static enum ib_counter counter_for(int err)
 /* A hop-local message on an open link. */
 static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const struct ib_msg *m)
 {
-	/* [LINK-3] hop-local frames come from the peer itself. */
-	if (!ib_id_equal(&f->origin, &l->peer_id)) {
+	/* [LINK-3] hop-local frames come from the peer itself. FAULT hop-local-any-origin. */
+	if (!ib_id_equal(&f->origin, &l->peer_id) && !IB_FAULT(l->node, hop_local_any_origin)) {
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "hop-local frame from another origin");
 		return;
 	}
 	switch (m->h.type) {
 	case IB_MSG_HELLO:
+		if (IB_FAULT(l->node, second_hello_accepted)) /* FAULT, breaks [LINK-6] */
+			break;
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "second HELLO"); /* [LINK-6] */
 		break;
 	case IB_MSG_PATH:
@@ -259,6 +263,12 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	struct ib_msg m;
 	int err = ib_frame_check(f, n->kr, node_unix_us(n), &m);
 
+	/* FAULT skip-signature-check, breaks [FRAME-6]: a forgery is taken as genuine. */
+	if (IB_FAULT(n, skip_signature_check) && err == IB_ERR_BAD_SIGNATURE)
+		err = ib_msg_decode(&m, f->msg.ptr, f->msg.len);
+	/* FAULT accept-stale-commands, breaks [CMD-6]: m is decoded when only the time failed. */
+	if (IB_FAULT(n, accept_stale_commands) && err == IB_ERR_STALE)
+		err = IB_OK;
 	if (l->state == LINK_HELLO_WAIT) {
 		/* [LINK-1] nothing but HELLO (or ERROR) before the exchange. */
 		if (!err && m.h.type == IB_MSG_ERROR && ib_id_equal(&f->origin, &l->peer_id)) {
@@ -279,6 +289,11 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		return;
 	}
 	node_count(n, IB_CNT_FRAMES_IN);
+	/* FAULT forward-hop-local, breaks [FLOOD-6]: hop-local frames go to the other links. */
+	if (IB_FAULT(n, forward_hop_local) && ib_msg_type_is_hop(m.h.type))
+		for (struct ib_link *o = n->links; o; o = o->next)
+			if (o != l && link_open(o))
+				link_send(o, f->raw.ptr, f->raw.len);
 	if (ib_msg_type_is_hop(m.h.type))
 		on_hop_message(l, f, &m);
 	else
@@ -321,6 +336,16 @@ static void on_tls_open(struct ib_link *l)
 {
 	const struct ib_pubkey *peer = ib_tls_peer(l->tls);
 
+#ifdef IB_FAULTS
+	struct ib_pubkey *copy;
+
+	/* FAULT accept-unknown-keys, breaks [TLS-4]: the key TLS let in is trusted from now on,
+	 * so that its HELLO passes too. */
+	if (IB_FAULT(l->node, accept_unknown_keys) &&
+	    !ib_keyring_find(l->node->kr, ib_pubkey_id(peer)) &&
+	    ib_pubkey_from_raw(&copy, ib_pubkey_raw(peer)) == IB_OK)
+		ib_keyring_add(l->node->kr, copy); /* it takes copy in every case */
+#endif
 	/* [TLS-4] pinned by the engine; the key is copied, the keyring may be swapped later. */
 	l->peer_known = true;
 	l->peer_id = *ib_pubkey_id(peer);

@@ -282,6 +282,9 @@ int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
 	int err = IB_ERR_NOMEM;
 
 	*out = NULL;
+#ifdef IB_FAULTS
+	ib_fault_from_env(); /* a bad IB_FAULT ends the program here, whatever the directory */
+#endif
 	if (!cfg)
 		goto out;
 	err = dir_path(path, sizeof path, dir, "node.conf");
@@ -302,6 +305,14 @@ int ib_node_open(struct ib_node **out, struct ib_loop *loop, const char *dir,
 	err = ib_node_new(out, loop, cfg, id, kr, diag);
 	if (!err)
 		snprintf((*out)->dir, sizeof (*out)->dir, "%s", dir);
+#ifdef IB_FAULTS
+	/* Fault builds break the node opened from a directory (the IUT, `interbot run`), not
+	 * the reference nodes interbot-conform makes with ib_node_new in the same process. */
+	if (!err) {
+		(*out)->fault = ib_fault_from_env();
+		ib_tls_ctx_set_fault((*out)->tls, (*out)->fault);
+	}
+#endif
 	if (!err)
 		err = open_store(*out, dir, diag);
 	if (err && *out) {
@@ -477,7 +488,8 @@ int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr)
 	/* [MEMBER-2] links to keys no longer authorized close at once. */
 	for (struct ib_link *l = n->links, *next; l; l = next) {
 		next = l->next;
-		if (l->peer_known && !ib_keyring_match_spki(kr, l->peer_spki, IB_SPKI_LEN))
+		if (l->peer_known && !ib_keyring_match_spki(kr, l->peer_spki, IB_SPKI_LEN) &&
+		    !IB_FAULT(n, revoke_keeps_links)) /* FAULT revoke-keeps-links, [MEMBER-2] */
 			link_close(l, IB_EC_REVOKED, "your key was removed");
 	}
 	ib_keyring_free(old);

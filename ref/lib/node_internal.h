@@ -11,6 +11,7 @@
 #ifndef IB_NODE_INTERNAL_H
 #define IB_NODE_INTERNAL_H
 
+#include "fault.h"
 #include "interbot.h"
 #include "tls.h"
 
@@ -181,6 +182,9 @@ struct ib_node {
 	ib_link_fn link_fn;
 	void *link_ctx;
 	struct control *control;    /* control.c: the owner tools' socket, or NULL */
+#ifdef IB_FAULTS
+	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
+#endif
 };
 
 /* node.c */

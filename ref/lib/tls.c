@@ -41,6 +41,9 @@ struct ib_tls_ctx {
 	SSL_CTX *server;
 	SSL_CTX *client;
 	const struct ib_keyring *kr;    /* borrowed; NULL: nobody is authorized */
+#ifdef IB_FAULTS
+	enum ib_fault fault;            /* fault.h */
+#endif
 };
 
 struct ib_tls {
@@ -58,6 +61,9 @@ struct ib_tls {
 	uint8_t peer_spki[IB_SPKI_LEN];
 	const struct ib_pubkey *peer;   /* after OPEN: the key in the keyring current then */
 	char failure[FAILURE_MAX];
+#ifdef IB_FAULTS
+	struct ib_pubkey *unpinned;     /* accept_unknown_keys: the unknown key, owned */
+#endif
 };
 
 static void set_failure(struct ib_tls *t, const char *reason)
@@ -121,6 +127,9 @@ static int check_client_hello(SSL *ssl, int *alert, void *arg)
 	                              &ext, &len) == 1 ||
 	    !offers_tls13(ssl))
 		return SSL_CLIENT_HELLO_SUCCESS;
+	/* FAULT no-alpn-check, breaks [TLS-2]: a ClientHello without ALPN goes on. */
+	if (IB_FAULT((const struct ib_tls_ctx *)arg, no_alpn_check))
+		return SSL_CLIENT_HELLO_SUCCESS;
 	if (t)
 		refuse(t, IB_ERR_HANDSHAKE, "peer offered no ALPN (" IB_ALPN " required)");
 	*alert = SSL_AD_NO_APPLICATION_PROTOCOL;
@@ -148,6 +157,9 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
 			return SSL_TLSEXT_ERR_OK;
 		}
 	}
+	/* FAULT no-alpn-check, breaks [TLS-2]: other protocols only: go on without one. */
+	if (IB_FAULT((const struct ib_tls_ctx *)arg, no_alpn_check))
+		return SSL_TLSEXT_ERR_NOACK;
 	if (t)
 		refuse(t, IB_ERR_HANDSHAKE, "peer offered ALPN without " IB_ALPN);
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -227,7 +239,8 @@ static int pin_peer(X509_STORE_CTX *xs, void *arg)
 		                  "peer key is not a valid Ed25519 key");
 	}
 	/* [TLS-4][ID-3] the whole SPKI must equal the stored key's, not only its id_bot. */
-	if (!ib_keyring_match_spki(c->kr, der, (size_t)len)) {
+	/* FAULT accept-unknown-keys, breaks [TLS-4]: a key outside the keyring is pinned. */
+	if (!ib_keyring_match_spki(c->kr, der, (size_t)len) && !IB_FAULT(c, accept_unknown_keys)) {
 		unauthorized_reason(reason, der);
 		OPENSSL_free(der);
 		return pin_refuse(xs, t, IB_ERR_NOT_AUTHORIZED, X509_V_ERR_CERT_REJECTED, reason);
@@ -345,6 +358,13 @@ void ib_tls_ctx_set_keyring(struct ib_tls_ctx *c, const struct ib_keyring *kr)
 		c->kr = kr;
 }
 
+#ifdef IB_FAULTS
+void ib_tls_ctx_set_fault(struct ib_tls_ctx *c, enum ib_fault f)
+{
+	c->fault = f;
+}
+#endif
+
 void ib_tls_ctx_free(struct ib_tls_ctx *c)
 {
 	if (!c)
@@ -415,6 +435,9 @@ int ib_tls_new(struct ib_tls **out, struct ib_tls_ctx *c, enum ib_tls_role role)
 	wbio = new_mem_bio();
 	if (!t->ssl || !rbio || !wbio)
 		goto out;
+	/* FAULT accept-tls12, breaks [TLS-1]: TLS 1.2 may be negotiated. */
+	if (IB_FAULT(c, accept_tls12) && SSL_set_min_proto_version(t->ssl, TLS1_2_VERSION) != 1)
+		goto out;
 	SSL_set_bio(t->ssl, rbio, wbio);
 	t->rbio = rbio;
 	t->wbio = wbio;
@@ -443,6 +466,9 @@ void ib_tls_free(struct ib_tls *t)
 	if (!t)
 		return;
 	SSL_free(t->ssl);
+#ifdef IB_FAULTS
+	ib_pubkey_free(t->unpinned);
+#endif
 	free(t);
 }
 
@@ -594,9 +620,11 @@ static int handshake(struct ib_tls *t)
 	}
 	/* What the configuration and callbacks already ensure, checked once more where it
 	 * costs nothing. */
-	if (SSL_version(t->ssl) != TLS1_3_VERSION)
+	/* FAULT accept-tls12, breaks [TLS-1]: a TLS 1.2 session is kept. */
+	if (SSL_version(t->ssl) != TLS1_3_VERSION && !IB_FAULT(t->ctx, accept_tls12))
 		return fail_after_handshake(t, IB_ERR_HANDSHAKE, "peer supports no TLS 1.3");
-	if (!alpn_is_ours(t->ssl))
+	/* FAULT no-alpn-check, breaks [TLS-2]: a session without ALPN is kept. */
+	if (!alpn_is_ours(t->ssl) && !IB_FAULT(t->ctx, no_alpn_check))
 		return fail_after_handshake(t, IB_ERR_HANDSHAKE, "no ALPN " IB_ALPN);
 	if (!t->pinned)
 		return fail_after_handshake(t, IB_ERR_NOT_AUTHORIZED, "peer key was not pinned");
@@ -605,6 +633,12 @@ static int handshake(struct ib_tls *t)
 	 * up again in the current one, so that ib_tls_peer never points into a freed keyring
 	 * and a key removed meanwhile gets no link. */
 	t->peer = ib_keyring_match_spki(t->ctx->kr, t->peer_spki, IB_SPKI_LEN);
+#ifdef IB_FAULTS
+	/* FAULT accept-unknown-keys, breaks [TLS-4]: the link gets the unknown key. */
+	if (!t->peer && IB_FAULT(t->ctx, accept_unknown_keys) &&
+	    ib_pubkey_from_spki(&t->unpinned, t->peer_spki, IB_SPKI_LEN) == IB_OK)
+		t->peer = t->unpinned;
+#endif
 	if (!t->peer) {
 		char reason[FAILURE_MAX];
 

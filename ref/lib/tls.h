@@ -9,6 +9,7 @@
 #ifndef IB_TLS_H
 #define IB_TLS_H
 
+#include "fault.h"
 #include "interbot.h"
 
 struct ib_tls_ctx;
@@ -30,6 +31,10 @@ int ib_tls_ctx_new(struct ib_tls_ctx **out, const struct ib_identity *id);
 /* The keyring handshakes pin against from now on (after a reload); kr must outlive its use. */
 void ib_tls_ctx_set_keyring(struct ib_tls_ctx *c, const struct ib_keyring *kr);
 void ib_tls_ctx_free(struct ib_tls_ctx *c);
+#ifdef IB_FAULTS
+/* Fault builds: the links of this context run with fault f (fault.h). */
+void ib_tls_ctx_set_fault(struct ib_tls_ctx *c, enum ib_fault f);
+#endif
 /* Appends the secrets of every handshake from now on to path (NSS key log format), so that
  * a capture can be decrypted; NULL closes it. For test tools (interbot-conform --keylog). */
 int ib_tls_set_keylog_file(const char *path);

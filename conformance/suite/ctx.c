@@ -25,7 +25,7 @@ static void set_verdict(struct cf_ctx *c, enum cf_verdict v, const char *req,
 	if (!cf_ok(c))
 		return;     /* the first verdict is the one that explains the others */
 	c->res->verdict = v;
-	c->res->req = req;
+	snprintf(c->res->req, sizeof c->res->req, "%s", req ? req : "");
 	snprintf(c->res->expected, sizeof c->res->expected, "%s", expected ? expected : "");
 	vsnprintf(c->res->actual, sizeof c->res->actual, fmt, ap);
 }

@@ -381,7 +381,7 @@ static bool wait_ready(struct cf_ctx *c)
 			return false;
 		if (cf_now_ms(c) > limit) {
 			c->res->verdict = CF_TIMEOUT;
-			c->res->req = "IFACE-3";
+			snprintf(c->res->req, sizeof c->res->req, "IFACE-3");
 			snprintf(c->res->expected, sizeof c->res->expected,
 				 "the IUT accepts TCP connections on %s:%u within %u ms",
 				 cf_iut_host(c), c->iut_port, CF_READY_MS);

@@ -112,7 +112,7 @@ void cf_report_failure(FILE *f, const struct cf_options *o, const struct cf_resu
 	fprintf(f, "\n  %s%s%s %s  [%s]\n", colour(o, r->verdict), cf_verdict_name(r->verdict),
 		reset(o), r->test->id, r->test->reqs);
 	print_indented(f, "test", r->test->summary, 0);
-	if (r->req) {
+	if (r->req[0]) {
 		snprintf(req, sizeof req, "%s: %s", r->req, text ? text : "(not in the spec)");
 		print_indented(f, "requirement", req, 0);
 	}
@@ -269,7 +269,7 @@ static void junit_case(FILE *f, const struct cf_options *o, const struct cf_resu
 		fprintf(f, "      <failure type=\"%s\" message=\"", cf_verdict_name(r->verdict));
 		xml_escaped(f, msg);
 		fprintf(f, "\">");
-		if (r->req) {
+		if (r->req[0]) {
 			fprintf(f, "%s: ", r->req);
 			xml_escaped(f, req ? req : "");
 			fprintf(f, "\n");
@@ -378,9 +378,9 @@ static json_t *json_result(const struct cf_options *o, const struct cf_result *r
 	json_object_set_new(t, "expected_failure",
 			    r->expect_reason ? text(r->expect_reason) : json_null());
 	json_object_set_new(t, "unexpected_pass", json_boolean(r->unexpected_pass));
-	json_object_set_new(t, "failed_requirement", r->req ? json_string(r->req) : json_null());
+	json_object_set_new(t, "failed_requirement", r->req[0] ? json_string(r->req) : json_null());
 	json_object_set_new(t, "requirement_text",
-			    r->req && cf_requirement_text(r->req)
+			    cf_requirement_text(r->req)
 				    ? text(cf_requirement_text(r->req)) : json_null());
 	json_object_set_new(t, "expected", text(r->expected));
 	json_object_set_new(t, "actual", text(r->actual));

@@ -47,7 +47,8 @@ void cf_derive(uint64_t seed, const char *label, int index, uint8_t out[32]);
 struct cf_result {
 	const struct cf_test *test;
 	enum cf_verdict verdict;
-	const char *req;            /* the requirement that failed, or NULL */
+	char req[24];               /* the requirement that failed, or "" (copied: tests pass
+				     * buffers) */
 	char expected[512];
 	char actual[1024];
 	double wall_ms;

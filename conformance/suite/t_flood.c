@@ -656,6 +656,10 @@ static void test_hop_local(struct cf_ctx *c)
 
 	if (!start_under_parent(c, &t[0], addr) || !link_children(c, t + 1, 1, 2))
 		return;
+	/* A forwarded PING must be seen as forwarded (FLOOD-6), not answered: a tester's PONG
+	 * would make the IUT cut that link and the sentinel fail first. */
+	hn_peer_auto_pong(t[1], false);
+	hn_peer_auto_pong(t[2], false);
 	/* From the parent: what a parent may send, and an unassigned hop-local type; from a
 	 * child: unassigned types only (PING or PATH from a child break the link rules). */
 	if (!send_hop(c, t[0], IB_MSG_PING, NULL) || !send_hop(c, t[0], 0x06, NULL) ||

@@ -135,7 +135,8 @@ static void test_silent_child(struct cf_ctx *c)
 		       "%zu PINGs before the close", hn_peer_count(p, IB_MSG_PING)))
 		return;
 	cf_expect(c, closed_at - ping_at + 10 >= 600 &&
-		  closed_at - ping_at <= 600 + 4 * late_slack_ms(c) + 50, "KA-4", "closed keepalive_timeout_ms (600) after the unanswered PING",
+		  closed_at - ping_at <= 600 + 4 * late_slack_ms(c) + 50, "KA-4",
+		  "closed keepalive_timeout_ms (600) after the unanswered PING",
 		  "closed %llu ms after it", (unsigned long long)(closed_at - ping_at));
 }
 

@@ -164,19 +164,32 @@ static void test_wrong_nonce(struct cf_ctx *c)
 	cf_wait_closed(c, p, IB_EC_KEEPALIVE_TIMEOUT, "KA-4", 1000);
 }
 
+/* Two PONGs while no PING is outstanding: a fresh random nonce right after HELLO, and a
+ * repeat of the PONG that already answered the last PING (a stale answer). */
 static void test_unsolicited_pong(struct cf_ctx *c)
 {
-	uint8_t nonce[16];
+	uint8_t nonce[IB_NONCE_MAX];
+	const struct hn_got *ping;
+	struct hn_peer *fresh, *stale;
 	struct cf_iut_opts o;
-	struct hn_peer *p;
 
-	ka_opts(&o, 3000, 5000);   /* no PING before the PONG */
-	for (size_t i = 0; i < sizeof nonce; i++)
+	ka_opts(&o, 400, 5000);
+	for (size_t i = 0; i < 16; i++)
 		nonce[i] = (uint8_t)cf_rand(c);
-	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
-	    !send_nonce_msg(c, p, IB_MSG_PONG, nonce, sizeof nonce))
+	if (!cf_iut_start(c, &o) || !(fresh = cf_peer(c, 0)) || !cf_link_child(c, fresh) ||
+	    !send_nonce_msg(c, fresh, IB_MSG_PONG, nonce, 16) ||
+	    !cf_wait_closed(c, fresh, IB_EC_KEEPALIVE_TIMEOUT, "KA-4", 1000))
 		return;
-	cf_wait_closed(c, p, IB_EC_KEEPALIVE_TIMEOUT, "KA-4", 1000);
+	/* The tester answers the PING at once (auto PONG); the repeat follows it at once, some
+	 * 400 ms before the next PING. */
+	if (!(stale = cf_peer(c, 1)) || !cf_link_child(c, stale) ||
+	    !cf_wait_type(c, stale, IB_MSG_PING, 1, KA_WAIT_MS))
+		return;
+	ping = hn_peer_last(stale, IB_MSG_PING);
+	memcpy(nonce, ping->nonce, ping->nonce_len);
+	if (!send_nonce_msg(c, stale, IB_MSG_PONG, nonce, ping->nonce_len))
+		return;
+	cf_wait_closed(c, stale, IB_EC_KEEPALIVE_TIMEOUT, "KA-4", 300);
 }
 
 /* A child that answers every PING keeps its link: the reference for the three above. */
@@ -303,7 +316,8 @@ const struct cf_test cf_tests_ka[] = {
 	{ "ka.wrong-nonce", "KA-4", CF_NEEDS_CONFIG, test_wrong_nonce,
 	  "close with keepalive_timeout a child whose PONG carries another nonce" },
 	{ "ka.unsolicited-pong", "KA-4", CF_NEEDS_CONFIG, test_unsolicited_pong,
-	  "close with keepalive_timeout a child that sends PONG while no PING is outstanding" },
+	  "close with keepalive_timeout a child that sends PONG while no PING is outstanding "
+	  "(a random nonce, or a repeat of its last answer)" },
 	{ "ka.answering-child-kept", "KA-4", CF_NEEDS_CONFIG, test_answering_child_kept,
 	  "keep the link of a child that answers every PING with its nonce" },
 	{ "ka.child-echoes", "KA-3", CF_NEEDS_CONFIG, test_child_echoes,

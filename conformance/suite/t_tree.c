@@ -220,51 +220,7 @@ static bool untouched(struct hn_peer *p)
 	return !hn_peer_tls_open(p) && hn_peer_received(p) == 0;
 }
 
-/* ---- [TREE-1] [TREE-11] parents in order ----------------------------------------------- */
-
-static void test_parents_in_order(struct cf_ctx *c)
-{
-	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR], a2[IB_MAX_ADDR];
-	struct hn_peer *refusing, *first, *second, *child;
-	struct cf_iut_opts o;
-
-	tree_opts(&o);
-	/* The first address refuses: a tester that listened and stopped. */
-	if (!(refusing = parent_peer(c, 1, &o, a0)) || !(first = parent_peer(c, 2, &o, a1)) ||
-	    !(second = parent_peer(c, 3, &o, a2)))
-		return;
-	hn_peer_unlisten(refusing);
-	if (!cf_iut_start(c, &o))
-		return;
-	if (!cf_run_until(c, got_hello, first, TREE_WAIT_MS) && !cf_ok(c))
-		return;
-	if (!cf_expect(c, hn_peer_count(first, IB_MSG_HELLO) == 1, "TREE-1",
-		       "after the first parent address refused, the IUT sends HELLO to the second",
-		       "the second parent got %zu HELLO (third parent: %zu frames)",
-		       hn_peer_count(first, IB_MSG_HELLO), hn_peer_received(second)))
-		return;
-	if (!cf_accept_child(c, first, NULL, 0))
-		return;
-	hn_peer_unlisten(first);
-	/* [TREE-11] joined: no connection to the third address, while a sentinel child links. */
-	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
-		return;
-	{
-		const ib_id *want[] = { tester_id(c, 2), cf_iut_id(c) };
-
-		if (!expect_hello_path(c, child, want, 2, "TREE-5",
-				       "the IUT's path is its parent's path followed by its own id"))
-			return;
-	}
-	cf_run_for(c, 3 * TREE_RECONNECT_MAX_MS);
-	cf_expect(c, untouched(second) && !hn_peer_closed(first), "TREE-11",
-		  "with a parent, the IUT keeps that one link and connects to no other parent",
-		  "third parent: %s; first link %s",
-		  untouched(second) ? "untouched" : "the IUT connected to it",
-		  hn_peer_closed(first) ? "closed" : "open");
-}
-
-/* ---- [TREE-2] a root retries with backoff ------------------------------------------------ */
+/* ---- a parent that refuses every connection, counting them ------------------------------ */
 
 #define BACKOFF_ATTEMPTS 7
 
@@ -297,6 +253,91 @@ static bool enough_attempts(void *arg)
 	return ((struct closing_parent *)arg)->n >= BACKOFF_ATTEMPTS;
 }
 
+/* Listens on an ephemeral port of 127.0.0.1 and counts connections; addr gets it. */
+static bool closing_parent_open(struct cf_ctx *c, struct closing_parent *cp,
+				char addr[IB_MAX_ADDR])
+{
+	struct ib_diag diag = { 0 };
+	uint16_t port = 0;
+
+	memset(cp, 0, sizeof *cp);
+	cp->c = c;
+	cp->loop = c->w->loop;
+	cp->fd = -1;
+	if (ib_net_listen("127.0.0.1", 0, &cp->fd, &port, &diag) != IB_OK) {
+		cf_harness_error(c, "cannot listen: %s", diag.reason);
+		return false;
+	}
+	if (ib_loop_watch(cp->loop, cp->fd, IB_EV_READ, on_closing_accept, cp) != IB_OK) {
+		ib_net_close(cp->fd);
+		cp->fd = -1;
+		cf_harness_error(c, "cannot watch the listening socket");
+		return false;
+	}
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", port);
+	return true;
+}
+
+static void closing_parent_close(struct closing_parent *cp)
+{
+	if (cp->fd < 0)
+		return;
+	ib_loop_unwatch(cp->loop, cp->fd);
+	ib_net_close(cp->fd);
+	cp->fd = -1;
+}
+
+/* ---- [TREE-1] [TREE-11] parents in order ----------------------------------------------- */
+
+static void test_parents_in_order(struct cf_ctx *c)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR], a2[IB_MAX_ADDR];
+	struct hn_peer *first, *second, *child;
+	struct closing_parent refusing;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	/* The first address refuses (it closes every connection, and counts them). */
+	if (!closing_parent_open(c, &refusing, a0))
+		return;
+	o.parents[o.nparents++] = a0;
+	if (!(first = parent_peer(c, 2, &o, a1)) || !(second = parent_peer(c, 3, &o, a2)) ||
+	    !cf_iut_start(c, &o))
+		goto out;
+	if (!cf_run_until(c, got_hello, first, TREE_WAIT_MS) && !cf_ok(c))
+		goto out;
+	if (!cf_expect(c, hn_peer_count(first, IB_MSG_HELLO) == 1 && refusing.n >= 1, "TREE-1",
+		       "the IUT tries the first parent address, then (refused) sends HELLO to the "
+		       "second",
+		       "connections to the first: %zu; HELLO at the second: %zu; third parent: %zu "
+		       "frames", refusing.n, hn_peer_count(first, IB_MSG_HELLO),
+		       hn_peer_received(second)))
+		goto out;
+	if (!cf_accept_child(c, first, NULL, 0))
+		goto out;
+	hn_peer_unlisten(first);
+	/* [TREE-11] joined: no connection to the third address, while a sentinel child links. */
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		goto out;
+	{
+		const ib_id *want[] = { tester_id(c, 2), cf_iut_id(c) };
+
+		if (!expect_hello_path(c, child, want, 2, "TREE-5",
+				       "the IUT's path is its parent's path followed by its own id"))
+			goto out;
+	}
+	cf_run_for(c, 3 * TREE_RECONNECT_MAX_MS);
+	cf_expect(c, untouched(second) && !hn_peer_closed(first), "TREE-11",
+		  "with a parent, the IUT keeps that one link and connects to no other parent",
+		  "third parent: %s; first link %s",
+		  untouched(second) ? "untouched" : "the IUT connected to it",
+		  hn_peer_closed(first) ? "closed" : "open");
+out:
+	closing_parent_close(&refusing);
+}
+
+/* ---- [TREE-2] a root retries with backoff ------------------------------------------------ */
+
 /* Gap k (after k failed rounds) must lie in [d/2, d], d = min(min * 2^k, max), with slack
  * for real time: the IUT's timers fire late, never early. */
 static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp)
@@ -323,29 +364,16 @@ static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp)
 
 static void test_root_backoff(struct cf_ctx *c)
 {
-	struct closing_parent cp = { .c = c, .fd = -1 };
-	struct ib_diag diag = { 0 };
+	struct closing_parent cp;
 	char addr[IB_MAX_ADDR];
 	struct cf_iut_opts o;
 	struct hn_peer *child;
-	uint16_t port = 0;
 
 	tree_opts(&o);
-	if (ib_net_listen("127.0.0.1", 0, &cp.fd, &port, &diag) != IB_OK) {
-		cf_harness_error(c, "cannot listen: %s", diag.reason);
+	if (!closing_parent_open(c, &cp, addr))
 		return;
-	}
-	cp.loop = c->w->loop;
-	snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
 	o.parents[o.nparents++] = addr;
-	if (!(child = cf_peer(c, 0)) ||
-	    ib_loop_watch(cp.loop, cp.fd, IB_EV_READ, on_closing_accept, &cp) != IB_OK) {
-		if (cf_ok(c))
-			cf_harness_error(c, "cannot watch the listening socket");
-		goto out;
-	}
-	cf_note(c, "a parent at %s closes every connection", addr);
-	if (!cf_iut_start(c, &o))
+	if (!(child = cf_peer(c, 0)) || !cf_iut_start(c, &o))
 		goto out;
 	/* [TREE-2] while its parent refuses, the IUT is a root and accepts children. */
 	if (!cf_link_child(c, child))
@@ -361,8 +389,7 @@ static void test_root_backoff(struct cf_ctx *c)
 		goto out;
 	check_gaps(c, &cp);
 out:
-	ib_loop_unwatch(cp.loop, cp.fd);
-	ib_net_close(cp.fd);
+	closing_parent_close(&cp);
 }
 
 /* ---- [TREE-3] client mode ---------------------------------------------------------------- */

@@ -524,6 +524,38 @@ static void test_client_checks(struct cf_ctx *c)
 	}
 }
 
+/* The IUT's child T0 also answers at the IUT's parent address: the same identity running
+ * twice, once below the IUT and once above it. */
+static void test_parent_is_own_child(struct cf_ctx *c)
+{
+	struct hn_peer *placeholder, *child, *parent;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	uint16_t port;
+
+	tree_opts(&o);
+	/* A port that refuses until T0 has linked as a child. */
+	if (!(placeholder = parent_peer(c, 1, &o, addr)))
+		return;
+	hn_peer_unlisten(placeholder);
+	port = addr_port(addr);
+	if (!cf_iut_start(c, &o) || !(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	if (!(parent = cf_peer(c, 0)) || hn_peer_listen(parent, &port) != IB_OK) {
+		if (cf_ok(c))
+			cf_harness_error(c, "cannot listen again on %s", addr);
+		return;
+	}
+	if (!cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	if (!cf_wait_closed(c, parent, IB_EC_DUPLICATE_IDENTITY, "TREE-5", TREE_WAIT_MS))
+		return;
+	cf_expect(c, !hn_peer_closed(child), "TREE-8",
+		  "the IUT keeps its child's link when refusing the same identity as a parent",
+		  "it closed the child's link");
+}
+
 /* ---- [TREE-6] [TREE-7] [TREE-10] PATH updates --------------------------------------------- */
 
 static void test_path_updates(struct cf_ctx *c)
@@ -860,6 +892,9 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.client-checks", "TREE-5", CF_NEEDS_CONFIG, test_client_checks,
 	  "as a client, close a parent whose HELLO path does not end with it (protocol_violation) "
 	  "or holds the IUT's id (loop_detected)" },
+	{ "tree.parent-is-own-child", "TREE-5 TREE-8", CF_NEEDS_CONFIG, test_parent_is_own_child,
+	  "as a client, close with duplicate_identity a parent whose identity is one of the "
+	  "IUT's children" },
 	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10", CF_NEEDS_CONFIG, test_path_updates,
 	  "send PATH to children on joining and on PATH from the parent; close a parent whose PATH "
 	  "holds the IUT (loop_detected) and become a root" },

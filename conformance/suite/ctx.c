@@ -207,17 +207,21 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	char label[32], *json = NULL, *line;
 	struct ib_frame f;
 	struct ib_msg m;
-	size_t cap = 256 + 2 * len;
+	size_t cap;
 
 	if (c->transcript.len > CF_TRANSCRIPT_MAX)
-		return;
-	line = malloc(cap + 4096);
-	if (!line)
 		return;
 	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
 	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK)
 		ib_msg_to_json(&m, &json);
-	snprintf(line, cap + 4096, "%s %s IUT  %zu bytes  %s\n            ",
+	/* The JSON of a long PATH or HELLO passes 4 KiB: room for all of it and the hex. */
+	cap = 256 + (json ? strlen(json) : 0) + 2 * len + 1;
+	line = malloc(cap);
+	if (!line) {
+		free(json);
+		return;
+	}
+	snprintf(line, cap, "%s %s IUT  %zu bytes  %s\n            ",
 		 peer_label(c, p, label, sizeof label), sent ? "->" : "<-", len,
 		 json ? json : "(not a whole, decodable frame)");
 	ib_hex_encode(bytes, len, line + strlen(line));

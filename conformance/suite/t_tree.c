@@ -611,6 +611,34 @@ static void test_path_updates(struct cf_ctx *c)
 		  "the IUT closed the child's link");
 }
 
+/* [TREE-7] A PATH of 255 ids from the parent would make the IUT's path 256 long. */
+static void test_path_too_long(struct cf_ctx *c)
+{
+	static uint8_t ids[255 * IB_ID_LEN];
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent;
+	struct cf_iut_opts o;
+	struct ib_msg m;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	/* Ids of no known node above, the parent last. */
+	for (size_t i = 0; i < sizeof ids; i++)
+		ids[i] = (uint8_t)cf_rand(c);
+	memcpy(ids + 254 * IB_ID_LEN, tester_id(c, 1)->b, IB_ID_LEN);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PATH;
+	m.u.path = (struct ib_path){ 255, ids };
+	if (hn_peer_send(parent, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PATH");
+		return;
+	}
+	cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS);
+}
+
 /* ---- [TREE-10] [TREE-11] parent lost -------------------------------------------------------- */
 
 static void test_parent_lost(struct cf_ctx *c)
@@ -898,6 +926,9 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10", CF_NEEDS_CONFIG, test_path_updates,
 	  "send PATH to children on joining and on PATH from the parent; close a parent whose PATH "
 	  "holds the IUT (loop_detected) and become a root" },
+	{ "tree.path-too-long", "TREE-7", CF_NEEDS_CONFIG, test_path_too_long,
+	  "close with loop_detected a parent whose PATH (255 ids) would make the IUT's path "
+	  "longer than 255" },
 	{ "tree.parent-lost", "TREE-10 TREE-11", CF_NEEDS_CONFIG, test_parent_lost,
 	  "on losing the parent: root at once, PATH to children, retry from the first address" },
 	{ "tree.mutual-join", "TREE-9", CF_NEEDS_CONFIG, test_mutual_join,

@@ -827,7 +827,7 @@ static bool publish_arrived(void *arg)
 
 /* A PUBLISH from `from` must reach `to` through the merged tree. */
 static bool expect_flows(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *to,
-			 const char *what)
+			 const char *what, const char *req)
 {
 	struct publish_wait w = { to, hn_peer_count(to, IB_MSG_PUBLISH) };
 	struct ib_msg m;
@@ -840,7 +840,7 @@ static bool expect_flows(struct cf_ctx *c, struct hn_peer *from, struct hn_peer 
 	cf_run_until(c, publish_arrived, &w, TREE_WAIT_MS);
 	if (!cf_ok(c))
 		return false;
-	return cf_expect(c, hn_peer_count(to, IB_MSG_PUBLISH) > w.before, "TREE-2",
+	return cf_expect(c, hn_peer_count(to, IB_MSG_PUBLISH) > w.before, req,
 			 "after the merge, frames flow across the joined trees", "%s: not delivered",
 			 what);
 }
@@ -893,11 +893,43 @@ static void test_merge_after_partition(struct cf_ctx *c)
 				 "TREE-2", "the IUT rejoins R0 and sends PATH [R0, IUT] to its child"))
 			goto out;
 	}
-	if (!expect_flows(c, theirs, ours, "from R0's child to the IUT's") ||
-	    !expect_flows(c, ours, theirs, "from the IUT's child to R0's"))
+	if (!expect_flows(c, theirs, ours, "from R0's child to the IUT's", "TREE-2") ||
+	    !expect_flows(c, ours, theirs, "from the IUT's child to R0's", "TREE-2"))
 		goto out;
 out:
 	ib_keyring_free(partitioned);
+}
+
+/* The other way round: R0, a root with its child T1, joins the IUT, a root with its child T0.
+ * The IUT takes the whole subtree as its child and frames flow across. */
+static void test_root_joins_iut(struct cf_ctx *c)
+{
+	struct hn_peer *ours, *theirs;
+	char addr[IB_MAX_ADDR];
+	const char *parents[1];
+	struct ib_node *r0;
+
+	if (!cf_iut_start(c, NULL) || !(ours = cf_peer(c, 0)) || !cf_link_child(c, ours) ||
+	    !(r0 = cf_ref_node(c, 0, NULL)) || !(theirs = cf_peer(c, 1)) ||
+	    !link_child_of_ref(c, theirs, r0))
+		return;
+	snprintf(addr, sizeof addr, "%s:%u", cf_iut_host(c), cf_iut_port(c));
+	parents[0] = addr;
+	if (ib_node_set_parents(r0, parents, 1) != IB_OK) {
+		cf_harness_error(c, "R0 cannot take %s as its parent", addr);
+		return;
+	}
+	{
+		/* R0 tells its child where it now is: the IUT accepted it. */
+		const ib_id *want[] = { cf_iut_id(c), ib_node_id(r0) };
+
+		if (!expect_path(c, theirs, 0, want, 2, TREE_WAIT_MS, "TREE-3",
+				 "the IUT (mode = server) accepts the root R0 as its child"))
+			return;
+	}
+	if (!expect_flows(c, theirs, ours, "from R0's child to the IUT's", "FLOOD-1"))
+		return;
+	expect_flows(c, ours, theirs, "from the IUT's child to R0's", "FLOOD-1");
 }
 
 const struct cf_test cf_tests_tree[] = {
@@ -938,5 +970,8 @@ const struct cf_test cf_tests_tree[] = {
 	  test_merge_after_partition,
 	  "cut from its parent, be a root; when the parent takes it back, rejoin with the subtree "
 	  "and let frames flow across" },
+	{ "tree.root-joins-iut", "TREE-3 FLOOD-1", 0, test_root_joins_iut,
+	  "accept another root (a reference node with its own child) as a child and flood "
+	  "frames between the two subtrees" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

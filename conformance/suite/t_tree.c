@@ -920,10 +920,23 @@ static void test_root_joins_iut(struct cf_ctx *c)
 		return;
 	}
 	{
-		/* R0 tells its child where it now is: the IUT accepted it. */
-		const ib_id *want[] = { cf_iut_id(c), ib_node_id(r0) };
+		/* R0 tells its child where it now is, under the IUT: the IUT's path (as its HELLO
+		 * gave it; a node at --iut-addr may have a parent) followed by R0. */
+		ib_id above[4];
+		const ib_id *want[5];
+		struct ib_msg hello;
+		size_t n = 0;
 
-		if (!expect_path(c, theirs, 0, want, 2, TREE_WAIT_MS, "TREE-3",
+		if (!cf_hello_of(ours, &hello) || hello.u.hello.path.count > 4) {
+			cf_harness_error(c, "the IUT's path is too long for this test");
+			return;
+		}
+		for (; n < hello.u.hello.path.count; n++) {
+			memcpy(above[n].b, hello.u.hello.path.ids + n * IB_ID_LEN, IB_ID_LEN);
+			want[n] = &above[n];
+		}
+		want[n++] = ib_node_id(r0);
+		if (!expect_path(c, theirs, 0, want, n, TREE_WAIT_MS, "TREE-3",
 				 "the IUT (mode = server) accepts the root R0 as its child"))
 			return;
 	}

@@ -1,0 +1,990 @@
+/* t_tree.c - the tree (spec section 10): which parent the IUT joins and when, the checks it
+ * runs on a HELLO as a server and as a client, PATH updates, loops, simultaneous links, the
+ * same identity twice, and two roots merging after a partition. */
+#include "cf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+#define TREE_RECONNECT_MIN_MS 100u
+#define TREE_RECONNECT_MAX_MS 400u
+#define TREE_WAIT_MS 2000u          /* a reaction the IUT owes at once, with real-time slack */
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static const ib_id *tester_id(struct cf_ctx *c, int i)
+{
+	return ib_identity_id(cf_tester_identity(c, i));
+}
+
+static void tree_opts(struct cf_iut_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->reconnect_min_ms = TREE_RECONNECT_MIN_MS;
+	o->reconnect_max_ms = TREE_RECONNECT_MAX_MS;
+}
+
+/* A tester listening as a possible parent of the IUT; its address goes into o->parents. */
+static struct hn_peer *parent_peer(struct cf_ctx *c, int tester, struct cf_iut_opts *o,
+				   char addr[IB_MAX_ADDR])
+{
+	struct hn_peer *p = cf_peer(c, tester);
+
+	if (!p || !cf_listen_parent(c, p, addr))
+		return NULL;
+	o->parents[o->nparents++] = addr;
+	return p;
+}
+
+static uint16_t addr_port(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+
+	return colon ? (uint16_t)atoi(colon + 1) : 0;
+}
+
+static void fmt_path(const uint8_t *ids, size_t n, char *out, size_t cap)
+{
+	size_t used = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < n && used + 12 < cap; i++) {
+		char hex[2 * IB_ID_LEN + 1];
+
+		ib_hex_encode(ids + i * IB_ID_LEN, 4, hex);
+		used += (size_t)snprintf(out + used, cap - used, "%s%s..", i ? "," : "[", hex);
+	}
+	if (used + 2 < cap)
+		snprintf(out + used, cap - used, "]");
+}
+
+static bool path_equals(const struct ib_path *p, const ib_id *const *want, size_t n)
+{
+	if (p->count != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(p->ids + i * IB_ID_LEN, want[i]->b, IB_ID_LEN))
+			return false;
+	return true;
+}
+
+/* Index of the first PATH frame at or after `from` whose path is want[0..n); SIZE_MAX if none. */
+static size_t find_path(struct hn_peer *p, size_t from, const ib_id *const *want, size_t n)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = from; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_PATH && cf_got_msg(p, i, &f, &m) &&
+		    path_equals(&m.u.path, want, n))
+			return i;
+	return SIZE_MAX;
+}
+
+/* The last PATH p received, printed, for the `actual` of a failure. */
+static void last_path_text(struct hn_peer *p, char *out, size_t cap)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	snprintf(out, cap, "no PATH at all");
+	for (size_t i = hn_peer_received(p); i-- > 0;)
+		if (hn_peer_got(p, i)->type == IB_MSG_PATH && cf_got_msg(p, i, &f, &m)) {
+			fmt_path(m.u.path.ids, m.u.path.count, out, cap);
+			return;
+		}
+}
+
+struct path_wait {
+	struct hn_peer *p;
+	size_t from;
+	const ib_id *const *want;
+	size_t n;
+};
+
+static bool path_arrived(void *arg)
+{
+	struct path_wait *w = arg;
+
+	return find_path(w->p, w->from, w->want, w->n) != SIZE_MAX || hn_peer_closed(w->p);
+}
+
+/* Waits until child gets PATH want (received from frame `from` on); FAIL against req if not. */
+static bool expect_path(struct cf_ctx *c, struct hn_peer *child, size_t from,
+			const ib_id *const *want, size_t n, uint32_t within_ms, const char *req,
+			const char *expected)
+{
+	struct path_wait w = { child, from, want, n };
+	char got[256];
+
+	cf_run_until(c, path_arrived, &w, within_ms);
+	if (!cf_ok(c))
+		return false;
+	last_path_text(child, got, sizeof got);
+	return cf_expect(c, find_path(child, from, want, n) != SIZE_MAX, req, expected,
+			 "within %u ms the child %s; last PATH it got: %s", within_ms,
+			 hn_peer_closed(child) ? "was disconnected" : "got no such PATH", got);
+}
+
+/* The path of the IUT's HELLO as p received it must be want. */
+static bool expect_hello_path(struct cf_ctx *c, struct hn_peer *p, const ib_id *const *want,
+			      size_t n, const char *req, const char *expected)
+{
+	struct ib_msg m;
+	char got[256] = "no HELLO";
+
+	if (cf_hello_of(p, &m))
+		fmt_path(m.u.hello.path.ids, m.u.hello.path.count, got, sizeof got);
+	return cf_expect(c, cf_hello_of(p, &m) && path_equals(&m.u.hello.path, want, n), req,
+			 expected, "its HELLO path was %s", got);
+}
+
+/* Connects p as a child and sends a HELLO (path above..., p); the IUT must close with code. */
+static bool expect_child_refused(struct cf_ctx *c, struct hn_peer *p, const ib_id *above,
+				 size_t nabove, uint16_t code, const char *req)
+{
+	if (!p || !cf_connect(c, p))
+		return false;
+	if (hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, above, nabove) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return false;
+	}
+	return cf_wait_closed(c, p, code, req, TREE_WAIT_MS);
+}
+
+/* A HELLO whose path is ids[0..n) exactly, from p: a path that does not end with p. */
+static bool send_hello_path(struct cf_ctx *c, struct hn_peer *p, const ib_id *const *ids,
+			    size_t n)
+{
+	uint8_t raw[4 * IB_ID_LEN];
+	struct ib_msg m;
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(raw + i * IB_ID_LEN, ids[i]->b, IB_ID_LEN);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_HELLO;
+	m.u.hello.role = IB_ROLE_SERVER;
+	m.u.hello.keepalive_interval_ms = CF_KEEPALIVE_MS;
+	m.u.hello.max_message = IB_MAX_MESSAGE_LIMIT;
+	m.u.hello.name = (struct ib_slice){ (const uint8_t *)"tester", 6 };
+	m.u.hello.path = (struct ib_path){ (uint8_t)n, raw };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return false;
+	}
+	return true;
+}
+
+static bool send_path(struct cf_ctx *c, struct hn_peer *p, const ib_id *const *ids, size_t n)
+{
+	uint8_t raw[4 * IB_ID_LEN];
+	struct ib_msg m;
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(raw + i * IB_ID_LEN, ids[i]->b, IB_ID_LEN);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PATH;
+	m.u.path = (struct ib_path){ (uint8_t)n, raw };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PATH");
+		return false;
+	}
+	return true;
+}
+
+static bool send_error(struct cf_ctx *c, struct hn_peer *p, uint16_t code)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ERROR;
+	m.u.error.code = code;
+	m.u.error.reason = (struct ib_slice){ (const uint8_t *)"bye", 3 };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send ERROR");
+		return false;
+	}
+	return true;
+}
+
+static bool got_hello(void *arg)
+{
+	return hn_peer_count(arg, IB_MSG_HELLO) > 0 || hn_peer_closed(arg);
+}
+
+/* Nothing reached p: no TLS, no frame. */
+static bool untouched(struct hn_peer *p)
+{
+	return !hn_peer_tls_open(p) && hn_peer_received(p) == 0;
+}
+
+/* ---- a parent that refuses every connection, counting them ------------------------------ */
+
+#define BACKOFF_ATTEMPTS 7
+
+/* A parent that takes each TCP connection and closes it at once: every attempt counted. */
+struct closing_parent {
+	struct ib_loop *loop;
+	int fd;
+	struct cf_ctx *c;
+	uint64_t at_ms[BACKOFF_ATTEMPTS + 8];
+	size_t n;
+};
+
+static void on_closing_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct closing_parent *cp = arg;
+	char name[128];
+	int conn;
+
+	(void)loop;
+	(void)events;
+	if (ib_net_accept(fd, &conn, name, sizeof name) != IB_OK)
+		return;
+	ib_net_close(conn);
+	if (cp->n < sizeof cp->at_ms / sizeof cp->at_ms[0])
+		cp->at_ms[cp->n++] = cf_now_ms(cp->c);
+}
+
+static bool enough_attempts(void *arg)
+{
+	return ((struct closing_parent *)arg)->n >= BACKOFF_ATTEMPTS;
+}
+
+/* Listens on an ephemeral port of 127.0.0.1 and counts connections; addr gets it. */
+static bool closing_parent_open(struct cf_ctx *c, struct closing_parent *cp,
+				char addr[IB_MAX_ADDR])
+{
+	struct ib_diag diag = { 0 };
+	uint16_t port = 0;
+
+	memset(cp, 0, sizeof *cp);
+	cp->c = c;
+	cp->loop = cf_loop(c);
+	cp->fd = -1;
+	if (ib_net_listen("127.0.0.1", 0, &cp->fd, &port, &diag) != IB_OK) {
+		cf_harness_error(c, "cannot listen: %s", diag.reason);
+		return false;
+	}
+	if (ib_loop_watch(cp->loop, cp->fd, IB_EV_READ, on_closing_accept, cp) != IB_OK) {
+		ib_net_close(cp->fd);
+		cp->fd = -1;
+		cf_harness_error(c, "cannot watch the listening socket");
+		return false;
+	}
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", port);
+	return true;
+}
+
+static void closing_parent_close(struct closing_parent *cp)
+{
+	if (cp->fd < 0)
+		return;
+	ib_loop_unwatch(cp->loop, cp->fd);
+	ib_net_close(cp->fd);
+	cp->fd = -1;
+}
+
+/* ---- [TREE-1] [TREE-11] parents in order ----------------------------------------------- */
+
+static void test_parents_in_order(struct cf_ctx *c)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR], a2[IB_MAX_ADDR];
+	struct hn_peer *first, *second, *child;
+	struct closing_parent refusing;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	/* The first address refuses (it closes every connection, and counts them). */
+	if (!closing_parent_open(c, &refusing, a0))
+		return;
+	o.parents[o.nparents++] = a0;
+	if (!(first = parent_peer(c, 2, &o, a1)) || !(second = parent_peer(c, 3, &o, a2)) ||
+	    !cf_iut_start(c, &o))
+		goto out;
+	if (!cf_run_until(c, got_hello, first, TREE_WAIT_MS) && !cf_ok(c))
+		goto out;
+	if (!cf_expect(c, hn_peer_count(first, IB_MSG_HELLO) == 1 && refusing.n >= 1, "TREE-1",
+		       "the IUT tries the first parent address, then (refused) sends HELLO to the "
+		       "second",
+		       "connections to the first: %zu; HELLO at the second: %zu; third parent: %zu "
+		       "frames", refusing.n, hn_peer_count(first, IB_MSG_HELLO),
+		       hn_peer_received(second)))
+		goto out;
+	if (!cf_accept_child(c, first, NULL, 0))
+		goto out;
+	hn_peer_unlisten(first);
+	/* [TREE-11] joined: no connection to the third address, while a sentinel child links. */
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		goto out;
+	{
+		const ib_id *want[] = { tester_id(c, 2), cf_iut_id(c) };
+
+		if (!expect_hello_path(c, child, want, 2, "TREE-5",
+				       "the IUT's path is its parent's path followed by its own id"))
+			goto out;
+	}
+	cf_run_for(c, 3 * TREE_RECONNECT_MAX_MS);
+	cf_expect(c, untouched(second) && !hn_peer_closed(first), "TREE-11",
+		  "with a parent, the IUT keeps that one link and connects to no other parent",
+		  "third parent: %s; first link %s",
+		  untouched(second) ? "untouched" : "the IUT connected to it",
+		  hn_peer_closed(first) ? "closed" : "open");
+out:
+	closing_parent_close(&refusing);
+}
+
+/* ---- [TREE-2] a root retries with backoff ------------------------------------------------ */
+
+/* Gap k (after k failed rounds) must lie in [d/2, d], d = min(min * 2^k, max), with slack
+ * for real time: the IUT's timers fire late, never early. */
+static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp)
+{
+	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150, delay = TREE_RECONNECT_MIN_MS;
+	char gaps[256];
+	size_t used = 0;
+	bool ok = true;
+
+	for (size_t k = 0; k + 1 < cp->n; k++) {
+		uint64_t gap = cp->at_ms[k + 1] - cp->at_ms[k];
+
+		used += (size_t)snprintf(gaps + used, sizeof gaps - used, "%s%llu", k ? "," : "",
+					 (unsigned long long)gap);
+		if (gap + 5 < delay / 2 || gap > delay + slack)
+			ok = false;
+		delay = delay * 2 > TREE_RECONNECT_MAX_MS ? TREE_RECONNECT_MAX_MS : delay * 2;
+	}
+	return cf_expect(c, ok, "TREE-2",
+			 "waits between rounds in [d/2, d], d doubling from reconnect_min_ms=100 "
+			 "to reconnect_max_ms=400 (100,200,400,400...)",
+			 "gaps between connection attempts (ms): %s", gaps);
+}
+
+static void test_root_backoff(struct cf_ctx *c)
+{
+	struct closing_parent cp;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	struct hn_peer *child;
+
+	tree_opts(&o);
+	if (!closing_parent_open(c, &cp, addr))
+		return;
+	o.parents[o.nparents++] = addr;
+	if (!(child = cf_peer(c, 0)) || !cf_iut_start(c, &o))
+		goto out;
+	/* [TREE-2] while its parent refuses, the IUT is a root and accepts children. */
+	if (!cf_link_child(c, child))
+		goto out;
+	{
+		const ib_id *want[] = { cf_iut_id(c) };
+
+		if (!expect_hello_path(c, child, want, 1, "TREE-2",
+				       "a node whose parent refuses is a root: its path is itself"))
+			goto out;
+	}
+	if (!cf_wait(c, enough_attempts, &cp, 4000, "7 connection attempts to a refusing parent"))
+		goto out;
+	check_gaps(c, &cp);
+out:
+	closing_parent_close(&cp);
+}
+
+/* ---- [TREE-3] client mode ---------------------------------------------------------------- */
+
+static void test_client_mode(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *early, *late;
+	struct cf_iut_opts o;
+	struct ib_msg hello;
+
+	tree_opts(&o);
+	o.client_mode = true;
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o))
+		return;
+	/* Parent not answering yet: the IUT is a root and must accept a child. */
+	if (!cf_wait_type(c, parent, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return;
+	if (!(early = cf_peer(c, 0)) || !cf_link_child(c, early))
+		return;
+	if (!cf_expect(c, cf_hello_of(parent, &hello) && hello.u.hello.role == IB_ROLE_CLIENT,
+		       "TREE-3", "a node with mode = client announces role 2 in HELLO",
+		       "role %u", cf_hello_of(parent, &hello) ? hello.u.hello.role : 0))
+		return;
+	if (!cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	/* Joined: the children it took as a root go, and new ones are refused. */
+	if (!cf_wait_closed(c, early, IB_EC_NO_CHILDREN_ACCEPTED, "TREE-3", TREE_WAIT_MS))
+		return;
+	late = cf_peer(c, 2);
+	if (!expect_child_refused(c, late, NULL, 0, IB_EC_NO_CHILDREN_ACCEPTED, "TREE-3"))
+		return;
+	cf_expect(c, !hn_peer_closed(parent), "TREE-3",
+		  "the parent link stays while the IUT refuses children", "it closed");
+}
+
+/* ---- [TREE-4] [TREE-8] server checks ----------------------------------------------------- */
+
+static void test_hello_path_not_sender(struct cf_ctx *c)
+{
+	struct hn_peer *p;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 3)) || !cf_connect(c, p))
+		return;
+	{
+		/* Ends with T4, sent by T3. */
+		const ib_id *path[] = { tester_id(c, 3), tester_id(c, 4) };
+
+		if (!send_hello_path(c, p, path, 2))
+			return;
+	}
+	cf_wait_closed(c, p, IB_EC_PROTOCOL_VIOLATION, "TREE-4", TREE_WAIT_MS);
+}
+
+/* The IUT's path is [T2, T1, IUT]: T2 and T1 as children would make loops. T1 is also
+ * linked already: the loop check comes before the duplicate check. */
+static void test_child_in_own_path(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *sentinel;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, tester_id(c, 2), 1))
+		return;
+	hn_peer_unlisten(parent);
+	if (!(sentinel = cf_peer(c, 0)) || !cf_link_child(c, sentinel))
+		return;
+	if (!expect_child_refused(c, cf_peer(c, 2), NULL, 0, IB_EC_LOOP_DETECTED, "TREE-4"))
+		return;
+	if (!expect_child_refused(c, cf_peer(c, 1), NULL, 0, IB_EC_LOOP_DETECTED, "TREE-4"))
+		return;
+	cf_expect(c, !hn_peer_closed(parent) && !hn_peer_closed(sentinel), "TREE-8",
+		  "refusing a looping child leaves the IUT's other links up",
+		  "parent link %s, child link %s", hn_peer_closed(parent) ? "closed" : "open",
+		  hn_peer_closed(sentinel) ? "closed" : "open");
+}
+
+static void test_duplicate_identity(struct cf_ctx *c)
+{
+	struct hn_peer *first;
+
+	if (!cf_iut_start(c, NULL) || !(first = cf_peer(c, 0)) || !cf_link_child(c, first))
+		return;
+	/* The same identity running on a second node. */
+	if (!expect_child_refused(c, cf_peer(c, 0), NULL, 0, IB_EC_DUPLICATE_IDENTITY, "TREE-8"))
+		return;
+	cf_run_for(c, 100);
+	cf_expect(c, !hn_peer_closed(first), "TREE-8",
+		  "the IUT keeps the first link of that identity", "it closed the first link too");
+}
+
+/* ---- [TREE-5] client checks -------------------------------------------------------------- */
+
+static void test_client_checks(struct cf_ctx *c)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR];
+	struct hn_peer *liar, *descendant, *child;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	if (!(liar = parent_peer(c, 1, &o, a0)) || !(descendant = parent_peer(c, 2, &o, a1)) ||
+	    !cf_iut_start(c, &o))
+		return;
+	/* A parent whose HELLO path does not end with itself. */
+	if (!cf_wait_type(c, liar, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return;
+	hn_peer_unlisten(liar);
+	{
+		const ib_id *path[] = { tester_id(c, 1), tester_id(c, 5) };
+
+		if (!send_hello_path(c, liar, path, 2) ||
+		    !cf_wait_closed(c, liar, IB_EC_PROTOCOL_VIOLATION, "TREE-5", TREE_WAIT_MS))
+			return;
+	}
+	/* The next parent is the IUT's own descendant: its path holds the IUT. */
+	if (!cf_accept_child(c, descendant, cf_iut_id(c), 1))
+		return;
+	hn_peer_unlisten(descendant);
+	if (!cf_wait_closed(c, descendant, IB_EC_LOOP_DETECTED, "TREE-5", TREE_WAIT_MS))
+		return;
+	/* Both refused: still a root, accepting children. */
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	{
+		const ib_id *want[] = { cf_iut_id(c) };
+
+		expect_hello_path(c, child, want, 1, "TREE-5",
+				  "after refusing both parents the IUT is a root (path: itself)");
+	}
+}
+
+/* The IUT's child T0 also answers at the IUT's parent address: the same identity running
+ * twice, once below the IUT and once above it. */
+static void test_parent_is_own_child(struct cf_ctx *c)
+{
+	struct hn_peer *placeholder, *child, *parent;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	uint16_t port;
+
+	tree_opts(&o);
+	/* A port that refuses until T0 has linked as a child. */
+	if (!(placeholder = parent_peer(c, 1, &o, addr)))
+		return;
+	hn_peer_unlisten(placeholder);
+	port = addr_port(addr);
+	if (!cf_iut_start(c, &o) || !(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	if (!(parent = cf_peer(c, 0)) || hn_peer_listen(parent, &port) != IB_OK) {
+		if (cf_ok(c))
+			cf_harness_error(c, "cannot listen again on %s", addr);
+		return;
+	}
+	if (!cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	if (!cf_wait_closed(c, parent, IB_EC_DUPLICATE_IDENTITY, "TREE-5", TREE_WAIT_MS))
+		return;
+	cf_expect(c, !hn_peer_closed(child), "TREE-8",
+		  "the IUT keeps its child's link when refusing the same identity as a parent",
+		  "it closed the child's link");
+}
+
+/* ---- [TREE-6] [TREE-7] [TREE-10] PATH updates --------------------------------------------- */
+
+static void test_path_updates(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *child;
+	struct cf_iut_opts o;
+	size_t mark;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return;
+	hn_peer_unlisten(parent);
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	/* Joined: the child learns the new path. */
+	mark = hn_peer_received(child);
+	if (!cf_accept_child(c, parent, NULL, 0))
+		return;
+	{
+		const ib_id *want[] = { tester_id(c, 1), cf_iut_id(c) };
+
+		if (!expect_path(c, child, mark, want, 2, TREE_WAIT_MS, "TREE-6",
+				 "on joining a parent, PATH [parent, IUT] to its child"))
+			return;
+	}
+	/* The parent moved under T2. */
+	mark = hn_peer_received(child);
+	{
+		const ib_id *sent[] = { tester_id(c, 2), tester_id(c, 1) };
+		const ib_id *want[] = { tester_id(c, 2), tester_id(c, 1), cf_iut_id(c) };
+
+		if (!send_path(c, parent, sent, 2) ||
+		    !expect_path(c, child, mark, want, 3, TREE_WAIT_MS, "TREE-7",
+				 "PATH from the parent + the IUT's id becomes its path, sent on to "
+				 "its child"))
+			return;
+	}
+	/* The parent's new path holds the IUT: a loop. */
+	mark = hn_peer_received(child);
+	{
+		const ib_id *sent[] = { cf_iut_id(c), tester_id(c, 1) };
+		const ib_id *want[] = { cf_iut_id(c) };
+
+		if (!send_path(c, parent, sent, 2) ||
+		    !cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS) ||
+		    !expect_path(c, child, mark, want, 1, TREE_WAIT_MS, "TREE-7",
+				 "after the loop the IUT is a root: PATH [IUT] to its child"))
+			return;
+	}
+	cf_expect(c, !hn_peer_closed(child), "TREE-10", "the child stays linked to the new root",
+		  "the IUT closed the child's link");
+}
+
+/* [TREE-7] A PATH of 255 ids from the parent would make the IUT's path 256 long. */
+static void test_path_too_long(struct cf_ctx *c)
+{
+	static uint8_t ids[255 * IB_ID_LEN];
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent;
+	struct cf_iut_opts o;
+	struct ib_msg m;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	/* Ids of no known node above, the parent last. */
+	for (size_t i = 0; i < sizeof ids; i++)
+		ids[i] = (uint8_t)cf_rand(c);
+	memcpy(ids + 254 * IB_ID_LEN, tester_id(c, 1)->b, IB_ID_LEN);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PATH;
+	m.u.path = (struct ib_path){ 255, ids };
+	if (hn_peer_send(parent, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PATH");
+		return;
+	}
+	cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS);
+}
+
+/* ---- [TREE-10] [TREE-11] parent lost -------------------------------------------------------- */
+
+static void test_parent_lost(struct cf_ctx *c)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR];
+	struct hn_peer *parent, *again, *second, *child;
+	struct cf_iut_opts o;
+	uint16_t port;
+	size_t mark;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, a0)) || !(second = parent_peer(c, 2, &o, a1)) ||
+	    !cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
+		return;
+	/* The first address is listened on again by a fresh tester with the same identity. */
+	port = addr_port(a0);
+	hn_peer_unlisten(parent);
+	if (!(again = cf_peer(c, 1)) || hn_peer_listen(again, &port) != IB_OK) {
+		cf_harness_error(c, "cannot listen again on %s", a0);
+		return;
+	}
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	mark = hn_peer_received(child);
+	if (!send_error(c, parent, IB_EC_SHUTTING_DOWN))
+		return;
+	{
+		const ib_id *want[] = { cf_iut_id(c) };
+
+		/* "At once": before its first reconnection could have ended. */
+		if (!expect_path(c, child, mark, want, 1, TREE_RECONNECT_MIN_MS / 2, "TREE-10",
+				 "having lost its parent, the IUT sends PATH [IUT] to its child at once"))
+			return;
+	}
+	if (!cf_run_until(c, got_hello, again, TREE_WAIT_MS) && !cf_ok(c))
+		return;
+	if (!cf_expect(c, hn_peer_count(again, IB_MSG_HELLO) == 1 && untouched(second), "TREE-10",
+		       "the IUT starts again from the first address of parents",
+		       "first address: %zu HELLO; second address: %s",
+		       hn_peer_count(again, IB_MSG_HELLO),
+		       untouched(second) ? "untouched" : "the IUT connected to it"))
+		return;
+	if (!cf_accept_child(c, again, NULL, 0))
+		return;
+	cf_run_for(c, 2 * TREE_RECONNECT_MAX_MS);
+	cf_expect(c, untouched(second) && !hn_peer_closed(again), "TREE-11",
+		  "with a parent again, the IUT connects to no other parent",
+		  "second address: %s; parent link %s",
+		  untouched(second) ? "untouched" : "the IUT connected to it",
+		  hn_peer_closed(again) ? "closed" : "open");
+}
+
+/* ---- [TREE-9] simultaneous links ------------------------------------------------------------ */
+
+/* A tester whose id is below (below = true) or above the IUT's; -1 if none of T1..T7. */
+static int tester_on_side(struct cf_ctx *c, bool below)
+{
+	for (int i = 1; i < CF_TESTERS; i++)
+		if ((ib_id_compare(tester_id(c, i), cf_iut_id(c)) < 0) == below)
+			return i;
+	return -1;
+}
+
+/* The IUT's HELLO to X (tester k) is unanswered when X links to it as a child too. The link
+ * whose client has the smaller id stays; the other is closed with duplicate_identity. */
+static bool mutual_join(struct cf_ctx *c, struct hn_peer *as_parent, int k)
+{
+	bool iut_smaller = ib_id_compare(cf_iut_id(c), tester_id(c, k)) < 0;
+	struct hn_peer *as_child = cf_peer(c, k);
+
+	if (!cf_run_until(c, got_hello, as_parent, TREE_WAIT_MS) && !cf_ok(c))
+		return false;
+	if (!cf_expect(c, hn_peer_count(as_parent, IB_MSG_HELLO) == 1, "TREE-1",
+		       "the IUT connects to its parent T as a client", "no HELLO came"))
+		return false;
+	hn_peer_unlisten(as_parent);
+	if (!as_child || !cf_connect(c, as_child) ||
+	    hn_peer_send_hello(as_child, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK)
+		return cf_ok(c) ? (cf_harness_error(c, "cannot send HELLO"), false) : false;
+	cf_note(c, "mutual join with T%d: the %s id is smaller", k, iut_smaller ? "IUT's" : "tester's");
+	if (iut_smaller) {
+		/* The IUT's client link stays: the accepted one goes. */
+		if (!cf_wait_closed(c, as_child, IB_EC_DUPLICATE_IDENTITY, "TREE-9", TREE_WAIT_MS))
+			return false;
+		return cf_expect(c, !hn_peer_closed(as_parent), "TREE-9",
+				 "the link whose client (the IUT) has the smaller id stays",
+				 "the IUT closed its client link too");
+	}
+	if (!cf_wait_closed(c, as_parent, IB_EC_DUPLICATE_IDENTITY, "TREE-9", TREE_WAIT_MS))
+		return false;
+	if (!cf_wait_type(c, as_child, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return false;
+	return cf_expect(c, !hn_peer_closed(as_child), "TREE-9",
+			 "the link whose client (the tester) has the smaller id stays",
+			 "the IUT closed the accepted link too");
+}
+
+static void test_mutual_join(struct cf_ctx *c)
+{
+	int below = tester_on_side(c, true), above = tester_on_side(c, false);
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR];
+	struct hn_peer *p_below = NULL, *p_above = NULL;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	/* Below first: that case ends with no parent, so the IUT goes on to the next address. */
+	if (below >= 0 && !(p_below = parent_peer(c, below, &o, a0)))
+		return;
+	if (above >= 0 && !(p_above = parent_peer(c, above, &o, a1)))
+		return;
+	if (!cf_iut_start(c, &o))
+		return;
+	if (p_below && !mutual_join(c, p_below, below))
+		return;
+	if (p_above && !mutual_join(c, p_above, above))
+		return;
+	if (!p_below || !p_above)
+		cf_note(c, "only one order of ids could be tried with this seed");
+}
+
+/* ---- two roots merging after a partition ---------------------------------------------------- */
+
+/* The suite's keyring without the IUT's key: R0 then refuses the IUT (a partition). */
+static struct ib_keyring *keyring_without_iut(struct cf_ctx *c)
+{
+	const struct ib_keyring *all = cf_suite_keyring(c);
+	struct ib_keyring *kr = NULL;
+
+	if (ib_keyring_new(&kr) != IB_OK)
+		return NULL;
+	for (size_t i = 0; i < ib_keyring_count(all); i++) {
+		const struct ib_pubkey *k = ib_keyring_at(all, i);
+		struct ib_pubkey *copy;
+
+		if (ib_id_equal(ib_pubkey_id(k), cf_iut_id(c)))
+			continue;
+		if (ib_pubkey_from_raw(&copy, ib_pubkey_raw(k)) != IB_OK ||
+		    ib_keyring_add(kr, copy) != IB_OK) {
+			ib_keyring_free(kr);
+			return NULL;
+		}
+	}
+	return kr;
+}
+
+static bool ref_has_child(void *arg)
+{
+	return ib_node_child_count(arg) > 0;
+}
+
+static bool tls_settled(void *arg)
+{
+	return hn_peer_tls_open(arg) || hn_peer_closed(arg);
+}
+
+static bool link_child_of_ref(struct cf_ctx *c, struct hn_peer *p, struct ib_node *ref)
+{
+	if (hn_peer_connect(p, ib_node_listen_port(ref)) != IB_OK ||
+	    !cf_wait(c, tls_settled, p, TREE_WAIT_MS, "TLS between a tester and R0") ||
+	    hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		if (!cf_ok(c))
+			return false;
+		cf_harness_error(c, "a tester cannot link to R0");
+		return false;
+	}
+	if (!cf_wait_type(c, p, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return false;
+	if (hn_peer_closed(p)) {
+		cf_harness_error(c, "R0 refused a tester child");
+		return false;
+	}
+	return true;
+}
+
+struct publish_wait {
+	struct hn_peer *p;
+	size_t before;
+};
+
+static bool publish_arrived(void *arg)
+{
+	struct publish_wait *w = arg;
+
+	return hn_peer_count(w->p, IB_MSG_PUBLISH) > w->before || hn_peer_closed(w->p);
+}
+
+/* A PUBLISH from `from` must reach `to` through the merged tree. */
+static bool expect_flows(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *to,
+			 const char *what, const char *req)
+{
+	struct publish_wait w = { to, hn_peer_count(to, IB_MSG_PUBLISH) };
+	struct ib_msg m;
+
+	cf_msg_publish(&m, "tree.merge", cf_unix_us(c), what);
+	if (hn_peer_send(from, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	cf_run_until(c, publish_arrived, &w, TREE_WAIT_MS);
+	if (!cf_ok(c))
+		return false;
+	return cf_expect(c, hn_peer_count(to, IB_MSG_PUBLISH) > w.before, req,
+			 "after the merge, frames flow across the joined trees", "%s: not delivered",
+			 what);
+}
+
+/* The IUT (with child T0) joins R0 (with child T1); R0 revokes it (partition: both are roots);
+ * R0 trusts it again and the IUT's retry merges the two trees. */
+static void test_merge_after_partition(struct cf_ctx *c)
+{
+	struct ib_keyring *partitioned = NULL;
+	struct hn_peer *ours, *theirs;
+	struct ib_node *r0;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	size_t mark;
+
+	tree_opts(&o);
+	if (!(r0 = cf_ref_node(c, 0, NULL)))
+		return;
+	cf_ref_addr(r0, addr);
+	o.parents[o.nparents++] = addr;
+	if (!(theirs = cf_peer(c, 1)) || !link_child_of_ref(c, theirs, r0) || !cf_iut_start(c, &o))
+		return;
+	if (!cf_wait(c, ref_has_child, r0, TREE_WAIT_MS, "the IUT joins R0"))
+		return;
+	if (!(ours = cf_peer(c, 0)) || !cf_link_child(c, ours))
+		goto out;
+	if (!(partitioned = keyring_without_iut(c))) {
+		cf_harness_error(c, "cannot build a keyring");
+		goto out;
+	}
+	/* Partition: R0 closes the IUT's link (revoked) and refuses it while it retries. */
+	mark = hn_peer_received(ours);
+	ib_node_set_keyring(r0, partitioned);
+	partitioned = NULL;
+	{
+		const ib_id *want[] = { cf_iut_id(c) };
+
+		if (!expect_path(c, ours, mark, want, 1, TREE_WAIT_MS, "TREE-10",
+				 "cut from its parent, the IUT is a root and tells its child"))
+			goto out;
+	}
+	cf_run_for(c, 2 * TREE_RECONNECT_MAX_MS);
+	/* Heal: the two roots merge, the IUT's subtree coming along. */
+	mark = hn_peer_received(ours);
+	ib_node_set_keyring(r0, ib_keyring_ref((struct ib_keyring *)cf_suite_keyring(c)));
+	{
+		const ib_id *want[] = { ib_node_id(r0), cf_iut_id(c) };
+
+		if (!expect_path(c, ours, mark, want, 2, 3 * TREE_RECONNECT_MAX_MS + TREE_WAIT_MS,
+				 "TREE-2", "the IUT rejoins R0 and sends PATH [R0, IUT] to its child"))
+			goto out;
+	}
+	if (!expect_flows(c, theirs, ours, "from R0's child to the IUT's", "TREE-2") ||
+	    !expect_flows(c, ours, theirs, "from the IUT's child to R0's", "TREE-2"))
+		goto out;
+out:
+	ib_keyring_free(partitioned);
+}
+
+/* The other way round: R0, a root with its child T1, joins the IUT, a root with its child T0.
+ * The IUT takes the whole subtree as its child and frames flow across. */
+static void test_root_joins_iut(struct cf_ctx *c)
+{
+	struct hn_peer *ours, *theirs;
+	char addr[IB_MAX_ADDR];
+	const char *parents[1];
+	struct ib_node *r0;
+
+	if (!cf_iut_start(c, NULL) || !(ours = cf_peer(c, 0)) || !cf_link_child(c, ours) ||
+	    !(r0 = cf_ref_node(c, 0, NULL)) || !(theirs = cf_peer(c, 1)) ||
+	    !link_child_of_ref(c, theirs, r0))
+		return;
+	snprintf(addr, sizeof addr, "%s:%u", cf_iut_host(c), cf_iut_port(c));
+	parents[0] = addr;
+	if (ib_node_set_parents(r0, parents, 1) != IB_OK) {
+		cf_harness_error(c, "R0 cannot take %s as its parent", addr);
+		return;
+	}
+	{
+		/* R0 tells its child where it now is, under the IUT: the IUT's path (as its HELLO
+		 * gave it; a node at --iut-addr may have a parent) followed by R0. */
+		ib_id above[4];
+		const ib_id *want[5];
+		struct ib_msg hello;
+		size_t n = 0;
+
+		if (!cf_hello_of(ours, &hello) || hello.u.hello.path.count > 4) {
+			cf_harness_error(c, "the IUT's path is too long for this test");
+			return;
+		}
+		for (; n < hello.u.hello.path.count; n++) {
+			memcpy(above[n].b, hello.u.hello.path.ids + n * IB_ID_LEN, IB_ID_LEN);
+			want[n] = &above[n];
+		}
+		want[n++] = ib_node_id(r0);
+		if (!expect_path(c, theirs, 0, want, n, TREE_WAIT_MS, "TREE-3",
+				 "the IUT (mode = server) accepts the root R0 as its child"))
+			return;
+	}
+	if (!expect_flows(c, theirs, ours, "from R0's child to the IUT's", "FLOOD-1"))
+		return;
+	expect_flows(c, ours, theirs, "from the IUT's child to R0's", "FLOOD-1");
+}
+
+const struct cf_test cf_tests_tree[] = {
+	{ "tree.parents-in-order", "TREE-1 TREE-5 TREE-11", CF_NEEDS_CONFIG, test_parents_in_order,
+	  "try the parents in order (skip one that refuses), then hold that one parent link only" },
+	{ "tree.root-backoff", "TREE-2", CF_NEEDS_CONFIG, test_root_backoff,
+	  "with no parent accepting, be a root that accepts children and retry with exponential "
+	  "backoff between reconnect_min_ms and reconnect_max_ms" },
+	{ "tree.client-mode", "TREE-3", CF_NEEDS_CONFIG, test_client_mode,
+	  "mode = client: accept children as a root, close them with no_children_accepted on "
+	  "joining, refuse new ones while it has a parent" },
+	{ "tree.hello-path-not-sender", "TREE-4", 0, test_hello_path_not_sender,
+	  "close with protocol_violation a child whose HELLO path does not end with its own id" },
+	{ "tree.child-in-own-path", "TREE-4 TREE-8", CF_NEEDS_CONFIG, test_child_in_own_path,
+	  "close with loop_detected a child whose id is in the IUT's own path (before the "
+	  "duplicate check)" },
+	{ "tree.duplicate-identity", "TREE-8", 0, test_duplicate_identity,
+	  "refuse a second link from an identity already linked (duplicate_identity), keep the "
+	  "first" },
+	{ "tree.client-checks", "TREE-5", CF_NEEDS_CONFIG, test_client_checks,
+	  "as a client, close a parent whose HELLO path does not end with it (protocol_violation) "
+	  "or holds the IUT's id (loop_detected)" },
+	{ "tree.parent-is-own-child", "TREE-5 TREE-8", CF_NEEDS_CONFIG, test_parent_is_own_child,
+	  "as a client, close with duplicate_identity a parent whose identity is one of the "
+	  "IUT's children" },
+	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10", CF_NEEDS_CONFIG, test_path_updates,
+	  "send PATH to children on joining and on PATH from the parent; close a parent whose PATH "
+	  "holds the IUT (loop_detected) and become a root" },
+	{ "tree.path-too-long", "TREE-7", CF_NEEDS_CONFIG, test_path_too_long,
+	  "close with loop_detected a parent whose PATH (255 ids) would make the IUT's path "
+	  "longer than 255" },
+	{ "tree.parent-lost", "TREE-10 TREE-11", CF_NEEDS_CONFIG, test_parent_lost,
+	  "on losing the parent: root at once, PATH to children, retry from the first address" },
+	{ "tree.mutual-join", "TREE-9", CF_NEEDS_CONFIG, test_mutual_join,
+	  "when X links as a child while the IUT's HELLO to X is pending, keep the link whose "
+	  "client has the smaller id, close the other with duplicate_identity" },
+	{ "tree.merge-after-partition", "TREE-2 TREE-6 TREE-10", CF_NEEDS_CONFIG,
+	  test_merge_after_partition,
+	  "cut from its parent, be a root; when the parent takes it back, rejoin with the subtree "
+	  "and let frames flow across" },
+	{ "tree.root-joins-iut", "TREE-3 FLOOD-1", 0, test_root_joins_iut,
+	  "accept another root (a reference node with its own child) as a child and flood "
+	  "frames between the two subtrees" },
+	{ NULL, NULL, 0, NULL, NULL }
+};

@@ -56,7 +56,7 @@ struct cf_test {
 };
 
 /* Every group file defines a table ending with an entry whose id is NULL. */
-extern const struct cf_test cf_tests_tls[], cf_tests_frame[], cf_tests_msg[],
+extern const struct cf_test cf_tests_id[], cf_tests_tls[], cf_tests_frame[], cf_tests_msg[],
 	cf_tests_link[], cf_tests_flood[], cf_tests_tree[], cf_tests_ka[], cf_tests_member[],
 	cf_tests_data[], cf_tests_elect[], cf_tests_cmd[], cf_tests_map[], cf_tests_iface[];
 
@@ -118,6 +118,7 @@ struct cf_bad_start {
 bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
 			  char *why, size_t cap);
 const ib_id *cf_iut_id(struct cf_ctx *c);
+const struct ib_pubkey *cf_iut_key(struct cf_ctx *c);    /* its public key */
 uint16_t cf_iut_port(struct cf_ctx *c);
 const char *cf_iut_host(struct cf_ctx *c);
 enum cf_mode cf_mode(struct cf_ctx *c);

@@ -619,6 +619,11 @@ const ib_id *cf_iut_id(struct cf_ctx *c)
 	return ib_pubkey_id(c->w->iut_key);
 }
 
+const struct ib_pubkey *cf_iut_key(struct cf_ctx *c)
+{
+	return c->w->iut_key;
+}
+
 uint16_t cf_iut_port(struct cf_ctx *c)
 {
 	return c->iut_port;

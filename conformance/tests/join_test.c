@@ -105,12 +105,12 @@ static void collide(struct hn_tree *t, bool peer_smaller)
 		CU_ASSERT_EQUAL(hn_peer_count(twin, IB_MSG_HELLO), 1);
 		CU_ASSERT(!hn_peer_closed(twin));
 		CU_ASSERT_FATAL(hn_peer_last(p, IB_MSG_ERROR) != NULL);
-		CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code,
+		CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code,
 				IB_EC_DUPLICATE_IDENTITY);
 	} else {
 		/* The node's link (client: the node, the smaller id) stays; the twin is refused. */
 		CU_ASSERT_FATAL(hn_peer_last(twin, IB_MSG_ERROR) != NULL);
-		CU_ASSERT_EQUAL(hn_peer_last(twin, IB_MSG_ERROR)->error_code,
+		CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(twin, IB_MSG_ERROR))->error_code,
 				IB_EC_DUPLICATE_IDENTITY);
 		CU_ASSERT(!hn_peer_closed(p));
 	}

@@ -129,7 +129,7 @@ static void test_wrong_pong_is_cut(void)
 	m.u.ping.nonce = (struct ib_slice){ nonce, ping->nonce_len };
 	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, 100000));
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_KEEPALIVE_TIMEOUT);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code, IB_EC_KEEPALIVE_TIMEOUT);
 	hn_peer_free(p);
 	hn_tree_free(t);
 }
@@ -152,8 +152,8 @@ static void test_child_echoes_nonce(void)
 	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
 	hn_tree_run_for(t, 1000);
 	CU_ASSERT_FATAL(hn_peer_last(p, IB_MSG_PONG) != NULL);
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_PONG)->nonce_len, sizeof nonce);
-	CU_ASSERT(memcmp(hn_peer_last(p, IB_MSG_PONG)->nonce, nonce, sizeof nonce) == 0);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_PONG))->nonce_len, sizeof nonce);
+	CU_ASSERT(memcmp(IB_NONNULL(hn_peer_last(p, IB_MSG_PONG))->nonce, nonce, sizeof nonce) == 0);
 	hn_peer_free(p);
 	hn_tree_free(t);
 }
@@ -170,9 +170,9 @@ static void test_silent_parent_is_left(void)
 	CU_ASSERT_FATAL(ib_node_parent(t->nodes[0].node, NULL));
 	opened = t->clock.monotonic_us;
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, 10 * SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_KEEPALIVE_TIMEOUT);
-	CU_ASSERT(hn_peer_last(p, IB_MSG_ERROR)->at_us - opened <= 3 * INTERVAL_MS * 1000ull);
-	CU_ASSERT(hn_peer_last(p, IB_MSG_ERROR)->at_us - opened >= 3 * INTERVAL_MS * 1000ull - 1000);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code, IB_EC_KEEPALIVE_TIMEOUT);
+	CU_ASSERT(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->at_us - opened <= 3 * INTERVAL_MS * 1000ull);
+	CU_ASSERT(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->at_us - opened >= 3 * INTERVAL_MS * 1000ull - 1000);
 	CU_ASSERT(!ib_node_parent(t->nodes[0].node, NULL));
 	hn_peer_free(p);
 	hn_tree_free(t);
@@ -187,7 +187,7 @@ static void test_parent_path_with_me_refused(void)
 
 	accept_node_as_child(t, p, hn_id(t, 0), 1, INTERVAL_MS);
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_LOOP_DETECTED);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code, IB_EC_LOOP_DETECTED);
 	CU_ASSERT(!ib_node_parent(t->nodes[0].node, NULL));
 	hn_peer_free(p);
 	hn_tree_free(t);
@@ -211,7 +211,7 @@ static void test_path_with_me_leaves_parent(void)
 	m.u.path = (struct ib_path){ 2, path[0].b };
 	IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_LOOP_DETECTED);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code, IB_EC_LOOP_DETECTED);
 	CU_ASSERT(!ib_node_parent(t->nodes[0].node, NULL));
 	hn_peer_free(p);
 	hn_tree_free(t);
@@ -276,7 +276,7 @@ static void test_hello_path_must_end_with_sender(void)
 		IB_ASSERT_OK(hn_peer_send(p, &m, NULL, NULL, false, NULL));
 	}
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code, IB_EC_PROTOCOL_VIOLATION);
 	hn_peer_free(p);
 	hn_tree_free(t);
 }
@@ -297,7 +297,7 @@ static void test_same_identity_twice_refused(void)
 	CU_ASSERT_FATAL(hn_peer_tls_open(twin));
 	IB_ASSERT_OK(hn_peer_send_hello(twin, IB_ROLE_SERVER, 30000, NULL, 0));
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, twin, SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(twin, IB_MSG_ERROR)->error_code, IB_EC_DUPLICATE_IDENTITY);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(twin, IB_MSG_ERROR))->error_code, IB_EC_DUPLICATE_IDENTITY);
 	CU_ASSERT(!hn_peer_closed(p));
 	CU_ASSERT_EQUAL(ib_node_child_count(t->nodes[0].node), 1);
 	hn_peer_free(twin);

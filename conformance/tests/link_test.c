@@ -87,7 +87,7 @@ static void test_hello_must_come_first(void)
 	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, 5 * SECOND));
 	CU_ASSERT_EQUAL(hn_peer_count(p, IB_MSG_HELLO), 0);
 	CU_ASSERT_FATAL(hn_peer_last(p, IB_MSG_ERROR) != NULL);
-	CU_ASSERT_EQUAL(hn_peer_last(p, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(p, IB_MSG_ERROR))->error_code, IB_EC_PROTOCOL_VIOLATION);
 	CU_ASSERT_EQUAL(ib_node_child_count(t->nodes[0].node), 0);
 	hn_peer_free(p);
 	hn_tree_free(t);
@@ -102,7 +102,7 @@ static void test_second_hello_closes(void)
 	CU_ASSERT_EQUAL(ib_node_child_count(fx.t->nodes[0].node), 2);
 	IB_ASSERT_OK(hn_peer_send_hello(fx.a, IB_ROLE_SERVER, 30000, NULL, 0));
 	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(fx.a, IB_MSG_ERROR))->error_code, IB_EC_PROTOCOL_VIOLATION);
 	CU_ASSERT_EQUAL(ib_node_child_count(fx.t->nodes[0].node), 1);
 	teardown(&fx);
 }
@@ -118,7 +118,7 @@ static void test_hop_frame_from_other_origin_closes(void)
 	m.h.type = 0x06; /* unassigned hop-local: ignored when it comes from the peer itself */
 	IB_ASSERT_OK(hn_peer_send(fx.a, &m, hn_peer_identity(fx.b), NULL, false, NULL));
 	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_PROTOCOL_VIOLATION);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(fx.a, IB_MSG_ERROR))->error_code, IB_EC_PROTOCOL_VIOLATION);
 	teardown(&fx);
 }
 
@@ -178,7 +178,7 @@ static void test_too_big_closes(void)
 	header[20] = 0x01;
 	IB_ASSERT_OK(hn_peer_send_raw(fx.a, header, sizeof header));
 	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_TOO_BIG);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(fx.a, IB_MSG_ERROR))->error_code, IB_EC_TOO_BIG);
 	teardown(&fx);
 }
 
@@ -236,8 +236,8 @@ static void test_stop_says_shutting_down(void)
 	setup(&fx, "chain:1", 30000);
 	hn_tree_kill(fx.t, 0);
 	CU_ASSERT(hn_tree_run_until(fx.t, peer_closed, fx.a, 5 * SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(fx.a, IB_MSG_ERROR)->error_code, IB_EC_SHUTTING_DOWN);
-	CU_ASSERT_EQUAL(hn_peer_last(fx.b, IB_MSG_ERROR)->error_code, IB_EC_SHUTTING_DOWN);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(fx.a, IB_MSG_ERROR))->error_code, IB_EC_SHUTTING_DOWN);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(fx.b, IB_MSG_ERROR))->error_code, IB_EC_SHUTTING_DOWN);
 	teardown(&fx);
 }
 
@@ -272,8 +272,8 @@ static void test_drops_are_not_forwarded(void)
 	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, &good));
 	w = (struct wait_type){ fx.b, IB_MSG_PUBLISH, 1 };
 	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
-	CU_ASSERT_EQUAL(hn_peer_last(fx.b, IB_MSG_PUBLISH)->raw.len, good.len);
-	CU_ASSERT(memcmp(hn_peer_last(fx.b, IB_MSG_PUBLISH)->raw.ptr, good.ptr, good.len) == 0);
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(fx.b, IB_MSG_PUBLISH))->raw.len, good.len);
+	CU_ASSERT(memcmp(IB_NONNULL(hn_peer_last(fx.b, IB_MSG_PUBLISH))->raw.ptr, good.ptr, good.len) == 0);
 	CU_ASSERT_EQUAL(fx.t->nodes[0].delivered, 1);
 	CU_ASSERT_EQUAL(n1->delivered, 1);
 
@@ -338,7 +338,7 @@ static void test_unknown_type_forwarded_not_delivered(void)
 	IB_ASSERT_OK(hn_peer_send(fx.a, &m, NULL, NULL, false, &sent));
 	w = (struct wait_type){ fx.b, 0x40, 1 };
 	CU_ASSERT(hn_tree_run_until(fx.t, peer_got, &w, 5 * SECOND));
-	CU_ASSERT(memcmp(hn_peer_last(fx.b, 0x40)->raw.ptr, sent.ptr, sent.len) == 0);
+	CU_ASSERT(memcmp(IB_NONNULL(hn_peer_last(fx.b, 0x40))->raw.ptr, sent.ptr, sent.len) == 0);
 	CU_ASSERT_EQUAL(fx.t->nodes[0].delivered + fx.t->nodes[1].delivered, 0);
 	ib_buf_free(&sent);
 	teardown(&fx);

@@ -38,6 +38,12 @@ struct ib_test_suite {
 
 void ib_test_assert_err(int got, int want, const char *expr, const char *file, int line);
 
+/* x, after a fatal assertion that it is not NULL: a frame that did not come fails the test
+ * instead of crashing the run (x is evaluated twice: a lookup, not an action). */
+#define IB_NONNULL(x) \
+	(CU_assertImplementation((x) != NULL, __LINE__, "IB_NONNULL(" #x ")", __FILE__, "", \
+				 CU_TRUE), (x))
+
 /* Hex helpers for tests: returns the number of bytes, aborts on bad hex (a test bug). */
 size_t ib_test_unhex(const char *hex, uint8_t *out, size_t cap);
 

@@ -953,6 +953,62 @@ static void test_envelope_checks(struct cf_ctx *c)
 	ib_buf_free(&f.frame);
 }
 
+/* A PUBLISH whose id_bot names `named` but whose signature is by `signer`: what a verifier
+ * that kept the previous origin's key would accept. */
+static bool other_origins_frame(struct cf_ctx *c, struct cfv_signer *named,
+				const struct ib_identity *signer, struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	uint8_t sig[IB_SIG_LEN];
+	struct ib_msg m;
+	bool ok;
+
+	cf_msg_publish(&m, "trap/forged", 1, "signed by the other origin");
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = named->seq++;
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     ib_identity_sign(signer, msg.ptr, msg.len, sig) == IB_OK &&
+	     ib_frame_encode(out, ib_identity_id(named->id), sig, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot build a wrong-key frame");
+	return ok;
+}
+
+/* [FRAME-6] The OpenSSL 3.0 trap of the design notes: a verifier context reused across keys
+ * without a reset keeps verifying with the first key. Frames of T2 and T3 alternate; after
+ * each genuine one comes one that names the other origin but carries this origin's
+ * signature. The genuine ones arrive, the others are dropped. */
+static void test_interleaved_wrong_key(struct cf_ctx *c)
+{
+	struct cfv_signer sentinel, origin[2];
+	struct hn_peer *t0, *t1;
+	struct ib_buf good = { 0 }, forged = { 0 };
+	struct ib_msg m;
+
+	if (!two_children(c, &t0, &t1, &sentinel))
+		return;
+	cfv_signer_init(c, &origin[0], 2);
+	cfv_signer_init(c, &origin[1], 3);
+	for (int round = 0; round < 4; round++) {
+		struct cfv_signer *from = &origin[round % 2], *other = &origin[1 - round % 2];
+
+		ib_buf_reset(&good);
+		ib_buf_reset(&forged);
+		cf_msg_publish(&m, "trap/genuine", (uint64_t)round + 1, "genuine");
+		if (!cfv_sign(c, from, &m, &good) ||
+		    hn_peer_send_raw(t0, good.ptr, good.len) != IB_OK ||
+		    !cfv_wait_frame(c, t0, t1, &good, "FRAME-1", "a genuine frame of T2 or T3") ||
+		    !other_origins_frame(c, other, from->id, &forged) ||
+		    !cfv_send_dropped(c, t0, t1, &sentinel, &forged, "FRAME-6",
+				      "a frame naming one origin, signed by the origin just "
+				      "verified, is dropped"))
+			break;
+	}
+	ib_buf_free(&good);
+	ib_buf_free(&forged);
+}
+
 static void test_vectors_valid(struct cf_ctx *c) { cfv_replay(c, CFV_VALID); }
 static void test_vectors_bad_signature(struct cf_ctx *c) { cfv_replay(c, CFV_BAD_SIGNATURE); }
 static void test_vectors_bad_sig_len(struct cf_ctx *c) { cfv_replay(c, CFV_BAD_SIG_LEN); }
@@ -971,6 +1027,9 @@ const struct cf_test cf_tests_frame[] = {
 	{ "frame.envelope-checks", "FRAME-1 FRAME-3 FRAME-5 FRAME-6", 0, test_envelope_checks,
 	  "Frames with a flipped or non-canonical signature, a signature over more than the "
 	  "message, an unknown id_bot, or signature_length 0/63/65 are dropped; link kept" },
+	{ "frame.interleaved-wrong-key", "FRAME-1 FRAME-6", 0, test_interleaved_wrong_key,
+	  "Frames of two origins alternate, each followed by one naming the other origin but "
+	  "signed by this one: the forgeries are dropped (a verifier must not keep the last key)" },
 	{ "frame.vectors-valid", "FRAME-1 FRAME-4 MSG-4 MSG-7 MSG-8 MSG-10", CF_NEEDS_CONFIG,
 	  test_vectors_valid,
 	  "Every valid end-to-end frame of vectors/frames.json (flags set, unknown types, a "

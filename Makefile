@@ -122,7 +122,7 @@ $(BUILD)/bin/ib-unit: $(UNIT_OBJ) $(LIB)
 $(BUILD)/fuzz-replay/%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS) $(PCAP_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------
 

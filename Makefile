@@ -135,6 +135,7 @@ test: all
 	ci/test-cli $(BUILD)
 	ci/test-run $(BUILD)
 	ci/test-ctl $(BUILD)
+	ci/test-trace $(BUILD)
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"

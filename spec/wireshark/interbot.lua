@@ -3,7 +3,8 @@
 -- every body of section 7).
 --
 -- It reads the traces `interbot run DIR --pcap FILE` writes: LINKTYPE_WIRESHARK_UPPER_PDU
--- packets whose tags name this dissector, one whole frame per packet. Load it with
+-- packets whose tags name this dissector, one whole frame per packet; and TLS decrypted with
+-- a key log (interbot-conform --keylog FILE), found by its ALPN interbot/1. Load it with
 --     wireshark -X lua_script:spec/wireshark/interbot.lua FILE
 --     tshark -r FILE -X lua_script:spec/wireshark/interbot.lua -V
 -- or copy it to the personal Lua plugins folder (Help > About > Folders).
@@ -539,9 +540,43 @@ function dissect_frame(tvb, pinfo, tree, off, limit, depth)
 	return info
 end
 
+-- A stream (TLS decrypted with a key log): every whole frame in the data, and a request to
+-- TLS for the bytes the last one still needs ([FRAME-2]: a frame may span records).
+local function dissect_stream(tvb, pinfo, tree)
+	local off, infos = 0, {}
+	while off < tvb:len() do
+		local left = tvb:len() - off
+		local total = FRAME_HEADER_LEN
+		if left >= FRAME_HEADER_LEN then
+			total = total + tvb(off + ID_LEN, 2):uint() + tvb(off + ID_LEN + 2, 3):uint()
+		end
+		if total > left then
+			pinfo.desegment_offset = off
+			pinfo.desegment_len = left < FRAME_HEADER_LEN and DESEGMENT_ONE_MORE_SEGMENT
+				or total - left
+			break
+		end
+		infos[#infos + 1] = dissect_frame(tvb, pinfo, tree, off, off + total, 0)
+		off = off + total
+	end
+	if #infos > 0 then
+		pinfo.cols.info = table.concat(infos, ", ")
+	end
+end
+
 function proto.dissector(tvb, pinfo, tree)
 	pinfo.cols.protocol = "interbot"
-	local info = dissect_frame(tvb, pinfo, tree, 0, tvb:reported_len(), 0)
-	pinfo.cols.info = info
+	if pinfo.can_desegment > 0 then
+		dissect_stream(tvb, pinfo, tree)
+	else
+		-- A trace: one whole frame per packet, or the start of one when the trace cut it.
+		pinfo.cols.info = dissect_frame(tvb, pinfo, tree, 0, tvb:reported_len(), 0)
+	end
 	return tvb:len()
+end
+
+-- Decrypted TLS with the ALPN of [TLS-2] is interbot.
+local ok, alpn = pcall(DissectorTable.get, "tls.alpn")
+if ok and alpn then
+	alpn:add("interbot/1", proto)
 end

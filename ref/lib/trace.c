@@ -54,27 +54,34 @@ struct ib_trace {
 
 int ib_trace_addr_parse(struct ib_trace_addr *a, const char *hostport)
 {
-	char host[IB_MAX_ADDR];
-	char *scope;
-	int err;
+	char buf[IB_MAX_ADDR], host[IB_MAX_ADDR];
+	char *scope, *bracket;
+	int err = IB_ERR_RANGE;
 
 	memset(a, 0, sizeof *a);
-	err = ib_addr_parse(hostport, host, sizeof host, &a->port);
+	if (!hostport || strlen(hostport) >= sizeof buf)
+		goto out;
+	/* A link-local address keeps its scope ("[fe80::1%eth0]:7001"); neither the address
+	 * syntax nor the tag has room for it. */
+	memcpy(buf, hostport, strlen(hostport) + 1);
+	scope = strchr(buf, '%');
+	bracket = scope ? strchr(scope, ']') : NULL;
+	if (scope && bracket)
+		memmove(scope, bracket, strlen(bracket) + 1);
+	err = ib_addr_parse(buf, host, sizeof host, &a->port);
 	if (err)
-		return err;
-	/* A link-local address keeps its scope ("fe80::1%eth0"); the tag has no room for it. */
-	scope = strchr(host, '%');
-	if (scope)
-		*scope = '\0';
-	if (inet_pton(AF_INET, host, a->ip) == 1) {
+		goto out;
+	err = IB_OK;
+	if (inet_pton(AF_INET, host, a->ip) == 1)
 		a->family = 4;
-		return IB_OK;
-	}
-	if (inet_pton(AF_INET6, host, a->ip) == 1) {
+	else if (inet_pton(AF_INET6, host, a->ip) == 1)
 		a->family = 6;
-		return IB_OK;
-	}
-	return IB_ERR_RANGE;
+	else
+		err = IB_ERR_RANGE;     /* a name: the tags take numbers only */
+out:
+	if (err)
+		memset(a, 0, sizeof *a);
+	return err;
 }
 
 /* ---- Packets -------------------------------------------------------------------------- */

@@ -196,8 +196,8 @@ static void test_rotation(void)
 	ib_trace_stats(t, &st);
 	CU_ASSERT_EQUAL(st.packets, 5);
 	CU_ASSERT_EQUAL(st.rotations, 2);         /* 2 + 2 + 1 packets: the first two are gone */
-	CU_ASSERT_EQUAL(size_of(old), FILE_HEADER + 2 * (RECORD_HEADER + V4_TAGS + n));
-	CU_ASSERT_EQUAL(size_of(path), FILE_HEADER + RECORD_HEADER + V4_TAGS + n);
+	CU_ASSERT_EQUAL(size_of(old), (off_t)(FILE_HEADER + 2 * (RECORD_HEADER + V4_TAGS + n)));
+	CU_ASSERT_EQUAL(size_of(path), (off_t)(FILE_HEADER + RECORD_HEADER + V4_TAGS + n));
 	ib_trace_close(t);
 	free(frame);
 }

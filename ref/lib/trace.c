@@ -92,7 +92,8 @@ static uint8_t *put_tag(uint8_t *p, uint16_t tag, const void *value, uint16_t le
 	p[1] = (uint8_t)tag;
 	p[2] = (uint8_t)(len >> 8);
 	p[3] = (uint8_t)len;
-	memcpy(p + 4, value, len);
+	if (len)                    /* the end tag has no value (memcpy takes no NULL) */
+		memcpy(p + 4, value, len);
 	return p + 4 + len;
 }
 

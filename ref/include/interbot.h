@@ -772,8 +772,8 @@ int ib_trace_addr_parse(struct ib_trace_addr *a, const char *hostport);
 /* Creates (or truncates) path. max_bytes 0: no limit. Otherwise the trace rotates: when the
  * next packet would take the file past max_bytes, path is renamed to path.1 (replacing an
  * older one) and a new path is started, so the newest traffic is kept in at most
- * 2 x max_bytes on disk. max_bytes below IB_TRACE_MIN_BYTES is IB_ERR_INVALID_ARG; a file
- * that cannot be created IB_ERR_IO; diag says why. */
+ * 2 x max_bytes on disk. No path, or max_bytes below IB_TRACE_MIN_BYTES, is
+ * IB_ERR_INVALID_ARG; a file that cannot be created IB_ERR_IO; diag (may be NULL) says why. */
 int ib_trace_open(struct ib_trace **out, const char *path, uint64_t max_bytes,
 		  struct ib_diag *diag);
 /* Writes one frame (frame[0..len), whole) sent from src to dst at unix_us, and flushes it.

@@ -132,7 +132,7 @@ $(BUILD)/bin/ib-unit: $(UNIT_OBJ) $(LIB)
 $(BUILD)/fuzz-replay/%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS) $(PCAP_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------
 
@@ -145,6 +145,7 @@ test: all
 	ci/test-cli $(BUILD)
 	ci/test-run $(BUILD)
 	ci/test-ctl $(BUILD)
+	ci/test-trace $(BUILD)
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"

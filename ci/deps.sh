@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages interbot needs to build and test.
 # Root: installs what is missing. Not root: prints the one apt-get line to run.
-# Exit 0 when everything is present (or was installed), 1 otherwise.
+# Exit 0 when everything needed is present (or was installed), 1 otherwise; a wanted package
+# (WANTED below) that is missing is only reported when not root.
 set -eu
 
 # package:probe  (probe = a pkg-config module, cmd/NAME for a program, deb/NAME for a
@@ -18,9 +19,12 @@ openssl:cmd/openssl
 python3:cmd/python3
 libxml2-utils:cmd/xmllint
 python3-jsonschema:deb/python3-jsonschema"
+# Wanted, not needed: a test that uses one says SKIP without it.
+WANTED="tshark:cmd/tshark"
 
 missing=""
-for entry in $NEEDED; do
+wanted=""
+for entry in $NEEDED $WANTED; do
 	pkg=${entry%%:*}
 	probe=${entry#*:}
 	case $probe in
@@ -30,20 +34,32 @@ for entry in $NEEDED; do
 	*)      command -v pkg-config >/dev/null 2>&1 &&
 		pkg-config --exists "$probe" 2>/dev/null && continue ;;
 	esac
-	missing="$missing $pkg"
+	case " $WANTED " in
+	*" $entry "*) wanted="$wanted $pkg" ;;
+	*) missing="$missing $pkg" ;;
+	esac
 done
 
-if [ -z "$missing" ]; then
+if [ -z "$missing$wanted" ]; then
 	exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
+	if [ -n "$wanted" ]; then
+		echo "ci/deps.sh: not installed:$wanted (the tests that use it are skipped);" \
+			"sudo apt-get install -y$wanted" >&2
+	fi
+	[ -z "$missing" ] && exit 0
 	echo "ci/deps.sh: missing packages:$missing" >&2
 	echo "run: sudo apt-get install -y$missing" >&2
 	exit 1
 fi
+missing="$missing$wanted"
 
 echo "ci/deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# tshark's wireshark-common asks whether non-root users may capture: no, and do not ask.
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	debconf-set-selections 2>/dev/null || true
 apt-get install -y -q --no-install-recommends $missing >&2 ||
 	{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; }

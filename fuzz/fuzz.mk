@@ -8,8 +8,8 @@ FUZZ_SECONDS ?= 60
 FB := build/fuzz
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FCFLAGS := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Iref/include -Iref/lib \
-	$(shell pkg-config --cflags openssl jansson) $(SAN)
-FLIBS := $(shell pkg-config --libs openssl jansson)
+	$(shell pkg-config --cflags openssl jansson libpcap) $(SAN)
+FLIBS := $(shell pkg-config --libs openssl jansson libpcap)
 
 TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 # fault.c belongs to the FAULTS=1 build of the Makefile only.

@@ -2,13 +2,15 @@
  * run.c - `interbot run DIR`: the node in the foreground, on the real clocks, logging one line
  * per event to stderr. SIGTERM and SIGINT stop it cleanly ([IFACE-5]: links closed with
  * shutting_down); SIGHUP reloads authorized/ ([IFACE-4]). Owner tools (`interbot ctl`) talk to
- * it through DIR/control.sock, there while it runs.
+ * it through DIR/control.sock, there while it runs. --pcap FILE traces every frame of its
+ * links (ib_trace, LINKTYPE_WIRESHARK_UPPER_PDU) for Wireshark.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,57 +90,130 @@ static void log_line(void *ctx, enum ib_log_level level, const char *line)
 
 static void run_usage(FILE *out)
 {
-	fprintf(out, "usage: interbot run DIR [--log-level error|warn|info|debug]\n\n"
+	fprintf(out, "usage: interbot run DIR [--log-level error|warn|info|debug]\n"
+		     "                        [--pcap FILE [--pcap-max-bytes N]]\n\n"
 		     "Runs the node of DIR (made by `interbot init`) in the foreground.\n"
 		     "SIGTERM/SIGINT stop it; SIGHUP reloads DIR/authorized/.\n"
-		     "`interbot ctl DIR ...` asks it through DIR/control.sock while it runs.\n");
+		     "`interbot ctl DIR ...` asks it through DIR/control.sock while it runs.\n\n"
+		     "  --pcap FILE         write every frame sent and received (after TLS, whole)\n"
+		     "                      to FILE, a pcap trace flushed at each frame; read it\n"
+		     "                      with -X lua_script:spec/wireshark/interbot.lua\n"
+		     "  --pcap-max-bytes N  when FILE would pass N bytes, rename it FILE.1 and\n"
+		     "                      start a new FILE (N >= %u; default: no limit)\n",
+		IB_TRACE_MIN_BYTES);
 }
 
-int cli_run(int argc, char **argv)
+struct run_opts {
+	const char *dir;
+	enum ib_log_level level;
+	const char *pcap;
+	uint64_t pcap_max_bytes;
+};
+
+/* A decimal byte count, nothing else around it. */
+static int parse_bytes(const char *s, uint64_t *v)
 {
-	enum ib_log_level level = IB_LOG_INFO;
-	struct run_state rs = { 0 };
-	struct ib_loop *loop = NULL;
-	struct ib_diag diag = { 0 };
-	const char *dir = NULL;
-	char sock[4096];
-	int rc = CLI_FAILED;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+/* CLI_OK, CLI_USAGE (said on stderr), or -1 after printing the help asked for. */
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	bool max_given = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (cli_is_help(argv[i])) {
 			run_usage(stdout);
-			return CLI_OK;
+			return -1;
 		} else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
-			if (parse_level(argv[++i], &level) != 0) {
+			if (parse_level(argv[++i], &o->level) != 0) {
 				fprintf(stderr, "interbot run: --log-level: error, warn, info or debug\n");
 				return CLI_USAGE;
 			}
-		} else if (argv[i][0] != '-' && !dir) {
-			dir = argv[i];
+		} else if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc && !o->pcap) {
+			o->pcap = argv[++i];
+		} else if (strcmp(argv[i], "--pcap-max-bytes") == 0 && i + 1 < argc) {
+			max_given = true;
+			if (parse_bytes(argv[++i], &o->pcap_max_bytes) != 0 ||
+			    o->pcap_max_bytes < IB_TRACE_MIN_BYTES) {
+				fprintf(stderr, "interbot run: --pcap-max-bytes: a number >= %u\n",
+					IB_TRACE_MIN_BYTES);
+				return CLI_USAGE;
+			}
+		} else if (argv[i][0] != '-' && !o->dir) {
+			o->dir = argv[i];
 		} else {
 			run_usage(stderr);
 			return CLI_USAGE;
 		}
 	}
-	if (!dir) {
+	if (max_given && !o->pcap) {
+		fprintf(stderr, "interbot run: --pcap-max-bytes needs --pcap FILE\n");
+		return CLI_USAGE;
+	}
+	if (!o->dir) {
 		run_usage(stderr);
 		return CLI_USAGE;
 	}
+	return CLI_OK;
+}
+
+/* One line at exit, so that an owner knows how much the trace holds and whether it stopped. */
+static void trace_summary(const struct run_opts *o, const struct ib_trace *t)
+{
+	struct ib_trace_stats st;
+
+	ib_trace_stats(t, &st);
+	fprintf(stderr, "info trace %s: %llu frames, %llu cut, %llu rotations%s%s\n", o->pcap,
+		(unsigned long long)st.packets, (unsigned long long)st.cut,
+		(unsigned long long)st.rotations, st.stopped ? ", stopped early: " : "",
+		st.stopped ? ib_strerror(st.error) : "");
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct run_opts o = { .level = IB_LOG_INFO };
+	struct run_state rs = { 0 };
+	struct ib_loop *loop = NULL;
+	struct ib_trace *trace = NULL;
+	struct ib_diag diag = { 0 };
+	char sock[4096];
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	rc = CLI_FAILED;
 	if (ib_loop_new(&loop, ib_clock_system()) != IB_OK || install_signals() != 0) {
 		fprintf(stderr, "interbot run: cannot set up the event loop or signals\n");
 		goto out;
 	}
-	if (ib_node_open(&rs.node, loop, dir, &diag) != IB_OK) {
-		rc = cli_fail("run", dir, IB_ERR_CONFIG, &diag);
+	if (ib_node_open(&rs.node, loop, o.dir, &diag) != IB_OK) {
+		rc = cli_fail("run", o.dir, IB_ERR_CONFIG, &diag);
 		goto out;
 	}
-	ib_node_set_log(rs.node, log_line, NULL, level);
+	ib_node_set_log(rs.node, log_line, NULL, o.level);
+	/* Before the node starts, so that the trace holds every link from its first frame. */
+	if (o.pcap) {
+		int err = ib_trace_open(&trace, o.pcap, o.pcap_max_bytes, &diag);
+
+		if (err) {
+			rc = cli_fail("run", o.pcap, err, &diag);
+			goto out;
+		}
+		ib_node_set_trace(rs.node, trace);
+	}
 	if (ib_node_start(rs.node, &diag) != IB_OK) {
-		rc = cli_fail("run", dir, IB_ERR_IO, &diag);
+		rc = cli_fail("run", o.dir, IB_ERR_IO, &diag);
 		goto out;
 	}
 	/* DIR/control.sock for `interbot ctl`; ib_node_stop (or free) removes it. */
-	if (snprintf(sock, sizeof sock, "%s/control.sock", dir) >= (int)sizeof sock ||
+	if (snprintf(sock, sizeof sock, "%s/control.sock", o.dir) >= (int)sizeof sock ||
 	    ib_node_control_open(rs.node, sock, &diag) != IB_OK) {
 		rc = cli_fail("run", sock, IB_ERR_IO, &diag);
 		goto out;
@@ -148,10 +223,14 @@ int cli_run(int argc, char **argv)
 	while (!rs.stop)
 		if (ib_loop_run_once(loop, -1) < 0)
 			break;
+	/* The goodbyes (ERROR shutting_down) go into the trace too. */
 	ib_node_stop(rs.node);
 	rc = CLI_OK;
 out:
 	ib_node_free(rs.node);
+	if (trace)
+		trace_summary(&o, trace);
+	ib_trace_close(trace); /* after the node: it writes to the trace until freed */
 	ib_loop_free(loop);
 	return rc;
 }

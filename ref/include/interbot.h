@@ -742,6 +742,60 @@ size_t ib_node_child_count(const struct ib_node *n);
 size_t ib_node_link_count(const struct ib_node *n);   /* open links, parent included */
 uint64_t ib_node_counter(const struct ib_node *n, enum ib_counter c);
 
+/* ---- Frame traces (pcap) -------------------------------------------------------------------- */
+
+/* A pcap file of frames: every whole frame a node sends or receives, after TLS and unchanged,
+ * one packet per frame, with its time and both endpoints. The link type is
+ * LINKTYPE_WIRESHARK_UPPER_PDU (252): each packet begins with Wireshark's exported-PDU tags
+ * naming the dissector "interbot" (spec/wireshark/interbot.lua), the IPv4 or IPv6 addresses
+ * and the TCP ports, so Wireshark and tshark open it ready to read. Every packet is flushed
+ * to the file at once: the trace can be read while the node runs. The file is created with
+ * mode 0600 (it holds what TLS hides). */
+struct ib_trace;
+
+/* Packets are cut at this length, tags included (Wireshark's largest packet for the link
+ * type); the record keeps the frame's whole length. */
+#define IB_TRACE_SNAPLEN 262144u
+/* The smallest size limit: the pcap file header and one record of the largest packet. */
+#define IB_TRACE_MIN_BYTES (24u + 16u + IB_TRACE_SNAPLEN)
+
+/* One end of a link: family 4 or 6 (0: unknown, no address tag is written), the address in
+ * network order (4 or 16 bytes used), the TCP port. */
+struct ib_trace_addr {
+	uint8_t family;
+	uint8_t ip[16];
+	uint16_t port;
+};
+/* "host:port" or "[v6]:port" with a numeric host (a "%scope" is dropped). IB_ERR_RANGE. */
+int ib_trace_addr_parse(struct ib_trace_addr *a, const char *hostport);
+
+/* Creates (or truncates) path. max_bytes 0: no limit. Otherwise the trace rotates: when the
+ * next packet would take the file past max_bytes, path is renamed to path.1 (replacing an
+ * older one) and a new path is started, so the newest traffic is kept in at most
+ * 2 x max_bytes on disk. No path, or max_bytes below IB_TRACE_MIN_BYTES, is
+ * IB_ERR_INVALID_ARG; a file that cannot be created IB_ERR_IO; diag (may be NULL) says why. */
+int ib_trace_open(struct ib_trace **out, const char *path, uint64_t max_bytes,
+		  struct ib_diag *diag);
+/* Writes one frame (frame[0..len), whole) sent from src to dst at unix_us, and flushes it.
+ * The first failure (a full disk, a failed rotation) stops the trace for good, closing the
+ * file, and is returned once (IB_ERR_IO); every later call returns IB_ERR_CLOSED and writes
+ * nothing. */
+int ib_trace_write(struct ib_trace *t, uint64_t unix_us, const struct ib_trace_addr *src,
+		   const struct ib_trace_addr *dst, const uint8_t *frame, size_t len);
+struct ib_trace_stats {
+	uint64_t packets;           /* written, in every file */
+	uint64_t cut;               /* of those, cut at IB_TRACE_SNAPLEN */
+	uint64_t rotations;
+	bool stopped;               /* a failure stopped the trace */
+	int error;                  /* that failure */
+};
+void ib_trace_stats(const struct ib_trace *t, struct ib_trace_stats *st);
+/* Closes the file and frees t (NULL: nothing). */
+void ib_trace_close(struct ib_trace *t);
+/* Traces every frame of n's links into t from now on (NULL: stop). t is not owned: close it
+ * after ib_node_free, or after setting NULL. A write failure is logged once by the node. */
+void ib_node_set_trace(struct ib_node *n, struct ib_trace *t);
+
 /* The control socket for owner tools (spec section 19.1, DIR/control.sock; `interbot ctl`):
  * a Unix stream socket on the node's loop. A client sends one JSON object and "\n"
  * ({"cmd":"status"}), at most IB_CONTROL_MAX_REQUEST bytes before the "\n"; the node answers

@@ -160,6 +160,37 @@ static void flush(struct ib_link *l)
 	link_watch(l, l->out_off < l->out.len ? IB_EV_READ | IB_EV_WRITE : IB_EV_READ);
 }
 
+/* The link's two ends, once: a socket's names do not change, and a lookup is a syscall. A peer
+ * that already reset has no name; its frames are traced without addresses. */
+static void trace_ends(struct ib_link *l)
+{
+	char name[IB_MAX_ADDR];
+	uint16_t port;
+
+	l->trace_ends_known = true;
+	if (ib_net_local_name(l->fd, name, sizeof name, &port) != IB_OK ||
+	    ib_trace_addr_parse(&l->trace_local, name) != IB_OK)
+		memset(&l->trace_local, 0, sizeof l->trace_local);
+	if (ib_net_peer_name(l->fd, name, sizeof name, &port) != IB_OK ||
+	    ib_trace_addr_parse(&l->trace_peer, name) != IB_OK)
+		memset(&l->trace_peer, 0, sizeof l->trace_peer);
+}
+
+/* One whole frame into the node's trace; called only when there is one. */
+static void trace_frame(struct ib_link *l, const uint8_t *frame, size_t len, bool sent)
+{
+	struct ib_node *n = l->node;
+	int err;
+
+	if (!l->trace_ends_known)
+		trace_ends(l);
+	err = ib_trace_write(n->trace, node_unix_us(n), sent ? &l->trace_local : &l->trace_peer,
+			     sent ? &l->trace_peer : &l->trace_local, frame, len);
+	/* The trace says a failure once, then IB_ERR_CLOSED: one line, not one per frame. */
+	if (err && err != IB_ERR_CLOSED)
+		node_log(n, IB_LOG_ERROR, "frame trace stopped: %s", ib_strerror(err));
+}
+
 int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 {
 	size_t msg_len = len - IB_FRAME_HEADER_LEN - IB_SIG_LEN;
@@ -177,6 +208,8 @@ int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 		link_close(l, 0, "TLS write failed");
 		return err;
 	}
+	if (l->node->trace)
+		trace_frame(l, frame, len, true);
 	flush(l);
 	return IB_OK;
 }
@@ -261,8 +294,12 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 {
 	struct ib_node *n = l->node;
 	struct ib_msg m;
-	int err = ib_frame_check(f, n->kr, node_unix_us(n), &m);
+	int err;
 
+	/* What came, whole and unchanged, before any check may drop it. */
+	if (n->trace)
+		trace_frame(l, f->raw.ptr, f->raw.len, false);
+	err = ib_frame_check(f, n->kr, node_unix_us(n), &m);
 	/* FAULT skip-signature-check, breaks [FRAME-6]: a forgery is taken as genuine. */
 	if (IB_FAULT(n, skip_signature_check) && err == IB_ERR_BAD_SIGNATURE)
 		err = ib_msg_decode(&m, f->msg.ptr, f->msg.len);

@@ -331,6 +331,11 @@ void ib_node_set_log(struct ib_node *n, ib_log_fn fn, void *ctx, enum ib_log_lev
 	n->log_level = level;
 }
 
+void ib_node_set_trace(struct ib_node *n, struct ib_trace *t)
+{
+	n->trace = t;
+}
+
 void ib_node_set_deliver(struct ib_node *n, ib_deliver_fn fn, void *ctx)
 {
 	n->deliver_fn = fn;

@@ -69,6 +69,10 @@ struct ib_link {
 	uint64_t ping_sent_us;
 	uint64_t rtt_us;
 	uint64_t open_since_us;
+
+	/* The socket's two ends for the trace, looked up at its first frame (not per frame). */
+	bool trace_ends_known;
+	struct ib_trace_addr trace_local, trace_peer;
 };
 
 /* A COMMAND this node sent, waiting for RESULTs until its timer. */
@@ -182,6 +186,7 @@ struct ib_node {
 	ib_link_fn link_fn;
 	void *link_ctx;
 	struct control *control;    /* control.c: the owner tools' socket, or NULL */
+	struct ib_trace *trace;     /* not owned; NULL: no trace (link.c tests only this) */
 #ifdef IB_FAULTS
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
 #endif

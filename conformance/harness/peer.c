@@ -18,7 +18,7 @@ struct hn_peer {
 	bool open, closed, auto_pong, paused;
 	uint32_t max_message;
 	char failure[128];
-	struct ib_seq_gen seq;
+	struct ib_seq_gen seq, *seqp;   /* seqp: where seqs come from (&seq, or shared) */
 	struct ib_frame_decoder dec;
 	struct ib_buf plain, out;
 	struct hn_got *got;
@@ -64,6 +64,7 @@ int hn_peer_new_as(struct hn_peer **out, struct ib_loop *loop, const struct ib_k
 	p->loop = loop;
 	p->fd = p->listen_fd = -1;
 	p->auto_pong = true;
+	p->seqp = &p->seq;
 	p->max_message = IB_MAX_MESSAGE_LIMIT;
 	ib_frame_decoder_init(&p->dec, IB_MAX_MESSAGE_LIMIT);
 	err = id ? ib_identity_copy(&p->id, id) : ib_identity_generate(&p->id);
@@ -352,7 +353,7 @@ int hn_peer_send(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *
 	if (!keep_seq) {
 		const struct ib_clock *c = ib_loop_clock(p->loop);
 
-		m->h.seq = ib_seq_next(&p->seq, c->unix_us(c->ctx));
+		m->h.seq = ib_seq_next(p->seqp, c->unix_us(c->ctx));
 	}
 	err = ib_msg_encode(&msg, m);
 	if (!err)
@@ -424,4 +425,9 @@ void hn_peer_set_tap(struct hn_peer *p, hn_tap_fn fn, void *ctx)
 {
 	p->tap = fn;
 	p->tap_ctx = ctx;
+}
+
+void hn_peer_share_seq(struct hn_peer *p, struct ib_seq_gen *gen)
+{
+	p->seqp = gen ? gen : &p->seq;
 }

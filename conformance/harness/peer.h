@@ -63,6 +63,9 @@ int hn_peer_send_hello(struct hn_peer *p, uint8_t role, uint32_t keepalive_ms,
 /* Answers every PING it receives with a PONG of the same nonce (on by default). */
 void hn_peer_auto_pong(struct hn_peer *p, bool on);
 
+/* Takes seqs from gen (NULL: its own): peers of one identity that share one never reuse a
+ * seq, even across tests against one long-running node. gen must outlive p. */
+void hn_peer_share_seq(struct hn_peer *p, struct ib_seq_gen *gen);
 /* Called with every frame sent (whole frames, or the raw bytes of hn_peer_send_raw) and
  * every frame received: the suite's transcript. */
 typedef void (*hn_tap_fn)(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes,

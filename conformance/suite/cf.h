@@ -143,6 +143,10 @@ bool cf_hello_of(struct hn_peer *p, struct ib_msg *m);
 /* Decodes received frame i of p: the frame and its message. */
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m);
 
+/* The next seq for a frame of tester T<i> (or CF_STRANGER): above every seq of that identity
+ * this run, peers' frames included. Tests that sign frames themselves take their seqs here. */
+uint64_t cf_next_seq(struct cf_ctx *c, int tester);
+
 /* Message makers: fill m (zeroed first); slices borrow the strings. */
 void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const char *value);
 

@@ -205,6 +205,44 @@ static const char *peer_label(struct cf_ctx *c, const struct hn_peer *p, char *b
 	return buf;
 }
 
+static struct ib_seq_gen *seq_gen(struct cf_ctx *c, int tester)
+{
+	if (tester == CF_STRANGER)
+		return &c->w->seq[CF_TESTERS];
+	return tester >= 0 && tester < CF_TESTERS ? &c->w->seq[tester] : NULL;
+}
+
+uint64_t cf_next_seq(struct cf_ctx *c, int tester)
+{
+	struct ib_seq_gen *g = seq_gen(c, tester);
+	struct ib_seq_gen own = { 0 };
+
+	return ib_seq_next(g ? g : &own, cf_unix_us(c));
+}
+
+/* A frame a test signed with a seq of its own choosing still moves its origin's generator
+ * past it, so that later frames of that origin are never taken as replays by a node that
+ * outlives the test (addr mode). Seqs far ahead of the clock are forgeries or stale
+ * commands that a correct node drops: following them would make every later COMMAND
+ * stale too. */
+static void follow_seq(struct cf_ctx *c, const uint8_t *bytes, size_t len)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) != IB_OK ||
+	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) != IB_OK ||
+	    m.h.seq > cf_unix_us(c) + 60000000ull)
+		return;
+	for (int i = CF_STRANGER; i < CF_TESTERS; i++) {
+		struct ib_seq_gen *g = seq_gen(c, i);
+
+		if (ib_id_equal(&f.origin, ib_identity_id(cf_tester_identity(c, i))) &&
+		    m.h.seq > g->last)
+			g->last = m.h.seq;
+	}
+}
+
 /* Every frame in or out of a tester, decoded then in hex: the transcript of -v. */
 static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes, size_t len)
 {
@@ -214,6 +252,8 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	struct ib_msg m;
 	size_t cap;
 
+	if (sent)
+		follow_seq(c, bytes, len);
 	if (c->transcript.len > CF_TRANSCRIPT_MAX)
 		return;
 	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
@@ -246,6 +286,7 @@ struct hn_peer *cf_peer(struct cf_ctx *c, int tester)
 		return NULL;
 	}
 	hn_peer_set_tap(p, tap, c);
+	hn_peer_share_seq(p, seq_gen(c, tester));
 	c->peers[c->npeers++] = p;
 	return p;
 }

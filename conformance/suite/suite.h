@@ -33,6 +33,7 @@ struct cf_world {
 	struct ib_loop *loop;
 	struct ib_identity *testers[CF_TESTERS], *refs[CF_REFS], *stranger, *iut_identity;
 	struct ib_pubkey *iut_key;
+	struct ib_seq_gen seq[CF_TESTERS + 1];  /* per tester identity, the stranger last */
 	char workdir[512];          /* where node directories and logs go */
 };
 

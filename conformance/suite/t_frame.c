@@ -19,8 +19,8 @@
 void cfv_signer_init(struct cf_ctx *c, struct cfv_signer *s, int tester)
 {
 	s->id = cf_tester_identity(c, tester);
-	/* Above whatever the tester peer itself sent (its seq is time-based too). */
-	s->seq = cf_unix_us(c) + 1000000;
+	/* One generator with the tester peer of that identity: seqs above all it sent. */
+	s->tester = tester;
 }
 
 bool cfv_sign(struct cf_ctx *c, struct cfv_signer *s, struct ib_msg *m, struct ib_buf *out)
@@ -29,7 +29,7 @@ bool cfv_sign(struct cf_ctx *c, struct cfv_signer *s, struct ib_msg *m, struct i
 	bool ok;
 
 	m->h.version = IB_PROTOCOL_VERSION;
-	m->h.seq = s->seq++;
+	m->h.seq = cf_next_seq(c, s->tester);
 	ok = ib_msg_encode(&msg, m) == IB_OK && ib_frame_sign(out, s->id, msg.ptr, msg.len) == IB_OK;
 	ib_buf_free(&msg);
 	if (!ok)
@@ -866,7 +866,7 @@ static bool make_forgery(struct cf_ctx *c, struct cfv_signer *s, int n, struct f
 	snprintf(key, sizeof key, "forged/%d", n);
 	cf_msg_publish(&m, key, 1, "value");
 	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = s->seq++;
+	m.h.seq = cf_next_seq(c, s->tester);
 	ok = ib_msg_encode(&msg, &m) == IB_OK &&
 	     ib_identity_sign(t0, msg.ptr, msg.len, sig) == IB_OK;
 	switch (ok ? n : -1) {
@@ -965,7 +965,7 @@ static bool other_origins_frame(struct cf_ctx *c, struct cfv_signer *named,
 
 	cf_msg_publish(&m, "trap/forged", 1, "signed by the other origin");
 	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = named->seq++;
+	m.h.seq = cf_next_seq(c, named->tester);
 	ok = ib_msg_encode(&msg, &m) == IB_OK &&
 	     ib_identity_sign(signer, msg.ptr, msg.len, sig) == IB_OK &&
 	     ib_frame_encode(out, ib_identity_id(named->id), sig, msg.ptr, msg.len) == IB_OK;

@@ -91,7 +91,7 @@ static bool publish_message(struct cf_ctx *c, struct cfv_signer *s, struct ib_bu
 
 	cf_msg_publish(&m, "header-rules", 1, "value");
 	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = s->seq++;
+	m.h.seq = cf_next_seq(c, s->tester);
 	if (ib_msg_encode(msg, &m) == IB_OK)
 		return true;
 	cf_harness_error(c, "cannot encode a PUBLISH");
@@ -107,7 +107,7 @@ static bool error_with_dest(struct cf_ctx *c, struct cfv_signer *s, struct ib_bu
 
 	m.h.version = IB_PROTOCOL_VERSION;
 	m.h.type = IB_MSG_ERROR;
-	m.h.seq = s->seq++;
+	m.h.seq = cf_next_seq(c, s->tester);
 	m.u.error.code = IB_EC_PROTOCOL_VIOLATION;
 	m.u.error.reason = (struct ib_slice){ reason, sizeof reason - 1 };
 	if (ib_msg_encode(msg, &m) != IB_OK) {

@@ -26,7 +26,7 @@ void cfv_replay(struct cf_ctx *c, enum cfv_class cls);
 /* Signs end-to-end messages as a tester with increasing seq (the tester's own frames). */
 struct cfv_signer {
 	const struct ib_identity *id;
-	uint64_t seq;
+	int tester;                 /* seqs from cf_next_seq(c, tester) */
 };
 void cfv_signer_init(struct cf_ctx *c, struct cfv_signer *s, int tester);
 /* Appends the frame of m (its seq set from s; version 1) to out; false: HARNESS-ERROR. */

@@ -140,6 +140,10 @@ bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr);
 bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, size_t nabove);
 /* The IUT's HELLO as p received it, decoded into m (borrowing p's copy); false if none. */
 bool cf_hello_of(struct hn_peer *p, struct ib_msg *m);
+/* How many frames p received that are exactly bytes[0..len). */
+size_t cf_copies(const struct hn_peer *p, const uint8_t *bytes, size_t len);
+/* T<i>'s id (CF_STRANGER too). */
+const ib_id *cf_tester_id(struct cf_ctx *c, int i);
 /* Decodes received frame i of p: the frame and its message. */
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m);
 

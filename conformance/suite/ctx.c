@@ -367,6 +367,23 @@ bool cf_wait_closed(struct cf_ctx *c, struct hn_peer *p, uint16_t code, const ch
 			 err ? ib_error_code_name(err->error_code) : "");
 }
 
+size_t cf_copies(const struct hn_peer *p, const uint8_t *bytes, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		n += g->raw.len == len && (len == 0 || !memcmp(g->raw.ptr, bytes, len));
+	}
+	return n;
+}
+
+const ib_id *cf_tester_id(struct cf_ctx *c, int i)
+{
+	return ib_identity_id(cf_tester_identity(c, i));
+}
+
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m)
 {
 	const struct hn_got *g = hn_peer_got(p, i);

@@ -45,15 +45,6 @@ static bool same_bytes(const struct ib_buf *a, const struct ib_buf *b)
 	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
 }
 
-/* How many frames p received that are exactly these bytes. */
-static size_t copies(const struct hn_peer *p, const struct ib_buf *frame)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < hn_peer_received(p); i++)
-		n += same_bytes(&hn_peer_got(p, i)->raw, frame);
-	return n;
-}
 
 /* Whether p received a frame of frame's origin and seq with other bytes: not byte for byte. */
 static bool altered_copy(const struct hn_peer *p, const struct ib_buf *frame)
@@ -79,7 +70,7 @@ static bool frame_arrived(void *arg)
 {
 	const struct frame_wait *fw = arg;
 
-	return copies(fw->p, fw->frame) || altered_copy(fw->p, fw->frame) || hn_peer_closed(fw->p);
+	return cf_copies(fw->p, (fw->frame)->ptr, (fw->frame)->len) || altered_copy(fw->p, fw->frame) || hn_peer_closed(fw->p);
 }
 
 /* Runs until p got frame: FAIL against req when it does not come, comes altered, or the
@@ -93,7 +84,7 @@ static bool expect_frame(struct cf_ctx *c, struct hn_peer *p, const struct ib_bu
 	snprintf(expected, sizeof expected, "%s reaches %s, byte for byte", what, who);
 	if (!cf_run_until(c, frame_arrived, &fw, FLOOD_WAIT_MS) && !cf_ok(c))
 		return false;
-	if (copies(p, frame))
+	if (cf_copies(p, (frame)->ptr, (frame)->len))
 		return true;
 	if (altered_copy(p, frame))
 		return cf_expect(c, false, "FLOOD-1", expected,
@@ -226,10 +217,10 @@ static void test_fan_out(struct cf_ctx *c)
 	}
 	/* [FLOOD-2] each sender got a later frame through the IUT after its own. */
 	for (int r = 0; r < 4; r++)
-		if (!cf_expect(c, copies(t[senders[r]], &f[r]) == 0, "FLOOD-2",
+		if (!cf_expect(c, cf_copies(t[senders[r]], (&f[r])->ptr, (&f[r])->len) == 0, "FLOOD-2",
 			       "no frame is sent back on the link it arrived on",
 			       "%s received its own PUBLISH back %zu time(s)", names[senders[r]],
-			       copies(t[senders[r]], &f[r])))
+			       cf_copies(t[senders[r]], (&f[r])->ptr, (&f[r])->len)))
 			goto out;
 out:
 	for (int r = 0; r < 5; r++)
@@ -293,10 +284,10 @@ static void test_own_frames(struct cf_ctx *c)
 		      names[2] }, 2, "FLOOD-1"))
 		goto out;
 	for (int j = 0; j < 3; j++)
-		if (!cf_expect(c, copies(t[j], &own) == 1, "FLOOD-7",
+		if (!cf_expect(c, cf_copies(t[j], (&own)->ptr, (&own)->len) == 1, "FLOOD-7",
 			       "the IUT drops its own frame when it comes back (a replay)",
 			       "%s received the IUT's PUBLISH %zu times", names[j],
-			       copies(t[j], &own)))
+			       cf_copies(t[j], (&own)->ptr, (&own)->len)))
 			goto out;
 	/* The RESULT of T1's ib.publish is directed to T1, whose route the IUT knows. */
 	cf_expect(c, hn_peer_count(t[0], IB_MSG_RESULT) == results[0] &&
@@ -415,10 +406,10 @@ static void test_replay_window(struct cf_ctx *c)
 		      (const char *[]){ names[0], names[1] }, 2, "FLOOD-1"))
 		goto out;
 	for (int j = 0; j < 3; j++)
-		if (!cf_expect(c, copies(t[j], &first) == (j ? 1u : 0u), "FLOOD-3",
+		if (!cf_expect(c, cf_copies(t[j], (&first)->ptr, (&first)->len) == (j ? 1u : 0u), "FLOOD-3",
 			       "a frame re-injected from another branch is dropped as a replay",
 			       "%s received T5's first frame %zu time(s)", names[j],
-			       copies(t[j], &first)))
+			       cf_copies(t[j], (&first)->ptr, (&first)->len)))
 			goto out;
 	for (size_t i = 1; i < sizeof steps / sizeof steps[0]; i++)
 		if (!send_seq(c, t[0], o, base, steps[i].rel, &f))
@@ -548,14 +539,14 @@ static void test_directed(struct cf_ctx *c)
 	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] },
 		      (const char *[]){ names[1], names[2] }, 2, "FLOOD-1"))
 		goto out;
-	if (!cf_expect(c, copies(t[1], &to_t3) == 0, "FLOOD-5",
+	if (!cf_expect(c, cf_copies(t[1], (&to_t3)->ptr, (&to_t3)->len) == 0, "FLOOD-5",
 		       "a frame directed to T3 goes only on T3's learned route",
 		       "it also reached child T2"))
 		goto out;
-	cf_expect(c, copies(t[1], &to_iut) + copies(t[2], &to_iut) == 0, "FLOOD-5",
+	cf_expect(c, cf_copies(t[1], (&to_iut)->ptr, (&to_iut)->len) + cf_copies(t[2], (&to_iut)->ptr, (&to_iut)->len) == 0, "FLOOD-5",
 		  "a frame directed to the IUT itself is not forwarded",
 		  "it reached child T2 %zu time(s) and child T3 %zu time(s)",
-		  copies(t[1], &to_iut), copies(t[2], &to_iut));
+		  cf_copies(t[1], (&to_iut)->ptr, (&to_iut)->len), cf_copies(t[2], (&to_iut)->ptr, (&to_iut)->len));
 out:
 	ib_buf_free(&learn);
 	ib_buf_free(&to_t3);
@@ -596,7 +587,7 @@ static void test_route_last_frame(struct cf_ctx *c)
 			  "T1's QUERY to T3, whose last frame came through T2") ||
 	    !sentinel(c, t[0], &t[2], &names[2], 1, "FLOOD-1"))
 		goto out;
-	if (!cf_expect(c, copies(t[2], &d) == 0, "FLOOD-5",
+	if (!cf_expect(c, cf_copies(t[2], (&d)->ptr, (&d)->len) == 0, "FLOOD-5",
 		       "a directed frame goes only on the link of its dest's last accepted frame",
 		       "it was sent on T3's own link too"))
 		goto out;
@@ -610,7 +601,7 @@ static void test_route_last_frame(struct cf_ctx *c)
 			  "T1's QUERY to T3, after T2 replayed an old frame of T3") ||
 	    !sentinel(c, t[0], &t[1], &names[1], 1, "FLOOD-1"))
 		goto out;
-	if (!cf_expect(c, copies(t[1], &d) == 0, "FLOOD-5",
+	if (!cf_expect(c, cf_copies(t[1], (&d)->ptr, (&d)->len) == 0, "FLOOD-5",
 		       "only accepted frames teach routes: a replay does not",
 		       "the frame to T3 went to T2, where T3's replayed frame came from"))
 		goto out;

@@ -59,13 +59,7 @@ static bool sign_publish(struct cf_ctx *c, struct cfv_signer *s, const char *key
 
 bool cfv_got_bytes(const struct hn_peer *p, const uint8_t *bytes, size_t len)
 {
-	for (size_t i = 0; i < hn_peer_received(p); i++) {
-		const struct hn_got *g = hn_peer_got(p, i);
-
-		if (g->raw.len == len && !memcmp(g->raw.ptr, bytes, len))
-			return true;
-	}
-	return false;
+	return cf_copies(p, bytes, len) > 0;
 }
 
 /* Whether p received a frame whose message is msg (whoever re-signed it). */
@@ -639,9 +633,8 @@ out:
 
 /* ---- streams -------------------------------------------------------------------------------- */
 
-/* The IUT with T0 and T1 as children; T0's frames are signed by s. */
-static bool two_children(struct cf_ctx *c, struct hn_peer **t0, struct hn_peer **t1,
-			 struct cfv_signer *s)
+bool cfv_two_children(struct cf_ctx *c, struct hn_peer **t0, struct hn_peer **t1,
+		      struct cfv_signer *s)
 {
 	if (!cf_iut_start(c, NULL))
 		return false;
@@ -684,7 +677,7 @@ static void test_split(struct cf_ctx *c)
 	struct ib_buf frame = { 0 };
 	char key[32], what[128];
 
-	if (!two_children(c, &t0, &t1, &s))
+	if (!cfv_two_children(c, &t0, &t1, &s))
 		goto out;
 	for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
 		size_t cut;
@@ -727,7 +720,7 @@ static void test_coalesced(struct cf_ctx *c)
 	size_t starts[N], cuts[2];
 	char key[32], what[160];
 
-	if (!two_children(c, &t0, &t1, &s))
+	if (!cfv_two_children(c, &t0, &t1, &s))
 		goto out;
 	for (int round = 0; round < 2; round++) {
 		ib_buf_reset(&all);
@@ -937,7 +930,7 @@ static void test_envelope_checks(struct cf_ctx *c)
 			    .default_req = "FRAME-6" };
 	struct forgery f = { 0 };
 
-	if (!two_children(c, &r.t0, &r.t1, &r.signer))
+	if (!cfv_two_children(c, &r.t0, &r.t1, &r.signer))
 		return;
 	for (int n = 0; n < FORGERIES; n++) {
 		struct vec v = { .tc = n + 1, .result = "invalid", .reqs = { NULL }, .nreqs = 1 };
@@ -986,7 +979,7 @@ static void test_interleaved_wrong_key(struct cf_ctx *c)
 	struct ib_buf good = { 0 }, forged = { 0 };
 	struct ib_msg m;
 
-	if (!two_children(c, &t0, &t1, &sentinel))
+	if (!cfv_two_children(c, &t0, &t1, &sentinel))
 		return;
 	cfv_signer_init(c, &origin[0], 2);
 	cfv_signer_init(c, &origin[1], 3);

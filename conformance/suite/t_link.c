@@ -36,19 +36,7 @@ static const ib_id *id_of(const struct hn_peer *p)
 	return ib_identity_id(hn_peer_identity(p));
 }
 
-static bool same_bytes(const struct ib_buf *a, const struct ib_buf *b)
-{
-	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
-}
 
-static size_t copies(const struct hn_peer *p, const struct ib_buf *frame)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < hn_peer_received(p); i++)
-		n += same_bytes(&hn_peer_got(p, i)->raw, frame);
-	return n;
-}
 
 struct frame_wait {
 	const struct hn_peer *p;
@@ -59,7 +47,7 @@ static bool frame_arrived(void *arg)
 {
 	const struct frame_wait *fw = arg;
 
-	return copies(fw->p, fw->frame) || hn_peer_closed(fw->p);
+	return cf_copies(fw->p, (fw->frame)->ptr, (fw->frame)->len) || hn_peer_closed(fw->p);
 }
 
 /* Runs until p got frame, byte for byte; FAIL against req otherwise. */
@@ -70,7 +58,7 @@ static bool expect_frame(struct cf_ctx *c, struct hn_peer *p, const struct ib_bu
 
 	if (!cf_run_until(c, frame_arrived, &fw, LINK_FRAME_MS) && !cf_ok(c))
 		return false;
-	return cf_expect(c, copies(p, frame) > 0, req, expected,
+	return cf_expect(c, cf_copies(p, (frame)->ptr, (frame)->len) > 0, req, expected,
 			 hn_peer_closed(p) ? "the IUT closed the link instead"
 					   : "it did not arrive within %u ms", LINK_FRAME_MS);
 }
@@ -345,7 +333,7 @@ static void test_error_received(struct cf_ctx *c)
 		goto out;
 	/* b's command round trip comes after anything the IUT did with that PUBLISH. */
 	if (!cf_command(c, b, NULL, "ib.get", &arg, 1, &status, &out) ||
-	    !cf_expect(c, copies(b, &publish) == 0, "LINK-4",
+	    !cf_expect(c, cf_copies(b, (&publish)->ptr, (&publish)->len) == 0, "LINK-4",
 		       "a frame after a received ERROR is not processed (not forwarded)",
 		       "the PUBLISH sent after the ERROR reached another child") ||
 	    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "LINK-4",

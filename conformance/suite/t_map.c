@@ -6,10 +6,6 @@
 
 #define MAP_WAIT_MS 2000u
 
-static const ib_id *tester_id(struct cf_ctx *c, int i)
-{
-	return ib_identity_id(cf_tester_identity(c, i));
-}
 
 static const ib_id zero_id;
 
@@ -100,10 +96,10 @@ static void test_announce_on_parent_change(struct cf_ctx *c)
 	mark = hn_peer_received(child);
 	if (!cf_accept_child(c, parent, NULL, 0))
 		return;
-	if (!expect_announce(c, parent, 0, tester_id(c, 1), "MAP-1",
+	if (!expect_announce(c, parent, 0, cf_tester_id(c, 1), "MAP-1",
 			     "on joining, the IUT originates ANNOUNCE naming its parent (to the "
 			     "parent)") ||
-	    !expect_announce(c, child, mark, tester_id(c, 1), "MAP-1",
+	    !expect_announce(c, child, mark, cf_tester_id(c, 1), "MAP-1",
 			     "the IUT's ANNOUNCE naming its new parent is flooded to its child"))
 		return;
 	mark = hn_peer_received(child);
@@ -142,7 +138,7 @@ static bool parted_arrived(void *arg)
 static bool expect_parted(struct cf_ctx *c, struct hn_peer *observer, int lost,
 			  const char *how)
 {
-	struct parted_wait w = { observer, cf_iut_id(c), tester_id(c, lost) };
+	struct parted_wait w = { observer, cf_iut_id(c), cf_tester_id(c, lost) };
 
 	cf_run_until(c, parted_arrived, &w, MAP_WAIT_MS);
 	if (!cf_ok(c))
@@ -239,17 +235,17 @@ static void test_burst(struct cf_ctx *c)
 	}
 	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
 		goto out;
-	w = (struct burst_wait){ child, &announce, cf_iut_id(c), tester_id(c, 1) };
+	w = (struct burst_wait){ child, &announce, cf_iut_id(c), cf_tester_id(c, 1) };
 	cf_run_until(c, burst_arrived, &w, MAP_WAIT_MS);
 	if (!cf_ok(c))
 		goto out;
 	cf_expect(c, has_frame(child, &announce) &&
-		  find_announce(child, 0, cf_iut_id(c), tester_id(c, 1)) != SIZE_MAX, "MAP-3",
+		  find_announce(child, 0, cf_iut_id(c), cf_tester_id(c, 1)) != SIZE_MAX, "MAP-3",
 		  "a new child gets the last ANNOUNCE of every known origin: the parent's (byte for "
 		  "byte) and the IUT's",
 		  "parent's ANNOUNCE %s, IUT's ANNOUNCE %s",
 		  has_frame(child, &announce) ? "received" : "missing",
-		  find_announce(child, 0, cf_iut_id(c), tester_id(c, 1)) != SIZE_MAX ? "received"
+		  find_announce(child, 0, cf_iut_id(c), cf_tester_id(c, 1)) != SIZE_MAX ? "received"
 										     : "missing");
 out:
 	ib_buf_free(&announce);

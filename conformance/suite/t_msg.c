@@ -9,18 +9,7 @@ static void test_vectors_body(struct cf_ctx *c) { cfv_replay(c, CFV_MSG_BODY); }
 static void test_vectors_hop_local(struct cf_ctx *c) { cfv_replay(c, CFV_HOP_LOCAL); }
 static void test_vectors_clock(struct cf_ctx *c) { cfv_replay(c, CFV_CLOCK); }
 
-
 /* ---- flags and unknown types, from a tester ------------------------------------------------ */
-
-static bool link_two(struct cf_ctx *c, struct hn_peer **t0, struct hn_peer **t1,
-		     struct cfv_signer *s)
-{
-	if (!cf_iut_start(c, NULL))
-		return false;
-	cfv_signer_init(c, s, 0);
-	return (*t0 = cf_peer(c, 0)) && (*t1 = cf_peer(c, 1)) && cf_link_child(c, *t0) &&
-	       cf_link_child(c, *t1);
-}
 
 /* Whatever the IUT sent T0 of its own beyond the link's upkeep (HELLO, PING, the map burst):
  * an answer to the unknown types would be acting on them. */
@@ -47,7 +36,7 @@ static void test_flags_and_unknown_types(struct cf_ctx *c)
 	struct ib_msg m;
 	const struct hn_got *reaction;
 
-	if (!link_two(c, &t0, &t1, &s))
+	if (!cfv_two_children(c, &t0, &t1, &s))
 		goto out;
 	cf_msg_publish(&m, "flags", 1, "set");
 	m.h.flags = 0x8001;
@@ -159,7 +148,7 @@ static void test_header_rules(struct cf_ctx *c)
 	size_t at, cut;
 	uint8_t value;
 
-	if (!link_two(c, &t0, &t1, &s))
+	if (!cfv_two_children(c, &t0, &t1, &s))
 		goto out;
 	cfv_signer_init(c, &s2, 2);
 	for (int n = 0; header_case(n, &at, &value, &cut, &req, &what); n++) {

@@ -14,10 +14,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static const ib_id *tester_id(struct cf_ctx *c, int i)
-{
-	return ib_identity_id(cf_tester_identity(c, i));
-}
 
 static void tree_opts(struct cf_iut_opts *o)
 {
@@ -320,7 +316,7 @@ static void test_parents_in_order(struct cf_ctx *c)
 	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
 		goto out;
 	{
-		const ib_id *want[] = { tester_id(c, 2), cf_iut_id(c) };
+		const ib_id *want[] = { cf_tester_id(c, 2), cf_iut_id(c) };
 
 		if (!expect_hello_path(c, child, want, 2, "TREE-5",
 				       "the IUT's path is its parent's path followed by its own id"))
@@ -437,7 +433,7 @@ static void test_hello_path_not_sender(struct cf_ctx *c)
 		return;
 	{
 		/* Ends with T4, sent by T3. */
-		const ib_id *path[] = { tester_id(c, 3), tester_id(c, 4) };
+		const ib_id *path[] = { cf_tester_id(c, 3), cf_tester_id(c, 4) };
 
 		if (!send_hello_path(c, p, path, 2))
 			return;
@@ -455,7 +451,7 @@ static void test_child_in_own_path(struct cf_ctx *c)
 
 	tree_opts(&o);
 	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
-	    !cf_accept_child(c, parent, tester_id(c, 2), 1))
+	    !cf_accept_child(c, parent, cf_tester_id(c, 2), 1))
 		return;
 	hn_peer_unlisten(parent);
 	if (!(sentinel = cf_peer(c, 0)) || !cf_link_child(c, sentinel))
@@ -501,7 +497,7 @@ static void test_client_checks(struct cf_ctx *c)
 		return;
 	hn_peer_unlisten(liar);
 	{
-		const ib_id *path[] = { tester_id(c, 1), tester_id(c, 5) };
+		const ib_id *path[] = { cf_tester_id(c, 1), cf_tester_id(c, 5) };
 
 		if (!send_hello_path(c, liar, path, 2) ||
 		    !cf_wait_closed(c, liar, IB_EC_PROTOCOL_VIOLATION, "TREE-5", TREE_WAIT_MS))
@@ -577,7 +573,7 @@ static void test_path_updates(struct cf_ctx *c)
 	if (!cf_accept_child(c, parent, NULL, 0))
 		return;
 	{
-		const ib_id *want[] = { tester_id(c, 1), cf_iut_id(c) };
+		const ib_id *want[] = { cf_tester_id(c, 1), cf_iut_id(c) };
 
 		if (!expect_path(c, child, mark, want, 2, TREE_WAIT_MS, "TREE-6",
 				 "on joining a parent, PATH [parent, IUT] to its child"))
@@ -586,8 +582,8 @@ static void test_path_updates(struct cf_ctx *c)
 	/* The parent moved under T2. */
 	mark = hn_peer_received(child);
 	{
-		const ib_id *sent[] = { tester_id(c, 2), tester_id(c, 1) };
-		const ib_id *want[] = { tester_id(c, 2), tester_id(c, 1), cf_iut_id(c) };
+		const ib_id *sent[] = { cf_tester_id(c, 2), cf_tester_id(c, 1) };
+		const ib_id *want[] = { cf_tester_id(c, 2), cf_tester_id(c, 1), cf_iut_id(c) };
 
 		if (!send_path(c, parent, sent, 2) ||
 		    !expect_path(c, child, mark, want, 3, TREE_WAIT_MS, "TREE-7",
@@ -598,7 +594,7 @@ static void test_path_updates(struct cf_ctx *c)
 	/* The parent's new path holds the IUT: a loop. */
 	mark = hn_peer_received(child);
 	{
-		const ib_id *sent[] = { cf_iut_id(c), tester_id(c, 1) };
+		const ib_id *sent[] = { cf_iut_id(c), cf_tester_id(c, 1) };
 		const ib_id *want[] = { cf_iut_id(c) };
 
 		if (!send_path(c, parent, sent, 2) ||
@@ -628,7 +624,7 @@ static void test_path_too_long(struct cf_ctx *c)
 	/* Ids of no known node above, the parent last. */
 	for (size_t i = 0; i < sizeof ids; i++)
 		ids[i] = (uint8_t)cf_rand(c);
-	memcpy(ids + 254 * IB_ID_LEN, tester_id(c, 1)->b, IB_ID_LEN);
+	memcpy(ids + 254 * IB_ID_LEN, cf_tester_id(c, 1)->b, IB_ID_LEN);
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_PATH;
 	m.u.path = (struct ib_path){ 255, ids };
@@ -697,7 +693,7 @@ static void test_parent_lost(struct cf_ctx *c)
 static int tester_on_side(struct cf_ctx *c, bool below)
 {
 	for (int i = 1; i < CF_TESTERS; i++)
-		if ((ib_id_compare(tester_id(c, i), cf_iut_id(c)) < 0) == below)
+		if ((ib_id_compare(cf_tester_id(c, i), cf_iut_id(c)) < 0) == below)
 			return i;
 	return -1;
 }
@@ -706,7 +702,7 @@ static int tester_on_side(struct cf_ctx *c, bool below)
  * whose client has the smaller id stays; the other is closed with duplicate_identity. */
 static bool mutual_join(struct cf_ctx *c, struct hn_peer *as_parent, int k)
 {
-	bool iut_smaller = ib_id_compare(cf_iut_id(c), tester_id(c, k)) < 0;
+	bool iut_smaller = ib_id_compare(cf_iut_id(c), cf_tester_id(c, k)) < 0;
 	struct hn_peer *as_child = cf_peer(c, k);
 
 	if (!cf_run_until(c, got_hello, as_parent, TREE_WAIT_MS) && !cf_ok(c))

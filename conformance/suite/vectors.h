@@ -29,6 +29,9 @@ struct cfv_signer {
 	int tester;                 /* seqs from cf_next_seq(c, tester) */
 };
 void cfv_signer_init(struct cf_ctx *c, struct cfv_signer *s, int tester);
+/* Starts the IUT with T0 and T1 as its children; T0's own frames are signed by s. */
+bool cfv_two_children(struct cf_ctx *c, struct hn_peer **t0, struct hn_peer **t1,
+		      struct cfv_signer *s);
 /* Appends the frame of m (its seq set from s; version 1) to out; false: HARNESS-ERROR. */
 bool cfv_sign(struct cf_ctx *c, struct cfv_signer *s, struct ib_msg *m, struct ib_buf *out);
 /* Whether p received a frame equal to bytes[0..len). */

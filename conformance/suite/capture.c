@@ -13,18 +13,25 @@
 #define CAP_DEVICE "lo"
 #define CAP_SNAPLEN 262144          /* loopback GSO packets reach 64 KiB and more */
 #define CAP_BUFFER (8 * 1024 * 1024)
-#define CAP_MAX_PORTS 8
+#define CAP_MAX_PORTS 4             /* one pcap handle each */
 #define CAP_MAX_CONNS 64
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
 
-struct cap {
-	pcap_t *pcap;               /* NULL: offline (cap_feed only) */
-	struct ib_loop *loop;
+/* One live capture per port: a new filter on a running handle makes Linux libpcap discard
+ * what the kernel queued meanwhile, and a port added late must not cost the first one's
+ * packets. */
+struct cap_handle {
+	pcap_t *pcap;
 	int fd;
 	int dlt;
+};
+
+struct cap {
+	struct ib_loop *loop;       /* NULL: offline (cap_feed only) */
+	struct cap_handle h[CAP_MAX_PORTS];
 	uint16_t ports[CAP_MAX_PORTS];
 	size_t nports;
 	struct cap_conn conns[CAP_MAX_CONNS];
@@ -147,7 +154,7 @@ static bool dlt_known(int dlt)
 
 static bool wanted_port(const struct cap *k, const struct cap_tcp *t)
 {
-	if (!k->pcap)
+	if (!k->loop)
 		return true;    /* offline: whatever is fed */
 	for (size_t i = 0; i < k->nports; i++)
 		if (t->sport == k->ports[i] || t->dport == k->ports[i])
@@ -248,22 +255,30 @@ void cap_feed(struct cap *k, int dlt, const uint8_t *pkt, size_t len, uint64_t t
 	take_segment(&cn->dir[dir], &t, ts_us);
 }
 
+struct cap_ctx {
+	struct cap *k;
+	int dlt;
+};
+
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-	struct cap *k = (struct cap *)user;
+	struct cap_ctx *x = (struct cap_ctx *)user;
 	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 
-	/* A packet cut by the snap length would lose bytes of the stream: the rest of the
-	 * reassembly then sees a gap, which is what it is. */
-	cap_feed(k, k->dlt, bytes, h->caplen, ts);
+	/* A packet cut by the snap length loses bytes of the stream: the reassembly then
+	 * sees a gap, which is what it is. */
+	cap_feed(x->k, x->dlt, bytes, h->caplen, ts);
 }
 
 void cap_drain(struct cap *k)
 {
-	if (!k || !k->pcap)
-		return;
-	while (pcap_dispatch(k->pcap, -1, on_packet, (u_char *)k) > 0)
-		;
+	for (size_t i = 0; k && i < k->nports; i++) {
+		struct cap_ctx x = { k, k->h[i].dlt };
+
+		while (k->h[i].pcap &&
+		       pcap_dispatch(k->h[i].pcap, -1, on_packet, (u_char *)&x) > 0)
+			;
+	}
 }
 
 static void on_readable(struct ib_loop *loop, int fd, unsigned events, void *arg)
@@ -276,22 +291,18 @@ static void on_readable(struct ib_loop *loop, int fd, unsigned events, void *arg
 
 /* ---- opening ------------------------------------------------------------------------------- */
 
-static bool set_filter(struct cap *k, char *why, size_t whycap)
+static bool set_filter(pcap_t *pc, uint16_t port, char *why, size_t whycap)
 {
-	char expr[256] = "tcp and (";
 	struct bpf_program prog;
-	size_t used = strlen(expr);
+	char expr[64];
 
-	for (size_t i = 0; i < k->nports; i++)
-		used += (size_t)snprintf(expr + used, sizeof expr - used, "%sport %u",
-					 i ? " or " : "", k->ports[i]);
-	snprintf(expr + used, sizeof expr - used, ")");
-	if (pcap_compile(k->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(why, whycap, "BPF filter `%s`: %s", expr, pcap_geterr(k->pcap));
+	snprintf(expr, sizeof expr, "tcp port %u", port);
+	if (pcap_compile(pc, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(why, whycap, "BPF filter `%s`: %s", expr, pcap_geterr(pc));
 		return false;
 	}
-	if (pcap_setfilter(k->pcap, &prog) != 0) {
-		snprintf(why, whycap, "pcap_setfilter: %s", pcap_geterr(k->pcap));
+	if (pcap_setfilter(pc, &prog) != 0) {
+		snprintf(why, whycap, "pcap_setfilter: %s", pcap_geterr(pc));
 		pcap_freecode(&prog);
 		return false;
 	}
@@ -306,105 +317,119 @@ static bool denied(int rc, const char *msg)
 	       (rc == PCAP_ERROR && (strstr(msg, "ermitted") || strstr(msg, "ermission")));
 }
 
-static enum cap_status activate(struct cap *k, char *why, size_t whycap)
+static enum cap_status activate(struct cap_handle *h, char *why, size_t whycap)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	int rc;
 
-	k->pcap = pcap_create(CAP_DEVICE, errbuf);
-	if (!k->pcap) {
+	h->pcap = pcap_create(CAP_DEVICE, errbuf);
+	if (!h->pcap) {
 		snprintf(why, whycap, "pcap_create(%s): %s", CAP_DEVICE, errbuf);
 		return CAP_FAILED;
 	}
 	/* Immediate mode: each packet as it comes, not when a kernel block fills. */
-	if (pcap_set_immediate_mode(k->pcap, 1) != 0 || pcap_set_snaplen(k->pcap, CAP_SNAPLEN) ||
-	    pcap_set_buffer_size(k->pcap, CAP_BUFFER) != 0) {
+	if (pcap_set_immediate_mode(h->pcap, 1) != 0 || pcap_set_snaplen(h->pcap, CAP_SNAPLEN) ||
+	    pcap_set_buffer_size(h->pcap, CAP_BUFFER) != 0) {
 		snprintf(why, whycap, "cannot configure the capture of %s", CAP_DEVICE);
 		return CAP_FAILED;
 	}
-	rc = pcap_activate(k->pcap);
+	rc = pcap_activate(h->pcap);
 	if (rc < 0) {
-		const char *msg = pcap_geterr(k->pcap);
+		const char *msg = pcap_geterr(h->pcap);
 
 		snprintf(why, whycap, "capturing on %s: %s (%s)", CAP_DEVICE,
 			 msg[0] ? msg : pcap_statustostr(rc), pcap_statustostr(rc));
 		return denied(rc, msg) || errno == EPERM ? CAP_NO_RIGHTS : CAP_FAILED;
 	}
-	k->dlt = pcap_datalink(k->pcap);
-	if (!dlt_known(k->dlt)) {
+	h->dlt = pcap_datalink(h->pcap);
+	if (!dlt_known(h->dlt)) {
 		snprintf(why, whycap, "%s has link type %s, which the capture does not decode",
-			 CAP_DEVICE, pcap_datalink_val_to_name(k->dlt));
+			 CAP_DEVICE, pcap_datalink_val_to_name(h->dlt));
 		return CAP_FAILED;
 	}
+	return CAP_OK;
+}
+
+/* A live handle for port, watched on k's loop. */
+static enum cap_status open_handle(struct cap *k, uint16_t port, char *why, size_t whycap)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct cap_handle *h;
+	enum cap_status st;
+
+	if (k->nports == CAP_MAX_PORTS) {
+		snprintf(why, whycap, "more than %d ports to capture", CAP_MAX_PORTS);
+		return CAP_FAILED;
+	}
+	h = &k->h[k->nports];
+	h->fd = -1;
+	k->ports[k->nports++] = port;   /* counted now: cap_free closes what is open */
+	st = activate(h, why, whycap);
+	if (st != CAP_OK)
+		return st;
+	if (!set_filter(h->pcap, port, why, whycap))
+		return CAP_FAILED;
+	if (pcap_setnonblock(h->pcap, 1, errbuf) != 0 ||
+	    pcap_get_selectable_fd(h->pcap) < 0) {
+		snprintf(why, whycap, "no non-blocking, selectable capture: %s", errbuf);
+		return CAP_FAILED;
+	}
+	if (ib_loop_watch(k->loop, pcap_get_selectable_fd(h->pcap), IB_EV_READ, on_readable,
+			  k) != IB_OK) {
+		snprintf(why, whycap, "cannot watch the capture's descriptor");
+		return CAP_FAILED;
+	}
+	h->fd = pcap_get_selectable_fd(h->pcap);
 	return CAP_OK;
 }
 
 enum cap_status cap_open(struct cap **out, struct ib_loop *loop, const uint16_t *ports,
 			 size_t nports, char *why, size_t whycap)
 {
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct cap *k = calloc(1, sizeof *k);
-	enum cap_status st = CAP_FAILED;
+	enum cap_status st = CAP_OK;
 
 	*out = NULL;
-	if (!k || nports == 0 || nports > CAP_MAX_PORTS) {
-		snprintf(why, whycap, "cap_open: %s", k ? "1 to 8 ports" : "out of memory");
-		goto fail;
-	}
-	k->fd = -1;
-	memcpy(k->ports, ports, nports * sizeof *ports);
-	k->nports = nports;
-	st = activate(k, why, whycap);
-	if (st != CAP_OK)
-		goto fail;
-	st = CAP_FAILED;
-	if (!set_filter(k, why, whycap))
-		goto fail;
-	if (pcap_setnonblock(k->pcap, 1, errbuf) != 0 ||
-	    (k->fd = pcap_get_selectable_fd(k->pcap)) < 0) {
-		snprintf(why, whycap, "no non-blocking, selectable capture: %s", errbuf);
-		goto fail;
-	}
-	if (ib_loop_watch(loop, k->fd, IB_EV_READ, on_readable, k) != IB_OK) {
-		snprintf(why, whycap, "cannot watch the capture's descriptor");
-		k->fd = -1;
-		goto fail;
+	if (!k) {
+		snprintf(why, whycap, "cap_open: out of memory");
+		return CAP_FAILED;
 	}
 	k->loop = loop;
+	for (size_t i = 0; st == CAP_OK && i < nports; i++)
+		st = open_handle(k, ports[i], why, whycap);
+	if (st != CAP_OK) {
+		cap_free(k);
+		return st;
+	}
 	*out = k;
 	return CAP_OK;
-fail:
-	cap_free(k);
-	return st;
 }
 
 bool cap_add_port(struct cap *k, uint16_t port, char *why, size_t whycap)
 {
-	if (k->nports == CAP_MAX_PORTS) {
-		snprintf(why, whycap, "cap_add_port: more than %d ports", CAP_MAX_PORTS);
-		return false;
+	if (!k->loop) {
+		if (k->nports < CAP_MAX_PORTS)
+			k->ports[k->nports++] = port;
+		return true;
 	}
-	k->ports[k->nports++] = port;
-	return !k->pcap || set_filter(k, why, whycap);
+	return open_handle(k, port, why, whycap) == CAP_OK;
 }
 
 struct cap *cap_offline(void)
 {
-	struct cap *k = calloc(1, sizeof *k);
-
-	if (k)
-		k->fd = -1;
-	return k;
+	return calloc(1, sizeof(struct cap));
 }
 
 void cap_free(struct cap *k)
 {
 	if (!k)
 		return;
-	if (k->loop && k->fd >= 0)
-		ib_loop_unwatch(k->loop, k->fd);
-	if (k->pcap)
-		pcap_close(k->pcap);
+	for (size_t i = 0; i < k->nports; i++) {
+		if (k->h[i].fd >= 0 && k->h[i].pcap)
+			ib_loop_unwatch(k->loop, k->h[i].fd);
+		if (k->h[i].pcap)
+			pcap_close(k->h[i].pcap);
+	}
 	for (size_t i = 0; i < k->nconns; i++)
 		for (int d = 0; d < 2; d++) {
 			ib_buf_free(&k->conns[i].dir[d].bytes);
@@ -415,11 +440,13 @@ void cap_free(struct cap *k)
 
 unsigned cap_dropped(struct cap *k)
 {
+	unsigned n = k->overflow;
 	struct pcap_stat st;
 
-	if (!k->pcap || pcap_stats(k->pcap, &st) != 0)
-		return k->overflow;
-	return st.ps_drop + k->overflow;
+	for (size_t i = 0; i < k->nports; i++)
+		if (k->h[i].pcap && pcap_stats(k->h[i].pcap, &st) == 0)
+			n += st.ps_drop;
+	return n;
 }
 
 size_t cap_conns(const struct cap *k)

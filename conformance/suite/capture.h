@@ -54,7 +54,7 @@ struct cap;
  * for the report). */
 enum cap_status cap_open(struct cap **out, struct ib_loop *loop, const uint16_t *ports,
 			 size_t nports, char *why, size_t whycap);
-/* Captures one more port from now on. */
+/* Captures one more port from now on (1 to 4 in all). */
 bool cap_add_port(struct cap *k, uint16_t port, char *why, size_t whycap);
 void cap_free(struct cap *k);
 /* Takes every packet the kernel holds for the capture now. */

@@ -171,8 +171,9 @@ static struct cap_conn *conn_of(struct cap *k, const struct cap_tcp *t, int *dir
 		struct cap_conn *cn = &k->conns[i];
 
 		for (int d = 0; d < 2; d++)
-			if (cn->v6 == t->v6 && cn->port[d] == t->sport && cn->port[!d] == t->dport &&
-			    !memcmp(cn->addr[d], t->src, alen) && !memcmp(cn->addr[!d], t->dst, alen)) {
+			if (cn->v6 == t->v6 && cn->port[d] == t->sport &&
+			    cn->port[!d] == t->dport && !memcmp(cn->addr[d], t->src, alen) &&
+			    !memcmp(cn->addr[!d], t->dst, alen)) {
 				*dir = d;
 				return cn;
 			}

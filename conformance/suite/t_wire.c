@@ -191,8 +191,9 @@ static bool first_handshake(const struct cap_dir *d, struct ib_buf *msg, int *ot
 }
 
 static const uint8_t hrr_random[32] = {
-	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+	0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+	0x33, 0x9c
 };
 
 /* A cursor over the bytes of a hello. */
@@ -413,13 +414,15 @@ static bool hello_of(struct cf_ctx *c, struct scene *s, const struct cap_conn *c
 	char name[64], actual[256] = "";
 	int other = -1;
 
-	conn_name(c, cn, name, sizeof name);
+	uint8_t start[3] = { 0 };
 	bool whole = first_handshake(d, &s->msg, &other);
 
+	conn_name(c, cn, name, sizeof name);
+	memcpy(start, d->bytes.ptr, d->bytes.len < 3 ? d->bytes.len : 3);
 	if (!whole && other >= 0)
 		snprintf(actual, sizeof actual, "on %s a record of content type %d where the "
-			 "hello should be, stream starting %02x %02x %02x", name, other, d->bytes.ptr[0],
-			 d->bytes.len > 1 ? d->bytes.ptr[1] : 0, d->bytes.len > 2 ? d->bytes.ptr[2] : 0);
+			 "hello should be, stream starting %02x %02x %02x", name, other, start[0],
+			 start[1], start[2]);
 	else if (!whole)
 		snprintf(actual, sizeof actual, "on %s: %zu bytes, not a whole handshake record",
 			 name, d->bytes.len);
@@ -731,6 +734,25 @@ out:
 	return ok;
 }
 
+static bool judge_link(struct cf_ctx *c, const struct needles *nd, const struct cap_conn *cn)
+{
+	static const char *const dir_name[2] = { "client to server", "server to client" };
+	char why[256], name[64];
+
+	conn_name(c, cn, name, sizeof name);
+	for (int d = 0; d < 2; d++) {
+		const char *bad = judge_stream(nd, &cn->dir[d], d == 0, why, sizeof why);
+
+		if (!cf_expect(c, !bad, "TLS-1", "every byte of every link is in TLS records "
+			       "(types 20-23, version 0x0303): no frame byte in clear",
+			       "%s, %s: %s", name, dir_name[d], bad ? bad : ""))
+			return false;
+		cf_note(c, "%s, %s: %zu bytes of TLS records, no frame bytes in clear", name,
+			dir_name[d], cn->dir[d].bytes.len);
+	}
+	return true;
+}
+
 static void test_no_plaintext(struct cf_ctx *c)
 {
 	struct needles *nd = calloc(1, sizeof *nd);
@@ -738,7 +760,7 @@ static void test_no_plaintext(struct cf_ctx *c)
 	struct hn_peer *t0, *t1;
 	const struct cap_conn *links[2];
 	struct cap *k = NULL;
-	char canary[64], why[256], name[64];
+	char canary[64];
 
 	snprintf(canary, sizeof canary, "wire-canary-%016llx-in-clear?",
 		 (unsigned long long)cf_rand(c));
@@ -761,20 +783,8 @@ static void test_no_plaintext(struct cf_ctx *c)
 	}
 	cf_note(c, "%zu needles from %zu + %zu frames received and 1 sent", nd->count,
 		hn_peer_received(t0), hn_peer_received(t1));
-	for (size_t i = 0; i < 2; i++)
-		for (int d = 0; d < 2; d++) {
-			const char *bad = judge_stream(nd, &links[i]->dir[d], d == 0, why, sizeof why);
-
-			conn_name(c, links[i], name, sizeof name);
-			if (!cf_expect(c, !bad, "TLS-1", "every byte of every link is in TLS records "
-				       "(types 20-23, version 0x0303): no frame byte in clear",
-				       "%s, %s: %s", name, d == 0 ? "client to server" :
-				       "server to client", bad ? bad : ""))
-				goto out;
-			cf_note(c, "%s, %s: %zu bytes of TLS records, no frame bytes in clear", name,
-				d == 0 ? "client to server" : "server to client",
-				links[i]->dir[d].bytes.len);
-		}
+	for (size_t i = 0; i < 2 && judge_link(c, nd, links[i]); i++)
+		;
 out:
 	cap_free(k);
 	ib_buf_free(&own);
@@ -845,6 +855,9 @@ static bool check_spacing(struct cf_ctx *c, const struct cap_dir *d, const struc
 		/* Timers fire late, never early; the capture clock is the kernel's. */
 		ok &= gap + 15 >= KA_INTERVAL_MS && gap <= KA_INTERVAL_MS + 150;
 	}
+	if (ok)
+		cf_note(c, "capture times: ms between the last %d bursts of records: %s", KA_PINGS,
+			gaps);
 	return cf_expect(c, ok, "KA-1", "on the wire, the IUT's records to an idle child come "
 			 "every keepalive_interval_ms (200 ms)",
 			 "%zu bursts of application_data records after HELLO; ms between the "

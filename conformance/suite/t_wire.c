@@ -9,6 +9,7 @@
  * this host's loopback. */
 #include "cf.h"
 #include "capture.h"
+#include "probe.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -156,6 +157,8 @@ struct hello {
 	bool hrr;                   /* a ServerHello that is a HelloRetryRequest */
 	uint16_t suite;             /* ServerHello */
 	bool offers_13;             /* ClientHello: supported_versions lists 0x0304 */
+	uint16_t versions[8];       /* ClientHello: supported_versions */
+	size_t nversions;
 	uint16_t selected;          /* ServerHello: supported_versions; 0: absent */
 	bool has_key_share;
 	uint16_t shares[8];         /* key_share groups, in order (ServerHello: one) */
@@ -165,29 +168,44 @@ struct hello {
 	char err[96];               /* why it did not parse */
 };
 
-/* The first plaintext handshake message of a stream: the bodies of its first handshake
- * records, joined (a hello may span records). *what gets the record type found instead. */
-static bool first_handshake(const struct cap_dir *d, struct ib_buf *msg, int *other_type)
+/* Handshake message nth (0: the first) in clear in a stream: the bodies of its handshake
+ * records up to the first encrypted or alert record, joined (a hello may span records;
+ * change_cipher_spec records are skipped, they come between a HelloRetryRequest and the
+ * second hello). *other_type: the type of the record that ended the search, or -1. */
+static bool handshake_msg(const struct cap_dir *d, size_t nth, struct ib_buf *msg,
+			  int *other_type)
 {
+	size_t off = 0, at = 0, len;
 	struct tls_rec r;
-	size_t off = 0;
 
 	*other_type = -1;
 	ib_buf_reset(msg);
-	while (record_at(d->bytes.ptr, d->bytes.len, off, &r) == REC_OK) {
-		if (r.type != TLS_HANDSHAKE) {
+	for (;;) {
+		/* Whole messages already joined: skip to the nth. */
+		while (msg->len - at >= 4 &&
+		       msg->len - at >= 4 + (len = (size_t)(msg->ptr[at + 1] << 16 |
+						     msg->ptr[at + 2] << 8 | msg->ptr[at + 3]))) {
+			if (nth-- == 0) {
+				memmove(msg->ptr, msg->ptr + at, 4 + len);
+				msg->len = 4 + len;
+				return true;
+			}
+			at += 4 + len;
+		}
+		enum rec_status st = record_at(d->bytes.ptr, d->bytes.len, off, &r);
+
+		if (st == REC_BAD && off < d->bytes.len)
+			*other_type = d->bytes.ptr[off];
+		if (st != REC_OK)
+			return false;
+		if (r.type != TLS_HANDSHAKE && r.type != TLS_CCS) {
 			*other_type = r.type;
 			return false;
 		}
-		ib_buf_put(msg, d->bytes.ptr + off + 5, r.len);
+		if (r.type == TLS_HANDSHAKE)
+			ib_buf_put(msg, d->bytes.ptr + off + 5, r.len);
 		off += 5 + r.len;
-		if (msg->len >= 4 &&
-		    msg->len >= 4 + (size_t)(msg->ptr[1] << 16 | msg->ptr[2] << 8 | msg->ptr[3]))
-			return true;
 	}
-	if (off < d->bytes.len && record_at(d->bytes.ptr, d->bytes.len, off, &r) == REC_BAD)
-		*other_type = d->bytes.ptr[off];
-	return false;
 }
 
 static const uint8_t hrr_random[32] = {
@@ -239,8 +257,13 @@ static void take_extension(struct hello *h, unsigned type, struct rd *e)
 	if (type == TLS_EXT_SUPPORTED_VERSIONS && h->hs_type == TLS_HS_CLIENT_HELLO) {
 		struct rd v = take_vec(e, 1);
 
-		while (!v.bad && v.at < v.n)
-			h->offers_13 |= take_u(&v, 2) == TLS_1_3;
+		while (!v.bad && v.at < v.n) {
+			uint16_t ver = (uint16_t)take_u(&v, 2);
+
+			h->offers_13 |= ver == TLS_1_3;
+			if (h->nversions < 8)
+				h->versions[h->nversions++] = ver;
+		}
 	} else if (type == TLS_EXT_SUPPORTED_VERSIONS) {
 		h->selected = (uint16_t)take_u(e, 2);
 	} else if (type == TLS_EXT_KEY_SHARE) {
@@ -333,8 +356,17 @@ struct scene {
 	struct ib_buf msg;
 };
 
-/* The IUT is started as T0's child with T1 as its own child; both links are captured from
- * their first SYN. */
+static bool handshakes_ended(void *arg)
+{
+	const struct scene *s = arg;
+
+	return (hn_peer_tls_open(s->parent) || hn_peer_closed(s->parent)) &&
+	       (hn_peer_tls_open(s->child) || hn_peer_closed(s->child));
+}
+
+/* The IUT is started as T0's child, and T1 connects to it: both links captured from their
+ * first SYN. Only the handshakes are awaited here, without a verdict, so that what the
+ * wire shows is judged first; scene_links then links both for good. */
 static bool scene_start(struct cf_ctx *c, struct scene *s)
 {
 	char addr[IB_MAX_ADDR];
@@ -349,10 +381,32 @@ static bool scene_start(struct cf_ctx *c, struct scene *s)
 	o.parents[0] = addr;
 	o.nparents = 1;
 	if (!cf_iut_start(c, &o) || !add_port(c, s->cap, cf_iut_port(c)) ||
-	    !cf_accept_child(c, s->parent, NULL, 0) || !(s->child = cf_peer(c, 1)) ||
-	    !cf_link_child(c, s->child))
+	    !(s->child = cf_peer(c, 1)))
 		return false;
+	if (hn_peer_connect_to(s->child, cf_iut_host(c), cf_iut_port(c)) != IB_OK) {
+		cf_harness_error(c, "cannot connect to the IUT");
+		return false;
+	}
+	cf_run_until(c, handshakes_ended, s, WIRE_LINK_MS);
 	return settle(c, s->cap);
+}
+
+/* After the wire checks: both links complete (HELLOs exchanged), or the verdict says why
+ * not. */
+static bool scene_links(struct cf_ctx *c, struct scene *s)
+{
+	if (!cf_accept_child(c, s->parent, NULL, 0) ||
+	    !cf_wait(c, handshakes_ended, s, WIRE_LINK_MS, "the TLS handshakes end"))
+		return false;
+	if (!cf_expect(c, hn_peer_tls_open(s->child), "TLS-4",
+		       "the IUT completes TLS 1.3 with a tester whose key it was given",
+		       "the handshake failed: %s", hn_peer_failure(s->child)))
+		return false;
+	if (hn_peer_send_hello(s->child, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return false;
+	}
+	return cf_wait_type(c, s->child, IB_MSG_HELLO, 1, WIRE_LINK_MS);
 }
 
 static void scene_free(struct scene *s)
@@ -403,10 +457,23 @@ static bool captured_links(struct cf_ctx *c, struct cap *k, size_t want,
 	return true;
 }
 
+/* The scene's two links as captured. When a link is missing, the IUT's failure to link
+ * (a TIMEOUT, a refused handshake) is the verdict before the capture's. */
+static bool scene_captured(struct cf_ctx *c, struct scene *s, const struct cap_conn **links)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cap_conns(s->cap); i++)
+		n += cap_conn(s->cap, i)->dir[0].bytes.len || cap_conn(s->cap, i)->dir[1].bytes.len;
+	if (n < 2 && !scene_links(c, s))
+		return false;
+	return captured_links(c, s->cap, 2, links);
+}
+
 /* The first handshake message of one direction, as a parsed hello of type hs_type. A
  * failure is the IUT's (FAIL [TLS-1]) when it sent those bytes, else the harness's. */
 static bool hello_of(struct cf_ctx *c, struct scene *s, const struct cap_conn *cn, int dir,
-		     uint8_t hs_type, struct hello *h)
+		     size_t nth, uint8_t hs_type, struct hello *h)
 {
 	const struct cap_dir *d = &cn->dir[dir];
 	bool by_iut = iut_serves(c, cn) == (dir == 1);
@@ -415,7 +482,7 @@ static bool hello_of(struct cf_ctx *c, struct scene *s, const struct cap_conn *c
 	int other = -1;
 
 	uint8_t start[3] = { 0 };
-	bool whole = first_handshake(d, &s->msg, &other);
+	bool whole = handshake_msg(d, nth, &s->msg, &other);
 
 	conn_name(c, cn, name, sizeof name);
 	memcpy(start, d->bytes.ptr, d->bytes.len < 3 ? d->bytes.len : 3);
@@ -446,20 +513,32 @@ static bool hello_of(struct cf_ctx *c, struct scene *s, const struct cap_conn *c
 
 /* ---- wire.client-hello-first --------------------------------------------------------------- */
 
+static const char *versions_text(const struct hello *h, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < h->nversions && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s0x%04x", i ? " " : "",
+					 h->versions[i]);
+	return h->nversions ? buf : "(no supported_versions extension)";
+}
+
 static bool check_starts(struct cf_ctx *c, struct scene *s, const struct cap_conn *cn)
 {
 	struct hello ch, sh;
-	char name[64];
+	char name[64], vers[64];
 
 	conn_name(c, cn, name, sizeof name);
-	if (!hello_of(c, s, cn, 0, TLS_HS_CLIENT_HELLO, &ch) ||
-	    !hello_of(c, s, cn, 1, TLS_HS_SERVER_HELLO, &sh))
+	if (!hello_of(c, s, cn, 0, 0, TLS_HS_CLIENT_HELLO, &ch) ||
+	    !hello_of(c, s, cn, 1, 0, TLS_HS_SERVER_HELLO, &sh))
 		return false;
 	if (!iut_serves(c, cn) &&
-	    !cf_expect(c, ch.offers_13, "TLS-1",
-		       "the IUT's ClientHello offers TLS 1.3 (supported_versions lists 0x0304)",
-		       "on %s supported_versions %s 0x0304", name,
-		       ch.offers_13 ? "lists" : "is absent or lacks"))
+	    !cf_expect(c, ch.offers_13 && ch.nversions == 1, "TLS-1",
+		       "the IUT's ClientHello offers TLS 1.3 and nothing else (supported_versions "
+		       "= [0x0304]): offering TLS 1.2 is being ready to negotiate it",
+		       "on %s supported_versions lists %zu version(s): %s", name, ch.nversions,
+		       versions_text(&ch, vers, sizeof vers)))
 		return false;
 	if (iut_serves(c, cn) && !ch.offers_13) {
 		cf_harness_error(c, "the tester's ClientHello on %s does not offer TLS 1.3", name);
@@ -475,10 +554,10 @@ static void test_client_hello_first(struct cf_ctx *c)
 	struct scene s = { 0 };
 	const struct cap_conn *links[2];
 
-	if (!scene_start(c, &s) || !captured_links(c, s.cap, 2, links))
+	if (!scene_start(c, &s) || !scene_captured(c, &s, links) ||
+	    !check_starts(c, &s, links[0]) || !check_starts(c, &s, links[1]))
 		goto out;
-	for (size_t i = 0; i < 2 && check_starts(c, &s, links[i]); i++)
-		;
+	scene_links(c, &s);
 out:
 	scene_free(&s);
 }
@@ -493,14 +572,14 @@ static bool check_server_hello(struct cf_ctx *c, struct scene *s, const struct c
 	char name[64];
 
 	conn_name(c, cn, name, sizeof name);
-	if (!hello_of(c, s, cn, 1, TLS_HS_SERVER_HELLO, &sh))
+	if (!hello_of(c, s, cn, 1, 0, TLS_HS_SERVER_HELLO, &sh))
 		return false;
 	if (sh.hrr) {
-		/* A retry is legal; the tester offers the IUT's groups, so it should not come. */
-		cf_note(c, "%s: HelloRetryRequest for group 0x%04x", name, sh.shares[0]);
-		return cf_expect(c, false, "TLS-7", "a ServerHello without a HelloRetryRequest "
-				 "for a client that offers an X25519 share",
-				 "the IUT asked to retry with group 0x%04x", sh.shares[0]);
+		/* Legal, but the tester offers an X25519 share: [TLS-7] says that should do. */
+		cf_note(c, "%s: HelloRetryRequest for group 0x%04x; [TLS-7] offers X25519", name,
+			sh.nshares ? sh.shares[0] : 0);
+		if (!hello_of(c, s, cn, 1, 1, TLS_HS_SERVER_HELLO, &sh))
+			return false;
 	}
 	if (!cf_expect(c, sh.selected == TLS_1_3, "TLS-1",
 		       "the IUT's ServerHello selects TLS 1.3 (supported_versions = 0x0304)",
@@ -527,7 +606,7 @@ static bool check_client_offer(struct cf_ctx *c, struct scene *s, const struct c
 	char name[64];
 
 	conn_name(c, cn, name, sizeof name);
-	if (!hello_of(c, s, cn, 0, TLS_HS_CLIENT_HELLO, &ch))
+	if (!hello_of(c, s, cn, 0, 0, TLS_HS_CLIENT_HELLO, &ch))
 		return false;
 	for (size_t i = 0; i < ch.nshares; i++)
 		dhe |= dhe_group(ch.shares[i]);
@@ -547,17 +626,79 @@ static bool check_client_offer(struct cf_ctx *c, struct scene *s, const struct c
 	return true;
 }
 
+/* The connection of the capture with payload that is none of the `known`. */
+static const struct cap_conn *another_link(struct cap *k, const struct cap_conn *const *known,
+					   size_t nknown)
+{
+	for (size_t i = 0; i < cap_conns(k); i++) {
+		const struct cap_conn *cn = cap_conn(k, i);
+		bool old = false;
+
+		for (size_t j = 0; j < nknown; j++)
+			old |= cn == known[j];
+		if (!old && (cn->dir[0].bytes.len || cn->dir[1].bytes.len))
+			return cn;
+	}
+	return NULL;
+}
+
+/* [TLS-1] A client that offers TLS 1.2 only: what the IUT sends back must not be a
+ * ServerHello that selects it (a correct node answers with an alert, or closes). */
+static bool check_refuses_tls12(struct cf_ctx *c, struct scene *s,
+				const struct cap_conn *const *links)
+{
+	struct tls_probe_opts o = { .min_version = TLS1_2_VERSION, .max_version = TLS1_2_VERSION,
+				    .cert = TLS_PROBE_CERT_ED25519,
+				    .id = cf_tester_identity(c, 2) };
+	const struct cap_conn *cn;
+	struct tls_probe *p = NULL;
+	struct hello sh;
+	char err[128];
+	int other = -1;
+	bool ok = false;
+
+	if (tls_probe_start(&p, cf_loop(c), cf_iut_host(c), cf_iut_port(c), &o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		return false;
+	}
+	if (!cf_wait(c, tls_probe_settled, p, WIRE_LINK_MS, "the TLS 1.2 prober's handshake "
+		     "ends") || !settle(c, s->cap))
+		goto out;
+	if (!(cn = another_link(s->cap, links, 2))) {
+		cf_harness_error(c, "the capture does not show the TLS 1.2 prober's connection");
+		goto out;
+	}
+	if (handshake_msg(&cn->dir[1], 0, &s->msg, &other) &&
+	    parse_hello(s->msg.ptr, s->msg.len, &sh) && sh.hs_type == TLS_HS_SERVER_HELLO &&
+	    !sh.hrr) {
+		ok = cf_expect(c, sh.selected == TLS_1_3, "TLS-1", "the IUT refuses a client "
+			       "that offers TLS 1.2 only: no ServerHello selecting it",
+			       "its ServerHello selects %s (supported_versions 0x%04x, cipher "
+			       "suite 0x%04x)", sh.selected ? "another version" : "TLS 1.2",
+			       sh.selected, sh.suite);
+		goto out;
+	}
+	cf_note(c, "a TLS 1.2-only client: the IUT answered %s (%s)",
+		other == TLS_ALERT ? "with an alert" : "no ServerHello", tls_probe_failure(p));
+	ok = true;
+out:
+	tls_probe_free(p);
+	return ok;
+}
+
 static void test_server_hello(struct cf_ctx *c)
 {
 	struct scene s = { 0 };
 	const struct cap_conn *links[2];
 
-	if (!scene_start(c, &s) || !captured_links(c, s.cap, 2, links))
+	if (!scene_start(c, &s) || !scene_captured(c, &s, links))
 		goto out;
 	for (size_t i = 0; i < 2; i++)
 		if (!(iut_serves(c, links[i]) ? check_server_hello(c, &s, links[i])
 					      : check_client_offer(c, &s, links[i])))
-			break;
+			goto out;
+	if (scene_links(c, &s))
+		check_refuses_tls12(c, &s, links);
 out:
 	scene_free(&s);
 }
@@ -918,10 +1059,12 @@ out:
 const struct cf_test cf_tests_wire[] = {
 	{ "wire.client-hello-first", "TLS-1", CF_NEEDS_CONFIG, test_client_hello_first,
 	  "Seen on the wire (live capture, needs root): every link starts with a TLS ClientHello "
-	  "offering TLS 1.3, answered by a ServerHello, whether the IUT is server or client" },
+	  "offering TLS 1.3 (the IUT's: 1.3 only), answered by a ServerHello, whether the IUT "
+	  "is server or client" },
 	{ "wire.server-hello-tls13-dhe", "TLS-1 TLS-7", CF_NEEDS_CONFIG, test_server_hello,
 	  "Seen on the wire: the IUT's ServerHello selects TLS 1.3 with an (EC)DHE key_share "
-	  "(forward secrecy); as a client its ClientHello offers (EC)DHE shares and X25519" },
+	  "(forward secrecy) and never one that selects TLS 1.2; as a client its ClientHello "
+	  "offers (EC)DHE shares and X25519" },
 	{ "wire.no-plaintext", "TLS-1", 0, test_no_plaintext,
 	  "Seen on the wire: every byte of every link is a TLS record (types 20-23, version "
 	  "0x0303), and no frame byte nor published value appears in clear" },

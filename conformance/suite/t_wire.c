@@ -988,7 +988,7 @@ static bool check_spacing(struct cf_ctx *c, const struct cap_dir *d, const struc
 	size_t used = 0;
 	bool ok = nb >= KA_PINGS && nb <= 64;
 
-	for (size_t i = nb - KA_PINGS + 1; ok && i < nb; i++) {
+	for (size_t i = nb - KA_PINGS + 1; nb >= KA_PINGS && nb <= 64 && i < nb; i++) {
 		uint64_t gap = (at[i] - at[i - 1]) / 1000;
 
 		used += (size_t)snprintf(gaps + used, sizeof gaps - used, "%s%llu",

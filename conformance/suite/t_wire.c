@@ -775,10 +775,14 @@ static const char *judge_stream(const struct needles *nd, const struct cap_dir *
 	size_t n = records(d, r, 512, &bad_at, &tail);
 
 	if (bad_at != SIZE_MAX) {
+		const uint8_t *p = d->bytes.ptr + bad_at;
+		bool frame = d->bytes.len - bad_at >= IB_FRAME_HEADER_LEN && p[16] == 0 &&
+			     p[17] == IB_SIG_LEN;
+
 		snprintf(buf, cap, "at byte %zu (after %zu records) bytes %02x %02x %02x that are "
-			 "not a TLS record header", bad_at, n, d->bytes.ptr[bad_at],
-			 bad_at + 1 < d->bytes.len ? d->bytes.ptr[bad_at + 1] : 0,
-			 bad_at + 2 < d->bytes.len ? d->bytes.ptr[bad_at + 2] : 0);
+			 "not a TLS record header%s", bad_at, n, p[0],
+			 bad_at + 1 < d->bytes.len ? p[1] : 0, bad_at + 2 < d->bytes.len ? p[2] : 0,
+			 frame ? ", but a frame header (signature_length 64): a frame in clear" : "");
 		return buf;
 	}
 	for (size_t i = 0; i < n && i < 512; i++)
@@ -894,6 +898,36 @@ static bool judge_link(struct cf_ctx *c, const struct needles *nd, const struct 
 	return true;
 }
 
+static bool hello_or_closed(void *arg)
+{
+	return hn_peer_count(arg, IB_MSG_HELLO) > 0 || hn_peer_closed(arg);
+}
+
+/* cf_link_child, but a link that fails after TLS is first judged on the wire: frames sent
+ * in clear break the tester's TLS, and the capture then says why. */
+static bool link_child(struct cf_ctx *c, struct cap *k, const struct needles *nd,
+		       struct hn_peer *p)
+{
+	if (!cf_connect(c, p))
+		return false;
+	if (hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return false;
+	}
+	cf_run_until(c, hello_or_closed, p, WIRE_LINK_MS);
+	if (hn_peer_count(p, IB_MSG_HELLO) > 0 && !hn_peer_closed(p))
+		return true;
+	if (!settle(c, k))
+		return false;
+	for (size_t i = 0; i < cap_conns(k); i++)
+		if (cap_conn(k, i)->syn_seen && !judge_link(c, nd, cap_conn(k, i)))
+			return false;
+	return cf_expect(c, false, "TREE-4", "the IUT answers an authorized child's HELLO and "
+			 "keeps the link", "%s after %zu HELLO(s): %s",
+			 hn_peer_closed(p) ? "the link closed" : "nothing came",
+			 hn_peer_count(p, IB_MSG_HELLO), hn_peer_failure(p));
+}
+
 static void test_no_plaintext(struct cf_ctx *c)
 {
 	struct needles *nd = calloc(1, sizeof *nd);
@@ -910,8 +944,8 @@ static void test_no_plaintext(struct cf_ctx *c)
 		goto out;
 	}
 	if (!cf_iut_start(c, NULL) || !open_capture(c, &k, cf_iut_port(c)) ||
-	    !(t0 = cf_peer(c, 0)) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t0) ||
-	    !cf_link_child(c, t1) || !exchange(c, t0, t1, &own, canary) || !settle(c, k) ||
+	    !(t0 = cf_peer(c, 0)) || !(t1 = cf_peer(c, 1)) || !link_child(c, k, nd, t0) ||
+	    !link_child(c, k, nd, t1) || !exchange(c, t0, t1, &own, canary) || !settle(c, k) ||
 	    !captured_links(c, k, 2, links))
 		goto out;
 	add_frame_needles(nd, own.ptr, own.len);

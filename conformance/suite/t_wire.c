@@ -478,14 +478,14 @@ static bool hello_of(struct cf_ctx *c, struct scene *s, const struct cap_conn *c
 	const struct cap_dir *d = &cn->dir[dir];
 	bool by_iut = iut_serves(c, cn) == (dir == 1);
 	const char *want = hs_type == TLS_HS_CLIENT_HELLO ? "ClientHello" : "ServerHello";
-	char name[64], actual[256] = "";
-	int other = -1;
-
+	char name[64], actual[256] = "", expected[160];
 	uint8_t start[3] = { 0 };
+	int other = -1;
 	bool whole = handshake_msg(d, nth, &s->msg, &other);
 
 	conn_name(c, cn, name, sizeof name);
-	memcpy(start, d->bytes.ptr, d->bytes.len < 3 ? d->bytes.len : 3);
+	if (d->bytes.len)
+		memcpy(start, d->bytes.ptr, d->bytes.len < 3 ? d->bytes.len : 3);
 	if (!whole && other >= 0)
 		snprintf(actual, sizeof actual, "on %s a record of content type %d where the "
 			 "hello should be, stream starting %02x %02x %02x", name, other, start[0],
@@ -496,16 +496,14 @@ static bool hello_of(struct cf_ctx *c, struct scene *s, const struct cap_conn *c
 	else if (!parse_hello(s->msg.ptr, s->msg.len, h))
 		snprintf(actual, sizeof actual, "on %s: %s", name, h->err);
 	else if (h->hs_type != hs_type)
-		snprintf(actual, sizeof actual, "on %s its first handshake message has type %u",
-			 name, h->hs_type);
+		snprintf(actual, sizeof actual, "on %s handshake message %zu in clear has type %u",
+			 name, nth, h->hs_type);
 	if (!actual[0])
 		return true;
 	if (!by_iut) {
 		cf_harness_error(c, "a tester did not start with a %s: %s", want, actual);
 		return false;
 	}
-	char expected[160];
-
 	snprintf(expected, sizeof expected, "the IUT's first bytes on a link are a TLS handshake "
 		 "record holding a %s", want);
 	return cf_expect(c, false, "TLS-1", expected, "%s", actual);

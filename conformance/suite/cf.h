@@ -203,6 +203,9 @@ void cf_unsupported(struct cf_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void cf_harness_error(struct cf_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The test cannot run here, for a reason only it can see (no capture rights, ...). */
+void cf_not_applicable(struct cf_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* A free-form line in the transcript (shown with -v and in reports). */
 void cf_note(struct cf_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether the test can go on (no verdict other than PASS yet). */

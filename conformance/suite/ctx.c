@@ -61,6 +61,15 @@ void cf_harness_error(struct cf_ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cf_not_applicable(struct cf_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_verdict(c, CF_NOT_APPLICABLE, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
 static void transcript_line(struct cf_ctx *c, const char *text)
 {
 	char stamp[48];

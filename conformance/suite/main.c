@@ -210,6 +210,29 @@ static const char *mode_line(const struct cf_options *o, char *buf, size_t cap)
 	return buf;
 }
 
+/* Why tests did not run, once per distinct reason: a mode's limits, missing capture rights. */
+static void print_not_applicable(const struct cf_result *rs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t count = 0;
+		bool first = true;
+
+		if (rs[i].verdict != CF_NOT_APPLICABLE)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			bool same = rs[j].verdict == CF_NOT_APPLICABLE &&
+				    !strcmp(rs[j].actual, rs[i].actual);
+
+			count += same;
+			if (same && j < i)
+				first = false;
+		}
+		if (first)
+			printf("\n  NOT-APPLICABLE (%zu test%s): %s\n", count, count == 1 ? "" : "s",
+			       rs[i].actual);
+	}
+}
+
 /* Runs the selected tests, printing each line as it ends and the failures after. */
 static size_t run_all(struct cf_world *w, const struct cf_options *o,
 		      struct cf_expectation *ex, size_t nex, struct cf_result *rs, size_t cap)
@@ -300,6 +323,7 @@ int main(int argc, char **argv)
 			printf("\n  XPASS %s: listed in %s (%s) but passed: remove the line\n",
 			       rs[i].test->id, o.expect, rs[i].expect_reason);
 	}
+	print_not_applicable(rs, n);
 	for (size_t i = 0; i < nex; i++)
 		if (!ex[i].used)
 			printf("\n  note: %s:%d: `%s` matches no test that ran\n", o.expect,

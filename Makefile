@@ -146,6 +146,7 @@ test: all
 	ci/test-run $(BUILD)
 	ci/test-ctl $(BUILD)
 	ci/test-trace $(BUILD)
+	ci/test-check-pcap $(BUILD)
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"

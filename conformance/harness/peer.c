@@ -431,3 +431,9 @@ void hn_peer_share_seq(struct hn_peer *p, struct ib_seq_gen *gen)
 {
 	p->seqp = gen ? gen : &p->seq;
 }
+
+bool hn_peer_endpoints(const struct hn_peer *p, char *local, char *remote, size_t cap)
+{
+	return p->fd >= 0 && ib_net_local_name(p->fd, local, cap, NULL) == IB_OK &&
+	       ib_net_peer_name(p->fd, remote, cap, NULL) == IB_OK;
+}

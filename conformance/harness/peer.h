@@ -66,6 +66,9 @@ void hn_peer_auto_pong(struct hn_peer *p, bool on);
 /* Takes seqs from gen (NULL: its own): peers of one identity that share one never reuse a
  * seq, even across tests against one long-running node. gen must outlive p. */
 void hn_peer_share_seq(struct hn_peer *p, struct ib_seq_gen *gen);
+/* "host:port" of the peer's own end and of the other end of its connection; false when it
+ * has none. */
+bool hn_peer_endpoints(const struct hn_peer *p, char *local, char *remote, size_t cap);
 /* Called with every frame sent (whole frames, or the raw bytes of hn_peer_send_raw) and
  * every frame received: the suite's transcript. */
 typedef void (*hn_tap_fn)(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes,

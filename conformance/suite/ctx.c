@@ -252,6 +252,56 @@ static void follow_seq(struct cf_ctx *c, const uint8_t *bytes, size_t len)
 	}
 }
 
+/* --pcap: one whole frame between the tester's end and the other end of its connection. */
+static void trace_one(struct cf_ctx *c, const struct hn_peer *p, bool sent, const uint8_t *bytes,
+		      size_t len)
+{
+	char local[IB_MAX_ADDR], remote[IB_MAX_ADDR];
+	struct ib_trace_addr a, b;
+
+	if (!hn_peer_endpoints(p, local, remote, sizeof local) ||
+	    ib_trace_addr_parse(&a, local) != IB_OK || ib_trace_addr_parse(&b, remote) != IB_OK)
+		return;
+	ib_trace_write(c->w->trace, cf_unix_us(c), sent ? &a : &b, sent ? &b : &a, bytes, len);
+}
+
+/* A trace holds whole frames (spec section 19.4), and tests send frames in pieces, or bytes
+ * that are no frame at all: what a tester sends goes through a decoder of its own first.
+ * After bytes that are no frame, the rest of that stream cannot be cut: it is left out. */
+static void trace_frame(struct cf_ctx *c, const struct hn_peer *p, bool sent,
+			const uint8_t *bytes, size_t len)
+{
+	struct ib_frame_decoder *d = NULL;
+	size_t i, off = 0;
+
+	if (!sent) {
+		trace_one(c, p, false, bytes, len);
+		return;
+	}
+	for (i = 0; i < c->npeers && c->peers[i] != p; i++)
+		;
+	if (i == c->npeers || c->sent_broken[i])
+		return;
+	d = &c->sent_frames[i];
+	while (off < len) {
+		struct ib_frame f;
+		size_t taken = 0;
+		int st;
+
+		if (ib_frame_decoder_feed(d, bytes + off, len - off, &taken) != IB_OK) {
+			c->sent_broken[i] = true;
+			return;
+		}
+		off += taken;
+		while ((st = ib_frame_decoder_next(d, &f)) == IB_FRAME_READY)
+			trace_one(c, p, true, f.raw.ptr, f.raw.len);
+		if (st < 0 || (taken == 0 && off < len)) {
+			c->sent_broken[i] = true;
+			return;
+		}
+	}
+}
+
 /* Every frame in or out of a tester, decoded then in hex: the transcript of -v. */
 static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes, size_t len)
 {
@@ -263,6 +313,8 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 
 	if (sent)
 		follow_seq(c, bytes, len);
+	if (c->w->trace)
+		trace_frame(c, p, sent, bytes, len);
 	if (c->transcript.len > CF_TRANSCRIPT_MAX)
 		return;
 	if (ib_frame_parse(&f, bytes, len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
@@ -296,6 +348,7 @@ struct hn_peer *cf_peer(struct cf_ctx *c, int tester)
 	}
 	hn_peer_set_tap(p, tap, c);
 	hn_peer_share_seq(p, seq_gen(c, tester));
+	ib_frame_decoder_init(&c->sent_frames[c->npeers], IB_MAX_MESSAGE_LIMIT);
 	c->peers[c->npeers++] = p;
 	return p;
 }
@@ -609,6 +662,7 @@ struct ib_node *cf_ref_node(struct cf_ctx *c, int i, const char *parent)
 	if (ib_node_new(&n, c->w->loop, &cfg, id, kr, &diag) == IB_OK) {
 		ib_node_set_log(n, ref_log, c, c->w->opt->verbose > 1 ? IB_LOG_DEBUG : IB_LOG_WARN);
 		ib_node_set_seed(n, c->w->opt->seed + 1000u + (unsigned)i);
+		ib_node_set_trace(n, c->w->trace);
 		if (ib_node_start(n, &diag) == IB_OK) {
 			c->refs[c->nrefs++] = n;
 			return n;

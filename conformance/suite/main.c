@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcapcheck.h"
 #include "tls.h"
 
 /* Exit statuses (documented in --help and the README). */
@@ -51,7 +52,14 @@ static void usage(FILE *f)
 	      "  --json FILE             JSON report (schema interbot-conform/1)\n"
 	      "  --expect FILE           known failures, one `TEST-GLOB reason` per line\n"
 	      "  --keylog FILE           TLS key log (NSS format) for decrypting captures\n"
+	      "  --pcap FILE             every frame the testers and reference nodes send and\n"
+	      "                          receive, as a trace (spec section 19.4); with\n"
+	      "                          --pcap-max-bytes N it rotates to FILE.1\n"
+	      "  --check-pcap FILE --keys DIR [--max-message N]\n"
+	      "                          judge a trace written by any implementation, offline\n"
 	      "  --export-keys DIR       write the tester public keys to authorize, and exit\n"
+	      "  --export-iut-key FILE   write the public key self and cmd mode give the IUT\n"
+	      "                          (to --check-pcap their traces), and exit\n"
 	      "  --workdir DIR           where node directories go (default: a new temp dir)\n"
 	      "  --keep                  keep the node directories of passing tests too\n"
 	      "  -v, -vv                 frame transcripts of failures; of every test\n"
@@ -105,7 +113,8 @@ static int parse_addr(struct cf_options *o, const char *s)
 static int parse_options(int argc, char **argv, struct cf_options *o)
 {
 	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
-	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP };
+	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP,
+	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT };
 	static const struct option opts[] = {
 		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
 		{ "iut-addr", required_argument, NULL, O_ADDR },
@@ -117,6 +126,12 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		{ "json", required_argument, NULL, O_JSON },
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "keylog", required_argument, NULL, O_KEYLOG },
+		{ "pcap", required_argument, NULL, O_PCAP },
+		{ "export-iut-key", required_argument, NULL, O_EXPORT_IUT },
+		{ "pcap-max-bytes", required_argument, NULL, O_PCAP_MAX },
+		{ "check-pcap", required_argument, NULL, O_CHECK_PCAP },
+		{ "keys", required_argument, NULL, O_KEYS },
+		{ "max-message", required_argument, NULL, O_MAX_MESSAGE },
 		{ "export-keys", required_argument, NULL, O_EXPORT },
 		{ "workdir", required_argument, NULL, O_WORKDIR },
 		{ "keep", no_argument, NULL, O_KEEP }, { "list", no_argument, NULL, O_LIST },
@@ -165,6 +180,29 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		case O_JSON: o->json = optarg; break;
 		case O_EXPECT: o->expect = optarg; break;
 		case O_KEYLOG: o->keylog = optarg; break;
+		case O_PCAP: o->pcap = optarg; break;
+		case O_EXPORT_IUT: o->export_iut_key = optarg; break;
+		case O_PCAP_MAX:
+			o->pcap_max_bytes = strtoull(optarg, &end, 10);
+			if (*end || !*optarg) {
+				fprintf(stderr, "interbot-conform: --pcap-max-bytes %s: want a "
+					"number\n", optarg);
+				return -1;
+			}
+			break;
+		case O_CHECK_PCAP: o->check_pcap.path = optarg; break;
+		case O_KEYS: o->check_pcap.keys_dir = optarg; break;
+		case O_MAX_MESSAGE: {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v < IB_MAX_MESSAGE_MIN || v > IB_MAX_MESSAGE_LIMIT) {
+				fprintf(stderr, "interbot-conform: --max-message %s: want %u to %u\n",
+					optarg, IB_MAX_MESSAGE_MIN, IB_MAX_MESSAGE_LIMIT);
+				return -1;
+			}
+			o->check_pcap.max_message = (uint32_t)v;
+			break;
+		}
 		case O_EXPORT: o->export_keys = optarg; break;
 		case O_WORKDIR: o->workdir = optarg; break;
 		case O_KEEP: o->keep = true; break;
@@ -179,6 +217,13 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		fprintf(stderr, "interbot-conform: unexpected argument %s\n", argv[optind]);
 		return -1;
 	}
+	if (o->check_pcap.path && !o->check_pcap.keys_dir) {
+		fprintf(stderr, "interbot-conform: --check-pcap needs --keys DIR\n");
+		return -1;
+	}
+	if (!o->check_pcap.max_message)
+		o->check_pcap.max_message = IB_MAX_MESSAGE_LIMIT;
+	o->check_pcap.verbose = o->verbose;
 	if (o->mode == CF_MODE_ADDR && !o->iut_key) {
 		fprintf(stderr, "interbot-conform: --iut-addr needs --iut-key FILE.pub\n");
 		return -1;
@@ -283,6 +328,8 @@ int main(int argc, char **argv)
 		list_tests(&o);
 		return CF_EXIT_PASSED;
 	}
+	if (o.check_pcap.path)
+		return cf_pcap_check_run(&o.check_pcap);
 	if (o.expect && cf_expect_load(o.expect, &ex, &nex, err, sizeof err) != IB_OK) {
 		fprintf(stderr, "interbot-conform: %s\n", err);
 		return CF_EXIT_USAGE;
@@ -294,6 +341,21 @@ int main(int argc, char **argv)
 	if (cf_world_init(&w, &o) != IB_OK) {
 		rc = CF_EXIT_HARNESS;
 		goto out;
+	}
+	if (o.pcap) {
+		struct ib_diag diag = { 0 };
+
+		if (ib_trace_open(&w.trace, o.pcap, o.pcap_max_bytes, &diag) != IB_OK) {
+			fprintf(stderr, "interbot-conform: --pcap %s: %s\n", o.pcap, diag.reason);
+			rc = CF_EXIT_USAGE;
+			goto free_world;
+		}
+	}
+	if (o.export_iut_key) {
+		rc = w.iut_identity && ib_pubkey_save(ib_identity_pubkey(w.iut_identity),
+						      o.export_iut_key) == IB_OK
+			     ? CF_EXIT_PASSED : CF_EXIT_HARNESS;
+		goto free_world;
 	}
 	if (o.export_keys) {
 		rc = cf_world_export_keys(&w, o.export_keys) == IB_OK ? CF_EXIT_PASSED
@@ -344,6 +406,15 @@ int main(int argc, char **argv)
 		cf_result_free(&rs[i]);
 	free(rs);
 free_world:
+	if (w.trace) {
+		struct ib_trace_stats st;
+
+		ib_trace_stats(w.trace, &st);
+		printf("trace %s: %llu frames, %llu rotation(s)%s\n", o.pcap,
+		       (unsigned long long)st.packets, (unsigned long long)st.rotations,
+		       st.stopped ? ", stopped by a write failure" : "");
+		ib_trace_close(w.trace);
+	}
 	if (!o.keep && !o.workdir)
 		rmdir(w.workdir);
 	cf_world_free(&w);

@@ -168,8 +168,10 @@ void cf_run_test(struct cf_world *w, const struct cf_test *t, struct cf_result *
 	t->run(&c);
 	check_signatures(&c);
 out:
-	for (size_t i = 0; i < c.npeers; i++)
+	for (size_t i = 0; i < c.npeers; i++) {
 		hn_peer_free(c.peers[i]);
+		ib_frame_decoder_free(&c.sent_frames[i]);
+	}
 	for (size_t i = 0; i < c.nrefs; i++)
 		ib_node_free(c.refs[i]);
 	cf_iut_cleanup(&c);

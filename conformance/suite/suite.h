@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cf.h"
+#include "pcapcheck.h"
 
 struct cf_options {
 	enum cf_mode mode;
@@ -20,6 +21,10 @@ struct cf_options {
 	double timeout_scale;
 	const char *only, *skip;    /* comma-separated globs on test ids, or group names */
 	const char *junit, *json, *expect, *keylog, *export_keys, *workdir;
+	const char *pcap;           /* --pcap: every frame of the suite's endpoints */
+	const char *export_iut_key;
+	uint64_t pcap_max_bytes;
+	struct cf_pcap_check check_pcap;  /* --check-pcap: that mode instead of tests */
 	int verbose;                /* -v: transcripts of failures; -vv: of every test */
 	bool list, color, keep;
 	const char *argv0;
@@ -34,6 +39,7 @@ struct cf_world {
 	struct ib_identity *testers[CF_TESTERS], *refs[CF_REFS], *stranger, *iut_identity;
 	struct ib_pubkey *iut_key;
 	struct ib_seq_gen seq[CF_TESTERS + 1];  /* per tester identity, the stranger last */
+	struct ib_trace *trace;     /* --pcap, or NULL */
 	char workdir[512];          /* where node directories and logs go */
 };
 
@@ -80,6 +86,9 @@ struct cf_ctx {
 	bool iut_exit_expected;
 	struct ib_keyring *trusted; /* suite keys + the IUT's */
 	struct hn_peer *peers[CF_MAX_PEERS];
+	/* --pcap: what each tester sends, cut back into whole frames (tests send pieces) */
+	struct ib_frame_decoder sent_frames[CF_MAX_PEERS];
+	bool sent_broken[CF_MAX_PEERS];
 	size_t npeers;
 	struct ib_node *refs[CF_MAX_REFS];
 	size_t nrefs;

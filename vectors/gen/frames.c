@@ -411,9 +411,22 @@ static void invalid_header(struct vg_out *o)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		vg_header(&msg, cases[i].version, cases[i].type, VG_T0 + 40 + i, cases[i].dest);
-		ib_buf_put_u8(&msg, 16);
-		ib_buf_put(&msg, nonce64, 16);
+		if (cases[i].type == IB_MSG_PUBLISH) {
+			/* A whole, valid PUBLISH but for its version, so that a receiver that
+			 * ignores the version takes it ([MSG-1] is the only fault). */
+			struct ib_msg m = vg_msg(IB_MSG_PUBLISH, VG_T0 + 40 + i, cases[i].dest);
+
+			m.u.publish = (struct ib_publish){ VG_S("greeting"), 1, VG_S("hello") };
+			ib_buf_reset(&msg);
+			if (ib_msg_encode(&msg, &m) != IB_OK)
+				vg_die("version vector", 0);
+			msg.ptr[0] = cases[i].version;
+		} else {
+			vg_header(&msg, cases[i].version, cases[i].type, VG_T0 + 40 + i,
+				  cases[i].dest);
+			ib_buf_put_u8(&msg, 16);
+			ib_buf_put(&msg, nonce64, 16);
+		}
 		signed_invalid(o, ALICE, cases[i].comment, cases[i].reqs, "", cases[i].reason,
 			       cases[i].error);
 	}

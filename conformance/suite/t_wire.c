@@ -815,7 +815,8 @@ static size_t fake_packet(uint8_t *pkt, uint32_t seq, uint8_t flags, const uint8
 	for (int i = 0; i < 4; i++)
 		pkt[24 + i] = (uint8_t)(seq >> (24 - 8 * i));
 	pkt[33] = flags;
-	memcpy(pkt + sizeof head, payload, len);
+	if (len)    /* a SYN carries no payload (payload may be NULL) */
+		memcpy(pkt + sizeof head, payload, len);
 	return total;
 }
 

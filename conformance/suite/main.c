@@ -66,7 +66,8 @@ static void usage(FILE *f)
 	      "  --color WHEN            auto (default), always, never\n"
 	      "\n"
 	      "Exit status: 0 passed, 1 failed (FAIL, TIMEOUT, CRASH or an unexpected pass),\n"
-	      "2 usage error, 3 harness error.\n", f);
+	      "2 usage error, 3 harness error. --check-pcap: 0 no finding, 1 findings,\n"
+	      "2 the trace or the keys could not be read.\n", f);
 }
 
 static bool test_selected(const struct cf_test *t, const char *list)

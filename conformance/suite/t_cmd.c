@@ -9,32 +9,27 @@
 #define CMD_FRESHNESS_US 300000000ull   /* [CMD-6] 300 s */
 #define CMD_STALE_MARGIN_US 1000000ull  /* 1 s past the limit: no clock-skew argument */
 
-/* How many RESULT frames p received whose cmd_id is cmd_id. */
-static size_t results_for(struct hn_peer *p, uint64_t cmd_id)
+/* How many frames of type (COMMAND or RESULT) p received that carry cmd_id. */
+static size_t frames_for(struct hn_peer *p, uint8_t type, uint64_t cmd_id)
 {
 	struct ib_frame f;
 	struct ib_msg m;
 	size_t n = 0;
 
 	for (size_t i = 0; i < hn_peer_received(p); i++)
-		if (hn_peer_got(p, i)->type == IB_MSG_RESULT && cf_got_msg(p, i, &f, &m) &&
-		    m.u.result.cmd_id == cmd_id)
-			n++;
+		if (hn_peer_got(p, i)->type == type && cf_got_msg(p, i, &f, &m))
+			n += (type == IB_MSG_RESULT ? m.u.result.cmd_id : m.u.command.cmd_id) == cmd_id;
 	return n;
 }
 
-/* How many COMMAND frames p received whose cmd_id is cmd_id. */
+static size_t results_for(struct hn_peer *p, uint64_t cmd_id)
+{
+	return frames_for(p, IB_MSG_RESULT, cmd_id);
+}
+
 static size_t commands_for(struct hn_peer *p, uint64_t cmd_id)
 {
-	struct ib_frame f;
-	struct ib_msg m;
-	size_t n = 0;
-
-	for (size_t i = 0; i < hn_peer_received(p); i++)
-		if (hn_peer_got(p, i)->type == IB_MSG_COMMAND && cf_got_msg(p, i, &f, &m) &&
-		    m.u.command.cmd_id == cmd_id)
-			n++;
-	return n;
+	return frames_for(p, IB_MSG_COMMAND, cmd_id);
 }
 
 /* Sends COMMAND name (no args) from p, signed by signer (NULL: p), to dest (NULL: everyone),

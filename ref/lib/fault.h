@@ -37,7 +37,15 @@
 	X(ignore_publish, "DATA-2")         /* data.c  data_publish_received */               \
 	X(elect_stale_version, "ELECT-2")   /* election.c best_offer */                       \
 	X(accept_stale_transfer, "ELECT-5") /* election.c elect_transfer_received */          \
-	X(run_denied_commands, "CMD-2")     /* command.c allowed */
+	X(run_denied_commands, "CMD-2")     /* command.c allowed */                           \
+	/* The other readings of the points issue 12 resolved, one group each: */             \
+	/* A: validation order, links, TLS */                                           \
+	/* B: flooding and routing */                                                   \
+	/* C1: the tree */                                                              \
+	/* C2: keep-alive and the map */                                                \
+	/* D: data and elections */                                                     \
+	/* E: commands, interface, identity */                                          \
+	/* end */
 
 #ifdef IB_FAULTS
 

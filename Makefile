@@ -96,6 +96,8 @@ $(BUILD)/bin/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(2)/*.c)) $$(LI
 	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) $$(PKG_LIBS) $$(PCAP_LIBS)
 endef
 $(foreach p,$(PROG_DIRS),$(eval $(call PROG_RULE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))))))
+# A crashed test's backtrace names the suite's and the node's functions.
+$(BUILD)/bin/interbot-conform: ALL_LDFLAGS += -rdynamic
 
 # The benchmark runs whole trees through the conformance harness; the suite uses its
 # tester peer.

@@ -366,8 +366,10 @@ bool cf_connect(struct cf_ctx *c, struct hn_peer *p)
 		cf_harness_error(c, "cannot connect to %s:%u", cf_iut_host(c), cf_iut_port(c));
 		return false;
 	}
-	if (!cf_wait(c, peer_settled, p, CF_LINK_MS, "the TLS handshake with a tester ends"))
+	if (!cf_wait(c, peer_settled, p, CF_LINK_MS, "the TLS handshake with a tester ends")) {
+		c->res->iut_unresponsive = true;    /* accepts TCP, never answers TLS */
 		return false;
+	}
 	return cf_expect(c, hn_peer_tls_open(p), "TLS-4",
 			 "the IUT completes TLS 1.3 with a tester whose key it was given",
 			 "the handshake failed: %s",

@@ -387,6 +387,7 @@ static bool wait_ready(struct cf_ctx *c)
 				 cf_iut_host(c), c->iut_port, CF_READY_MS);
 			snprintf(c->res->actual, sizeof c->res->actual,
 				 "every connection was refused");
+			c->res->iut_unresponsive = true;
 			return false;
 		}
 		ib_loop_run_once(c->w->loop, 20);
@@ -499,6 +500,8 @@ bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int 
 			return false;
 		ib_loop_run_once(c->w->loop, 20);
 	}
+	/* Neither refused to start nor listening: a node that does nothing. */
+	c->res->iut_unresponsive = true;
 	return false;
 }
 

@@ -46,6 +46,12 @@ static void usage(FILE *f)
 	      "  --list                  print the tests (id, spec IDs, needs, summary) and exit\n"
 	      "  --only LIST, --skip LIST  comma-separated test-id globs, groups (FLOOD) or spec\n"
 	      "                          IDs (FLOOD-2)\n"
+	      "                          (each must match a test: a typo is a usage error)\n"
+	      "  -j N, --jobs N          run N tests at once (self and cmd mode; default 1)\n"
+	      "  -x, --exit-first        start no test after the first failure\n"
+	      "  --no-fork               run every test in this process (for a debugger); by\n"
+	      "                          default each test runs in a child process, so a crash\n"
+	      "                          is that test's CRASH (addr mode and --pcap: in process)\n"
 	      "  --seed N                every random choice (keys, nonces, topologies); default 1\n"
 	      "  --timeout-scale X       multiply real-time waits (valgrind, slow CI); default 1\n"
 	      "  --junit FILE            JUnit XML report\n"
@@ -64,6 +70,9 @@ static void usage(FILE *f)
 	      "  --keep                  keep the node directories of passing tests too\n"
 	      "  -v, -vv                 frame transcripts of failures; of every test\n"
 	      "  --color WHEN            auto (default), always, never\n"
+	      "\n"
+	      "An IUT that does not answer (never listens, never completes TLS) in two tests in\n"
+	      "a row is given up: the tests left are reported TIMEOUT, not run, at once.\n"
 	      "\n"
 	      "Exit status: 0 passed, 1 failed (FAIL, TIMEOUT, CRASH or an unexpected pass),\n"
 	      "2 usage error, 3 harness error. --check-pcap: 0 no finding, 1 findings,\n"
@@ -115,7 +124,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 {
 	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
 	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP,
-	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT };
+	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK };
 	static const struct option opts[] = {
 		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
 		{ "iut-addr", required_argument, NULL, O_ADDR },
@@ -138,6 +147,9 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		{ "keep", no_argument, NULL, O_KEEP }, { "list", no_argument, NULL, O_LIST },
 		{ "color", required_argument, NULL, O_COLOR },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, O_HELP },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "exit-first", no_argument, NULL, 'x' },
+		{ "no-fork", no_argument, NULL, O_NO_FORK },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *color = "auto", *nocolor = getenv("NO_COLOR");
@@ -147,7 +159,8 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 	o->seed = 1;
 	o->timeout_scale = 1.0;
 	o->argv0 = "interbot-conform";
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	o->jobs = 1;
+	while ((c = getopt_long(argc, argv, "vj:x", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SELF: o->mode = CF_MODE_SELF; break;
 		case O_CMD: o->mode = CF_MODE_CMD; o->iut_cmd = optarg; break;
@@ -210,6 +223,15 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		case O_LIST: o->list = true; break;
 		case O_COLOR: color = optarg; break;
 		case 'v': o->verbose++; break;
+		case 'j':
+			o->jobs = (int)strtol(optarg, &end, 10);
+			if (*end || !*optarg || o->jobs < 1 || o->jobs > 64) {
+				fprintf(stderr, "interbot-conform: -j %s: want 1 to 64\n", optarg);
+				return -1;
+			}
+			break;
+		case 'x': o->exit_first = true; break;
+		case O_NO_FORK: o->no_fork = true; break;
 		case O_HELP: usage(stdout); exit(CF_EXIT_PASSED);
 		default: usage(stderr); return -1;
 		}
@@ -225,6 +247,12 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 	if (!o->check_pcap.max_message)
 		o->check_pcap.max_message = IB_MAX_MESSAGE_LIMIT;
 	o->check_pcap.verbose = o->verbose;
+	if (o->jobs > 1 && (o->mode == CF_MODE_ADDR || o->pcap || o->no_fork)) {
+		fprintf(stderr, "interbot-conform: -j %d: %s runs one test at a time\n", o->jobs,
+			o->mode == CF_MODE_ADDR ? "--iut-addr (one running node)"
+			: o->pcap ? "--pcap (one trace, in order)" : "--no-fork");
+		return -1;
+	}
 	if (o->mode == CF_MODE_ADDR && !o->iut_key) {
 		fprintf(stderr, "interbot-conform: --iut-addr needs --iut-key FILE.pub\n");
 		return -1;
@@ -279,37 +307,79 @@ static void print_not_applicable(const struct cf_result *rs, size_t n)
 	}
 }
 
+/* Every pattern of --only and --skip must name a test: a typo must not make an empty (or a
+ * whole) run that looks green. */
+static bool patterns_match(const char *opt, const char *list)
+{
+	char *copy, *save = NULL;
+	bool ok = true;
+
+	if (!list)
+		return true;
+	copy = strdup(list);
+	for (char *w = copy ? strtok_r(copy, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+		bool hit = false;
+
+		for (size_t g = 0; g < sizeof groups / sizeof groups[0] && !hit; g++)
+			for (const struct cf_test *t = groups[g]; t->id && !hit; t++)
+				hit = test_selected(t, w);
+		if (!hit) {
+			fprintf(stderr, "interbot-conform: %s %s: matches no test (--list shows "
+				"them)\n", opt, w);
+			ok = false;
+		}
+	}
+	free(copy);
+	return copy && ok;
+}
+
+struct run_state {
+	const struct cf_options *o;
+	struct cf_expectation *ex;
+	size_t nex;
+	char last_group[16];
+};
+
+/* One line per test as its result comes (in test order), the group's name before its first. */
+static void report_one(struct cf_result *r, void *arg)
+{
+	struct run_state *st = arg;
+	const struct cf_expectation *e = cf_expect_find(st->ex, st->nex, r->test->id);
+	char group[16];
+
+	if (strcmp(cf_group_of(r->test, group, sizeof group), st->last_group)) {
+		printf("%s\n", group);
+		snprintf(st->last_group, sizeof st->last_group, "%s", group);
+	}
+	if (e) {
+		r->expect_reason = e->reason;
+		r->unexpected_pass = r->verdict == CF_PASS;
+	}
+	cf_report_line(stdout, st->o, r);
+	if (st->o->verbose > 1 && r->transcript && *r->transcript)
+		printf("%s", r->transcript);
+	fflush(stdout);
+}
+
 /* Runs the selected tests, printing each line as it ends and the failures after. */
 static size_t run_all(struct cf_world *w, const struct cf_options *o,
-		      struct cf_expectation *ex, size_t nex, struct cf_result *rs, size_t cap)
+		      struct cf_expectation *ex, size_t nex, struct cf_result *rs, size_t cap,
+		      size_t *selected, char *dead, size_t dead_cap)
 {
-	char last_group[16] = "", group[16];
-	size_t n = 0;
+	const struct cf_test **sel = calloc(cap ? cap : 1, sizeof *sel);
+	struct run_state st = { .o = o, .ex = ex, .nex = nex };
+	size_t n = 0, ran;
 
+	if (!sel)
+		return 0;
 	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
-		for (const struct cf_test *t = groups[g]; t->id && n < cap; t++) {
-			const struct cf_expectation *e;
-			struct cf_result *r = &rs[n];
-
-			if (!wanted(o, t))
-				continue;
-			if (strcmp(cf_group_of(t, group, sizeof group), last_group)) {
-				printf("%s\n", group);
-				snprintf(last_group, sizeof last_group, "%s", group);
-			}
-			cf_run_test(w, t, r);
-			e = cf_expect_find(ex, nex, t->id);
-			if (e) {
-				r->expect_reason = e->reason;
-				r->unexpected_pass = r->verdict == CF_PASS;
-			}
-			cf_report_line(stdout, o, r);
-			if (o->verbose > 1 && r->transcript && *r->transcript)
-				printf("%s", r->transcript);
-			fflush(stdout);
-			n++;
-		}
-	return n;
+		for (const struct cf_test *t = groups[g]; t->id && n < cap; t++)
+			if (wanted(o, t))
+				sel[n++] = t;
+	*selected = n;
+	ran = cf_sched_run(w, sel, n, rs, report_one, &st, dead, dead_cap);
+	free(sel);
+	return ran;
 }
 
 int main(int argc, char **argv)
@@ -318,12 +388,14 @@ int main(int argc, char **argv)
 	struct cf_world w;
 	struct cf_expectation *ex = NULL;
 	struct cf_result *rs = NULL;
-	size_t nex = 0, total = 0, n = 0, harness = 0;
-	char err[600], line[800];
+	size_t nex = 0, total = 0, n = 0, selected = 0, harness = 0;
+	char err[600], line[800], dead[300] = "";
 	double t0;
 	int rc = CF_EXIT_USAGE;
 
 	if (parse_options(argc, argv, &o) != 0)
+		return CF_EXIT_USAGE;
+	if (!patterns_match("--only", o.only) || !patterns_match("--skip", o.skip))
 		return CF_EXIT_USAGE;
 	if (o.list) {
 		list_tests(&o);
@@ -376,9 +448,11 @@ int main(int argc, char **argv)
 	printf("interbot-conform %s, spec interbot-v1: %s, seed %llu\n\n", IB_SOFTWARE_VERSION,
 	       mode_line(&o, line, sizeof line), (unsigned long long)o.seed);
 	t0 = now_ms();
-	n = run_all(&w, &o, ex, nex, rs, total);
+	n = run_all(&w, &o, ex, nex, rs, total, &selected, dead, sizeof dead);
 	for (size_t i = 0; i < n; i++) {
 		harness += rs[i].verdict == CF_HARNESS_ERROR;
+		if (rs[i].not_run)
+			continue;           /* one line for them all, below */
 		if (rs[i].verdict != CF_PASS && rs[i].verdict != CF_NOT_APPLICABLE &&
 		    !rs[i].expect_reason && (rs[i].verdict != CF_UNSUPPORTED || o.verbose))
 			cf_report_failure(stdout, &o, &rs[i]);
@@ -387,6 +461,14 @@ int main(int argc, char **argv)
 			       rs[i].test->id, o.expect, rs[i].expect_reason);
 	}
 	print_not_applicable(rs, n);
+	if (dead[0]) {
+		size_t skipped = 0;
+
+		for (size_t i = 0; i < n; i++)
+			skipped += rs[i].not_run;
+		printf("\n  IUT UNRESPONSIVE [IFACE-3]: %zu test%s not run, reported TIMEOUT: %s\n",
+		       skipped, skipped == 1 ? "" : "s", dead);
+	}
 	for (size_t i = 0; i < nex; i++)
 		if (!ex[i].used)
 			printf("\n  note: %s:%d: `%s` matches no test that ran\n", o.expect,
@@ -394,6 +476,8 @@ int main(int argc, char **argv)
 	cf_report_summary(stdout, &o, rs, n, now_ms() - t0);
 	if (n == 0)
 		printf("no test matches --only/--skip\n");
+	else if (n < selected)
+		printf("stopped after the first failure (-x): later tests not run\n");
 	rc = cf_run_failed(rs, n) ? CF_EXIT_FAILED : harness ? CF_EXIT_HARNESS : CF_EXIT_PASSED;
 	if (o.junit && cf_report_junit(o.junit, &o, rs, n, now_ms() - t0) != IB_OK) {
 		fprintf(stderr, "interbot-conform: cannot write %s\n", o.junit);

@@ -27,6 +27,9 @@ struct cf_options {
 	struct cf_pcap_check check_pcap;  /* --check-pcap: that mode instead of tests */
 	int verbose;                /* -v: transcripts of failures; -vv: of every test */
 	bool list, color, keep;
+	int jobs;                   /* -j: tests at once (self and cmd mode) */
+	bool exit_first;            /* -x: no test started after the first failure */
+	bool no_fork;               /* --no-fork: every test in this process (gdb) */
 	const char *argv0;
 };
 
@@ -65,6 +68,8 @@ struct cf_result {
 	char node_dir[600];         /* the IUT's directory, when kept (failures, --keep) */
 	const char *expect_reason;  /* listed in the expectations file */
 	bool unexpected_pass;
+	bool iut_unresponsive;      /* the IUT never listened, or never completed TLS */
+	bool not_run;               /* given up before it started: the IUT was unresponsive */
 };
 
 #define CF_MAX_PEERS 32
@@ -103,6 +108,13 @@ const char *cf_requirement_text(const char *id);
 /* Runs one test: never returns early, always fills res. */
 void cf_run_test(struct cf_world *w, const struct cf_test *t, struct cf_result *res);
 void cf_result_free(struct cf_result *r);
+
+/* Runs tests[0..n) (sched.c: a child process per test where the mode allows, -j at once),
+ * calling report() for each result in test order. Returns how many ran (fewer after -x).
+ * dead gets why the IUT was given up, or "". */
+size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size_t n,
+		    struct cf_result *rs, void (*report)(struct cf_result *r, void *arg),
+		    void *arg, char *dead, size_t dead_cap);
 
 /* iut.c, for the runner */
 void cf_iut_cleanup(struct cf_ctx *c);

@@ -39,6 +39,7 @@
 	X(accept_stale_transfer, "ELECT-5") /* election.c elect_transfer_received */          \
 	X(run_denied_commands, "CMD-2")     /* command.c allowed */                           \
 	X(crash_on_reserved_type, "ERR-2")  /* node.c  node_count */                          \
+	X(revoke_skips_hello_wait, "MEMBER-5") /* node.c ib_node_set_keyring */               \
 	/* The other readings of the points issue 12 resolved, one group each: */             \
 	/* A: validation order, links, TLS */                                           \
 	/* B: flooding and routing */                                                   \

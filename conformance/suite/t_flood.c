@@ -577,7 +577,7 @@ static void test_route_last_frame(struct cf_ctx *c)
 		goto out;
 	t3 = hn_peer_identity(t[2]);
 	base = cf_unix_us(c);
-	/* T3's last accepted frame came through T2: its route is now T2's link. */
+	/* T3's newest accepted frame came through T2: its route is now T2's link. */
 	if (!send_as(c, t[2], t3, base + 1, &f) ||
 	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T3's frame") ||
 	    !send_as(c, t[1], t3, base + 2, &via_t2) ||
@@ -588,7 +588,7 @@ static void test_route_last_frame(struct cf_ctx *c)
 	    !sentinel(c, t[0], &t[2], &names[2], 1, "FLOOD-1"))
 		goto out;
 	if (!cf_expect(c, cf_copies(t[2], (&d)->ptr, (&d)->len) == 0, "FLOOD-5",
-		       "a directed frame goes only on the link of its dest's last accepted frame",
+		       "a directed frame goes only on the link of its dest's newest accepted frame",
 		       "it was sent on T3's own link too"))
 		goto out;
 	/* Back through T3; then T2 replays the old frame: a replay must not move the route. */
@@ -1322,7 +1322,7 @@ const struct cf_test cf_tests_flood[] = {
 	  "A frame with dest goes only on the route learned from dest's frames, is flooded "
 	  "when no route is known, and is not forwarded when dest is the IUT" },
 	{ "flood.route-last-frame", "FLOOD-5", 0, test_route_last_frame,
-	  "The route to an origin is the link of its last accepted frame (not a replayed one, "
+	  "The route to an origin is the link of its newest accepted frame (not a replayed one, "
 	  "not a direct link); a route that is the arrival link means flooding" },
 	{ "flood.hop-local", "FLOOD-6", CF_NEEDS_CONFIG, test_hop_local,
 	  "Hop-local frames (PING, PATH, unassigned 0x06-0x0f) from the parent or a child are "

@@ -43,6 +43,15 @@
 	/* The other readings of the points issue 12 resolved, one group each: */             \
 	/* A: validation order, links, TLS */                                           \
 	/* B: flooding and routing */                                                   \
+	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
+	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \
+	X(route_from_stale_command, "FLOOD-10")   /* flood.c flood_receive */              \
+	X(route_from_broadcast_only, "FLOOD-10")  /* flood.c flood_receive */              \
+	X(route_from_hop_local, "FLOOD-10")       /* link.c  on_frame */                   \
+	X(route_from_transfer, "FLOOD-10")        /* flood.c fault_route_from_transfer */  \
+	X(route_follows_last_arrival, "FLOOD-11") /* flood.c flood_receive */              \
+	X(deliver_passing_frames, "FLOOD-12")     /* flood.c by_destination */             \
+	X(too_big_for_peer_closes, "FLOOD-13")    /* link.c  link_send */                  \
 	/* C1: the tree */                                                              \
 	/* C2: keep-alive and the map */                                                \
 	/* D: data and elections */                                                     \

@@ -198,9 +198,13 @@ int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 
 	if (l->state != LINK_OPEN && l->state != LINK_HELLO_WAIT)
 		return IB_ERR_INVALID_ARG;
-	/* [FRAME-7] never above what the peer said it accepts. */
+	/* [FRAME-7] never above what the peer said it accepts. [FLOOD-13] not on this link, but
+	 * the link stays open, and the caller goes on with the other links. */
 	if (l->state == LINK_OPEN && msg_len > l->peer_max_message) {
 		node_count(l->node, IB_CNT_TOO_BIG_FOR_PEER);
+		/* FAULT too-big-for-peer-closes, breaks [FLOOD-13]: the peer's link is closed. */
+		if (IB_FAULT(l->node, too_big_for_peer_closes))
+			link_close(l, IB_EC_TOO_BIG, "a frame above your max_message");
 		return IB_ERR_TOO_BIG;
 	}
 	err = ib_tls_write(l->tls, frame, len);
@@ -319,6 +323,11 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		hello_receive(l, &m);
 		return;
 	}
+	/* A stale COMMAND is otherwise valid: section 9 drops it, after the anti-replay check. */
+	if (err == IB_ERR_STALE) {
+		flood_receive(n, l, f, &m, true);
+		return;
+	}
 	if (err) {
 		node_count(n, counter_for(err)); /* dropped, the link stays */
 		node_log(n, IB_LOG_DEBUG, "dropped a frame from %s: %s", l->peer_name,
@@ -331,10 +340,13 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		for (struct ib_link *o = n->links; o; o = o->next)
 			if (o != l && link_open(o))
 				link_send(o, f->raw.ptr, f->raw.len);
+	/* FAULT route-from-hop-local, breaks [FLOOD-10]: a hop-local frame teaches the route. */
+	if (IB_FAULT(n, route_from_hop_local) && ib_msg_type_is_hop(m.h.type))
+		flood_learn_route(n, &f->origin, l);
 	if (ib_msg_type_is_hop(m.h.type))
 		on_hop_message(l, f, &m);
 	else
-		flood_receive(n, l, f, &m);
+		flood_receive(n, l, f, &m, false);
 }
 
 /* Cuts the plaintext into frames and hands them on, while the link stays usable. */

@@ -277,8 +277,12 @@ int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_
 		    struct ib_slice output);
 
 /* flood.c */
+/* Section 9 for a frame that passed the checks of sections 5 and 6; stale: a COMMAND that
+ * failed only [CMD-6], dropped by rule 2 after the anti-replay check of rule 1. */
 void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
-		   const struct ib_msg *m);
+		   const struct ib_msg *m, bool stale);
+/* [FLOOD-10] the route to origin is now l. */
+void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l);
 int flood_originate(struct ib_node *n, struct ib_msg *m);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);

@@ -427,6 +427,68 @@ out:
 	ib_buf_free(&f);
 }
 
+/* Origin o's frames, with the seqs of steps (relative to base), sent by T1 in that order; the
+ * other child T2 must receive exactly the accepted ones, in order. The last step must be an
+ * accepted one: T2's wait for it bounds the test. */
+static void run_window_steps(struct cf_ctx *c, const struct ib_identity *o, uint64_t base,
+			     const struct window_step *steps, size_t n, const char *req)
+{
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf f = { 0 };
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 2))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!send_seq(c, t[0], o, base, steps[i].rel, &f))
+			goto out;
+	if (!expect_frame(c, t[1], &f, req, "child T2", "the last frame of the sequence"))
+		goto out;
+	expect_seqs(c, t[1], "child T2", ib_identity_id(o), base, steps, n, req);
+out:
+	ib_buf_free(&f);
+}
+
+/* [FLOOD-14] Jumps of exactly the window's size and one less. With bits set at both ends of
+ * the window (+100 and +37), a jump of 64 must leave only the new top: a node that shifts
+ * a 64-bit map by 64 (undefined in C; on x86 a shift by 0) keeps +37's bit, which then
+ * stands for +101, and drops +101 as seen. A jump of 63 keeps the old top at the edge. */
+static void test_window_jumps(struct cf_ctx *c)
+{
+	static const struct window_step steps[] = {
+		{ 100, true },      /* first */
+		{ 37, true },       /* top-63: the last slot, its bit set */
+		{ 164, true },      /* a jump of exactly 64 */
+		{ 101, true },      /* the new last slot, never seen */
+		{ 100, false },     /* just below the moved window */
+		{ 227, true },      /* a jump of 63: the old top, 164, is now the last slot */
+		{ 164, false },     /* ... and seen */
+		{ 165, true },      /* inside, never seen */
+		{ 228, true },      /* one above top */
+	};
+
+	run_window_steps(c, cf_tester_identity(c, 5), cf_unix_us(c), steps,
+			 sizeof steps / sizeof steps[0], "FLOOD-14");
+}
+
+/* [FLOOD-14] While top is below 63 the window reaches down to 0: nothing wraps. An origin's
+ * first seq is 10 (the first frame is accepted whatever its seq), then 5 is inside the window
+ * and unseen. A node that computes top-63 in unsigned arithmetic drops it. */
+static void test_window_low_seqs(struct cf_ctx *c)
+{
+	static const struct window_step steps[] = {
+		{ 10, true },       /* first */
+		{ 5, true },        /* inside: the window is 0 .. 10 */
+		{ 0, true },        /* seq 0, inside too */
+		{ 10, false },      /* seen */
+		{ 73, true },       /* top 73: the window is 10 .. 73 */
+		{ 9, false },       /* below it now */
+		{ 11, true },
+	};
+
+	run_window_steps(c, cf_tester_identity(c, 6), 0, steps, sizeof steps / sizeof steps[0],
+			 "FLOOD-14");
+}
+
 /* Frames of origin o that fail a check, each with a seq above anything genuine. */
 static bool send_invalid(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *o,
 			 uint64_t base)
@@ -1311,6 +1373,12 @@ const struct cf_test cf_tests_flood[] = {
 	  "A frame the IUT originates (ib.publish) goes to its parent and every child; sent "
 	  "back to it from two branches it is a replay, dropped; its directed RESULT goes only "
 	  "toward the command's origin" },
+	{ "flood.window-jumps", "FLOOD-14 FLOOD-3", 0, test_window_jumps,
+	  "A jump of top by exactly 64 clears the whole window but the new top; by 63 it keeps "
+	  "the old top in the last slot" },
+	{ "flood.window-low-seqs", "FLOOD-14 FLOOD-3", CF_NEEDS_CONFIG, test_window_low_seqs,
+	  "While top is below 63 the window reaches down to seq 0: a small seq below top is "
+	  "accepted when unseen (no unsigned wrap of top-63)" },
 	{ "flood.replay-window", "FLOOD-3", 0, test_replay_window,
 	  "Per origin, a 64-seq window: a captured frame re-injected from other branches is "
 	  "dropped; seqs going backwards pass while inside the window and unseen, and are "

@@ -40,6 +40,8 @@
 	X(run_denied_commands, "CMD-2")     /* command.c allowed */                           \
 	X(crash_on_reserved_type, "ERR-2")  /* node.c  node_count */                          \
 	X(revoke_skips_hello_wait, "MEMBER-5") /* node.c ib_node_set_keyring */               \
+	X(window_wraps, "FLOOD-14")         /* flood.c fault_window_wraps */                  \
+	X(window_shift_by_64, "FLOOD-14")   /* flood.c window_accept */                       \
 	/* The other readings of the points issue 12 resolved, one group each: */             \
 	/* A: validation order, links, TLS */                                           \
 	/* B: flooding and routing */                                                   \

@@ -138,6 +138,26 @@ static void by_destination(struct ib_node *n, struct ib_link *from, const struct
 	node_count(n, IB_CNT_FRAMES_FORWARDED);
 }
 
+/* FAULT window-wraps, breaks [FLOOD-14]: the lower edge top-63 computed in unsigned
+ * arithmetic wraps while top < 63, and every seq below top is refused. */
+static bool fault_window_wraps(const struct ib_node *n, const struct ib_replay_window *w,
+			       uint64_t seq)
+{
+	return IB_FAULT(n, window_wraps) && w->started && seq < w->top &&
+	       seq < w->top - (IB_REPLAY_WINDOW - 1);
+}
+
+/* [FLOOD-3] records seq. FAULT window-shift-by-64, breaks [FLOOD-14]: a jump of 64 or more
+ * shifts the map by the jump modulo 64, as an x86 shift instruction does: old bits stay. */
+static void window_accept(struct ib_node *n, struct ib_replay_window *w, uint64_t seq)
+{
+	uint64_t before = w->bitmap, jump = w->started && seq > w->top ? seq - w->top : 0;
+
+	ib_replay_accept(w, seq);
+	if (IB_FAULT(n, window_shift_by_64) && jump >= IB_REPLAY_WINDOW)
+		w->bitmap = before << (jump & (IB_REPLAY_WINDOW - 1)) | 1;
+}
+
 void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
 		   const struct ib_msg *m, bool stale)
 {
@@ -149,7 +169,8 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	/* [FLOOD-9] rule 1, [FLOOD-3]: seen, or older than the window: dropped, not forwarded.
 	 * Only frames that passed every check get here, so a forgery cannot move the window
 	 * ([FLOOD-4]); the check only reads the window. */
-	if (ib_replay_check(&o->window, m->h.seq) != IB_OK &&
+	if ((ib_replay_check(&o->window, m->h.seq) != IB_OK ||
+	     fault_window_wraps(n, &o->window, m->h.seq)) &&
 	    !IB_FAULT(n, forget_replay_window)) { /* FAULT forget-replay-window, [FLOOD-3] */
 		node_count(n, IB_CNT_REPLAY);
 		return;
@@ -167,7 +188,7 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	}
 	/* Rule 3: accepted. [FLOOD-11] only a frame that moves top moves the route. */
 	newest = !o->window.started || m->h.seq > o->window.top;
-	ib_replay_accept(&o->window, m->h.seq);
+	window_accept(n, &o->window, m->h.seq);
 	/* FAULT route-follows-last-arrival, breaks [FLOOD-11]: an overtaken frame moves it. */
 	newest = newest || IB_FAULT(n, route_follows_last_arrival);
 	/* [FLOOD-10] every accepted end-to-end frame, whatever its type and dest, and nothing

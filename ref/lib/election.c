@@ -112,6 +112,22 @@ static struct offer *best_offer(struct election *e)
 
 static void transfer_overdue(struct ib_loop *loop, void *arg);
 
+/* [ELECT-9] step 4, before every SELECT (the window closed, or a holder failed): whether
+ * our own item is as new as the best offer left, or newer, which ends the election. FAULT
+ * own-equal-selects, breaks [ELECT-9]: only a newer one is. FAULT own-checked-once, breaks
+ * [ELECT-9]: only when the window closes. */
+static bool own_as_new(const struct election *e, const struct ib_item *own,
+		       const struct offer *o)
+{
+	const struct ib_node *n = e->node;
+	int c = offer_compare(own->version, &own->writer, o->version, &o->writer);
+
+	(void)n; /* only fault builds look at it */
+	if (IB_FAULT(n, own_checked_once) && e->transferring)
+		return false;
+	return c > 0 || (c == 0 && !IB_FAULT(n, own_equal_selects));
+}
+
 /* SELECTs the next holder, or ends the election with what there is. */
 static void select_next(struct election *e)
 {
@@ -121,12 +137,10 @@ static void select_next(struct election *e)
 	bool have_own = ib_store_get(n->store, key_of(e), &own) == IB_OK;
 	struct ib_msg m;
 
-	/* [ELECT-9] step 4, before every SELECT: our own item as new as the best offer left, or
-	 * newer, ends it. FAULT own-equal-selects, breaks [ELECT-9]: only a newer one does.
-	 * [ELECT-10] step 8: nothing left ends it with our own item, older ones too, or none.
-	 * FAULT fetch-own-older-not-found, breaks [ELECT-10]: not after a holder failed. */
-	if (!o || (have_own && offer_compare(own.version, &own.writer, o->version, &o->writer) >=
-				       (IB_FAULT(n, own_equal_selects) ? 1 : 0))) {
+	if (!o || (have_own && own_as_new(e, &own, o))) {
+		/* [ELECT-10] step 8: nothing left ends it with our own item, older ones too, or
+		 * none. FAULT fetch-own-older-not-found, breaks [ELECT-10]: not after a holder
+		 * failed. */
 		if (IB_FAULT(n, fetch_own_older_not_found) && e->transferring)
 			have_own = false;
 		finish(e, have_own ? IB_OK : IB_ERR_NOT_FOUND, false);

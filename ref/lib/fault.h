@@ -50,7 +50,8 @@
 	X(drop_long_value, "DATA-11")        /* data.c  data_publish_received */             \
 	X(keys_case_folded, "DATA-12")       /* store.c store_key_compare */                 \
 	X(empty_transfer_when_older, "ELECT-4") /* election.c elect_select_received */       \
-	X(own_equal_selects, "ELECT-9")      /* election.c select_next */                    \
+	X(own_equal_selects, "ELECT-9")      /* election.c own_as_new */                     \
+	X(own_checked_once, "ELECT-9")       /* election.c own_as_new */                     \
 	X(fetch_own_older_not_found, "ELECT-10") /* election.c select_next */                \
 	X(rank_by_version_only, "ELECT-11")  /* election.c best_offer */                     \
 	X(transfer_must_match_offer, "ELECT-11") /* election.c elect_transfer_received */    \

@@ -30,6 +30,9 @@
 #define IB_MAX_STRING 255u               /* u8-prefixed strings */
 #define IB_MAX_BLOB 16777215u            /* u24-prefixed blobs */
 #define IB_MAX_PATH 255u                 /* ids in a path */
+/* [DATA-10] max_value: the longest value a node publishes, so that an ib.get RESULT of the
+ * item (421 bytes around the value, with a 255-byte key) fits the smallest max_message. */
+#define IB_MAX_VALUE (IB_MAX_MESSAGE_MIN - 421u)
 #define IB_NONCE_MIN 16u                 /* [KA-2] */
 #define IB_NONCE_MAX 64u
 #define IB_REPLAY_WINDOW 64u             /* [FLOOD-3] */
@@ -73,7 +76,7 @@ enum ib_err {
 	IB_ERR_CLOSED = -27,        /* the peer closed (EOF, or TLS close_notify) */
 	IB_ERR_HANDSHAKE = -28,     /* TLS handshake failed: version, ALPN, certificate [TLS-1..3] */
 	IB_ERR_NOT_AUTHORIZED = -29,/* the peer's key is not in the keyring [TLS-4] */
-	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes) */
+	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes, a version) */
 	IB_ERR__COUNT = 31
 };
 
@@ -653,8 +656,11 @@ int ib_node_set_parents(struct ib_node *n, const char *const *addrs, size_t coun
  * the caller's. Sent to every link, or along the route to dest ([FLOOD-7]). */
 int ib_node_send(struct ib_node *n, struct ib_msg *m);
 
-/* [DATA-3] Publishes value under key as this node: version = highest known + 1, flooded to
- * everyone and kept in this node's store. *version (may be NULL) tells which. */
+/* [DATA-3] Publishes value under key as this node: version = the held item's + 1 ([DATA-8]),
+ * flooded to everyone and kept in this node's store. *version (may be NULL) tells which.
+ * IB_ERR_RANGE for a key outside 1..255 bytes or a value above IB_MAX_VALUE ([DATA-10]),
+ * IB_ERR_BAD_STRING for a key that is not UTF-8, IB_ERR_FULL when the held item is at
+ * version 2^64-1 ([DATA-9]) or the store is full; nothing is sent then. */
 int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
 		    uint64_t *version);
 /* The node's store (read-only: items arrive through PUBLISH and TRANSFER). */

@@ -93,6 +93,17 @@ static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *o
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
 }
 
+/* Why ib.publish failed, for people. */
+static const char *publish_failure(const struct ib_node *n, struct ib_slice key, int err)
+{
+	struct ib_item item;
+
+	if (err == IB_ERR_FULL && ib_store_get(n->store, key, &item) == IB_OK &&
+	    item.version == UINT64_MAX)
+		return "the key is at version 2^64-1: no version is left";
+	return ib_strerror(err);
+}
+
 static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
 			    struct ib_buf *out)
 {
@@ -102,10 +113,16 @@ static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_sl
 	if (key.len == 0 || key.len > IB_MAX_STRING)
 		return IB_STATUS_BAD_ARGS;
 	err = ib_node_publish(n, key, value, NULL);
+	/* [DATA-10] a VALUE above max_value (or a bad KEY) does not fit: nothing was sent. */
 	if (err == IB_ERR_RANGE || err == IB_ERR_BAD_STRING)
 		return IB_STATUS_BAD_ARGS;
-	if (err || ib_store_get(n->store, key, &item) != IB_OK)
+	if (!err)
+		err = ib_store_get(n->store, key, &item);
+	if (err) {
+		/* [DATA-9] no version left (or no room): failed, with the reason. */
+		put_text(out, "%s\n", publish_failure(n, key, err));
 		return IB_STATUS_FAILED;
+	}
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
 }
 

@@ -57,6 +57,22 @@
 	/* C1: the tree */                                                              \
 	/* C2: keep-alive and the map */                                                \
 	/* D: data and elections */                                                     \
+	X(version_from_offers, "DATA-8")     /* data.c  next_version */                      \
+	X(publish_at_max_bad_args, "DATA-9") /* data.c  ib_node_publish */                   \
+	X(publish_fits_max_message, "DATA-10") /* data.c ib_node_publish */                  \
+	X(drop_long_value, "DATA-11")        /* data.c  data_publish_received */             \
+	X(keys_case_folded, "DATA-12")       /* store.c store_key_compare */                 \
+	X(empty_transfer_when_older, "ELECT-4") /* election.c elect_select_received */       \
+	X(own_equal_selects, "ELECT-9")      /* election.c own_as_new */                     \
+	X(own_checked_once, "ELECT-9")       /* election.c own_as_new */                     \
+	X(fetch_own_older_not_found, "ELECT-10") /* election.c select_next */                \
+	X(rank_by_version_only, "ELECT-11")  /* election.c best_offer */                     \
+	X(transfer_must_match_offer, "ELECT-11") /* election.c elect_transfer_received */    \
+	X(every_offer_counts, "ELECT-12")    /* election.c offer_counts */                   \
+	X(late_offers_join, "ELECT-13")      /* election.c offer_counts */                   \
+	X(offer_any_key, "ELECT-13")         /* election.c offer_counts */                   \
+	X(transfer_from_any_holder, "ELECT-14") /* election.c transfer_election */           \
+	X(transfer_any_query_id, "ELECT-14") /* election.c transfer_election */              \
 	/* E: commands, interface, identity */                                          \
 	/* end */
 
@@ -73,6 +89,10 @@ enum ib_fault {
 /* Whether obj (anything with an `enum ib_fault fault` member: the node, the TLS context)
  * runs with this fault. */
 #define IB_FAULT(obj, name) ((obj)->fault == IB_FAULT_ID_##name)
+
+/* The store runs with the node's fault (store.c has no node to ask). */
+struct ib_store;
+void ib_store_set_fault(struct ib_store *s, enum ib_fault f);
 
 /* The fault IB_FAULT names (read once): none when unset or empty. An unknown name prints an
  * error and exits with status 2, so that a typo cannot pass for a fault the suite caught;

@@ -264,6 +264,9 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 			*diag = why;
 		return err;
 	}
+#ifdef IB_FAULTS
+	ib_store_set_fault(store, n->fault);
+#endif
 	if (rejected)
 		snprintf(n->store_note, sizeof n->store_note,
 			 "store: %zu item(s) not loaded; first: %s: %s", rejected, why.file,

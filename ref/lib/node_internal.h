@@ -189,6 +189,7 @@ struct ib_node {
 	struct ib_trace *trace;     /* not owned; NULL: no trace (link.c tests only this) */
 #ifdef IB_FAULTS
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
+	uint64_t fault_offered;     /* version-from-offers: the greatest version offered */
 #endif
 };
 

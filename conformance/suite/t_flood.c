@@ -1238,23 +1238,51 @@ out:
 	ib_buf_free(&f);
 }
 
+/* A frame the IUT originates that is too big for one peer: since [DATA-10] bounds what it may
+ * publish, the TRANSFER of a long item it holds (T1 published it, [DATA-11]). T2, whose
+ * max_message is 65536, SELECTs it ([ELECT-4]: answered whether or not the query is known):
+ * the TRANSFER is directed to T2, so it goes nowhere, and is not flooded instead. */
 static void test_too_big_for_peer_own(struct cf_ctx *c)
 {
+	static const char key[] = "conform-flood-too-big-own";
 	struct hn_peer *t[3] = { 0 };
-	struct ib_buf own = { 0 };
+	struct ib_buf big = { 0 }, sel = { 0 };
 	char *value = NULL;
+	struct ib_msg m;
 
-	if (!cf_iut_start(c, NULL) || !link_small_peer(c, t) || !(value = big_value(c)) ||
-	    !cf_iut_publish(c, t[0], "conform-flood-too-big-own", value, &own))
+	if (!cf_iut_start(c, NULL) || !link_small_peer(c, t) || !(value = big_value(c)))
 		goto out;
-	if (!expect_frame(c, t[2], &own, "FLOOD-13", "child T3",
-			  "the IUT's own PUBLISH of a message above 65536 bytes (too big for T2 "
-			  "only)"))
+	cf_msg_publish(&m, key, 1, value);
+	if (!send_own(c, t[0], &m, &big) ||
+	    !expect_frame(c, t[2], &big, "FLOOD-13", "child T3", "T1's long PUBLISH"))
 		goto out;
-	small_peer_skipped(c, t, &own, "the IUT's big PUBLISH");
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.h.dest = *cf_iut_id(c);
+	m.u.select.query_id = cf_rand(c);
+	m.u.select.key = (struct ib_slice){ (const uint8_t *)key, sizeof key - 1 };
+	m.u.select.version = 1;
+	if (!send_own(c, t[1], &m, &sel))
+		goto out;
+	cf_run_for(c, 300);     /* a TRANSFER would come at once; none must come anywhere */
+	if (!cf_expect(c, !hn_peer_last(t[1], IB_MSG_TRANSFER) && !hn_peer_last(t[0], IB_MSG_TRANSFER) &&
+		       !hn_peer_last(t[2], IB_MSG_TRANSFER), "FLOOD-13",
+		       "the IUT's TRANSFER to T2, above T2's max_message, is sent nowhere: not to "
+		       "T2 ([FRAME-7]) and not flooded instead",
+		       "a TRANSFER reached %s", hn_peer_last(t[1], IB_MSG_TRANSFER) ? "T2" : "T1 or T3"))
+		goto out;
+	if (!cf_expect(c, !hn_peer_closed(t[1]) && !hn_peer_closed(t[0]) &&
+		       !hn_peer_closed(t[2]), "FLOOD-13", "the links stay open",
+		       "a link was closed"))
+		goto out;
+	/* The control: the same SELECT from T1, whose link takes it, gets the TRANSFER. */
+	m.u.select.query_id = cf_rand(c);
+	if (send_own(c, t[0], &m, &sel))
+		cf_wait_type(c, t[0], IB_MSG_TRANSFER, 1, 2000);
 out:
 	free(value);
-	ib_buf_free(&own);
+	ib_buf_free(&big);
+	ib_buf_free(&sel);
 }
 
 /* ---- FLOOD-8: order, and bursts on new links ------------------------------------------------- */
@@ -1419,6 +1447,7 @@ const struct cf_test cf_tests_flood[] = {
 	  "A forwarded frame above one child's max_message skips that link only: the others get "
 	  "it, the link stays up, a directed one is not flooded instead" },
 	{ "flood.too-big-for-peer-own", "FLOOD-13 FRAME-7", 0, test_too_big_for_peer_own,
-	  "A frame the IUT originates above one child's max_message skips that link only" },
+	  "A frame the IUT originates (the TRANSFER of a long item) directed to a child whose "
+	  "max_message it passes is sent nowhere, not flooded instead; the link stays" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -40,6 +40,9 @@
 	X(run_denied_commands, "CMD-2")     /* command.c allowed */                           \
 	/* The other readings of the points issue 12 resolved, one group each: */             \
 	/* A: validation order, links, TLS */                                           \
+	X(client_alpn_late, "TLS-8")        /* tls.c   pin_peer */                            \
+	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
+	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
 	/* B: flooding and routing */                                                   \
 	/* C1: the tree */                                                              \
 	/* C2: keep-alive and the map */                                                \

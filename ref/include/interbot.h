@@ -77,7 +77,8 @@ enum ib_err {
 	IB_ERR_HANDSHAKE = -28,     /* TLS handshake failed: version, ALPN, certificate [TLS-1..3] */
 	IB_ERR_NOT_AUTHORIZED = -29,/* the peer's key is not in the keyring [TLS-4] */
 	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes, a version) */
-	IB_ERR__COUNT = 31
+	IB_ERR_NO_DEST = -31,       /* OFFER, SELECT, TRANSFER, RESULT, dest all zero [MSG-11] */
+	IB_ERR__COUNT = 32
 };
 
 /* A sentence for people; never NULL. */
@@ -231,8 +232,10 @@ int ib_frame_verify(const struct ib_frame *f, const struct ib_keyring *kr,
 		    const struct ib_pubkey **key);
 
 /* The stateless part of receiving a frame whose lengths were already checked: [FRAME-8]
- * envelope checks (ib_frame_verify), then the message ([MSG-1]..[MSG-8], into *m, borrowing
- * f's bytes), then COMMAND freshness against now_unix_us ([CMD-6], IB_ERR_STALE).
+ * envelope checks (ib_frame_verify), then the message ([MSG-12]: [MSG-1]..[MSG-8] into *m,
+ * borrowing f's bytes, then [MSG-11], IB_ERR_NO_DEST), then COMMAND freshness against
+ * now_unix_us ([CMD-6], IB_ERR_STALE). On a message error *m's header is set when the
+ * message held one.
  * Per-origin state (anti-replay, routes) is the caller's. */
 int ib_frame_check(const struct ib_frame *f, const struct ib_keyring *kr, uint64_t now_unix_us,
 		   struct ib_msg *m);
@@ -316,6 +319,7 @@ enum ib_status {               /* RESULT statuses, spec section 15 */
 bool ib_msg_type_is_hop(uint8_t type);       /* 0x01-0x0F */
 bool ib_msg_type_is_e2e(uint8_t type);       /* 0x10-0x7F */
 bool ib_msg_type_is_known(uint8_t type);     /* one of enum ib_msg_type */
+bool ib_msg_type_is_directed(uint8_t type);  /* OFFER, SELECT, TRANSFER, RESULT [MSG-11] */
 const char *ib_msg_type_name(uint8_t type);  /* "PUBLISH", or "UNKNOWN" */
 const char *ib_error_code_name(uint16_t code);  /* "loop_detected", or "unknown" */
 const char *ib_status_name(uint16_t status);

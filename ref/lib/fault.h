@@ -44,6 +44,14 @@
 	X(window_shift_by_64, "FLOOD-14")   /* flood.c window_accept */                       \
 	/* The other readings of the points issue 12 resolved, one group each: */             \
 	/* A: validation order, links, TLS */                                           \
+	X(accept_undirected, "MSG-11")      /* link.c  on_frame */                            \
+	X(link_rules_first, "MSG-12")       /* link.c  on_frame */                            \
+	X(hello_wait_drops, "LINK-9")       /* link.c  on_frame_hello_wait */                 \
+	X(hello_wait_version_pv, "LINK-9")  /* link.c  on_frame_hello_wait */                 \
+	X(queue_bound_peer, "LINK-10")      /* link.c  queue_limit */                         \
+	X(client_alpn_late, "TLS-8")        /* tls.c   pin_peer */                            \
+	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
+	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
 	/* B: flooding and routing */                                                   \
 	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
 	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \

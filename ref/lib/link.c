@@ -56,7 +56,8 @@ static int link_new(struct ib_node *n, int fd, bool we_connected, const char *ad
 	/* FAULT no-too-big-check, breaks [FRAME-4]: frames above max_message are read. */
 	ib_frame_decoder_init(&l->dec, IB_FAULT(n, no_too_big_check) ? IB_MAX_MESSAGE_LIMIT
 								      : n->cfg.max_message);
-	/* [LINK-2] the reference's bound: four of the largest frames, and some slack. */
+	/* [LINK-2][LINK-10] the reference's bound, from its own max_message: four of the
+	 * largest frames it accepts, and some slack. */
 	l->queue_limit = 4 * (size_t)n->cfg.max_message + 65536;
 	l->next = n->links;
 	n->links = l;
@@ -126,6 +127,15 @@ bool link_open(const struct ib_link *l)
 	return l && l->state == LINK_OPEN;
 }
 
+/* [LINK-10] The bound is this node's, whatever max_message the peer announced. */
+static size_t queue_limit(const struct ib_link *l)
+{
+	/* FAULT queue-bound-peer, breaks [LINK-10]: the bound follows the peer's max_message. */
+	if (IB_FAULT(l->node, queue_bound_peer) && l->peer_max_message)
+		return 4 * (size_t)l->peer_max_message + 65536;
+	return l->queue_limit;
+}
+
 /* Writes what the socket takes now; the rest waits for IB_EV_WRITE. */
 static void flush(struct ib_link *l)
 {
@@ -151,8 +161,8 @@ static void flush(struct ib_link *l)
 		link_close(l, 0, "write failed");
 		return;
 	}
-	/* [LINK-2] a peer that does not read cannot make us buffer without bound. */
-	if (l->out.len - l->out_off > l->queue_limit) {
+	/* [LINK-2][LINK-10] a peer that does not read cannot make us buffer without bound. */
+	if (l->out.len - l->out_off > queue_limit(l)) {
 		node_count(l->node, IB_CNT_QUEUE_OVERFLOW);
 		link_close(l, 0, "write queue over its limit");
 		return;
@@ -294,6 +304,61 @@ static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const st
 	}
 }
 
+/* Whether err is one of the message rules (sections 6 and 7), not an envelope one. */
+static bool is_message_error(int err)
+{
+	switch (err) {
+	case IB_OK:
+	case IB_ERR_BAD_SIG_LEN:
+	case IB_ERR_UNKNOWN_ORIGIN:
+	case IB_ERR_BAD_SIGNATURE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* A frame before the HELLO exchange is complete: err is what ib_frame_check found. */
+static void on_frame_hello_wait(struct ib_link *l, const struct ib_frame *f,
+				const struct ib_msg *m, int err)
+{
+	struct ib_node *n = l->node;
+
+	/* FAULT hello-wait-drops, breaks [LINK-9]: a frame that fails a check is dropped, and
+	 * the link waits on for a HELLO. */
+	if (err && IB_FAULT(n, hello_wait_drops)) {
+		node_count(n, counter_for(err));
+		return;
+	}
+	/* [LINK-9] a peer of another version is told so. FAULT hello-wait-version-pv. */
+	if (err == IB_ERR_BAD_VERSION && !IB_FAULT(n, hello_wait_version_pv)) {
+		node_count(n, IB_CNT_UNSUPPORTED_VERSION);
+		link_close(l, IB_EC_UNSUPPORTED_VERSION, "message version is not 1");
+		return;
+	}
+	/* [LINK-9] any other failed check closes the link: there is nothing to wait for. */
+	if (err) {
+		node_count(n, counter_for(err));
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, ib_drop_reason(err));
+		return;
+	}
+	/* [LINK-3] from the peer itself; [LINK-1] nothing but HELLO (or ERROR) before the
+	 * exchange. */
+	if (!ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "frame from another origin before HELLO");
+		return;
+	}
+	if (m->h.type == IB_MSG_ERROR) {
+		on_hop_message(l, f, m);
+		return;
+	}
+	if (m->h.type != IB_MSG_HELLO) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
+		return;
+	}
+	hello_receive(l, m);
+}
+
 static void on_frame(struct ib_link *l, const struct ib_frame *f)
 {
 	struct ib_node *n = l->node;
@@ -310,17 +375,18 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	/* FAULT accept-stale-commands, breaks [CMD-6]: m is decoded when only the time failed. */
 	if (IB_FAULT(n, accept_stale_commands) && err == IB_ERR_STALE)
 		err = IB_OK;
+	/* FAULT accept-undirected, breaks [MSG-11]: m is decoded, only its dest was wrong. */
+	if (IB_FAULT(n, accept_undirected) && err == IB_ERR_NO_DEST)
+		err = IB_OK;
 	if (l->state == LINK_HELLO_WAIT) {
-		/* [LINK-1] nothing but HELLO (or ERROR) before the exchange. */
-		if (!err && m.h.type == IB_MSG_ERROR && ib_id_equal(&f->origin, &l->peer_id)) {
-			on_hop_message(l, f, &m);
-			return;
-		}
-		if (err || m.h.type != IB_MSG_HELLO || !ib_id_equal(&f->origin, &l->peer_id)) {
-			link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
-			return;
-		}
-		hello_receive(l, &m);
+		on_frame_hello_wait(l, f, &m, err);
+		return;
+	}
+	/* FAULT link-rules-first, breaks [MSG-12]: a hop-local message of another origin closes
+	 * the link although a message rule drops it. */
+	if (IB_FAULT(n, link_rules_first) && is_message_error(err) &&
+	    ib_msg_type_is_hop(m.h.type) && !ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "hop-local frame from another origin");
 		return;
 	}
 	/* A stale COMMAND is otherwise valid: section 9 drops it, after the anti-replay check. */

@@ -121,6 +121,14 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	node_count(n, IB_CNT_FRAMES_FORWARDED);
 }
 
+void flood_window_take(struct ib_node *n, const ib_id *origin, uint64_t seq)
+{
+	struct origin *o = origin_get(n, origin, true);
+
+	if (o)
+		ib_replay_accept(&o->window, seq);
+}
+
 /* [FLOOD-7] a frame this node signed, to all links or toward its dest; recorded in the node's
  * own window, so that it coming back round a transient loop is a replay. */
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len)

@@ -189,6 +189,7 @@ struct ib_node {
 	struct ib_trace *trace;     /* not owned; NULL: no trace (link.c tests only this) */
 #ifdef IB_FAULTS
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
+	uint64_t fault_cmd_id;      /* dedupe-cmd-id: the cmd_id of the last COMMAND */
 #endif
 };
 
@@ -282,6 +283,9 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 int flood_originate(struct ib_node *n, struct ib_msg *m);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);
+/* Moves origin's anti-replay window as an accepted seq would; only the fault
+ * stale-command-moves-window calls it ([CMD-9] wants a stale COMMAND to leave it alone). */
+void flood_window_take(struct ib_node *n, const ib_id *origin, uint64_t seq);
 void flood_free(struct ib_node *n);
 
 #endif

@@ -161,8 +161,8 @@ static int check_key_perms(int fd, const char *path, struct ib_diag *diag)
 	}
 	if (st.st_mode & bad) {
 		ib_diag_set(diag, named, 0,
-		            "mode %04o: the private key must not be readable or writable by group "
-		            "or others (chmod 600)",
+		            "mode %04o: the private key must give group and others no permission "
+		            "at all (chmod 600)",
 		            (unsigned)(st.st_mode & 07777));
 		return IB_ERR_KEY_PERMS;
 	}

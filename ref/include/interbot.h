@@ -168,7 +168,7 @@ int ib_identity_generate(struct ib_identity **out);
 int ib_identity_from_secret(struct ib_identity **out, const uint8_t secret[IB_SECRET_LEN]);
 /* A second identity object holding the same key (for a node that is started again). */
 int ib_identity_copy(struct ib_identity **out, const struct ib_identity *id);
-/* [ID-5] IB_ERR_KEY_PERMS if the file is group/other readable or writable. */
+/* [ID-5][ID-6] IB_ERR_KEY_PERMS if the file gives group or others any permission bit. */
 int ib_identity_load(struct ib_identity **out, const char *key_path, struct ib_diag *diag);
 /* Writes PEM PKCS#8 with mode 0600, atomically. */
 int ib_identity_save(const struct ib_identity *id, const char *key_path);

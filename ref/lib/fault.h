@@ -82,6 +82,25 @@
 	X(transfer_from_any_holder, "ELECT-14") /* election.c transfer_election */           \
 	X(transfer_any_query_id, "ELECT-14") /* election.c transfer_election */              \
 	/* E: commands, interface, identity */                                          \
+	X(stale_bound_whole_seconds, "CMD-8") /* link.c  on_frame */                          \
+	X(dedupe_cmd_id, "CMD-9")           /* command.c cmd_received */                      \
+	X(args_before_name, "CMD-10")       /* command.c cmd_received */                      \
+	X(args_before_unknown, "CMD-10")    /* command.c cmd_received */                      \
+	X(get_bad_key_not_found, "CMD-11")  /* command.c run */                               \
+	X(drop_unassigned_status, "CMD-12") /* link.c  on_frame */                            \
+	X(publish_unknown, "CMD-13")        /* command.c implemented */                       \
+	X(command_names_fold_case, "CMD-14") /* command.c name_is */                          \
+	X(info_no_final_newline, "CMD-15")  /* command.c run_info */                          \
+	X(info_role_behaviour, "CMD-16")    /* command.c run_info */                          \
+	X(ping_newline, "CMD-17")           /* command.c run */                               \
+	X(default_commands_publish, "CMD-5") /* config.c defaults_for_path */                 \
+	X(refusal_names_no_file, "IFACE-9") /* identity.c check_key_perms */                  \
+	X(conf_lines_skip_comments, "IFACE-10") /* config.c ib_config_parse */                \
+	X(conf_line_limit_counts_lf, "IFACE-10") /* config.c check_line_text */               \
+	X(empty_commands_default, "IFACE-11") /* config.c parse_commands */                   \
+	X(default_name_fixed, "IFACE-11")   /* config.c defaults_for_path */                  \
+	X(key_mode_exactly_0600, "ID-6")    /* identity.c check_key_perms */                  \
+	X(key_dir_checked, "ID-6")          /* identity.c check_key_perms */                  \
 	/* end */
 
 #ifdef IB_FAULTS
@@ -107,9 +126,14 @@ void ib_store_set_fault(struct ib_store *s, enum ib_fault f);
  * IB_FAULT=list prints every fault and its requirement, and exits 0. */
 enum ib_fault ib_fault_from_env(void);
 
+/* The same for code that runs before there is a node to ask: node.conf and identity.key are
+ * read by ib_node_open only, so this too breaks the IUT alone. */
+#define IB_FAULT_ENV(name) (ib_fault_from_env() == IB_FAULT_ID_##name)
+
 #else
 
 #define IB_FAULT(obj, name) 0
+#define IB_FAULT_ENV(name) 0
 
 #endif
 

@@ -359,6 +359,13 @@ static void on_frame_hello_wait(struct ib_link *l, const struct ib_frame *f,
 	hello_receive(l, m);
 }
 
+/* |seq - now| in whole seconds, rounded down: what the fault stale-bound-whole-seconds
+ * compares instead of microseconds. */
+static uint64_t skew_seconds(uint64_t seq, uint64_t now_unix_us)
+{
+	return (seq > now_unix_us ? seq - now_unix_us : now_unix_us - seq) / 1000000u;
+}
+
 static void on_frame(struct ib_link *l, const struct ib_frame *f)
 {
 	struct ib_node *n = l->node;
@@ -378,6 +385,16 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	/* FAULT accept-undirected, breaks [MSG-11]: m is decoded, only its dest was wrong. */
 	if (IB_FAULT(n, accept_undirected) && err == IB_ERR_NO_DEST)
 		err = IB_OK;
+	/* FAULT stale-bound-whole-seconds, breaks [CMD-8]: the skew is cut to whole seconds
+	 * before it is compared, so up to 300.999999 s is fresh. */
+	if (IB_FAULT(n, stale_bound_whole_seconds) && err == IB_ERR_STALE &&
+	    skew_seconds(m.h.seq, node_unix_us(n)) <= IB_COMMAND_MAX_SKEW_US / 1000000u)
+		err = IB_OK;
+	/* [CMD-12] a RESULT of any status is valid. FAULT drop-unassigned-status, breaks [CMD-12]:
+	 * statuses above 5 are taken for a malformed RESULT. */
+	if (IB_FAULT(n, drop_unassigned_status) && !err && m.h.type == IB_MSG_RESULT &&
+	    m.u.result.status > IB_STATUS_NOT_FOUND)
+		err = IB_ERR_RANGE;
 	if (l->state == LINK_HELLO_WAIT) {
 		on_frame_hello_wait(l, f, &m, err);
 		return;

@@ -190,6 +190,7 @@ struct ib_node {
 #ifdef IB_FAULTS
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
 	uint64_t fault_offered;     /* version-from-offers: the greatest version offered */
+	uint64_t fault_cmd_id;      /* dedupe-cmd-id: the cmd_id of the last COMMAND */
 #endif
 };
 

@@ -104,6 +104,7 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	if (ib_replay_accept(&o->window, m->h.seq) != IB_OK &&
 	    !IB_FAULT(n, forget_replay_window)) { /* FAULT forget-replay-window, [FLOOD-3] */
 		node_count(n, IB_CNT_REPLAY);
+		map_replayed(n, f, m); /* [MAP-8] the map may still take a dropped ANNOUNCE */
 		return;
 	}
 	o->route = from;

@@ -64,6 +64,23 @@
 	X(too_big_for_peer_closes, "FLOOD-13")    /* link.c  link_send */                  \
 	/* C1: the tree */                                                              \
 	/* C2: keep-alive and the map */                                                \
+	X(ping_after_pong, "KA-7")          /* keepalive.c ka_pong_received */                \
+	X(ping_when_idle, "KA-7")           /* keepalive.c ka_frame_received */               \
+	X(skipped_ping_sent_late, "KA-7")   /* keepalive.c ka_pong_received */                \
+	X(pong_deadline_at_interval, "KA-8") /* keepalive.c send_ping */                      \
+	X(silence_not_rearmed, "KA-9")      /* keepalive.c ka_ping_received */                \
+	X(silence_rearmed_by_any_frame, "KA-9") /* keepalive.c ka_frame_received */           \
+	X(silence_from_connect, "KA-9")     /* keepalive.c ka_start */                        \
+	X(early_ping_refused, "KA-10")      /* keepalive.c ka_ping_received */                \
+	X(no_announce_while_linkless, "MAP-4") /* map.c map_announce */                       \
+	X(burst_without_self, "MAP-4")      /* map.c map_burst */                             \
+	X(map_keeps_last_arrived, "MAP-5")  /* map.c remember */                              \
+	X(parted_keeps_entry, "MAP-6")      /* map.c parted */                                \
+	X(parted_ignores_parent, "MAP-6")   /* map.c parted */                                \
+	X(parted_only_child, "MAP-6")       /* map.c parted */                                \
+	X(parent_lost_keeps_map, "MAP-7")   /* map.c map_keep_own_subtree */                  \
+	X(map_skips_replays, "MAP-8")       /* map.c map_replayed */                          \
+	X(no_announce_on_path_change, "MAP-9") /* map.c map_announce */                       \
 	/* D: data and elections */                                                     \
 	X(version_from_offers, "DATA-8")     /* data.c  next_version */                      \
 	X(publish_at_max_bad_args, "DATA-9") /* data.c  ib_node_publish */                   \

@@ -173,6 +173,7 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	     fault_window_wraps(n, &o->window, m->h.seq)) &&
 	    !IB_FAULT(n, forget_replay_window)) { /* FAULT forget-replay-window, [FLOOD-3] */
 		node_count(n, IB_CNT_REPLAY);
+		map_replayed(n, f, m); /* [MAP-8] the map may still take a dropped ANNOUNCE */
 		return;
 	}
 	/* Rule 2, [CMD-6]: a stale COMMAND moves neither the window nor the route. */

@@ -418,6 +418,9 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		return;
 	}
 	node_count(n, IB_CNT_FRAMES_IN);
+#ifdef IB_FAULTS
+	ka_frame_received(l); /* the keep-alive faults that look at every frame */
+#endif
 	/* FAULT forward-hop-local, breaks [FLOOD-6]: hop-local frames go to the other links. */
 	if (IB_FAULT(n, forward_hop_local) && ib_msg_type_is_hop(m.h.type))
 		for (struct ib_link *o = n->links; o; o = o->next)
@@ -484,6 +487,7 @@ static void on_tls_open(struct ib_link *l)
 	memcpy(l->peer_spki, ib_pubkey_spki(peer), IB_SPKI_LEN);
 	ib_id_to_hex(&l->peer_id, l->peer_name);
 	l->state = LINK_HELLO_WAIT;
+	l->tls_open_us = node_now_us(l->node);
 	arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
 	if (l->we_connected)
 		hello_send(l);

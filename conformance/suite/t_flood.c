@@ -489,6 +489,35 @@ static void test_window_low_seqs(struct cf_ctx *c)
 			 "FLOOD-14");
 }
 
+/* [FLOOD-7] [MAP-4] [MSG-5] A frame the IUT sent before a restart, replayed to it after: the
+ * restarted node's window for itself must already hold a seq above every seq of its earlier
+ * run (the ANNOUNCE it originates at start, [MAP-4]), so the old frame is a replay. A node
+ * whose own window starts empty takes its old PUBLISH for a first frame and floods it again. */
+static void test_own_frame_after_restart(struct cf_ctx *c)
+{
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf own = { 0 };
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 2) ||
+	    !cf_iut_publish(c, t[0], "conform-flood-own-after-restart", "before", &own))
+		goto out;
+	/* A restart takes time: on the virtual clock the node would otherwise start again in
+	 * the microsecond it stopped, and a node that takes seq from its clock ([MSG-5]) could
+	 * not be told from one that reuses its seqs. */
+	cf_run_for(c, 10);
+	if (!cf_iut_restart(c, false) || !link_children(c, t, 3, 2))
+		goto out;
+	if (!send_raw(c, t[0], &own) ||
+	    !sentinel(c, t[0], &t[1], (const char *[]){ "child T4" }, 1, "FLOOD-1"))
+		goto out;
+	cf_expect(c, cf_copies(t[1], own.ptr, own.len) == 0, "FLOOD-7",
+		  "the IUT's own PUBLISH from before its restart, sent back to it, is dropped as a "
+		  "replay (its window for itself starts above its earlier seqs, [MAP-4] [MSG-5])",
+		  "child T4 received it: the restarted IUT flooded its own old frame again");
+out:
+	ib_buf_free(&own);
+}
+
 /* Frames of origin o that fail a check, each with a seq above anything genuine. */
 static bool send_invalid(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *o,
 			 uint64_t base)
@@ -1407,6 +1436,10 @@ const struct cf_test cf_tests_flood[] = {
 	{ "flood.window-low-seqs", "FLOOD-14 FLOOD-3", CF_NEEDS_CONFIG, test_window_low_seqs,
 	  "While top is below 63 the window reaches down to seq 0: a small seq below top is "
 	  "accepted when unseen (no unsigned wrap of top-63)" },
+	{ "flood.own-frame-after-restart", "FLOOD-7 MAP-4", CF_NEEDS_RESTART,
+	  test_own_frame_after_restart,
+	  "A frame the IUT sent before a restart, replayed to it after, is dropped as a replay, "
+	  "not flooded again" },
 	{ "flood.replay-window", "FLOOD-3", 0, test_replay_window,
 	  "Per origin, a 64-seq window: a captured frame re-injected from other branches is "
 	  "dropped; seqs going backwards pass while inside the window and unseen, and are "

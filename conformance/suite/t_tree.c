@@ -1278,6 +1278,50 @@ static void test_backoff_rounds(struct cf_ctx *c)
 		    "400] ms, not [800, 1600]");
 }
 
+/* A parent link that lasted past reconnect_max_ms, closed by the IUT for a loop: that is a
+ * failed round all the same, a wait before the next (the delay back at reconnect_min_ms). */
+static void test_loop_rejoin_waits(struct cf_ctx *c)
+{
+	struct hn_peer *parent, *again;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	uint64_t sent_ms, gap;
+	uint16_t port;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = FLAP_MIN_MS;
+	o.reconnect_max_ms = FLAP_MAX_MS;
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	port = addr_port(addr);
+	hn_peer_unlisten(parent);
+	if (!(again = cf_peer(c, 1)) || hn_peer_listen(again, &port) != IB_OK) {
+		if (cf_ok(c))
+			cf_harness_error(c, "cannot listen again on %s", addr);
+		return;
+	}
+	cf_run_for(c, FLAP_MAX_MS + FLAP_MIN_MS);
+	{
+		const ib_id *looped[] = { cf_iut_id(c), cf_tester_id(c, 1) };
+
+		sent_ms = cf_now_ms(c);
+		if (!send_path(c, parent, looped, 2) ||
+		    !cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS))
+			return;
+	}
+	cf_run_until(c, got_hello, again, FLAP_MIN_MS + TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(again, IB_MSG_HELLO) == 1, "TREE-7",
+		       "after the loop the IUT rejoins later", "no HELLO within %u ms",
+		       FLAP_MIN_MS + TREE_WAIT_MS))
+		return;
+	gap = hn_peer_last(again, IB_MSG_HELLO)->at_us / 1000 - sent_ms;
+	expect_wait(c, gap, FLAP_MIN_MS,
+		    "a parent left for a loop is a failed round, however long the link was open: "
+		    "a wait in [200, 400] ms before the next round, not a round at once");
+}
+
 /* ---- [TREE-15] [TREE-16] client mode and connections in progress -------------------------- */
 
 /* A client-mode IUT whose HELLO to its parent is unanswered is a root: it accepts a child.
@@ -1515,6 +1559,9 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.backoff-rounds", "TREE-13 TREE-14", CF_NEEDS_CONFIG, test_backoff_rounds,
 	  "a parent lost soon after the join is a failed round (wait, delay doubles); one lost "
 	  "after reconnect_max_ms is followed by a round at once and resets the delay" },
+	{ "tree.loop-rejoin-waits", "TREE-14 TREE-7", CF_NEEDS_CONFIG, test_loop_rejoin_waits,
+	  "a parent link closed for a loop is a failed round however long it lasted: wait "
+	  "before rejoining" },
 	{ "tree.client-mode-pending", "TREE-15 TREE-16 TREE-3", CF_NEEDS_CONFIG,
 	  test_client_mode_pending,
 	  "mode = client: accept children while the parent's HELLO is awaited; on joining, close "

@@ -47,7 +47,8 @@
 	X(wait_between_addresses, "TREE-13") /* tree.c tree_link_closed */                    \
 	X(rejoin_at_once, "TREE-14")        /* tree.c  parent_was_stable */                   \
 	X(wait_after_any_loss, "TREE-14")   /* tree.c  parent_lost */                         \
-	X(backoff_never_reset, "TREE-14")   /* tree.c  parent_lost */                         \
+	X(backoff_never_reset, "TREE-14")   /* tree.c  settle_delay */                        \
+	X(loop_rejoin_at_once, "TREE-14")   /* tree.c  tree_path_received */                  \
 	X(client_refuses_while_joining, "TREE-15") /* tree.c tree_accepts_children */        \
 	X(client_keeps_pending_children, "TREE-16") /* tree.c accepted_to_close */           \
 	X(serve_full_path, "TREE-17")       /* hello.c server_checks */                       \

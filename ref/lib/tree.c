@@ -193,11 +193,24 @@ static bool parent_was_stable(const struct ib_node *n, const struct ib_link *l)
 	return node_now_us(n) - l->open_since_us >= (uint64_t)n->cfg.reconnect_max_ms * 1000;
 }
 
+/* [TREE-14] a parent link open for reconnect_max_ms sets the delay back to reconnect_min_ms
+ * (done when it ends: the delay serves only then). Returns whether it was that long. */
+static bool settle_delay(struct ib_node *n, const struct ib_link *l)
+{
+	bool stable = parent_was_stable(n, l);
+
+	/* FAULT backoff-never-reset, breaks [TREE-14]: the delay keeps growing whatever the
+	 * parent links last. */
+	if (stable && !IB_FAULT(n, backoff_never_reset))
+		n->failed_rounds = 0;
+	return stable;
+}
+
 /* [TREE-10][TREE-14] the parent link is gone: a root at once, the subtree told; then a
  * round from the first address, at once after a long-lived link, else after a wait. */
 static void parent_lost(struct ib_node *n, struct ib_link *l)
 {
-	bool stable = parent_was_stable(n, l);
+	bool stable = settle_delay(n, l);
 
 	n->parent = NULL;
 	set_path(n, NULL, 0);
@@ -205,10 +218,6 @@ static void parent_lost(struct ib_node *n, struct ib_link *l)
 		map_announce(n);         /* [MAP-1] parent all zero */
 		map_keep_own_subtree(n); /* the rest of the tree is out of reach */
 	}
-	/* FAULT backoff-never-reset, breaks [TREE-14]: the delay keeps growing whatever the
-	 * parent links last. */
-	if (stable && !IB_FAULT(n, backoff_never_reset))
-		n->failed_rounds = 0;
 	/* FAULT wait-after-any-loss, breaks [TREE-14]: even a long-lived parent lost is
 	 * followed by a wait, as a failed round. */
 	if (stable && !IB_FAULT(n, wait_after_any_loss)) {
@@ -264,10 +273,18 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 loop:
 	/* [TREE-7][TREE-14] the tree has a loop through us: leave the parent; its loss is a
 	 * failed round whatever the link's age: wait, then rejoin. */
+	settle_delay(n, l);
 	n->parent = NULL;
 	link_close(l, IB_EC_LOOP_DETECTED, "I am in the path you sent");
 	set_path(n, NULL, 0);
 	map_announce(n);
+	/* FAULT loop-rejoin-at-once, breaks [TREE-14]: after a loop the parents are tried
+	 * again at once, as after any long-lived parent, and the loop may well form again. */
+	if (IB_FAULT(n, loop_rejoin_at_once)) {
+		n->parent_index = 0;
+		try_join(n);
+		return;
+	}
 	n->parent_index = n->cfg.parent_count; /* the retry starts from the first parent */
 	schedule_retry(n);
 }

@@ -63,6 +63,18 @@
 	X(deliver_passing_frames, "FLOOD-12")     /* flood.c by_destination */             \
 	X(too_big_for_peer_closes, "FLOOD-13")    /* link.c  link_send */                  \
 	/* C1: the tree */                                                              \
+	X(parents_in_parallel, "TREE-12")   /* tree.c  try_join */                            \
+	X(wait_between_addresses, "TREE-13") /* tree.c tree_link_closed */                    \
+	X(rejoin_at_once, "TREE-14")        /* tree.c  parent_was_stable */                   \
+	X(wait_after_any_loss, "TREE-14")   /* tree.c  parent_lost */                         \
+	X(backoff_never_reset, "TREE-14")   /* tree.c  settle_delay */                        \
+	X(loop_rejoin_at_once, "TREE-14")   /* tree.c  tree_path_received */                  \
+	X(client_refuses_while_joining, "TREE-15") /* tree.c tree_accepts_children */        \
+	X(client_keeps_pending_children, "TREE-16") /* tree.c accepted_to_close */           \
+	X(serve_full_path, "TREE-17")       /* hello.c server_checks */                       \
+	X(full_path_violation, "TREE-18")   /* hello.c client_checks */                       \
+	X(path_any_sender, "TREE-19")       /* tree.c  tree_path_received */                  \
+	X(unknown_peer_simultaneous, "TREE-20") /* hello.c server_checks */                  \
 	/* C2: keep-alive and the map */                                                \
 	X(ping_after_pong, "KA-7")          /* keepalive.c ka_pong_received */                \
 	X(ping_when_idle, "KA-7")           /* keepalive.c ka_frame_received */               \

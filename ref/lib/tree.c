@@ -242,7 +242,8 @@ void tree_link_closed(struct ib_node *n, struct ib_link *l, bool was_open)
 		else
 			try_join(n);
 	} else if (was_open && !l->we_connected && !n->stopping) {
-		map_parted(n, &l->peer_id); /* [MAP-2] */
+		/* [MAP-2]; [MAP-10] none while the node itself stops. */
+		map_parted(n, &l->peer_id);
 	} else if (l == n->parent) {
 		parent_lost(n, l);
 	}
@@ -268,7 +269,7 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 	if (p->count >= IB_MAX_PATH)
 		goto loop;
 	set_path(n, above, p->count);
-	map_announce(n); /* [MAP-1] SHOULD: the path changed */
+	map_announce(n); /* [MAP-9] the path changed */
 	return;
 loop:
 	/* [TREE-7][TREE-14] the tree has a loop through us: leave the parent; its loss is a

@@ -118,6 +118,9 @@ struct cf_bad_start {
  * open), with its message in why; *line is the line of node.conf conf_append starts at. */
 bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
 			  char *why, size_t cap);
+/* The IUT's node directory (section 19.1) the suite made, for tests that change it while the
+ * IUT runs (its store/); NULL in addr mode or before cf_iut_start. */
+const char *cf_iut_dir(struct cf_ctx *c);
 const ib_id *cf_iut_id(struct cf_ctx *c);
 const struct ib_pubkey *cf_iut_key(struct cf_ctx *c);    /* its public key */
 uint16_t cf_iut_port(struct cf_ctx *c);

@@ -607,6 +607,11 @@ bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const 
 			 "status %s", ib_status_name(status));
 }
 
+const char *cf_iut_dir(struct cf_ctx *c)
+{
+	return c->w->opt->mode != CF_MODE_ADDR && c->iut_dir[0] ? c->iut_dir : NULL;
+}
+
 /* ---- identities and reference nodes -------------------------------------------------------- */
 
 const struct ib_identity *cf_tester_identity(struct cf_ctx *c, int i)

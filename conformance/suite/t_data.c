@@ -2,7 +2,10 @@
  * writer's frame byte for byte, the version it publishes with, and its store across restarts. */
 #include "cf.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DATA_MAX_VALUE 65115u   /* max_value, spec section 18 ([DATA-10]) */
 
@@ -642,6 +645,229 @@ out:
 	ib_buf_free(&out);
 }
 
+/* ---- DATA-13, DATA-14: a store that refuses ---------------------------------------------- */
+
+/* Replaces the IUT's DIR/store by a regular file (broken) or puts it back: while it is a
+ * file, nothing can be created in DIR/store/, whoever the process runs as (root too, whom
+ * a read-only mode would not stop). */
+static bool break_store(struct cf_ctx *c, bool broken)
+{
+	const char *dir = cf_iut_dir(c);
+	char store[700], away[720];
+	FILE *f;
+
+	if (!dir) {
+		cf_harness_error(c, "no node directory to change");
+		return false;
+	}
+	snprintf(store, sizeof store, "%s/store", dir);
+	snprintf(away, sizeof away, "%s/store.away", dir);
+	if (!broken) {
+		if (unlink(store) != 0 || rename(away, store) != 0)
+			goto fail;
+		return true;
+	}
+	if (rename(store, away) != 0 || !(f = fopen(store, "w")))
+		goto fail;
+	fputs("not a directory: writes of the store fail\n", f);
+	if (fclose(f) != 0)
+		goto fail;
+	return true;
+fail:
+	cf_harness_error(c, "cannot %s %s: %s", broken ? "replace" : "restore", store,
+			 strerror(errno));
+	return false;
+}
+
+/* Whether frame is a PUBLISH of key signed by the IUT with this version, for messages. */
+static bool iut_version(struct cf_ctx *c, const struct ib_buf *frame, uint64_t version)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	return ib_frame_parse(&f, frame->ptr, frame->len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
+	       ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK && m.h.type == IB_MSG_PUBLISH &&
+	       ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.version == version;
+}
+
+/* How many PUBLISH frames of key with this version, signed by the IUT, p received. */
+static size_t iut_publishes_of(struct cf_ctx *c, struct hn_peer *p, const char *key,
+			       uint64_t version)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+	size_t count = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
+		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.version == version &&
+		    m.u.publish.key.len == strlen(key) &&
+		    !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
+			count++;
+	return count;
+}
+
+/* A QUERY flooded from p, the sentinel of what p sent before it: a relay forwards it, and no
+ * store is involved. */
+struct sentinel {
+	struct hn_peer *watcher;
+	uint64_t query_id;
+};
+
+static bool sentinel_came(void *arg)
+{
+	const struct sentinel *st = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(st->watcher); i++)
+		if (hn_peer_got(st->watcher, i)->type == IB_MSG_QUERY &&
+		    cf_got_msg(st->watcher, i, &f, &m) && m.u.query.query_id == st->query_id)
+			return true;
+	return hn_peer_closed(st->watcher);
+}
+
+/* [DATA-13] [DATA-14] [DATA-5] The IUT holds T1's r1 and its own o1. Its DIR/store becomes
+ * a regular file, so that writes fail. T1's r2 (newer) must still be forwarded to the other
+ * child; ib.publish of the IUT's key must answer `failed` and send nothing; both old items
+ * stay. A restart with the store put back tells which writes really failed: one that left
+ * its item on disk did not, and is not judged (NOT-APPLICABLE when neither did). */
+static void test_write_fails(struct cf_ctx *c)
+{
+	static const char recv_key[] = "data.refused", own_key[] = "data.refused-own";
+	struct ib_buf r1 = { 0 }, r2 = { 0 }, o1 = { 0 }, out = { 0 }, g1 = { 0 }, g2 = { 0 };
+	struct ib_slice args[2] = { { (const uint8_t *)own_key, sizeof own_key - 1 },
+				    { (const uint8_t *)"v2", 2 } };
+	struct sentinel st = { NULL, cf_rand(c) };
+	struct hn_peer *p, *watcher;
+	uint16_t status = 0, ping = 0, s1 = 0, s2 = 0;
+	size_t sent_own;
+	bool recv_failed, own_failed;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !(watcher = cf_peer(c, 2)) ||
+	    !cf_link_child(c, p) || !cf_link_child(c, watcher) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), recv_key, 1, "v1", 0, &r1) ||
+	    !holds(c, p, recv_key, &r1, "DATA-2", "T1's PUBLISH is stored") ||
+	    !cf_iut_publish(c, p, own_key, "v1", &o1) || !break_store(c, true))
+		goto out;
+	/* The refused PUBLISH, then a QUERY after it: both must reach the watcher. */
+	st.watcher = watcher;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ st.query_id, { (const uint8_t *)"data.sentinel", 13 } };
+	if (!publish_as(c, p, cf_tester_identity(c, 1), recv_key, 2, "v2", 0, &r2) ||
+	    hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK ||
+	    !cf_wait(c, sentinel_came, &st, 5000, "the QUERY sent after the PUBLISH is flooded") ||
+	    !cf_expect(c, cf_copies(watcher, r2.ptr, r2.len) == 1, "DATA-13",
+		       "a PUBLISH is forwarded whether or not the store could keep it",
+		       "%zu copies reached the other child", cf_copies(watcher, r2.ptr, r2.len)) ||
+	    !cf_command(c, p, NULL, "ib.publish", args, 2, &status, &out) ||
+	    !cf_command(c, p, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
+	    !get_item(c, p, recv_key, &s1, &g1) || !get_item(c, p, own_key, &s2, &g2))
+		goto out;
+	sent_own = iut_publishes_of(c, p, own_key, 2) + iut_publishes_of(c, watcher, own_key, 2);
+	if (!break_store(c, false) || !cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) ||
+	    !cf_link_child(c, p) || !get_item(c, p, recv_key, &ping, &out))
+		goto out;
+	if (!cf_expect(c, ping == IB_STATUS_OK && (same_bytes(&out, &r1) || same_bytes(&out, &r2)),
+		       "DATA-5", "after the restart T1's item is the version 1 or 2 it sent",
+		       "ib.get answered %s (%zu bytes)", ib_status_name(ping), out.len))
+		goto out;
+	recv_failed = same_bytes(&out, &r1);
+	if (!get_item(c, p, own_key, &ping, &out) ||
+	    !cf_expect(c, ping == IB_STATUS_OK && (same_bytes(&out, &o1) || iut_version(c, &out, 2)),
+		       "DATA-5", "after the restart the IUT's own item is its version 1 or 2",
+		       "ib.get answered %s (%zu bytes)", ib_status_name(ping), out.len))
+		goto out;
+	own_failed = same_bytes(&out, &o1);
+	if (!recv_failed && !own_failed) {
+		cf_not_applicable(c, "the IUT persisted both items while DIR/store was a regular "
+				  "file: its writes did not fail (a store kept elsewhere)");
+		goto out;
+	}
+	if (recv_failed &&
+	    !cf_expect(c, s1 == IB_STATUS_OK && same_bytes(&g1, &r1), "DATA-5",
+		       "a PUBLISH whose write failed leaves the old item (version 1) in force",
+		       "ib.get answered %s (%zu bytes%s)", ib_status_name(s1), g1.len,
+		       same_bytes(&g1, &r2) ? ", version 2, which was not persisted" : ""))
+		goto out;
+	if (!own_failed)
+		goto out;
+	if (!cf_expect(c, status == IB_STATUS_FAILED, "DATA-14",
+		       "ib.publish whose item could not be persisted answers `failed`",
+		       "it answered %s", ib_status_name(status)) ||
+	    !cf_expect(c, sent_own == 0, "DATA-14",
+		       "ib.publish whose item could not be persisted sends nothing",
+		       "%zu PUBLISH of its version 2 reached the testers", sent_own))
+		goto out;
+	cf_expect(c, s2 == IB_STATUS_OK && same_bytes(&g2, &o1), "DATA-14",
+		  "ib.publish whose write failed leaves the item as it was (version 1)",
+		  "ib.get answered %s (%zu bytes)", ib_status_name(s2), g2.len);
+out:
+	ib_buf_free(&r1);
+	ib_buf_free(&r2);
+	ib_buf_free(&o1);
+	ib_buf_free(&out);
+	ib_buf_free(&g1);
+	ib_buf_free(&g2);
+}
+
+/* ---- DATA-15: an item too long for a RESULT ------------------------------------------------- */
+
+/* Sends over p a PUBLISH of key by T1 whose message is about 65,500 bytes (above max_value,
+ * [DATA-11]): its RESULT (126 bytes more) is above 65,536, the smallest max_message. */
+static bool publish_long(struct cf_ctx *c, struct hn_peer *p, const char *key,
+			 struct ib_buf *frame)
+{
+	struct ib_buf value = { 0 };
+	struct ib_msg m;
+	int err;
+
+	for (size_t i = 0; i < 65450; i++)
+		ib_buf_put(&value, "x", 1);
+	cf_msg_publish(&m, key, 1, "");
+	m.u.publish.value = (struct ib_slice){ value.ptr, value.len };
+	err = hn_peer_send(p, &m, cf_tester_identity(c, 1), NULL, false, frame);
+	ib_buf_free(&value);
+	if (err != IB_OK)
+		cf_harness_error(c, "cannot send PUBLISH");
+	return err == IB_OK;
+}
+
+/* [DATA-15] T0 announced max_message 65,536; the IUT holds a long item whose RESULT does not
+ * fit it. ib.get and ib.fetch from T0 must each be answered, with `failed`, not left without
+ * a RESULT (which [FLOOD-13] alone would do); T3 (default max_message) gets the item. */
+static void test_result_too_big(struct cf_ctx *c)
+{
+	struct ib_buf frame = { 0 }, out = { 0 };
+	char key[64];
+	struct ib_slice arg;
+	struct hn_peer *small, *big;
+	uint16_t status = 0;
+
+	fresh_key(c, "data.too-big", key, sizeof key);
+	arg = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	if (!(small = cf_peer(c, 0)))
+		goto out;
+	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
+	if (!cf_iut_start(c, NULL) || !cf_link_child(c, small) || !(big = cf_peer(c, 3)) ||
+	    !cf_link_child(c, big) || !publish_long(c, big, key, &frame) ||
+	    !holds(c, big, key, &frame, "DATA-11", "the long item is stored") ||
+	    !cf_command(c, small, NULL, "ib.get", &arg, 1, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_FAILED, "DATA-15",
+		       "ib.get whose item does not fit a RESULT to the asker answers `failed`",
+		       "it answered %s (%zu bytes)", ib_status_name(status), out.len) ||
+	    !cf_command(c, small, NULL, "ib.fetch", &arg, 1, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_FAILED, "DATA-15",
+		  "ib.fetch ending with an item that does not fit a RESULT to the asker answers "
+		  "`failed`", "it answered %s (%zu bytes)", ib_status_name(status), out.len);
+out:
+	ib_buf_free(&frame);
+	ib_buf_free(&out);
+}
+
 const struct cf_test cf_tests_data[] = {
 	{ "data.newer-only", "DATA-1 DATA-2", 0, test_newer_only,
 	  "replace an item only by a PUBLISH whose (version, writer id_bot, seq) is greater, "
@@ -668,5 +894,12 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.persist", "DATA-5 DATA-6", CF_NEEDS_RESTART | CF_NEEDS_RELOAD, test_persist,
 	  "keep items across a restart, but at start do not load an item whose writer left "
 	  "authorized/" },
+	{ "data.write-fails", "DATA-13 DATA-14 DATA-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
+	  test_write_fails,
+	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "
+	  "and answer ib.publish `failed` without sending" },
+	{ "data.result-too-big", "DATA-15", 0, test_result_too_big,
+	  "answer ib.get and ib.fetch `failed` when the item's RESULT is above the asker's link "
+	  "max_message, rather than sending nothing" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -31,6 +31,7 @@ struct election {
 	int selected[EL_MAX_SELECTS];   /* holder index of each SELECT, in arrival order */
 	size_t nselected;
 	char fault[256];                /* a SELECT that broke ELECT-3, described */
+	bool ran;                       /* an election started before: query_id is its */
 };
 
 static void election_free(struct election *e)
@@ -138,6 +139,11 @@ static bool offer_is(const struct ib_msg *m, uint64_t query_id)
 static bool transfer_is(const struct ib_msg *m, uint64_t query_id)
 {
 	return m->u.transfer.query_id == query_id;
+}
+
+static bool query_is(const struct ib_msg *m, uint64_t query_id)
+{
+	return m->u.query.query_id == query_id;
 }
 
 static bool any(const struct ib_msg *m, uint64_t unused)
@@ -324,6 +330,18 @@ static bool election_setup(struct cf_ctx *c, struct election *e, size_t n, const
 	return true;
 }
 
+/* The last QUERY the IUT sent that p received, but the one of an election e ran before (a
+ * test may run one election after another). */
+static bool last_query(const struct election *e, struct hn_peer *p, struct ib_frame *f,
+		       struct ib_msg *m)
+{
+	for (size_t i = hn_peer_received(p); i-- > 0;)
+		if (hn_peer_got(p, i)->type == IB_MSG_QUERY && cf_got_msg(p, i, f, m) &&
+		    ib_id_equal(&f->origin, cf_iut_id(e->c)))
+			return !e->ran || m->u.query.query_id != e->query_id;
+	return false;
+}
+
 static bool all_queried(void *arg)
 {
 	struct election *e = arg;
@@ -331,7 +349,7 @@ static bool all_queried(void *arg)
 	struct ib_msg m;
 
 	for (size_t i = 0; i < e->n; i++)
-		if (!find_msg(e->h[i].p, IB_MSG_QUERY, any, 0, &f, &m))
+		if (!last_query(e, e->h[i].p, &f, &m))
 			return hn_peer_closed(e->h[i].p);
 	return true;
 }
@@ -347,10 +365,11 @@ static bool election_start(struct election *e)
 	if (!send_command(c, e->asker, e->cmd_id, "ib.fetch", e->key) ||
 	    !cf_wait(c, all_queried, e, EL_WAIT_MS, "ib.fetch makes the IUT flood QUERY"))
 		return false;
-	if (!cf_expect(c, find_msg(e->h[0].p, IB_MSG_QUERY, any, 0, &f, &m), "ELECT-2",
+	if (!cf_expect(c, last_query(e, e->h[0].p, &f, &m), "ELECT-2",
 		       "the IUT floods QUERY for ib.fetch", "a holder's link closed"))
 		return false;
 	e->query_id = m.u.query.query_id;
+	e->ran = true;
 	return cf_expect(c, m.u.query.key.len == strlen(e->key) &&
 			 !memcmp(m.u.query.key.ptr, e->key, m.u.query.key.len), "ELECT-2",
 			 "QUERY names the fetched key", "its key has %zu bytes", m.u.query.key.len);
@@ -1055,6 +1074,258 @@ out:
 	election_free(&e);
 }
 
+/* ---- issue 12, second round: comparisons, stray transfers, what an election ends with ---- */
+
+/* [ELECT-11] [ELECT-9] The IUT holds (5, lower writer); T1 offers (5, greater writer). The
+ * offer is newer: the IUT must SELECT T1 and answer its frame. A node that compares its own
+ * item by version only ends the election with its own. */
+static void test_own_lower_writer(struct cf_ctx *c)
+{
+	const char *key = "elect.own-lower-writer";
+	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
+	const struct ib_identity *lo, *hi;
+	struct ib_buf out = { 0 }, own = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 0 };
+
+	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
+	hi = lo == a ? b : a;
+	if (!election_setup(c, &e, 1, key) || !make_publish(c, lo, key, 5, "own, lower", &own) ||
+	    !make_publish(c, hi, key, 5, "T1's, greater", &e.h[0].frame) ||
+	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
+	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(hi)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-11",
+		       "SELECT T1: (5, greater writer) is newer than the own (5, lower writer)",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-11",
+		  "ib.fetch answers T1's (5, greater writer) frame", "status %s, %zu bytes%s",
+		  ib_status_name(status), out.len,
+		  same_frame(&out, &own) ? " (the IUT's own frame)" : "");
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&own);
+	election_free(&e);
+}
+
+/* [ELECT-14] T1 then T2 offer (5, W); T1 is SELECTed and stays silent, so the IUT SELECTs T2.
+ * Then T1, skipped, sends its valid TRANSFER with the election's query_id, and T2 its own
+ * after it. Only T2's counts: a holder skipped is not the holder last selected. */
+static void test_skipped_holder_transfer(struct cf_ctx *c)
+{
+	const char *key = "elect.skipped";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 0, 1 };
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 5, "T1's, too late", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 5, "T2's", &e.h[1].frame) || !election_start(&e))
+		goto out;
+	e.h[0].silent = true;
+	e.h[1].silent = true;  /* both answer by hand, below */
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	    !await_select(&e, 0, "ELECT-6") || !await_select(&e, 1, "ELECT-6") ||
+	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
+	    /* T1's RESULT comes after its TRANSFER was handled. */
+	    !cf_command(c, e.h[0].p, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !send_transfer(c, e.h[1].p, e.query_id, &e.h[1].frame) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-14",
+		       "ib.fetch answers T2's frame: the TRANSFER of T1, skipped, does not count",
+		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
+		       same_frame(&out, &e.h[0].frame) ? " (T1's frame)" : ""))
+		goto out;
+	cf_expect(c, selected_exactly(&e, want, 2), "ELECT-6", "SELECT T1, then T2",
+		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+/* [ELECT-10] T1 offers (3, W) and is SELECTed. Before it answers, T2 floods W's PUBLISH of
+ * version 7, which the IUT applies. T1's TRANSFER of (3, W) is valid and not older than its
+ * offer, but older than the item held: ib.fetch answers the item held when the election
+ * ends, version 7, not the transferred frame. */
+static void test_store_changed(struct cf_ctx *c)
+{
+	const char *key = "elect.moved-on";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 }, v7 = { 0 };
+	struct election e;
+	uint16_t status = 0;
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 3, "transferred", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 7, "came meanwhile", &v7) || !election_start(&e))
+		goto out;
+	e.h[0].silent = true;
+	e.h[1].silent = true;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 3, ib_identity_id(writer)) ||
+	    !await_select(&e, 0, "ELECT-10") || !give_item(c, e.h[1].p, &v7) ||
+	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &v7), "ELECT-10",
+		  "ib.fetch answers the item held when the election ends (version 7, flooded "
+		  "during it), not the older transferred frame", "status %s, %zu bytes%s",
+		  ib_status_name(status), out.len,
+		  same_frame(&out, &e.h[0].frame) ? " (the transferred version 3)" : "");
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&v7);
+	election_free(&e);
+}
+
+/* Whether p received frame exactly, waiting for a QUERY sentinel flooded by from after it. */
+static bool flooded_to(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *p,
+		       const struct ib_buf *frame, size_t *copies)
+{
+	struct awaited a;
+	struct ib_msg m;
+	uint64_t q = cf_rand(c);
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ q, { (const uint8_t *)"elect.sentinel", 14 } };
+	if (hn_peer_send_raw(from, frame->ptr, frame->len) != IB_OK ||
+	    hn_peer_send(from, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send");
+		return false;
+	}
+	a = (struct awaited){ p, IB_MSG_QUERY, query_is, q };
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "the QUERY sent after the frame is flooded"))
+		return false;
+	*copies = cf_copies(p, frame->ptr, frame->len);
+	return true;
+}
+
+/* [ELECT-15] W never sent anything when T1 transfers W's frame F1 (seq s): ib.fetch applies
+ * it; then W's own flood of F1 (T2 relays it) must still be accepted and forwarded to T0.
+ * Then W floods a frame of seq s + 1000, and an election transfers W's F2 of seq s + 1,
+ * below W's window: it must be applied all the same. A node that records the embedded seq
+ * drops the flood of F1 as a replay; one that checks it refuses F2. */
+static void test_transfer_not_replay(struct cf_ctx *c)
+{
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 }, jump = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	uint64_t s = cf_next_seq(c, 5);
+	size_t copies = 0;
+	static const int want[] = { 0 };
+	char order[64];
+
+	if (!election_setup(c, &e, 2, "elect.embedded") ||
+	    !make_publish_at(c, writer, e.key, 3, "first transferred, then flooded", s,
+			     &e.h[0].frame) || !election_start(&e))
+		goto out;
+	e.h[1].silent = true;
+	if (!send_offer(c, e.h[0].p, e.query_id, e.key, 3, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-5",
+		       "ib.fetch answers the transferred frame", "status %s, %zu bytes",
+		       ib_status_name(status), out.len) ||
+	    !flooded_to(c, e.h[1].p, e.asker, &e.h[0].frame, &copies) ||
+	    !cf_expect(c, copies == 1, "ELECT-15",
+		       "W's own flood of a frame transferred before is accepted and forwarded: the "
+		       "embedded seq was not recorded in W's window",
+		       "%zu copies reached T0 (dropped as a replay?)", copies))
+		goto out;
+	/* W's window moves to s + 1000; F2, of seq s + 1, is below it. */
+	if (!make_publish_at(c, writer, "elect.embedded-jump", 1, "moves the window", s + 1000,
+			     &jump) || !give_item(c, e.h[1].p, &jump))
+		goto out;
+	e.key = "elect.embedded-below";
+	e.nselected = 0;
+	if (!make_publish_at(c, writer, e.key, 4, "below the window", s + 1, &e.h[0].frame) ||
+	    !election_start(&e) ||
+	    !send_offer(c, e.h[0].p, e.query_id, e.key, 4, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame) &&
+			     selected_exactly(&e, want, 1), "ELECT-15",
+		  "a transferred frame whose seq is below its writer's window is applied: the window "
+		  "does not judge embedded frames", "status %s, %zu bytes; SELECT went to: %s",
+		  ib_status_name(status), out.len, select_order(&e, order, sizeof order));
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&jump);
+	election_free(&e);
+}
+
+/* [ELECT-16] T0 announced max_message 65,536; the IUT holds a long item ([DATA-11]) whose
+ * TRANSFER is above it. T0's SELECT gets no TRANSFER at all (ib.ping's RESULT, after it, is
+ * the sentinel): not an empty one, which would claim the IUT holds nothing. T3's SELECT
+ * (default max_message) gets the item. */
+static void test_transfer_too_big(struct cf_ctx *c)
+{
+	char key[64];
+	struct ib_buf value = { 0 }, frame = { 0 };
+	struct hn_peer *small, *big;
+	struct awaited a;
+	struct ib_frame f;
+	struct ib_msg m;
+	uint64_t q = cf_rand(c), q_big = q + 1;
+	uint16_t status = 0;
+	bool got;
+
+	fresh_key(c, "elect.too-big", key, sizeof key);
+	for (size_t i = 0; i < 65450; i++)
+		ib_buf_put(&value, "x", 1);
+	if (!(small = cf_peer(c, 0)))
+		goto out;
+	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
+	if (!cf_iut_start(c, NULL) || !cf_link_child(c, small) || !(big = cf_peer(c, 3)) ||
+	    !cf_link_child(c, big))
+		goto out;
+	cf_msg_publish(&m, key, 1, "");
+	m.u.publish.value = (struct ib_slice){ value.ptr, value.len };
+	if (hn_peer_send(big, &m, cf_tester_identity(c, 1), NULL, false, &frame) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ q_big, { (const uint8_t *)key, strlen(key) }, 1 };
+	if (!send_to_iut(c, big, &m))
+		goto out;
+	a = (struct awaited){ big, IB_MSG_TRANSFER, transfer_is, q_big };
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers T3's SELECT") ||
+	    !cf_expect(c, find_msg(big, IB_MSG_TRANSFER, transfer_is, q_big, &f, &m) &&
+			      same_frame_slice(m.u.transfer.frame, &frame), "ELECT-4",
+		       "T3's SELECT gets the long item", "another TRANSFER, or the link closed"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
+	if (!send_to_iut(c, small, &m) ||
+	    !cf_command(c, small, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	got = find_msg(small, IB_MSG_TRANSFER, transfer_is, q, &f, &m);
+	if (!cf_expect(c, !got, "ELECT-16",
+		       "no TRANSFER at all when it would be above the requester's max_message",
+		       "a TRANSFER came, its frame %zu bytes%s", got ? m.u.transfer.frame.len : 0,
+		       got && m.u.transfer.frame.len == 0 ? " (empty: 'holds none')" : ""))
+		goto out;
+	cf_expect(c, !hn_peer_closed(small), "FLOOD-13", "T0's link stays open",
+		  "it was closed");
+out:
+	ib_buf_free(&value);
+	ib_buf_free(&frame);
+}
+
 const struct cf_test cf_tests_elect[] = {
 	{ "elect.offer", "ELECT-1", 0, test_offer,
 	  "answer QUERY for a key you hold with OFFER(query_id, key, version, writer) to its "
@@ -1095,5 +1366,19 @@ const struct cf_test cf_tests_elect[] = {
 	{ "elect.foreign-transfer", "ELECT-14", CF_NEEDS_CONFIG, test_foreign_transfer,
 	  "take TRANSFER only from the selected holder with the election's query_id; ignore a "
 	  "holder that was not selected" },
+	{ "elect.own-lower-writer", "ELECT-11 ELECT-9", CF_NEEDS_CONFIG, test_own_lower_writer,
+	  "compare your own item with an offer by (version, writer): SELECT a holder of your "
+	  "version by a greater writer" },
+	{ "elect.skipped-holder-transfer", "ELECT-14 ELECT-6", CF_NEEDS_CONFIG,
+	  test_skipped_holder_transfer,
+	  "ignore the late TRANSFER of a holder you skipped: only the holder selected last counts" },
+	{ "elect.store-changed", "ELECT-10", CF_NEEDS_CONFIG, test_store_changed,
+	  "answer ib.fetch with the item you hold when the election ends, even one that came by "
+	  "flooding during it and is newer than the transferred frame" },
+	{ "elect.transfer-not-replay", "ELECT-15", CF_NEEDS_CONFIG, test_transfer_not_replay,
+	  "neither check nor record a transferred frame's seq in its writer's anti-replay window" },
+	{ "elect.transfer-too-big", "ELECT-16", 0, test_transfer_too_big,
+	  "send no TRANSFER (not an empty one) when it would be above the requester's link "
+	  "max_message" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -291,6 +291,199 @@ static void test_failed_reload(struct cf_ctx *c)
 	cf_wait_closed(c, kept, IB_EC_REVOKED, "MEMBER-2", MB_WAIT_MS);
 }
 
+/* ---- MEMBER-6: the items of a removed writer --------------------------------------------- */
+
+/* ib.get key from p: its status, and the frame in *out (may be NULL). */
+static bool get_status(struct cf_ctx *c, struct hn_peer *p, const char *key, uint16_t *status,
+		       struct ib_buf *out)
+{
+	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
+
+	return cf_command(c, p, NULL, "ib.get", &arg, 1, status, out);
+}
+
+/* ib.get key must answer `status`, with exactly frame when it is ok. */
+static bool get_is(struct cf_ctx *c, struct hn_peer *p, const char *key, uint16_t want,
+		   const struct ib_buf *frame, const char *req, const char *expected)
+{
+	struct ib_buf out = { 0 };
+	uint16_t status = 0;
+	bool ok = false;
+
+	if (!get_status(c, p, key, &status, &out))
+		goto out;
+	ok = cf_expect(c, status == want && (want != IB_STATUS_OK ||
+					      (out.len == frame->len &&
+					       !memcmp(out.ptr, frame->ptr, out.len))),
+		       req, expected, "ib.get %s answered %s (%zu bytes)", key,
+		       ib_status_name(status), out.len);
+out:
+	ib_buf_free(&out);
+	return ok;
+}
+
+/* Waits (bounded) until ib.info shows the keys_digest of authorized/ without the testers of
+ * the mask: a reload that adds keys closes nothing, so this is how its end is seen. */
+static bool await_digest(struct cf_ctx *c, struct hn_peer *p, unsigned untrusted_testers,
+			 const char *req)
+{
+	char want[65], got[65];
+
+	if (!expected_digest(c, untrusted_testers, want)) {
+		cf_harness_error(c, "cannot compute the expected keys_digest");
+		return false;
+	}
+	for (int i = 0; i < 40; i++) {
+		if (!info_digest(c, p, got))
+			return false;
+		if (!strcmp(got, want))
+			return true;
+		cf_run_for(c, 50);
+	}
+	return cf_expect(c, false, req, "the reload takes the keys of authorized/",
+			 "keys_digest=%s (wanted %s)", got, want);
+}
+
+/* The OFFERs p received for query_id. */
+static size_t offers_for(struct hn_peer *p, uint64_t query_id)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		n += hn_peer_got(p, i)->type == IB_MSG_OFFER && cf_got_msg(p, i, &f, &m) &&
+		     m.u.offer.query_id == query_id;
+	return n;
+}
+
+struct offer_wait {
+	struct hn_peer *p;
+	uint64_t query_id;
+};
+
+static bool offer_came(void *arg)
+{
+	const struct offer_wait *w = arg;
+
+	return offers_for(w->p, w->query_id) > 0 || hn_peer_closed(w->p);
+}
+
+/* A TRANSFER of query_id at p, as a wait condition. */
+static bool transfer_came(void *arg)
+{
+	const struct offer_wait *w = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(w->p); i++)
+		if (hn_peer_got(w->p, i)->type == IB_MSG_TRANSFER && cf_got_msg(w->p, i, &f, &m) &&
+		    m.u.transfer.query_id == w->query_id)
+			return true;
+	return hn_peer_closed(w->p);
+}
+
+/* [MEMBER-6] After a reload that removes T5, the items T5 wrote are gone at once: ib.get
+ * answers not_found, a QUERY gets no OFFER (the QUERY of T1's item, after it, does), a SELECT
+ * gets an empty TRANSFER, and ib.publish of such a key writes version 1. They stay gone when
+ * T5 is authorized again, and after a restart: a node that only hid them, keeping their
+ * files, loads them again. */
+static void test_revoke_drops_items(struct cf_ctx *c)
+{
+	static const char gone[] = "member.by-t5", gone2[] = "member.by-t5-too",
+			  kept_key[] = "member.by-t1";
+	struct ib_buf kept = { 0 }, frame = { 0 }, by_t5 = { 0 };
+	struct hn_peer *p, *t5, *t1;
+	struct ib_frame f;
+	struct ib_msg m;
+	uint64_t q_gone = cf_rand(c), q_kept = q_gone + 1, q_sel = q_gone + 2;
+	struct offer_wait ow = { NULL, q_kept };
+	bool ok;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !(t5 = cf_peer(c, 5)) ||
+	    !(t1 = cf_peer(c, 1)) || !cf_link_child(c, p) || !cf_link_child(c, t5) ||
+	    !cf_link_child(c, t1))
+		goto out;
+	cf_msg_publish(&m, gone, 7, "written by T5");
+	if (hn_peer_send(t5, &m, NULL, NULL, false, &by_t5) != IB_OK)
+		goto harness;
+	cf_msg_publish(&m, gone2, 7, "written by T5 too");
+	if (hn_peer_send(t5, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	cf_msg_publish(&m, kept_key, 2, "written by T1");
+	if (hn_peer_send(t1, &m, NULL, NULL, false, &kept) != IB_OK)
+		goto harness;
+	/* Each asked on the link its PUBLISH came on: answered after it. */
+	if (!get_is(c, t1, kept_key, IB_STATUS_OK, &kept, "DATA-2", "T1's PUBLISH is stored") ||
+	    !get_is(c, t5, gone, IB_STATUS_OK, &by_t5, "DATA-2", "T5's PUBLISH is stored"))
+		goto out;
+	/* T5's link closing with `revoked` shows the reload was done. */
+	if (!cf_iut_reload(c, 1u << 5, 0) ||
+	    !cf_wait_closed(c, t5, IB_EC_REVOKED, "MEMBER-2", MB_WAIT_MS) ||
+	    !get_is(c, p, gone, IB_STATUS_NOT_FOUND, NULL, "MEMBER-6",
+		    "once T5's key is removed, its items are gone: ib.get answers not_found") ||
+	    !get_is(c, p, kept_key, IB_STATUS_OK, &kept, "MEMBER-6",
+		    "the items of writers still authorized stay"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ q_gone, { (const uint8_t *)gone, sizeof gone - 1 } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	m.u.query = (struct ib_query){ q_kept, { (const uint8_t *)kept_key, sizeof kept_key - 1 } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	ow.p = p;
+	if (!cf_wait(c, offer_came, &ow, MB_WAIT_MS, "an OFFER answers the QUERY of T1's item") ||
+	    !cf_expect(c, offers_for(p, q_gone) == 0, "MEMBER-6",
+		       "no OFFER for an item whose writer was removed",
+		       "the IUT offered it"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.h.dest = *cf_iut_id(c);
+	m.u.select = (struct ib_select){ q_sel, { (const uint8_t *)gone, sizeof gone - 1 }, 7 };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	ow.query_id = q_sel;
+	if (!cf_wait(c, transfer_came, &ow, MB_WAIT_MS, "a TRANSFER answers SELECT"))
+		goto out;
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_TRANSFER && cf_got_msg(p, i, &f, &m) &&
+		    m.u.transfer.query_id == q_sel &&
+		    !cf_expect(c, m.u.transfer.frame.len == 0, "MEMBER-6",
+			       "SELECT of an item whose writer was removed: an empty TRANSFER",
+			       "it carried %zu bytes", m.u.transfer.frame.len))
+			goto out;
+	if (!cf_iut_publish(c, p, gone2, "mine", &frame))
+		goto out;
+	ok = ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
+	     ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK && m.h.type == IB_MSG_PUBLISH;
+	if (!cf_expect(c, ok && m.u.publish.version == 1, "MEMBER-6",
+		       "ib.publish of a key whose only item was T5's writes version 1: the removed "
+		       "item's version 7 is not known", "%s %llu", ok ? "version" : "not a PUBLISH",
+		       ok ? (unsigned long long)m.u.publish.version : 0ull))
+		goto out;
+	/* T5 comes back: its items do not. Then a restart reads the store again. */
+	if (!cf_iut_reload(c, 0, 0) || !await_digest(c, p, 0, "MEMBER-1") ||
+	    !get_is(c, p, gone, IB_STATUS_NOT_FOUND, NULL, "MEMBER-6",
+		    "authorizing T5 again does not bring its removed items back") ||
+	    !cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !get_is(c, p, kept_key, IB_STATUS_OK, &kept, "DATA-5",
+		    "T1's item survives the restart"))
+		goto out;
+	get_is(c, p, gone, IB_STATUS_NOT_FOUND, NULL, "MEMBER-6",
+	       "the removed items left the persisted store too: after a restart, with T5 "
+	       "authorized again, ib.get still answers not_found");
+	goto out;
+harness:
+	cf_harness_error(c, "a tester cannot send");
+out:
+	ib_buf_free(&kept);
+	ib_buf_free(&frame);
+	ib_buf_free(&by_t5);
+}
+
 const struct cf_test cf_tests_member[] = {
 	{ "member.keyring-is-authorized", "MEMBER-1", CF_NEEDS_CONFIG, test_keyring_is_authorized,
 	  "take as keyring exactly authorized/*.pub plus your own key (ib.info keys_digest), and "
@@ -305,5 +498,9 @@ const struct cf_test cf_tests_member[] = {
 	{ "member.failed-reload", "MEMBER-3 MEMBER-2", CF_NEEDS_RELOAD, test_failed_reload,
 	  "when a reload meets a malformed key file keep the previous keyring (links, digest, "
 	  "new links)" },
+	{ "member.revoke-drops-items", "MEMBER-6", CF_NEEDS_RELOAD | CF_NEEDS_RESTART,
+	  test_revoke_drops_items,
+	  "on reload drop the items of removed writers at once, in memory and on disk: no ib.get, "
+	  "no OFFER, no version known, not back when the key returns" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

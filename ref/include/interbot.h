@@ -570,6 +570,11 @@ int ib_store_get(const struct ib_store *s, struct ib_slice key, struct ib_item *
  * 0 when the highest is 2^64-1 and nothing can be published. Only the item held counts: a
  * newer one that could not be stored, or a file refused at open, is not known. */
 uint64_t ib_store_next_version(const struct ib_store *s, struct ib_slice key);
+/* Removes every item for which gone(item, ctx) is true, from memory and from its directory
+ * ([MEMBER-6]); *removed (may be NULL) gets how many. The items go from memory in every case;
+ * IB_ERR_IO when a file could not be deleted (the first error; the others are still tried). */
+int ib_store_remove_if(struct ib_store *s, bool (*gone)(const struct ib_item *item, void *ctx),
+		       void *ctx, size_t *removed);
 size_t ib_store_count(const struct ib_store *s);
 /* The i-th item in key order (bytewise); IB_ERR_NOT_FOUND past the end. */
 int ib_store_at(const struct ib_store *s, size_t i, struct ib_item *item);
@@ -646,8 +651,9 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag);
 void ib_node_stop(struct ib_node *n);
 void ib_node_free(struct ib_node *n);
 
-/* [MEMBER-2][MEMBER-3] Reloads authorized/ (ib_node_open nodes) and closes the links of keys
- * no longer in it. On failure the old keyring stays and diag says why. */
+/* [MEMBER-2][MEMBER-3] Reloads authorized/ (ib_node_open nodes), closes the links of keys
+ * no longer in it and drops their items from the store and its files ([MEMBER-6]). On
+ * failure the old keyring stays and diag says why. */
 int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag);
 /* The same with a keyring given by the caller (takes ownership). */
 int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr);

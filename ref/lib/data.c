@@ -6,6 +6,17 @@
 
 #include <string.h>
 
+/* For FAULT store-refusal-not-forwarded (flood.c): the PUBLISH being delivered was refused.
+ * Nothing in a build without faults. */
+static void fault_note_refused(struct ib_node *n)
+{
+#ifdef IB_FAULTS
+	n->fault_store_refused = true;
+#else
+	(void)n;
+#endif
+}
+
 /* [DATA-2][DATA-7] every key, from every writer, applied when newer; [DATA-11] values above
  * max_value too: that limit is the publisher's. */
 void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
@@ -15,7 +26,10 @@ void data_publish_received(struct ib_node *n, const struct ib_frame *f, const st
 	/* FAULT drop-long-value, breaks [DATA-11]: a value above max_value is not kept. */
 	if (IB_FAULT(n, drop_long_value) && m->u.publish.value.len > IB_MAX_VALUE)
 		return;
-	node_store_apply(n, f->raw, m);
+	/* [DATA-13] a PUBLISH the store refuses (full, or a failed write) is still forwarded:
+	 * flood.c does it whatever happens here. */
+	if (node_store_apply(n, f->raw, m) < 0)
+		fault_note_refused(n);
 }
 
 /* [DATA-3][DATA-8] The version of the held item, plus one: only verified frames count, never
@@ -62,9 +76,12 @@ int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice valu
 	err = ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT);
 	if (!err)
 		err = ib_msg_decode(&back, f.msg.ptr, f.msg.len);
+	/* [DATA-14] kept first, then sent: a frame its store refused (full, or a failed write,
+	 * [DATA-5]) is not sent, and ib.publish answers failed. FAULT
+	 * publish-despite-write-failure, breaks [DATA-14]: sent anyway, and told a success. */
 	if (!err)
 		err = node_store_apply(n, f.raw, &back);
-	if (err < 0)
+	if (err < 0 && !(IB_FAULT(n, publish_despite_write_failure) && err == IB_ERR_IO))
 		goto out;
 	err = flood_send_frame(n, &back, frame.ptr, frame.len);
 	if (!err && version)

@@ -56,13 +56,22 @@ static void fill_report(const struct election *e, bool transferred,
 		r->holder = e->offers[e->chosen].holder;
 }
 
-/* Ends the election: the callback once, then nothing of it remains. */
-static void finish(struct election *e, int status, bool transferred)
+/* Ends the election: the callback once, then nothing of it remains. [ELECT-10] It ends with
+ * the item held now, whichever frame brought it: the TRANSFER, a PUBLISH that came during
+ * the election (newer than the transferred frame, which [DATA-2] then did not apply), or
+ * the node's own. answer: NULL but for FAULT fetch-answers-transfer. */
+static void finish_with(struct election *e, int status, bool transferred,
+			const struct ib_item *answer)
 {
 	struct ib_node *n = e->node;
 	struct ib_election_report report;
 	struct ib_item item;
 	bool have = status == IB_OK && ib_store_get(n->store, key_of(e), &item) == IB_OK;
+
+	if (answer) {
+		item = *answer;
+		have = true;
+	}
 
 	unlink_election(n, e);
 	if (status == IB_OK && !have)
@@ -72,6 +81,11 @@ static void finish(struct election *e, int status, bool transferred)
 	e->fn(n, status, have ? &item : NULL, &report, e->ctx);
 	free(e->offers);
 	free(e);
+}
+
+static void finish(struct election *e, int status, bool transferred)
+{
+	finish_with(e, status, transferred, NULL);
 }
 
 /* [ELECT-11] An offer against an offer or an item: (version, writer) only, as [DATA-1]
@@ -113,9 +127,9 @@ static struct offer *best_offer(struct election *e)
 static void transfer_overdue(struct ib_loop *loop, void *arg);
 
 /* [ELECT-9] step 4, before every SELECT (the window closed, or a holder failed): whether
- * our own item is as new as the best offer left, or newer, which ends the election. FAULT
- * own-equal-selects, breaks [ELECT-9]: only a newer one is. FAULT own-checked-once, breaks
- * [ELECT-9]: only when the window closes. */
+ * our own item is as new as the best offer left, or newer, by (version, writer), which ends
+ * the election. FAULT own-equal-selects, breaks [ELECT-9]: only a newer one is. FAULT
+ * own-checked-once, breaks [ELECT-9]: only when the window closes. */
 static bool own_as_new(const struct election *e, const struct ib_item *own,
 		       const struct offer *o)
 {
@@ -125,6 +139,10 @@ static bool own_as_new(const struct election *e, const struct ib_item *own,
 	(void)n; /* only fault builds look at it */
 	if (IB_FAULT(n, own_checked_once) && e->transferring)
 		return false;
+	/* [ELECT-11] FAULT own-by-version-only, breaks [ELECT-11]: the own item of the offer's
+	 * version ends the election, whatever the writers. */
+	if (IB_FAULT(n, own_by_version_only) && own->version == o->version)
+		c = 0;
 	return c > 0 || (c == 0 && !IB_FAULT(n, own_equal_selects));
 }
 
@@ -293,6 +311,12 @@ void elect_offer_received(struct ib_node *n, const struct ib_frame *f, const str
 	e->offers[e->noffers++] = (struct offer){ f->origin, o->version, o->writer, false };
 }
 
+/* The message length of a TRANSFER carrying frame_len bytes: header, query_id, blob. */
+static size_t transfer_len(size_t frame_len)
+{
+	return IB_MSG_HEADER_LEN + 8 + 3 + frame_len;
+}
+
 /* [ELECT-4] what is held now, whatever its version (newer or older than selected); empty
  * when nothing is. FAULT empty-transfer-when-older, breaks [ELECT-4]: an item older than
  * the selected version is not sent. */
@@ -308,7 +332,26 @@ void elect_select_received(struct ib_node *n, const struct ib_frame *f, const st
 	if (ib_store_get(n->store, m->u.select.key, &item) == IB_OK &&
 	    !(IB_FAULT(n, empty_transfer_when_older) && item.version < m->u.select.version))
 		t.u.transfer.frame = item.frame;
+	/* [ELECT-16] A TRANSFER too long for the link toward the requester is not sent at all
+	 * ([FLOOD-13] keeps it off that link, and the encoder refuses one above 2^24-1): never
+	 * an empty one instead, which would say nothing is held. FAULT
+	 * empty-transfer-when-too-big, breaks [ELECT-16]: it is. */
+	if (IB_FAULT(n, empty_transfer_when_too_big) &&
+	    !flood_fits(n, &f->origin, transfer_len(t.u.transfer.frame.len)))
+		t.u.transfer.frame = (struct ib_slice){ NULL, 0 };
 	flood_originate(n, &t);
+}
+
+/* Whether FAULT transfer-from-skipped-holder, breaks [ELECT-14], takes a TRANSFER from origin:
+ * a holder selected earlier in e and skipped since. */
+static bool fault_skipped_holder(const struct election *e, const ib_id *origin)
+{
+	if (!IB_FAULT(e->node, transfer_from_skipped_holder))
+		return false;
+	for (size_t i = 0; i < e->noffers; i++)
+		if (e->offers[i].failed && ib_id_equal(&e->offers[i].holder, origin))
+			return true;
+	return false;
 }
 
 /* [ELECT-7][ELECT-14] The election a TRANSFER belongs to: the one of its query_id, when its
@@ -329,7 +372,7 @@ static struct election *transfer_election(struct ib_node *n, const ib_id *origin
 	if (!e || !e->transferring)
 		return NULL;
 	if (!ib_id_equal(origin, &e->offers[e->chosen].holder) &&
-	    !IB_FAULT(n, transfer_from_any_holder))
+	    !IB_FAULT(n, transfer_from_any_holder) && !fault_skipped_holder(e, origin))
 		return NULL;
 	return e;
 }
@@ -352,7 +395,9 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 		return;
 	}
 	/* [ELECT-5] the writer's own frame, checked as if it came from the writer, for this
-	 * key, and not older than what was offered. */
+	 * key, and not older than what was offered. [ELECT-15] Its seq is not looked up in, nor
+	 * recorded in, the writer's anti-replay window: the writer's own flood of that frame
+	 * may still come. */
 	err = ib_transfer_check(m->u.transfer.frame, n->kr, key_of(e), &pub);
 	if (!err) {
 		struct ib_frame inner;
@@ -361,6 +406,11 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 		ib_frame_parse(&inner, m->u.transfer.frame.ptr, m->u.transfer.frame.len,
 			       IB_MAX_MESSAGE_LIMIT);
 		int c = offer_compare(pub.u.publish.version, &inner.origin, o->version, &o->writer);
+
+		/* FAULT transfer-checks-window and transfer-records-window, break [ELECT-15]
+		 * (flood.c does what they do). */
+		if (flood_fault_embedded(n, &inner.origin, pub.h.seq))
+			err = IB_ERR_REPLAY;
 
 		/* [ELECT-11] newer than offered is fine: the holder sends what it holds now.
 		 * FAULT accept-stale-transfer, breaks [ELECT-5]: older than the offer is kept.
@@ -377,6 +427,14 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 	}
 	/* [ELECT-8] kept here, not flooded again. */
 	node_store_apply(n, m->u.transfer.frame, &pub);
+	/* FAULT fetch-answers-transfer, breaks [ELECT-10]: the answer is the transferred frame,
+	 * even when the store holds a newer item that came meanwhile. */
+	if (IB_FAULT(n, fetch_answers_transfer)) {
+		struct ib_item sent = { .frame = m->u.transfer.frame };
+
+		finish_with(e, IB_OK, true, &sent);
+		return;
+	}
 	finish(e, IB_OK, true);
 }
 

@@ -110,6 +110,17 @@
 	X(offer_any_key, "ELECT-13")         /* election.c offer_counts */                   \
 	X(transfer_from_any_holder, "ELECT-14") /* election.c transfer_election */           \
 	X(transfer_any_query_id, "ELECT-14") /* election.c transfer_election */              \
+	X(revoke_keeps_items, "MEMBER-6")    /* node.c  drop_removed_writers */              \
+	X(revoke_keeps_item_files, "MEMBER-6") /* store.c unpersist */                       \
+	X(store_refusal_not_forwarded, "DATA-13") /* flood.c fault_store_refused */          \
+	X(publish_despite_write_failure, "DATA-14") /* data.c ib_node_publish */             \
+	X(result_too_big_silent, "DATA-15")  /* command.c item_result_fits */                \
+	X(fetch_answers_transfer, "ELECT-10") /* election.c elect_transfer_received */       \
+	X(own_by_version_only, "ELECT-11")   /* election.c own_as_new */                     \
+	X(transfer_from_skipped_holder, "ELECT-14") /* election.c fault_skipped_holder */    \
+	X(transfer_checks_window, "ELECT-15") /* flood.c flood_fault_embedded */             \
+	X(transfer_records_window, "ELECT-15") /* flood.c flood_fault_embedded */            \
+	X(empty_transfer_when_too_big, "ELECT-16") /* election.c elect_select_received */    \
 	/* E: commands, interface, identity */                                          \
 	X(stale_bound_whole_seconds, "CMD-8") /* link.c  on_frame */                          \
 	X(dedupe_cmd_id, "CMD-9")           /* command.c cmd_received */                      \

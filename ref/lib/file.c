@@ -87,6 +87,14 @@ out:
 	return err;
 }
 
+int ib_file_remove(const char *path)
+{
+	if (unlink(path) != 0)
+		return errno == ENOENT ? IB_OK : IB_ERR_IO;
+	sync_dir_of(path);
+	return IB_OK;
+}
+
 void ib_names_free(struct ib_names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)

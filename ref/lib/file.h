@@ -14,6 +14,10 @@
  * of the store). IB_OK, IB_ERR_NOMEM or IB_ERR_IO (errno kept); on failure path is unchanged. */
 int ib_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Deletes path and makes the deletion durable (the directory fsync'ed). A path that does not
+ * exist is not an error. IB_OK, IB_ERR_NOMEM or IB_ERR_IO (errno kept). */
+int ib_file_remove(const char *path);
+
 /* A list of file names, owned. */
 struct ib_names {
 	char **v;

@@ -116,6 +116,22 @@ static void fault_route_from_transfer(struct ib_node *n, struct ib_link *from,
 	flood_learn_route(n, &writer, from);
 }
 
+/* Whether FAULT store-refusal-not-forwarded keeps m, a PUBLISH the store just refused, from
+ * being forwarded. Nothing in a build without faults. */
+static bool fault_store_refused(struct ib_node *n, const struct ib_msg *m)
+{
+#ifdef IB_FAULTS
+	bool refused = n->fault_store_refused;
+
+	n->fault_store_refused = false;
+	return IB_FAULT(n, store_refusal_not_forwarded) && m->h.type == IB_MSG_PUBLISH && refused;
+#else
+	(void)n;
+	(void)m;
+	return false;
+#endif
+}
+
 /* [FLOOD-9] rule 4: here, along the route, or here and everywhere else. */
 static void by_destination(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
 			   const struct ib_msg *m)
@@ -134,6 +150,10 @@ static void by_destination(struct ib_node *n, struct ib_link *from, const struct
 		return;
 	}
 	deliver(n, f, m);
+	/* [DATA-13] forwarded whether or not the store kept it. FAULT
+	 * store-refusal-not-forwarded, breaks [DATA-13]: a PUBLISH the store refused stops here. */
+	if (fault_store_refused(n, m))
+		return;
 	send_all(n, from, f->raw.ptr, f->raw.len);
 	node_count(n, IB_CNT_FRAMES_FORWARDED);
 }
@@ -235,6 +255,41 @@ int flood_originate(struct ib_node *n, struct ib_msg *m)
 		err = flood_send_frame(n, m, frame.ptr, frame.len);
 	ib_buf_free(&frame);
 	return err;
+}
+
+/* [FLOOD-5][FLOOD-13] Whether a message of msg_len bytes directed to dest would go out on
+ * some link: its route's when there is one, else any open link whose peer takes it. */
+bool flood_fits(struct ib_node *n, const ib_id *dest, size_t msg_len)
+{
+	struct origin *o = origin_get(n, dest, false);
+
+	if (msg_len > IB_MAX_MESSAGE_LIMIT)
+		return false;
+	if (o && o->route && link_open(o->route))
+		return msg_len <= o->route->peer_max_message;
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		if (link_open(l) && msg_len <= l->peer_max_message)
+			return true;
+	return false;
+}
+
+/* [ELECT-15] The frame a TRANSFER carries is no frame of its writer's flood: its seq is
+ * neither checked against nor recorded in the writer's window. This is only for the faults
+ * that do either: true when FAULT transfer-checks-window refuses it as a replay; FAULT
+ * transfer-records-window records its seq. Nothing in a build without faults. */
+bool flood_fault_embedded(struct ib_node *n, const ib_id *writer, uint64_t seq)
+{
+	struct origin *o;
+
+	if (!IB_FAULT(n, transfer_checks_window) && !IB_FAULT(n, transfer_records_window))
+		return false;
+	o = origin_get(n, writer, true);
+	if (!o)
+		return false;
+	if (IB_FAULT(n, transfer_checks_window))
+		return ib_replay_check(&o->window, seq) != IB_OK;
+	ib_replay_accept(&o->window, seq);
+	return false;
 }
 
 void flood_forget_link(struct ib_node *n, const struct ib_link *l)

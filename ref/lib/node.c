@@ -492,6 +492,41 @@ void ib_node_free(struct ib_node *n)
 	free(n);
 }
 
+/* The keyrings before and after a reload, for writer_removed. */
+struct keyring_change {
+	const struct ib_keyring *old, *kr;
+};
+
+/* [MEMBER-6] Whether the item's writer left the keyring, or is now another key under the
+ * same id_bot ([ID-3]): either way the frame no longer verifies against the keyring. */
+static bool writer_removed(const struct ib_item *item, void *ctx)
+{
+	const struct keyring_change *ch = ctx;
+	const struct ib_pubkey *now = ib_keyring_find(ch->kr, &item->writer);
+	const struct ib_pubkey *before = ib_keyring_find(ch->old, &item->writer);
+
+	return !now || !before || memcmp(ib_pubkey_spki(now), ib_pubkey_spki(before), IB_SPKI_LEN);
+}
+
+/* [MEMBER-6] The items of removed writers leave the store and its files at once, as the next
+ * start would leave them out ([DATA-6]). */
+static void drop_removed_writers(struct ib_node *n, const struct ib_keyring *old)
+{
+	struct keyring_change ch = { old, n->kr };
+	size_t removed = 0;
+	int err;
+
+	/* FAULT revoke-keeps-items, breaks [MEMBER-6]: they stay, served until a restart. */
+	if (IB_FAULT(n, revoke_keeps_items))
+		return;
+	err = ib_store_remove_if(n->store, writer_removed, &ch, &removed);
+	if (err)
+		node_log(n, IB_LOG_ERROR, "items of removed keys: cannot delete a file: %s",
+			 ib_strerror(err));
+	if (removed)
+		node_log(n, IB_LOG_INFO, "%zu item(s) of removed keys dropped", removed);
+}
+
 int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr)
 {
 	struct ib_keyring *old = n->kr;
@@ -507,6 +542,7 @@ int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr)
 		    (link_open(l) || !IB_FAULT(n, revoke_skips_hello_wait))) /* FAULT [MEMBER-5] */
 			link_close(l, IB_EC_REVOKED, "your key was removed");
 	}
+	drop_removed_writers(n, old);
 	ib_keyring_free(old);
 	return IB_OK;
 }

@@ -196,6 +196,7 @@ struct ib_node {
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
 	uint64_t fault_offered;     /* version-from-offers: the greatest version offered */
 	uint64_t fault_cmd_id;      /* dedupe-cmd-id: the cmd_id of the last COMMAND */
+	bool fault_store_refused;   /* store-refusal-not-forwarded: the last PUBLISH was */
 #endif
 };
 
@@ -298,6 +299,11 @@ void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l
 int flood_originate(struct ib_node *n, struct ib_msg *m);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);
+/* Whether a message of msg_len bytes directed to dest would be sent on some link
+ * ([FLOOD-13] keeps it off links whose peer announced a smaller max_message). */
+bool flood_fits(struct ib_node *n, const ib_id *dest, size_t msg_len);
+/* For the faults of [ELECT-15] only: false in a build without faults. */
+bool flood_fault_embedded(struct ib_node *n, const ib_id *writer, uint64_t seq);
 void flood_free(struct ib_node *n);
 
 #endif

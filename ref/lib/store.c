@@ -395,6 +395,60 @@ out:
 	return err;
 }
 
+/* ---- Removing ---------------------------------------------------------------------------- */
+
+/* The item's file, gone. FAULT revoke-keeps-item-files, breaks [MEMBER-6]: the file stays,
+ * and the item comes back at the next start if its writer is authorized again. */
+static int unpersist(const struct ib_store *s, const struct ib_item *item)
+{
+	char name[NAME_CAP];
+	char *path;
+	int err;
+
+	if (!s->dir || IB_FAULT(s, revoke_keeps_item_files))
+		return IB_OK;
+	err = item_name(item->key, name);
+	if (err)
+		return err;
+	path = join(s->dir, name);
+	if (!path)
+		return IB_ERR_NOMEM;
+	err = ib_file_remove(path);
+	free(path);
+	return err;
+}
+
+int ib_store_remove_if(struct ib_store *s, bool (*gone)(const struct ib_item *item, void *ctx),
+		       void *ctx, size_t *removed)
+{
+	size_t kept = 0, count = 0;
+	int err = IB_OK;
+
+	if (!s || !gone)
+		return IB_ERR_INVALID_ARG;
+	for (size_t i = 0; i < s->count; i++) {
+		struct entry *e = s->v[i];
+		int e_err;
+
+		if (!gone(&e->item, ctx)) {
+			s->v[kept++] = e;
+			continue;
+		}
+		/* Out of memory even when its file stays: at the next start the file meets the
+		 * check of [DATA-6] again. */
+		e_err = unpersist(s, &e->item);
+		if (!err)
+			err = e_err;
+		s->bytes -= e->item.frame.len;
+		entry_free(e);
+		count++;
+	}
+	s->count = kept;
+	if (removed)
+		*removed = count;
+	return err;
+}
+
 /* ---- Loading ----------------------------------------------------------------------------- */
 
 /* A temporary file of a write that never reached its rename: never an item. Removing it is

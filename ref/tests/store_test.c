@@ -755,6 +755,49 @@ static void test_reopen_writer_not_in_keyring(void)
 	ib_buf_free(&b.buf);
 }
 
+/* For ib_store_remove_if: the items written by the writer ctx points to. */
+static bool written_by(const struct ib_item *item, void *ctx)
+{
+	return ib_id_equal(&item->writer, ctx);
+}
+
+/* [MEMBER-6] Removing bob's items takes them out of memory and deletes their files: opened
+ * again with bob authorized, the store holds alice's item only. */
+static void test_remove_if(void)
+{
+	struct pubf a = { 0 }, b = { 0 };
+	char dir[512], bfile[700];
+	struct ib_store *s;
+	struct ib_item item;
+	size_t removed = 99;
+	ib_id bob = *writer_id(BOB);
+
+	make_two_items("remove-if", dir, sizeof dir, &a, &b);
+	s = open_ok(dir, kr_all, 0);
+	IB_ASSERT_ERR(ib_store_remove_if(s, NULL, NULL, NULL), IB_ERR_INVALID_ARG);
+	IB_ASSERT_OK(ib_store_remove_if(s, written_by, &bob, &removed));
+	CU_ASSERT_EQUAL(removed, 1);
+	CU_ASSERT_EQUAL(ib_store_count(s), 1);
+	IB_ASSERT_ERR(ib_store_get(s, S("b"), &item), IB_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(ib_store_next_version(s, S("b")), 1);
+	assert_holds(s, &a);
+	path_of(dir, S("b"), bfile, sizeof bfile);
+	CU_ASSERT_NOT_EQUAL(access(bfile, F_OK), 0);
+	/* Nothing left to remove: nothing changes. */
+	IB_ASSERT_OK(ib_store_remove_if(s, written_by, &bob, &removed));
+	CU_ASSERT_EQUAL(removed, 0);
+	/* The key can be stored again. */
+	CU_ASSERT_EQUAL(apply(s, &b), 1);
+	IB_ASSERT_OK(ib_store_remove_if(s, written_by, &bob, NULL));
+	ib_store_free(s);
+	s = open_ok(dir, kr_all, 0);
+	CU_ASSERT_EQUAL(ib_store_count(s), 1);
+	assert_holds(s, &a);
+	ib_store_free(s);
+	ib_buf_free(&a.buf);
+	ib_buf_free(&b.buf);
+}
+
 static void test_reopen_altered_bytes(void)
 {
 	struct pubf a = { 0 }, b = { 0 };
@@ -1053,8 +1096,9 @@ static int apply_unsigned(struct ib_store *s, const char *key, uint64_t version,
 	return rc;
 }
 
-/* Spec section 20: past IB_STORE_MAX_ITEMS keys, or IB_STORE_MAX_BYTES of frames, new items
- * are refused (IB_ERR_FULL) and the others stay; an existing key can still be updated. */
+/* [DATA-13] past IB_STORE_MAX_ITEMS keys, or IB_STORE_MAX_BYTES of frames, new items are
+ * refused (IB_ERR_FULL) and the others stay (nothing is evicted); an existing key can still be
+ * updated. */
 static void test_store_bounds(void)
 {
 	struct ib_store *s = NULL;
@@ -1098,6 +1142,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_failed_write_keeps_old_item, "DATA-5"),
 	IB_TEST(test_long_and_odd_keys_persist, "DATA-5"),
 	IB_TEST(test_reopen_writer_not_in_keyring, "DATA-6"),
+	IB_TEST(test_remove_if, "MEMBER-6"),
 	IB_TEST(test_reopen_altered_bytes, "DATA-6"),
 	IB_TEST(test_reopen_name_does_not_match_key, "DATA-6"),
 	IB_TEST(test_reopen_not_items, "DATA-6"),
@@ -1105,7 +1150,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_every_key_replicates, "DATA-7"),
 	IB_TEST(test_at_in_bytewise_key_order, ""),
 	IB_TEST(test_many_items, ""),
-	IB_TEST(test_store_bounds, ""),
+	IB_TEST(test_store_bounds, "DATA-13"),
 	IB_TEST_END
 };
 

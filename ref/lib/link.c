@@ -412,9 +412,14 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		return;
 	}
 	if (err) {
+		/* [KA-11] a malformed PONG too: it answers nothing and closes nothing. */
 		node_count(n, counter_for(err)); /* dropped, the link stays */
 		node_log(n, IB_LOG_DEBUG, "dropped a frame from %s: %s", l->peer_name,
 			 ib_drop_reason(err));
+#ifdef IB_FAULTS
+		if (is_message_error(err))
+			ka_frame_dropped(l, &m); /* the keep-alive faults of a dropped PONG */
+#endif
 		return;
 	}
 	node_count(n, IB_CNT_FRAMES_IN);

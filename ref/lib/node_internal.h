@@ -252,6 +252,7 @@ void ka_ping_received(struct ib_link *l, const struct ib_msg *m);
 void ka_pong_received(struct ib_link *l, const struct ib_msg *m);
 #ifdef IB_FAULTS
 void ka_frame_received(struct ib_link *l);
+void ka_frame_dropped(struct ib_link *l, const struct ib_msg *m);
 #endif
 
 /* node.c: what this node does with an end-to-end message for it. */

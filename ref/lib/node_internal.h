@@ -77,6 +77,9 @@ struct ib_link {
 	/* The socket's two ends for the trace, looked up at its first frame (not per frame). */
 	bool trace_ends_known;
 	struct ib_trace_addr trace_local, trace_peer;
+#ifdef IB_FAULTS
+	uint8_t fault_burst;        /* burst-after-traffic: 1 burst waiting, 2 burst sent */
+#endif
 };
 
 /* A COMMAND this node sent, waiting for RESULTs until its timer. */
@@ -196,6 +199,7 @@ struct ib_node {
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
 	uint64_t fault_offered;     /* version-from-offers: the greatest version offered */
 	uint64_t fault_cmd_id;      /* dedupe-cmd-id: the cmd_id of the last COMMAND */
+	bool fault_closing_with_error; /* parted-only-unexpected: the closing link's ERROR */
 #endif
 };
 
@@ -269,6 +273,10 @@ void map_keep_own_subtree(struct ib_node *n);
 void map_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
 void map_replayed(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
 void map_free(struct ib_node *n);
+#ifdef IB_FAULTS
+void map_fault_link_closing(struct ib_link *l, uint16_t code);
+void map_fault_frame_sent(struct ib_link *l);
+#endif
 
 /* data.c */
 void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);

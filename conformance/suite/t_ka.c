@@ -115,27 +115,37 @@ static const char *close_code(struct hn_peer *p)
 
 #define KA_PINGS 8
 
+/* Whether a PING came due_ms after the HELLO at hello_ms: not early (10 ms for the two
+ * clocks), and late by the slack at most. Every PING is judged from the HELLO, not from the
+ * previous one, so that a schedule that drifts a little each period fails too. */
+static bool on_grid(struct cf_ctx *c, uint64_t hello_ms, uint64_t at_ms, uint64_t due_ms)
+{
+	uint64_t due = hello_ms + due_ms;
+
+	return at_ms + 10 >= due && at_ms <= due + late_slack_ms(c);
+}
+
 static bool check_schedule(struct cf_ctx *c, struct hn_peer *p)
 {
-	uint64_t prev = hn_peer_got(p, nth_of_type(p, IB_MSG_HELLO, 0))->at_us / 1000;
-	uint64_t slack = late_slack_ms(c);
+	uint64_t hello = hn_peer_got(p, nth_of_type(p, IB_MSG_HELLO, 0))->at_us / 1000;
+	uint64_t prev = hello;
 	char gaps[256];
 	size_t used = 0;
 	bool ok = true;
 
 	for (size_t k = 0; k < KA_PINGS; k++) {
 		uint64_t at = hn_peer_got(p, nth_of_type(p, IB_MSG_PING, k))->at_us / 1000;
-		uint64_t gap = at - prev;
 
 		used += (size_t)snprintf(gaps + used, sizeof gaps - used, "%s%llu", k ? "," : "",
-					 (unsigned long long)gap);
-		/* The first from the HELLO exchange, the others from the previous PING. */
-		if (gap + 10 < KA_INTERVAL_MS || gap > KA_INTERVAL_MS + slack)
+					 (unsigned long long)(at - prev));
+		/* [KA-7] PING k+1 is due (k+1) intervals after the HELLO exchange. */
+		if (!on_grid(c, hello, at, (k + 1) * KA_INTERVAL_MS))
 			ok = false;
 		prev = at;
 	}
 	return cf_expect(c, ok, "KA-1",
-			 "a PING every keepalive_interval_ms (150), the first 150 ms after HELLO",
+			 "a PING every keepalive_interval_ms (150), the first 150 ms after HELLO: "
+			 "PING k at k x 150 ms after it",
 			 "ms from HELLO to the first PING, then between PINGs: %s", gaps);
 }
 
@@ -263,7 +273,7 @@ static void test_ping_grid(struct cf_ctx *c)
 
 		used += (size_t)snprintf(gaps + used, sizeof gaps - used, "%s%llu", i > 1 ? "," : "",
 					 (unsigned long long)gap);
-		if (gap + 10 < GRID_MS || gap > GRID_MS + late_slack_ms(c))
+		if (!on_grid(c, at[0], at[i], i * GRID_MS))
 			ok = false;
 	}
 	cf_expect(c, ok, "KA-7",
@@ -631,6 +641,318 @@ static void test_parent_pings_then_stops(struct cf_ctx *c)
 			    "the last PING (other frames came every 100 ms since)");
 }
 
+/* ---- [KA-8] the PONG deadline, at its edge, over many periods ----------------------------- */
+
+/* How near a deadline the tester answers, on each side of it: on virtual time to the
+ * millisecond; on real time by more than the clocks and the loop can blur. */
+static uint64_t edge_ms(struct cf_ctx *c)
+{
+	return cf_mode(c) == CF_MODE_SELF ? 2 : 120;
+}
+
+#define EDGE_PERIODS 4
+
+struct ping_wait {
+	struct hn_peer *p;
+	size_t count;
+};
+
+static bool nth_ping_or_closed(void *arg)
+{
+	const struct ping_wait *w = arg;
+
+	return hn_peer_count(w->p, IB_MSG_PING) >= w->count || hn_peer_closed(w->p);
+}
+
+/* Waits for PING number k (1-based) at p; its arrival time in *at_ms. */
+static bool wait_ping(struct cf_ctx *c, struct hn_peer *p, size_t k, uint32_t within_ms,
+		      uint64_t *at_ms)
+{
+	struct ping_wait w = { p, k };
+
+	if (!cf_wait(c, nth_ping_or_closed, &w, within_ms, "the next PING"))
+		return false;
+	if (!cf_expect(c, hn_peer_count(p, IB_MSG_PING) >= k, "KA-8",
+		       "a PONG read before keepalive_timeout_ms keeps the link, period after period",
+		       "the IUT closed the link (ERROR %s) before PING %zu", close_code(p), k))
+		return false;
+	*at_ms = hn_peer_got(p, nth_of_type(p, IB_MSG_PING, k - 1))->at_us / 1000;
+	return true;
+}
+
+static bool answer_last_ping(struct cf_ctx *c, struct hn_peer *p)
+{
+	const struct hn_got *ping = hn_peer_last(p, IB_MSG_PING);
+
+	return send_nonce_msg(c, p, IB_MSG_PONG, ping->nonce, ping->nonce_len);
+}
+
+/* The child answers EDGE_PERIODS PINGs just before the deadline: each keeps the link, and the
+ * next PING comes on the grid, the ones due meanwhile skipped ([KA-7]). Then it answers one
+ * just after the deadline: too late, the link closes at the deadline and within another
+ * timeout, the late PONG notwithstanding. */
+static void pong_edge(struct cf_ctx *c, uint32_t interval_ms, uint32_t timeout_ms)
+{
+	uint64_t hello, at, pong_ms = timeout_ms - edge_ms(c), closed_at;
+	/* After a PONG at pong_ms the next PING is the first one due after it. */
+	uint64_t period = (pong_ms / interval_ms + 1) * interval_ms;
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+
+	ka_opts(&o, interval_ms, timeout_ms);
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)))
+		return;
+	hn_peer_auto_pong(p, false);
+	if (!cf_link_child(c, p))
+		return;
+	hello = hn_peer_got(p, nth_of_type(p, IB_MSG_HELLO, 0))->at_us / 1000;
+	for (size_t k = 1; k <= EDGE_PERIODS; k++) {
+		if (!wait_ping(c, p, k, (uint32_t)period + KA_WAIT_MS, &at))
+			return;
+		if (!cf_expect(c, on_grid(c, hello, at, interval_ms + (k - 1) * period) &&
+			       hn_peer_count(p, IB_MSG_PING) == k, "KA-7",
+			       "PINGs on the grid of the HELLO exchange, none while one is unanswered: "
+			       "with each PONG just before the deadline, one every period",
+			       "PING %zu came %llu ms after HELLO (due at %llu), %zu PINGs in all",
+			       k, (unsigned long long)(at - hello),
+			       (unsigned long long)(interval_ms + (k - 1) * period),
+			       hn_peer_count(p, IB_MSG_PING)))
+			return;
+		run_to(c, p, at + pong_ms);
+		if (!cf_expect(c, !hn_peer_closed(p), "KA-8",
+			       "no close before keepalive_timeout_ms after the PING",
+			       "the IUT closed the link (ERROR %s) %llu ms after PING %zu, whose "
+			       "timeout is %u ms", close_code(p),
+			       (unsigned long long)(cf_now_ms(c) - at), k, timeout_ms) ||
+		    !answer_last_ping(c, p))
+			return;
+	}
+	if (!wait_ping(c, p, EDGE_PERIODS + 1, (uint32_t)period + KA_WAIT_MS, &at))
+		return;
+	run_to(c, p, at + timeout_ms + edge_ms(c));
+	if (!hn_peer_closed(p) && !answer_last_ping(c, p))
+		return;
+	if (!cf_wait_closed(c, p, IB_EC_KEEPALIVE_TIMEOUT, "KA-8", timeout_ms + KA_WAIT_MS))
+		return;
+	closed_at = cf_now_ms(c);
+	cf_expect(c, closed_at + 10 >= at + timeout_ms &&
+		  closed_at <= at + 2 * timeout_ms + late_slack_ms(c), "KA-8",
+		  "a PONG read just after keepalive_timeout_ms is late: the link closes at the "
+		  "deadline, within another timeout, whether or not the late PONG came first",
+		  "closed %llu ms after the PING (timeout %u ms; the late PONG was due %llu ms "
+		  "after it)", (unsigned long long)(closed_at - at), timeout_ms,
+		  (unsigned long long)(timeout_ms + edge_ms(c)));
+}
+
+/* The timeout shorter than the interval: every PING is sent. */
+static void test_pong_deadline_edge(struct cf_ctx *c)
+{
+	pong_edge(c, 600, 400);
+}
+
+/* The timeout longer than two intervals: each PONG comes after two due times, which are
+ * skipped, and the next PING comes on the third. */
+static void test_pong_deadline_edge_long(struct cf_ctx *c)
+{
+	pong_edge(c, 400, 1000);
+}
+
+/* ---- [KA-9] the client's silence limit, at its edge, over many periods -------------------- */
+
+/* The parent PINGs just before each silence limit, four times: each PING sets the limit anew,
+ * three intervals from itself. Then it PINGs just after the limit: too late, the IUT closes
+ * three intervals after the last PING in time, within a fourth. */
+static void test_silence_edge(struct cf_ctx *c)
+{
+	const uint64_t limit = 3 * KA_PARENT_INTERVAL_MS;
+	struct hn_peer *parent, *again;
+	uint64_t last, silence;
+
+	if (!under_tester_parent(c, &parent, &again) || !answer_hello(c, parent))
+		return;
+	last = cf_now_ms(c);
+	for (unsigned i = 1; i <= EDGE_PERIODS; i++) {
+		uint8_t nonce[16];
+
+		run_to(c, parent, last + limit - edge_ms(c));
+		if (!cf_expect(c, !hn_peer_closed(parent), "KA-9",
+			       "no close for silence before 3 x the parent's announced interval "
+			       "(600 ms) after the last PING or, before any, after the HELLO exchange",
+			       "the IUT closed the link (ERROR %s) %llu ms after %s", close_code(parent),
+			       (unsigned long long)(cf_now_ms(c) - last),
+			       i == 1 ? "the parent's HELLO" : "the last PING"))
+			return;
+		for (size_t j = 0; j < sizeof nonce; j++)
+			nonce[j] = (uint8_t)cf_rand(c);
+		if (!send_nonce_msg(c, parent, IB_MSG_PING, nonce, sizeof nonce))
+			return;
+		last = cf_now_ms(c);
+	}
+	run_to(c, parent, last + limit + edge_ms(c));
+	if (!hn_peer_closed(parent)) {
+		uint8_t nonce[16];
+
+		for (size_t j = 0; j < sizeof nonce; j++)
+			nonce[j] = (uint8_t)cf_rand(c);
+		if (!send_nonce_msg(c, parent, IB_MSG_PING, nonce, sizeof nonce))
+			return;
+	}
+	if (!cf_wait_closed(c, parent, IB_EC_KEEPALIVE_TIMEOUT, "KA-5",
+			    KA_PARENT_INTERVAL_MS + KA_WAIT_MS))
+		return;
+	silence = cf_now_ms(c) - last;
+	cf_expect(c, silence + 10 >= limit &&
+		  silence <= limit + KA_PARENT_INTERVAL_MS + late_slack_ms(c), "KA-9",
+		  "a PING read just after the limit is too late: the IUT closes 3 intervals (600 ms) "
+		  "after the last PING in time, within a fourth, whether or not the late PING came",
+		  "closed %llu ms after the last PING in time (the late one was sent %llu ms after "
+		  "it)", (unsigned long long)silence, (unsigned long long)(limit + edge_ms(c)));
+}
+
+/* ---- [KA-11] a malformed PONG is dropped ---------------------------------------------- */
+
+/* A PONG message of tester T<tester> with nonce as given: nonce_length `len_byte` and `extra`
+ * bytes after the nonce, signed into frame. */
+static bool malformed_pong(struct cf_ctx *c, int tester, const uint8_t *nonce, size_t nonce_len,
+			   uint8_t len_byte, size_t extra, struct ib_buf *frame)
+{
+	static const uint8_t fill[IB_NONCE_MAX] = { 0 };
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	memset(&m, 0, sizeof m);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.type = IB_MSG_PONG;
+	m.h.seq = cf_next_seq(c, tester);
+	m.u.ping.nonce = (struct ib_slice){ fill, IB_NONCE_MIN };
+	ib_buf_reset(frame);
+	/* The header of a valid PONG, then the body as the case wants it. */
+	ok = ib_msg_encode(&msg, &m) == IB_OK;
+	if (ok) {
+		msg.len = IB_MSG_HEADER_LEN;
+		ok = ib_buf_put_u8(&msg, len_byte) == IB_OK &&
+		     ib_buf_put(&msg, nonce, nonce_len) == IB_OK &&
+		     (!extra || ib_buf_put(&msg, fill, extra) == IB_OK) &&
+		     ib_frame_sign(frame, cf_tester_identity(c, tester), msg.ptr, msg.len) == IB_OK;
+	}
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot build a malformed PONG");
+	return ok;
+}
+
+/* Three malformed PONGs of T<tester> for the PING whose nonce is given: nonce_length 8 (the
+ * nonce's first 8 bytes), 65 (the nonce and more), and the nonce itself with one byte left
+ * over. */
+static bool send_malformed_pongs(struct cf_ctx *c, struct hn_peer *p, int tester,
+				 const uint8_t *nonce, size_t len)
+{
+	uint8_t longer[IB_NONCE_MAX + 1];
+	struct ib_buf frame = { 0 };
+	bool ok;
+
+	memset(longer, 0x5a, sizeof longer);
+	memcpy(longer, nonce, len);
+	ok = malformed_pong(c, tester, nonce, 8, 8, 0, &frame) &&
+	     hn_peer_send_raw(p, frame.ptr, frame.len) == IB_OK &&
+	     malformed_pong(c, tester, longer, sizeof longer, (uint8_t)sizeof longer, 0, &frame) &&
+	     hn_peer_send_raw(p, frame.ptr, frame.len) == IB_OK &&
+	     malformed_pong(c, tester, nonce, len, (uint8_t)len, 1, &frame) &&
+	     hn_peer_send_raw(p, frame.ptr, frame.len) == IB_OK;
+	ib_buf_free(&frame);
+	if (!ok && cf_ok(c))
+		cf_harness_error(c, "cannot send a malformed PONG");
+	return ok;
+}
+
+#define MAL_MS 1000u            /* interval: one PING in the time a case takes */
+#define MAL_TIMEOUT_MS 400u
+
+/* T0 sends a malformed PONG before any PING, then three for its first PING, then the right
+ * PONG within the timeout: nothing closes, the link is kept. T1 sends the three malformed
+ * PONGs for its first PING and nothing else: the PING stays unanswered (the one whose nonce
+ * comes whole, with a byte left over, answers nothing) and the link closes at the deadline,
+ * not at once. */
+static void test_malformed_pong(struct cf_ctx *c)
+{
+	static const uint8_t early[IB_NONCE_MIN] = "conform-nonce-16";
+	uint8_t nonce[IB_NONCE_MAX];
+	const struct hn_got *ping;
+	struct ib_buf frame = { 0 };
+	struct cf_iut_opts o;
+	struct hn_peer *kept, *cut;
+	uint64_t at, closed_at;
+	size_t len;
+
+	ka_opts(&o, MAL_MS, MAL_TIMEOUT_MS);
+	if (!cf_iut_start(c, &o) || !(kept = cf_peer(c, 0)))
+		goto out;
+	hn_peer_auto_pong(kept, false);
+	if (!cf_link_child(c, kept) || !malformed_pong(c, 0, early, 8, 8, 0, &frame) ||
+	    hn_peer_send_raw(kept, frame.ptr, frame.len) != IB_OK)
+		goto out;
+	{
+		struct ping_wait w = { kept, 1 };
+
+		if (!cf_wait(c, nth_ping_or_closed, &w, MAL_MS + KA_WAIT_MS, "the first PING"))
+			goto out;
+	}
+	if (!cf_expect(c, !hn_peer_closed(kept), "KA-11",
+		       "a malformed PONG (nonce_length 8) while no PING is outstanding is dropped: "
+		       "the link stays",
+		       "the IUT closed the link (ERROR %s) before its first PING", close_code(kept)))
+		goto out;
+	ping = hn_peer_last(kept, IB_MSG_PING);
+	at = ping->at_us / 1000;
+	len = ping->nonce_len;
+	memcpy(nonce, ping->nonce, len);
+	if (!send_malformed_pongs(c, kept, 0, nonce, len))
+		goto out;
+	run_to(c, kept, at + MAL_TIMEOUT_MS / 2);
+	if (!cf_expect(c, !hn_peer_closed(kept), "KA-11",
+		       "malformed PONGs (nonce_length 8, 65, a byte left over) are dropped: no "
+		       "close for them",
+		       "the IUT closed the link (ERROR %s) %llu ms after the PING", close_code(kept),
+		       (unsigned long long)(cf_now_ms(c) - at)) ||
+	    !send_nonce_msg(c, kept, IB_MSG_PONG, nonce, len))
+		goto out;
+	run_to(c, kept, at + 2 * MAL_TIMEOUT_MS + late_slack_ms(c));
+	if (!cf_expect(c, !hn_peer_closed(kept), "KA-11",
+		       "after dropped malformed PONGs, the valid PONG within keepalive_timeout_ms "
+		       "answers the PING: the link stays",
+		       "the IUT closed the link (ERROR %s)", close_code(kept)))
+		goto out;
+	hn_peer_auto_pong(kept, true);
+	/* The second child, on its own schedule. */
+	if (!(cut = cf_peer(c, 1)))
+		goto out;
+	hn_peer_auto_pong(cut, false);
+	if (!cf_link_child(c, cut) || !cf_wait_type(c, cut, IB_MSG_PING, 1, MAL_MS + KA_WAIT_MS))
+		goto out;
+	ping = hn_peer_last(cut, IB_MSG_PING);
+	at = ping->at_us / 1000;
+	if (!send_malformed_pongs(c, cut, 1, ping->nonce, ping->nonce_len))
+		goto out;
+	run_to(c, cut, at + MAL_TIMEOUT_MS - edge_ms(c));
+	if (!cf_expect(c, !hn_peer_closed(cut), "KA-11",
+		       "malformed PONGs are dropped, not taken for a wrong nonce: no close before "
+		       "keepalive_timeout_ms",
+		       "the IUT closed the link (ERROR %s) %llu ms after the PING, the timeout "
+		       "being %u ms", close_code(cut), (unsigned long long)(cf_now_ms(c) - at),
+		       MAL_TIMEOUT_MS) ||
+	    !cf_wait_closed(c, cut, IB_EC_KEEPALIVE_TIMEOUT, "KA-11",
+			    MAL_TIMEOUT_MS + KA_WAIT_MS))
+		goto out;
+	closed_at = cf_now_ms(c);
+	cf_expect(c, closed_at <= at + 2 * MAL_TIMEOUT_MS + late_slack_ms(c), "KA-8",
+		  "the PING answered only by malformed PONGs is unanswered: closed at the deadline, "
+		  "within another keepalive_timeout_ms",
+		  "closed %llu ms after the PING", (unsigned long long)(closed_at - at));
+out:
+	ib_buf_free(&frame);
+}
+
 const struct cf_test cf_tests_ka[] = {
 	{ "ka.ping-schedule", "KA-1 KA-2", CF_NEEDS_CONFIG, test_ping_schedule,
 	  "as a parent, PING every keepalive_interval_ms (first one interval after HELLO) with a "
@@ -663,5 +985,21 @@ const struct cf_test cf_tests_ka[] = {
 	  "as a child, keep a parent that PINGs every interval for ten intervals; when it stops "
 	  "(other frames go on), close 3 intervals after the last PING, not before and within a "
 	  "fourth" },
+	{ "ka.pong-deadline-edge", "KA-8 KA-4 KA-7", CF_NEEDS_CONFIG, test_pong_deadline_edge,
+	  "as a parent (timeout 400 ms, interval 600 ms), keep a child whose PONGs come just "
+	  "before the deadline, four periods running; close at the deadline when one comes just "
+	  "after it" },
+	{ "ka.pong-deadline-edge-long", "KA-8 KA-4 KA-7", CF_NEEDS_CONFIG,
+	  test_pong_deadline_edge_long,
+	  "the same with a timeout (1000 ms) longer than two intervals (400 ms): the PINGs due "
+	  "meanwhile are skipped, the next comes on the grid, the link is kept" },
+	{ "ka.silence-edge", "KA-9 KA-5", CF_NEEDS_CONFIG, test_silence_edge,
+	  "as a child, keep a parent whose PINGs come just before each silence limit, four "
+	  "periods running; close 3 intervals after the last PING in time when one comes just "
+	  "after the limit" },
+	{ "ka.malformed-pong", "KA-11 KA-4 KA-8", CF_NEEDS_CONFIG, test_malformed_pong,
+	  "as a parent, drop a malformed PONG (nonce_length 8 or 65, a byte left over): no close "
+	  "for it, a valid PONG after it still answers, and a PING answered only by malformed "
+	  "PONGs closes the link at the deadline" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

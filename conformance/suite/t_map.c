@@ -136,18 +136,25 @@ static bool parted_arrived(void *arg)
 	return has_parted(w->p, w->origin, w->child) || hn_peer_closed(w->p);
 }
 
-static bool expect_parted(struct cf_ctx *c, struct hn_peer *observer, int lost,
-			  const char *how)
+/* Waits for the IUT's PARTED naming T<lost> at observer; req is the requirement judged. */
+static bool expect_parted_req(struct cf_ctx *c, struct hn_peer *observer, int lost,
+			      const char *how, const char *req)
 {
 	struct parted_wait w = { observer, cf_iut_id(c), cf_tester_id(c, lost) };
 
 	cf_run_until(c, parted_arrived, &w, MAP_WAIT_MS);
 	if (!cf_ok(c))
 		return false;
-	return cf_expect(c, has_parted(observer, w.origin, w.child), "MAP-2",
+	return cf_expect(c, has_parted(observer, w.origin, w.child), req,
 			 "the IUT originates PARTED naming the child it lost",
 			 "after %s: %zu PARTED frame(s), none from the IUT naming T%d", how,
 			 hn_peer_count(observer, IB_MSG_PARTED), lost);
+}
+
+static bool expect_parted(struct cf_ctx *c, struct hn_peer *observer, int lost,
+			  const char *how)
+{
+	return expect_parted_req(c, observer, lost, how, "MAP-2");
 }
 
 /* T1 leaves with an ERROR; T2 stops answering PINGs and the IUT cuts it: both are PARTED. */
@@ -612,6 +619,277 @@ static void test_announce_on_path_change(struct cf_ctx *c)
 			"again, naming the same parent");
 }
 
+/* ---- [MAP-11] which closed links are parted ---------------------------------------------- */
+
+/* PARTED frames from the IUT naming `child` that p received. */
+static size_t count_parted(struct cf_ctx *c, struct hn_peer *p, const ib_id *child)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		n += hn_peer_got(p, i)->type == IB_MSG_PARTED && cf_got_msg(p, i, &f, &m) &&
+		     ib_id_equal(&f.origin, cf_iut_id(c)) && ib_id_equal(&m.u.parted.child, child);
+	return n;
+}
+
+/* The IUT closes a child link itself: T1 sends a second HELLO, and the IUT closes with
+ * `protocol_violation` ([LINK-6]). The child was linked: the IUT parts it, as it would a
+ * child that left. */
+static void test_parted_closed_by_iut(struct cf_ctx *c)
+{
+	struct hn_peer *observer, *bad;
+
+	if (!cf_iut_start(c, NULL) || !(observer = cf_peer(c, 0)) || !cf_link_child(c, observer) ||
+	    !(bad = cf_peer(c, 1)) || !cf_link_child(c, bad))
+		return;
+	if (hn_peer_send_hello(bad, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return;
+	}
+	if (!cf_wait_closed(c, bad, IB_EC_PROTOCOL_VIOLATION, "LINK-6", MAP_WAIT_MS))
+		return;
+	if (!expect_parted_req(c, observer, 1,
+			       "the IUT closed T1's link with protocol_violation (a second HELLO)",
+			       "MAP-11"))
+		return;
+	cf_expect(c, count_parted(c, observer, cf_tester_id(c, 1)) == 1, "MAP-11",
+		  "one PARTED for one closed child link", "%zu PARTED naming T1",
+		  count_parted(c, observer, cf_tester_id(c, 1)));
+}
+
+/* A mode = client IUT takes a child while its parent has not answered yet, then joins and
+ * sends the child away with no_children_accepted ([TREE-3]): its new parent hears PARTED. */
+static void test_parted_kick(struct cf_ctx *c)
+{
+	struct hn_peer *parent, *early;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+
+	map_opts(&o);
+	o.client_mode = true;
+	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
+		return;
+	o.parents[o.nparents++] = addr;
+	if (!cf_iut_start(c, &o) || !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS) ||
+	    !(early = cf_peer(c, 0)) || !cf_link_child(c, early) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	if (!cf_wait_closed(c, early, IB_EC_NO_CHILDREN_ACCEPTED, "TREE-3", MAP_WAIT_MS))
+		return;
+	{
+		struct parted_wait w = { parent, cf_iut_id(c), cf_tester_id(c, 0) };
+
+		cf_run_until(c, parted_arrived, &w, MAP_WAIT_MS);
+	}
+	if (!cf_ok(c))
+		return;
+	cf_expect(c, count_parted(c, parent, cf_tester_id(c, 0)) == 1, "MAP-11",
+		  "a child the IUT sends away on joining a parent ([TREE-3]) is parted: its new "
+		  "parent gets PARTED naming it",
+		  "the parent got %zu PARTED naming T0 (%zu PARTED in all)",
+		  count_parted(c, parent, cf_tester_id(c, 0)), hn_peer_count(parent, IB_MSG_PARTED));
+}
+
+/* The IUT's owner removes T2's key: the IUT closes T2's link with revoked ([MEMBER-2]) and
+ * parts it. */
+static void test_parted_revoked(struct cf_ctx *c)
+{
+	struct hn_peer *observer, *revoked;
+	struct cf_iut_opts o;
+
+	map_opts(&o);
+	if (!cf_iut_start(c, &o) || !(observer = cf_peer(c, 0)) || !cf_link_child(c, observer) ||
+	    !(revoked = cf_peer(c, 2)) || !cf_link_child(c, revoked) ||
+	    !cf_iut_reload(c, 1u << 2, 0) ||
+	    !cf_wait_closed(c, revoked, IB_EC_REVOKED, "MEMBER-2", MAP_WAIT_MS))
+		return;
+	expect_parted_req(c, observer, 2, "the IUT closed T2's link with revoked (key removed)",
+			  "MAP-11");
+}
+
+/* T3 links as a child, then refuses the IUT's HELLO ([TREE-5]: it sends ERROR loop_detected
+ * after it). For the IUT the link was open, a child's: it parts T3, though T3 never
+ * announced itself under the IUT. */
+static void test_parted_refused_hello(struct cf_ctx *c)
+{
+	struct hn_peer *observer, *refusing;
+
+	if (!cf_iut_start(c, NULL) || !(observer = cf_peer(c, 0)) || !cf_link_child(c, observer) ||
+	    !(refusing = cf_peer(c, 3)) || !cf_link_child(c, refusing) ||
+	    !send_error(c, refusing, IB_EC_LOOP_DETECTED))
+		return;
+	expect_parted_req(c, observer, 3,
+			  "T3 refused the IUT's HELLO with ERROR loop_detected (the IUT had sent "
+			  "HELLO: a child link)", "MAP-11");
+}
+
+/* A second T0 connects while T0 is linked: the IUT refuses it in HELLO-WAIT
+ * (duplicate_identity, [TREE-8]). That was never a child link: no PARTED, which would take
+ * the live T0 off every map. When T0 itself leaves, one PARTED. */
+static void test_no_parted_before_open(struct cf_ctx *c)
+{
+	struct hn_peer *t0, *observer, *twin;
+
+	if (!cf_iut_start(c, NULL) || !(t0 = cf_peer(c, 0)) || !cf_link_child(c, t0) ||
+	    !(observer = cf_peer(c, 1)) || !cf_link_child(c, observer) ||
+	    !(twin = cf_peer(c, 0)) || !cf_connect(c, twin))
+		return;
+	if (hn_peer_send_hello(twin, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return;
+	}
+	if (!cf_wait_closed(c, twin, IB_EC_DUPLICATE_IDENTITY, "TREE-8", MAP_WAIT_MS) ||
+	    !synced(c, observer))
+		return;
+	if (!cf_expect(c, count_parted(c, observer, cf_tester_id(c, 0)) == 0, "MAP-11",
+		       "no PARTED for a connection refused before the IUT sent HELLO on it",
+		       "after refusing T0's second connection (duplicate_identity), the IUT sent "
+		       "%zu PARTED naming T0, whose first link is up",
+		       count_parted(c, observer, cf_tester_id(c, 0))) ||
+	    !send_error(c, t0, IB_EC_SHUTTING_DOWN) ||
+	    !expect_parted(c, observer, 0, "the child T0 sent ERROR shutting_down"))
+		return;
+	cf_expect(c, count_parted(c, observer, cf_tester_id(c, 0)) == 1, "MAP-11",
+		  "one PARTED naming T0, for its one child link",
+		  "%zu PARTED naming T0", count_parted(c, observer, cf_tester_id(c, 0)));
+}
+
+/* ---- [MAP-12] [MAP-13] the burst: right after HELLO, without the child's own ANNOUNCE ---- */
+
+#define FIRST_STEP_MS 5u        /* T1 sends a PUBLISH this often while T0 links */
+#define FIRST_FRAMES 60u        /* for this many steps at most */
+
+struct first_wait {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+	const struct ib_buf *marker;
+};
+
+/* The burst is in (the IUT's own ANNOUNCE and the marker) and a PUBLISH came after it. */
+static bool burst_and_traffic(void *arg)
+{
+	struct first_wait *w = arg;
+
+	return (has_announce_of(w->p, cf_iut_id(w->c)) && has_frame(w->p, w->marker) &&
+		hn_peer_count(w->p, IB_MSG_PUBLISH) > 0) ||
+	       hn_peer_closed(w->p);
+}
+
+/* Index of the last frame of p's burst: the IUT's own ANNOUNCE or the marker, whichever came
+ * later; SIZE_MAX if either is missing. */
+static size_t burst_end(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *marker)
+{
+	size_t own = SIZE_MAX, mark = SIZE_MAX;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		if (g->type == IB_MSG_ANNOUNCE && own == SIZE_MAX && cf_got_msg(p, i, &f, &m) &&
+		    ib_id_equal(&f.origin, cf_iut_id(c)))
+			own = i;
+		if (mark == SIZE_MAX && g->raw.len == marker->len &&
+		    !memcmp(g->raw.ptr, marker->ptr, marker->len))
+			mark = i;
+	}
+	if (own == SIZE_MAX || mark == SIZE_MAX)
+		return SIZE_MAX;
+	return own > mark ? own : mark;
+}
+
+/* While T0 links, its sibling T1 floods a PUBLISH every 5 ms: the IUT forwards them to T0 as
+ * soon as T0's link is open, but the burst (its own ANNOUNCE and T1's) must come first, right
+ * after the IUT's HELLO, with no PUBLISH between. */
+static void test_burst_first(struct cf_ctx *c)
+{
+	struct ib_buf marker = { 0 };
+	struct hn_peer *t1, *t0;
+	struct first_wait w;
+	size_t end, first_pub = SIZE_MAX;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !announce_as(c, t1, 1, -2, 0, &marker) || !synced(c, t1) ||
+	    !(t0 = cf_peer(c, 0)) || !cf_connect(c, t0))
+		goto out;
+	if (hn_peer_send_hello(t0, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		goto out;
+	}
+	w = (struct first_wait){ c, t0, &marker };
+	for (unsigned k = 0; k < FIRST_FRAMES && !burst_and_traffic(&w); k++) {
+		char value[32];
+		struct ib_msg m;
+
+		snprintf(value, sizeof value, "frame %u", k);
+		cf_msg_publish(&m, "conform-map-burst-first", k + 1, value);
+		if (hn_peer_send(t1, &m, NULL, NULL, false, NULL) != IB_OK) {
+			cf_harness_error(c, "cannot send PUBLISH");
+			goto out;
+		}
+		cf_run_until(c, burst_and_traffic, &w, FIRST_STEP_MS);
+		if (!cf_ok(c))
+			goto out;
+	}
+	cf_run_until(c, burst_and_traffic, &w, MAP_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(t0, IB_MSG_HELLO) == 1 && !hn_peer_closed(t0), "TREE-4",
+		       "the IUT accepts an authorized child (HELLO answered, link kept)",
+		       "%zu HELLO, link %s", hn_peer_count(t0, IB_MSG_HELLO),
+		       hn_peer_closed(t0) ? "closed" : "open"))
+		goto out;
+	if (!has_frame(t0, &marker) && has_announce_of(t0, cf_iut_id(c))) {
+		cf_unsupported(c, "no map burst: a new child got no ANNOUNCE of the other nodes the "
+			       "IUT knows ([MAP-3] is a SHOULD)");
+		goto out;
+	}
+	end = burst_end(c, t0, &marker);
+	for (size_t i = 0; i < hn_peer_received(t0); i++)
+		if (hn_peer_got(t0, i)->type == IB_MSG_PUBLISH) {
+			first_pub = i;
+			break;
+		}
+	if (!cf_expect(c, end != SIZE_MAX && first_pub != SIZE_MAX, "FLOOD-1",
+		       "the new child gets the burst (the IUT's ANNOUNCE and T1's) and the "
+		       "PUBLISHes its sibling floods",
+		       "IUT's ANNOUNCE %s, T1's ANNOUNCE %s, %zu PUBLISH",
+		       has_announce_of(t0, cf_iut_id(c)) ? "received" : "missing",
+		       has_frame(t0, &marker) ? "received" : "missing",
+		       hn_peer_count(t0, IB_MSG_PUBLISH)))
+		goto out;
+	cf_expect(c, hn_peer_got(t0, 0)->type == IB_MSG_HELLO && end < first_pub, "MAP-12",
+		  "the burst right after the IUT's HELLO, before any frame it forwards",
+		  "frame %zu is the first forwarded PUBLISH, frame %zu the end of the burst "
+		  "(frame 0 is %s)", first_pub, end, ib_msg_type_name(hn_peer_got(t0, 0)->type));
+out:
+	ib_buf_free(&marker);
+}
+
+/* The IUT learns, through its child T1, that T0 is below T1. T0 then links to the IUT
+ * directly (it moved, and has not announced it yet): its burst has T1's ANNOUNCE but not T0's
+ * own old one. */
+static void test_burst_not_child_own(struct cf_ctx *c)
+{
+	struct ib_buf a1 = { 0 }, a0 = { 0 };
+	struct hn_peer *t1, *t0;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !announce_as(c, t1, 1, -2, 0, &a1) || !announce_as(c, t1, 0, 1, 0, &a0) ||
+	    !synced(c, t1))
+		goto out;
+	if (!(t0 = new_child(c, 0, &a1)))
+		goto out;
+	expect_in_burst(c, t0, &a0, false, "MAP-13",
+			"the burst to T0 leaves out T0's own ANNOUNCE (kept from when T0 was below "
+			"T1)");
+out:
+	ib_buf_free(&a1);
+	ib_buf_free(&a0);
+}
+
 const struct cf_test cf_tests_map[] = {
 	{ "map.announce-on-parent-change", "MAP-1", CF_NEEDS_CONFIG,
 	  test_announce_on_parent_change,
@@ -638,5 +916,25 @@ const struct cf_test cf_tests_map[] = {
 	  "takes the ANNOUNCEs its new parent resends though its window drops them" },
 	{ "map.announce-on-path-change", "MAP-9", CF_NEEDS_CONFIG, test_announce_on_path_change,
 	  "originate ANNOUNCE when the path changes, even with the same parent" },
+	{ "map.parted-closed-by-iut", "MAP-11 MAP-2", 0, test_parted_closed_by_iut,
+	  "originate PARTED, once, for a child link the IUT closes itself (protocol_violation for "
+	  "a second HELLO)" },
+	{ "map.parted-kick", "MAP-11", CF_NEEDS_CONFIG, test_parted_kick,
+	  "a mode = client node that joins a parent and sends its children away "
+	  "(no_children_accepted) originates PARTED for each" },
+	{ "map.parted-revoked", "MAP-11", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD, test_parted_revoked,
+	  "originate PARTED for a child link closed because its key was removed (revoked)" },
+	{ "map.parted-refused-hello", "MAP-11", 0, test_parted_refused_hello,
+	  "originate PARTED for a child that refused the IUT's HELLO: the IUT had sent HELLO, "
+	  "the link was a child link" },
+	{ "map.no-parted-before-open", "MAP-11", 0, test_no_parted_before_open,
+	  "no PARTED for a connection refused before the IUT sent HELLO (a duplicate identity): "
+	  "only the child link's own close is parted, once" },
+	{ "map.burst-first", "MAP-12", 0, test_burst_first,
+	  "the map burst follows the IUT's HELLO at once: no frame it forwards (a sibling floods "
+	  "meanwhile) comes before the end of the burst" },
+	{ "map.burst-not-child-own", "MAP-13", 0, test_burst_not_child_own,
+	  "the burst to a new child leaves out that child's own ANNOUNCE, kept from its earlier "
+	  "place in the tree" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

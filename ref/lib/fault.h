@@ -93,6 +93,16 @@
 	X(parent_lost_keeps_map, "MAP-7")   /* map.c map_keep_own_subtree */                  \
 	X(map_skips_replays, "MAP-8")       /* map.c map_replayed */                          \
 	X(no_announce_on_path_change, "MAP-9") /* map.c map_announce */                       \
+	X(malformed_pong_closes, "KA-11")   /* keepalive.c ka_frame_dropped */                \
+	X(malformed_pong_answers, "KA-11")  /* keepalive.c ka_frame_dropped */                \
+	X(late_pong_accepted, "KA-8")       /* keepalive.c send_ping */                       \
+	X(silence_on_grid, "KA-9")          /* keepalive.c ka_ping_received */                \
+	X(late_ping_accepted, "KA-9")       /* keepalive.c arm_silence */                     \
+	X(parted_only_unexpected, "MAP-11") /* map.c map_parted */                            \
+	X(parted_needs_announce, "MAP-11")  /* map.c map_parted */                            \
+	X(parted_for_refusals, "MAP-11")    /* map.c map_fault_link_closing */                \
+	X(burst_after_traffic, "MAP-12")    /* map.c map_burst */                             \
+	X(burst_holds_child, "MAP-13")      /* map.c map_burst */                             \
 	/* D: data and elections */                                                     \
 	X(version_from_offers, "DATA-8")     /* data.c  next_version */                      \
 	X(publish_at_max_bad_args, "DATA-9") /* data.c  ib_node_publish */                   \

@@ -58,9 +58,13 @@ static void send_ping(struct ib_link *l)
 	l->ping_outstanding = true;
 	l->ping_sent_us = node_now_us(n);
 	/* [KA-8] keepalive_timeout_ms from this PING, even past the next due time.
-	 * FAULT pong-deadline-at-interval: the PONG must come before the next PING is due. */
+	 * FAULT pong-deadline-at-interval: the PONG must come before the next PING is due.
+	 * FAULT late-pong-accepted: the deadline is checked half a timeout late, and a PONG read
+	 * meanwhile is taken as the answer. */
 	if (IB_FAULT(n, pong_deadline_at_interval) && deadline_us > interval_us(l))
 		deadline_us = interval_us(l);
+	if (IB_FAULT(n, late_pong_accepted))
+		deadline_us += deadline_us / 2;
 	ib_loop_timer_add(n->loop, deadline_us, pong_overdue, l, &l->pong_timer);
 }
 
@@ -95,6 +99,11 @@ static void arm_silence(struct ib_link *l, uint64_t already_us)
 {
 	uint64_t limit_us = (uint64_t)IB_KA_SILENCE_INTERVALS * l->peer_keepalive_ms * 1000;
 
+	/* FAULT late-ping-accepted, breaks [KA-9]: the limit is checked on a tick of one
+	 * interval (the close still comes within the fourth), and a PING read meanwhile is taken
+	 * as in time. */
+	if (IB_FAULT(l->node, late_ping_accepted))
+		limit_us += (uint64_t)l->peer_keepalive_ms * 1000 - 1000;
 	ib_loop_timer_cancel(l->node->loop, l->ka_timer);
 	l->ka_timer = 0;
 	ib_loop_timer_add(l->node->loop, limit_us > already_us ? limit_us - already_us : 0,
@@ -142,8 +151,13 @@ void ka_ping_received(struct ib_link *l, const struct ib_msg *m)
 	}
 #endif
 	l->last_ping_in_us = node_now_us(l->node);
-	/* [KA-9] only a PING moves the silence limit. FAULT silence-not-rearmed: none does. */
-	if (!IB_FAULT(l->node, silence_not_rearmed))
+	/* [KA-9] only a PING moves the silence limit, to three intervals from itself.
+	 * FAULT silence-not-rearmed: none does. FAULT silence-on-grid: the limit counts from the
+	 * grid time the PING was due at (whole intervals after the HELLO exchange). */
+	if (IB_FAULT(l->node, silence_on_grid))
+		arm_silence(l, (l->last_ping_in_us - l->open_since_us) %
+				       ((uint64_t)l->peer_keepalive_ms * 1000));
+	else if (!IB_FAULT(l->node, silence_not_rearmed))
 		arm_silence(l, 0);
 	/* [KA-3] [KA-10] the same nonce, byte for byte, for every PING whenever it comes. */
 	memset(&pong, 0, sizeof pong);
@@ -210,5 +224,22 @@ void ka_frame_received(struct ib_link *l)
 	/* FAULT silence-rearmed-by-any-frame, breaks [KA-9]: any frame from the parent. */
 	if (IB_FAULT(l->node, silence_rearmed_by_any_frame) && l->we_connected)
 		arm_silence(l, 0);
+}
+
+/* A frame dropped on an open link for a message rule ([MSG-12]). [KA-11] a dropped PONG
+ * answers no PING and closes nothing; only the faults below look at it. */
+void ka_frame_dropped(struct ib_link *l, const struct ib_msg *m)
+{
+	if (l->state != LINK_OPEN || l->we_connected || m->h.type != IB_MSG_PONG)
+		return;
+	/* FAULT malformed-pong-closes, breaks [KA-11]: taken for a PONG of another nonce. */
+	if (IB_FAULT(l->node, malformed_pong_closes)) {
+		link_close(l, IB_EC_KEEPALIVE_TIMEOUT, "PONG does not answer my PING");
+		return;
+	}
+	/* FAULT malformed-pong-answers, breaks [KA-11]: a PONG whose nonce is followed by more
+	 * bytes is taken for the answer. */
+	if (IB_FAULT(l->node, malformed_pong_answers) && m->u.ping.nonce.len > 0)
+		ka_pong_received(l, m);
 }
 #endif

@@ -225,6 +225,9 @@ int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 	if (l->node->trace)
 		trace_frame(l, frame, len, true);
 	flush(l);
+#ifdef IB_FAULTS
+	map_fault_frame_sent(l); /* the map burst's fault */
+#endif
 	return IB_OK;
 }
 
@@ -412,9 +415,14 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		return;
 	}
 	if (err) {
+		/* [KA-11] a malformed PONG too: it answers nothing and closes nothing. */
 		node_count(n, counter_for(err)); /* dropped, the link stays */
 		node_log(n, IB_LOG_DEBUG, "dropped a frame from %s: %s", l->peer_name,
 			 ib_drop_reason(err));
+#ifdef IB_FAULTS
+		if (is_message_error(err))
+			ka_frame_dropped(l, &m); /* the keep-alive faults of a dropped PONG */
+#endif
 		return;
 	}
 	node_count(n, IB_CNT_FRAMES_IN);
@@ -577,6 +585,9 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 
 	if (l->state == LINK_CLOSED)
 		return;
+#ifdef IB_FAULTS
+	map_fault_link_closing(l, code); /* the faults of [MAP-11] */
+#endif
 	/* [LINK-5] an ERROR is sent only on a link that finished TLS; then close_notify. */
 	if (code && (l->state == LINK_HELLO_WAIT || l->state == LINK_OPEN)) {
 		struct ib_msg m;

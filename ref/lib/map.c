@@ -107,13 +107,25 @@ void map_announce(struct ib_node *n)
 }
 
 /* [MAP-3] what we know of the tree, for a new child; it floods them on to its subtree. Our
- * own ANNOUNCE is always in it ([MAP-4]): a root has nobody else to announce it. */
+ * own ANNOUNCE is always in it ([MAP-4]): a root has nobody else to announce it. [MAP-12]
+ * hello.c calls this right after sending HELLO, in the same turn, so nothing else can be
+ * queued on the link before the burst. */
 void map_burst(struct ib_node *n, struct ib_link *child)
 {
+#ifdef IB_FAULTS
+	/* FAULT burst-after-traffic, breaks [MAP-12]: the burst waits behind the first other
+	 * frame sent on the link (link_send sends it then, see map_fault_frame_sent). */
+	if (IB_FAULT(n, burst_after_traffic) && child->fault_burst == 0) {
+		child->fault_burst = 1;
+		return;
+	}
+#endif
 	for (size_t i = 0; i < n->map_count && link_open(child); i++) {
 		const struct map_entry *e = &n->map[i];
 
-		if (ib_id_equal(&e->id, &child->peer_id))
+		/* [MAP-13] not the child's own ANNOUNCE, from an earlier place in the tree.
+		 * FAULT burst-holds-child: it goes too. */
+		if (ib_id_equal(&e->id, &child->peer_id) && !IB_FAULT(n, burst_holds_child))
 			continue;
 		/* FAULT burst-without-self, breaks [MAP-4]: only the others' ANNOUNCEs go. */
 		if (IB_FAULT(n, burst_without_self) && ib_id_equal(&e->id, ib_node_id(n)))
@@ -179,11 +191,24 @@ static void parted(struct ib_node *n, const ib_id *origin, const ib_id *child)
 	prune(n, child, false);
 }
 
-/* [MAP-2] a child link is gone: told to everyone, and taken into this node's map too. */
+/* [MAP-2] [MAP-11] a child link is gone, whoever closed it and why: told to everyone, and
+ * taken into this node's map too. tree.c calls this for every link on which this node sent
+ * HELLO as the server, and for no other. */
 void map_parted(struct ib_node *n, const ib_id *child)
 {
 	struct ib_msg m;
 
+#ifdef IB_FAULTS
+	const struct map_entry *e = find(n, child);
+
+	/* FAULT parted-only-unexpected, breaks [MAP-11]: a child link this node closed itself
+	 * (with an ERROR) is not parted. FAULT parted-needs-announce: nor is a child whose
+	 * ANNOUNCE naming this node the map does not hold (one that never announced itself). */
+	if (n->fault_closing_with_error && IB_FAULT(n, parted_only_unexpected))
+		return;
+	if (IB_FAULT(n, parted_needs_announce) && (!e || !ib_id_equal(&e->parent, ib_node_id(n))))
+		return;
+#endif
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_PARTED;
 	m.u.parted.child = *child;
@@ -217,6 +242,31 @@ void map_replayed(struct ib_node *n, const struct ib_frame *f, const struct ib_m
 		return;
 	remember(n, &f->origin, m->h.seq, &m->u.announce, f->raw.ptr, f->raw.len);
 }
+
+#ifdef IB_FAULTS
+/* link.c: a link starts to close, with ERROR code (0: none), before tree.c decides on PARTED;
+ * only the faults of [MAP-11] look at it. */
+void map_fault_link_closing(struct ib_link *l, uint16_t code)
+{
+	struct ib_node *n = l->node;
+
+	n->fault_closing_with_error = code != 0;
+	/* FAULT parted-for-refusals, breaks [MAP-11]: a connection refused before this node
+	 * sent HELLO on it is parted too. */
+	if (IB_FAULT(n, parted_for_refusals) && l->state == LINK_HELLO_WAIT && !l->we_connected &&
+	    l->peer_known && !l->hello_sent)
+		map_parted(n, &l->peer_id);
+}
+
+/* link.c: a frame was sent on l; the fault burst-after-traffic sends the burst now. */
+void map_fault_frame_sent(struct ib_link *l)
+{
+	if (l->fault_burst != 1)
+		return;
+	l->fault_burst = 2;
+	map_burst(l->node, l);
+}
+#endif
 
 void map_free(struct ib_node *n)
 {

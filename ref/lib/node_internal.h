@@ -77,6 +77,9 @@ struct ib_link {
 	/* The socket's two ends for the trace, looked up at its first frame (not per frame). */
 	bool trace_ends_known;
 	struct ib_trace_addr trace_local, trace_peer;
+#ifdef IB_FAULTS
+	uint8_t fault_burst;        /* burst-after-traffic: 1 burst waiting, 2 burst sent */
+#endif
 };
 
 /* A COMMAND this node sent, waiting for RESULTs until its timer. */
@@ -197,6 +200,7 @@ struct ib_node {
 	uint64_t fault_offered;     /* version-from-offers: the greatest version offered */
 	uint64_t fault_cmd_id;      /* dedupe-cmd-id: the cmd_id of the last COMMAND */
 	bool fault_store_refused;   /* store-refusal-not-forwarded: the last PUBLISH was */
+	bool fault_closing_with_error; /* parted-only-unexpected: the closing link's ERROR */
 #endif
 };
 
@@ -253,6 +257,7 @@ void ka_ping_received(struct ib_link *l, const struct ib_msg *m);
 void ka_pong_received(struct ib_link *l, const struct ib_msg *m);
 #ifdef IB_FAULTS
 void ka_frame_received(struct ib_link *l);
+void ka_frame_dropped(struct ib_link *l, const struct ib_msg *m);
 #endif
 
 /* node.c: what this node does with an end-to-end message for it. */
@@ -269,6 +274,10 @@ void map_keep_own_subtree(struct ib_node *n);
 void map_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
 void map_replayed(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
 void map_free(struct ib_node *n);
+#ifdef IB_FAULTS
+void map_fault_link_closing(struct ib_link *l, uint16_t code);
+void map_fault_frame_sent(struct ib_link *l);
+#endif
 
 /* data.c */
 void data_publish_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);

@@ -467,6 +467,90 @@ static void test_hello_wait_bad_frame(struct cf_ctx *c)
 	ib_buf_free(&bad);
 }
 
+/* ---- LINK-11: an ERROR reaches a peer that is still sending -------------------------------- */
+
+/* What the IUT owes T1 when it closes: LINGER_FRAMES PUBLISHes of LINGER_VALUE bytes (2.4 MB,
+ * more than the socket buffers between a sender and a peer that does not read hold), then
+ * the ERROR. What T1 sent that the IUT never reads: LINGER_FILLER frames of LINGER_FILL
+ * bytes after the frame that ends the link. */
+#define LINGER_FRAMES 40
+#define LINGER_VALUE 60000
+#define LINGER_FILLER 32
+#define LINGER_FILL 8000
+#define LINGER_MS 2000u     /* the spec's close_linger_ms */
+
+/* A PUBLISH of value_len bytes, signed by id with the next seq of tester, appended to out. */
+static bool append_publish(struct cf_ctx *c, int tester, const char *key, size_t value_len,
+			   struct ib_buf *out)
+{
+	char *value = malloc(value_len + 1);
+	struct ib_msg m;
+	bool ok;
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return false;
+	}
+	memset(value, 'l', value_len);
+	value[value_len] = '\0';
+	cf_msg_publish(&m, key, 1, value);
+	ok = append_frame(c, cf_tester_identity(c, tester), &m, cf_next_seq(c, tester), out);
+	free(value);
+	return ok;
+}
+
+/* T1 reads nothing while the IUT floods it 2.4 MB of T2's frames; then T1 sends a PING (a
+ * child never does: protocol_violation) and more frames behind it, in one write. The IUT
+ * owes T1 the queued frames and the ERROR, and holds bytes from T1 it will not read: closing
+ * the socket at once would reset the connection and lose the ERROR. */
+static void test_error_reaches_busy_peer(struct cf_ctx *c)
+{
+	static const uint8_t nonce[16] = "conform-linger16";
+	struct ib_buf one = { 0 }, burst = { 0 };
+	struct hn_peer *t1, *t2;
+	struct ib_msg m;
+	char key[48];
+	uint16_t status;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	hn_peer_pause(t1, true);
+	for (int i = 0; i < LINGER_FRAMES; i++) {
+		ib_buf_reset(&one);
+		snprintf(key, sizeof key, "conform-linger-%d", i);
+		if (!append_publish(c, 2, key, LINGER_VALUE, &one) ||
+		    hn_peer_send_raw(t2, one.ptr, one.len) != IB_OK)
+			goto out;
+		cf_run_for(c, 0);
+	}
+	/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. */
+	if (!cf_command(c, t2, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PING;
+	m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
+	if (!append_frame(c, cf_tester_identity(c, 1), &m, cf_next_seq(c, 1), &burst))
+		goto out;
+	for (int i = 0; i < LINGER_FILLER; i++) {
+		snprintf(key, sizeof key, "conform-linger-unread-%d", i);
+		if (!append_publish(c, 1, key, LINGER_FILL, &burst))
+			goto out;
+	}
+	if (hn_peer_send_raw(t1, burst.ptr, burst.len) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send");
+		goto out;
+	}
+	cf_run_for(c, 200);
+	hn_peer_pause(t1, false);
+	cf_note(c, "T1 reads again, after %zu frames", hn_peer_received(t1));
+	cf_wait_closed(c, t1, IB_EC_PROTOCOL_VIOLATION, "LINK-11", LINGER_MS);
+	cf_note(c, "T1 received %zu frames", hn_peer_received(t1));
+out:
+	ib_buf_free(&one);
+	ib_buf_free(&burst);
+}
+
 /* ---- LINK-2: a bounded write queue ---------------------------------------------------------- */
 
 /* Whether ib.info's children= line names p: the IUT still has the link. */
@@ -701,6 +785,10 @@ const struct cf_test cf_tests_link[] = {
 	  "unknown origin, version 2, a cut or a too long HELLO) closes the link: ERROR "
 	  "unsupported_version for version 2, protocol_violation for the others; the valid HELLO "
 	  "sent after it is not answered" },
+	{ "link.error-reaches-busy-peer", "LINK-11", 0, test_error_reaches_busy_peer,
+	  "A child that reads nothing while 2.4 MB are queued to it, then sends a PING and 256 KB "
+	  "more: it still receives the ERROR protocol_violation, after the queued frames, when it "
+	  "reads again (the IUT does not reset the connection on the bytes it left unread)" },
 	{ "link.queue-bounded", "LINK-2 LINK-10", CF_NEEDS_CONFIG, test_queue_bounded,
 	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
 	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "

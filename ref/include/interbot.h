@@ -644,6 +644,9 @@ void ib_node_set_seed(struct ib_node *n, uint64_t seed);
 int ib_node_start(struct ib_node *n, struct ib_diag *diag);
 /* [LINK-8] Closes every link with shutting_down and stops listening and retrying. */
 void ib_node_stop(struct ib_node *n);
+/* [LINK-11] Whether connections it closed are still delivering their last bytes (at most
+ * 2 s each): a program that stops runs its loop until this is false, then frees the node. */
+bool ib_node_lingering(const struct ib_node *n);
 void ib_node_free(struct ib_node *n);
 
 /* [MEMBER-2][MEMBER-3] Reloads authorized/ (ib_node_open nodes) and closes the links of keys

@@ -52,6 +52,7 @@
 	X(client_alpn_late, "TLS-8")        /* tls.c   pin_peer */                            \
 	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
 	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
+	X(close_at_once, "LINK-11")         /* link.c  linger_start */                        \
 	/* B: flooding and routing */                                                   \
 	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
 	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \

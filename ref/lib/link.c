@@ -549,6 +549,152 @@ static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *a
 		flush(l);
 }
 
+/* ---- [LINK-11] Closing without losing the last bytes ----------------------------------- */
+
+/*
+ * A connection this node closed: what it still owes the peer (the ERROR, close_notify, an
+ * alert, and whatever was queued before them) is written out, then the sending direction is
+ * shut down (FIN), then whatever the peer still sends is read and thrown away unseen, until
+ * the peer closes its side or IB_LINGER_US have passed. Only then is the socket closed: one
+ * closed while input is unread makes TCP send a reset, and a reset can destroy what the
+ * peer has not read yet (the ERROR above all).
+ */
+struct linger {
+	struct ib_node *node;
+	struct linger *next;
+	int fd;
+	struct ib_buf out;          /* ciphertext still owed to the peer */
+	size_t off;
+	bool shut;                  /* FIN sent */
+	uint64_t timer;
+};
+
+static void linger_end(struct linger *g)
+{
+	struct ib_node *n = g->node;
+
+	for (struct linger **p = &n->lingering; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			n->nlingering--;
+			break;
+		}
+	}
+	ib_loop_timer_cancel(n->loop, g->timer);
+	ib_loop_unwatch(n->loop, g->fd);
+	ib_net_close(g->fd);
+	ib_buf_free(&g->out);
+	free(g);
+}
+
+static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg);
+
+/* Writes what the socket takes, then the FIN; false when the connection is gone. */
+static bool linger_flush(struct linger *g)
+{
+	while (g->off < g->out.len) {
+		size_t sent;
+		int err = ib_net_write(g->fd, g->out.ptr + g->off, g->out.len - g->off, &sent);
+
+		if (err == IB_ERR_AGAIN)
+			break;
+		if (err) {
+			linger_end(g);
+			return false;
+		}
+		g->off += sent;
+	}
+	if (g->off == g->out.len && !g->shut) {
+		if (ib_net_shutdown_write(g->fd) != IB_OK) {
+			linger_end(g);
+			return false;
+		}
+		g->shut = true;
+	}
+	if (ib_loop_watch(g->node->loop, g->fd, g->shut ? IB_EV_READ : IB_EV_READ | IB_EV_WRITE,
+			  linger_on_event, g) != IB_OK) {
+		linger_end(g);
+		return false;
+	}
+	return true;
+}
+
+static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct linger *g = arg;
+
+	(void)loop;
+	(void)fd;
+	if (events & (IB_EV_READ | IB_EV_ERROR)) {
+		uint8_t buf[IB_READ_CHUNK];
+
+		/* Read, never looked at; a bounded number of reads per turn. */
+		for (int i = 0; i < 16; i++) {
+			size_t got;
+			int err = ib_net_read(g->fd, buf, sizeof buf, &got);
+
+			if (err == IB_ERR_AGAIN)
+				break;
+			if (err) {      /* EOF: the peer is done; or a reset: it is gone */
+				linger_end(g);
+				return;
+			}
+		}
+	}
+	if (!g->shut || (events & IB_EV_WRITE))
+		linger_flush(g);
+}
+
+static void linger_timeout(struct ib_loop *loop, void *arg)
+{
+	struct linger *g = arg;
+
+	(void)loop;
+	g->timer = 0;
+	linger_end(g);
+}
+
+/* Takes fd and the unsent bytes of out[off..]: out is left empty. */
+static void linger_start(struct ib_node *n, int fd, struct ib_buf *out, size_t off)
+{
+	struct linger *g;
+
+	/* FAULT close-at-once, breaks [LINK-11]: one write, then close, unread input or not. */
+	if (IB_FAULT(n, close_at_once) || n->nlingering >= IB_MAX_LINGERING ||
+	    !(g = calloc(1, sizeof *g))) {
+		size_t sent;
+
+		if (off < out->len)
+			ib_net_write(fd, out->ptr + off, out->len - off, &sent);
+		ib_net_close(fd);
+		return;
+	}
+	g->node = n;
+	g->fd = fd;
+	g->out = *out;
+	g->off = off;
+	memset(out, 0, sizeof *out);
+	g->next = n->lingering;
+	n->lingering = g;
+	n->nlingering++;
+	if (ib_loop_timer_add(n->loop, IB_LINGER_US, linger_timeout, g, &g->timer) != IB_OK) {
+		linger_end(g);
+		return;
+	}
+	linger_flush(g);
+}
+
+void link_linger_free_all(struct ib_node *n)
+{
+	while (n->lingering)
+		linger_end(n->lingering);
+}
+
+bool ib_node_lingering(const struct ib_node *n)
+{
+	return n && n->lingering;
+}
+
 void link_close(struct ib_link *l, uint16_t code, const char *reason)
 {
 	struct ib_node *n = l->node;
@@ -575,13 +721,8 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 	}
 	if (l->tls && l->state != LINK_TLS && l->state != LINK_CONNECTING)
 		ib_tls_close(l->tls);
-	if (l->tls && l->fd >= 0) {
-		size_t sent;
-
+	if (l->tls && l->fd >= 0)
 		ib_tls_take_output(l->tls, &l->out);
-		if (l->out_off < l->out.len)
-			ib_net_write(l->fd, l->out.ptr + l->out_off, l->out.len - l->out_off, &sent);
-	}
 	node_log(n, code ? IB_LOG_INFO : IB_LOG_DEBUG, "link %s (%s) closed%s%s%s%s",
 		 l->peer_known ? l->peer_name : "-", l->addr, code ? " with " : "",
 		 code ? ib_error_code_name(code) : "", reason ? ": " : "", reason ? reason : "");
@@ -590,7 +731,13 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 	l->setup_timer = 0;
 	if (l->fd >= 0) {
 		ib_loop_unwatch(n->loop, l->fd);
-		ib_net_close(l->fd);
+		/* [LINK-11] the last bytes (an ERROR, close_notify, an alert) must reach the
+		 * peer: a socket closed with unread input sends a reset, which can destroy
+		 * them. A connection that never connected has nothing to deliver. */
+		if (l->state == LINK_CONNECTING)
+			ib_net_close(l->fd);
+		else
+			linger_start(n, l->fd, &l->out, l->out_off);
 		l->fd = -1;
 	}
 	l->state = LINK_CLOSED;

@@ -478,6 +478,7 @@ void ib_node_free(struct ib_node *n)
 	if (!n)
 		return;
 	ib_node_stop(n);
+	link_linger_free_all(n);
 	elect_free_all(n);
 	cmd_free_all(n);
 	ib_loop_timer_cancel(n->loop, n->reap_timer);

@@ -53,6 +53,13 @@
 	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
 	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
 	X(close_at_once, "LINK-11")         /* link.c  linger_start */                        \
+	X(no_connect_timeout, "LINK-12")    /* link.c  link_connect, on_connected */          \
+	X(hello_timer_from_connect, "LINK-12") /* link.c on_tls_open */                       \
+	X(client_no_hello_timer, "LINK-12") /* link.c  on_tls_open */                         \
+	X(shutdown_skips_hello_wait, "LINK-13") /* node.c stop_code */                       \
+	X(shutdown_announces, "LINK-13")    /* node.c  ib_node_stop */                        \
+	X(error_before_checks, "LINK-4")    /* link.c  on_frame */                            \
+	X(drop_undirected_with_dest, "MSG-13") /* link.c on_frame */                          \
 	/* B: flooding and routing */                                                   \
 	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
 	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \

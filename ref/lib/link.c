@@ -30,7 +30,12 @@ static void setup_timeout(struct ib_loop *loop, void *arg)
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "no HELLO in time");
 		return;
 	}
-	/* [LINK-7] TCP connect or TLS handshake took too long. */
+	/* [LINK-12] TCP connect or TLS handshake took too long. */
+	if (l->state == LINK_CONNECTING) {
+		node_count(l->node, IB_CNT_CONNECT_FAILED);
+		link_close(l, 0, "connect timeout");
+		return;
+	}
 	node_count(l->node, IB_CNT_HANDSHAKE_TIMEOUT);
 	link_close(l, 0, "handshake timeout");
 }
@@ -97,7 +102,10 @@ int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
 	}
 	(*out)->state = LINK_CONNECTING;
 	link_watch(*out, IB_EV_WRITE);
-	arm_setup_timer(*out, IB_HANDSHAKE_TIMEOUT_US);
+	/* [LINK-12] the handshake timer bounds the TCP connect too.
+	 * FAULT no-connect-timeout, breaks [LINK-12]: it starts once TCP is connected. */
+	if (!IB_FAULT(n, no_connect_timeout))
+		arm_setup_timer(*out, IB_HANDSHAKE_TIMEOUT_US);
 	node_log(n, IB_LOG_DEBUG, "connecting to %s", addr);
 	return IB_OK;
 }
@@ -378,8 +386,21 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	/* FAULT accept-undirected, breaks [MSG-11]: m is decoded, only its dest was wrong. */
 	if (IB_FAULT(n, accept_undirected) && err == IB_ERR_NO_DEST)
 		err = IB_OK;
+	/* FAULT drop-undirected-with-dest, breaks [MSG-13]: a PUBLISH, QUERY, ANNOUNCE or
+	 * PARTED with a dest is taken as malformed. */
+	if (IB_FAULT(n, drop_undirected_with_dest) && !err && !ib_id_is_zero(&m.h.dest) &&
+	    (m.h.type == IB_MSG_PUBLISH || m.h.type == IB_MSG_QUERY ||
+	     m.h.type == IB_MSG_ANNOUNCE || m.h.type == IB_MSG_PARTED))
+		err = IB_ERR_NO_DEST;
 	if (l->state == LINK_HELLO_WAIT) {
 		on_frame_hello_wait(l, f, &m, err);
+		return;
+	}
+	/* FAULT error-before-checks, breaks [LINK-4]: a frame whose type byte says ERROR ends
+	 * the link, although a check dropped it. */
+	if (IB_FAULT(n, error_before_checks) && err && f->msg.len > 1 &&
+	    f->msg.ptr[1] == IB_MSG_ERROR && ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, 0, "peer sent ERROR");
 		return;
 	}
 	/* FAULT link-rules-first, breaks [MSG-12]: a hop-local message of another origin closes
@@ -467,7 +488,15 @@ static void on_tls_open(struct ib_link *l)
 	memcpy(l->peer_spki, ib_pubkey_spki(peer), IB_SPKI_LEN);
 	ib_id_to_hex(&l->peer_id, l->peer_name);
 	l->state = LINK_HELLO_WAIT;
-	arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
+	/* [LINK-12] the HELLO timer runs from here, on both ends.
+	 * FAULT hello-timer-from-connect, breaks [LINK-12]: the handshake timer runs on instead.
+	 * FAULT client-no-hello-timer, breaks [LINK-12]: a client waits for HELLO forever. */
+	if (IB_FAULT(l->node, client_no_hello_timer) && l->we_connected) {
+		ib_loop_timer_cancel(l->node->loop, l->setup_timer);
+		l->setup_timer = 0;
+	} else if (!IB_FAULT(l->node, hello_timer_from_connect)) {
+		arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
+	}
 	if (l->we_connected)
 		hello_send(l);
 }
@@ -511,6 +540,8 @@ static void on_connected(struct ib_link *l)
 		link_close(l, 0, "connect failed");
 		return;
 	}
+	if (IB_FAULT(l->node, no_connect_timeout))
+		arm_setup_timer(l, IB_HANDSHAKE_TIMEOUT_US);
 	link_watch(l, IB_EV_READ);
 	pump(l); /* the ClientHello */
 }

@@ -453,6 +453,16 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 	return IB_OK;
 }
 
+/* [LINK-13] shutting_down wherever an ERROR can be sent: after TLS, before or after HELLO.
+ * FAULT shutdown-skips-hello-wait, breaks [LINK-13]: HELLO-WAIT connections just close. */
+static uint16_t stop_code(const struct ib_node *n, const struct ib_link *l)
+{
+	if (l->state == LINK_OPEN ||
+	    (l->state == LINK_HELLO_WAIT && !IB_FAULT(n, shutdown_skips_hello_wait)))
+		return IB_EC_SHUTTING_DOWN;
+	return 0;
+}
+
 void ib_node_stop(struct ib_node *n)
 {
 	if (!n || n->stopping)
@@ -460,10 +470,19 @@ void ib_node_stop(struct ib_node *n)
 	n->stopping = true;
 	ib_node_control_close(n);
 	tree_stop(n);
-	/* [LINK-8] a clean goodbye on every link. */
+	/* FAULT shutdown-announces, breaks [LINK-13]: an ANNOUNCE goes out before the goodbyes. */
+	if (IB_FAULT(n, shutdown_announces))
+		map_announce(n);
+	/* [LINK-8][LINK-13] a clean goodbye on every connection past TLS, HELLO-WAIT too; the
+	 * parent last, so that no child is sent a PATH first (a stopping node originates
+	 * nothing more). */
+	for (struct ib_link *l = n->links, *next; l; l = next) {
+		next = l->next;
+		if (l != n->parent)
+			link_close(l, stop_code(n, l), "shutting down");
+	}
 	while (n->links)
-		link_close(n->links, n->links->state == LINK_OPEN ? IB_EC_SHUTTING_DOWN : 0,
-			   "shutting down");
+		link_close(n->links, stop_code(n, n->links), "shutting down");
 	ib_loop_timer_cancel(n->loop, n->listen_timer);
 	n->listen_timer = 0;
 	if (n->listen_fd >= 0) {

@@ -15,8 +15,8 @@
 #include "interbot.h"
 #include "tls.h"
 
-#define IB_HANDSHAKE_TIMEOUT_US (10ull * 1000000ull)   /* [LINK-7] */
-#define IB_HELLO_TIMEOUT_US (10ull * 1000000ull)       /* [LINK-7] */
+#define IB_HANDSHAKE_TIMEOUT_US (10ull * 1000000ull)   /* [LINK-7][LINK-12] */
+#define IB_HELLO_TIMEOUT_US (10ull * 1000000ull)       /* [LINK-7][LINK-12] */
 #define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u

@@ -536,9 +536,10 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.vectors-header", "MSG-1 MSG-2 MSG-3", 0, test_vectors_header,
 	  "Messages of version 0 or 2, shorter than 28 bytes, or of reserved type 0x00/0x80/0xff "
 	  "(vectors/frames.json, signed by a tester) are dropped, not forwarded; link kept" },
-	{ "msg.vectors-body", "MSG-7 MSG-8", 0, test_vectors_body,
+	{ "msg.vectors-body", "MSG-7 MSG-8 MSG-11", 0, test_vectors_body,
 	  "End-to-end messages whose body is short, has trailing bytes, a field out of range, "
-	  "or a string that is not UTF-8 or holds NUL are dropped and not forwarded; link kept" },
+	  "a string that is not UTF-8 or holds NUL, a TRANSFER frame whose lengths do not add up, "
+	  "or a directed type with dest all zero are dropped and not forwarded; link kept" },
 	{ "msg.vectors-hop-local", "MSG-6 MSG-7 MSG-9", 0, test_vectors_hop_local,
 	  "Hop-local vector messages from a child (signed by it, LINK-3): with dest set or a bad "
 	  "body they are dropped, an unassigned type 0x06 ignored; not forwarded, link kept" },

@@ -15,6 +15,8 @@
 #ifndef IB_FAULT_H
 #define IB_FAULT_H
 
+#include <stdbool.h>
+
 /* X(name, requirement broken). The name is written with '_' here, with '-' in IB_FAULT. */
 #define IB_FAULT_LIST(X)                                                                      \
 	X(skip_signature_check, "FRAME-6")  /* link.c  on_frame */                            \
@@ -60,6 +62,9 @@
 	X(shutdown_announces, "LINK-13")    /* node.c  ib_node_stop */                        \
 	X(error_before_checks, "LINK-4")    /* link.c  on_frame */                            \
 	X(drop_undirected_with_dest, "MSG-13") /* link.c on_frame */                          \
+	X(accept_small_order_r, "FRAME-9")  /* link.c  on_frame */                            \
+	X(accept_weak_keys, "FRAME-10")     /* keyring.c refused_key; node.c reload */        \
+	X(transfer_lengths_unchecked, "MSG-7") /* message.c check_transfer_frame */           \
 	/* B: flooding and routing */                                                   \
 	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
 	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \
@@ -109,6 +114,10 @@ enum ib_fault {
 /* The store runs with the node's fault (store.c has no node to ask). */
 struct ib_store;
 void ib_store_set_fault(struct ib_store *s, enum ib_fault f);
+/* The keyring being loaded authorizes weak keys (set around a node's reload). */
+void ib_keyring_fault_weak_keys(bool allowed);
+/* Messages decoded now take any TRANSFER frame (set around a node's checks of a frame). */
+void ib_msg_fault_lax_transfer(bool lax);
 
 /* The fault IB_FAULT names (read once): none when unset or empty. An unknown name prints an
  * error and exits with status 2, so that a typo cannot pass for a fault the suite caught;
@@ -118,6 +127,8 @@ enum ib_fault ib_fault_from_env(void);
 #else
 
 #define IB_FAULT(obj, name) 0
+#define ib_keyring_fault_weak_keys(allowed) ((void)0)
+#define ib_msg_fault_lax_transfer(lax) ((void)0)
 
 #endif
 

@@ -300,7 +300,8 @@ static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const st
 			ka_pong_received(l, m);
 		break;
 	case IB_MSG_ERROR:
-		/* [LINK-4] close without answering; nothing after it is read. */
+		/* [LINK-4] close without answering; nothing after it is read. [ERR-4] */
+		node_count(l->node, IB_CNT_ERROR_RECEIVED);
 		node_log(l->node, IB_LOG_WARN, "%s sent ERROR %s: %.*s", l->peer_name,
 			 ib_error_code_name(m->u.error.code), (int)m->u.error.reason.len,
 			 (const char *)m->u.error.reason.ptr);
@@ -338,15 +339,14 @@ static void on_frame_hello_wait(struct ib_link *l, const struct ib_frame *f,
 		node_count(n, counter_for(err));
 		return;
 	}
-	/* [LINK-9] a peer of another version is told so. FAULT hello-wait-version-pv. */
+	/* [LINK-9] a peer of another version is told so. FAULT hello-wait-version-pv. [ERR-4]
+	 * counted once, by the close, under the code it closes with. */
 	if (err == IB_ERR_BAD_VERSION && !IB_FAULT(n, hello_wait_version_pv)) {
-		node_count(n, IB_CNT_UNSUPPORTED_VERSION);
 		link_close(l, IB_EC_UNSUPPORTED_VERSION, "message version is not 1");
 		return;
 	}
 	/* [LINK-9] any other failed check closes the link: there is nothing to wait for. */
 	if (err) {
-		node_count(n, counter_for(err));
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, ib_drop_reason(err));
 		return;
 	}
@@ -376,9 +376,16 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	/* What came, whole and unchanged, before any check may drop it. */
 	if (n->trace)
 		trace_frame(l, f->raw.ptr, f->raw.len, false);
+	ib_msg_fault_lax_transfer(IB_FAULT(n, transfer_lengths_unchecked));
 	err = ib_frame_check(f, n->kr, node_unix_us(n), &m);
+	ib_msg_fault_lax_transfer(false);
 	/* FAULT skip-signature-check, breaks [FRAME-6]: a forgery is taken as genuine. */
 	if (IB_FAULT(n, skip_signature_check) && err == IB_ERR_BAD_SIGNATURE)
+		err = ib_msg_decode(&m, f->msg.ptr, f->msg.len);
+	/* FAULT accept-small-order-r, breaks [FRAME-9]: a signature whose R is of small order
+	 * passes (as with OpenSSL alone). */
+	if (IB_FAULT(n, accept_small_order_r) && err == IB_ERR_BAD_SIGNATURE &&
+	    f->sig.len == IB_SIG_LEN && ib_ed25519_weak_point(f->sig.ptr))
 		err = ib_msg_decode(&m, f->msg.ptr, f->msg.len);
 	/* FAULT accept-stale-commands, breaks [CMD-6]: m is decoded when only the time failed. */
 	if (IB_FAULT(n, accept_stale_commands) && err == IB_ERR_STALE)
@@ -507,8 +514,12 @@ static void pump(struct ib_link *l)
 	int st = ib_tls_step(l->tls, &l->plain);
 
 	if (st < 0) {
+		/* [ERR-3] this end refused the key, or the handshake failed (an alert received
+		 * included); [ERR-4] a link broken after it is lost. */
 		node_count(l->node, st == IB_ERR_NOT_AUTHORIZED ? IB_CNT_NOT_AUTHORIZED
-								: IB_CNT_HANDSHAKE_FAILED);
+				    : st == IB_ERR_HANDSHAKE || l->state == LINK_TLS
+					    ? IB_CNT_HANDSHAKE_FAILED
+					    : IB_CNT_LINK_LOST);
 		node_log(l->node, IB_LOG_WARN, "TLS with %s failed: %s", l->addr,
 			 ib_tls_failure(l->tls));
 		flush(l); /* the alert tells the peer why */
@@ -726,6 +737,33 @@ bool ib_node_lingering(const struct ib_node *n)
 	return n && n->lingering;
 }
 
+/* [ERR-4] The counter of a link this node closes with ERROR code. */
+static enum ib_counter counter_of_code(uint16_t code)
+{
+	switch (code) {
+	case IB_EC_NOT_AUTHORIZED:
+		return IB_CNT_NOT_AUTHORIZED;
+	case IB_EC_LOOP_DETECTED:
+		return IB_CNT_LOOP_DETECTED;
+	case IB_EC_TOO_BIG:
+		return IB_CNT_TOO_BIG;
+	case IB_EC_KEEPALIVE_TIMEOUT:
+		return IB_CNT_KEEPALIVE_TIMEOUT;
+	case IB_EC_REVOKED:
+		return IB_CNT_REVOKED;
+	case IB_EC_NO_CHILDREN_ACCEPTED:
+		return IB_CNT_NO_CHILDREN_ACCEPTED;
+	case IB_EC_UNSUPPORTED_VERSION:
+		return IB_CNT_UNSUPPORTED_VERSION;
+	case IB_EC_SHUTTING_DOWN:
+		return IB_CNT_SHUTTING_DOWN;
+	case IB_EC_DUPLICATE_IDENTITY:
+		return IB_CNT_DUPLICATE_IDENTITY;
+	default:
+		return IB_CNT_PROTOCOL_VIOLATION;
+	}
+}
+
 void link_close(struct ib_link *l, uint16_t code, const char *reason)
 {
 	struct ib_node *n = l->node;
@@ -747,6 +785,7 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 		link_send_msg(l, &m);
 		if (l->state == LINK_CLOSED)
 			return; /* the send itself failed and closed it */
+		node_count(n, counter_of_code(code)); /* [ERR-4] */
 		if (code != IB_EC_SHUTTING_DOWN)
 			node_count(n, IB_CNT_LINKS_REFUSED);
 	}

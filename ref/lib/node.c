@@ -44,6 +44,15 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_PENDING_FULL] = "pending_full",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 	[IB_CNT_STORE_FULL] = "store_full",
+	[IB_CNT_ERROR_RECEIVED] = "error_received",
+	[IB_CNT_PROTOCOL_VIOLATION] = "protocol_violation",
+	[IB_CNT_LOOP_DETECTED] = "loop_detected",
+	[IB_CNT_TOO_BIG] = "too_big",
+	[IB_CNT_KEEPALIVE_TIMEOUT] = "keepalive_timeout",
+	[IB_CNT_REVOKED] = "revoked",
+	[IB_CNT_NO_CHILDREN_ACCEPTED] = "no_children_accepted",
+	[IB_CNT_SHUTTING_DOWN] = "shutting_down",
+	[IB_CNT_DUPLICATE_IDENTITY] = "duplicate_identity",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -540,8 +549,11 @@ int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 	if (!n->dir[0])
 		return IB_ERR_INVALID_ARG;
 	err = dir_path(path, sizeof path, n->dir, "authorized");
+	/* FAULT accept-weak-keys, breaks [FRAME-10]: a key of small order is loaded. */
+	ib_keyring_fault_weak_keys(IB_FAULT(n, accept_weak_keys));
 	if (!err)
 		err = ib_keyring_load_dir(&kr, path, ib_identity_pubkey(n->id), diag);
+	ib_keyring_fault_weak_keys(false);
 	if (err) {
 		/* [MEMBER-3] the old keyring stays in force. */
 		node_log(n, IB_LOG_ERROR, "key reload failed, keeping the old keys: %s%s%s",

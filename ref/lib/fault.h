@@ -54,6 +54,7 @@
 	X(client_alpn_late, "TLS-8")        /* tls.c   pin_peer */                            \
 	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
 	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
+	X(not_authorized_error, "TLS-8")    /* tls.c   pin_peer, handshake; link.c on_tls_open */ \
 	X(close_at_once, "LINK-11")         /* link.c  linger_start */                        \
 	X(no_connect_timeout, "LINK-12")    /* link.c  link_connect, on_connected */          \
 	X(hello_timer_from_connect, "LINK-12") /* link.c on_tls_open */                       \

@@ -495,6 +495,14 @@ static void on_tls_open(struct ib_link *l)
 	memcpy(l->peer_spki, ib_pubkey_spki(peer), IB_SPKI_LEN);
 	ib_id_to_hex(&l->peer_id, l->peer_name);
 	l->state = LINK_HELLO_WAIT;
+	/* FAULT not-authorized-error, breaks [TLS-8]: an unknown key is told so by ERROR, after
+	 * the handshake (tls.c let it through). */
+	if (IB_FAULT(l->node, not_authorized_error) &&
+	    !ib_keyring_match_spki(l->node->kr, l->peer_spki, IB_SPKI_LEN)) {
+		node_count(l->node, IB_CNT_NOT_AUTHORIZED);
+		link_close(l, IB_EC_NOT_AUTHORIZED, "your key is not authorized");
+		return;
+	}
 	/* [LINK-12] the HELLO timer runs from here, on both ends.
 	 * FAULT hello-timer-from-connect, breaks [LINK-12]: the handshake timer runs on instead.
 	 * FAULT client-no-hello-timer, breaks [LINK-12]: a client waits for HELLO forever. */

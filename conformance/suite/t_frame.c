@@ -1018,7 +1018,8 @@ static bool small_r_frame(struct cf_ctx *c, struct cfv_signer *s, const uint8_t 
 	cf_msg_publish(&m, "conform-small-order-r", 1, "R of small order");
 	m.h.version = IB_PROTOCOL_VERSION;
 	m.h.seq = cf_next_seq(c, s->tester);
-	ok = ib_msg_encode(&msg, &m) == IB_OK && edc_sign_small_r(s->id, r, msg.ptr, msg.len, sig) &&
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     edc_sign_small_r(s->id, r, msg.ptr, msg.len, sig) &&
 	     ib_frame_encode(out, ib_identity_id(s->id), sig, msg.ptr, msg.len) == IB_OK;
 	ib_buf_free(&msg);
 	if (!ok)

@@ -910,7 +910,8 @@ static void test_hello_timer_from_tls(struct cf_ctx *c)
 	}
 	if (cf_wait_type(c, p, IB_MSG_HELLO, 1, LINK_CLOSE_MS))
 		cf_expect(c, !hn_peer_closed(p), "LINK-12", "the IUT answers the late HELLO and "
-			  "keeps the link", "it closed the connection (ERROR %s)", closing_error(p));
+			  "keeps the link", "it closed the connection (ERROR %s)",
+			  closing_error(p));
 }
 
 /* [LINK-12] The IUT as client applies the HELLO timer too: P1 (T0) never answers its HELLO

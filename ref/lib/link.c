@@ -350,18 +350,18 @@ static void on_frame_hello_wait(struct ib_link *l, const struct ib_frame *f,
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, ib_drop_reason(err));
 		return;
 	}
-	/* [LINK-3] from the peer itself; [LINK-1] nothing but HELLO (or ERROR) before the
-	 * exchange. */
+	/* [LINK-1] nothing but HELLO (or ERROR) before the exchange (section 8.1 row 11), then
+	 * [LINK-3] from the peer itself (row 12). */
+	if (m->h.type != IB_MSG_HELLO && m->h.type != IB_MSG_ERROR) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
+		return;
+	}
 	if (!ib_id_equal(&f->origin, &l->peer_id)) {
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "frame from another origin before HELLO");
 		return;
 	}
 	if (m->h.type == IB_MSG_ERROR) {
 		on_hop_message(l, f, m);
-		return;
-	}
-	if (m->h.type != IB_MSG_HELLO) {
-		link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
 		return;
 	}
 	hello_receive(l, m);

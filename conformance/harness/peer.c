@@ -236,8 +236,7 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 			close_fd(p);
 			return;
 		}
-		/* A peer paused before its connection completed sends its ClientHello and
-		 * then reads nothing: its TLS handshake stays half done. */
+		/* A paused peer sends its ClientHello, and reads nothing until resumed. */
 		ib_loop_watch(p->loop, fd, p->paused ? 0 : IB_EV_READ, on_event, p);
 		step(p);
 		return;
@@ -290,7 +289,8 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 		close_fd(p);
 		return;
 	}
-	ib_loop_watch(p->loop, p->fd, IB_EV_READ, on_event, p);
+	/* A paused peer accepts the connection, and reads nothing until resumed. */
+	ib_loop_watch(p->loop, p->fd, p->paused ? 0 : IB_EV_READ, on_event, p);
 }
 
 int hn_peer_listen(struct hn_peer *p, uint16_t *port)

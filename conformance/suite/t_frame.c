@@ -1,9 +1,11 @@
 /* t_frame.c - the frame envelope (spec section 5): frames as a byte stream, the length and
  * signature checks, the peer's max_message, and the golden vectors of vectors/frames.json
  * replayed end to end (the MSG group replays its classes through cfv_replay too). */
+#include "edcraft.h"
 #include "vectors.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -559,11 +561,11 @@ static bool replay_one(struct replay *r, const struct vec *v)
 
 static const char *const class_reqs[] = {
 	[CFV_VALID] = "FRAME-1 FRAME-4 MSG-4 MSG-7 MSG-8 MSG-10",
-	[CFV_BAD_SIGNATURE] = "FRAME-1 FRAME-5 FRAME-6",
+	[CFV_BAD_SIGNATURE] = "FRAME-1 FRAME-5 FRAME-6 FRAME-9",
 	[CFV_BAD_SIG_LEN] = "FRAME-3 FRAME-8",
 	[CFV_TOO_BIG] = "FRAME-4 FRAME-8",
 	[CFV_MSG_HEADER] = "MSG-1 MSG-2 MSG-3",
-	[CFV_MSG_BODY] = "MSG-7 MSG-8",
+	[CFV_MSG_BODY] = "MSG-7 MSG-8 MSG-11",
 	[CFV_HOP_LOCAL] = "MSG-6 MSG-7 MSG-9",
 	[CFV_CLOCK] = "CMD-6",
 };
@@ -1002,6 +1004,114 @@ static void test_interleaved_wrong_key(struct cf_ctx *c)
 	ib_buf_free(&forged);
 }
 
+/* ---- [FRAME-9] [FRAME-10] what Ed25519 libraries disagree on ------------------------------- */
+
+/* T0's PUBLISH, signed by T0's key with the R given (and the S that goes with it), in out. */
+static bool small_r_frame(struct cf_ctx *c, struct cfv_signer *s, const uint8_t *r,
+			  struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	uint8_t sig[IB_SIG_LEN];
+	struct ib_msg m;
+	bool ok;
+
+	cf_msg_publish(&m, "conform-small-order-r", 1, "R of small order");
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = cf_next_seq(c, s->tester);
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     edc_sign_small_r(s->id, r, msg.ptr, msg.len, sig) &&
+	     ib_frame_encode(out, ib_identity_id(s->id), sig, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot sign with a chosen R");
+	return ok;
+}
+
+/* [FRAME-9] T0's frames whose R is of small order: the identity (a nonce of 0, which the
+ * cofactorless equation accepts, and OpenSSL, BoringSSL and Go with it), then a point of order
+ * 8 (which only the cofactored equation accepts). Dropped, link kept. */
+static void test_small_order_r(struct cf_ctx *c)
+{
+	static const struct {
+		const uint8_t *r;
+		const char *what;
+	} cases[] = {
+		{ edc_identity, "T0's PUBLISH whose R is the identity (its nonce 0; the equation "
+				"holds): dropped, not forwarded, link kept" },
+		{ edc_order8, "T0's PUBLISH whose R is a point of order 8 (only the cofactored "
+			      "equation holds): dropped, not forwarded, link kept" },
+	};
+	struct ib_buf frame = { 0 };
+	struct hn_peer *t0, *t1;
+	struct cfv_signer s;
+
+	if (!cfv_two_children(c, &t0, &t1, &s))
+		return;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ib_buf_reset(&frame);
+		if (!small_r_frame(c, &s, cases[i].r, &frame) ||
+		    !cfv_send_dropped(c, t0, t1, &s, &frame, "FRAME-9", cases[i].what))
+			break;
+	}
+	ib_buf_free(&frame);
+}
+
+static bool peer_closed(void *arg)
+{
+	return hn_peer_closed(arg);
+}
+
+/* [FRAME-10] The identity as a key in authorized/, with a reload that also removes T2: the
+ * reload fails as on any malformed key file ([MEMBER-3]), so T2 keeps its link; and a frame
+ * under that key, whose signature every message has for OpenSSL alone, is dropped. */
+static void test_weak_key(struct cf_ctx *c)
+{
+	unsigned char b64[128];
+	uint8_t seed[IB_SECRET_LEN], sig[IB_SIG_LEN];
+	struct ib_pubkey *weak = NULL;
+	struct ib_buf msg = { 0 }, frame = { 0 };
+	struct hn_peer *t0, *t1, *t2;
+	struct cfv_signer s;
+	struct ib_msg m;
+	char pem[256];
+
+	if (!cfv_two_children(c, &t0, &t1, &s) || !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	for (size_t i = 0; i < sizeof seed; i += 8) {
+		uint64_t r = cf_rand(c);
+
+		memcpy(seed + i, &r, 8);
+	}
+	cf_msg_publish(&m, "conform-weak-key", 1, "signed under a key of small order");
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = cf_unix_us(c);
+	if (ib_pubkey_from_raw(&weak, edc_identity) != IB_OK ||
+	    EVP_EncodeBlock(b64, ib_pubkey_spki(weak), IB_SPKI_LEN) <= 0 ||
+	    (size_t)snprintf(pem, sizeof pem, "-----BEGIN PUBLIC KEY-----\n%s\n"
+			     "-----END PUBLIC KEY-----\n", b64) >= sizeof pem ||
+	    ib_msg_encode(&msg, &m) != IB_OK || !edc_sign_identity_key(seed, sig) ||
+	    ib_frame_encode(&frame, ib_pubkey_id(weak), sig, msg.ptr, msg.len) != IB_OK) {
+		cf_harness_error(c, "cannot make the key of small order and its frame");
+		goto out;
+	}
+	if (!cf_iut_put_authorized(c, "conform-weak.pub", pem) || !cf_iut_reload(c, 1u << 2, 0))
+		goto out;
+	cf_run_until(c, peer_closed, t2, 300); /* a reload that went through revokes T2 at once */
+	if (!cf_ok(c) ||
+	    !cf_expect(c, !hn_peer_closed(t2), "FRAME-10", "a key file holding a key of small "
+		       "order is malformed: the reload fails and the keyring stays ([MEMBER-3]), "
+		       "so T2, whose file it removed, keeps its link", "T2's link closed (ERROR "
+		       "%s): the reload went through", hn_peer_last(t2, IB_MSG_ERROR) ?
+		       ib_error_code_name(hn_peer_last(t2, IB_MSG_ERROR)->error_code) : "none"))
+		goto out;
+	cfv_send_dropped(c, t0, t1, &s, &frame, "FRAME-10", "a frame under the key of small order "
+			 "(its signature verifies for OpenSSL alone) is dropped, link kept");
+out:
+	ib_pubkey_free(weak);
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+}
+
 static void test_vectors_valid(struct cf_ctx *c) { cfv_replay(c, CFV_VALID); }
 static void test_vectors_bad_signature(struct cf_ctx *c) { cfv_replay(c, CFV_BAD_SIGNATURE); }
 static void test_vectors_bad_sig_len(struct cf_ctx *c) { cfv_replay(c, CFV_BAD_SIG_LEN); }
@@ -1023,14 +1133,21 @@ const struct cf_test cf_tests_frame[] = {
 	{ "frame.interleaved-wrong-key", "FRAME-1 FRAME-6", 0, test_interleaved_wrong_key,
 	  "Frames of two origins alternate, each followed by one naming the other origin but "
 	  "signed by this one: the forgeries are dropped (a verifier must not keep the last key)" },
+	{ "frame.small-order-r", "FRAME-9 FRAME-6", 0, test_small_order_r,
+	  "A tester's frames whose signature's R is of small order (the identity, with S "
+	  "satisfying the equation; a point of order 8) are dropped; link kept" },
+	{ "frame.weak-key", "FRAME-10 FRAME-9", CF_NEEDS_RELOAD, test_weak_key,
+	  "A key of small order in authorized/ makes the reload fail (a malformed file), and a "
+	  "frame under it (valid for OpenSSL alone) is dropped" },
 	{ "frame.vectors-valid", "FRAME-1 FRAME-4 MSG-4 MSG-7 MSG-8 MSG-10", CF_NEEDS_CONFIG,
 	  test_vectors_valid,
 	  "Every valid end-to-end frame of vectors/frames.json (flags set, unknown types, a "
 	  "message of exactly max_message included) is accepted and forwarded byte for byte" },
-	{ "frame.vectors-bad-signature", "FRAME-1 FRAME-5 FRAME-6", CF_NEEDS_CONFIG,
+	{ "frame.vectors-bad-signature", "FRAME-1 FRAME-5 FRAME-6 FRAME-9", CF_NEEDS_CONFIG,
 	  test_vectors_bad_signature,
-	  "Frames of vectors/frames.json with a bad or non-canonical signature, or an unknown "
-	  "id_bot, are dropped (not forwarded) and the link stays open" },
+	  "Frames of vectors/frames.json with a bad or non-canonical signature (an R of small "
+	  "order or valid under the cofactored equation only), or an unknown id_bot, are "
+	  "dropped (not forwarded) and the link stays open" },
 	{ "frame.vectors-bad-signature-length", "FRAME-3 FRAME-8", CF_NEEDS_CONFIG,
 	  test_vectors_bad_sig_len,
 	  "Frames with signature_length 0, 63, 65 or 65535 are dropped, the link stays open and "

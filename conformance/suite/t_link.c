@@ -116,6 +116,13 @@ static bool only_type(const struct hn_peer *p, uint8_t type, uint8_t *other)
 	return true;
 }
 
+static const char *closing_error(const struct hn_peer *p)
+{
+	const struct hn_got *err = hn_peer_last(p, IB_MSG_ERROR);
+
+	return err ? ib_error_code_name(err->error_code) : "none";
+}
+
 /* [LINK-5] the ERROR was the last frame before the close. */
 static bool expect_error_last(struct cf_ctx *c, const struct hn_peer *p)
 {
@@ -357,6 +364,100 @@ out:
 	ib_buf_free(&out);
 }
 
+/* ---- LINK-4: only a valid ERROR ends a link -------------------------------------------------- */
+
+#define BAD_ERROR_CASES 5
+#define INVALID_ERROR_MS 200u   /* time for a wrong close to show */
+
+static bool peer_closed(void *arg)
+{
+	return hn_peer_closed(arg);
+}
+
+/* The n-th ERROR of p's own that fails a check of sections 5 to 7, as a whole frame in out. */
+static bool bad_error_case(struct cf_ctx *c, struct hn_peer *p, int n, struct ib_buf *out,
+			   const char **what)
+{
+	const struct ib_identity *id = hn_peer_identity(p);
+	size_t sig_len = IB_SIG_LEN;
+	struct ib_buf msg = { 0 };
+	uint8_t sig[IB_SIG_LEN];
+	struct ib_msg m;
+	bool ok;
+
+	msg_error(&m, IB_EC_PROTOCOL_VIOLATION);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = cf_unix_us(c) + (uint64_t)n;
+	ok = ib_msg_encode(&msg, &m) == IB_OK;
+	switch (n) {
+	case 0:
+		*what = "an ERROR whose signature has one bit flipped [FRAME-6]";
+		break;
+	case 1:
+		*what = "an ERROR with signature_length 63 [FRAME-3]";
+		sig_len = IB_SIG_LEN - 1;
+		break;
+	case 2:
+		*what = "an ERROR of message version 2 [MSG-1]";
+		if (ok)
+			msg.ptr[0] = 2;
+		break;
+	case 3:
+		*what = "an ERROR whose reason is not UTF-8 [MSG-8]";
+		if (ok)
+			msg.ptr[IB_MSG_HEADER_LEN + 3] = 0xff;
+		break;
+	default:
+		*what = "an ERROR with a byte after its reason [MSG-7]";
+		ok = ok && ib_buf_put_u8(&msg, 0) == IB_OK;
+		break;
+	}
+	ok = ok && ib_identity_sign(id, msg.ptr, msg.len, sig) == IB_OK;
+	if (ok && n == 0)
+		sig[40] ^= 0x10;
+	ok = ok && ib_buf_put(out, ib_identity_id(id)->b, IB_ID_LEN) == IB_OK &&
+	     ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
+	     ib_buf_put_u24(out, (uint32_t)msg.len) == IB_OK &&
+	     ib_buf_put(out, sig, sig_len) == IB_OK && ib_buf_put(out, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot build a bad ERROR");
+	return ok;
+}
+
+/* [LINK-4] An ERROR that fails a check of sections 5 to 7, from the link's own peer, on an
+ * open link: it is dropped like any invalid frame (section 8.1), not taken as an ERROR. Each
+ * is followed by a command, which the IUT must still answer on that link. */
+static void test_invalid_error_dropped(struct cf_ctx *c)
+{
+	struct ib_buf bad = { 0 };
+	struct hn_peer *p;
+	char expected[200];
+	const char *what;
+	uint16_t status;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 1)) || !cf_link_child(c, p))
+		return;
+	for (int n = 0; n < BAD_ERROR_CASES; n++) {
+		ib_buf_reset(&bad);
+		if (!bad_error_case(c, p, n, &bad, &what))
+			break;
+		if (hn_peer_send_raw(p, bad.ptr, bad.len) != IB_OK) {
+			cf_harness_error(c, "a tester cannot send");
+			break;
+		}
+		snprintf(expected, sizeof expected, "%s from the link's peer is dropped: the link "
+			 "stays open and its next command is answered", what);
+		cf_run_until(c, peer_closed, p, INVALID_ERROR_MS);
+		if (!cf_ok(c) ||
+		    !cf_expect(c, !hn_peer_closed(p), "LINK-4", expected,
+			       "the IUT closed the link (ERROR %s)", closing_error(p)) ||
+		    !cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))
+			break;
+	}
+	ib_buf_free(&bad);
+}
+
 /* ---- LINK-9: a failed check before the HELLO exchange ------------------------------------- */
 
 #define HELLO_WAIT_CASES 6
@@ -424,6 +525,11 @@ static bool hello_wait_case(struct cf_ctx *c, int tester, int n, struct ib_buf *
 	return ok;
 }
 
+static bool got_any_hello(void *arg)
+{
+	return hn_peer_count(arg, IB_MSG_HELLO) > 0;
+}
+
 static bool closed_or_hello(void *arg)
 {
 	const struct hn_peer *p = arg;
@@ -465,6 +571,90 @@ static void test_hello_wait_bad_frame(struct cf_ctx *c)
 			break;
 	}
 	ib_buf_free(&bad);
+}
+
+/* ---- LINK-11: an ERROR reaches a peer that is still sending -------------------------------- */
+
+/* What the IUT owes T1 when it closes: LINGER_FRAMES PUBLISHes of LINGER_VALUE bytes (2.4 MB,
+ * more than the socket buffers between a sender and a peer that does not read hold), then
+ * the ERROR. What T1 sent that the IUT never reads: LINGER_FILLER frames of LINGER_FILL
+ * bytes after the frame that ends the link. */
+#define LINGER_FRAMES 40
+#define LINGER_VALUE 60000
+#define LINGER_FILLER 32
+#define LINGER_FILL 8000
+#define LINGER_MS 2000u     /* the spec's close_linger_ms */
+
+/* A PUBLISH of value_len bytes, signed by id with the next seq of tester, appended to out. */
+static bool append_publish(struct cf_ctx *c, int tester, const char *key, size_t value_len,
+			   struct ib_buf *out)
+{
+	char *value = malloc(value_len + 1);
+	struct ib_msg m;
+	bool ok;
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return false;
+	}
+	memset(value, 'l', value_len);
+	value[value_len] = '\0';
+	cf_msg_publish(&m, key, 1, value);
+	ok = append_frame(c, cf_tester_identity(c, tester), &m, cf_next_seq(c, tester), out);
+	free(value);
+	return ok;
+}
+
+/* T1 reads nothing while the IUT floods it 2.4 MB of T2's frames; then T1 sends a PING (a
+ * child never does: protocol_violation) and more frames behind it, in one write. The IUT
+ * owes T1 the queued frames and the ERROR, and holds bytes from T1 it will not read: closing
+ * the socket at once would reset the connection and lose the ERROR. */
+static void test_error_reaches_busy_peer(struct cf_ctx *c)
+{
+	static const uint8_t nonce[16] = "conform-linger16";
+	struct ib_buf one = { 0 }, burst = { 0 };
+	struct hn_peer *t1, *t2;
+	struct ib_msg m;
+	char key[48];
+	uint16_t status;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	hn_peer_pause(t1, true);
+	for (int i = 0; i < LINGER_FRAMES; i++) {
+		ib_buf_reset(&one);
+		snprintf(key, sizeof key, "conform-linger-%d", i);
+		if (!append_publish(c, 2, key, LINGER_VALUE, &one) ||
+		    hn_peer_send_raw(t2, one.ptr, one.len) != IB_OK)
+			goto out;
+		cf_run_for(c, 0);
+	}
+	/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. */
+	if (!cf_command(c, t2, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PING;
+	m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
+	if (!append_frame(c, cf_tester_identity(c, 1), &m, cf_next_seq(c, 1), &burst))
+		goto out;
+	for (int i = 0; i < LINGER_FILLER; i++) {
+		snprintf(key, sizeof key, "conform-linger-unread-%d", i);
+		if (!append_publish(c, 1, key, LINGER_FILL, &burst))
+			goto out;
+	}
+	if (hn_peer_send_raw(t1, burst.ptr, burst.len) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send");
+		goto out;
+	}
+	cf_run_for(c, 200);
+	hn_peer_pause(t1, false);
+	cf_note(c, "T1 reads again, after %zu frames", hn_peer_received(t1));
+	cf_wait_closed(c, t1, IB_EC_PROTOCOL_VIOLATION, "LINK-11", LINGER_MS);
+	cf_note(c, "T1 received %zu frames", hn_peer_received(t1));
+out:
+	ib_buf_free(&one);
+	ib_buf_free(&burst);
 }
 
 /* ---- LINK-2: a bounded write queue ---------------------------------------------------------- */
@@ -673,6 +863,211 @@ out:
 		close(sw.fd);
 }
 
+/* ---- LINK-12: when the set-up timers start, on both ends ----------------------------------- */
+
+#define TLS_STALL_MS 5000u      /* a tester holds the TLS handshake this long */
+#define HELLO_LATE_MS 7000u     /* then sends, or answers, HELLO this long after it */
+#define HOLE_FILL 3             /* connections that fill a listener's accept queue */
+
+static bool tls_settled(void *arg)
+{
+	const struct hn_peer *p = arg;
+
+	return hn_peer_tls_open(p) || hn_peer_closed(p);
+}
+
+/* [LINK-12] The IUT as server: T1 takes 5 s over its side of the TLS handshake, then sends
+ * HELLO 7 s after it, 12 s after its TCP connect. A HELLO timer that started at the TCP
+ * accept (one 10 s budget for both) would have closed the connection. */
+static void test_hello_timer_from_tls(struct cf_ctx *c)
+{
+	struct hn_peer *p;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 1)))
+		return;
+	hn_peer_pause(p, true);
+	if (hn_peer_connect_to(p, cf_iut_host(c), cf_iut_port(c)) != IB_OK) {
+		cf_harness_error(c, "cannot connect to %s:%u", cf_iut_host(c), cf_iut_port(c));
+		return;
+	}
+	cf_run_for(c, TLS_STALL_MS);
+	hn_peer_pause(p, false);
+	cf_run_until(c, tls_settled, p, LINK_CLOSE_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_tls_open(p), "LINK-12", "a TLS handshake that takes 5 s "
+		       "completes (handshake_timeout_ms is 10 s)", "it failed: %s",
+		       hn_peer_failure(p)[0] ? hn_peer_failure(p) : "connection closed"))
+		return;
+	cf_run_for(c, HELLO_LATE_MS);
+	if (!cf_expect(c, !hn_peer_closed(p), "LINK-12", "7 s after TLS completed (12 s after "
+		       "the TCP connect) the IUT still waits for HELLO: hello_timeout_ms counts "
+		       "from the end of TLS", "it had closed the connection (ERROR %s)",
+		       closing_error(p)))
+		return;
+	if (hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return;
+	}
+	if (cf_wait_type(c, p, IB_MSG_HELLO, 1, LINK_CLOSE_MS))
+		cf_expect(c, !hn_peer_closed(p), "LINK-12", "the IUT answers the late HELLO and "
+			  "keeps the link", "it closed the connection (ERROR %s)",
+			  closing_error(p));
+}
+
+/* [LINK-12] The IUT as client applies the HELLO timer too: P1 (T0) never answers its HELLO
+ * and is given up after hello_timeout_ms; P2 (T1) holds TLS 5 s, then answers HELLO 7 s
+ * after it, 12 s after the TCP connect: the IUT joins it. */
+static void test_client_hello_timer(struct cf_ctx *c)
+{
+	char a1[IB_MAX_ADDR], a2[IB_MAX_ADDR];
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *p1, *p2;
+
+	if (!(p1 = cf_peer(c, 0)) || !cf_listen_parent(c, p1, a1) || !(p2 = cf_peer(c, 1)))
+		return;
+	hn_peer_pause(p2, true);
+	if (!cf_listen_parent(c, p2, a2))
+		return;
+	o.parents[0] = a1;
+	o.parents[1] = a2;
+	o.nparents = 2;
+	if (!cf_iut_start(c, &o) || !cf_wait_type(c, p1, IB_MSG_HELLO, 1, LINK_CLOSE_MS) ||
+	    !cf_wait_closed(c, p1, IB_EC_PROTOCOL_VIOLATION, "LINK-12",
+			    SETUP_TIMEOUT_MS + SETUP_SLACK_MS))
+		return;
+	cf_run_for(c, TLS_STALL_MS);
+	hn_peer_pause(p2, false);
+	if (!cf_wait_type(c, p2, IB_MSG_HELLO, 1, LINK_CLOSE_MS))
+		return;
+	cf_run_for(c, HELLO_LATE_MS);
+	if (!cf_expect(c, !hn_peer_closed(p2), "LINK-12", "7 s after TLS completed (12 s after "
+		       "its TCP connect) the IUT still waits for the parent's HELLO: "
+		       "hello_timeout_ms counts from the end of TLS", "it had closed the "
+		       "connection (ERROR %s)", closing_error(p2)))
+		return;
+	if (hn_peer_send_hello(p2, IB_ROLE_SERVER, CF_KEEPALIVE_MS, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot answer HELLO");
+		return;
+	}
+	if (cf_wait_type(c, p2, IB_MSG_ANNOUNCE, 1, LINK_CLOSE_MS))
+		cf_expect(c, !hn_peer_closed(p2), "LINK-12", "the IUT joins the parent that "
+			  "answered late", "it closed the link (ERROR %s)", closing_error(p2));
+}
+
+/* A TCP address that never answers: a listener whose accept queue is full, so that the
+ * kernel drops every SYN. fds[0] listens, the others fill it; -1 where there is none. */
+static bool black_hole(int fds[HOLE_FILL + 1], char *addr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+	int err = 0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(fds[0], (struct sockaddr *)&a, sizeof a) != 0 || listen(fds[0], 0) != 0 ||
+	    getsockname(fds[0], (struct sockaddr *)&a, &len) != 0)
+		return false;
+	for (int i = 1; i <= HOLE_FILL; i++) {
+		if ((fds[i] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+		    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) != 0)
+			return false;
+		if (connect(fds[i], (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+			return false;
+	}
+	/* On the loopback the first connection is queued at once: the queue (backlog 0) is
+	 * full from then on. */
+	len = sizeof err;
+	if (getsockopt(fds[1], SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+		return false;
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", ntohs(a.sin_port));
+	return true;
+}
+
+/* [LINK-12] The handshake timer bounds the TCP connect: a first parent whose address never
+ * answers is given up after handshake_timeout_ms, and the second one gets the IUT's HELLO. */
+static void test_connect_timeout(struct cf_ctx *c)
+{
+	int fds[HOLE_FILL + 1];
+	char hole[IB_MAX_ADDR], addr[IB_MAX_ADDR];
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *p;
+
+	for (int i = 0; i <= HOLE_FILL; i++)
+		fds[i] = -1;
+	if (!black_hole(fds, hole)) {
+		cf_harness_error(c, "cannot make an address that drops TCP connects: %s",
+				 strerror(errno));
+		goto out;
+	}
+	if (!(p = cf_peer(c, 0)) || !cf_listen_parent(c, p, addr))
+		goto out;
+	o.parents[0] = hole;
+	o.parents[1] = addr;
+	o.nparents = 2;
+	if (!cf_iut_start(c, &o))
+		goto out;
+	cf_run_until(c, got_any_hello, p, SETUP_TIMEOUT_MS + SETUP_SLACK_MS);
+	if (cf_ok(c))
+		cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) > 0, "LINK-12", "a parent whose "
+			  "address never answers the TCP connect is given up after "
+			  "handshake_timeout_ms (10 s): the next parent gets the IUT's HELLO",
+			  "it got nothing within %u ms", SETUP_TIMEOUT_MS + SETUP_SLACK_MS);
+out:
+	for (int i = 0; i <= HOLE_FILL; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* ---- LINK-13: stopping, with connections not yet linked ------------------------------------ */
+
+/* The frames p received from index `from` on: nothing but one ERROR shutting_down, last. */
+static bool only_goodbye_since(struct cf_ctx *c, const struct hn_peer *p, size_t from,
+			       const char *who)
+{
+	size_t n = hn_peer_received(p);
+
+	for (size_t i = from; i < n; i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		/* A PING may have left just before the stop: keep-alive, not a goodbye. */
+		if (!cf_expect(c, g->type == IB_MSG_ERROR || g->type == IB_MSG_PING, "LINK-13",
+			       "a stopping node sends nothing but ERROR shutting_down: no "
+			       "ANNOUNCE, PARTED or PATH", "%s received a %s after the stop began",
+			       who, ib_msg_type_name(g->type)))
+			return false;
+	}
+	return cf_expect(c, n > from && hn_peer_got(p, n - 1)->error_code == IB_EC_SHUTTING_DOWN,
+			 "LINK-13", "the stopping node says goodbye with ERROR shutting_down",
+			 "%s received %s", who, n > from ? "another ERROR" : "no ERROR");
+}
+
+/* [LINK-13] T1 and T2 are linked, T3 has TLS but has not sent HELLO. The IUT stops: T3 too
+ * gets ERROR shutting_down ([LINK-1] allows an ERROR before HELLO), and T1 and T2 get
+ * nothing else (a PARTED for the other, an ANNOUNCE, a PATH) before their goodbye. */
+static void test_shutdown_hello_wait(struct cf_ctx *c)
+{
+	struct hn_peer *t1, *t2, *t3;
+	size_t n1, n2;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) || !(t3 = cf_peer(c, 3)) ||
+	    !cf_connect(c, t3))
+		return;
+	cf_run_for(c, 100);
+	n1 = hn_peer_received(t1);
+	n2 = hn_peer_received(t2);
+	if (!cf_iut_stop(c) ||
+	    !cf_wait_closed(c, t3, IB_EC_SHUTTING_DOWN, "LINK-13", LINK_CLOSE_MS) ||
+	    !cf_expect(c, hn_peer_received(t3) == 1, "LINK-13", "a connection in HELLO-WAIT gets "
+		       "ERROR shutting_down and nothing else", "it received %zu frames",
+		       hn_peer_received(t3)) ||
+	    !cf_wait_closed(c, t1, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS) ||
+	    !cf_wait_closed(c, t2, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS))
+		return;
+	if (only_goodbye_since(c, t1, n1, "T1"))
+		only_goodbye_since(c, t2, n2, "T2");
+}
+
 const struct cf_test cf_tests_link[] = {
 	{ "link.frame-before-hello", "LINK-1 LINK-5", 0, test_frame_before_hello,
 	  "A PUBLISH before HELLO: the IUT sends nothing but ERROR protocol_violation, then "
@@ -696,11 +1091,19 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.error-received", "LINK-4", 0, test_error_received,
 	  "ERROR then PUBLISH in one write: the IUT closes without answering, and neither "
 	  "forwards nor stores the PUBLISH; ERROR instead of HELLO: closed without answer" },
+	{ "link.invalid-error-dropped", "LINK-4 FRAME-6 MSG-12", 0, test_invalid_error_dropped,
+	  "On an open link, ERRORs of the peer with a bad signature, signature_length 63, "
+	  "version 2, a reason that is not UTF-8 or a trailing byte are dropped: the link stays "
+	  "and the next command is answered" },
 	{ "link.hello-wait-bad-frame", "LINK-9", 0, test_hello_wait_bad_frame,
 	  "Before HELLO, a frame that fails a check (signature_length 63, a bad signature, an "
 	  "unknown origin, version 2, a cut or a too long HELLO) closes the link: ERROR "
 	  "unsupported_version for version 2, protocol_violation for the others; the valid HELLO "
 	  "sent after it is not answered" },
+	{ "link.error-reaches-busy-peer", "LINK-11", 0, test_error_reaches_busy_peer,
+	  "A child that reads nothing while 2.4 MB are queued to it, then sends a PING and 256 KB "
+	  "more: it still receives the ERROR protocol_violation, after the queued frames, when it "
+	  "reads again (the IUT does not reset the connection on the bytes it left unread)" },
 	{ "link.queue-bounded", "LINK-2 LINK-10", CF_NEEDS_CONFIG, test_queue_bounded,
 	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
 	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "
@@ -708,5 +1111,19 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.setup-timeout", "LINK-7", 0, test_setup_timeout,
 	  "A TCP connection without TLS and a TLS link without HELLO are closed within 10 s "
 	  "(+2 s), the second with ERROR protocol_violation; in --iut-cmd mode it takes 10 s" },
+	{ "link.hello-timer-from-tls", "LINK-12", 0, test_hello_timer_from_tls,
+	  "A tester that takes 5 s over TLS, then sends HELLO 7 s later (12 s after its TCP "
+	  "connect), is answered: hello_timeout_ms runs from the end of TLS; 12 s in cmd mode" },
+	{ "link.client-hello-timer", "LINK-12", CF_NEEDS_CONFIG, test_client_hello_timer,
+	  "As a client: a parent that never answers HELLO is closed with protocol_violation "
+	  "after 10 s; the next, which takes 5 s over TLS and answers HELLO 7 s later, is "
+	  "joined; 22 s in cmd mode" },
+	{ "link.connect-timeout", "LINK-12", CF_NEEDS_CONFIG, test_connect_timeout,
+	  "A first parent whose address drops the TCP connect is given up after 10 s "
+	  "(handshake_timeout_ms), and the second parent gets the IUT's HELLO; 10 s in cmd mode" },
+	{ "link.shutdown-hello-wait", "LINK-13 LINK-8", CF_NEEDS_RESTART,
+	  test_shutdown_hello_wait,
+	  "A stopping IUT sends ERROR shutting_down to a tester in HELLO-WAIT too, and its two "
+	  "linked children get nothing else (no PARTED of the other, ANNOUNCE or PATH) first" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -327,6 +327,107 @@ out:
 	ib_buf_free(&frame);
 }
 
+/* ---- [MSG-13] types for everyone, sent to one node ------------------------------------------ */
+
+struct offer_wait {
+	const struct hn_peer *p;
+	uint64_t query_id;
+};
+
+/* Whether p received an OFFER for query_id. */
+static bool got_offer(void *arg)
+{
+	const struct offer_wait *w = arg;
+
+	for (size_t i = 0; i < hn_peer_received(w->p); i++) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (hn_peer_got(w->p, i)->type == IB_MSG_OFFER &&
+		    cf_got_msg((struct hn_peer *)w->p, i, &f, &m) &&
+		    m.u.offer.query_id == w->query_id)
+			return true;
+	}
+	return hn_peer_closed(w->p);
+}
+
+/* [MSG-13] T0 sends the IUT a PUBLISH, then a QUERY for its key, both directed to the IUT,
+ * and an ANNOUNCE and a PARTED directed to it: none is dropped as malformed nor forwarded to
+ * T1. The IUT stores the PUBLISH (ib.get answers it) and answers the QUERY with an OFFER.
+ * The IUT's own PUBLISH is for everyone (dest all zero). */
+static void test_undirected_types_with_dest(struct cf_ctx *c)
+{
+	static const char key[] = "conform-dest-publish";
+	struct ib_slice k = { (const uint8_t *)key, sizeof key - 1 };
+	struct offer_wait w;
+	struct hn_peer *t0, *t1;
+	struct cfv_signer s;
+	struct ib_buf pub = { 0 }, query = { 0 }, other = { 0 }, got = { 0 }, own = { 0 };
+	struct ib_frame f;
+	struct ib_msg m;
+	uint16_t status;
+
+	if (!cfv_two_children(c, &t0, &t1, &s))
+		goto out;
+	cf_msg_publish(&m, key, 1, "for the IUT only");
+	m.h.dest = *cf_iut_id(c);
+	if (!cfv_sign(c, &s, &m, &pub) || hn_peer_send_raw(t0, pub.ptr, pub.len) != IB_OK)
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.h.dest = *cf_iut_id(c);
+	w = (struct offer_wait){ t0, 0x4d53472d3133ull };
+	m.u.query = (struct ib_query){ w.query_id, k };
+	if (!cfv_sign(c, &s, &m, &query) || hn_peer_send_raw(t0, query.ptr, query.len) != IB_OK)
+		goto out;
+	cf_run_until(c, got_offer, &w, 1000);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, got_offer(&w) && !hn_peer_closed(t0), "MSG-13", "a PUBLISH directed to "
+		       "the IUT is stored, and a QUERY directed to it is answered with an OFFER",
+		       "no OFFER came%s", hn_peer_closed(t0) ? "; the IUT closed T0's link" : "") ||
+	    !cf_command(c, t0, NULL, "ib.get", &k, 1, &status, &got) ||
+	    !cf_expect(c, status == IB_STATUS_OK &&
+		       got.len == pub.len && !memcmp(got.ptr, pub.ptr, pub.len), "MSG-13",
+		       "ib.get answers the PUBLISH directed to the IUT", "ib.get answered %s, %zu "
+		       "bytes", ib_status_name(status), got.len) ||
+	    !cf_expect(c, !cfv_got_bytes(t1, pub.ptr, pub.len) &&
+		       !cfv_got_bytes(t1, query.ptr, query.len), "MSG-13",
+		       "frames directed to the IUT are not forwarded", "T1 received the %s",
+		       cfv_got_bytes(t1, pub.ptr, pub.len) ? "PUBLISH" : "QUERY"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ANNOUNCE;
+	m.h.dest = *cf_iut_id(c);
+	m.u.announce = (struct ib_announce){ { { 0 } }, IB_ROLE_SERVER,
+					     { (const uint8_t *)"t0", 2 }, { NULL, 0 } };
+	if (!cfv_sign(c, &s, &m, &other) ||
+	    !cfv_send_dropped(c, t0, t1, &s, &other, "MSG-13", "an ANNOUNCE directed to the IUT: "
+			      "not forwarded, T0's link kept"))
+		goto out;
+	ib_buf_reset(&other);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PARTED;
+	m.h.dest = *cf_iut_id(c);
+	m.u.parted.child = *cf_tester_id(c, 6);
+	if (!cfv_sign(c, &s, &m, &other) ||
+	    !cfv_send_dropped(c, t0, t1, &s, &other, "MSG-13", "a PARTED directed to the IUT: "
+			      "not forwarded, T0's link kept"))
+		goto out;
+	/* The sender's side: the IUT's own PUBLISH is for everyone. */
+	if (cf_iut_publish(c, t0, "conform-dest-own", "v", &own))
+		cf_expect(c, ib_frame_parse(&f, own.ptr, own.len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
+			  ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK &&
+			  ib_id_is_zero(&m.h.dest), "MSG-13",
+			  "the IUT originates PUBLISH with dest all zero",
+			  "its PUBLISH frame has another dest");
+out:
+	ib_buf_free(&pub);
+	ib_buf_free(&query);
+	ib_buf_free(&other);
+	ib_buf_free(&got);
+	ib_buf_free(&own);
+}
+
 /* ---- [MSG-5] the IUT's own seq ------------------------------------------------------------- */
 
 #define SEQ_CLOCK_SLACK_US (60ull * 1000000)
@@ -435,9 +536,10 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.vectors-header", "MSG-1 MSG-2 MSG-3", 0, test_vectors_header,
 	  "Messages of version 0 or 2, shorter than 28 bytes, or of reserved type 0x00/0x80/0xff "
 	  "(vectors/frames.json, signed by a tester) are dropped, not forwarded; link kept" },
-	{ "msg.vectors-body", "MSG-7 MSG-8", 0, test_vectors_body,
+	{ "msg.vectors-body", "MSG-7 MSG-8 MSG-11", 0, test_vectors_body,
 	  "End-to-end messages whose body is short, has trailing bytes, a field out of range, "
-	  "or a string that is not UTF-8 or holds NUL are dropped and not forwarded; link kept" },
+	  "a string that is not UTF-8 or holds NUL, a TRANSFER frame whose lengths do not add up, "
+	  "or a directed type with dest all zero are dropped and not forwarded; link kept" },
 	{ "msg.vectors-hop-local", "MSG-6 MSG-7 MSG-9", 0, test_vectors_hop_local,
 	  "Hop-local vector messages from a child (signed by it, LINK-3): with dest set or a bad "
 	  "body they are dropped, an unassigned type 0x06 ignored; not forwarded, link kept" },
@@ -457,6 +559,9 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.directed-dest-zero", "MSG-11", 0, test_directed_dest_zero,
 	  "OFFER, SELECT, TRANSFER and RESULT with dest all zero are dropped: not forwarded, the "
 	  "link kept, and the SELECT not answered with a TRANSFER" },
+	{ "msg.undirected-types-with-dest", "MSG-13", 0, test_undirected_types_with_dest,
+	  "A PUBLISH, QUERY, ANNOUNCE and PARTED directed to the IUT are not dropped: it stores "
+	  "the PUBLISH, answers the QUERY, forwards none; its own PUBLISH has dest all zero" },
 	{ "msg.own-header", "MSG-4 MSG-5", 0, test_own_header,
 	  "Every frame the IUT originates (HELLO, RESULTs) has flags 0 and a seq above the "
 	  "previous one, and seq is the Unix time in microseconds" },

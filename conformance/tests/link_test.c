@@ -163,6 +163,114 @@ static void test_unknown_key_refused(void)
 	hn_tree_free(t);
 }
 
+/* [ERR-4] A link closed with an ERROR is counted under its code, an ERROR received under
+ * error_received, and a failed check before HELLO once, under the code the link closes with. */
+static void test_counters_of_closes(void)
+{
+	static const uint8_t nonce[16] = "err-4 test nonce";
+	struct hn_tree *t = NULL;
+	struct hn_peer *a = NULL, *b = NULL, *x = NULL;
+	struct ib_buf msg = { 0 }, frame = { 0 };
+	struct ib_node *n;
+	struct ib_msg m;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 17));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &a));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &b));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &x));
+	IB_ASSERT_OK(hn_tree_start(t));
+	n = t->nodes[0].node;
+	CU_ASSERT_FATAL(hn_attach_child(t, a, 0));
+	CU_ASSERT_FATAL(hn_attach_child(t, b, 0));
+	/* A child that sends PING breaks the link rules. */
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PING;
+	m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
+	IB_ASSERT_OK(hn_peer_send(a, &m, NULL, NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, a, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_PROTOCOL_VIOLATION), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_ERROR_RECEIVED), 0);
+	/* An ERROR received. */
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ERROR;
+	m.u.error.code = IB_EC_SHUTTING_DOWN;
+	IB_ASSERT_OK(hn_peer_send(b, &m, NULL, NULL, false, NULL));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, b, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_ERROR_RECEIVED), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_PROTOCOL_VIOLATION), 1);
+	/* A HELLO of version 2 first: one unsupported_version, for the close. */
+	IB_ASSERT_OK(hn_peer_connect(x, ib_node_listen_port(n)));
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_FATAL(hn_peer_tls_open(x));
+	memset(&m, 0, sizeof m);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.type = IB_MSG_ERROR;    /* any valid message: only its version byte matters */
+	m.u.error.code = IB_EC_PROTOCOL_VIOLATION;
+	IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+	msg.ptr[0] = 2;
+	IB_ASSERT_OK(ib_frame_sign(&frame, hn_peer_identity(x), msg.ptr, msg.len));
+	IB_ASSERT_OK(hn_peer_send_raw(x, frame.ptr, frame.len));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, x, 5 * SECOND));
+	CU_ASSERT_EQUAL(IB_NONNULL(hn_peer_last(x, IB_MSG_ERROR))->error_code,
+			IB_EC_UNSUPPORTED_VERSION);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_UNSUPPORTED_VERSION), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_PROTOCOL_VIOLATION), 1);
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+	hn_peer_free(a);
+	hn_peer_free(b);
+	hn_peer_free(x);
+	hn_tree_free(t);
+}
+
+static bool counted(struct hn_tree *t, void *arg)
+{
+	const enum ib_counter *c = arg;
+
+	return ib_node_counter(t->nodes[0].node, *c) > 0;
+}
+
+/* [ERR-3] Set-up failures, each under one reason: a key refused (not_authorized, not also
+ * handshake_failed), bytes that are not TLS (handshake_failed), a parent that refuses the TCP
+ * connect (connect_failed). */
+static void test_counters_of_setup_failures(void)
+{
+	static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *refused[] = { "127.0.0.1:1" };
+	struct hn_tree *t = NULL;
+	struct hn_peer *stranger = NULL;
+	struct ib_keyring *kr = NULL;
+	struct ib_diag diag = { 0 };
+	enum ib_counter c;
+	struct ib_node *n;
+	size_t sent;
+	int fd = -1;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 18));
+	IB_ASSERT_OK(hn_tree_keyring(t, NULL, 0, &kr));
+	IB_ASSERT_OK(hn_peer_new(&stranger, t->loop, kr));
+	IB_ASSERT_OK(hn_tree_start(t));
+	n = t->nodes[0].node;
+	IB_ASSERT_OK(hn_peer_connect(stranger, ib_node_listen_port(n)));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, stranger, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_NOT_AUTHORIZED), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_HANDSHAKE_FAILED), 0);
+	IB_ASSERT_OK(ib_net_connect("127.0.0.1", ib_node_listen_port(n), &fd, &diag));
+	hn_tree_run_for(t, SECOND / 10);
+	IB_ASSERT_OK(ib_net_write(fd, (const uint8_t *)http, sizeof http - 1, &sent));
+	c = IB_CNT_HANDSHAKE_FAILED;
+	CU_ASSERT(hn_tree_run_until(t, counted, &c, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_NOT_AUTHORIZED), 1);
+	IB_ASSERT_OK(ib_node_set_parents(n, refused, 1));
+	c = IB_CNT_CONNECT_FAILED;
+	CU_ASSERT(hn_tree_run_until(t, counted, &c, 5 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_HANDSHAKE_TIMEOUT), 0);
+	ib_net_close(fd);
+	ib_keyring_free(kr);
+	hn_peer_free(stranger);
+	hn_tree_free(t);
+}
+
 /* [FRAME-4] message_length above max_message: ERROR too_big from the header alone. */
 static void test_too_big_closes(void)
 {
@@ -477,6 +585,8 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_hop_frame_from_other_origin_closes, "LINK-3"),
 	IB_TEST(test_unknown_hop_type_ignored, "MSG-9 FLOOD-6"),
 	IB_TEST(test_unknown_key_refused, "TLS-4 MEMBER-4"),
+	IB_TEST(test_counters_of_closes, "ERR-4"),
+	IB_TEST(test_counters_of_setup_failures, "ERR-3"),
 	IB_TEST(test_too_big_closes, "FRAME-4"),
 	IB_TEST(test_bad_signature_length_keeps_link, "FRAME-3"),
 	IB_TEST(test_error_received_closes_quietly, "LINK-4"),

@@ -78,7 +78,8 @@ enum ib_err {
 	IB_ERR_NOT_AUTHORIZED = -29,/* the peer's key is not in the keyring [TLS-4] */
 	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes, a version) */
 	IB_ERR_NO_DEST = -31,       /* OFFER, SELECT, TRANSFER, RESULT, dest all zero [MSG-11] */
-	IB_ERR__COUNT = 32
+	IB_ERR_WEAK_KEY = -32,      /* an Ed25519 key of small order or not canonical [FRAME-10] */
+	IB_ERR__COUNT = 33
 };
 
 /* A sentence for people; never NULL. */
@@ -156,9 +157,15 @@ const uint8_t *ib_pubkey_raw(const struct ib_pubkey *k);     /* 32 bytes */
 const uint8_t *ib_pubkey_spki(const struct ib_pubkey *k);    /* 44 bytes */
 /* The file name it came from, without directory, or "" if none. */
 const char *ib_pubkey_label(const struct ib_pubkey *k);
-/* [FRAME-1][FRAME-6] 0 if sig is k's Ed25519 signature of msg, IB_ERR_BAD_SIGNATURE if not. */
+/* [FRAME-1][FRAME-6][FRAME-9] 0 if sig is k's Ed25519 signature of msg as the spec checks it
+ * (S below L, R and the key canonical and not of small order, the cofactorless equation),
+ * IB_ERR_BAD_SIGNATURE if not. */
 int ib_pubkey_verify(const struct ib_pubkey *k, const uint8_t *msg, size_t msg_len,
 		     const uint8_t *sig, size_t sig_len);
+/* [FRAME-9] Whether a 32-byte Ed25519 point encoding (a key, or a signature's R) is not
+ * canonical (its y not below 2^255 - 19) or names a point of small order, whatever its sign
+ * bit. A key that is one authenticates nothing ([FRAME-10]). */
+bool ib_ed25519_weak_point(const uint8_t enc[IB_PUBKEY_LEN]);
 void ib_pubkey_free(struct ib_pubkey *k);
 
 /* This node's own key pair. */
@@ -617,6 +624,17 @@ enum ib_counter {
 	IB_CNT_PENDING_FULL,        /* a connection refused: too many links still in TLS/HELLO */
 	IB_CNT_ACCEPT_FAILED,       /* accept() failed (out of descriptors): listening paused */
 	IB_CNT_STORE_FULL,          /* an item refused: IB_STORE_MAX_ITEMS or _BYTES reached */
+	IB_CNT_ERROR_RECEIVED,      /* [ERR-4] a link the peer closed with ERROR */
+	/* [ERR-4] links this node closed with an ERROR of that code (unsupported_version and
+	 * not_authorized have their counters above) */
+	IB_CNT_PROTOCOL_VIOLATION,
+	IB_CNT_LOOP_DETECTED,
+	IB_CNT_TOO_BIG,
+	IB_CNT_KEEPALIVE_TIMEOUT,
+	IB_CNT_REVOKED,
+	IB_CNT_NO_CHILDREN_ACCEPTED,
+	IB_CNT_SHUTTING_DOWN,
+	IB_CNT_DUPLICATE_IDENTITY,
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);
@@ -649,6 +667,9 @@ void ib_node_set_seed(struct ib_node *n, uint64_t seed);
 int ib_node_start(struct ib_node *n, struct ib_diag *diag);
 /* [LINK-8] Closes every link with shutting_down and stops listening and retrying. */
 void ib_node_stop(struct ib_node *n);
+/* [LINK-11] Whether connections it closed are still delivering their last bytes (at most
+ * 2 s each): a program that stops runs its loop until this is false, then frees the node. */
+bool ib_node_lingering(const struct ib_node *n);
 void ib_node_free(struct ib_node *n);
 
 /* [MEMBER-2][MEMBER-3] Reloads authorized/ (ib_node_open nodes), closes the links of keys

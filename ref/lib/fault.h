@@ -15,6 +15,8 @@
 #ifndef IB_FAULT_H
 #define IB_FAULT_H
 
+#include <stdbool.h>
+
 /* X(name, requirement broken). The name is written with '_' here, with '-' in IB_FAULT. */
 #define IB_FAULT_LIST(X)                                                                      \
 	X(skip_signature_check, "FRAME-6")  /* link.c  on_frame */                            \
@@ -52,6 +54,18 @@
 	X(client_alpn_late, "TLS-8")        /* tls.c   pin_peer */                            \
 	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
 	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
+	X(not_authorized_error, "TLS-8")    /* tls.c   pin_peer, handshake; link.c on_tls_open */ \
+	X(close_at_once, "LINK-11")         /* link.c  linger_start */                        \
+	X(no_connect_timeout, "LINK-12")    /* link.c  link_connect, on_connected */          \
+	X(hello_timer_from_connect, "LINK-12") /* link.c on_tls_open */                       \
+	X(client_no_hello_timer, "LINK-12") /* link.c  on_tls_open */                         \
+	X(shutdown_skips_hello_wait, "LINK-13") /* node.c stop_code */                       \
+	X(shutdown_announces, "LINK-13")    /* node.c  ib_node_stop */                        \
+	X(error_before_checks, "LINK-4")    /* link.c  on_frame */                            \
+	X(drop_undirected_with_dest, "MSG-13") /* link.c on_frame */                          \
+	X(accept_small_order_r, "FRAME-9")  /* link.c  on_frame */                            \
+	X(accept_weak_keys, "FRAME-10")     /* keyring.c refused_key; node.c reload */        \
+	X(transfer_lengths_unchecked, "MSG-7") /* message.c check_transfer_frame */           \
 	/* B: flooding and routing */                                                   \
 	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
 	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \
@@ -170,6 +184,10 @@ enum ib_fault {
 /* The store runs with the node's fault (store.c has no node to ask). */
 struct ib_store;
 void ib_store_set_fault(struct ib_store *s, enum ib_fault f);
+/* The keyring being loaded authorizes weak keys (set around a node's reload). */
+void ib_keyring_fault_weak_keys(bool allowed);
+/* Messages decoded now take any TRANSFER frame (set around a node's checks of a frame). */
+void ib_msg_fault_lax_transfer(bool lax);
 
 /* The fault IB_FAULT names (read once): none when unset or empty. An unknown name prints an
  * error and exits with status 2, so that a typo cannot pass for a fault the suite caught;
@@ -184,6 +202,8 @@ enum ib_fault ib_fault_from_env(void);
 
 #define IB_FAULT(obj, name) 0
 #define IB_FAULT_ENV(name) 0
+#define ib_keyring_fault_weak_keys(allowed) ((void)0)
+#define ib_msg_fault_lax_transfer(lax) ((void)0)
 
 #endif
 

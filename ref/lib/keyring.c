@@ -4,6 +4,7 @@
  */
 #include "interbot.h"
 
+#include "fault.h"
 #include "file.h"
 
 #include <openssl/crypto.h>
@@ -66,6 +67,26 @@ static int grow(struct ib_keyring *kr)
 	return IB_OK;
 }
 
+#ifdef IB_FAULTS
+static bool fault_weak_keys;
+
+void ib_keyring_fault_weak_keys(bool allowed)
+{
+	fault_weak_keys = allowed;
+}
+#endif
+
+/* [FRAME-10] A key of small order, or not canonical, is no member's. FAULT accept-weak-keys
+ * (set around a node's reload): it is authorized. */
+static bool refused_key(const struct ib_pubkey *key)
+{
+#ifdef IB_FAULTS
+	if (fault_weak_keys)
+		return false;
+#endif
+	return ib_ed25519_weak_point(ib_pubkey_raw(key));
+}
+
 int ib_keyring_add(struct ib_keyring *kr, struct ib_pubkey *key)
 {
 	size_t i;
@@ -73,6 +94,10 @@ int ib_keyring_add(struct ib_keyring *kr, struct ib_pubkey *key)
 
 	if (!kr || !key) {
 		err = IB_ERR_INVALID_ARG;
+		goto out;
+	}
+	if (refused_key(key)) {
+		err = IB_ERR_WEAK_KEY;
 		goto out;
 	}
 	i = lower_bound(kr, ib_pubkey_id(key));
@@ -137,6 +162,14 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 	err = ib_pubkey_load(&key, path, diag);
 	if (err)
 		goto out;
+	if (refused_key(key)) {
+		/* [FRAME-10] a malformed key file, as [MEMBER-3] says. */
+		ib_diag_set(diag, path, 0, "the key is of small order or not canonical: it "
+		            "authenticates nothing [FRAME-10]");
+		ib_pubkey_free(key);
+		err = IB_ERR_WEAK_KEY;
+		goto out;
+	}
 	other = ib_keyring_find(kr, ib_pubkey_id(key));
 	if (other && *ib_pubkey_label(other)) {
 		/* [ID-4] Two files, one name: even with the same key, one of them is a mistake

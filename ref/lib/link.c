@@ -30,7 +30,12 @@ static void setup_timeout(struct ib_loop *loop, void *arg)
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "no HELLO in time");
 		return;
 	}
-	/* [LINK-7] TCP connect or TLS handshake took too long. */
+	/* [LINK-12] TCP connect or TLS handshake took too long. */
+	if (l->state == LINK_CONNECTING) {
+		node_count(l->node, IB_CNT_CONNECT_FAILED);
+		link_close(l, 0, "connect timeout");
+		return;
+	}
 	node_count(l->node, IB_CNT_HANDSHAKE_TIMEOUT);
 	link_close(l, 0, "handshake timeout");
 }
@@ -97,7 +102,10 @@ int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
 	}
 	(*out)->state = LINK_CONNECTING;
 	link_watch(*out, IB_EV_WRITE);
-	arm_setup_timer(*out, IB_HANDSHAKE_TIMEOUT_US);
+	/* [LINK-12] the handshake timer bounds the TCP connect too.
+	 * FAULT no-connect-timeout, breaks [LINK-12]: it starts once TCP is connected. */
+	if (!IB_FAULT(n, no_connect_timeout))
+		arm_setup_timer(*out, IB_HANDSHAKE_TIMEOUT_US);
 	node_log(n, IB_LOG_DEBUG, "connecting to %s", addr);
 	return IB_OK;
 }
@@ -295,7 +303,8 @@ static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const st
 			ka_pong_received(l, m);
 		break;
 	case IB_MSG_ERROR:
-		/* [LINK-4] close without answering; nothing after it is read. */
+		/* [LINK-4] close without answering; nothing after it is read. [ERR-4] */
+		node_count(l->node, IB_CNT_ERROR_RECEIVED);
 		node_log(l->node, IB_LOG_WARN, "%s sent ERROR %s: %.*s", l->peer_name,
 			 ib_error_code_name(m->u.error.code), (int)m->u.error.reason.len,
 			 (const char *)m->u.error.reason.ptr);
@@ -333,30 +342,29 @@ static void on_frame_hello_wait(struct ib_link *l, const struct ib_frame *f,
 		node_count(n, counter_for(err));
 		return;
 	}
-	/* [LINK-9] a peer of another version is told so. FAULT hello-wait-version-pv. */
+	/* [LINK-9] a peer of another version is told so. FAULT hello-wait-version-pv. [ERR-4]
+	 * counted once, by the close, under the code it closes with. */
 	if (err == IB_ERR_BAD_VERSION && !IB_FAULT(n, hello_wait_version_pv)) {
-		node_count(n, IB_CNT_UNSUPPORTED_VERSION);
 		link_close(l, IB_EC_UNSUPPORTED_VERSION, "message version is not 1");
 		return;
 	}
 	/* [LINK-9] any other failed check closes the link: there is nothing to wait for. */
 	if (err) {
-		node_count(n, counter_for(err));
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, ib_drop_reason(err));
 		return;
 	}
-	/* [LINK-3] from the peer itself; [LINK-1] nothing but HELLO (or ERROR) before the
-	 * exchange. */
+	/* [LINK-1] nothing but HELLO (or ERROR) before the exchange (section 8.1 row 11), then
+	 * [LINK-3] from the peer itself (row 12). */
+	if (m->h.type != IB_MSG_HELLO && m->h.type != IB_MSG_ERROR) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
+		return;
+	}
 	if (!ib_id_equal(&f->origin, &l->peer_id)) {
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "frame from another origin before HELLO");
 		return;
 	}
 	if (m->h.type == IB_MSG_ERROR) {
 		on_hop_message(l, f, m);
-		return;
-	}
-	if (m->h.type != IB_MSG_HELLO) {
-		link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
 		return;
 	}
 	hello_receive(l, m);
@@ -378,9 +386,16 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	/* What came, whole and unchanged, before any check may drop it. */
 	if (n->trace)
 		trace_frame(l, f->raw.ptr, f->raw.len, false);
+	ib_msg_fault_lax_transfer(IB_FAULT(n, transfer_lengths_unchecked));
 	err = ib_frame_check(f, n->kr, node_unix_us(n), &m);
+	ib_msg_fault_lax_transfer(false);
 	/* FAULT skip-signature-check, breaks [FRAME-6]: a forgery is taken as genuine. */
 	if (IB_FAULT(n, skip_signature_check) && err == IB_ERR_BAD_SIGNATURE)
+		err = ib_msg_decode(&m, f->msg.ptr, f->msg.len);
+	/* FAULT accept-small-order-r, breaks [FRAME-9]: a signature whose R is of small order
+	 * passes (as with OpenSSL alone). */
+	if (IB_FAULT(n, accept_small_order_r) && err == IB_ERR_BAD_SIGNATURE &&
+	    f->sig.len == IB_SIG_LEN && ib_ed25519_weak_point(f->sig.ptr))
 		err = ib_msg_decode(&m, f->msg.ptr, f->msg.len);
 	/* FAULT accept-stale-commands, breaks [CMD-6]: m is decoded when only the time failed. */
 	if (IB_FAULT(n, accept_stale_commands) && err == IB_ERR_STALE)
@@ -398,8 +413,21 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	if (IB_FAULT(n, drop_unassigned_status) && !err && m.h.type == IB_MSG_RESULT &&
 	    m.u.result.status > IB_STATUS_NOT_FOUND)
 		err = IB_ERR_RANGE;
+	/* FAULT drop-undirected-with-dest, breaks [MSG-13]: a PUBLISH, QUERY, ANNOUNCE or
+	 * PARTED with a dest is taken as malformed. */
+	if (IB_FAULT(n, drop_undirected_with_dest) && !err && !ib_id_is_zero(&m.h.dest) &&
+	    (m.h.type == IB_MSG_PUBLISH || m.h.type == IB_MSG_QUERY ||
+	     m.h.type == IB_MSG_ANNOUNCE || m.h.type == IB_MSG_PARTED))
+		err = IB_ERR_NO_DEST;
 	if (l->state == LINK_HELLO_WAIT) {
 		on_frame_hello_wait(l, f, &m, err);
+		return;
+	}
+	/* FAULT error-before-checks, breaks [LINK-4]: a frame whose type byte says ERROR ends
+	 * the link, although a check dropped it. */
+	if (IB_FAULT(n, error_before_checks) && err && f->msg.len > 1 &&
+	    f->msg.ptr[1] == IB_MSG_ERROR && ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, 0, "peer sent ERROR");
 		return;
 	}
 	/* FAULT link-rules-first, breaks [MSG-12]: a hop-local message of another origin closes
@@ -496,7 +524,23 @@ static void on_tls_open(struct ib_link *l)
 	ib_id_to_hex(&l->peer_id, l->peer_name);
 	l->state = LINK_HELLO_WAIT;
 	l->tls_open_us = node_now_us(l->node);
-	arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
+	/* FAULT not-authorized-error, breaks [TLS-8]: an unknown key is told so by ERROR, after
+	 * the handshake (tls.c let it through). */
+	if (IB_FAULT(l->node, not_authorized_error) &&
+	    !ib_keyring_match_spki(l->node->kr, l->peer_spki, IB_SPKI_LEN)) {
+		node_count(l->node, IB_CNT_NOT_AUTHORIZED);
+		link_close(l, IB_EC_NOT_AUTHORIZED, "your key is not authorized");
+		return;
+	}
+	/* [LINK-12] the HELLO timer runs from here, on both ends.
+	 * FAULT hello-timer-from-connect, breaks [LINK-12]: the handshake timer runs on instead.
+	 * FAULT client-no-hello-timer, breaks [LINK-12]: a client waits for HELLO forever. */
+	if (IB_FAULT(l->node, client_no_hello_timer) && l->we_connected) {
+		ib_loop_timer_cancel(l->node->loop, l->setup_timer);
+		l->setup_timer = 0;
+	} else if (!IB_FAULT(l->node, hello_timer_from_connect)) {
+		arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
+	}
 	if (l->we_connected)
 		hello_send(l);
 }
@@ -507,8 +551,12 @@ static void pump(struct ib_link *l)
 	int st = ib_tls_step(l->tls, &l->plain);
 
 	if (st < 0) {
+		/* [ERR-3] this end refused the key, or the handshake failed (an alert received
+		 * included); [ERR-4] a link broken after it is lost. */
 		node_count(l->node, st == IB_ERR_NOT_AUTHORIZED ? IB_CNT_NOT_AUTHORIZED
-								: IB_CNT_HANDSHAKE_FAILED);
+				    : st == IB_ERR_HANDSHAKE || l->state == LINK_TLS
+					    ? IB_CNT_HANDSHAKE_FAILED
+					    : IB_CNT_LINK_LOST);
 		node_log(l->node, IB_LOG_WARN, "TLS with %s failed: %s", l->addr,
 			 ib_tls_failure(l->tls));
 		flush(l); /* the alert tells the peer why */
@@ -540,6 +588,8 @@ static void on_connected(struct ib_link *l)
 		link_close(l, 0, "connect failed");
 		return;
 	}
+	if (IB_FAULT(l->node, no_connect_timeout))
+		arm_setup_timer(l, IB_HANDSHAKE_TIMEOUT_US);
 	link_watch(l, IB_EV_READ);
 	pump(l); /* the ClientHello */
 }
@@ -578,6 +628,179 @@ static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *a
 		flush(l);
 }
 
+/* ---- [LINK-11] Closing without losing the last bytes ----------------------------------- */
+
+/*
+ * A connection this node closed: what it still owes the peer (the ERROR, close_notify, an
+ * alert, and whatever was queued before them) is written out, then the sending direction is
+ * shut down (FIN), then whatever the peer still sends is read and thrown away unseen, until
+ * the peer closes its side or IB_LINGER_US have passed. Only then is the socket closed: one
+ * closed while input is unread makes TCP send a reset, and a reset can destroy what the
+ * peer has not read yet (the ERROR above all).
+ */
+struct linger {
+	struct ib_node *node;
+	struct linger *next;
+	int fd;
+	struct ib_buf out;          /* ciphertext still owed to the peer */
+	size_t off;
+	bool shut;                  /* FIN sent */
+	uint64_t timer;
+};
+
+static void linger_end(struct linger *g)
+{
+	struct ib_node *n = g->node;
+
+	for (struct linger **p = &n->lingering; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			n->nlingering--;
+			break;
+		}
+	}
+	ib_loop_timer_cancel(n->loop, g->timer);
+	ib_loop_unwatch(n->loop, g->fd);
+	ib_net_close(g->fd);
+	ib_buf_free(&g->out);
+	free(g);
+}
+
+static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg);
+
+/* Writes what the socket takes, then the FIN; false when the connection is gone. */
+static bool linger_flush(struct linger *g)
+{
+	while (g->off < g->out.len) {
+		size_t sent;
+		int err = ib_net_write(g->fd, g->out.ptr + g->off, g->out.len - g->off, &sent);
+
+		if (err == IB_ERR_AGAIN)
+			break;
+		if (err) {
+			linger_end(g);
+			return false;
+		}
+		g->off += sent;
+	}
+	if (g->off == g->out.len && !g->shut) {
+		if (ib_net_shutdown_write(g->fd) != IB_OK) {
+			linger_end(g);
+			return false;
+		}
+		g->shut = true;
+	}
+	if (ib_loop_watch(g->node->loop, g->fd, g->shut ? IB_EV_READ : IB_EV_READ | IB_EV_WRITE,
+			  linger_on_event, g) != IB_OK) {
+		linger_end(g);
+		return false;
+	}
+	return true;
+}
+
+static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct linger *g = arg;
+
+	(void)loop;
+	(void)fd;
+	if (events & (IB_EV_READ | IB_EV_ERROR)) {
+		uint8_t buf[IB_READ_CHUNK];
+
+		/* Read, never looked at; a bounded number of reads per turn. */
+		for (int i = 0; i < 16; i++) {
+			size_t got;
+			int err = ib_net_read(g->fd, buf, sizeof buf, &got);
+
+			if (err == IB_ERR_AGAIN)
+				break;
+			if (err) {      /* EOF: the peer is done; or a reset: it is gone */
+				linger_end(g);
+				return;
+			}
+		}
+	}
+	if (!g->shut || (events & IB_EV_WRITE))
+		linger_flush(g);
+}
+
+static void linger_timeout(struct ib_loop *loop, void *arg)
+{
+	struct linger *g = arg;
+
+	(void)loop;
+	g->timer = 0;
+	linger_end(g);
+}
+
+/* Takes fd and the unsent bytes of out[off..]: out is left empty. */
+static void linger_start(struct ib_node *n, int fd, struct ib_buf *out, size_t off)
+{
+	struct linger *g;
+
+	/* FAULT close-at-once, breaks [LINK-11]: one write, then close, unread input or not. */
+	if (IB_FAULT(n, close_at_once) || n->nlingering >= IB_MAX_LINGERING ||
+	    !(g = calloc(1, sizeof *g))) {
+		size_t sent;
+
+		if (off < out->len)
+			ib_net_write(fd, out->ptr + off, out->len - off, &sent);
+		ib_net_close(fd);
+		return;
+	}
+	g->node = n;
+	g->fd = fd;
+	g->out = *out;
+	g->off = off;
+	memset(out, 0, sizeof *out);
+	g->next = n->lingering;
+	n->lingering = g;
+	n->nlingering++;
+	if (ib_loop_timer_add(n->loop, IB_LINGER_US, linger_timeout, g, &g->timer) != IB_OK) {
+		linger_end(g);
+		return;
+	}
+	linger_flush(g);
+}
+
+void link_linger_free_all(struct ib_node *n)
+{
+	while (n->lingering)
+		linger_end(n->lingering);
+}
+
+bool ib_node_lingering(const struct ib_node *n)
+{
+	return n && n->lingering;
+}
+
+/* [ERR-4] The counter of a link this node closes with ERROR code. */
+static enum ib_counter counter_of_code(uint16_t code)
+{
+	switch (code) {
+	case IB_EC_NOT_AUTHORIZED:
+		return IB_CNT_NOT_AUTHORIZED;
+	case IB_EC_LOOP_DETECTED:
+		return IB_CNT_LOOP_DETECTED;
+	case IB_EC_TOO_BIG:
+		return IB_CNT_TOO_BIG;
+	case IB_EC_KEEPALIVE_TIMEOUT:
+		return IB_CNT_KEEPALIVE_TIMEOUT;
+	case IB_EC_REVOKED:
+		return IB_CNT_REVOKED;
+	case IB_EC_NO_CHILDREN_ACCEPTED:
+		return IB_CNT_NO_CHILDREN_ACCEPTED;
+	case IB_EC_UNSUPPORTED_VERSION:
+		return IB_CNT_UNSUPPORTED_VERSION;
+	case IB_EC_SHUTTING_DOWN:
+		return IB_CNT_SHUTTING_DOWN;
+	case IB_EC_DUPLICATE_IDENTITY:
+		return IB_CNT_DUPLICATE_IDENTITY;
+	default:
+		return IB_CNT_PROTOCOL_VIOLATION;
+	}
+}
+
 void link_close(struct ib_link *l, uint16_t code, const char *reason)
 {
 	struct ib_node *n = l->node;
@@ -602,18 +825,14 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 		link_send_msg(l, &m);
 		if (l->state == LINK_CLOSED)
 			return; /* the send itself failed and closed it */
+		node_count(n, counter_of_code(code)); /* [ERR-4] */
 		if (code != IB_EC_SHUTTING_DOWN)
 			node_count(n, IB_CNT_LINKS_REFUSED);
 	}
 	if (l->tls && l->state != LINK_TLS && l->state != LINK_CONNECTING)
 		ib_tls_close(l->tls);
-	if (l->tls && l->fd >= 0) {
-		size_t sent;
-
+	if (l->tls && l->fd >= 0)
 		ib_tls_take_output(l->tls, &l->out);
-		if (l->out_off < l->out.len)
-			ib_net_write(l->fd, l->out.ptr + l->out_off, l->out.len - l->out_off, &sent);
-	}
 	node_log(n, code ? IB_LOG_INFO : IB_LOG_DEBUG, "link %s (%s) closed%s%s%s%s",
 		 l->peer_known ? l->peer_name : "-", l->addr, code ? " with " : "",
 		 code ? ib_error_code_name(code) : "", reason ? ": " : "", reason ? reason : "");
@@ -622,7 +841,13 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 	l->setup_timer = 0;
 	if (l->fd >= 0) {
 		ib_loop_unwatch(n->loop, l->fd);
-		ib_net_close(l->fd);
+		/* [LINK-11] the last bytes (an ERROR, close_notify, an alert) must reach the
+		 * peer: a socket closed with unread input sends a reset, which can destroy
+		 * them. A connection that never connected has nothing to deliver. */
+		if (l->state == LINK_CONNECTING)
+			ib_net_close(l->fd);
+		else
+			linger_start(n, l->fd, &l->out, l->out_off);
 		l->fd = -1;
 	}
 	l->state = LINK_CLOSED;

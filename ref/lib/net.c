@@ -325,6 +325,11 @@ void ib_net_close(int fd)
 		close(fd);
 }
 
+int ib_net_shutdown_write(int fd)
+{
+	return shutdown(fd, SHUT_WR) == 0 ? IB_OK : IB_ERR_IO;
+}
+
 int ib_net_local_name(int fd, char *out, size_t cap, uint16_t *port)
 {
 	struct sockaddr_storage ss;

@@ -27,6 +27,8 @@ int ib_net_read(int fd, uint8_t *buf, size_t cap, size_t *got);
  * be written, IB_ERR_IO (a reset peer included; never SIGPIPE). */
 int ib_net_write(int fd, const uint8_t *p, size_t n, size_t *sent);
 void ib_net_close(int fd);
+/* Shuts down the sending direction (TCP FIN); reading goes on. IB_ERR_IO if it failed. */
+int ib_net_shutdown_write(int fd);
 /* Unix stream sockets, for the local control socket. A path holds at most
  * IB_NET_UNIX_PATH_MAX - 1 bytes. ib_net_listen_unix sets the file's mode before listen(), so
  * no client can connect with a wider one; a stale socket file (nobody accepts on it) is

@@ -44,6 +44,15 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_PENDING_FULL] = "pending_full",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 	[IB_CNT_STORE_FULL] = "store_full",
+	[IB_CNT_ERROR_RECEIVED] = "error_received",
+	[IB_CNT_PROTOCOL_VIOLATION] = "protocol_violation",
+	[IB_CNT_LOOP_DETECTED] = "loop_detected",
+	[IB_CNT_TOO_BIG] = "too_big",
+	[IB_CNT_KEEPALIVE_TIMEOUT] = "keepalive_timeout",
+	[IB_CNT_REVOKED] = "revoked",
+	[IB_CNT_NO_CHILDREN_ACCEPTED] = "no_children_accepted",
+	[IB_CNT_SHUTTING_DOWN] = "shutting_down",
+	[IB_CNT_DUPLICATE_IDENTITY] = "duplicate_identity",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -453,6 +462,16 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 	return IB_OK;
 }
 
+/* [LINK-13] shutting_down wherever an ERROR can be sent: after TLS, before or after HELLO.
+ * FAULT shutdown-skips-hello-wait, breaks [LINK-13]: HELLO-WAIT connections just close. */
+static uint16_t stop_code(const struct ib_node *n, const struct ib_link *l)
+{
+	if (l->state == LINK_OPEN ||
+	    (l->state == LINK_HELLO_WAIT && !IB_FAULT(n, shutdown_skips_hello_wait)))
+		return IB_EC_SHUTTING_DOWN;
+	return 0;
+}
+
 void ib_node_stop(struct ib_node *n)
 {
 	if (!n || n->stopping)
@@ -460,10 +479,19 @@ void ib_node_stop(struct ib_node *n)
 	n->stopping = true;
 	ib_node_control_close(n);
 	tree_stop(n);
-	/* [LINK-8] a clean goodbye on every link. */
+	/* FAULT shutdown-announces, breaks [LINK-13]: an ANNOUNCE goes out before the goodbyes. */
+	if (IB_FAULT(n, shutdown_announces))
+		map_announce(n);
+	/* [LINK-8][LINK-13] a clean goodbye on every connection past TLS, HELLO-WAIT too; the
+	 * parent last, so that no child is sent a PATH first (a stopping node originates
+	 * nothing more). */
+	for (struct ib_link *l = n->links, *next; l; l = next) {
+		next = l->next;
+		if (l != n->parent)
+			link_close(l, stop_code(n, l), "shutting down");
+	}
 	while (n->links)
-		link_close(n->links, n->links->state == LINK_OPEN ? IB_EC_SHUTTING_DOWN : 0,
-			   "shutting down");
+		link_close(n->links, stop_code(n, n->links), "shutting down");
 	ib_loop_timer_cancel(n->loop, n->listen_timer);
 	n->listen_timer = 0;
 	if (n->listen_fd >= 0) {
@@ -478,6 +506,7 @@ void ib_node_free(struct ib_node *n)
 	if (!n)
 		return;
 	ib_node_stop(n);
+	link_linger_free_all(n);
 	elect_free_all(n);
 	cmd_free_all(n);
 	ib_loop_timer_cancel(n->loop, n->reap_timer);
@@ -556,8 +585,11 @@ int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 	if (!n->dir[0])
 		return IB_ERR_INVALID_ARG;
 	err = dir_path(path, sizeof path, n->dir, "authorized");
+	/* FAULT accept-weak-keys, breaks [FRAME-10]: a key of small order is loaded. */
+	ib_keyring_fault_weak_keys(IB_FAULT(n, accept_weak_keys));
 	if (!err)
 		err = ib_keyring_load_dir(&kr, path, ib_identity_pubkey(n->id), diag);
+	ib_keyring_fault_weak_keys(false);
 	if (err) {
 		/* [MEMBER-3] the old keyring stays in force. */
 		node_log(n, IB_LOG_ERROR, "key reload failed, keeping the old keys: %s%s%s",

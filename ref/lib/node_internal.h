@@ -15,12 +15,14 @@
 #include "interbot.h"
 #include "tls.h"
 
-#define IB_HANDSHAKE_TIMEOUT_US (10ull * 1000000ull)   /* [LINK-7] */
-#define IB_HELLO_TIMEOUT_US (10ull * 1000000ull)       /* [LINK-7] */
+#define IB_HANDSHAKE_TIMEOUT_US (10ull * 1000000ull)   /* [LINK-7][LINK-12] */
+#define IB_HELLO_TIMEOUT_US (10ull * 1000000ull)       /* [LINK-7][LINK-12] */
 #define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u
 #define IB_MAX_PENDING_LINKS 128u                       /* accepted, not yet past HELLO */
+#define IB_LINGER_US (2ull * 1000000ull)                /* [LINK-11] close_linger_ms */
+#define IB_MAX_LINGERING 256u                           /* closed, still delivering */
 
 enum link_state {
 	LINK_CONNECTING,            /* client: TCP connect in progress */
@@ -81,6 +83,8 @@ struct ib_link {
 	uint8_t fault_burst;        /* burst-after-traffic: 1 burst waiting, 2 burst sent */
 #endif
 };
+
+struct linger;                  /* link.c */
 
 /* A COMMAND this node sent, waiting for RESULTs until its timer. */
 struct pending_cmd {
@@ -163,6 +167,8 @@ struct ib_node {
 
 	struct ib_link *links;
 	struct ib_link *dead;       /* closed, freed by the reap timer */
+	struct linger *lingering;   /* link.c: closed connections delivering their last bytes */
+	size_t nlingering;
 	uint64_t reap_timer;
 	struct ib_link *parent;     /* the OPEN parent link, or NULL: a root */
 	struct ib_link *joining;    /* our client link being set up, or NULL */
@@ -233,6 +239,8 @@ int link_send_msg(struct ib_link *l, struct ib_msg *m);
 void link_close(struct ib_link *l, uint16_t code, const char *reason);
 void link_free(struct ib_link *l);
 bool link_open(const struct ib_link *l);
+/* [LINK-11] Closes at once the connections still delivering their last bytes. */
+void link_linger_free_all(struct ib_node *n);
 
 /* hello.c */
 int hello_send(struct ib_link *l);

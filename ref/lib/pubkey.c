@@ -26,11 +26,51 @@ static const uint8_t spki_prefix[IB_SPKI_LEN - IB_PUBKEY_LEN] = {
 
 struct ib_pubkey {
 	EVP_PKEY *pkey;
+	bool weak;                  /* [FRAME-9] small order or not canonical: verifies nothing */
 	uint8_t raw[IB_PUBKEY_LEN];
 	uint8_t spki[IB_SPKI_LEN];
 	ib_id id;
 	char label[256];
 };
+
+/* [FRAME-9] 2^255 - 19, and the y coordinates of the eight points of small order (the sign
+ * bit cleared): 0 (the two points of order 4), 1 (the identity), p - 1 (order 2) and the two
+ * y of the four points of order 8. All little-endian, as encoded. */
+static const uint8_t ed25519_p[IB_PUBKEY_LEN] = {
+	0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+};
+static const uint8_t small_order_y[5][IB_PUBKEY_LEN] = {
+	{ 0 },
+	{ 0x01 },
+	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0x7f },
+	{ 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+	  0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+	  0x03, 0x7a },
+	{ 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+	  0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+	  0xfc, 0x05 },
+};
+
+bool ib_ed25519_weak_point(const uint8_t enc[IB_PUBKEY_LEN])
+{
+	uint8_t y[IB_PUBKEY_LEN];
+	int i;
+
+	memcpy(y, enc, sizeof y);
+	y[IB_PUBKEY_LEN - 1] &= 0x7f;
+	/* y >= p, compared from the most significant byte: not canonical. */
+	for (i = IB_PUBKEY_LEN - 1; i >= 0 && y[i] == ed25519_p[i]; i--)
+		;
+	if (i < 0 || y[i] > ed25519_p[i])
+		return true;
+	for (size_t j = 0; j < sizeof small_order_y / sizeof small_order_y[0]; j++)
+		if (memcmp(y, small_order_y[j], sizeof y) == 0)
+			return true;
+	return false;
+}
 
 /* MD5 of the SPKI; IB_ERR_CRYPTO if the provider refuses MD5 (a FIPS-only configuration). */
 static int id_digest(ib_id *out, const uint8_t spki[IB_SPKI_LEN])
@@ -84,6 +124,7 @@ static int pubkey_wrap(struct ib_pubkey **out, EVP_PKEY *pkey)
 	}
 	memcpy(k->spki, spki_prefix, sizeof spki_prefix);
 	memcpy(k->spki + sizeof spki_prefix, k->raw, IB_PUBKEY_LEN);
+	k->weak = ib_ed25519_weak_point(k->raw);
 	err = id_digest(&k->id, k->spki);
 	if (err)
 		goto out;
@@ -244,6 +285,11 @@ int ib_pubkey_verify(const struct ib_pubkey *k, const uint8_t *msg, size_t msg_l
 	if (!k || (!msg && msg_len))
 		return IB_ERR_INVALID_ARG;
 	if (!sig || sig_len != IB_SIG_LEN)
+		return IB_ERR_BAD_SIGNATURE;
+	/* [FRAME-9] OpenSSL takes a key or an R of small order, and a key that is not
+	 * canonical (libsodium does not): refused here, so that every node agrees. R not
+	 * canonical, S not below L and the cofactorless equation are OpenSSL's own checks. */
+	if (k->weak || ib_ed25519_weak_point(sig))
 		return IB_ERR_BAD_SIGNATURE;
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)

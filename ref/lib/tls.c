@@ -247,7 +247,7 @@ static int pin_peer(X509_STORE_CTX *xs, void *arg)
 	 * FAULT late-pinning, breaks [TLS-8]: it is let through the handshake, and handshake()
 	 * closes the link after it. */
 	if (!ib_keyring_match_spki(c->kr, der, (size_t)len) && !IB_FAULT(c, accept_unknown_keys) &&
-	    !IB_FAULT(c, late_pinning)) {
+	    !IB_FAULT(c, late_pinning) && !IB_FAULT(c, not_authorized_error)) {
 		unauthorized_reason(reason, der);
 		OPENSSL_free(der);
 		return pin_refuse(xs, t, IB_ERR_NOT_AUTHORIZED, X509_V_ERR_CERT_REJECTED, reason);
@@ -646,8 +646,11 @@ static int handshake(struct ib_tls *t)
 	 * and a key removed meanwhile gets no link. */
 	t->peer = ib_keyring_match_spki(t->ctx->kr, t->peer_spki, IB_SPKI_LEN);
 #ifdef IB_FAULTS
-	/* FAULT accept-unknown-keys, breaks [TLS-4]: the link gets the unknown key. */
-	if (!t->peer && IB_FAULT(t->ctx, accept_unknown_keys) &&
+	/* FAULT accept-unknown-keys, breaks [TLS-4]: the link gets the unknown key.
+	 * FAULT not-authorized-error, breaks [TLS-8]: so does it, for link.c to close it with
+	 * ERROR not_authorized after the handshake. */
+	if (!t->peer && (IB_FAULT(t->ctx, accept_unknown_keys) ||
+			 IB_FAULT(t->ctx, not_authorized_error)) &&
 	    ib_pubkey_from_spki(&t->unpinned, t->peer_spki, IB_SPKI_LEN) == IB_OK)
 		t->peer = t->unpinned;
 #endif

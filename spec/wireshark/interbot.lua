@@ -14,9 +14,9 @@
 -- interbot.hello.role, interbot.error.code ...). The frame inside a TRANSFER is dissected the
 -- same way, below interbot.transfer.frame. What the library refuses as malformed is marked
 -- with expert info named after its error (interbot.expert.truncated, .trailing, .range,
--- .bad_string, .bad_signature_length, .unsupported_version, .reserved_type, .hop_dest), so
--- that a filter `_ws.expert` or `interbot.expert.range` finds it. Signatures and origins
--- are not checked: that needs the keys.
+-- .bad_string, .bad_signature_length, .unsupported_version, .reserved_type, .hop_dest,
+-- .no_dest), so that a filter `_ws.expert` or `interbot.expert.range` finds it. Signatures
+-- and origins are not checked: that needs the keys.
 
 local proto = Proto("interbot", "Interbot Protocol")
 
@@ -176,6 +176,8 @@ local ef = {
 		"Reserved message type", PROTO, WARN),
 	hop_dest = ProtoExpert.new("interbot.expert.hop_dest",
 		"Hop-local message with dest set", PROTO, WARN),
+	no_dest = ProtoExpert.new("interbot.expert.no_dest",
+		"OFFER, SELECT, TRANSFER or RESULT with dest all zero", PROTO, WARN),
 	unknown_type = ProtoExpert.new("interbot.expert.unknown_type",
 		"Unassigned type: relayed (end-to-end) or ignored (hop-local)", PROTO, NOTE),
 	bad_args = ProtoExpert.new("interbot.expert.bad_args",
@@ -432,6 +434,9 @@ end
 
 -- ---- Message header (section 6) -------------------------------------------------------------
 
+-- [MSG-11] the types that answer one node.
+local directed = { [0x12] = true, [0x13] = true, [0x14] = true, [0x21] = true }
+
 local function is_zero(r)
 	local b = r:bytes()
 	for i = 0, b:len() - 1 do
@@ -489,6 +494,10 @@ local function dissect_message(tvb, pinfo, tree, off, limit, depth)
 		return name
 	end
 	local values = dissect_body(c, tree, schema, depth)
+	-- [MSG-11] checked after the body, as the library does: marked last.
+	if directed[type_code] and is_zero(dest) then
+		tree:add_proto_expert_info(ef.no_dest)
+	end
 	return summary(name, values)
 end
 

@@ -695,6 +695,127 @@ static void invalid_stale(struct vg_out *o)
 		       "ClockDependent", "stale_command", "stale_command");
 }
 
+/* [FRAME-9] Signatures that verify with a lax Ed25519 and not with the spec's rule: an R of
+ * small order, not canonical, or with a part of order 8 that only the cofactored equation
+ * ignores. Each S is the one that satisfies the equation for its R. */
+static void invalid_ed25519(struct vg_out *o)
+{
+	/* The identity, canonical; with its sign bit (x = 0); as y = p + 1. A point of order 8. */
+	static const uint8_t identity[32] = { 0x01 };
+	static const uint8_t identity_sign[32] = { 0x01, [31] = 0x80 };
+	static const uint8_t identity_p1[32] = {
+		0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0x7f,
+	};
+	static const uint8_t order8[32] = {
+		0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10,
+		0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77,
+		0x92, 0xac, 0x03, 0x7a,
+	};
+	static const uint8_t nonce_secret[IB_SECRET_LEN] = "interbot vector nonce, FRAME-9 ";
+	static const struct {
+		const uint8_t *r;
+		const char *comment, *flags;
+	} small[] = {
+		{ identity, "R is the identity (the signer's nonce is 0), S = k a", "SmallOrderR" },
+		{ identity_sign, "R is the identity with its sign bit set (x = 0), S = k a",
+		  "SmallOrderR NonCanonicalR" },
+		{ identity_p1, "R is the identity written y = p + 1, S = k a",
+		  "SmallOrderR NonCanonicalR" },
+		{ order8, "R is a point of order 8, S = k a", "SmallOrderR CofactoredOnly" },
+	};
+	uint8_t sig[IB_SIG_LEN], mixed[32], r[32];
+	struct ib_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof small / sizeof small[0]; i++) {
+		m = example_publish();
+		m.h.seq = VG_T0 + 130 + i;
+		vg_encode(&msg, &m);
+		vg_sign_with_r(ALICE, small[i].r, NULL, msg.ptr, msg.len, sig);
+		vg_raw_frame(&frame, vg_id(ALICE), IB_SIG_LEN, sig, IB_SIG_LEN, (uint32_t)msg.len,
+			     msg.ptr, msg.len);
+		vg_emit(o, &(struct vg_vec){ .comment = small[i].comment, .reqs = "FRAME-9 FRAME-6",
+					     .flags = small[i].flags, .result = "invalid",
+					     .reason = "bad_signature", .error = "bad_signature" },
+			&frame);
+	}
+	m = example_publish();
+	m.h.seq = VG_T0 + 130 + i;
+	vg_encode(&msg, &m);
+	vg_mixed_r(nonce_secret, order8, mixed, r);
+	vg_sign_with_r(ALICE, mixed, r, msg.ptr, msg.len, sig);
+	vg_raw_frame(&frame, vg_id(ALICE), IB_SIG_LEN, sig, IB_SIG_LEN, (uint32_t)msg.len, msg.ptr,
+		     msg.len);
+	vg_emit(o, &(struct vg_vec){ .comment = "R = [r]B plus a point of order 8, S = r + k a: "
+						"the cofactorless equation fails",
+				     .reqs = "FRAME-9 FRAME-6", .flags = "CofactoredOnly",
+				     .result = "invalid", .reason = "bad_signature",
+				     .error = "bad_signature" }, &frame);
+}
+
+/* [MSG-11] The four directed types with dest all zero, their bodies valid. */
+static void invalid_undirected(struct vg_out *o)
+{
+	struct ib_msg ms[4];
+	int n = 0;
+
+	ms[n] = vg_msg(IB_MSG_OFFER, VG_T0 + 140, VG_EVERYONE);
+	ms[n++].u.offer = (struct ib_offer){ 0x0123456789abcdefull, VG_S("greeting"), 1,
+					     *vg_id(ALICE) };
+	ms[n] = vg_msg(IB_MSG_SELECT, VG_T0 + 141, VG_EVERYONE);
+	ms[n++].u.select = (struct ib_select){ 0x0123456789abcdefull, VG_S("greeting"), 1 };
+	ms[n] = vg_msg(IB_MSG_TRANSFER, VG_T0 + 142, VG_EVERYONE);
+	ms[n++].u.transfer = (struct ib_transfer){ 0x0123456789abcdefull, VG_S("") };
+	ms[n] = vg_msg(IB_MSG_RESULT, VG_T0 + 143, VG_EVERYONE);
+	ms[n++].u.result = (struct ib_result){ 1, IB_STATUS_OK, VG_S("pong") };
+	for (int i = 0; i < n; i++) {
+		char comment[96];
+
+		snprintf(comment, sizeof comment, "%s to everyone (dest all zero): it answers one "
+			 "node", ib_msg_type_name(ms[i].h.type));
+		vg_encode(&msg, &ms[i]);
+		signed_invalid(o, i == 1 ? CAROL : BOB, comment, "MSG-11", "", "malformed",
+			       "no_dest");
+	}
+}
+
+/* Section 7.9: a relay checks that the embedded frame's lengths add up, and nothing more. */
+static void transfer_lengths(struct vg_out *o)
+{
+	struct ib_msg ex = example_publish(), m;
+	struct ib_buf inner = { 0 };
+	uint8_t sig[IB_SIG_LEN];
+
+	vg_header(&msg, 1, IB_MSG_TRANSFER, VG_T0 + 150, CAROL);
+	ib_buf_put_u64(&msg, 9);
+	ib_buf_put_u24(&msg, IB_FRAME_HEADER_LEN - 1);
+	ib_buf_put(&msg, vg_id(ALICE)->b, IB_ID_LEN);
+	ib_buf_put(&msg, "\x00\x40\x00\x00", IB_FRAME_HEADER_LEN - 1 - IB_ID_LEN);
+	signed_invalid(o, BOB, "TRANSFER whose frame is 20 bytes, shorter than a frame header",
+		       "MSG-7", "", "malformed", "truncated");
+
+	/* signature_length 63, lengths that add up: well formed for relays. */
+	vg_encode(&tmp, &ex);
+	if (ib_identity_sign(vg_keys[ALICE].id, tmp.ptr, tmp.len, sig))
+		vg_die("sign", IB_ERR_CRYPTO);
+	vg_raw_frame(&inner, vg_id(ALICE), IB_SIG_LEN - 1, sig, IB_SIG_LEN - 1, (uint32_t)tmp.len,
+		     tmp.ptr, tmp.len);
+	m = vg_msg(IB_MSG_TRANSFER, VG_T0 + 151, CAROL);
+	m.u.transfer = (struct ib_transfer){ 9, sl(&inner) };
+	vg_encode(&msg, &m);
+	vg_sign(&frame, BOB, BOB, msg.ptr, msg.len);
+	vg_emit(o, &(struct vg_vec){ .comment = "TRANSFER whose embedded frame has "
+						"signature_length 63: relays forward it, the "
+						"requester rejects the content",
+				     .reqs = "MSG-7 ELECT-5", .flags = "EmbeddedInvalid",
+				     .result = "valid", .intent = &m,
+				     .embedded_result = "invalid",
+				     .embedded_reason = "bad_signature_length" }, &frame);
+	ib_buf_free(&inner);
+}
+
 void vg_frames(struct vg_out *o)
 {
 	valid_data(o);
@@ -708,6 +829,10 @@ void vg_frames(struct vg_out *o)
 	invalid_ranges(o);
 	invalid_transfer(o);
 	invalid_stale(o);
+	/* Issue 12: appended, so that the earlier vectors keep their tcId. */
+	invalid_undirected(o);
+	transfer_lengths(o);
+	invalid_ed25519(o);
 	ib_buf_free(&msg);
 	ib_buf_free(&frame);
 	ib_buf_free(&tmp);

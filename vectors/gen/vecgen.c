@@ -172,7 +172,7 @@ static json_t *frames_doc(json_t *vectors)
 {
 	return json_pack(
 		"{s:{s:s, s:i}, s:s, s:s, s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-		"s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:i, s:o}",
+		"s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:i, s:o}",
 		"schema", "name", "interbot-frame-vectors", "version", 1,
 		"spec", "spec/interbot-v1.md (interbot v1)",
 		"source",
@@ -203,6 +203,11 @@ static json_t *frames_doc(json_t *vectors)
 		"ClockDependent", "the verdict depends on `receiver.now_unix_us` ([CMD-6])",
 		"BodyRange", "a field value outside its stated range",
 		"EmbeddedInvalid", "a valid TRANSFER whose embedded frame the requester must reject",
+		"SmallOrderR", "the signature's R is a point of small order ([FRAME-9]); OpenSSL, "
+		"BoringSSL and Go's crypto/ed25519 alone accept the one with the identity",
+		"NonCanonicalR", "the signature's R is not a canonical encoding ([FRAME-9])",
+		"CofactoredOnly", "valid under the cofactored equation only; [FRAME-9] is "
+		"cofactorless",
 		"numberOfTests", (int)json_array_size(vectors), "vectors", vectors);
 }
 

@@ -66,6 +66,13 @@ void vg_emit(struct vg_out *o, const struct vg_vec *v, const struct ib_buf *fram
 void vg_seed_dirs(const char *corpus);
 void vg_seed(const char *corpus, const char *target, int tc, const uint8_t *p, size_t n);
 
+/* edwards.c: sig = (R, S) by signer over msg for a chosen R, S = r + k a mod L (r_scalar
+ * NULL: 0); and R = [r]B + torsion, r from a secret as a key's scalar is. */
+void vg_sign_with_r(int signer, const uint8_t r_enc[32], const uint8_t *r_scalar,
+		    const uint8_t *msg, size_t len, uint8_t sig[IB_SIG_LEN]);
+void vg_mixed_r(const uint8_t seed[IB_SECRET_LEN], const uint8_t torsion[32], uint8_t r_enc[32],
+		uint8_t r_scalar[32]);
+
 void vg_frames(struct vg_out *o);
 void vg_streams(struct vg_out *o);
 

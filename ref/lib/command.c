@@ -6,6 +6,7 @@
 #include "reader.h"
 
 #include <openssl/evp.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,33 @@
 
 #define CMD_MAX_ARGS 16u
 
+#define RESULT_FIXED_LEN (IB_MSG_HEADER_LEN + 8u + 2u + 3u) /* cmd_id, status, output's length */
+
+/*
+ * [CMD-1][CMD-18] One RESULT to `to`, always: one that a link it would leave on could not
+ * take ([FRAME-7]) is replaced by `failed` with a short reason, which fits any link.
+ */
 int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_t status,
 		    struct ib_slice output)
 {
+	uint32_t room = flood_room_toward(n, to);
+	char reason[200];
 	struct ib_msg m;
 
+	/* FAULT big-result-failed-everywhere, breaks [CMD-18]: a RESULT above the smallest
+	 * max_message any node may announce is failed, whatever the asker's link takes. */
+	if (IB_FAULT(n, big_result_failed_everywhere))
+		room = IB_MAX_MESSAGE_MIN;
+	/* FAULT big-result-sent, breaks [CMD-18]: sent as it is, [FLOOD-13] keeps it off. */
+	if (output.len > room - RESULT_FIXED_LEN && !IB_FAULT(n, big_result_sent)) {
+		snprintf(reason, sizeof reason,
+			 "the answer (%zu bytes) does not fit the max_message (%" PRIu32
+			 ") of the link to the asker\n",
+			 output.len + RESULT_FIXED_LEN, room);
+		node_log(n, IB_LOG_WARN, "command answer too big for the asker's link: failed");
+		status = IB_STATUS_FAILED;
+		output = (struct ib_slice){ (const uint8_t *)reason, strlen(reason) };
+	}
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_RESULT;
 	m.h.dest = *to;

@@ -118,6 +118,7 @@
 	X(default_name_fixed, "IFACE-11")   /* config.c defaults_for_path */                  \
 	X(key_mode_exactly_0600, "ID-6")    /* identity.c check_key_perms */                  \
 	X(key_dir_checked, "ID-6")          /* identity.c check_key_perms */                  \
+	X(key_mode_rw_bits_only, "ID-6")    /* identity.c check_key_perms */                  \
 	X(own_key_file_refused, "ID-7")     /* keyring.c load_one */                          \
 	X(big_result_sent, "CMD-18")        /* command.c cmd_send_result */                   \
 	X(big_result_failed_everywhere, "CMD-18") /* command.c cmd_send_result */             \

@@ -192,6 +192,10 @@ static int check_key_perms(int fd, const char *path, struct ib_diag *diag)
 	 * execute bit either, so 0700 is refused. */
 	if (IB_FAULT_ENV(key_mode_exactly_0600))
 		bad = 0177;
+	/* FAULT key-mode-rw-bits-only, breaks [ID-6]: only read and write bits refuse, so
+	 * 0610, 0601 and 0710 start. */
+	if (IB_FAULT_ENV(key_mode_rw_bits_only))
+		bad = 066;
 	if (fstat(fd, &st) != 0) {
 		ib_diag_set(diag, path, 0, "cannot stat: %s", strerror(errno));
 		return IB_ERR_IO;

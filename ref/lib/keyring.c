@@ -171,6 +171,14 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 		err = IB_ERR_DUPLICATE_ID;
 		goto out;
 	}
+	/* [ID-7] The own key's file takes the own key's place, so that a second file of it is
+	 * [ID-4]'s case: two files, one id_bot. */
+	if (other && !*ib_pubkey_label(other) &&
+	    !memcmp(ib_pubkey_raw(other), ib_pubkey_raw(key), IB_PUBKEY_LEN)) {
+		kr->keys[lower_bound(kr, ib_pubkey_id(key))] = key;
+		ib_pubkey_free((struct ib_pubkey *)other);
+		goto out;
+	}
 	if (other && *ib_pubkey_label(other)) {
 		/* [ID-4] Two files, one name: even with the same key, one of them is a mistake
 		 * the owner should see (removing one file would not revoke the bot). The own

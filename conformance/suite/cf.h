@@ -202,8 +202,12 @@ void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const c
 /* Sends COMMAND name(args) from p to dest (NULL: the IUT) and waits for its RESULT. */
 bool cf_command(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest, const char *name,
 		const struct ib_slice *args, size_t nargs, uint16_t *status, struct ib_buf *output);
-/* ib.publish KEY VALUE on the IUT; UNSUPPORTED if the IUT says `unknown`. *frame (may be
- * NULL) gets the PUBLISH frame it answers. */
+/* Whether status, the answer to the standard command name, shows that it ran. When not:
+ * UNSUPPORTED for `denied` from a node the suite did not configure (addr mode, its owner's
+ * `commands`); FAIL CMD-13 for `unknown`, FAIL CMD-2 for `denied` otherwise (section 19.3). */
+bool cf_standard_ran(struct cf_ctx *c, const char *name, uint16_t status);
+/* ib.publish KEY VALUE on the IUT, judged by cf_standard_ran, then ok ([CMD-3]). *frame (may
+ * be NULL) gets the PUBLISH frame it answers. */
 bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const char *value,
 		    struct ib_buf *frame);
 

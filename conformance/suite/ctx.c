@@ -628,23 +628,31 @@ bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const 
 				    { (const uint8_t *)value, strlen(value) } };
 	uint16_t status = 0;
 
-	if (!cf_command(c, p, NULL, "ib.publish", args, 2, &status, frame))
+	if (!cf_command(c, p, NULL, "ib.publish", args, 2, &status, frame) ||
+	    !cf_standard_ran(c, "ib.publish", status))
 		return false;
-	if (status == IB_STATUS_UNKNOWN) {
-		cf_unsupported(c, "the IUT answers ib.publish with `unknown`: the suite cannot "
-			       "make it publish");
-		return false;
-	}
-	/* A running node's owner chose its `commands`; a node the suite configured was told
-	 * to allow ib.publish (spec section 19.3). */
-	if (status == IB_STATUS_DENIED && cf_mode(c) == CF_MODE_ADDR) {
-		cf_unsupported(c, "the node denies ib.publish: list it in `commands` to run the "
-			       "tests that make it publish");
-		return false;
-	}
 	return cf_expect(c, status == IB_STATUS_OK, "CMD-3",
 			 "ib.publish, listed in `commands`, answers ok",
 			 "status %s", ib_status_name(status));
+}
+
+bool cf_standard_ran(struct cf_ctx *c, const char *name, uint16_t status)
+{
+	/* A running node's owner chose its `commands`; a node the suite configured was told
+	 * to allow every standard command (spec section 19.3). */
+	if (status == IB_STATUS_DENIED && cf_mode(c) == CF_MODE_ADDR) {
+		cf_unsupported(c, "the node denies %s: list it in `commands` to run the tests that "
+			       "use it", name);
+		return false;
+	}
+	/* [CMD-3][CMD-13] the standard commands are not optional: never `unknown`. */
+	if (!cf_expect(c, status != IB_STATUS_UNKNOWN, "CMD-13",
+		       "a standard command listed in `commands` runs: it is never `unknown`",
+		       "%s answered unknown", name))
+		return false;
+	return cf_expect(c, status != IB_STATUS_DENIED, "CMD-2",
+			 "a command listed in `commands` is not denied",
+			 "%s, listed in the suite's `commands`, answered denied", name);
 }
 
 /* ---- the IUT's directory --------------------------------------------------------------------- */

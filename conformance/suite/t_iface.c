@@ -579,7 +579,7 @@ static void test_conf_values_refused(struct cf_ctx *c)
 		"parents = 127.0.0.1:7000, 127.0.0.1:7000\n",
 		"parents = :7000\n",
 		"parents = *:7000\n",
-		"parents = b\xc3\xbc" "cher.example:7000\n",
+		"parents = b\303\274cher.example:7000\n",
 	};
 	struct cf_refusal r;
 	char want[64];

@@ -441,8 +441,23 @@ static void test_key_file_names(struct cf_ctx *c)
 	}
 }
 
+/* text with CRLF line ends, as a file written on Windows. */
+static void crlf(char *text, size_t cap)
+{
+	char out[4 * PEM_CAP];
+	size_t n = 0;
+
+	for (size_t i = 0; text[i] && n + 3 < sizeof out && n + 3 < cap; i++) {
+		if (text[i] == '\n')
+			out[n++] = '\r';
+		out[n++] = text[i];
+	}
+	out[n] = 0;
+	memcpy(text, out, n + 1);
+}
+
 /* [IFACE-15] Each of these files in authorized/ alone must stop the start, naming it; then
- * a key between lines of explanatory text is read. */
+ * a key between lines of explanatory text, with CRLF line ends, is read. */
 static void test_key_file_malformed(struct cf_ctx *c)
 {
 	static const uint8_t x25519_prefix[] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
@@ -454,7 +469,7 @@ static void test_key_file_malformed(struct cf_ctx *c)
 		0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68,
 		0xf7, 0x07, 0x51, 0x1a };
 	static char x25519[PEM_CAP], two[2 * PEM_CAP], longform[PEM_CAP], trailing[PEM_CAP],
-		label[PEM_CAP], explained[PEM_CAP + 200], t7[PEM_CAP];
+		label[PEM_CAP], explained[2 * PEM_CAP], t7[PEM_CAP];
 	const uint8_t *raw = ib_pubkey_raw(ib_identity_pubkey(cf_tester_identity(c, CF_STRANGER)));
 	const struct {
 		struct cf_iut_file file;
@@ -520,6 +535,7 @@ static void test_key_file_malformed(struct cf_ctx *c)
 	pub_pem(cf_tester_identity(c, 7), t7, PEM_CAP);
 	snprintf(explained, sizeof explained,
 		 "The bot of T7, given on 2026-01-01.\n\n%sFingerprint checked by phone.\n", t7);
+	crlf(explained, sizeof explained);
 	if (!starts(c, &ok, "IFACE-15", "text before and after the PEM block is explanatory: the "
 		    "key file is read") ||
 	    !(p = cf_peer(c, 7)))
@@ -694,7 +710,8 @@ const struct cf_test cf_tests_iface[] = {
 	  ".T1.pub, T2.PUB, T3.pub.bak are not read, and junk in ._x.pub does not stop the start" },
 	{ "iface.key-file-malformed", "IFACE-15 IFACE-9", CF_NEEDS_CONFIG, test_key_file_malformed,
 	  "an X25519 key, two blocks, long-form DER, trailing bytes, another label, an empty file, "
-	  "a directory or a dangling link as NAME.pub stops the start; explanatory text does not" },
+	  "a directory or a dangling link as NAME.pub stops the start; explanatory text and CRLF "
+	  "line ends do not" },
 	{ "iface.conf-values", "IFACE-19 IFACE-11", CF_NEEDS_CONFIG, test_conf_values,
 	  "`name = iut=x` splits at the first '=', leading zeros are decimal, `parents =` is a "
 	  "root" },

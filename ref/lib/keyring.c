@@ -137,6 +137,16 @@ static bool is_link(const char *path)
 	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
+/* [ID-7] The file of the own key takes the own key's place (the same key, with the file's
+ * label), so that a second file of it is [ID-4]'s case: two files, one id_bot. */
+static void take_own_file(struct ib_keyring *kr, struct ib_pubkey *key)
+{
+	size_t i = lower_bound(kr, ib_pubkey_id(key));
+
+	ib_pubkey_free(kr->keys[i]);
+	kr->keys[i] = key;
+}
+
 static int load_one(struct ib_keyring *kr, const char *dir, const char *name, struct ib_diag *diag)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
@@ -144,7 +154,7 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 	const struct ib_pubkey *other;
 	char *path = malloc(dl + nl + 2);
 	char hex[2 * IB_ID_LEN + 1];
-	int err;
+	int err = IB_OK;
 
 	if (!path)
 		return IB_ERR_NOMEM;
@@ -171,12 +181,9 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 		err = IB_ERR_DUPLICATE_ID;
 		goto out;
 	}
-	/* [ID-7] The own key's file takes the own key's place, so that a second file of it is
-	 * [ID-4]'s case: two files, one id_bot. */
 	if (other && !*ib_pubkey_label(other) &&
 	    !memcmp(ib_pubkey_raw(other), ib_pubkey_raw(key), IB_PUBKEY_LEN)) {
-		kr->keys[lower_bound(kr, ib_pubkey_id(key))] = key;
-		ib_pubkey_free((struct ib_pubkey *)other);
+		take_own_file(kr, key);
 		goto out;
 	}
 	if (other && *ib_pubkey_label(other)) {

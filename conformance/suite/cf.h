@@ -75,6 +75,16 @@ const struct ib_keyring *cf_suite_keyring(struct cf_ctx *c);
 
 /* ---- The implementation under test ------------------------------------------------------ */
 
+/* A file a test puts in the IUT's node directory, over what the suite wrote there. */
+struct cf_iut_file {
+	const char *name;           /* relative to the directory: "authorized/x.pub" */
+	const char *text;           /* its contents (a regular file, mode 0600) */
+	const char *link_to;        /* instead: a symbolic link to this path */
+	const struct ib_identity *cert_of;  /* instead: a self-signed certificate of this key */
+	bool dir;                   /* instead: a directory */
+	bool remove;                /* instead: the suite's file of that name is removed */
+};
+
 struct cf_iut_opts {
 	const char *parents[4];     /* host:port, in order; none: a root */
 	size_t nparents;
@@ -89,6 +99,13 @@ struct cf_iut_opts {
 	unsigned untrusted_refs;    /* bit i: R<i> is left out */
 	const struct ib_pubkey *extra_keys[8];  /* more keys for authorized/ (vector signers); */
 	size_t nextra_keys;                     /* the suite trusts them too. Needs CONFIG. */
+	/* These need CONFIG too: */
+	const char *conf_omit;      /* space-separated keys the suite leaves out of node.conf */
+	const char *conf_extra;     /* text appended to node.conf */
+	const struct cf_iut_file *files;  /* put in the directory, in order, before the start */
+	size_t nfiles;
+	const char *dir_suffix;     /* appended to the directory's path as the IUT is given it
+				     * ({dir}): "/./" names the same directory */
 };
 #define CF_KEEPALIVE_MS 2000u
 #define CF_KEEPALIVE_TIMEOUT_MS 1000u
@@ -111,13 +128,25 @@ bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *conte
 /* A node directory the IUT must refuse to start on: one fault of each kind at most. */
 struct cf_bad_start {
 	const char *conf_append;    /* text appended to node.conf */
-	bool key_group_readable;    /* identity.key mode 0640 ([ID-5]) */
+	const char *conf_omit;      /* keys left out of node.conf, as in cf_iut_opts */
+	unsigned key_mode;          /* identity.key's mode, when not 0 ([ID-5], [ID-6]) */
 	bool key_in_two_files;      /* T0's key in authorized/ twice ([ID-4]) */
+	const struct cf_iut_file *files;  /* as in cf_iut_opts */
+	size_t nfiles;
 };
-/* Starts the IUT on such a directory: true when it refused (exited non-zero, or did not
- * open), with its message in why; *line is the line of node.conf conf_append starts at. */
-bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
-			  char *why, size_t cap);
+/* What a start on such a directory showed. */
+struct cf_refusal {
+	int line;                   /* the line of node.conf conf_append starts at */
+	char why[4096];             /* what the IUT wrote (self mode: the reference's message) */
+	int status;                 /* cmd mode: its exit status; -1 when a signal ended it or
+				     * in self mode (no process) */
+};
+/* Starts the IUT on such a directory: true when it refused (it exited before it listened;
+ * self mode: it did not open), with what it said in r. A refusal that breaks [IFACE-9]'s
+ * exit rule (status 0 or 69, or a signal) is judged here: FAIL IFACE-9. When it did not
+ * refuse, the IUT runs as after cf_iut_start. */
+bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad,
+			  struct cf_refusal *r);
 /* The node directory the suite made for the IUT (self and cmd mode; NULL in addr mode), for
  * tests that change it between a cf_iut_stop and a restart. */
 const char *cf_iut_dir(struct cf_ctx *c);
@@ -126,6 +155,9 @@ const char *cf_iut_dir(struct cf_ctx *c);
  * IUT's message in the log). */
 bool cf_iut_restart_accepted(struct cf_ctx *c, const char *req, const char *what);
 const ib_id *cf_iut_id(struct cf_ctx *c);
+/* The IUT's 32-byte private key, which the suite derived (self and cmd mode): for tests that
+ * write identity.key in another form. */
+void cf_iut_secret(struct cf_ctx *c, uint8_t out[32]);
 const struct ib_pubkey *cf_iut_key(struct cf_ctx *c);    /* its public key */
 uint16_t cf_iut_port(struct cf_ctx *c);
 const char *cf_iut_host(struct cf_ctx *c);
@@ -140,6 +172,9 @@ struct hn_peer *cf_peer(struct cf_ctx *c, int tester);
 bool cf_link_child(struct cf_ctx *c, struct hn_peer *p);
 /* Connects and completes TLS only. */
 bool cf_connect(struct cf_ctx *c, struct hn_peer *p);
+/* Tries to link p as a child, with no verdict on the outcome: *accepted when TLS completed
+ * and the IUT answered HELLO on a link it kept; false only for a timeout or the harness. */
+bool cf_try_link(struct cf_ctx *c, struct hn_peer *p, bool *accepted);
 /* p listens as a parent; addr (IB_MAX_ADDR) gets "127.0.0.1:PORT" for cf_iut_opts.parents. */
 bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr);
 /* Waits for the IUT to connect to p and send HELLO, and answers with p's HELLO
@@ -158,14 +193,21 @@ bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *
  * this run, peers' frames included. Tests that sign frames themselves take their seqs here. */
 uint64_t cf_next_seq(struct cf_ctx *c, int tester);
 
+/* der as one PEM block labelled label (RFC 7468, 64 columns), NUL-terminated in out. */
+void cf_pem(const char *label, const uint8_t *der, size_t len, char *out, size_t cap);
+
 /* Message makers: fill m (zeroed first); slices borrow the strings. */
 void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const char *value);
 
 /* Sends COMMAND name(args) from p to dest (NULL: the IUT) and waits for its RESULT. */
 bool cf_command(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest, const char *name,
 		const struct ib_slice *args, size_t nargs, uint16_t *status, struct ib_buf *output);
-/* ib.publish KEY VALUE on the IUT; UNSUPPORTED if the IUT says `unknown`. *frame (may be
- * NULL) gets the PUBLISH frame it answers. */
+/* Whether status, the answer to the standard command name, shows that it ran. When not:
+ * UNSUPPORTED for `denied` from a node the suite did not configure (addr mode, its owner's
+ * `commands`); FAIL CMD-13 for `unknown`, FAIL CMD-2 for `denied` otherwise (section 19.3). */
+bool cf_standard_ran(struct cf_ctx *c, const char *name, uint16_t status);
+/* ib.publish KEY VALUE on the IUT, judged by cf_standard_ran, then ok ([CMD-3]). *frame (may
+ * be NULL) gets the PUBLISH frame it answers. */
 bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const char *value,
 		    struct ib_buf *frame);
 

@@ -4,6 +4,8 @@
  */
 #include "suite.h"
 
+#include <openssl/evp.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +486,31 @@ bool cf_link_child(struct cf_ctx *c, struct hn_peer *p)
 				 : "none");
 }
 
+static bool hello_or_closed(void *arg)
+{
+	return hn_peer_count(arg, IB_MSG_HELLO) > 0 || hn_peer_closed(arg);
+}
+
+bool cf_try_link(struct cf_ctx *c, struct hn_peer *p, bool *accepted)
+{
+	if (!p)
+		return false;
+	if (hn_peer_connect_to(p, cf_iut_host(c), cf_iut_port(c)) != IB_OK) {
+		cf_harness_error(c, "cannot connect to %s:%u", cf_iut_host(c), cf_iut_port(c));
+		return false;
+	}
+	if (!cf_wait(c, peer_settled, p, CF_LINK_MS, "the TLS handshake with a tester ends"))
+		return false;
+	/* A server refuses a client's key after the client finished its side ([TLS-8]): the
+	 * HELLO exchange shows whether the link was taken. */
+	if (hn_peer_tls_open(p) && hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) == IB_OK &&
+	    !cf_wait(c, hello_or_closed, p, CF_LINK_MS, "the IUT answers HELLO or closes the link"))
+		return false;
+	cf_run_for(c, 0);
+	*accepted = hn_peer_count(p, IB_MSG_HELLO) > 0 && !hn_peer_closed(p);
+	return true;
+}
+
 bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr)
 {
 	uint16_t port = 0;
@@ -507,6 +534,19 @@ bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, si
 	/* One turn so the IUT takes the HELLO before the test goes on. */
 	cf_run_for(c, 0);
 	return true;
+}
+
+void cf_pem(const char *label, const uint8_t *der, size_t len, char *out, size_t cap)
+{
+	size_t n = (size_t)snprintf(out, cap, "-----BEGIN %s-----\n", label);
+
+	for (size_t i = 0; i < len && n + 90 < cap; i += 48) {
+		size_t chunk = len - i < 48 ? len - i : 48;
+
+		n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, der + i, (int)chunk);
+		out[n++] = '\n';
+	}
+	snprintf(out + n, cap > n ? cap - n : 0, "-----END %s-----\n", label);
 }
 
 void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const char *value)
@@ -588,23 +628,31 @@ bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const 
 				    { (const uint8_t *)value, strlen(value) } };
 	uint16_t status = 0;
 
-	if (!cf_command(c, p, NULL, "ib.publish", args, 2, &status, frame))
+	if (!cf_command(c, p, NULL, "ib.publish", args, 2, &status, frame) ||
+	    !cf_standard_ran(c, "ib.publish", status))
 		return false;
-	if (status == IB_STATUS_UNKNOWN) {
-		cf_unsupported(c, "the IUT answers ib.publish with `unknown`: the suite cannot "
-			       "make it publish");
-		return false;
-	}
-	/* A running node's owner chose its `commands`; a node the suite configured was told
-	 * to allow ib.publish (spec section 19.3). */
-	if (status == IB_STATUS_DENIED && cf_mode(c) == CF_MODE_ADDR) {
-		cf_unsupported(c, "the node denies ib.publish: list it in `commands` to run the "
-			       "tests that make it publish");
-		return false;
-	}
 	return cf_expect(c, status == IB_STATUS_OK, "CMD-3",
 			 "ib.publish, listed in `commands`, answers ok",
 			 "status %s", ib_status_name(status));
+}
+
+bool cf_standard_ran(struct cf_ctx *c, const char *name, uint16_t status)
+{
+	/* A running node's owner chose its `commands`; a node the suite configured was told
+	 * to allow every standard command (spec section 19.3). */
+	if (status == IB_STATUS_DENIED && cf_mode(c) == CF_MODE_ADDR) {
+		cf_unsupported(c, "the node denies %s: list it in `commands` to run the tests that "
+			       "use it", name);
+		return false;
+	}
+	/* [CMD-3][CMD-13] the standard commands are not optional: never `unknown`. */
+	if (!cf_expect(c, status != IB_STATUS_UNKNOWN, "CMD-13",
+		       "a standard command listed in `commands` runs: it is never `unknown`",
+		       "%s answered unknown", name))
+		return false;
+	return cf_expect(c, status != IB_STATUS_DENIED, "CMD-2",
+			 "a command listed in `commands` is not denied",
+			 "%s, listed in the suite's `commands`, answered denied", name);
 }
 
 /* ---- the IUT's directory --------------------------------------------------------------------- */
@@ -618,13 +666,15 @@ bool cf_iut_restart_accepted(struct cf_ctx *c, const char *req, const char *what
 {
 	struct ib_diag diag = { 0 };
 	struct ib_node *probe = NULL;
+	char dir[700];
 
 	if (!cf_iut_stop(c))
 		return false;
 	/* In process, a node that does not open is taken for the suite's own failure: ask the
 	 * IUT's code first, as cf_iut_start_refused does, so that a refusal is the IUT's. */
 	if (c->w->opt->mode == CF_MODE_SELF) {
-		if (ib_node_open(&probe, c->w->loop, c->iut_dir, &diag) != IB_OK)
+		cf_iut_given_dir(c, dir, sizeof dir);
+		if (ib_node_open(&probe, c->w->loop, dir, &diag) != IB_OK)
 			return cf_expect(c, false, req, what, "it refused to start: %s:%d: %s",
 					 diag.file, diag.line, diag.reason);
 		ib_node_free(probe);

@@ -8,6 +8,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -114,6 +115,36 @@ static uint32_t or_default(uint32_t v, uint32_t dflt)
 	return v ? v : dflt;
 }
 
+/* Whether the test asked the suite to leave key out of node.conf. */
+static bool omitted(const struct cf_iut_opts *o, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = o->conf_omit; p && *p; p += strcspn(p, " ")) {
+		p += strspn(p, " ");
+		if (!strncmp(p, key, n) && (p[n] == ' ' || p[n] == 0))
+			return true;
+	}
+	return false;
+}
+
+/* One `key = value` line, unless the test left the key out. */
+static void conf_line(FILE *f, const struct cf_iut_opts *o, const char *key, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+static void conf_line(FILE *f, const struct cf_iut_opts *o, const char *key, const char *fmt,
+		      ...)
+{
+	va_list ap;
+
+	if (omitted(o, key))
+		return;
+	fprintf(f, "%s = ", key);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
 /* node.conf as an implementer would write it by hand. */
 static bool write_conf(struct cf_ctx *c)
 {
@@ -131,25 +162,58 @@ static bool write_conf(struct cf_ctx *c)
 		return false;
 	fprintf(f, "# written by interbot-conform for test %s (seed %llu)\n", c->test->id,
 		(unsigned long long)c->w->opt->seed);
-	fprintf(f, "name = iut\nlisten = 127.0.0.1:%u\nmode = %s\n", c->iut_port,
-		o->client_mode ? "client" : "server");
+	conf_line(f, o, "name", "iut");
+	conf_line(f, o, "listen", "127.0.0.1:%u", c->iut_port);
+	conf_line(f, o, "mode", "%s", o->client_mode ? "client" : "server");
 	if (o->nparents)
-		fprintf(f, "parents = %s\n", parents);
-	fprintf(f, "keepalive_interval_ms = %u\n",
-		or_default(o->keepalive_interval_ms, CF_KEEPALIVE_MS));
-	fprintf(f, "keepalive_timeout_ms = %u\n",
-		or_default(o->keepalive_timeout_ms, CF_KEEPALIVE_TIMEOUT_MS));
+		conf_line(f, o, "parents", "%s", parents);
+	conf_line(f, o, "keepalive_interval_ms", "%u",
+		  or_default(o->keepalive_interval_ms, CF_KEEPALIVE_MS));
+	conf_line(f, o, "keepalive_timeout_ms", "%u",
+		  or_default(o->keepalive_timeout_ms, CF_KEEPALIVE_TIMEOUT_MS));
 	if (o->max_message)
-		fprintf(f, "max_message = %u\n", o->max_message);
-	fprintf(f, "election_window_ms = %u\n",
-		or_default(o->election_window_ms, CF_ELECTION_WINDOW_MS));
-	fprintf(f, "reconnect_min_ms = %u\n",
-		or_default(o->reconnect_min_ms, CF_RECONNECT_MIN_MS));
-	fprintf(f, "reconnect_max_ms = %u\n",
-		or_default(o->reconnect_max_ms, CF_RECONNECT_MAX_MS));
-	fprintf(f, "commands = %s\n", o->commands ? o->commands : CF_COMMANDS);
+		conf_line(f, o, "max_message", "%u", o->max_message);
+	conf_line(f, o, "election_window_ms", "%u",
+		  or_default(o->election_window_ms, CF_ELECTION_WINDOW_MS));
+	conf_line(f, o, "reconnect_min_ms", "%u",
+		  or_default(o->reconnect_min_ms, CF_RECONNECT_MIN_MS));
+	conf_line(f, o, "reconnect_max_ms", "%u",
+		  or_default(o->reconnect_max_ms, CF_RECONNECT_MAX_MS));
+	conf_line(f, o, "commands", "%s", o->commands ? o->commands : CF_COMMANDS);
+	if (o->conf_extra)
+		fputs(o->conf_extra, f);
 	ok = !ferror(f);
 	return fclose(f) == 0 && ok;
+}
+
+/* The test's files, over the suite's: [IFACE-14] names, links and directories. */
+static bool put_files(struct cf_ctx *c, const struct cf_iut_file *files, size_t n)
+{
+	char path[1000];
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct cf_iut_file *f = &files[i];
+		int fd;
+
+		snprintf(path, sizeof path, "%s/%s", c->iut_dir, f->name);
+		ok = unlink(path) == 0 || errno == ENOENT;
+		if (!ok || f->remove)
+			continue;
+		if (f->dir) {
+			ok = mkdir(path, 0700) == 0;
+		} else if (f->cert_of) {
+			ok = ib_identity_write_cert(f->cert_of, path, "other") == IB_OK;
+		} else if (f->link_to) {
+			ok = symlink(f->link_to, path) == 0;
+		} else {
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			ok = fd >= 0 && write(fd, f->text, strlen(f->text)) == (ssize_t)strlen(f->text);
+			if (fd >= 0 && close(fd) != 0)
+				ok = false;
+		}
+	}
+	return ok;
 }
 
 /* DIR/identity.key, .crt, .pub, authorized/, store/, node.conf. */
@@ -172,7 +236,12 @@ static bool make_node_dir(struct cf_ctx *c)
 	snprintf(path, sizeof path, "%s/identity.pub", c->iut_dir);
 	ok = ok && ib_pubkey_save(ib_identity_pubkey(c->w->iut_identity), path) == IB_OK;
 	ok = ok && write_authorized(c, c->iut_opts.untrusted_testers, c->iut_opts.untrusted_refs);
-	return ok && write_conf(c);
+	return ok && write_conf(c) && put_files(c, c->iut_opts.files, c->iut_opts.nfiles);
+}
+
+void cf_iut_given_dir(struct cf_ctx *c, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s", c->iut_dir, c->iut_opts.dir_suffix ? c->iut_opts.dir_suffix : "");
 }
 
 /* The reference node's log lines join the test's log, as a spawned IUT's stderr does. */
@@ -185,16 +254,24 @@ static void self_log(void *ctx, enum ib_log_level level, const char *line)
 	ib_buf_put(&c->log, (const uint8_t *)"\n", 1);
 }
 
+/* The opened reference node, logging and seeded as the IUT, started. */
+static int self_run(struct cf_ctx *c, struct ib_diag *diag)
+{
+	ib_node_set_log(c->iut_node, self_log, c, IB_LOG_DEBUG);
+	ib_node_set_seed(c->iut_node, c->w->opt->seed);
+	return ib_node_start(c->iut_node, diag);
+}
+
 static bool self_start(struct cf_ctx *c)
 {
 	struct ib_diag diag = { 0 };
-	int err = ib_node_open(&c->iut_node, c->w->loop, c->iut_dir, &diag);
+	char dir[700];
+	int err;
 
-	if (!err) {
-		ib_node_set_log(c->iut_node, self_log, c, IB_LOG_DEBUG);
-		ib_node_set_seed(c->iut_node, c->w->opt->seed);
-		err = ib_node_start(c->iut_node, &diag);
-	}
+	cf_iut_given_dir(c, dir, sizeof dir);
+	err = ib_node_open(&c->iut_node, c->w->loop, dir, &diag);
+	if (!err)
+		err = self_run(c, &diag);
 	if (err) {
 		ib_node_free(c->iut_node);
 		c->iut_node = NULL;
@@ -221,7 +298,7 @@ static bool expand_template(struct cf_ctx *c, const char *tpl, char *out, size_t
 			v = value;
 			skip = len;
 			if (len == 5 && !strncmp(tpl, "{dir}", 5))
-				snprintf(value, sizeof value, "%s", c->iut_dir);
+				cf_iut_given_dir(c, value, sizeof value);
 			else if (len == 8 && !strncmp(tpl, "{listen}", 8))
 				snprintf(value, sizeof value, "127.0.0.1:%u", c->iut_port);
 			else if (len == 6 && !strncmp(tpl, "{host}", 6))
@@ -428,14 +505,14 @@ bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
 	return launch(c);
 }
 
-/* The IUT started with extra text at the end of node.conf: it must refuse ([IFACE-2]). */
+/* The directory spoiled as bad says ([ID-4], [ID-5]); node.conf is done by the caller. */
 static bool spoil_dir(struct cf_ctx *c, const struct cf_bad_start *bad)
 {
 	char path[800];
 
-	if (bad->key_group_readable) {
+	if (bad->key_mode) {
 		snprintf(path, sizeof path, "%s/identity.key", c->iut_dir);
-		if (chmod(path, 0640) != 0)
+		if (chmod(path, bad->key_mode) != 0)
 			return false;
 	}
 	if (bad->key_in_two_files) {
@@ -446,43 +523,29 @@ static bool spoil_dir(struct cf_ctx *c, const struct cf_bad_start *bad)
 	return true;
 }
 
-bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
-			  char *why, size_t cap)
+/* [IFACE-9] A refusal ends in an exit of status neither 0 nor 69, not in a signal. */
+static void judge_exit(struct cf_ctx *c, int status, struct cf_refusal *r)
 {
-	const char *extra_conf = bad->conf_append ? bad->conf_append : "";
-	char path[800];
-	FILE *f;
+	char how[128];
+
+	describe_exit(status, how, sizeof how);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	cf_expect(c, WIFEXITED(status) && r->status != 0 && r->status != CF_EXIT_UNSUPPORTED,
+		  "IFACE-9",
+		  "a node that refuses to start exits with a status other than 0 and 69 (69 says "
+		  "a valid setting is unsupported), not by a signal",
+		  "it %s: %.300s", how, r->why);
+}
+
+/* cmd mode: the IUT exits (true, judged), listens (false) or does neither in time. */
+static bool cmd_refused(struct cf_ctx *c, struct cf_refusal *r)
+{
 	uint64_t limit;
-	int ch;
 
-	why[0] = 0;
-	c->iut_started = true;
-	c->iut_port = free_port();
-	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c) || !spoil_dir(c, bad)) {
-		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
-		return false;
-	}
-	snprintf(path, sizeof path, "%s/node.conf", c->iut_dir);
-	f = fopen(path, "a+");
-	*line = 1;
-	while (f && (ch = fgetc(f)) != EOF)
-		*line += ch == '\n';
-	if (!f || fputs(extra_conf, f) < 0 || fclose(f) != 0) {
-		cf_harness_error(c, "cannot write %s", path);
-		return false;
-	}
-	if (c->w->opt->mode == CF_MODE_SELF) {
-		struct ib_diag diag = { 0 };
-
-		if (ib_node_open(&c->iut_node, c->w->loop, c->iut_dir, &diag) == IB_OK)
-			return false;
-		/* What `interbot run` prints for the same failure. */
-		snprintf(why, cap, "%s:%d: %s", diag.file, diag.line, diag.reason);
-		return true;
-	}
 	c->iut_exit_expected = true;    /* exiting is the right answer here */
 	if (!cmd_start(c))
 		return false;
+	c->iut_exit_expected = true;
 	limit = cf_now_ms(c) + (uint64_t)(CF_READY_MS * c->w->opt->timeout_scale);
 	while (cf_now_ms(c) < limit) {
 		int status;
@@ -492,17 +555,72 @@ bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int 
 
 			c->iut_pid = 0;
 			cmd_collect_log(c);
-			snprintf(why, cap, "%.*s", (int)(c->log.len - before),
+			snprintf(r->why, sizeof r->why, "%.*s", (int)(c->log.len - before),
 				 (const char *)c->log.ptr + before);
-			return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+			judge_exit(c, status, r);
+			return true;
 		}
-		if (accepts_tcp(cf_iut_host(c), c->iut_port))
+		if (accepts_tcp(cf_iut_host(c), c->iut_port)) {
+			c->iut_exit_expected = false;   /* it runs: from now on an exit is a crash */
 			return false;
+		}
 		ib_loop_run_once(c->w->loop, 20);
 	}
 	/* Neither refused to start nor listening: a node that does nothing. */
 	c->res->iut_unresponsive = true;
 	return false;
+}
+
+bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad,
+			  struct cf_refusal *r)
+{
+	const char *extra_conf = bad->conf_append ? bad->conf_append : "";
+	char path[800];
+	FILE *f;
+	int ch;
+
+	memset(r, 0, sizeof *r);
+	r->status = -1;
+	c->iut_started = true;
+	c->iut_port = free_port();
+	c->iut_opts.conf_omit = bad->conf_omit;
+	c->iut_opts.files = bad->files;
+	c->iut_opts.nfiles = bad->nfiles;
+	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c) || !spoil_dir(c, bad)) {
+		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
+		return false;
+	}
+	snprintf(path, sizeof path, "%s/node.conf", c->iut_dir);
+	f = fopen(path, "a+");
+	r->line = 1;
+	while (f && (ch = fgetc(f)) != EOF)
+		r->line += ch == '\n';
+	if (!f || fputs(extra_conf, f) < 0 || fclose(f) != 0) {
+		cf_harness_error(c, "cannot write %s", path);
+		return false;
+	}
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		struct ib_diag diag = { 0 };
+		char dir[700];
+
+		cf_iut_given_dir(c, dir, sizeof dir);
+		if (ib_node_open(&c->iut_node, c->w->loop, dir, &diag) == IB_OK) {
+			/* It opened: it runs, as after cf_iut_start. */
+			if (self_run(c, &diag) != IB_OK)
+				cf_harness_error(c, "the reference node did not start: %s",
+						 diag.reason);
+			return false;
+		}
+		/* What `interbot run` prints for the same failure. */
+		if (diag.line)
+			snprintf(r->why, sizeof r->why, "%s:%d: %s", diag.file, diag.line,
+				 diag.reason);
+		else
+			snprintf(r->why, sizeof r->why, "%s%s%s", diag.file,
+				 diag.file[0] ? ": " : "", diag.reason);
+		return true;
+	}
+	return cmd_refused(c, r);
 }
 
 static bool self_exited(void *arg)
@@ -620,6 +738,11 @@ void cf_iut_cleanup(struct cf_ctx *c)
 const ib_id *cf_iut_id(struct cf_ctx *c)
 {
 	return ib_pubkey_id(c->w->iut_key);
+}
+
+void cf_iut_secret(struct cf_ctx *c, uint8_t out[32])
+{
+	cf_derive(c->w->opt->seed, "iut", 0, out);
 }
 
 const struct ib_pubkey *cf_iut_key(struct cf_ctx *c)

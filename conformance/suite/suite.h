@@ -119,6 +119,8 @@ size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size
 /* iut.c, for the runner */
 void cf_iut_cleanup(struct cf_ctx *c);
 bool cf_iut_check_alive(struct cf_ctx *c);
+/* The node directory as the IUT is given it: its path and the test's dir_suffix. */
+void cf_iut_given_dir(struct cf_ctx *c, char *out, size_t cap);
 
 /* Expectations (--expect): known failures of a stack, each with a reason. */
 struct cf_expectation {

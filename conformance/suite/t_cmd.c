@@ -779,6 +779,66 @@ out:
 	ib_buf_free(&out);
 }
 
+/* [CMD-18] T0 (max_message 16 MiB) publishes an item of 70,000 bytes, which the IUT stores
+ * ([DATA-11]); T1 announced max_message 65,536, which no RESULT carrying that item fits.
+ * ib.get from T0 answers ok with T0's frame, whole; ib.get and ib.fetch from T1 answer
+ * failed with a short reason, and T1's link stays open. */
+static void test_result_too_big(struct cf_ctx *c)
+{
+	static uint8_t value[70000];
+	struct ib_buf frame = { 0 }, out = { 0 };
+	struct hn_peer *big, *small;
+	struct ib_slice key;
+	struct ib_msg m;
+	char name[64];
+	uint16_t status = 0;
+
+	snprintf(name, sizeof name, "cmd.too-big.%016llx", (unsigned long long)cf_rand(c));
+	key = (struct ib_slice){ (const uint8_t *)name, strlen(name) };
+	memset(value, 'v', sizeof value);
+	if (!cf_iut_start(c, NULL) || !(big = cf_peer(c, 0)) || !(small = cf_peer(c, 1)))
+		goto out;
+	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
+	if (!cf_link_child(c, big) || !cf_link_child(c, small))
+		goto out;
+	if (!cf_hello_of(big, &m) || m.u.hello.max_message < sizeof value + 1024) {
+		cf_not_applicable(c, "the node takes no message of %zu bytes", sizeof value + 1024);
+		goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PUBLISH;
+	m.u.publish = (struct ib_publish){ key, 1, { value, sizeof value } };
+	if (hn_peer_send(big, &m, NULL, NULL, false, &frame) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	if (!cf_command(c, big, NULL, "ib.get", &key, 1, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK && out.len == frame.len &&
+		       !memcmp(out.ptr, frame.ptr, frame.len), "CMD-18",
+		       "a RESULT that fits the asker's link is sent whole: ib.get from T0 answers "
+		       "ok with the 70,000-byte item's frame",
+		       "it answered %s with %zu bytes (the frame has %zu)", ib_status_name(status),
+		       out.len, frame.len))
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		const char *cmd = i ? "ib.fetch" : "ib.get";
+
+		if (!cf_command(c, small, NULL, cmd, &key, 1, &status, &out) ||
+		    !cf_expect(c, status == IB_STATUS_FAILED && out.len > 0 && out.len <= 255,
+			       "CMD-18",
+			       "a RESULT too big for the asker's link is replaced by failed with a "
+			       "reason of at most 255 bytes",
+			       "%s from T1 (max_message 65,536) answered %s with %zu bytes", cmd,
+			       ib_status_name(status), out.len))
+			goto out;
+	}
+	cf_expect(c, !hn_peer_closed(small), "FLOOD-13",
+		  "the link whose max_message is small stays open", "the IUT closed it");
+out:
+	ib_buf_free(&frame);
+	ib_buf_free(&out);
+}
+
 const struct cf_test cf_tests_cmd[] = {
 	{ "cmd.one-result", "CMD-1 CMD-3 CMD-17", 0, test_one_result,
 	  "answer each COMMAND (also one sent to everyone) with exactly one RESULT, same cmd_id, "
@@ -820,5 +880,8 @@ const struct cf_test cf_tests_cmd[] = {
 	  "the own key once when authorized/ holds it too" },
 	{ "cmd.info-role-client", "CMD-16", CF_NEEDS_CONFIG, test_info_role_client,
 	  "a mode = client root shows role=client in ib.info" },
+	{ "cmd.result-too-big", "CMD-18 CMD-1 DATA-11", 0, test_result_too_big,
+	  "ib.get of a 70,000-byte item answers ok to a child whose link takes it, and failed with "
+	  "a short reason to one that announced max_message 65,536; so does ib.fetch" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -813,61 +813,6 @@ out:
 	ib_buf_free(&g2);
 }
 
-/* ---- DATA-15: an item too long for a RESULT ------------------------------------------------- */
-
-/* Sends over p a PUBLISH of key by T1 whose message is about 65,500 bytes (above max_value,
- * [DATA-11]): its RESULT (126 bytes more) is above 65,536, the smallest max_message. */
-static bool publish_long(struct cf_ctx *c, struct hn_peer *p, const char *key,
-			 struct ib_buf *frame)
-{
-	struct ib_buf value = { 0 };
-	struct ib_msg m;
-	int err;
-
-	for (size_t i = 0; i < 65450; i++)
-		ib_buf_put(&value, "x", 1);
-	cf_msg_publish(&m, key, 1, "");
-	m.u.publish.value = (struct ib_slice){ value.ptr, value.len };
-	err = hn_peer_send(p, &m, cf_tester_identity(c, 1), NULL, false, frame);
-	ib_buf_free(&value);
-	if (err != IB_OK)
-		cf_harness_error(c, "cannot send PUBLISH");
-	return err == IB_OK;
-}
-
-/* [DATA-15] T0 announced max_message 65,536; the IUT holds a long item whose RESULT does not
- * fit it. ib.get and ib.fetch from T0 must each be answered, with `failed`, not left without
- * a RESULT (which [FLOOD-13] alone would do); T3 (default max_message) gets the item. */
-static void test_result_too_big(struct cf_ctx *c)
-{
-	struct ib_buf frame = { 0 }, out = { 0 };
-	char key[64];
-	struct ib_slice arg;
-	struct hn_peer *small, *big;
-	uint16_t status = 0;
-
-	fresh_key(c, "data.too-big", key, sizeof key);
-	arg = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
-	if (!(small = cf_peer(c, 0)))
-		goto out;
-	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
-	if (!cf_iut_start(c, NULL) || !cf_link_child(c, small) || !(big = cf_peer(c, 3)) ||
-	    !cf_link_child(c, big) || !publish_long(c, big, key, &frame) ||
-	    !holds(c, big, key, &frame, "DATA-11", "the long item is stored") ||
-	    !cf_command(c, small, NULL, "ib.get", &arg, 1, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_FAILED, "DATA-15",
-		       "ib.get whose item does not fit a RESULT to the asker answers `failed`",
-		       "it answered %s (%zu bytes)", ib_status_name(status), out.len) ||
-	    !cf_command(c, small, NULL, "ib.fetch", &arg, 1, &status, &out))
-		goto out;
-	cf_expect(c, status == IB_STATUS_FAILED, "DATA-15",
-		  "ib.fetch ending with an item that does not fit a RESULT to the asker answers "
-		  "`failed`", "it answered %s (%zu bytes)", ib_status_name(status), out.len);
-out:
-	ib_buf_free(&frame);
-	ib_buf_free(&out);
-}
-
 const struct cf_test cf_tests_data[] = {
 	{ "data.newer-only", "DATA-1 DATA-2", 0, test_newer_only,
 	  "replace an item only by a PUBLISH whose (version, writer id_bot, seq) is greater, "
@@ -898,8 +843,5 @@ const struct cf_test cf_tests_data[] = {
 	  test_write_fails,
 	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "
 	  "and answer ib.publish `failed` without sending" },
-	{ "data.result-too-big", "DATA-15", 0, test_result_too_big,
-	  "answer ib.get and ib.fetch `failed` when the item's RESULT is above the asker's link "
-	  "max_message, rather than sending nothing" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

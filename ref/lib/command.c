@@ -6,6 +6,7 @@
 #include "reader.h"
 
 #include <openssl/evp.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,33 @@
 
 #define CMD_MAX_ARGS 16u
 
+#define RESULT_FIXED_LEN (IB_MSG_HEADER_LEN + 8u + 2u + 3u) /* cmd_id, status, output's length */
+
+/*
+ * [CMD-1][CMD-18] One RESULT to `to`, always: one that a link it would leave on could not
+ * take ([FRAME-7]) is replaced by `failed` with a short reason, which fits any link.
+ */
 int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_t status,
 		    struct ib_slice output)
 {
+	uint32_t room = flood_room_toward(n, to);
+	char reason[200];
 	struct ib_msg m;
 
+	/* FAULT big-result-failed-everywhere, breaks [CMD-18]: a RESULT above the smallest
+	 * max_message any node may announce is failed, whatever the asker's link takes. */
+	if (IB_FAULT(n, big_result_failed_everywhere))
+		room = IB_MAX_MESSAGE_MIN;
+	/* FAULT big-result-sent, breaks [CMD-18]: sent as it is, [FLOOD-13] keeps it off. */
+	if (output.len > room - RESULT_FIXED_LEN && !IB_FAULT(n, big_result_sent)) {
+		snprintf(reason, sizeof reason,
+			 "the answer (%zu bytes) does not fit the max_message (%" PRIu32
+			 ") of the link to the asker\n",
+			 output.len + RESULT_FIXED_LEN, room);
+		node_log(n, IB_LOG_WARN, "command answer too big for the asker's link: failed");
+		status = IB_STATUS_FAILED;
+		output = (struct ib_slice){ (const uint8_t *)reason, strlen(reason) };
+	}
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_RESULT;
 	m.h.dest = *to;
@@ -112,31 +135,12 @@ static uint16_t run_info(struct ib_node *n, struct ib_buf *out)
 	return IB_STATUS_FAILED;
 }
 
-/* [DATA-15] Whether a RESULT carrying frame (an item) reaches the link toward the asker.
- * When it does not ([FLOOD-13] would keep it off), the asker gets `failed` instead, so that
- * it still gets its one RESULT ([CMD-1]). FAULT result-too-big-silent, breaks [DATA-15]:
- * the RESULT is sent as it is, and kept off that link. */
-static bool item_result_fits(struct ib_node *n, const ib_id *to, struct ib_slice frame)
-{
-	size_t len = IB_MSG_HEADER_LEN + 8 + 2 + 3 + frame.len;
-
-	return IB_FAULT(n, result_too_big_silent) || flood_fits(n, to, len);
-}
-
-static const char too_big_reason[] = "the item's frame does not fit a RESULT on the link to "
-				     "you (its max_message)\n";
-
-static uint16_t run_get(struct ib_node *n, const ib_id *from, struct ib_slice key,
-			struct ib_buf *out)
+static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *out)
 {
 	struct ib_item item;
 
 	if (ib_store_get(n->store, key, &item) != IB_OK)
 		return IB_STATUS_NOT_FOUND;
-	if (!item_result_fits(n, from, item.frame)) {
-		ib_buf_put(out, too_big_reason, sizeof too_big_reason - 1);
-		return IB_STATUS_FAILED;
-	}
 	/* The writer's own frame, so the asker can check it ([CMD-3] rationale). */
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
 }
@@ -187,11 +191,7 @@ static void fetch_done(struct ib_node *n, int status, const struct ib_item *item
 	struct ib_slice none = { NULL, 0 };
 
 	(void)report;
-	if (status == IB_OK && !item_result_fits(n, &r->to, item->frame))
-		cmd_send_result(n, &r->to, r->cmd_id, IB_STATUS_FAILED,
-				(struct ib_slice){ (const uint8_t *)too_big_reason,
-						   sizeof too_big_reason - 1 });
-	else if (status == IB_OK)
+	if (status == IB_OK)
 		cmd_send_result(n, &r->to, r->cmd_id, IB_STATUS_OK, item->frame);
 	else
 		cmd_send_result(n, &r->to, r->cmd_id,
@@ -268,7 +268,7 @@ static int run(struct ib_node *n, const ib_id *from, const struct ib_command *c,
 		return nargs ? IB_STATUS_BAD_ARGS : run_info(n, out);
 	if (name_is(n, c->name, "ib.get"))
 		return !key_args(n, c->name, args, nargs, 1) ? IB_STATUS_BAD_ARGS
-							      : run_get(n, from, args[0], out);
+							      : run_get(n, args[0], out);
 	if (name_is(n, c->name, "ib.publish"))
 		return !key_args(n, c->name, args, nargs, 2)
 			       ? IB_STATUS_BAD_ARGS

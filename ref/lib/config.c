@@ -84,11 +84,13 @@ static bool is_digit(uint8_t ch)
 	return ch >= '0' && ch <= '9';
 }
 
-/* The characters of a command name and of a host name outside brackets. */
+/* The characters of a command name and of a host name outside brackets: [IFACE-19] ASCII
+ * letters only. FAULT conf-host-unicode-letters, breaks [IFACE-19]: any byte of a non-ASCII
+ * character passes for a letter. */
 static bool is_name_char(uint8_t ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) || ch == '.' ||
-	       ch == '_' || ch == '-';
+	       ch == '_' || ch == '-' || (ch >= 0x80 && IB_FAULT_ENV(conf_host_unicode_letters));
 }
 
 static bool all_name_chars(struct ib_slice s)
@@ -235,6 +237,12 @@ static int split_plain(struct ib_slice s, struct addr *a, const char **why)
 		*why = "an IPv6 host must be in brackets, as [::1]:port";
 		return IB_ERR_RANGE;
 	}
+	/* FAULT conf-host-wildcard, breaks [IFACE-19]: an empty host or `*` is every address. */
+	if ((n == 0 || (n == 1 && s.ptr[0] == '*')) && IB_FAULT_ENV(conf_host_wildcard)) {
+		a->host = slice_of(s.ptr, n);
+		return IB_OK;
+	}
+	/* [IFACE-19] never empty, never a wildcard ('*' is no name character). */
 	if (n == 0 || n > HOST_MAX) {
 		*why = n ? "the host is longer than 253 bytes" : "the host is empty";
 		return IB_ERR_RANGE;
@@ -424,19 +432,44 @@ static bool list_next(struct ib_slice *rest, struct ib_slice *item)
 	return true;
 }
 
+/* [IFACE-19] an empty list item is a mistake: FAULT conf-empty-item-skipped, breaks
+ * [IFACE-19]: it is left out instead. */
+static bool skip_empty_item(struct ib_slice item)
+{
+	return item.len == 0 && IB_FAULT_ENV(conf_empty_item_skipped);
+}
+
+static bool parent_listed(const struct ib_config *c, size_t n, struct ib_slice addr)
+{
+	/* FAULT conf-duplicate-parent-accepted, breaks [IFACE-19]: an address twice is kept. */
+	if (IB_FAULT_ENV(conf_duplicate_parent_accepted))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (slice_equal(text_slice(c->parents[i]), addr))
+			return true;
+	return false;
+}
+
 /* parents: comma-separated addresses in order of preference ([TREE-1]); empty: a root. */
 static int parse_parents(struct ib_config *c, const struct conf_key *k, struct ib_slice v,
                          const struct where *at)
 {
 	struct ib_slice item;
+	struct excerpt e;
 	size_t n = 0;
 	int err;
 
 	memset(c->parents, 0, sizeof c->parents);
 	c->parent_count = 0;
+	/* [IFACE-11] empty: the empty list, a root. FAULT empty-parents-refused, breaks
+	 * [IFACE-11]: an empty value is out of range. */
+	if (v.len == 0 && IB_FAULT_ENV(empty_parents_refused))
+		return fail(at, "%s: empty value", k->name);
 	if (v.len == 0)
 		return IB_OK;
 	while (list_next(&v, &item)) {
+		if (skip_empty_item(item))
+			continue;
 		if (n == IB_MAX_PARENTS)
 			return fail(at, "%s: more than %u addresses; at most %u are allowed",
 			            k->name, IB_MAX_PARENTS, IB_MAX_PARENTS);
@@ -446,6 +479,9 @@ static int parse_parents(struct ib_config *c, const struct conf_key *k, struct i
 		err = check_addr(k, item, at);
 		if (err)
 			return err;
+		/* [IFACE-19] no address twice. */
+		if (parent_listed(c, n, item))
+			return fail(at, "%s: \"%s\" is listed twice", k->name, excerpt(&e, item));
 		set_text(c->parents[n++], IB_MAX_ADDR, item);
 	}
 	c->parent_count = n;
@@ -485,6 +521,8 @@ static int parse_commands(struct ib_config *c, const struct conf_key *k, struct 
 	if (v.len == 0)
 		return IB_OK;
 	while (list_next(&v, &item)) {
+		if (skip_empty_item(item))
+			continue;
 		if (n == IB_MAX_COMMANDS)
 			return fail(at, "%s: more than %u names; at most %u are allowed", k->name,
 			            IB_MAX_COMMANDS, IB_MAX_COMMANDS);
@@ -518,7 +556,16 @@ static int parse_number(struct ib_config *c, const struct conf_key *k, struct ib
 	if (!all_digits(v))
 		return fail(at, "%s: \"%s\" is not a decimal number; digits only, %s", k->name,
 		            excerpt(&e, v), range);
-	if (!decimal(v, NUMBER_MAX_DIGITS, &n) || n < k->min || n > k->max)
+	/* [IFACE-19] leading zeros change nothing. FAULT conf-leading-zeros-octal, breaks
+	 * [IFACE-19]: a number with a leading zero is read in octal, as C's strtoul(.., 0). */
+	if (IB_FAULT_ENV(conf_leading_zeros_octal) && v.len > 1 && v.ptr[0] == '0') {
+		char digits[NUMBER_MAX_DIGITS + 1];
+
+		snprintf(digits, sizeof digits, "%.*s", (int)v.len, (const char *)v.ptr);
+		n = strtoull(digits, NULL, 8);
+		if (n < k->min || n > k->max)
+			return fail(at, "%s: %s is out of range %s", k->name, excerpt(&e, v), range);
+	} else if (!decimal(v, NUMBER_MAX_DIGITS, &n) || n < k->min || n > k->max)
 		return fail(at, "%s: %s is out of range %s", k->name, excerpt(&e, v), range);
 	*number_field(c, k) = (uint32_t)n;
 	return IB_OK;
@@ -744,7 +791,12 @@ static int parse_line(struct parse_state *st, struct ib_slice line)
 	if (line_ignored(line))
 		return IB_OK;
 	line = trim(line);
+	/* [IFACE-19] the first '=': the value may hold more. */
 	eq = memchr(line.ptr, '=', line.len);
+	/* FAULT conf-equals-in-value-refused, breaks [IFACE-19]: a second '=' is an error. */
+	if (eq && IB_FAULT_ENV(conf_equals_in_value_refused) &&
+	    memchr(eq + 1, '=', line.len - (size_t)(eq + 1 - line.ptr)))
+		return fail(&st->at, "more than one '=' on the line");
 	if (!eq)
 		return fail(&st->at, "\"%s\" has no '='; a line is `key = value`",
 		            excerpt(&e, line));
@@ -899,7 +951,9 @@ static void defaults_for_path(struct ib_config *c, const char *path)
 	const char *base = NULL;
 	size_t n;
 
-	if (dir)
+	/* [IFACE-20] "." and ".." resolved, as realpath does. FAULT default-name-lexical, breaks
+	 * [IFACE-20]: the last component of the path as given, "." for "alice/." and "alice/./". */
+	if (dir && !IB_FAULT_ENV(default_name_lexical))
 		real = realpath(dir, NULL);
 	if (real || dir) {
 		char *s = real ? real : dir;

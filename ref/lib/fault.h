@@ -138,7 +138,6 @@
 	X(revoke_keeps_item_files, "MEMBER-6") /* store.c unpersist */                       \
 	X(store_refusal_not_forwarded, "DATA-13") /* flood.c fault_store_refused */          \
 	X(publish_despite_write_failure, "DATA-14") /* data.c ib_node_publish */             \
-	X(result_too_big_silent, "DATA-15")  /* command.c item_result_fits */                \
 	X(fetch_answers_transfer, "ELECT-10") /* election.c elect_transfer_received */       \
 	X(own_by_version_only, "ELECT-11")   /* election.c own_as_new */                     \
 	X(transfer_from_skipped_holder, "ELECT-14") /* election.c fault_skipped_holder */    \
@@ -165,6 +164,28 @@
 	X(default_name_fixed, "IFACE-11")   /* config.c defaults_for_path */                  \
 	X(key_mode_exactly_0600, "ID-6")    /* identity.c check_key_perms */                  \
 	X(key_dir_checked, "ID-6")          /* identity.c check_key_perms */                  \
+	X(key_mode_rw_bits_only, "ID-6")    /* identity.c check_key_perms */                  \
+	X(own_key_file_refused, "ID-7")     /* keyring.c load_one */                          \
+	X(big_result_sent, "CMD-18")        /* command.c cmd_send_result */                   \
+	X(big_result_failed_everywhere, "CMD-18") /* command.c cmd_send_result */             \
+	X(pub_names_any_case, "IFACE-14")   /* keyring.c is_pub_name */                       \
+	X(pub_dot_files_read, "IFACE-14")   /* keyring.c is_pub_name */                       \
+	X(pub_links_skipped, "IFACE-14")    /* keyring.c load_one */                          \
+	X(pub_bad_file_skipped, "IFACE-15") /* keyring.c load_one */                          \
+	X(pub_first_block_only, "IFACE-15") /* pem.c   one_block */                           \
+	X(pub_any_der, "IFACE-15")          /* pubkey.c ib_pubkey_load */                     \
+	X(pkcs8_v2_refused, "IFACE-16")     /* identity.c pkcs8_parse */                      \
+	X(pkcs8_public_key_unchecked, "IFACE-16") /* identity.c identity_from_pkcs8 */        \
+	X(crt_presented_unchecked, "IFACE-17") /* identity.c ib_identity_load, ib_identity_x509 */ \
+	X(sighup_rereads_conf, "IFACE-18")  /* node.c  ib_node_reload_keys */                 \
+	X(conf_equals_in_value_refused, "IFACE-19") /* config.c parse_line */                 \
+	X(conf_empty_item_skipped, "IFACE-19") /* config.c parse_parents, parse_commands */   \
+	X(conf_duplicate_parent_accepted, "IFACE-19") /* config.c parent_listed */            \
+	X(conf_host_wildcard, "IFACE-19")   /* config.c split_plain */                        \
+	X(conf_host_unicode_letters, "IFACE-19") /* config.c is_name_char */                  \
+	X(conf_leading_zeros_octal, "IFACE-19") /* config.c parse_number */                   \
+	X(empty_parents_refused, "IFACE-11") /* config.c parse_parents */                     \
+	X(default_name_lexical, "IFACE-20") /* config.c defaults_for_path */                  \
 	/* end */
 
 #ifdef IB_FAULTS

@@ -83,6 +83,21 @@ static void send_toward(struct ib_node *n, const struct ib_link *except, const i
 		send_all(n, except, frame, len);
 }
 
+/* [CMD-18] The smallest max_message of the links a frame for dest would leave on, as
+ * send_toward chooses them: its route, or every open link; UINT32_MAX with none. */
+uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest)
+{
+	struct origin *o = origin_get(n, dest, false);
+	uint32_t room = UINT32_MAX;
+
+	if (o && o->route && link_open(o->route))
+		return o->route->peer_max_message;
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		if (link_open(l) && l->peer_max_message < room)
+			room = l->peer_max_message;
+	return room;
+}
+
 static void deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
 	/* [MSG-10] a type this node does not know is forwarded, never acted on. */

@@ -6,6 +6,8 @@
 
 #include "fault.h"
 #include "file.h"
+#include "pem.h"
+#include "reader.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -28,7 +30,61 @@
 struct ib_identity {
 	EVP_PKEY *pkey; /* the private key */
 	struct ib_pubkey *pub;
+#ifdef IB_FAULTS
+	X509 *fault_cert; /* crt-presented-unchecked: identity.crt, as it is */
+#endif
 };
+
+#ifdef IB_FAULTS
+/* FAULT crt-presented-unchecked, breaks [IFACE-17]: identity.crt, beside key_path, is the
+ * certificate presented in TLS, not checked against the key (TLS then refuses the pair). */
+static int fault_read_crt(struct ib_identity *id, const char *key_path, struct ib_diag *diag)
+{
+	char *dir = ib_file_dir_of(key_path), path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/identity.crt", dir ? dir : ".");
+	free(dir);
+	f = fopen(path, "r");
+	id->fault_cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	ERR_clear_error();
+	if (id->fault_cert)
+		return IB_OK;
+	ib_diag_set(diag, path, 0, "cannot read the certificate");
+	return IB_ERR_IO;
+}
+
+static X509 *fault_cert_copy(const struct ib_identity *id)
+{
+	return id->fault_cert ? X509_dup(id->fault_cert) : NULL;
+}
+
+static void fault_cert_free(struct ib_identity *id)
+{
+	X509_free(id->fault_cert);
+}
+#else
+static int fault_read_crt(struct ib_identity *id, const char *key_path, struct ib_diag *diag)
+{
+	(void)id;
+	(void)key_path;
+	(void)diag;
+	return IB_OK;
+}
+
+static X509 *fault_cert_copy(const struct ib_identity *id)
+{
+	(void)id;
+	return NULL;
+}
+
+static void fault_cert_free(struct ib_identity *id)
+{
+	(void)id;
+}
+#endif
 
 /* Takes ownership of pkey in every case. */
 static int identity_wrap(struct ib_identity **out, EVP_PKEY *pkey)
@@ -111,16 +167,6 @@ int ib_identity_copy(struct ib_identity **out, const struct ib_identity *id)
 	return err;
 }
 
-/* An encrypted key file fails to load instead of prompting on a terminal. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 /* Whether group or others may use the directory that holds path. Only the fault
  * key-dir-checked asks: [ID-6] leaves directories to their owner. */
 static bool dir_open_to_others(const char *path)
@@ -146,6 +192,10 @@ static int check_key_perms(int fd, const char *path, struct ib_diag *diag)
 	 * execute bit either, so 0700 is refused. */
 	if (IB_FAULT_ENV(key_mode_exactly_0600))
 		bad = 0177;
+	/* FAULT key-mode-rw-bits-only, breaks [ID-6]: only read and write bits refuse, so
+	 * 0610, 0601 and 0710 start. */
+	if (IB_FAULT_ENV(key_mode_rw_bits_only))
+		bad = 066;
 	if (fstat(fd, &st) != 0) {
 		ib_diag_set(diag, path, 0, "cannot stat: %s", strerror(errno));
 		return IB_ERR_IO;
@@ -169,10 +219,140 @@ static int check_key_perms(int fd, const char *path, struct ib_diag *diag)
 	return IB_OK;
 }
 
+/* ---- identity.key: PKCS#8 v1 and v2 ([IFACE-16]) ------------------------------------------ */
+
+static const uint8_t ed25519_alg[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 }; /* OID 1.3.101.112 */
+
+/* One DER element: its tag and its contents as a sub-reader. Definite lengths only, of at
+ * most two length bytes: a key file holds at most 64 KiB. */
+static int der_next(struct ib_reader *r, uint8_t *tag, struct ib_reader *body)
+{
+	uint8_t t, l, b1 = 0, b2 = 0;
+	size_t len;
+
+	if (ib_reader_u8(r, &t) || ib_reader_u8(r, &l))
+		return IB_ERR_KEY_FILE;
+	if (l < 0x80)
+		len = l;
+	else if (l == 0x81 && !ib_reader_u8(r, &b1))
+		len = b1;
+	else if (l == 0x82 && !ib_reader_u8(r, &b1) && !ib_reader_u8(r, &b2))
+		len = (size_t)b1 << 8 | b2;
+	else
+		return IB_ERR_KEY_FILE;
+	*tag = t;
+	return ib_reader_sub(r, len, body) ? IB_ERR_KEY_FILE : IB_OK;
+}
+
+/* Whether body is exactly these bytes. */
+static bool der_is(const struct ib_reader *body, const uint8_t *want, size_t len)
+{
+	return ib_reader_left(body) == len && memcmp(body->p + body->off, want, len) == 0;
+}
+
+struct pkcs8_ed25519 {
+	uint8_t secret[IB_SECRET_LEN];
+	uint8_t pub[IB_PUBKEY_LEN]; /* the publicKey field, when has_pub */
+	bool has_pub;
+};
+
+/*
+ * RFC 5958 OneAsymmetricKey of an Ed25519 key (RFC 8410 section 7):
+ *   SEQUENCE { version INTEGER (0: v1, 1: v2), SEQUENCE { OID 1.3.101.112 },
+ *              OCTET STRING { OCTET STRING (32) }, [0] attributes OPTIONAL,
+ *              [1] publicKey OPTIONAL (v2 only) }
+ * IB_ERR_NOT_ED25519 for another algorithm, IB_ERR_KEY_FILE for anything else, with *why.
+ */
+static int pkcs8_parse(const uint8_t *der, size_t len, struct pkcs8_ed25519 *k, const char **why)
+{
+	struct ib_reader all, seq, body, inner;
+	struct ib_slice bytes;
+	uint8_t tag, version;
+
+	*why = "not a PKCS#8 private key";
+	ib_reader_init(&all, der, len);
+	if (der_next(&all, &tag, &seq) || tag != 0x30 || ib_reader_end(&all))
+		return IB_ERR_KEY_FILE;
+	if (der_next(&seq, &tag, &body) || tag != 0x02 || ib_reader_u8(&body, &version) ||
+	    ib_reader_end(&body) || version > 1) {
+		*why = "not a PKCS#8 private key of version 1 or 2";
+		return IB_ERR_KEY_FILE;
+	}
+	/* FAULT pkcs8-v2-refused, breaks [IFACE-16]: version 2 is not read (OpenSSL 3.0). */
+	if (version == 1 && IB_FAULT_ENV(pkcs8_v2_refused)) {
+		*why = "PKCS#8 version 2 is not supported";
+		return IB_ERR_KEY_FILE;
+	}
+	if (der_next(&seq, &tag, &body) || tag != 0x30)
+		return IB_ERR_KEY_FILE;
+	if (!der_is(&body, ed25519_alg, sizeof ed25519_alg))
+		return IB_ERR_NOT_ED25519;
+	/* privateKey: an OCTET STRING holding CurvePrivateKey, an OCTET STRING of 32 bytes. */
+	if (der_next(&seq, &tag, &body) || tag != 0x04 || der_next(&body, &tag, &inner) ||
+	    tag != 0x04 || ib_reader_end(&body) ||
+	    ib_reader_bytes(&inner, IB_SECRET_LEN, &bytes) || ib_reader_end(&inner)) {
+		*why = "the private key is not 32 bytes of Ed25519";
+		return IB_ERR_KEY_FILE;
+	}
+	memcpy(k->secret, bytes.ptr, IB_SECRET_LEN);
+	k->has_pub = false;
+	/* attributes [0], ignored. */
+	if (ib_reader_left(&seq) && seq.p[seq.off] == 0xa0 && der_next(&seq, &tag, &body))
+		return IB_ERR_KEY_FILE;
+	/* publicKey [1]: a BIT STRING's contents, no unused bits, 32 bytes; in v2 only. */
+	if (ib_reader_left(&seq) && seq.p[seq.off] == 0x81 && version == 1) {
+		uint8_t unused;
+
+		if (der_next(&seq, &tag, &body) || ib_reader_u8(&body, &unused) || unused != 0 ||
+		    ib_reader_bytes(&body, IB_PUBKEY_LEN, &bytes) || ib_reader_end(&body)) {
+			*why = "the publicKey field is not 32 bytes of Ed25519";
+			return IB_ERR_KEY_FILE;
+		}
+		memcpy(k->pub, bytes.ptr, IB_PUBKEY_LEN);
+		k->has_pub = true;
+	}
+	if (ib_reader_end(&seq)) {
+		*why = "unexpected fields after the private key";
+		return IB_ERR_KEY_FILE;
+	}
+	return IB_OK;
+}
+
+/* [IFACE-16] The key of the DER, whose public key is the one derived from the private key. */
+static int identity_from_pkcs8(struct ib_identity **out, const struct ib_buf *der,
+			       const char *path, struct ib_diag *diag)
+{
+	struct pkcs8_ed25519 k;
+	const char *why;
+	int err;
+
+	err = pkcs8_parse(der->ptr, der->len, &k, &why);
+	if (err == IB_ERR_NOT_ED25519)
+		ib_diag_set(diag, path, 0, "the key is not an Ed25519 key");
+	else if (err)
+		ib_diag_set(diag, path, 0, "%s", why);
+	if (!err) {
+		err = ib_identity_from_secret(out, k.secret);
+		if (err)
+			ib_diag_set(diag, path, 0, "%s", ib_strerror(err));
+	}
+	/* FAULT pkcs8-public-key-unchecked, breaks [IFACE-16]: the publicKey field is not
+	 * compared with the key of the private key. */
+	if (!err && k.has_pub && !IB_FAULT_ENV(pkcs8_public_key_unchecked) &&
+	    memcmp(k.pub, ib_pubkey_raw((*out)->pub), IB_PUBKEY_LEN) != 0) {
+		ib_identity_free(*out);
+		*out = NULL;
+		ib_diag_set(diag, path, 0,
+			    "its publicKey field is not the public key of its private key");
+		err = IB_ERR_KEY_FILE;
+	}
+	OPENSSL_cleanse(&k, sizeof k);
+	return err;
+}
+
 int ib_identity_load(struct ib_identity **out, const char *key_path, struct ib_diag *diag)
 {
-	EVP_PKEY *pkey = NULL;
-	FILE *f = NULL;
+	struct ib_buf der = { 0 };
 	int fd, err;
 
 	if (!out || !key_path)
@@ -183,36 +363,22 @@ int ib_identity_load(struct ib_identity **out, const char *key_path, struct ib_d
 		return IB_ERR_IO;
 	}
 	err = check_key_perms(fd, key_path, diag);
-	if (err)
-		goto out;
-	f = fdopen(fd, "r");
-	if (!f) {
-		ib_diag_set(diag, key_path, 0, "cannot read: %s", strerror(errno));
-		err = IB_ERR_IO;
-		goto out;
+	if (!err)
+		err = ib_pem_read_fd(fd, key_path, "PRIVATE KEY", &der, diag);
+	if (!err)
+		err = identity_from_pkcs8(out, &der, key_path, diag);
+	/* [IFACE-17] the reference makes its own certificate: identity.crt is not read. */
+	if (!err && IB_FAULT_ENV(crt_presented_unchecked)) {
+		err = fault_read_crt(*out, key_path, diag);
+		if (err) {
+			ib_identity_free(*out);
+			*out = NULL;
+		}
 	}
-	fd = -1;
-	pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
-	if (!pkey) {
-		const char *r = ERR_reason_error_string(ERR_peek_last_error());
-
-		ib_diag_set(diag, key_path, 0, "not an unencrypted PEM private key: %s",
-		            r ? r : "no key found");
-		err = IB_ERR_KEY_FILE;
-		goto out;
-	}
-	err = identity_wrap(out, pkey);
-	pkey = NULL;
-	if (err)
-		ib_diag_set(diag, key_path, 0, "%s",
-		            err == IB_ERR_NOT_ED25519 ? "the key is not an Ed25519 key"
-		                                      : ib_strerror(err));
-out:
-	ERR_clear_error();
-	if (f)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	if (der.ptr)
+		OPENSSL_cleanse(der.ptr, der.cap);
+	ib_buf_free(&der);
 	return err;
 }
 
@@ -403,6 +569,7 @@ void ib_identity_free(struct ib_identity *id)
 		return;
 	EVP_PKEY_free(id->pkey);
 	ib_pubkey_free(id->pub);
+	fault_cert_free(id);
 	free(id);
 }
 
@@ -422,6 +589,9 @@ X509 *ib_identity_x509(const struct ib_identity *id, const char *cn)
 
 	if (!id || !cn)
 		return NULL;
+	x = fault_cert_copy(id); /* NULL but with the fault crt-presented-unchecked */
+	if (x)
+		return x;
 	x = X509_new();
 	if (x && cert_build(x, id, cn) != IB_OK) {
 		X509_free(x);

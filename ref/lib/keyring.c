@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 struct ib_keyring {
 	struct ib_pubkey **keys; /* sorted by id_bot, ascending, no two with one id */
@@ -137,12 +139,36 @@ static int add_own(struct ib_keyring *kr, const struct ib_pubkey *own, struct ib
 	return err;
 }
 
-/* [IFACE-1] NAME.pub, not hidden (as the shell's *.pub), with a non-empty NAME. */
+/* [IFACE-14] NAME.pub, in lower case, not hidden: what the shell lists as authorized/ *.pub. */
 static bool is_pub_name(const char *name)
 {
 	size_t n = strlen(name);
 
-	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pub") == 0;
+	/* FAULT pub-dot-files-read, breaks [IFACE-14]: .alice.pub and ._alice.pub are read. */
+	if (name[0] == '.' && !IB_FAULT_ENV(pub_dot_files_read))
+		return false;
+	/* FAULT pub-names-any-case, breaks [IFACE-14]: alice.PUB is a key file too. */
+	if (IB_FAULT_ENV(pub_names_any_case))
+		return n > 4 && strcasecmp(name + n - 4, ".pub") == 0;
+	return n > 4 && strcmp(name + n - 4, ".pub") == 0;
+}
+
+/* The fault pub-links-skipped: whether path is a symbolic link, which [IFACE-14] follows. */
+static bool is_link(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* [ID-7] The file of the own key takes the own key's place (the same key, with the file's
+ * label), so that a second file of it is [ID-4]'s case: two files, one id_bot. */
+static void take_own_file(struct ib_keyring *kr, struct ib_pubkey *key)
+{
+	size_t i = lower_bound(kr, ib_pubkey_id(key));
+
+	ib_pubkey_free(kr->keys[i]);
+	kr->keys[i] = key;
 }
 
 static int load_one(struct ib_keyring *kr, const char *dir, const char *name, struct ib_diag *diag)
@@ -152,15 +178,22 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 	const struct ib_pubkey *other;
 	char *path = malloc(dl + nl + 2);
 	char hex[2 * IB_ID_LEN + 1];
-	int err;
+	int err = IB_OK;
 
 	if (!path)
 		return IB_ERR_NOMEM;
 	memcpy(path, dir, dl);
 	path[dl] = '/';
 	memcpy(path + dl + 1, name, nl + 1);
+	/* FAULT pub-links-skipped, breaks [IFACE-14]: a symbolic link is not read. */
+	if (IB_FAULT_ENV(pub_links_skipped) && is_link(path))
+		goto out;
+	/* [IFACE-15] a file that is not one Ed25519 key refuses the whole keyring. */
 	err = ib_pubkey_load(&key, path, diag);
-	if (err)
+	/* FAULT pub-bad-file-skipped, breaks [IFACE-15]: a malformed key file is left out. */
+	if (err && err != IB_ERR_NOMEM && IB_FAULT_ENV(pub_bad_file_skipped))
+		err = IB_OK;
+	if (err || !key)
 		goto out;
 	if (refused_key(key)) {
 		/* [FRAME-10] a malformed key file, as [MEMBER-3] says. */
@@ -171,6 +204,20 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 		goto out;
 	}
 	other = ib_keyring_find(kr, ib_pubkey_id(key));
+	/* [ID-7] a file of the own key is allowed, and the key counts once. FAULT
+	 * own-key-file-refused, breaks [ID-7]: it is taken for a second file of that key. */
+	if (other && !*ib_pubkey_label(other) && IB_FAULT_ENV(own_key_file_refused) &&
+	    !memcmp(ib_pubkey_raw(other), ib_pubkey_raw(key), IB_PUBKEY_LEN)) {
+		ib_diag_set(diag, path, 0, "id_bot is also the node's own [ID-4]");
+		ib_pubkey_free(key);
+		err = IB_ERR_DUPLICATE_ID;
+		goto out;
+	}
+	if (other && !*ib_pubkey_label(other) &&
+	    !memcmp(ib_pubkey_raw(other), ib_pubkey_raw(key), IB_PUBKEY_LEN)) {
+		take_own_file(kr, key);
+		goto out;
+	}
 	if (other && *ib_pubkey_label(other)) {
 		/* [ID-4] Two files, one name: even with the same key, one of them is a mistake
 		 * the owner should see (removing one file would not revoke the bot). The own
@@ -182,6 +229,7 @@ static int load_one(struct ib_keyring *kr, const char *dir, const char *name, st
 		err = IB_ERR_DUPLICATE_ID;
 		goto out;
 	}
+	/* [ID-4][ID-7] another key with the own id_bot: refused, naming this file. */
 	err = ib_keyring_add(kr, key);
 	if (err == IB_ERR_DUPLICATE_ID) {
 		ib_id_to_hex(ib_pubkey_id(other), hex);

@@ -576,6 +576,27 @@ int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr)
 	return IB_OK;
 }
 
+#ifdef IB_FAULTS
+/* FAULT sighup-rereads-conf, breaks [IFACE-18]: a reload also takes `commands` from
+ * node.conf as it is now. */
+static void fault_reread_commands(struct ib_node *n)
+{
+	struct ib_config cfg;
+	char path[4096];
+
+	if (dir_path(path, sizeof path, n->dir, "node.conf") != IB_OK ||
+	    ib_config_load(&cfg, path, NULL) != IB_OK)
+		return;
+	memcpy(n->cfg.commands, cfg.commands, sizeof cfg.commands);
+	n->cfg.command_count = cfg.command_count;
+}
+#else
+static void fault_reread_commands(struct ib_node *n)
+{
+	(void)n;
+}
+#endif
+
 int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 {
 	struct ib_keyring *kr = NULL;
@@ -584,6 +605,9 @@ int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 
 	if (!n->dir[0])
 		return IB_ERR_INVALID_ARG;
+	/* [IFACE-18] the keyring only: node.conf was read once, at start. */
+	if (IB_FAULT(n, sighup_rereads_conf))
+		fault_reread_commands(n);
 	err = dir_path(path, sizeof path, n->dir, "authorized");
 	/* FAULT accept-weak-keys, breaks [FRAME-10]: a key of small order is loaded. */
 	ib_keyring_fault_weak_keys(IB_FAULT(n, accept_weak_keys));

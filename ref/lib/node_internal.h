@@ -314,6 +314,8 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 /* [FLOOD-10] the route to origin is now l. */
 void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l);
 int flood_originate(struct ib_node *n, struct ib_msg *m);
+/* [CMD-18] the smallest max_message of the links a frame for dest would leave on. */
+uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);
 /* Whether a message of msg_len bytes directed to dest would be sent on some link

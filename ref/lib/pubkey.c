@@ -7,6 +7,9 @@
  */
 #include "interbot.h"
 
+#include "fault.h"
+#include "pem.h"
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -154,15 +157,14 @@ int ib_pubkey_from_raw(struct ib_pubkey **out, const uint8_t raw[IB_PUBKEY_LEN])
 	return pubkey_wrap(out, pkey);
 }
 
-int ib_pubkey_from_spki(struct ib_pubkey **out, const uint8_t *der, size_t len)
+/* DER SPKI; canonical: only the 44 bytes of [ID-2] (else any encoding OpenSSL decodes). */
+static int spki_decode(struct ib_pubkey **out, const uint8_t *der, size_t len, bool canonical)
 {
 	const unsigned char *p = der;
 	struct ib_pubkey *k = NULL;
 	EVP_PKEY *pkey;
 	int err;
 
-	if (!out || (!der && len))
-		return IB_ERR_INVALID_ARG;
 	if (len == 0 || len > 65536)
 		return IB_ERR_KEY_FILE;
 	pkey = d2i_PUBKEY(NULL, &p, (long)len);
@@ -179,7 +181,7 @@ int ib_pubkey_from_spki(struct ib_pubkey **out, const uint8_t *der, size_t len)
 		return err;
 	/* [ID-3] Only the canonical 44-byte encoding names this key: anything else that
 	 * happens to decode to it would hash to another id_bot. */
-	if (len != IB_SPKI_LEN || memcmp(der, k->spki, IB_SPKI_LEN) != 0) {
+	if (canonical && (len != IB_SPKI_LEN || memcmp(der, k->spki, IB_SPKI_LEN) != 0)) {
 		ib_pubkey_free(k);
 		return IB_ERR_KEY_FILE;
 	}
@@ -187,45 +189,42 @@ int ib_pubkey_from_spki(struct ib_pubkey **out, const uint8_t *der, size_t len)
 	return IB_OK;
 }
 
-/* The reason of the last OpenSSL error, for a diagnostic; clears the queue. */
-static const char *ssl_reason(void)
+int ib_pubkey_from_spki(struct ib_pubkey **out, const uint8_t *der, size_t len)
 {
-	const char *r = ERR_reason_error_string(ERR_peek_last_error());
-
-	ERR_clear_error();
-	return r ? r : "no PEM public key";
+	if (!out || (!der && len))
+		return IB_ERR_INVALID_ARG;
+	return spki_decode(out, der, len, true);
 }
 
+/* [IFACE-15] One PEM block of PUBLIC KEY, whose DER is the 44 bytes of [ID-2]. */
 int ib_pubkey_load(struct ib_pubkey **out, const char *path, struct ib_diag *diag)
 {
 	struct ib_pubkey *k = NULL;
-	EVP_PKEY *pkey;
-	FILE *f;
+	struct ib_buf der = { 0 };
 	int err;
 
 	if (!out || !path)
 		return IB_ERR_INVALID_ARG;
-	f = fopen(path, "r");
-	if (!f) {
-		ib_diag_set(diag, path, 0, "cannot open: %s", strerror(errno));
-		return IB_ERR_IO;
-	}
-	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!pkey) {
-		ib_diag_set(diag, path, 0, "not a PEM public key: %s", ssl_reason());
-		return IB_ERR_KEY_FILE;
-	}
-	err = pubkey_wrap(&k, pkey);
-	if (err) {
-		ib_diag_set(diag, path, 0, "%s",
-		            err == IB_ERR_NOT_ED25519 ? "the key is not an Ed25519 key"
-		                                      : ib_strerror(err));
-		return err;
-	}
+	err = ib_pem_read_one(path, "PUBLIC KEY", &der, diag);
+	if (err)
+		goto out;
+	/* FAULT pub-any-der, breaks [IFACE-15]: any DER OpenSSL decodes to an Ed25519 key. */
+	err = spki_decode(&k, der.ptr, der.len, !IB_FAULT_ENV(pub_any_der));
+	if (err == IB_ERR_NOT_ED25519)
+		ib_diag_set(diag, path, 0, "the key is not an Ed25519 key");
+	else if (err == IB_ERR_KEY_FILE)
+		ib_diag_set(diag, path, 0,
+		            "not the 44 DER bytes of an Ed25519 SubjectPublicKeyInfo "
+		            "(302a300506032b6570032100 and the key)");
+	else if (err)
+		ib_diag_set(diag, path, 0, "%s", ib_strerror(err));
+	if (err)
+		goto out;
 	set_label(k, path);
 	*out = k;
-	return IB_OK;
+out:
+	ib_buf_free(&der);
+	return err;
 }
 
 int ib_pubkey_save(const struct ib_pubkey *k, const char *path)

@@ -606,6 +606,27 @@ static void test_parents(void)
 	REFUSED_EXACT(buf, 2, "parents: more than 16 addresses; at most 16 are allowed");
 }
 
+/* [IFACE-19] the first '=', no address twice, hosts never empty, `*` or non-ASCII. */
+static void test_value_details(void)
+{
+	struct ib_config c;
+
+	ACCEPTED(LISTEN "name = a=b = c\n", &c);
+	CU_ASSERT_STRING_EQUAL(c.name, "a=b = c");
+	ACCEPTED(LISTEN "parents =\n", &c);
+	CU_ASSERT_EQUAL(c.parent_count, 0);
+	REFUSED_EXACT(LISTEN "parents = a:1, b:2 ,a:1\n", 2, "parents: \"a:1\" is listed twice");
+	ACCEPTED(LISTEN "parents = a:1, A:1, a:01\n", &c); /* other bytes: other addresses */
+	CU_ASSERT_EQUAL(c.parent_count, 3);
+	REFUSED(LISTEN "parents = :7000\n", 2, "the host is empty");
+	REFUSED(LISTEN "parents = *:7000\n", 2, "the host has a character other than");
+	REFUSED(LISTEN "parents = b\303\274cher.example:7000\n", 2,
+		"the host has a character other than");
+	ACCEPTED(LISTEN "parents = xn--bcher-kva.example:07000\n", &c);
+	CU_ASSERT_STRING_EQUAL(c.parents[0], "xn--bcher-kva.example:07000");
+	REFUSED(LISTEN "parents = a:000080\n", 2, "the port is not a decimal number");
+}
+
 static void test_commands(void)
 {
 	struct ib_config c;
@@ -1038,6 +1059,7 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_reconnect_order, "IFACE-2"),
     IB_TEST(test_listen_required, "IFACE-2"),
     IB_TEST(test_parents, "IFACE-2"),
+    IB_TEST(test_value_details, "IFACE-19 IFACE-11"),
     IB_TEST(test_commands, "IFACE-2"),
     IB_TEST(test_list_replaces_default, "IFACE-2"),
     IB_TEST(test_addr_parse, "IFACE-2"),

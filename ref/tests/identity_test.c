@@ -1,6 +1,7 @@
 /* Unit tests of pubkey.c, identity.c and verify.c: keys, id_bot, signatures, key files,
  * certificates, and the signature half of the frame envelope. */
 #include "ib_test.h"
+#include "identity_internal.h"
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -403,6 +404,96 @@ static void test_identity_load_errors(void)
 	EVP_PKEY_free(ec);
 }
 
+/* Writes text as a 0600 key file. */
+static void write_key_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+}
+
+/* PEM "PRIVATE KEY" of the PKCS#8 DER: version (0, 1), the seed, then the [1] publicKey. */
+static void pkcs8_pem(char *out, size_t cap, int version, const uint8_t seed[32],
+		      const uint8_t *pub)
+{
+	uint8_t der[100] = { 0x30, 0, 0x02, 0x01, (uint8_t)version, 0x30, 0x05, 0x06, 0x03, 0x2b,
+			     0x65, 0x70, 0x04, 0x22, 0x04, 0x20 };
+	unsigned char b64[200];
+	size_t n = 16;
+
+	memcpy(der + n, seed, 32), n += 32;
+	if (pub) {
+		der[n++] = 0x81, der[n++] = 0x21, der[n++] = 0x00;
+		memcpy(der + n, pub, 32), n += 32;
+	}
+	der[1] = (uint8_t)(n - 2);
+	EVP_EncodeBlock(b64, der, (int)n);
+	snprintf(out, cap, "explanatory text\n-----BEGIN PRIVATE KEY-----\n%s\n"
+		 "-----END PRIVATE KEY-----\nmore text\n", b64);
+}
+
+/* [IFACE-16] PKCS#8 v1 and v2 (with its publicKey) load the same key; a publicKey of another
+ * key, a v1 with a publicKey, two blocks and an encrypted key are refused. */
+static void test_identity_load_pkcs8_versions(void)
+{
+	struct ib_identity *alice = ib_test_identity(0), *bob = ib_test_identity(1), *id = NULL;
+	const uint8_t *pub = ib_pubkey_raw(ib_identity_pubkey(alice));
+	uint8_t seed[32];
+	size_t len = sizeof seed;
+	struct ib_diag diag = {0};
+	char path[512], text[1200], two[2400];
+	EVP_PKEY *k;
+	BIO *b;
+	char *data;
+	long dlen;
+
+	tmp_path(path, sizeof path, "pkcs8.key");
+	IB_ASSERT_OK(ib_identity_save(alice, path));
+	IB_ASSERT_OK(ib_identity_load(&id, path, &diag));
+	k = ib_identity_evp(id);
+	CU_ASSERT_EQUAL_FATAL(EVP_PKEY_get_raw_private_key(k, seed, &len), 1);
+	ib_identity_free(id);
+	id = NULL;
+	for (int v = 0; v < 2; v++) {
+		pkcs8_pem(text, sizeof text, v, seed, v ? pub : NULL);
+		write_key_text(path, text);
+		IB_ASSERT_OK(ib_identity_load(&id, path, &diag));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+		CU_ASSERT(ib_id_equal(ib_identity_id(id), ib_identity_id(alice)));
+		ib_identity_free(id);
+		id = NULL;
+	}
+	pkcs8_pem(text, sizeof text, 1, seed, ib_pubkey_raw(ib_identity_pubkey(bob)));
+	write_key_text(path, text);
+	IB_ASSERT_ERR(ib_identity_load(&id, path, &diag), IB_ERR_KEY_FILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "publicKey"));
+	pkcs8_pem(text, sizeof text, 0, seed, pub);
+	write_key_text(path, text);
+	IB_ASSERT_ERR(ib_identity_load(&id, path, &diag), IB_ERR_KEY_FILE);
+	pkcs8_pem(text, sizeof text, 0, seed, NULL);
+	snprintf(two, sizeof two, "%s%s", text, text);
+	write_key_text(path, two);
+	IB_ASSERT_ERR(ib_identity_load(&id, path, &diag), IB_ERR_KEY_FILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "more than one PEM block"));
+	b = BIO_new(BIO_s_mem());
+	CU_ASSERT_EQUAL_FATAL(PEM_write_bio_PKCS8PrivateKey(b, ib_identity_evp(alice),
+							    EVP_aes_256_cbc(), "pw", 2, NULL, NULL),
+			      1);
+	dlen = BIO_get_mem_data(b, &data);
+	snprintf(text, sizeof text, "%.*s", (int)dlen, data);
+	BIO_free(b);
+	write_key_text(path, text);
+	IB_ASSERT_ERR(ib_identity_load(&id, path, &diag), IB_ERR_KEY_FILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "ENCRYPTED"));
+	CU_ASSERT_PTR_NULL(id);
+	OPENSSL_cleanse(seed, sizeof seed);
+	ib_identity_free(alice);
+	ib_identity_free(bob);
+}
+
 /* ---- Certificate ---------------------------------------------------------------------- */
 
 static X509 *read_cert(const char *path)
@@ -655,6 +746,7 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_identity_save_load, "ID-5"),
     IB_TEST(test_identity_load_refuses_open_modes, "ID-5 ID-6"),
     IB_TEST(test_identity_load_errors, ""),
+    IB_TEST(test_identity_load_pkcs8_versions, "IFACE-16"),
     IB_TEST(test_identity_write_cert, "TLS-7"),
     IB_TEST(test_identity_write_cert_names, ""),
     IB_TEST(test_frame_sign_worked_example, "ID-1 FRAME-1"),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const names[3] = {"alice", "bob", "carol"};
 
@@ -173,6 +174,89 @@ static void test_non_pub_files_ignored(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(kr);
 	CU_ASSERT_EQUAL(ib_keyring_count(kr), 0);
 	ib_keyring_free(kr);
+}
+
+/* [IFACE-14] NAME.pub in lower case, not hidden, links followed; [IFACE-15] one PEM block of
+ * the 44 canonical bytes, explanatory text around it; anything else refuses the keyring. */
+static void test_key_files(void)
+{
+	struct ib_pubkey *bob = test_pubkey(1);
+	struct ib_keyring *kr = NULL;
+	struct ib_diag diag = {0};
+	uint8_t der[60] = { 0x30, 0x81, 0x2c, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x82,
+			    0x00, 0x21, 0x00 };
+	unsigned char b64[100];
+	char dir[512], link[600], text[600];
+
+	make_dir(dir, sizeof dir, "keyfiles");
+	save_pub(dir, 0, "alice.PUB");
+	save_pub(dir, 0, ".alice.pub");
+	save_pub(dir, 1, "bob.key");
+	snprintf(link, sizeof link, "%s/bob.pub", dir);
+	CU_ASSERT_EQUAL_FATAL(symlink("bob.key", link), 0);
+	write_file(dir, "._carol.pub", "\x05\x16\x07 not a key\n");
+	IB_ASSERT_OK(ib_keyring_load_dir(&kr, dir, NULL, &diag));
+	CU_ASSERT_EQUAL(ib_keyring_count(kr), 1);
+	CU_ASSERT_PTR_NOT_NULL(ib_keyring_find(kr, ib_pubkey_id(bob)));
+	ib_keyring_free(kr);
+	kr = NULL;
+
+	/* Explanatory text around the block is read past. */
+	CU_ASSERT_EQUAL_FATAL(unlink(link), 0);
+	EVP_EncodeBlock(b64, ib_pubkey_spki(bob), IB_SPKI_LEN);
+	snprintf(text, sizeof text, "Bob's bot\n-----BEGIN PUBLIC KEY-----\n%s\n"
+		 "-----END PUBLIC KEY-----\nchecked by phone\n", b64);
+	write_file(dir, "bob.pub", text);
+	IB_ASSERT_OK(ib_keyring_load_dir(&kr, dir, NULL, &diag));
+	CU_ASSERT_EQUAL(ib_keyring_count(kr), 1);
+	ib_keyring_free(kr);
+	kr = NULL;
+
+	/* Two blocks; the same key with long-form DER lengths; a directory named x.pub. */
+	{
+		char two[2 * sizeof text];
+
+		snprintf(two, sizeof two, "%s%s", text, text);
+		write_file(dir, "bob.pub", two);
+	}
+	IB_ASSERT_ERR(ib_keyring_load_dir(&kr, dir, NULL, &diag), IB_ERR_KEY_FILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "more than one PEM block"));
+	memcpy(der + 15, ib_pubkey_raw(bob), IB_PUBKEY_LEN);
+	EVP_EncodeBlock(b64, der, 15 + IB_PUBKEY_LEN);
+	snprintf(text, sizeof text, "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n",
+		 b64);
+	write_file(dir, "bob.pub", text);
+	IB_ASSERT_ERR(ib_keyring_load_dir(&kr, dir, NULL, &diag), IB_ERR_KEY_FILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "44 DER bytes"));
+	CU_ASSERT_EQUAL_FATAL(unlink(link), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(link, 0700), 0);
+	IB_ASSERT_ERR(ib_keyring_load_dir(&kr, dir, NULL, &diag), IB_ERR_KEY_FILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "not a regular file"));
+	CU_ASSERT_PTR_NULL(kr);
+	ib_pubkey_free(bob);
+}
+
+/* [ID-7] The own key in one file is allowed (and counted once); in two, [ID-4] refuses. */
+static void test_own_key_files(void)
+{
+	struct ib_identity *alice = ib_test_identity(0);
+	struct ib_keyring *kr = NULL;
+	struct ib_diag diag = {0};
+	char dir[512];
+
+	make_dir(dir, sizeof dir, "ownfiles");
+	save_pub(dir, 0, "me.pub");
+	save_pub(dir, 1, "bob.pub");
+	IB_ASSERT_OK(ib_keyring_load_dir(&kr, dir, ib_identity_pubkey(alice), &diag));
+	CU_ASSERT_EQUAL(ib_keyring_count(kr), 2);
+	ib_keyring_free(kr);
+	kr = NULL;
+	save_pub(dir, 0, "me-too.pub");
+	IB_ASSERT_ERR(ib_keyring_load_dir(&kr, dir, ib_identity_pubkey(alice), &diag),
+		      IB_ERR_DUPLICATE_ID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.file, "me.pub"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "me-too.pub"));
+	ib_identity_free(alice);
 }
 
 static void test_match_spki_whole_key(void)
@@ -386,6 +470,8 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_shared_keyring_refcount, ""),
     IB_TEST(test_non_pub_files_ignored, "IFACE-1"),
     IB_TEST(test_match_spki_whole_key, "ID-3 TLS-4"),
+    IB_TEST(test_key_files, "IFACE-14 IFACE-15"),
+    IB_TEST(test_own_key_files, "ID-7 ID-4"),
     IB_TEST(test_add_same_key_twice, ""),
     IB_TEST(test_failed_reload_keeps_old_keyring, "MEMBER-3"),
     IB_TEST(test_keys_digest, ""),

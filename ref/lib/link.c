@@ -21,6 +21,8 @@ static void link_watch(struct ib_link *l, unsigned events)
 		l->events = events;
 }
 
+static bool connect_next_addr(struct ib_link *l);
+
 static void setup_timeout(struct ib_loop *loop, void *arg)
 {
 	struct ib_link *l = arg;
@@ -30,6 +32,9 @@ static void setup_timeout(struct ib_loop *loop, void *arg)
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "no HELLO in time");
 		return;
 	}
+	/* [TREE-25] a TCP connect that did not end in time: the entry's next address. */
+	if (l->state == LINK_CONNECTING && connect_next_addr(l))
+		return;
 	/* [LINK-7] TCP connect or TLS handshake took too long. */
 	node_count(l->node, IB_CNT_HANDSHAKE_TIMEOUT);
 	link_close(l, 0, "handshake timeout");
@@ -75,26 +80,83 @@ static int start_tls(struct ib_link *l)
 	return IB_OK;
 }
 
+/* [TREE-25] Starts a TCP connect to the first of addrs from *next on that the kernel does not
+ * refuse at once; *next moves past it. */
+static int connect_from(struct ib_node *n, const char *entry, const struct ib_net_addrs *addrs,
+			size_t *next, int *fd)
+{
+	struct ib_diag diag = { 0 };
+	int err = IB_ERR_IO;
+
+	while (*next < addrs->count) {
+		err = ib_net_connect_addr(addrs, (*next)++, fd, &diag);
+		if (err == IB_OK)
+			return IB_OK;
+		node_log(n, IB_LOG_DEBUG, "connect %s: %s", entry, diag.reason);
+	}
+	return err;
+}
+
+/* The TCP connect to one address of the link's entry failed: the next one, if any
+ * ([TREE-25]). False when none is left (the caller closes the link). */
+static bool connect_next_addr(struct ib_link *l)
+{
+	struct ib_node *n = l->node;
+	char name[IB_MAX_ADDR];
+	int fd = -1;
+
+	if (!l->addrs || l->addr_next >= l->addrs->count)
+		return false;
+	if (l->fd >= 0) {
+		ib_loop_unwatch(n->loop, l->fd);
+		ib_net_close(l->fd);
+		l->fd = -1;
+		l->events = 0;
+	}
+	if (connect_from(n, l->addr, l->addrs, &l->addr_next, &fd) != IB_OK)
+		return false;
+	l->fd = fd;
+	if (ib_net_addr_name(l->addrs, l->addr_next - 1, name, sizeof name) == IB_OK)
+		node_log(n, IB_LOG_DEBUG, "connecting to %s: now %s", l->addr, name);
+	link_watch(l, IB_EV_WRITE);
+	arm_setup_timer(l, IB_HANDSHAKE_TIMEOUT_US);
+	return true;
+}
+
 int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
 {
 	char host[IB_MAX_ADDR];
 	struct ib_diag diag = { 0 };
+	struct ib_net_addrs *addrs = NULL;
+	size_t next = 0;
 	uint16_t port;
 	int fd = -1, err;
 
 	err = ib_addr_parse(addr, host, sizeof host, &port);
+	if (!err && !(addrs = malloc(sizeof *addrs)))
+		err = IB_ERR_NOMEM;
+	/* [TREE-25] every address of a name, in the resolver's order, resolved at each try;
+	 * one that does not resolve is IB_ERR_NOT_FOUND: a failed attempt on this entry. */
 	if (!err)
-		err = ib_net_connect(host, port, &fd, &diag);
+		err = ib_net_resolve(host, port, addrs, &diag);
+	if (!err && connect_from(n, addr, addrs, &next, &fd) != IB_OK) {
+		snprintf(diag.reason, sizeof diag.reason, "no address of it takes a connection");
+		err = IB_ERR_IO;
+	}
 	if (err) {
 		node_log(n, IB_LOG_WARN, "connect %s: %s", addr,
 			 diag.reason[0] ? diag.reason : ib_strerror(err));
+		free(addrs);
 		return err;
 	}
 	err = link_new(n, fd, true, addr, out);
 	if (err) {
 		ib_net_close(fd);
+		free(addrs);
 		return err;
 	}
+	(*out)->addrs = addrs;
+	(*out)->addr_next = next;
 	(*out)->state = LINK_CONNECTING;
 	link_watch(*out, IB_EV_WRITE);
 	arm_setup_timer(*out, IB_HANDSHAKE_TIMEOUT_US);
@@ -527,6 +589,9 @@ static void on_connected(struct ib_link *l)
 
 	if (err == IB_ERR_AGAIN)
 		return;
+	/* [TREE-25] refused, unreachable: the entry's next address, if there is one. */
+	if (err && connect_next_addr(l))
+		return;
 	if (err || start_tls(l) != IB_OK) {
 		node_count(l->node, IB_CNT_CONNECT_FAILED);
 		link_close(l, 0, "connect failed");
@@ -632,6 +697,7 @@ void link_free(struct ib_link *l)
 		ib_net_close(l->fd);
 	}
 	ib_tls_free(l->tls);
+	free(l->addrs);
 	ib_frame_decoder_free(&l->dec);
 	ib_buf_free(&l->plain);
 	ib_buf_free(&l->out);

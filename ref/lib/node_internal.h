@@ -21,6 +21,9 @@
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u
 #define IB_MAX_PENDING_LINKS 128u                       /* accepted, not yet past HELLO */
+#define IB_MAX_LISTEN 8u                                /* addresses of a `listen` name */
+
+struct ib_net_addrs;
 
 enum link_state {
 	LINK_CONNECTING,            /* client: TCP connect in progress */
@@ -39,6 +42,8 @@ struct ib_link {
 	bool hello_sent;
 	unsigned events;            /* what the loop watches for */
 	char addr[IB_MAX_ADDR];     /* the peer's address, for logs */
+	struct ib_net_addrs *addrs; /* client: what the parents entry resolved to ([TREE-25]) */
+	size_t addr_next;           /* the next of them to try when a TCP connect fails */
 
 	struct ib_tls *tls;
 	struct ib_frame_decoder dec;
@@ -151,7 +156,8 @@ struct ib_node {
 	struct ib_seq_gen seq;
 	uint64_t rng;               /* xorshift state: retry jitter only */
 
-	int listen_fd;
+	int listen_fds[IB_MAX_LISTEN]; /* one per address of `listen` ([TREE-26]) */
+	size_t listen_count;
 	uint16_t listen_port;
 	uint64_t listen_timer;      /* listening paused after an accept failure */
 	bool started, stopping;
@@ -242,6 +248,10 @@ void tree_link_closed(struct ib_node *n, struct ib_link *l, bool was_open);
 void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_msg *m);
 bool tree_accepts_children(const struct ib_node *n);
 bool tree_path_has(const struct ib_node *n, const ib_id *id);
+/* [TREE-22] whether p names some id twice. */
+bool tree_path_repeats(const struct ib_node *n, const struct ib_path *p);
+/* [TREE-16] closes every connection the node accepted, with no_children_accepted. */
+void tree_close_accepted(struct ib_node *n, const char *reason);
 void tree_send_path(struct ib_node *n, struct ib_link *only);
 void tree_parents_changed(struct ib_node *n);
 

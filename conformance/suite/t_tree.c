@@ -1,6 +1,8 @@
-/* t_tree.c - the tree (spec section 10): which parent the IUT joins and when, the checks it
- * runs on a HELLO as a server and as a client, PATH updates, loops, simultaneous links, the
- * same identity twice, and two roots merging after a partition. */
+/* t_tree.c - the tree (spec section 10): which parent the IUT joins and when (names of
+ * several addresses, rounds, the backoff and its reset, each timer over many periods and at
+ * its deadline), the checks it runs on a HELLO as a server and as a client, what joining
+ * does and in which order, PATH updates, loops, simultaneous links, the same identity twice,
+ * and two roots merging after a partition. */
 #include "cf.h"
 
 #include <arpa/inet.h>

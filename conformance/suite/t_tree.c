@@ -1,10 +1,17 @@
-/* t_tree.c - the tree (spec section 10): which parent the IUT joins and when, the checks it
- * runs on a HELLO as a server and as a client, PATH updates, loops, simultaneous links, the
- * same identity twice, and two roots merging after a partition. */
+/* t_tree.c - the tree (spec section 10): which parent the IUT joins and when (names of
+ * several addresses, rounds, the backoff and its reset, each timer over many periods and at
+ * its deadline), the checks it runs on a HELLO as a server and as a client, what joining
+ * does and in which order, PATH updates, loops, simultaneous links, the same identity twice,
+ * and two roots merging after a partition. */
 #include "cf.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "net.h"
 
@@ -137,6 +144,15 @@ static bool expect_hello_path(struct cf_ctx *c, struct hn_peer *p, const ib_id *
 			 expected, "its HELLO path was %s", got);
 }
 
+/* [TREE-21] The IUT asks parent p to take it: it is a root, so its HELLO path is itself. */
+static bool expect_client_hello_self(struct cf_ctx *c, struct hn_peer *p)
+{
+	const ib_id *self[] = { cf_iut_id(c) };
+
+	return expect_hello_path(c, p, self, 1, "TREE-21",
+				 "as a client the IUT is a root: its HELLO path is its own id alone");
+}
+
 /* Connects p as a child and sends a HELLO (path above..., p); the IUT must close with code. */
 static bool expect_child_refused(struct cf_ctx *c, struct hn_peer *p, const ib_id *above,
 				 size_t nabove, uint16_t code, const char *req)
@@ -218,7 +234,10 @@ static bool untouched(struct hn_peer *p)
 
 /* ---- a parent that refuses every connection, counting them ------------------------------ */
 
-#define BACKOFF_ATTEMPTS 7
+/* Two rounds below the cap (100, 200 ms), then eleven at it (400 ms): enough waits at the cap
+ * to see their jitter ([TREE-13]). */
+#define BACKOFF_ATTEMPTS 14
+#define BACKOFF_AT_CAP_FROM 2       /* gap k waits at the cap from this k on */
 
 /* A parent that takes each TCP connection and closes it at once: every attempt counted. */
 struct closing_parent {
@@ -491,6 +510,27 @@ static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp)
 			 "gaps between connection attempts (ms): %s", gaps);
 }
 
+/* [TREE-13] each wait drawn uniformly in [d/2, d]: eleven waits at the cap (d = 400) spread
+ * over at least a tenth of d. Eleven uniform draws in a window of 200 ms all fall within
+ * 40 ms of each other with a chance of about 1 in 10^6; a node without jitter waits d each
+ * time (on virtual time, exactly). */
+static bool check_jitter(struct cf_ctx *c, const struct closing_parent *cp)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (size_t k = BACKOFF_AT_CAP_FROM; k + 1 < cp->n; k++) {
+		uint64_t gap = cp->at_ms[k + 1] - cp->at_ms[k];
+
+		lo = gap < lo ? gap : lo;
+		hi = gap > hi ? gap : hi;
+	}
+	return cf_expect(c, hi - lo >= TREE_RECONNECT_MAX_MS / 10, "TREE-13",
+			 "the waits at reconnect_max_ms = 400 drawn uniformly in [200, 400]: over "
+			 "eleven of them, a spread of 40 ms at least",
+			 "they all lay in [%llu, %llu] ms", (unsigned long long)lo,
+			 (unsigned long long)hi);
+}
+
 static void test_root_backoff(struct cf_ctx *c)
 {
 	struct closing_parent cp;
@@ -514,9 +554,11 @@ static void test_root_backoff(struct cf_ctx *c)
 				       "a node whose parent refuses is a root: its path is itself"))
 			goto out;
 	}
-	if (!cf_wait(c, enough_attempts, &cp, 4000, "7 connection attempts to a refusing parent"))
+	if (!cf_wait(c, enough_attempts, &cp, 100 + 200 + 11 * 400 + TREE_WAIT_MS,
+		     "14 connection attempts to a refusing parent"))
 		goto out;
-	check_gaps(c, &cp);
+	if (check_gaps(c, &cp))
+		check_jitter(c, &cp);
 out:
 	closing_parent_close(&cp);
 }
@@ -1126,7 +1168,7 @@ static bool rounds_done(void *arg)
  * inside a round), and the backoff is waited between rounds only. */
 static void test_round_all_addresses(struct cf_ctx *c)
 {
-	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150, delay = ROUND_MIN_MS;
+	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150, delay = ROUND_MIN_MS, started;
 	struct closing_parent a, b;
 	struct two_refusing w = { &a, &b };
 	char aa[IB_MAX_ADDR], ab[IB_MAX_ADDR], gaps[256];
@@ -1143,9 +1185,18 @@ static void test_round_all_addresses(struct cf_ctx *c)
 		goto out;
 	o.parents[o.nparents++] = aa;
 	o.parents[o.nparents++] = ab;
-	if (!cf_iut_start(c, &o) ||
-	    !cf_wait(c, rounds_done, &w, 4 * ROUND_MAX_MS + TREE_WAIT_MS,
+	if (!cf_iut_start(c, &o))
+		goto out;
+	started = cf_now_ms(c);
+	if (!cf_wait(c, rounds_done, &w, 4 * ROUND_MAX_MS + TREE_WAIT_MS,
 		     "three rounds over two refusing parent addresses"))
+		goto out;
+	/* The first round at once: the IUT may have connected before it was seen ready. */
+	if (!cf_expect(c, a.at_ms[0] < started + ROUND_MIN_MS / 4, "TREE-13",
+		       "the first round begins at once when the node starts (well under the "
+		       "shortest wait, 200 ms)",
+		       "its first connection came %llu ms after it was ready",
+		       (unsigned long long)(a.at_ms[0] - started)))
 		goto out;
 	for (size_t k = 0; k < ROUNDS; k++) {
 		uint64_t inside = b.at_ms[k] - a.at_ms[k];
@@ -1204,7 +1255,7 @@ static bool flap(struct cf_ctx *c, struct flapper *f, uint32_t within_ms, uint32
 		       within_ms))
 		return false;
 	*gap_ms = hn_peer_last(f->cur, IB_MSG_HELLO)->at_us / 1000 - f->dropped_ms;
-	if (!cf_accept_child(c, f->cur, NULL, 0))
+	if (!expect_client_hello_self(c, f->cur) || !cf_accept_child(c, f->cur, NULL, 0))
 		return false;
 	if (hold_ms) {
 		cf_run_for(c, hold_ms);
@@ -1279,47 +1330,62 @@ static void test_backoff_rounds(struct cf_ctx *c)
 }
 
 /* A parent link that lasted past reconnect_max_ms, closed by the IUT for a loop: that is a
- * failed round all the same, a wait before the next (the delay back at reconnect_min_ms). */
+ * failed round all the same, a wait before the next (the delay back at reconnect_min_ms).
+ * Each loop after it, found at once after the join, is a failed round too: the delay
+ * doubles from one to the next. */
+#define LOOPS 3
+
 static void test_loop_rejoin_waits(struct cf_ctx *c)
 {
-	struct hn_peer *parent, *again;
-	char addr[IB_MAX_ADDR];
+	struct hn_peer *cur, *next;
+	char addr[IB_MAX_ADDR], expected[200];
 	struct cf_iut_opts o;
-	uint64_t sent_ms, gap;
+	uint64_t sent_ms, gap, d = FLAP_MIN_MS;
 	uint16_t port;
 
 	tree_opts(&o);
 	o.reconnect_min_ms = FLAP_MIN_MS;
 	o.reconnect_max_ms = FLAP_MAX_MS;
-	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
-	    !cf_accept_child(c, parent, NULL, 0))
+	if (!(cur = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, cur, NULL, 0))
 		return;
 	port = addr_port(addr);
-	hn_peer_unlisten(parent);
-	if (!(again = cf_peer(c, 1)) || hn_peer_listen(again, &port) != IB_OK) {
-		if (cf_ok(c))
-			cf_harness_error(c, "cannot listen again on %s", addr);
-		return;
-	}
 	cf_run_for(c, FLAP_MAX_MS + FLAP_MIN_MS);
-	{
+	for (unsigned k = 0; k < LOOPS; k++) {
 		const ib_id *looped[] = { cf_iut_id(c), cf_tester_id(c, 1) };
 
-		sent_ms = cf_now_ms(c);
-		if (!send_path(c, parent, looped, 2) ||
-		    !cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS))
+		hn_peer_unlisten(cur);
+		if (!(next = cf_peer(c, 1)) || hn_peer_listen(next, &port) != IB_OK) {
+			if (cf_ok(c))
+				cf_harness_error(c, "cannot listen again on %s", addr);
 			return;
+		}
+		sent_ms = cf_now_ms(c);
+		if (!send_path(c, cur, looped, 2) ||
+		    !cf_wait_closed(c, cur, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS))
+			return;
+		cf_run_until(c, got_hello, next, (uint32_t)d + TREE_WAIT_MS);
+		if (!cf_ok(c) ||
+		    !cf_expect(c, hn_peer_count(next, IB_MSG_HELLO) == 1, "TREE-7",
+			       "after the loop the IUT rejoins later", "no HELLO within %llu ms",
+			       (unsigned long long)d + TREE_WAIT_MS))
+			return;
+		gap = hn_peer_last(next, IB_MSG_HELLO)->at_us / 1000 - sent_ms;
+		if (k == 0)
+			snprintf(expected, sizeof expected,
+				 "a parent left for a loop is a failed round, however long the link "
+				 "was open: a wait in [200, 400] ms before the next round, not a "
+				 "round at once");
+		else
+			snprintf(expected, sizeof expected,
+				 "loop %u, found at once after the join, is failed round %u in a row: "
+				 "a wait in [%llu, %llu] ms", k + 1, k + 1, (unsigned long long)d / 2,
+				 (unsigned long long)d);
+		if (!expect_wait(c, gap, d, expected) || !cf_accept_child(c, next, NULL, 0))
+			return;
+		cur = next;
+		d = 2 * d > FLAP_MAX_MS ? FLAP_MAX_MS : 2 * d;
 	}
-	cf_run_until(c, got_hello, again, FLAP_MIN_MS + TREE_WAIT_MS);
-	if (!cf_ok(c) ||
-	    !cf_expect(c, hn_peer_count(again, IB_MSG_HELLO) == 1, "TREE-7",
-		       "after the loop the IUT rejoins later", "no HELLO within %u ms",
-		       FLAP_MIN_MS + TREE_WAIT_MS))
-		return;
-	gap = hn_peer_last(again, IB_MSG_HELLO)->at_us / 1000 - sent_ms;
-	expect_wait(c, gap, FLAP_MIN_MS,
-		    "a parent left for a loop is a failed round, however long the link was open: "
-		    "a wait in [200, 400] ms before the next round, not a round at once");
 }
 
 /* ---- [TREE-15] [TREE-16] client mode and connections in progress -------------------------- */
@@ -1508,12 +1574,519 @@ out:
 	silent_parent_close(&sp);
 }
 
+/* ---- [TREE-21] a client's HELLO path is itself alone ------------------------------------ */
+
+/* Children whose HELLO path ends with them but holds more: one that names a parent above it
+ * ([T2, T3]), one that names itself twice ([T4, T4]). The IUT refuses both at step 1 of
+ * [TREE-4], and still takes a child whose path is itself. */
+static void test_child_hello_path(struct cf_ctx *c)
+{
+	struct hn_peer *p;
+
+	if (!cf_iut_start(c, NULL))
+		return;
+	{
+		const ib_id *under[] = { cf_tester_id(c, 2), cf_tester_id(c, 3) };
+
+		if (!(p = cf_peer(c, 3)) || !cf_connect(c, p) || !send_hello_path(c, p, under, 2) ||
+		    !cf_wait_closed(c, p, IB_EC_PROTOCOL_VIOLATION, "TREE-21", TREE_WAIT_MS))
+			return;
+	}
+	{
+		const ib_id *twice[] = { cf_tester_id(c, 4), cf_tester_id(c, 4) };
+
+		if (!(p = cf_peer(c, 4)) || !cf_connect(c, p) || !send_hello_path(c, p, twice, 2) ||
+		    !cf_wait_closed(c, p, IB_EC_PROTOCOL_VIOLATION, "TREE-21", TREE_WAIT_MS))
+			return;
+	}
+	expect_child_accepted(c, cf_peer(c, 5), "TREE-21",
+			      "a child whose HELLO path is its own id alone links as usual");
+}
+
+/* ---- [TREE-22] a path that names a node twice ------------------------------------------- */
+
+/* The first parent's HELLO path names T3 twice: the IUT refuses it as a loop and goes on to
+ * the second, whose path is sound. Under it, a PATH naming T5 twice is a loop too. */
+static void test_path_repeats(struct cf_ctx *c)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR];
+	struct hn_peer *looped, *parent, *child;
+	struct cf_iut_opts o;
+	ib_id twice[3];
+	size_t mark;
+
+	tree_opts(&o);
+	if (!(looped = parent_peer(c, 1, &o, a0)) || !(parent = parent_peer(c, 2, &o, a1)) ||
+	    !cf_iut_start(c, &o))
+		return;
+	twice[0] = *cf_tester_id(c, 3);
+	twice[1] = *cf_tester_id(c, 4);
+	twice[2] = *cf_tester_id(c, 3);
+	if (!cf_accept_child(c, looped, twice, 3))
+		return;
+	hn_peer_unlisten(looped);
+	if (!cf_wait_closed(c, looped, IB_EC_LOOP_DETECTED, "TREE-22", TREE_WAIT_MS))
+		return;
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	mark = hn_peer_received(child);
+	if (!cf_accept_child(c, parent, cf_tester_id(c, 3), 1))
+		return;
+	hn_peer_unlisten(parent);
+	{
+		const ib_id *joined[] = { cf_tester_id(c, 3), cf_tester_id(c, 2), cf_iut_id(c) };
+
+		if (!expect_path(c, child, mark, joined, 3, TREE_WAIT_MS, "TREE-6",
+				 "joined under the second parent: PATH [T3, T2, IUT] to its child"))
+			return;
+	}
+	mark = hn_peer_received(child);
+	{
+		const ib_id *sent[] = { cf_tester_id(c, 5), cf_tester_id(c, 6), cf_tester_id(c, 5),
+					cf_tester_id(c, 2) };
+		const ib_id *root[] = { cf_iut_id(c) };
+
+		if (!send_path(c, parent, sent, 4) ||
+		    !cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-22", TREE_WAIT_MS))
+			return;
+		expect_path(c, child, mark, root, 1, TREE_WAIT_MS, "TREE-22",
+			    "having left a parent whose PATH names T5 twice, the IUT is a root: "
+			    "PATH [IUT] to its child");
+	}
+}
+
+/* ---- [TREE-23] joining: nothing before the client checks, the kick first ----------------- */
+
+/* The frames p received from index from on, but PING and ERROR, by type name: "" if none. */
+static void frames_text(struct hn_peer *p, size_t from, char *out, size_t cap)
+{
+	size_t used = 0;
+
+	out[0] = 0;
+	for (size_t i = from; i < hn_peer_received(p) && used + 24 < cap; i++) {
+		uint8_t type = hn_peer_got(p, i)->type;
+
+		if (type == IB_MSG_PING || type == IB_MSG_ERROR)
+			continue;
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "",
+					 ib_msg_type_name(type));
+	}
+}
+
+struct origin_wait {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+};
+
+static bool iut_announce_arrived(void *arg)
+{
+	const struct origin_wait *w = arg;
+
+	for (size_t i = 0; i < hn_peer_received(w->p); i++) {
+		const struct hn_got *g = hn_peer_got(w->p, i);
+
+		if (g->type == IB_MSG_ANNOUNCE && g->raw.len >= IB_ID_LEN &&
+		    !memcmp(g->raw.ptr, cf_iut_id(w->c)->b, IB_ID_LEN))
+			return true;
+	}
+	return hn_peer_closed(w->p);
+}
+
+/* A new child gets the map burst after HELLO, the IUT's own ANNOUNCE in it ([MAP-4]): let
+ * it come before the test counts what the child gets. No verdict: MAP-4 is not judged here. */
+static void settle_burst(struct cf_ctx *c, struct hn_peer *child)
+{
+	struct origin_wait w = { c, child };
+
+	cf_run_until(c, iut_announce_arrived, &w, 300);
+}
+
+static bool listen_again(struct cf_ctx *c, struct hn_peer **p, int tester, uint16_t port)
+{
+	if ((*p = cf_peer(c, tester)) && hn_peer_listen(*p, &port) == IB_OK)
+		return true;
+	if (cf_ok(c))
+		cf_harness_error(c, "cannot listen again on port %u", port);
+	return false;
+}
+
+/* A client-mode root with a child asks a parent, which refuses: the child stays, and hears
+ * nothing of the attempt. It asks again and is taken, and the parent's HELLO is followed at
+ * once by a frame of the tree above: the child gets the ERROR no_children_accepted and none
+ * of PATH, ANNOUNCE or that frame. */
+static void test_client_join_order(struct cf_ctx *c)
+{
+	struct hn_peer *placeholder, *asked, *parent, *child;
+	char addr[IB_MAX_ADDR], got[256];
+	struct cf_iut_opts o;
+	struct ib_msg m;
+	uint16_t port;
+	size_t mark;
+
+	tree_opts(&o);
+	o.client_mode = true;
+	/* The parent address refuses until the child has linked. */
+	if (!(placeholder = parent_peer(c, 1, &o, addr)))
+		return;
+	hn_peer_unlisten(placeholder);
+	port = addr_port(addr);
+	if (!cf_iut_start(c, &o) || !(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	settle_burst(c, child);
+	mark = hn_peer_received(child);
+	if (!listen_again(c, &asked, 1, port) ||
+	    !cf_wait_type(c, asked, IB_MSG_HELLO, 1, TREE_RECONNECT_MAX_MS + TREE_WAIT_MS) ||
+	    !expect_client_hello_self(c, asked))
+		return;
+	hn_peer_unlisten(asked);
+	if (!listen_again(c, &parent, 1, port) ||
+	    !send_error(c, asked, IB_EC_NO_CHILDREN_ACCEPTED) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, TREE_RECONNECT_MAX_MS + TREE_WAIT_MS))
+		return;
+	frames_text(child, mark, got, sizeof got);
+	if (!cf_expect(c, !hn_peer_closed(child) && !got[0], "TREE-23",
+		       "a client-mode root keeps its child, and sends it nothing, while it asks a "
+		       "parent and after the parent refused it",
+		       "its child %s%s%s%s%s",
+		       hn_peer_closed(child) ? "was closed" : "stayed",
+		       hn_peer_last(child, IB_MSG_ERROR) ? " with ERROR " : "",
+		       hn_peer_last(child, IB_MSG_ERROR)
+			       ? ib_error_code_name(hn_peer_last(child, IB_MSG_ERROR)->error_code)
+			       : "",
+		       got[0] ? "; it got " : "", got) ||
+	    !expect_client_hello_self(c, parent))
+		return;
+	hn_peer_unlisten(parent);
+	mark = hn_peer_received(child);
+	/* The HELLO and a frame of the tree above in one go: no turn of the loop between. */
+	cf_msg_publish(&m, "tree.join-order", 1, "from the tree above");
+	if (hn_peer_send_hello(parent, IB_ROLE_SERVER, CF_KEEPALIVE_MS, NULL, 0) != IB_OK ||
+	    hn_peer_send(parent, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot answer HELLO");
+		return;
+	}
+	if (!cf_wait_closed(c, child, IB_EC_NO_CHILDREN_ACCEPTED, "TREE-3", TREE_WAIT_MS))
+		return;
+	frames_text(child, mark, got, sizeof got);
+	if (!cf_expect(c, !got[0], "TREE-23",
+		       "on joining, a client-mode node closes its child before anything else: "
+		       "the child gets the ERROR, and no PATH, ANNOUNCE or frame of the tree above",
+		       "before the ERROR its child got %s", got))
+		return;
+	cf_expect(c, !hn_peer_closed(parent), "TREE-3",
+		  "the parent link stays while the IUT closes its child", "it closed");
+}
+
+/* ---- [TREE-24] a PATH that changes nothing ----------------------------------------------- */
+
+static bool send_announce(struct cf_ctx *c, struct hn_peer *p, const ib_id *parent,
+			  struct ib_buf *frame)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ANNOUNCE;
+	m.u.announce.parent = *parent;
+	m.u.announce.role = IB_ROLE_SERVER;
+	m.u.announce.name = (struct ib_slice){ (const uint8_t *)"tester", 6 };
+	m.u.announce.software = (struct ib_slice){ (const uint8_t *)"interbot-conform", 16 };
+	if (hn_peer_send(p, &m, NULL, NULL, false, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send ANNOUNCE");
+		return false;
+	}
+	return true;
+}
+
+struct copy_wait {
+	struct hn_peer *p;
+	const struct ib_buf *frame;
+};
+
+static bool copy_arrived(void *arg)
+{
+	const struct copy_wait *w = arg;
+
+	return cf_copies(w->p, w->frame->ptr, w->frame->len) > 0 || hn_peer_closed(w->p);
+}
+
+/* The parent sends PATH with the path it gave before: the IUT keeps the link and passes
+ * nothing on (no PATH, no ANNOUNCE) for a change that did not happen. */
+static bool expect_no_change(struct cf_ctx *c, struct hn_peer *parent, struct hn_peer *child,
+			     const ib_id *const *path, size_t n, const char *when)
+{
+	size_t mark;
+	char got[256];
+
+	/* What the last change caused (PATH, the IUT's ANNOUNCE, [MAP-9]) comes first. */
+	cf_run_for(c, 200);
+	mark = hn_peer_received(child);
+	if (!send_path(c, parent, path, n))
+		return false;
+	cf_run_for(c, 300);
+	if (!cf_expect(c, !hn_peer_closed(parent), "TREE-24",
+		       "a PATH from the parent that repeats the IUT's path keeps the link",
+		       "the IUT closed it%s%s", hn_peer_last(parent, IB_MSG_ERROR) ? " with ERROR " : "",
+		       hn_peer_last(parent, IB_MSG_ERROR)
+			       ? ib_error_code_name(hn_peer_last(parent, IB_MSG_ERROR)->error_code)
+			       : ""))
+		return false;
+	frames_text(child, mark, got, sizeof got);
+	return cf_expect(c, !got[0], "TREE-24", when, "within 300 ms its child got %s", got);
+}
+
+/* [TREE-23] a receiver takes PATH and ANNOUNCE of its parent in either order. */
+static bool expect_move(struct cf_ctx *c, struct hn_peer *parent, struct hn_peer *child,
+			int above, bool path_first)
+{
+	const ib_id *sent[] = { cf_tester_id(c, above), cf_tester_id(c, 1) };
+	const ib_id *want[] = { cf_tester_id(c, above), cf_tester_id(c, 1), cf_iut_id(c) };
+	size_t mark = hn_peer_received(child);
+	struct ib_buf frame = { 0 };
+	struct copy_wait w = { child, &frame };
+	bool ok;
+
+	ok = path_first ? send_path(c, parent, sent, 2) &&
+				  send_announce(c, parent, cf_tester_id(c, above), &frame)
+			: send_announce(c, parent, cf_tester_id(c, above), &frame) &&
+				  send_path(c, parent, sent, 2);
+	ok = ok && expect_path(c, child, mark, want, 3, TREE_WAIT_MS, "TREE-23",
+			       path_first ? "PATH then ANNOUNCE from the parent: the new path is "
+					    "taken and sent on"
+					  : "ANNOUNCE then PATH from the parent: the new path is "
+					    "taken and sent on");
+	if (ok) {
+		cf_run_until(c, copy_arrived, &w, TREE_WAIT_MS);
+		ok = cf_ok(c) &&
+		     cf_expect(c, cf_copies(child, frame.ptr, frame.len) == 1, "TREE-23",
+			       "the parent's ANNOUNCE is flooded on, whatever its order with PATH",
+			       "its child got %zu copies of it",
+			       cf_copies(child, frame.ptr, frame.len));
+	}
+	ib_buf_free(&frame);
+	return ok;
+}
+
+static void test_redundant_path(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *child;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, cf_tester_id(c, 2), 1))
+		return;
+	hn_peer_unlisten(parent);
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	settle_burst(c, child);
+	{
+		const ib_id *same[] = { cf_tester_id(c, 2), cf_tester_id(c, 1) };
+
+		if (!expect_no_change(c, parent, child, same, 2,
+				      "the parent repeats the path of its HELLO: the IUT's path did "
+				      "not change, so it sends its child no PATH and no ANNOUNCE"))
+			return;
+	}
+	if (!expect_move(c, parent, child, 3, true) || !expect_move(c, parent, child, 4, false))
+		return;
+	{
+		const ib_id *same[] = { cf_tester_id(c, 4), cf_tester_id(c, 1) };
+
+		expect_no_change(c, parent, child, same, 2,
+				 "the parent repeats its last PATH: no PATH and no ANNOUNCE to the "
+				 "child");
+	}
+}
+
+/* ---- [TREE-25] names in parents ----------------------------------------------------------- */
+
+/* RFC 6761: no name under .invalid resolves. */
+#define NO_SUCH_HOST "no-such-host.invalid"
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* This machine's stream addresses of host, and how long the resolver took (real time). */
+static struct addrinfo *resolve_here(const char *host, uint64_t *took_ms)
+{
+	struct addrinfo hints, *res = NULL;
+	uint64_t t0 = real_ms();
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		res = NULL;
+	*took_ms = real_ms() - t0;
+	return res;
+}
+
+/* The first entry of parents is a name that does not resolve: a failed attempt, and the
+ * second entry is tried at once, in the same round. */
+static void test_parent_unresolvable(struct cf_ctx *c)
+{
+	char a1[IB_MAX_ADDR], bad[IB_MAX_ADDR];
+	struct addrinfo *res;
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+	uint64_t took, started, at;
+
+	if ((res = resolve_here(NO_SUCH_HOST, &took)) != NULL || took > 200) {
+		if (res)
+			freeaddrinfo(res);
+		cf_not_applicable(c, "this machine's resolver %s %s: the test needs a name that "
+				  "fails at once", res ? "resolves" : "took over 200 ms to refuse",
+				  NO_SUCH_HOST);
+		return;
+	}
+	tree_opts(&o);
+	o.reconnect_min_ms = ROUND_MIN_MS;
+	o.reconnect_max_ms = ROUND_MAX_MS;
+	snprintf(bad, sizeof bad, "%s:9", NO_SUCH_HOST);
+	o.parents[o.nparents++] = bad;
+	if (!(p = parent_peer(c, 1, &o, a1)) || !cf_iut_start(c, &o))
+		return;
+	started = cf_now_ms(c);
+	cf_run_until(c, got_hello, p, TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1, "TREE-25",
+		       "a first parents entry whose name does not resolve is a failed attempt: "
+		       "the IUT goes on to the second entry in the same round",
+		       "no HELLO at the second entry within %u ms", TREE_WAIT_MS))
+		return;
+	at = hn_peer_last(p, IB_MSG_HELLO)->at_us / 1000;
+	cf_expect(c, at < started + ROUND_MIN_MS / 4, "TREE-25",
+		  "the second entry at once after the name failed, with no wait (the shortest "
+		  "wait is 200 ms)",
+		  "its HELLO came %llu ms after it was ready", (unsigned long long)(at - started));
+}
+
+/* parents = localhost:PORT where localhost is ::1 first, then 127.0.0.1, and the parent
+ * listens on 127.0.0.1 only: the IUT must try the second address of the name, at once. */
+static void test_parent_name_addresses(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR], name[IB_MAX_ADDR], seen[256] = "";
+	bool v6_first = false, v4_after = false;
+	struct addrinfo *res;
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+	uint64_t took, started, at;
+	size_t used = 0;
+
+	if ((res = resolve_here("localhost", &took)) != NULL) {
+		v6_first = res->ai_family == AF_INET6;
+		for (const struct addrinfo *ai = res; ai && used + 64 < sizeof seen;
+		     ai = ai->ai_next) {
+			char host[INET6_ADDRSTRLEN + 16];
+
+			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, NULL, 0,
+					NI_NUMERICHOST) == 0)
+				used += (size_t)snprintf(seen + used, sizeof seen - used, "%s%s",
+							 used ? ", " : "", host);
+			v4_after |= ai != res && ai->ai_family == AF_INET &&
+				    ((const struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr ==
+					    htonl(INADDR_LOOPBACK);
+		}
+		freeaddrinfo(res);
+	}
+	if (!v6_first || !v4_after) {
+		cf_not_applicable(c, "this machine's resolver gives localhost as [%s]: the test "
+				  "needs ::1 first and 127.0.0.1 after it (as /etc/hosts has it on "
+				  "many systems)", used ? seen : "nothing");
+		return;
+	}
+	tree_opts(&o);
+	o.reconnect_min_ms = ROUND_MIN_MS;
+	o.reconnect_max_ms = ROUND_MAX_MS;
+	if (!(p = cf_peer(c, 1)) || !cf_listen_parent(c, p, addr))
+		return;
+	snprintf(name, sizeof name, "localhost:%u", addr_port(addr));
+	o.parents[o.nparents++] = name;
+	if (!cf_iut_start(c, &o))
+		return;
+	started = cf_now_ms(c);
+	cf_run_until(c, got_hello, p, TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1, "TREE-25",
+		       "the IUT tries every address of the parents name localhost: [::1] "
+		       "refuses, then 127.0.0.1, where its parent listens",
+		       "no HELLO at 127.0.0.1 within %u ms", TREE_WAIT_MS))
+		return;
+	at = hn_peer_last(p, IB_MSG_HELLO)->at_us / 1000;
+	cf_expect(c, at < started + ROUND_MIN_MS / 4, "TREE-25",
+		  "the name's second address at once after the first refused, in the same "
+		  "attempt (the shortest wait is 200 ms)",
+		  "its HELLO came %llu ms after it was ready", (unsigned long long)(at - started));
+}
+
+/* ---- [TREE-14] the reset at reconnect_max_ms, from both sides ---------------------------- */
+
+/* Two parent links lost at once double the delay to 1600 (reconnect_max_ms); one lost a
+ * little before reconnect_max_ms is a failed round from that delay; one lost a little after
+ * is followed by a round at once and sets the delay back, so that the next failed round
+ * waits from reconnect_min_ms again. */
+static void test_reset_deadline(struct cf_ctx *c)
+{
+	uint32_t margin = cf_mode(c) == CF_MODE_SELF ? 20 : 200;
+	char addr[IB_MAX_ADDR], expected[200];
+	struct cf_iut_opts o;
+	struct flapper f;
+	uint64_t gap;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = FLAP_MIN_MS;
+	o.reconnect_max_ms = FLAP_MAX_MS;
+	memset(&f, 0, sizeof f);
+	if (!(f.cur = parent_peer(c, 1, &o, addr)))
+		return;
+	f.port = addr_port(addr);
+	if (!cf_iut_start(c, &o))
+		return;
+	f.dropped_ms = cf_now_ms(c);
+	if (!flap(c, &f, TREE_WAIT_MS, 0, &gap) ||
+	    !flap(c, &f, FLAP_MIN_MS + TREE_WAIT_MS, 0, &gap) ||
+	    !expect_wait(c, gap, FLAP_MIN_MS,
+			 "a parent lost at once after the join: a wait in [200, 400] ms") ||
+	    !flap(c, &f, 2 * FLAP_MIN_MS + TREE_WAIT_MS, FLAP_MAX_MS - margin, &gap) ||
+	    !expect_wait(c, gap, 2 * FLAP_MIN_MS,
+			 "a second such loss: a wait in [400, 800] ms, the delay now 1600"))
+		return;
+	/* That link was lost `margin` ms before reconnect_max_ms: a failed round. */
+	if (!flap(c, &f, FLAP_MAX_MS + TREE_WAIT_MS, FLAP_MAX_MS + margin, &gap))
+		return;
+	snprintf(expected, sizeof expected,
+		 "a parent link lost %u ms before reconnect_max_ms (1600) is a failed round: a "
+		 "wait in [800, 1600] ms, the delay not reset", margin);
+	if (!expect_wait(c, gap, FLAP_MAX_MS, expected))
+		return;
+	/* That one was lost `margin` ms after reconnect_max_ms: a round at once. */
+	if (!flap(c, &f, TREE_WAIT_MS, 0, &gap))
+		return;
+	if (!cf_expect(c, gap < FLAP_MIN_MS / 2, "TREE-14",
+		       "a parent link lost after reconnect_max_ms (1600 ms, here 1600 + margin): a "
+		       "new round at once (under 200 ms, the shortest wait)",
+		       "its HELLO came %llu ms after the drop (margin %u ms)",
+		       (unsigned long long)gap, margin))
+		return;
+	if (!flap(c, &f, FLAP_MIN_MS + TREE_WAIT_MS, 0, &gap))
+		return;
+	expect_wait(c, gap, FLAP_MIN_MS,
+		    "the link past reconnect_max_ms set the delay back: the next failed round "
+		    "waits in [200, 400] ms");
+}
+
 const struct cf_test cf_tests_tree[] = {
 	{ "tree.parents-in-order", "TREE-1 TREE-5 TREE-11", CF_NEEDS_CONFIG, test_parents_in_order,
 	  "try the parents in order (skip one that refuses), then hold that one parent link only" },
-	{ "tree.root-backoff", "TREE-2", CF_NEEDS_CONFIG, test_root_backoff,
+	{ "tree.root-backoff", "TREE-2 TREE-13", CF_NEEDS_CONFIG, test_root_backoff,
 	  "with no parent accepting, be a root that accepts children and retry with exponential "
-	  "backoff between reconnect_min_ms and reconnect_max_ms" },
+	  "backoff between reconnect_min_ms and reconnect_max_ms, each wait drawn with jitter" },
 	{ "tree.client-mode", "TREE-3", CF_NEEDS_CONFIG, test_client_mode,
 	  "mode = client: accept children as a root, close them with no_children_accepted on "
 	  "joining, refuse new ones while it has a parent" },
@@ -1554,14 +2127,14 @@ const struct cf_test cf_tests_tree[] = {
 	  "while the attempt on one parent address is in progress, open no connection to the "
 	  "next; try the next once it failed" },
 	{ "tree.round-all-addresses", "TREE-13", CF_NEEDS_CONFIG, test_round_all_addresses,
-	  "a round tries every parent address back to back; the backoff is waited between "
-	  "rounds only" },
+	  "the first round at once; a round tries every parent address back to back; the backoff "
+	  "is waited between rounds only" },
 	{ "tree.backoff-rounds", "TREE-13 TREE-14", CF_NEEDS_CONFIG, test_backoff_rounds,
 	  "a parent lost soon after the join is a failed round (wait, delay doubles); one lost "
 	  "after reconnect_max_ms is followed by a round at once and resets the delay" },
 	{ "tree.loop-rejoin-waits", "TREE-14 TREE-7", CF_NEEDS_CONFIG, test_loop_rejoin_waits,
 	  "a parent link closed for a loop is a failed round however long it lasted: wait "
-	  "before rejoining" },
+	  "before rejoining, the delay doubling over loops in a row" },
 	{ "tree.client-mode-pending", "TREE-15 TREE-16 TREE-3", CF_NEEDS_CONFIG,
 	  test_client_mode_pending,
 	  "mode = client: accept children while the parent's HELLO is awaited; on joining, close "
@@ -1576,5 +2149,26 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.pending-connect-unknown", "TREE-20", CF_NEEDS_CONFIG, test_pending_connect_unknown,
 	  "a client connection still in TLS (peer unknown) is no simultaneous link: children link "
 	  "as usual and the connection stays" },
+	{ "tree.child-hello-path", "TREE-21 TREE-4", 0, test_child_hello_path,
+	  "close with protocol_violation a child whose HELLO path holds more than itself, though "
+	  "it ends with it" },
+	{ "tree.path-repeats", "TREE-22 TREE-5 TREE-7", CF_NEEDS_CONFIG, test_path_repeats,
+	  "a parent's HELLO path or PATH that names a node twice is a loop: close with "
+	  "loop_detected" },
+	{ "tree.client-join-order", "TREE-23 TREE-3 TREE-21", CF_NEEDS_CONFIG,
+	  test_client_join_order,
+	  "mode = client: keep the children while asking a parent and when it refuses; once "
+	  "taken, close them before sending them anything else" },
+	{ "tree.redundant-path", "TREE-24 TREE-23 TREE-6", CF_NEEDS_CONFIG, test_redundant_path,
+	  "accept a PATH that repeats the path and pass nothing on for it; take PATH and ANNOUNCE "
+	  "of the parent in either order" },
+	{ "tree.parent-unresolvable", "TREE-25", CF_NEEDS_CONFIG, test_parent_unresolvable,
+	  "a parents name that does not resolve is a failed attempt: the next entry at once" },
+	{ "tree.parent-name-addresses", "TREE-25", CF_NEEDS_CONFIG, test_parent_name_addresses,
+	  "a parents name is tried on every address it resolves to (localhost: ::1, then "
+	  "127.0.0.1)" },
+	{ "tree.reset-deadline", "TREE-14 TREE-13 TREE-21", CF_NEEDS_CONFIG, test_reset_deadline,
+	  "the delay doubles over lost links up to reconnect_max_ms; a link lost just before "
+	  "reconnect_max_ms is a failed round, one lost just after a round at once and a reset" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -89,6 +89,18 @@
 	X(full_path_violation, "TREE-18")   /* hello.c client_checks */                       \
 	X(path_any_sender, "TREE-19")       /* tree.c  tree_path_received */                  \
 	X(unknown_peer_simultaneous, "TREE-20") /* hello.c server_checks */                  \
+	X(child_path_any_length, "TREE-21") /* hello.c hello_receive */                       \
+	X(path_repeats_taken, "TREE-22")    /* tree.c  tree_path_repeats */                   \
+	X(client_kicks_at_hello, "TREE-23") /* hello.c hello_send */                          \
+	X(client_path_before_kick, "TREE-23") /* tree.c tree_joined */                        \
+	X(redundant_path_passed_on, "TREE-24") /* tree.c tree_path_received */                \
+	X(redundant_path_refused, "TREE-24") /* tree.c tree_path_received */                  \
+	X(unresolved_ends_round, "TREE-25") /* tree.c  try_join */                            \
+	X(first_round_waits, "TREE-13")     /* tree.c  tree_start */                          \
+	X(backoff_no_jitter, "TREE-13")     /* tree.c  backoff_us */                          \
+	X(stable_early, "TREE-14")          /* tree.c  parent_was_stable */                   \
+	X(stable_late, "TREE-14")           /* tree.c  parent_was_stable */                   \
+	X(loop_resets_delay, "TREE-14")     /* tree.c  tree_path_received */                  \
 	/* C2: keep-alive and the map */                                                \
 	X(ping_after_pong, "KA-7")          /* keepalive.c ka_pong_received */                \
 	X(ping_when_idle, "KA-7")           /* keepalive.c ka_frame_received */               \

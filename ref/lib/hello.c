@@ -17,8 +17,13 @@ int hello_send(struct ib_link *l)
 	m.u.hello.keepalive_interval_ms = n->cfg.keepalive_interval_ms;
 	m.u.hello.max_message = n->cfg.max_message;
 	m.u.hello.name = (struct ib_slice){ (const uint8_t *)n->cfg.name, strlen(n->cfg.name) };
+	/* [TREE-21] as a client the node is a root: its path is itself alone. */
 	m.u.hello.path = (struct ib_path){ n->path_len, n->path[0].b };
 	l->hello_sent = true;
+	/* FAULT client-kicks-at-hello, breaks [TREE-23]: a client-mode node closes its
+	 * children when it asks a parent, before it knows whether the parent takes it. */
+	if (l->we_connected && IB_FAULT(n, client_kicks_at_hello) && n->cfg.mode == IB_ROLE_CLIENT)
+		tree_close_accepted(n, "asking a parent");
 	return link_send_msg(l, &m);
 }
 
@@ -130,6 +135,11 @@ static void client_checks(struct ib_link *l, const struct ib_hello *h)
 		link_close(l, IB_EC_LOOP_DETECTED, "I am in your path");
 		return;
 	}
+	/* [TREE-22] a node twice in the path sits below itself. */
+	if (tree_path_repeats(n, &h->path)) {
+		link_close(l, IB_EC_LOOP_DETECTED, "your path names a node twice");
+		return;
+	}
 	/* [TREE-18] no room for us below a full path. FAULT full-path-violation, breaks
 	 * [TREE-18]: the client closes with protocol_violation instead. */
 	if (h->path.count >= IB_MAX_PATH) {
@@ -154,6 +164,12 @@ void hello_receive(struct ib_link *l, const struct ib_msg *m)
 	if (memcmp(h->path.ids + (size_t)(h->path.count - 1) * IB_ID_LEN, l->peer_id.b,
 		   IB_ID_LEN) != 0) {
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "HELLO path does not end with its sender");
+		return;
+	}
+	/* [TREE-21] a client is a root: its path is itself alone ([TREE-4] step 1). FAULT
+	 * child-path-any-length, breaks [TREE-21]: a longer path ending with it is taken. */
+	if (!l->we_connected && h->path.count != 1 && !IB_FAULT(l->node, child_path_any_length)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "a client's HELLO path is itself alone");
 		return;
 	}
 	remember_peer(l, h);

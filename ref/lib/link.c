@@ -21,6 +21,8 @@ static void link_watch(struct ib_link *l, unsigned events)
 		l->events = events;
 }
 
+static bool connect_next_addr(struct ib_link *l);
+
 static void setup_timeout(struct ib_loop *loop, void *arg)
 {
 	struct ib_link *l = arg;
@@ -30,7 +32,10 @@ static void setup_timeout(struct ib_loop *loop, void *arg)
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "no HELLO in time");
 		return;
 	}
-	/* [LINK-12] TCP connect or TLS handshake took too long. */
+	/* [TREE-25] a TCP connect that did not end in time: the entry's next address. */
+	if (l->state == LINK_CONNECTING && connect_next_addr(l))
+		return;
+	/* [LINK-12] TCP connect (the entry's last address) or TLS handshake took too long. */
 	if (l->state == LINK_CONNECTING) {
 		node_count(l->node, IB_CNT_CONNECT_FAILED);
 		link_close(l, 0, "connect timeout");
@@ -80,26 +85,83 @@ static int start_tls(struct ib_link *l)
 	return IB_OK;
 }
 
+/* [TREE-25] Starts a TCP connect to the first of addrs from *next on that the kernel does not
+ * refuse at once; *next moves past it. */
+static int connect_from(struct ib_node *n, const char *entry, const struct ib_net_addrs *addrs,
+			size_t *next, int *fd)
+{
+	struct ib_diag diag = { 0 };
+	int err = IB_ERR_IO;
+
+	while (*next < addrs->count) {
+		err = ib_net_connect_addr(addrs, (*next)++, fd, &diag);
+		if (err == IB_OK)
+			return IB_OK;
+		node_log(n, IB_LOG_DEBUG, "connect %s: %s", entry, diag.reason);
+	}
+	return err;
+}
+
+/* The TCP connect to one address of the link's entry failed: the next one, if any
+ * ([TREE-25]). False when none is left (the caller closes the link). */
+static bool connect_next_addr(struct ib_link *l)
+{
+	struct ib_node *n = l->node;
+	char name[IB_MAX_ADDR];
+	int fd = -1;
+
+	if (!l->addrs || l->addr_next >= l->addrs->count)
+		return false;
+	if (l->fd >= 0) {
+		ib_loop_unwatch(n->loop, l->fd);
+		ib_net_close(l->fd);
+		l->fd = -1;
+		l->events = 0;
+	}
+	if (connect_from(n, l->addr, l->addrs, &l->addr_next, &fd) != IB_OK)
+		return false;
+	l->fd = fd;
+	if (ib_net_addr_name(l->addrs, l->addr_next - 1, name, sizeof name) == IB_OK)
+		node_log(n, IB_LOG_DEBUG, "connecting to %s: now %s", l->addr, name);
+	link_watch(l, IB_EV_WRITE);
+	arm_setup_timer(l, IB_HANDSHAKE_TIMEOUT_US);
+	return true;
+}
+
 int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
 {
 	char host[IB_MAX_ADDR];
 	struct ib_diag diag = { 0 };
+	struct ib_net_addrs *addrs = NULL;
+	size_t next = 0;
 	uint16_t port;
 	int fd = -1, err;
 
 	err = ib_addr_parse(addr, host, sizeof host, &port);
+	if (!err && !(addrs = malloc(sizeof *addrs)))
+		err = IB_ERR_NOMEM;
+	/* [TREE-25] every address of a name, in the resolver's order, resolved at each try;
+	 * one that does not resolve is IB_ERR_NOT_FOUND: a failed attempt on this entry. */
 	if (!err)
-		err = ib_net_connect(host, port, &fd, &diag);
+		err = ib_net_resolve(host, port, addrs, &diag);
+	if (!err && connect_from(n, addr, addrs, &next, &fd) != IB_OK) {
+		snprintf(diag.reason, sizeof diag.reason, "no address of it takes a connection");
+		err = IB_ERR_IO;
+	}
 	if (err) {
 		node_log(n, IB_LOG_WARN, "connect %s: %s", addr,
 			 diag.reason[0] ? diag.reason : ib_strerror(err));
+		free(addrs);
 		return err;
 	}
 	err = link_new(n, fd, true, addr, out);
 	if (err) {
 		ib_net_close(fd);
+		free(addrs);
 		return err;
 	}
+	(*out)->addrs = addrs;
+	(*out)->addr_next = next;
 	(*out)->state = LINK_CONNECTING;
 	link_watch(*out, IB_EV_WRITE);
 	/* [LINK-12] the handshake timer bounds the TCP connect too.
@@ -583,6 +645,9 @@ static void on_connected(struct ib_link *l)
 
 	if (err == IB_ERR_AGAIN)
 		return;
+	/* [TREE-25] refused, unreachable: the entry's next address, if there is one. */
+	if (err && connect_next_addr(l))
+		return;
 	if (err || start_tls(l) != IB_OK) {
 		node_count(l->node, IB_CNT_CONNECT_FAILED);
 		link_close(l, 0, "connect failed");
@@ -638,9 +703,9 @@ static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *a
  * closed while input is unread makes TCP send a reset, and a reset can destroy what the
  * peer has not read yet (the ERROR above all).
  */
-struct linger {
+struct lingering {
 	struct ib_node *node;
-	struct linger *next;
+	struct lingering *next;
 	int fd;
 	struct ib_buf out;          /* ciphertext still owed to the peer */
 	size_t off;
@@ -648,11 +713,11 @@ struct linger {
 	uint64_t timer;
 };
 
-static void linger_end(struct linger *g)
+static void linger_end(struct lingering *g)
 {
 	struct ib_node *n = g->node;
 
-	for (struct linger **p = &n->lingering; *p; p = &(*p)->next) {
+	for (struct lingering **p = &n->lingering; *p; p = &(*p)->next) {
 		if (*p == g) {
 			*p = g->next;
 			n->nlingering--;
@@ -669,7 +734,7 @@ static void linger_end(struct linger *g)
 static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg);
 
 /* Writes what the socket takes, then the FIN; false when the connection is gone. */
-static bool linger_flush(struct linger *g)
+static bool linger_flush(struct lingering *g)
 {
 	while (g->off < g->out.len) {
 		size_t sent;
@@ -700,7 +765,7 @@ static bool linger_flush(struct linger *g)
 
 static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct linger *g = arg;
+	struct lingering *g = arg;
 
 	(void)loop;
 	(void)fd;
@@ -726,7 +791,7 @@ static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void 
 
 static void linger_timeout(struct ib_loop *loop, void *arg)
 {
-	struct linger *g = arg;
+	struct lingering *g = arg;
 
 	(void)loop;
 	g->timer = 0;
@@ -736,7 +801,7 @@ static void linger_timeout(struct ib_loop *loop, void *arg)
 /* Takes fd and the unsent bytes of out[off..]: out is left empty. */
 static void linger_start(struct ib_node *n, int fd, struct ib_buf *out, size_t off)
 {
-	struct linger *g;
+	struct lingering *g;
 
 	/* FAULT close-at-once, breaks [LINK-11]: one write, then close, unread input or not. */
 	if (IB_FAULT(n, close_at_once) || n->nlingering >= IB_MAX_LINGERING ||
@@ -868,6 +933,7 @@ void link_free(struct ib_link *l)
 		ib_net_close(l->fd);
 	}
 	ib_tls_free(l->tls);
+	free(l->addrs);
 	ib_frame_decoder_free(&l->dec);
 	ib_buf_free(&l->plain);
 	ib_buf_free(&l->out);

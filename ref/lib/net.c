@@ -74,16 +74,22 @@ static void close_keep_errno(int fd)
 }
 
 /* Records "<addr>: <call>: <errno text>" and returns IB_ERR_IO with errno unchanged. */
-static int fail_at(struct ib_diag *diag, const struct addrinfo *ai, const char *call)
+static int fail_at_sa(struct ib_diag *diag, const struct sockaddr *sa, socklen_t len,
+		      const char *call)
 {
 	int saved = errno;
 	char name[NAME_CAP];
 
-	if (format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof name, NULL) != IB_OK)
+	if (format_addr(sa, len, name, sizeof name, NULL) != IB_OK)
 		snprintf(name, sizeof name, "?");
 	ib_diag_set(diag, "", 0, "%s: %s: %s", name, call, strerror(saved));
 	errno = saved;
 	return IB_ERR_IO;
+}
+
+static int fail_at(struct ib_diag *diag, const struct addrinfo *ai, const char *call)
+{
+	return fail_at_sa(diag, ai->ai_addr, ai->ai_addrlen, call);
 }
 
 /* Resolves host:port to stream addresses. A numeric address is tried first, without any
@@ -186,6 +192,62 @@ out:
 	return err;
 }
 
+static void set_port(struct sockaddr *sa, uint16_t port)
+{
+	if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+	else if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)sa)->sin_port = htons(port);
+}
+
+int ib_net_listen_all(const char *host, uint16_t port, int *fds, size_t cap, size_t *count,
+		      uint16_t *bound_port, struct ib_diag *diag)
+{
+	struct ib_diag first = { 0 };
+	struct addrinfo *res = NULL;
+	char name[NAME_CAP];
+	bool failed = false;
+	int err;
+
+	if (!fds || !count || cap == 0)
+		return IB_ERR_INVALID_ARG;
+	*count = 0;
+	err = resolve(host, port, true, &res, diag);
+	if (err)
+		return err;
+	/* [TREE-26] every address of the name; one that cannot be bound (a family the host
+	 * lacks, a dual-stack socket that took the port already) is skipped. */
+	for (const struct addrinfo *ai = res; ai && *count < cap; ai = ai->ai_next) {
+		struct sockaddr_storage ss;
+		struct addrinfo one = *ai;
+		int s = -1;
+
+		if (ai->ai_addrlen > sizeof ss)
+			continue;
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		one.ai_addr = (struct sockaddr *)&ss;
+		if (*count && port == 0)
+			set_port(one.ai_addr, *bound_port); /* every socket on the first one's port */
+		if (listen_one(&one, &s, failed ? NULL : &first) != IB_OK) {
+			failed = true;
+			continue;
+		}
+		if (*count == 0 && ib_net_local_name(s, name, sizeof name, bound_port) != IB_OK) {
+			ib_diag_set(&first, "", 0, "getsockname: %s", strerror(errno));
+			failed = true;
+			close_keep_errno(s);
+			continue;
+		}
+		fds[(*count)++] = s;
+	}
+	freeaddrinfo(res);
+	if (*count)
+		return IB_OK;
+	if (diag)
+		*diag = first;
+	return IB_ERR_IO;
+}
+
 int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap)
 {
 	struct sockaddr_storage ss;
@@ -213,24 +275,59 @@ int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap)
 	return IB_OK;
 }
 
-/* Starts connecting to one address: IB_OK once under way (or done), else IB_ERR_IO. */
-static int connect_one(const struct addrinfo *ai, int *fd, struct ib_diag *diag)
+int ib_net_resolve(const char *host, uint16_t port, struct ib_net_addrs *out,
+		   struct ib_diag *diag)
 {
+	struct addrinfo *res = NULL;
+
+	if (!out || !host || !*host)
+		return IB_ERR_INVALID_ARG;
+	out->count = 0;
+	if (resolve(host, port, false, &res, diag) != IB_OK)
+		return IB_ERR_NOT_FOUND;
+	for (const struct addrinfo *ai = res; ai && out->count < IB_NET_MAX_ADDRS;
+	     ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof out->ss[0])
+			continue;
+		memcpy(&out->ss[out->count], ai->ai_addr, ai->ai_addrlen);
+		out->len[out->count++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (out->count)
+		return IB_OK;
+	ib_diag_set(diag, "", 0, "%s:%u: no stream address", host, (unsigned)port);
+	return IB_ERR_NOT_FOUND;
+}
+
+int ib_net_addr_name(const struct ib_net_addrs *a, size_t i, char *out, size_t cap)
+{
+	if (!a || i >= a->count || !out)
+		return IB_ERR_INVALID_ARG;
+	return format_addr((const struct sockaddr *)&a->ss[i], a->len[i], out, cap, NULL);
+}
+
+int ib_net_connect_addr(const struct ib_net_addrs *a, size_t i, int *fd, struct ib_diag *diag)
+{
+	const struct sockaddr *sa;
+	socklen_t len;
 	int s, rc;
 
-	s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		   ai->ai_protocol);
+	if (!a || i >= a->count || !fd)
+		return IB_ERR_INVALID_ARG;
+	sa = (const struct sockaddr *)&a->ss[i];
+	len = a->len[i];
+	s = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (s < 0)
-		return fail_at(diag, ai, "socket");
+		return fail_at_sa(diag, sa, len, "socket");
 	if (set_nodelay(s) != IB_OK) {
-		rc = fail_at(diag, ai, "setsockopt(TCP_NODELAY)");
+		rc = fail_at_sa(diag, sa, len, "setsockopt(TCP_NODELAY)");
 		close_keep_errno(s);
 		return rc;
 	}
 	/* EINTR: the connect goes on in the background, as with EINPROGRESS. */
-	rc = connect(s, ai->ai_addr, ai->ai_addrlen);
+	rc = connect(s, sa, len);
 	if (rc != 0 && errno != EINPROGRESS && errno != EINTR) {
-		rc = fail_at(diag, ai, "connect");
+		rc = fail_at_sa(diag, sa, len, "connect");
 		close_keep_errno(s);
 		return rc;
 	}
@@ -240,23 +337,22 @@ static int connect_one(const struct addrinfo *ai, int *fd, struct ib_diag *diag)
 
 int ib_net_connect(const char *host, uint16_t port, int *fd, struct ib_diag *diag)
 {
-	struct addrinfo *res = NULL;
+	struct ib_net_addrs a;
 	int err;
 
 	if (!fd || !host || !*host)
 		return IB_ERR_INVALID_ARG;
-	err = resolve(host, port, false, &res, diag);
+	err = ib_net_resolve(host, port, &a, diag);
 	if (err)
-		return err;
+		return err == IB_ERR_NOT_FOUND ? IB_ERR_IO : err;
 	/* Only failures the kernel reports at once (no route, family not supported) move on to
-	 * the next address: a refusal comes later, through ib_net_connect_result, and then the
-	 * caller's retry timer decides. */
-	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		err = connect_one(ai, fd, diag);
+	 * the next address here: a refusal comes later, through ib_net_connect_result (a node's
+	 * parent links walk the addresses themselves, [TREE-25]). */
+	for (size_t i = 0; i < a.count; i++) {
+		err = ib_net_connect_addr(&a, i, fd, diag);
 		if (err == IB_OK)
 			break;
 	}
-	freeaddrinfo(res);
 	return err;
 }
 

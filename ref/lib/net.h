@@ -5,14 +5,38 @@
 #ifndef IB_NET_H
 #define IB_NET_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "interbot.h"
+
+/* The stream addresses a host:port resolves to, in the resolver's order ([TREE-25]). */
+#define IB_NET_MAX_ADDRS 8
+struct ib_net_addrs {
+	size_t count;
+	struct sockaddr_storage ss[IB_NET_MAX_ADDRS];
+	socklen_t len[IB_NET_MAX_ADDRS];
+};
+
+/* Resolves host:port (a numeric address without any lookup, else a name: a blocking
+ * getaddrinfo). IB_ERR_NOT_FOUND, with diag, when it gives no address. */
+int ib_net_resolve(const char *host, uint16_t port, struct ib_net_addrs *out,
+		   struct ib_diag *diag);
+/* Starts a non-blocking connect to address i of a: IB_OK once under way (or done), else
+ * IB_ERR_IO (no route, family not supported: failures the kernel reports at once). */
+int ib_net_connect_addr(const struct ib_net_addrs *a, size_t i, int *fd, struct ib_diag *diag);
+/* "a.b.c.d:port" or "[v6]:port" of address i of a, for logs. */
+int ib_net_addr_name(const struct ib_net_addrs *a, size_t i, char *out, size_t cap);
 
 /* Listens on host:port (port 0: an ephemeral port, returned in *bound_port). The host is a
  * numeric address or a name resolved once, now. diag says why on failure (IB_ERR_IO). */
 int ib_net_listen(const char *host, uint16_t port, int *fd, uint16_t *bound_port,
 		  struct ib_diag *diag);
+/* [TREE-26] The same on every address host resolves to, up to cap sockets in fds[0..*count):
+ * port 0 takes the ephemeral port of the first address for all. An address that cannot be
+ * bound is skipped; IB_ERR_IO (diag: the first failure) only when none could be. */
+int ib_net_listen_all(const char *host, uint16_t port, int *fds, size_t cap, size_t *count,
+		      uint16_t *bound_port, struct ib_diag *diag);
 /* One pending connection: IB_OK with *fd, or IB_ERR_AGAIN when there is none. peer (may be
  * NULL) receives "host:port" of the other end. */
 int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap);

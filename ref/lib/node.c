@@ -219,7 +219,6 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 	n->cfg = *cfg;
 	n->id = id;
 	n->kr = kr;
-	n->listen_fd = -1;
 	n->log_fn = log_stderr;
 	n->log_level = IB_LOG_INFO;
 	id = NULL;
@@ -381,8 +380,8 @@ static void listen_again(struct ib_loop *loop, void *arg)
 	struct ib_node *n = arg;
 
 	n->listen_timer = 0;
-	if (n->listen_fd >= 0)
-		ib_loop_watch(loop, n->listen_fd, IB_EV_READ, on_listen, n);
+	for (size_t i = 0; i < n->listen_count; i++)
+		ib_loop_watch(loop, n->listen_fds[i], IB_EV_READ, on_listen, n);
 }
 
 static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg)
@@ -441,10 +440,13 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 		ib_diag_set(diag, "", 0, "listen %s: not an address", n->cfg.listen);
 		return err;
 	}
-	err = ib_net_listen(host, port, &n->listen_fd, &n->listen_port, diag);
+	/* [TREE-26] every address a name resolves to. */
+	err = ib_net_listen_all(host, port, n->listen_fds, IB_MAX_LISTEN, &n->listen_count,
+				&n->listen_port, diag);
 	if (err)
 		return err;
-	err = ib_loop_watch(n->loop, n->listen_fd, IB_EV_READ, on_listen, n);
+	for (size_t i = 0; i < n->listen_count && !err; i++)
+		err = ib_loop_watch(n->loop, n->listen_fds[i], IB_EV_READ, on_listen, n);
 	if (err)
 		return err;
 	n->started = true;
@@ -452,7 +454,8 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 		char hex[2 * IB_ID_LEN + 1];
 
 		ib_id_to_hex(ib_node_id(n), hex);
-		node_log(n, IB_LOG_INFO, "listening on %s port %u, id %s", host, n->listen_port, hex);
+		node_log(n, IB_LOG_INFO, "listening on %s port %u (%zu address%s), id %s", host,
+			 n->listen_port, n->listen_count, n->listen_count == 1 ? "" : "es", hex);
 	}
 	if (n->store_note[0]) {
 		node_log(n, IB_LOG_WARN, "%s", n->store_note);
@@ -494,11 +497,11 @@ void ib_node_stop(struct ib_node *n)
 		link_close(n->links, stop_code(n, n->links), "shutting down");
 	ib_loop_timer_cancel(n->loop, n->listen_timer);
 	n->listen_timer = 0;
-	if (n->listen_fd >= 0) {
-		ib_loop_unwatch(n->loop, n->listen_fd);
-		ib_net_close(n->listen_fd);
-		n->listen_fd = -1;
+	for (size_t i = 0; i < n->listen_count; i++) {
+		ib_loop_unwatch(n->loop, n->listen_fds[i]);
+		ib_net_close(n->listen_fds[i]);
 	}
+	n->listen_count = 0;
 }
 
 void ib_node_free(struct ib_node *n)

@@ -23,6 +23,9 @@
 #define IB_MAX_PENDING_LINKS 128u                       /* accepted, not yet past HELLO */
 #define IB_LINGER_US (2ull * 1000000ull)                /* [LINK-11] close_linger_ms */
 #define IB_MAX_LINGERING 256u                           /* closed, still delivering */
+#define IB_MAX_LISTEN 8u                                /* addresses of a `listen` name */
+
+struct ib_net_addrs;
 
 enum link_state {
 	LINK_CONNECTING,            /* client: TCP connect in progress */
@@ -41,6 +44,8 @@ struct ib_link {
 	bool hello_sent;
 	unsigned events;            /* what the loop watches for */
 	char addr[IB_MAX_ADDR];     /* the peer's address, for logs */
+	struct ib_net_addrs *addrs; /* client: what the parents entry resolved to ([TREE-25]) */
+	size_t addr_next;           /* the next of them to try when a TCP connect fails */
 
 	struct ib_tls *tls;
 	struct ib_frame_decoder dec;
@@ -84,7 +89,7 @@ struct ib_link {
 #endif
 };
 
-struct linger;                  /* link.c */
+struct lingering;               /* link.c */
 
 /* A COMMAND this node sent, waiting for RESULTs until its timer. */
 struct pending_cmd {
@@ -158,7 +163,8 @@ struct ib_node {
 	struct ib_seq_gen seq;
 	uint64_t rng;               /* xorshift state: retry jitter only */
 
-	int listen_fd;
+	int listen_fds[IB_MAX_LISTEN]; /* one per address of `listen` ([TREE-26]) */
+	size_t listen_count;
 	uint16_t listen_port;
 	uint64_t listen_timer;      /* listening paused after an accept failure */
 	bool started, stopping;
@@ -167,7 +173,7 @@ struct ib_node {
 
 	struct ib_link *links;
 	struct ib_link *dead;       /* closed, freed by the reap timer */
-	struct linger *lingering;   /* link.c: closed connections delivering their last bytes */
+	struct lingering *lingering; /* link.c: closed connections delivering their last bytes */
 	size_t nlingering;
 	uint64_t reap_timer;
 	struct ib_link *parent;     /* the OPEN parent link, or NULL: a root */
@@ -255,6 +261,10 @@ void tree_link_closed(struct ib_node *n, struct ib_link *l, bool was_open);
 void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_msg *m);
 bool tree_accepts_children(const struct ib_node *n);
 bool tree_path_has(const struct ib_node *n, const ib_id *id);
+/* [TREE-22] whether p names some id twice. */
+bool tree_path_repeats(const struct ib_node *n, const struct ib_path *p);
+/* [TREE-16] closes every connection the node accepted, with no_children_accepted. */
+void tree_close_accepted(struct ib_node *n, const char *reason);
 void tree_send_path(struct ib_node *n, struct ib_link *only);
 void tree_parents_changed(struct ib_node *n);
 

@@ -30,6 +30,21 @@ bool tree_path_has(const struct ib_node *n, const ib_id *id)
 	return false;
 }
 
+bool tree_path_repeats(const struct ib_node *n, const struct ib_path *p)
+{
+	/* FAULT path-repeats-taken, breaks [TREE-22]: a path that names a node twice is taken
+	 * like any other. */
+	if (IB_FAULT(n, path_repeats_taken))
+		return false;
+	/* [TREE-22] a node twice in a path sits below itself: a loop. At most 255 ids. */
+	for (unsigned i = 1; i < p->count; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (memcmp(p->ids + (size_t)i * IB_ID_LEN, p->ids + (size_t)j * IB_ID_LEN,
+				   IB_ID_LEN) == 0)
+				return true;
+	return false;
+}
+
 void tree_send_path(struct ib_node *n, struct ib_link *only)
 {
 	for (struct ib_link *l = n->links; l; l = l->next) {
@@ -78,6 +93,9 @@ static uint64_t backoff_us(struct ib_node *n)
 	if (delay > n->cfg.reconnect_max_ms)
 		delay = n->cfg.reconnect_max_ms;
 	delay *= 1000;
+	/* FAULT backoff-no-jitter, breaks [TREE-13]: every wait is the whole delay. */
+	if (IB_FAULT(n, backoff_no_jitter))
+		return delay;
 	return delay / 2 + node_random(n) % (delay / 2 + 1);
 }
 
@@ -109,15 +127,27 @@ static void fault_try_next_too(struct ib_node *n)
 static void try_join(struct ib_node *n)
 {
 	while (!n->stopping && !n->parent && !n->joining) {
+		int err;
+
 		if (n->parent_index >= n->cfg.parent_count) {
 			schedule_retry(n);
 			return;
 		}
-		if (link_connect(n, n->cfg.parents[n->parent_index], &n->joining) == IB_OK) {
+		err = link_connect(n, n->cfg.parents[n->parent_index], &n->joining);
+		if (err == IB_OK) {
 			fault_try_next_too(n);
 			return;
 		}
+		/* [TREE-25] a name that does not resolve is a failed attempt like a refused
+		 * connection: counted, and the next entry at once. */
 		node_count(n, IB_CNT_CONNECT_FAILED);
+		/* FAULT unresolved-ends-round, breaks [TREE-25]: a name that does not resolve
+		 * ends the round; the entries after it are not tried. */
+		if (err == IB_ERR_NOT_FOUND && IB_FAULT(n, unresolved_ends_round)) {
+			n->parent_index = n->cfg.parent_count;
+			schedule_retry(n);
+			return;
+		}
 		n->parent_index++;
 	}
 }
@@ -130,6 +160,14 @@ void tree_start(struct ib_node *n)
 	n->parent_index = 0;
 	if (n->cfg.parent_count == 0)
 		node_log(n, IB_LOG_INFO, "no parents configured: a root");
+	/* FAULT first-round-waits, breaks [TREE-13]: the first round after the start waits a
+	 * backoff, as if a round had failed. */
+	if (IB_FAULT(n, first_round_waits) && n->cfg.parent_count) {
+		n->parent_index = n->cfg.parent_count;
+		schedule_retry(n);
+		return;
+	}
+	/* [TREE-13] the first round begins at once. */
 	try_join(n);
 }
 
@@ -164,33 +202,54 @@ static struct ib_link *accepted_to_close(struct ib_node *n)
 	return NULL;
 }
 
-void tree_joined(struct ib_node *n, struct ib_link *l)
+void tree_close_accepted(struct ib_node *n, const char *reason)
 {
 	struct ib_link *c;
+
+	/* Closing one changes the list, so each search starts again from its head. */
+	while ((c = accepted_to_close(n)) != NULL)
+		link_close(c, IB_EC_NO_CHILDREN_ACCEPTED, reason);
+}
+
+/* [TREE-23] called once the client checks passed, and nothing of the join before. */
+void tree_joined(struct ib_node *n, struct ib_link *l)
+{
+	/* FAULT client-path-before-kick, breaks [TREE-23]: the children a client-mode node is
+	 * about to close get its new PATH and ANNOUNCE first. */
+	bool late_kick = IB_FAULT(n, client_path_before_kick);
 
 	n->joining = NULL;
 	n->parent = l;
 	/* [TREE-14] joining does not reset the backoff: a parent link that lasts does. */
 	tree_stop(n);
-	set_path(n, l->peer_path, l->peer_path_len);
+	/* [TREE-3][TREE-16][TREE-23] a client-mode node with a parent keeps no children: every
+	 * connection it accepted goes first, whatever its state (no ERROR while still in TLS),
+	 * so that none of them hears of the join but by that ERROR. */
+	if (n->cfg.mode == IB_ROLE_CLIENT && !late_kick)
+		tree_close_accepted(n, "joined a parent");
+	set_path(n, l->peer_path, l->peer_path_len); /* [TREE-6] */
 	map_announce(n); /* [MAP-1] */
-	/* [TREE-3][TREE-16] a client-mode node with a parent keeps no children: every
-	 * connection it accepted goes, whatever its state (no ERROR while still in TLS).
-	 * Closing one changes the list, so each search starts again from its head. */
-	if (n->cfg.mode == IB_ROLE_CLIENT)
-		while ((c = accepted_to_close(n)) != NULL)
-			link_close(c, IB_EC_NO_CHILDREN_ACCEPTED, "joined a parent");
+	if (n->cfg.mode == IB_ROLE_CLIENT && late_kick)
+		tree_close_accepted(n, "joined a parent");
 }
 
 /* [TREE-14] whether a lost parent link had lasted reconnect_max_ms: then the delay goes back
  * to reconnect_min_ms and the new round starts at once; else its loss is a failed round. */
 static bool parent_was_stable(const struct ib_node *n, const struct ib_link *l)
 {
+	uint64_t lasting_us = (uint64_t)n->cfg.reconnect_max_ms * 1000;
+
 	/* FAULT rejoin-at-once, breaks [TREE-14]: every lost parent counts as a long-lived one,
 	 * so a parent that drops its children at once gets them back in a tight loop. */
 	if (IB_FAULT(n, rejoin_at_once))
 		return true;
-	return node_now_us(n) - l->open_since_us >= (uint64_t)n->cfg.reconnect_max_ms * 1000;
+	/* FAULT stable-early, breaks [TREE-14]: a link counts as long-lived after half of
+	 * reconnect_max_ms. FAULT stable-late: only after twice reconnect_max_ms. */
+	if (IB_FAULT(n, stable_early))
+		lasting_us /= 2;
+	if (IB_FAULT(n, stable_late))
+		lasting_us *= 2;
+	return node_now_us(n) - l->open_since_us >= lasting_us;
 }
 
 /* [TREE-14] a parent link open for reconnect_max_ms sets the delay back to reconnect_min_ms
@@ -266,15 +325,29 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 		if (ib_id_equal(&above[i], ib_node_id(n)))
 			goto loop;
 	}
-	if (p->count >= IB_MAX_PATH)
+	if (p->count >= IB_MAX_PATH || tree_path_repeats(n, p)) /* [TREE-7][TREE-22] */
 		goto loop;
+	/* [TREE-24] the same path again is no change: nothing to pass on or announce.
+	 * FAULT redundant-path-refused: it is taken for a protocol violation. FAULT
+	 * redundant-path-passed-on: it is passed on and announced as a change. */
+	if (p->count + 1u == n->path_len && memcmp(above, n->path, p->count * sizeof *above) == 0) {
+		if (IB_FAULT(n, redundant_path_refused)) {
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PATH repeats my path");
+			return;
+		}
+		if (!IB_FAULT(n, redundant_path_passed_on))
+			return;
+	}
 	set_path(n, above, p->count);
 	map_announce(n); /* [MAP-9] the path changed */
 	return;
 loop:
 	/* [TREE-7][TREE-14] the tree has a loop through us: leave the parent; its loss is a
-	 * failed round whatever the link's age: wait, then rejoin. */
+	 * failed round whatever the link's age: wait, then rejoin. FAULT loop-resets-delay,
+	 * breaks [TREE-14]: each loop sets the delay back to reconnect_min_ms. */
 	settle_delay(n, l);
+	if (IB_FAULT(n, loop_resets_delay))
+		n->failed_rounds = 0;
 	n->parent = NULL;
 	link_close(l, IB_EC_LOOP_DETECTED, "I am in the path you sent");
 	set_path(n, NULL, 0);

@@ -414,6 +414,61 @@ static void test_bad_address(void)
 	CU_ASSERT_EQUAL(errno, EBADF);
 }
 
+/* [TREE-26] Every address of a name, all on the port the first one took. */
+static void test_listen_all_on_name(void)
+{
+	struct ib_diag d;
+	char name[NAME_CAP];
+	int fds[8];
+	size_t count = 0;
+	uint16_t port = 0, again = 0;
+
+	IB_ASSERT_OK(ib_net_listen_all("localhost", 0, fds, 8, &count, &port, &d));
+	CU_ASSERT_FATAL(count >= 1);
+	CU_ASSERT(port != 0);
+	for (size_t i = 0; i < count; i++) {
+		IB_ASSERT_OK(ib_net_local_name(fds[i], name, sizeof name, &again));
+		CU_ASSERT_EQUAL(port, again);
+		ib_net_close(fds[i]);
+	}
+	IB_ASSERT_ERR(ib_net_listen_all("192.0.2.1", 0, fds, 8, &count, &port, &d), IB_ERR_IO);
+	CU_ASSERT_EQUAL(count, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "192.0.2.1:0: bind: "));
+}
+
+/* [TREE-25] A name's addresses one by one: a refused one, then the one that listens. */
+static void test_connect_each_address(void)
+{
+	struct ib_net_addrs a;
+	struct ib_diag d;
+	char name[NAME_CAP];
+	int lfd = -1, fd = -1;
+	uint16_t port = 0;
+
+	IB_ASSERT_OK(ib_net_listen(V4, 0, &lfd, &port, &d));
+	IB_ASSERT_OK(ib_net_resolve(V4, port, &a, &d));
+	CU_ASSERT_FATAL(a.count == 1);
+	IB_ASSERT_OK(ib_net_addr_name(&a, 0, name, sizeof name));
+	CU_ASSERT_PTR_NOT_NULL(strstr(name, "127.0.0.1:"));
+	/* A second address that refuses, tried first. */
+	a.ss[1] = a.ss[0];
+	a.len[1] = a.len[0];
+	a.count = 2;
+	((struct sockaddr_in *)&a.ss[0])->sin_port = 0;
+	if (ib_net_connect_addr(&a, 0, &fd, &d) == IB_OK) {
+		CU_ASSERT(wait_fd(fd, POLLOUT) & POLLOUT);
+		IB_ASSERT_ERR(ib_net_connect_result(fd), IB_ERR_IO);
+		ib_net_close(fd);
+	}
+	IB_ASSERT_OK(ib_net_connect_addr(&a, 1, &fd, &d));
+	CU_ASSERT(wait_fd(fd, POLLOUT) & POLLOUT);
+	IB_ASSERT_OK(ib_net_connect_result(fd));
+	ib_net_close(fd);
+	ib_net_close(lfd);
+	IB_ASSERT_ERR(ib_net_connect_addr(&a, 2, &fd, &d), IB_ERR_INVALID_ARG);
+	IB_ASSERT_ERR(ib_net_resolve("", 1, &a, &d), IB_ERR_INVALID_ARG);
+}
+
 /* Every descriptor is close-on-exec and non-blocking. */
 static void test_flags(void)
 {
@@ -448,6 +503,8 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_v4_mapped_peer, ""),
     IB_TEST(test_listen_on_name, ""),
     IB_TEST(test_bad_address, ""),
+    IB_TEST(test_listen_all_on_name, ""),
+    IB_TEST(test_connect_each_address, ""),
     IB_TEST(test_flags, ""),
     IB_TEST_END};
 

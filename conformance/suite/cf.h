@@ -160,6 +160,16 @@ uint64_t cf_next_seq(struct cf_ctx *c, int tester);
 
 /* Message makers: fill m (zeroed first); slices borrow the strings. */
 void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const char *value);
+/* A PUBLISH frame of (key, version, value) signed by writer with this seq, into *out (reset
+ * first), not sent: for frames a test sends raw, transfers, or compares with what it gets.
+ * False (HARNESS error) if it cannot be made. */
+bool cf_publish_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+		      uint64_t version, const char *value, uint64_t seq, struct ib_buf *out);
+/* Sends m from p directed to the IUT (m's dest is set); false (HARNESS error) on failure. */
+bool cf_send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m);
+/* "base.<clock>" into buf: a key no earlier run stored (a node started by the user with
+ * --iut-addr keeps its store between runs). Returns buf. */
+const char *cf_fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap);
 
 /* Sends COMMAND name(args) from p to dest (NULL: the IUT) and waits for its RESULT. */
 bool cf_command(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest, const char *name,

@@ -518,6 +518,41 @@ void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const c
 	m->u.publish.value = (struct ib_slice){ (const uint8_t *)value, strlen(value) };
 }
 
+bool cf_publish_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+		      uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	cf_msg_publish(&m, key, version, value);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = seq;
+	ib_buf_reset(out);
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot make a PUBLISH frame");
+	return ok;
+}
+
+bool cf_send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
+{
+	m->h.dest = *cf_iut_id(c);
+	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
+		return false;
+	}
+	return true;
+}
+
+const char *cf_fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
+	return buf;
+}
+
 /* ---- commands ----------------------------------------------------------------------------- */
 
 struct wait_result {

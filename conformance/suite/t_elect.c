@@ -40,40 +40,11 @@ static void election_free(struct election *e)
 		ib_buf_free(&e->h[i].frame);
 }
 
-/* A PUBLISH frame signed by writer with this seq, not sent. */
-static bool make_publish_at(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
-			    uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
-{
-	struct ib_buf msg = { 0 };
-	struct ib_msg m;
-	bool ok;
-
-	cf_msg_publish(&m, key, version, value);
-	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = seq;
-	ib_buf_reset(out);
-	ok = ib_msg_encode(&msg, &m) == IB_OK && ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
-	ib_buf_free(&msg);
-	if (!ok)
-		cf_harness_error(c, "cannot make a PUBLISH frame");
-	return ok;
-}
-
-/* The same with the clock as seq. */
+/* A PUBLISH frame signed by writer with the clock as seq, not sent. */
 static bool make_publish(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
 			 uint64_t version, const char *value, struct ib_buf *out)
 {
-	return make_publish_at(c, writer, key, version, value, cf_unix_us(c), out);
-}
-
-static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
-{
-	m->h.dest = *cf_iut_id(c);
-	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
-		return false;
-	}
-	return true;
+	return cf_publish_frame(c, writer, key, version, value, cf_unix_us(c), out);
 }
 
 static bool send_offer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, const char *key,
@@ -85,7 +56,7 @@ static bool send_offer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, c
 	m.h.type = IB_MSG_OFFER;
 	m.u.offer = (struct ib_offer){ query_id, { (const uint8_t *)key, strlen(key) }, version,
 				       *writer };
-	return send_to_iut(c, p, &m);
+	return cf_send_to_iut(c, p, &m);
 }
 
 static bool send_transfer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id,
@@ -96,7 +67,7 @@ static bool send_transfer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_TRANSFER;
 	m.u.transfer = (struct ib_transfer){ query_id, { frame->ptr, frame->len } };
-	return send_to_iut(c, p, &m);
+	return cf_send_to_iut(c, p, &m);
 }
 
 static bool send_command(struct cf_ctx *c, struct hn_peer *p, uint64_t cmd_id, const char *name,
@@ -111,7 +82,7 @@ static bool send_command(struct cf_ctx *c, struct hn_peer *p, uint64_t cmd_id, c
 	m.h.type = IB_MSG_COMMAND;
 	m.u.command = (struct ib_command){ cmd_id, { (const uint8_t *)name, strlen(name) },
 					   { args.ptr, args.len } };
-	ok = send_to_iut(c, p, &m);
+	ok = cf_send_to_iut(c, p, &m);
 	ib_buf_free(&args);
 	return ok;
 }
@@ -256,10 +227,10 @@ static void test_transfer_now(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_SELECT;
 	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!send_to_iut(c, p, &m))
+	if (!cf_send_to_iut(c, p, &m))
 		goto out;
 	m.u.select = (struct ib_select){ q_none, { (const uint8_t *)"elect.none", 10 }, 1 };
-	if (!send_to_iut(c, p, &m))
+	if (!cf_send_to_iut(c, p, &m))
 		goto out;
 	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q_none };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT of a key not held"))
@@ -718,13 +689,6 @@ out:
 
 /* ---- issue 12: what an election counts, and what it ends with ----------------------------- */
 
-/* A key no earlier run stored: a node started by the user (--iut-addr) keeps its store. */
-static const char *fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
-	return buf;
-}
-
 /* [ELECT-4] The IUT holds version 2; a SELECT naming version 9 (a version it never had) is
  * answered with the version-2 frame it holds, not with an empty one. */
 static void test_transfer_older(struct cf_ctx *c)
@@ -738,7 +702,7 @@ static void test_transfer_older(struct cf_ctx *c)
 	struct ib_frame f;
 	struct ib_msg m;
 
-	fresh_key(c, "elect.older", key, sizeof key);
+	cf_fresh_key(c, "elect.older", key, sizeof key);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !make_publish(c, cf_tester_identity(c, 1), key, 2, "two", &v2))
 		goto out;
@@ -751,7 +715,7 @@ static void test_transfer_older(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_SELECT;
 	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 9 };
-	if (!send_to_iut(c, p, &m))
+	if (!cf_send_to_iut(c, p, &m))
 		goto out;
 	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT") ||
@@ -794,8 +758,8 @@ static void test_own_as_new(struct cf_ctx *c)
 	uint64_t seq = cf_unix_us(c);
 
 	if (!election_setup(c, &e, 1, key) ||
-	    !make_publish_at(c, writer, key, 5, "own", seq, &own) ||
-	    !make_publish_at(c, writer, key, 5, "holder's, later seq", seq + 10, &e.h[0].frame) ||
+	    !cf_publish_frame(c, writer, key, 5, "own", seq, &own) ||
+	    !cf_publish_frame(c, writer, key, 5, "holder's, later seq", seq + 10, &e.h[0].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
 	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)) ||
 	    !election_finish(&e, &status, &out))
@@ -831,9 +795,9 @@ static void test_own_after_failures(struct cf_ctx *c)
 	struct ib_slice none = { (const uint8_t *)"elect.nobody-has-it", 19 };
 
 	if (!election_setup(c, &e, 2, key) ||
-	    !make_publish_at(c, writer, key, 3, "own", seq, &own) ||
-	    !make_publish_at(c, writer, key, 5, "never sent", seq + 10, &e.h[0].frame) ||
-	    !make_publish_at(c, writer, key, 3, "T2's", seq + 20, &e.h[1].frame) ||
+	    !cf_publish_frame(c, writer, key, 3, "own", seq, &own) ||
+	    !cf_publish_frame(c, writer, key, 5, "never sent", seq + 10, &e.h[0].frame) ||
+	    !cf_publish_frame(c, writer, key, 3, "T2's", seq + 20, &e.h[1].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e))
 		goto out;
 	e.h[0].silent = true;
@@ -1228,8 +1192,8 @@ static void test_transfer_not_replay(struct cf_ctx *c)
 	char order[64];
 
 	if (!election_setup(c, &e, 2, "elect.embedded") ||
-	    !make_publish_at(c, writer, e.key, 3, "first transferred, then flooded", s,
-			     &e.h[0].frame) || !election_start(&e))
+	    !cf_publish_frame(c, writer, e.key, 3, "first transferred, then flooded", s,
+			      &e.h[0].frame) || !election_start(&e))
 		goto out;
 	e.h[1].silent = true;
 	if (!send_offer(c, e.h[0].p, e.query_id, e.key, 3, ib_identity_id(writer)) ||
@@ -1244,12 +1208,12 @@ static void test_transfer_not_replay(struct cf_ctx *c)
 		       "%zu copies reached T0 (dropped as a replay?)", copies))
 		goto out;
 	/* W's window moves to s + 1000; F2, of seq s + 1, is below it. */
-	if (!make_publish_at(c, writer, "elect.embedded-jump", 1, "moves the window", s + 1000,
-			     &jump) || !give_item(c, e.h[1].p, &jump))
+	if (!cf_publish_frame(c, writer, "elect.embedded-jump", 1, "moves the window",
+			      s + 1000, &jump) || !give_item(c, e.h[1].p, &jump))
 		goto out;
 	e.key = "elect.embedded-below";
 	e.nselected = 0;
-	if (!make_publish_at(c, writer, e.key, 4, "below the window", s + 1, &e.h[0].frame) ||
+	if (!cf_publish_frame(c, writer, e.key, 4, "below the window", s + 1, &e.h[0].frame) ||
 	    !election_start(&e) ||
 	    !send_offer(c, e.h[0].p, e.query_id, e.key, 4, ib_identity_id(writer)) ||
 	    !election_finish(&e, &status, &out))
@@ -1281,7 +1245,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 	uint16_t status = 0;
 	bool got;
 
-	fresh_key(c, "elect.too-big", key, sizeof key);
+	cf_fresh_key(c, "elect.too-big", key, sizeof key);
 	for (size_t i = 0; i < 65450; i++)
 		ib_buf_put(&value, "x", 1);
 	if (!(small = cf_peer(c, 0)))
@@ -1299,7 +1263,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_SELECT;
 	m.u.select = (struct ib_select){ q_big, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!send_to_iut(c, big, &m))
+	if (!cf_send_to_iut(c, big, &m))
 		goto out;
 	a = (struct awaited){ big, IB_MSG_TRANSFER, transfer_is, q_big };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers T3's SELECT") ||
@@ -1310,7 +1274,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_SELECT;
 	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!send_to_iut(c, small, &m) ||
+	if (!cf_send_to_iut(c, small, &m) ||
 	    !cf_command(c, small, NULL, "ib.ping", NULL, 0, &status, NULL))
 		goto out;
 	got = find_msg(small, IB_MSG_TRANSFER, transfer_is, q, &f, &m);

@@ -1070,15 +1070,6 @@ static bool iut_msg_arrived(void *arg)
 	return hn_peer_closed(w->p);
 }
 
-static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
-{
-	m->h.dest = *cf_iut_id(c);
-	if (hn_peer_send(p, m, NULL, NULL, false, NULL) == IB_OK)
-		return true;
-	cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
-	return false;
-}
-
 /* [FLOOD-10] T1 runs ib.fetch; T2 offers and transfers T3's PUBLISH. T3's route stays its
  * own link: the frame inside the TRANSFER says nothing of where T3 is. */
 static void test_route_not_from_transfer(struct cf_ctx *c)
@@ -1104,7 +1095,7 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 	msg_command(&m, cf_rand(c), "ib.fetch", &args);
 	rw = (struct result_wait){ t[0], m.u.command.cmd_id };
 	mw = (struct msg_wait){ .c = c, .p = t[1], .type = IB_MSG_QUERY, .key = key };
-	if (!send_to_iut(c, t[0], &m) ||
+	if (!cf_send_to_iut(c, t[0], &m) ||
 	    !cf_wait(c, iut_msg_arrived, &mw, FLOOD_WAIT_MS, "ib.fetch makes the IUT flood QUERY") ||
 	    !cf_expect(c, !hn_peer_closed(t[1]), "ELECT-2", "the IUT floods QUERY for ib.fetch",
 		       "T2's link closed first"))
@@ -1115,7 +1106,7 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 				       1, *id_of(t[2]) };
 	mw.type = IB_MSG_SELECT;
 	mw.id = m.u.offer.query_id;
-	if (!send_to_iut(c, t[1], &m) ||
+	if (!cf_send_to_iut(c, t[1], &m) ||
 	    !cf_wait(c, iut_msg_arrived, &mw, FLOOD_WAIT_MS, "the IUT SELECTs T2, its only holder") ||
 	    !cf_expect(c, !hn_peer_closed(t[1]), "ELECT-3", "the IUT SELECTs T2",
 		       "T2's link closed first"))
@@ -1123,7 +1114,7 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_TRANSFER;
 	m.u.transfer = (struct ib_transfer){ mw.id, { w.ptr, w.len } };
-	if (!send_to_iut(c, t[1], &m) ||
+	if (!cf_send_to_iut(c, t[1], &m) ||
 	    !cf_wait(c, result_arrived, &rw, FLOOD_WAIT_MS, "the RESULT of ib.fetch") ||
 	    !cf_expect(c, results_for(t[0], rw.cmd_id, &m) == 1, "CMD-1",
 		       "a RESULT answers ib.fetch", "T1's link closed first"))

@@ -32,12 +32,16 @@ struct election {
 	size_t nselected;
 	char fault[256];                /* a SELECT that broke ELECT-3, described */
 	bool ran;                       /* an election started before: query_id is its */
+	uint16_t status;                /* the RESULT of ib.fetch (or of a later command) */
+	struct ib_buf out;              /* its output */
+	char order[64];                 /* select_order's text */
 };
 
 static void election_free(struct election *e)
 {
 	for (size_t i = 0; i < e->n; i++)
 		ib_buf_free(&e->h[i].frame);
+	ib_buf_free(&e->out);
 }
 
 /* A PUBLISH frame signed by writer with the clock as seq, not sent. */
@@ -395,8 +399,8 @@ static bool serve(void *arg)
 	}
 }
 
-/* Runs the election to its RESULT; *status and *output (the frame) from it. */
-static bool election_finish(struct election *e, uint16_t *status, struct ib_buf *output)
+/* Runs the election to its RESULT; e->status and e->out (the frame) from it. */
+static bool election_finish(struct election *e)
 {
 	struct ib_frame f;
 	struct ib_msg m;
@@ -406,17 +410,18 @@ static bool election_finish(struct election *e, uint16_t *status, struct ib_buf 
 	if (!cf_expect(e->c, find_msg(e->asker, IB_MSG_RESULT, result_is, e->cmd_id, &f, &m),
 		       "CMD-1", "a RESULT answers ib.fetch", "the asker's link closed"))
 		return false;
-	*status = m.u.result.status;
-	ib_buf_reset(output);
-	ib_buf_put(output, m.u.result.output.ptr, m.u.result.output.len);
+	e->status = m.u.result.status;
+	ib_buf_reset(&e->out);
+	ib_buf_put(&e->out, m.u.result.output.ptr, m.u.result.output.len);
 	return cf_expect(e->c, !e->fault[0], "ELECT-3", "SELECT is directed to the chosen holder",
 			 "%s", e->fault);
 }
 
-/* The SELECT order as "T2 T3 ...", for messages. */
-static const char *select_order(const struct election *e, char *buf, size_t cap)
+/* The SELECT order as "T2 T3 ...", for messages (in e->order). */
+static const char *select_order(struct election *e)
 {
-	size_t used = 0;
+	char *buf = e->order;
+	size_t cap = sizeof e->order, used = 0;
 
 	buf[0] = 0;
 	for (size_t i = 0; i < e->nselected && used + 4 < cap; i++)
@@ -443,6 +448,30 @@ static bool same_frame(const struct ib_buf *a, const struct ib_buf *b)
 	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
 }
 
+/* [req] The SELECTs went to exactly these holders, in this order. */
+static bool expect_selected(struct election *e, const int *want, size_t n, const char *req,
+			    const char *expected)
+{
+	return cf_expect(e->c, selected_exactly(e, want, n), req, expected, "SELECT went to: %s",
+			 select_order(e));
+}
+
+/* [req] ib.fetch answered ok with exactly the frame want; note (may be "") says more of what
+ * it answered instead. */
+static bool expect_answer(struct election *e, const struct ib_buf *want, const char *req,
+			  const char *expected, const char *note)
+{
+	return cf_expect(e->c, e->status == IB_STATUS_OK && same_frame(&e->out, want), req,
+			 expected, "status %s, %zu bytes%s", ib_status_name(e->status), e->out.len,
+			 note);
+}
+
+/* Holder i offers (version, writer) of the election's key. */
+static bool offer(struct election *e, size_t i, uint64_t version, const ib_id *writer)
+{
+	return send_offer(e->c, e->h[i].p, e->query_id, e->key, version, writer);
+}
+
 static bool same_frame_slice(struct ib_slice a, const struct ib_buf *b)
 {
 	return a.len == b->len && a.len && !memcmp(a.ptr, b->ptr, a.len);
@@ -467,11 +496,8 @@ static void test_newest_first(struct cf_ctx *c)
 {
 	const char *key = "elect.newest";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 };
 	struct election e;
 	struct ib_msg pub;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 1 };
 
 	if (!election_setup(c, &e, 3, key) ||
@@ -479,22 +505,21 @@ static void test_newest_first(struct cf_ctx *c)
 	    !make_publish(c, writer, key, 2, "new", &e.h[1].frame) ||
 	    !make_publish(c, writer, key, 2, "new", &e.h[2].frame) || !election_start(&e))
 		goto out;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 1, ib_identity_id(writer)))
+	if (!offer(&e, 0, 1, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 2);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 2, ib_identity_id(writer)))
+	if (!offer(&e, 1, 2, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[2].p, e.query_id, key, 2, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 2, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-2",
-		       "after the window, one SELECT to T2: the first offer of the newest version",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-5",
-		       "ib.fetch answers ok with the frame T2 transferred",
-		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
-		       same_frame(&out, &e.h[1].frame) ? "" : " (not T2's frame)"))
+	if (!expect_selected(&e, want, 1, "ELECT-2",
+			     "after the window, one SELECT to T2: the first offer of the newest "
+			     "version") ||
+	    !expect_answer(&e, &e.h[1].frame, "ELECT-5",
+			   "ib.fetch answers ok with the frame T2 transferred",
+			   same_frame(&e.out, &e.h[1].frame) ? "" : " (not T2's frame)"))
 		goto out;
 	/* Sentinel: a PUBLISH from T2 that must be flooded to T1 and T3. */
 	cf_msg_publish(&pub, "elect.sentinel", 1, "s");
@@ -510,7 +535,6 @@ static void test_newest_first(struct cf_ctx *c)
 		  "the transferred frame is applied but not flooded again",
 		  "a PUBLISH of %s reached another tester", key);
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -520,10 +544,7 @@ static void test_silent_holder(struct cf_ctx *c)
 {
 	const char *key = "elect.silent";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0, 1 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -531,21 +552,18 @@ static void test_silent_holder(struct cf_ctx *c)
 	    !make_publish(c, writer, key, 4, "delivered", &e.h[1].frame) || !election_start(&e))
 		goto out;
 	e.h[0].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 4, ib_identity_id(writer)))
+	if (!offer(&e, 0, 4, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 4, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 1, 4, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 2), "ELECT-6",
-		       "SELECT T1 (first offer), then, as it stays silent, T2",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 2, "ELECT-6",
+			     "SELECT T1 (first offer), then, as it stays silent, T2"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-6",
-		  "ib.fetch answers ok with the fallback holder's frame", "status %s, %zu bytes",
-		  ib_status_name(status), out.len);
+	expect_answer(&e, &e.h[1].frame, "ELECT-6",
+		      "ib.fetch answers ok with the fallback holder's frame", "");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -557,10 +575,7 @@ static void test_forged_transfer(struct cf_ctx *c)
 	const char *key = "elect.forged";
 	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0, 1, 2, 3 };
 	static const char *const what[] = { "bad signature", "another key", "lower writer",
 					     "good" };
@@ -579,23 +594,21 @@ static void test_forged_transfer(struct cf_ctx *c)
 			goto out;
 		pause_ms(c, EL_WINDOW_MS / 15);
 	}
-	if (!election_finish(&e, &status, &out))
+	if (!election_finish(&e))
 		goto out;
 	for (size_t i = 0; i < 3; i++)
-		if (!cf_expect(c, !same_frame(&out, &e.h[i].frame), "ELECT-5",
+		if (!cf_expect(c, !same_frame(&e.out, &e.h[i].frame), "ELECT-5",
 			       "a TRANSFER that fails the checks is not applied",
 			       "ib.fetch answered the frame of %s (%s)", e.h[i].label, what[i]))
 			goto out;
-	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[3].frame), "ELECT-5",
+	if (!cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[3].frame), "ELECT-5",
 		       "the forgeries are rejected and ib.fetch answers ok with T4's good frame",
 		       "status %s, %zu bytes that are not T4's frame; SELECT went to: %s",
-		       ib_status_name(status), out.len, select_order(&e, order, sizeof order)))
+		       ib_status_name(e.status), e.out.len, select_order(&e)))
 		goto out;
-	cf_expect(c, selected_exactly(&e, want, 4), "ELECT-6",
-		  "SELECT T1, T2, T3, T4 in turn, each after the previous one's forgery",
-		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+	expect_selected(&e, want, 4, "ELECT-6",
+			"SELECT T1, T2, T3, T4 in turn, each after the previous one's forgery");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -606,9 +619,8 @@ static void test_late(struct cf_ctx *c)
 {
 	const char *key = "elect.late";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, newer = { 0 };
+	struct ib_buf newer = { 0 };
 	struct election e;
-	uint16_t status = 0;
 	size_t selects;
 	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
 
@@ -618,29 +630,28 @@ static void test_late(struct cf_ctx *c)
 		goto out;
 	e.asker = e.h[0].p;
 	if (!election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 2, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-5",
+	    !offer(&e, 0, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e) ||
+	    !cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame), "ELECT-5",
 		       "ib.fetch answers the transferred frame", "status %s",
-		       ib_status_name(status)))
+		       ib_status_name(e.status)))
 		goto out;
 	selects = e.nselected;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 9, ib_identity_id(writer)) ||
+	if (!offer(&e, 0, 9, ib_identity_id(writer)) ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &newer) ||
 	    !send_transfer(c, e.h[0].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, &newer) ||
-	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &status, &out))
+	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
 	serve(&e);
 	if (!cf_expect(c, e.nselected == selects, "ELECT-7",
 		       "a late OFFER for a finished election gets no SELECT",
 		       "%zu more SELECT(s)", e.nselected - selects))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-7",
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame), "ELECT-7",
 		  "TRANSFERs of a finished or unknown query_id are ignored: the item stays version 2",
-		  "ib.get answered %s, %s", ib_status_name(status),
-		  same_frame(&out, &newer) ? "the late version-9 frame" : "another frame");
+		  "ib.get answered %s, %s", ib_status_name(e.status),
+		  same_frame(&e.out, &newer) ? "the late version-9 frame" : "another frame");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&newer);
 	election_free(&e);
 }
@@ -651,38 +662,36 @@ static void test_refetch_after_empty_restart(struct cf_ctx *c)
 {
 	const char *key = "elect.refetch";
 	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
-	struct ib_buf out = { 0 }, item = { 0 };
+	struct ib_buf item = { 0 };
 	struct election e;
-	uint16_t status = 0;
 
 	if (!election_setup(c, &e, 1, key) ||
 	    !make_publish(c, cf_tester_identity(c, 5), key, 6, "kept elsewhere", &item) ||
 	    hn_peer_send_raw(e.h[0].p, item.ptr, item.len) != IB_OK ||
-	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK, "DATA-2", "the PUBLISH is stored",
-		       "ib.get answered %s", ib_status_name(status)) ||
+	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &e.status, &e.out) ||
+	    !cf_expect(c, e.status == IB_STATUS_OK, "DATA-2", "the PUBLISH is stored",
+		       "ib.get answered %s", ib_status_name(e.status)) ||
 	    !cf_iut_restart(c, true) ||
 	    !(e.asker = cf_peer(c, 0)) || !cf_link_child(c, e.asker) ||
 	    !(e.h[0].p = cf_peer(c, 1)) || !cf_link_child(c, e.h[0].p) ||
-	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
-	if (!cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-2",
-		       "(setup) the store was emptied", "ib.get answered %s", ib_status_name(status)))
+	if (!cf_expect(c, e.status == IB_STATUS_NOT_FOUND, "DATA-2",
+		       "(setup) the store was emptied", "ib.get answered %s",
+		       ib_status_name(e.status)))
 		goto out;
 	ib_buf_put(&e.h[0].frame, item.ptr, item.len);
 	if (!election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 6, ib_identity_id(cf_tester_identity(c, 5))) ||
-	    !election_finish(&e, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &item), "ELECT-5",
-		       "ib.fetch gets the item back from the holder", "status %s, %zu bytes",
-		       ib_status_name(status), out.len) ||
-	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+	    !offer(&e, 0, 6, ib_identity_id(cf_tester_identity(c, 5))) ||
+	    !election_finish(&e) ||
+	    !expect_answer(&e, &item, "ELECT-5", "ib.fetch gets the item back from the holder",
+			   "") ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &item), "DATA-2",
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &item), "DATA-2",
 		  "the fetched item is applied: ib.get answers it",
-		  "ib.get answered %s", ib_status_name(status));
+		  "ib.get answered %s", ib_status_name(e.status));
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&item);
 	election_free(&e);
 }
@@ -751,29 +760,24 @@ static void test_own_as_new(struct cf_ctx *c)
 {
 	const char *key = "elect.own-equal";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, own = { 0 };
+	struct ib_buf own = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	uint64_t seq = cf_unix_us(c);
 
 	if (!election_setup(c, &e, 1, key) ||
 	    !cf_publish_frame(c, writer, key, 5, "own", seq, &own) ||
 	    !cf_publish_frame(c, writer, key, 5, "holder's, later seq", seq + 10, &e.h[0].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	    !offer(&e, 0, 5, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
 	if (!cf_expect(c, e.nselected == 0, "ELECT-9",
 		       "no SELECT: the IUT's own item has the offered (version, writer)",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		       "SELECT went to: %s", select_order(&e)))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &own), "ELECT-9",
-		  "ib.fetch answers ok with the IUT's own frame", "status %s, %zu bytes%s",
-		  ib_status_name(status), out.len,
-		  same_frame(&out, &e.h[0].frame) ? " (the holder's frame)" : "");
+	expect_answer(&e, &own, "ELECT-9", "ib.fetch answers ok with the IUT's own frame",
+		      same_frame(&e.out, &e.h[0].frame) ? " (the holder's frame)" : "");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&own);
 	election_free(&e);
 }
@@ -786,10 +790,8 @@ static void test_own_after_failures(struct cf_ctx *c)
 {
 	const char *key = "elect.own-older";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, own = { 0 };
+	struct ib_buf own = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	uint64_t seq = cf_unix_us(c);
 	static const int want[] = { 0 };
 	struct ib_slice none = { (const uint8_t *)"elect.nobody-has-it", 19 };
@@ -801,25 +803,24 @@ static void test_own_after_failures(struct cf_ctx *c)
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e))
 		goto out;
 	e.h[0].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 3, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 1, 3, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-9",
-		       "SELECT T1 only: after it fails, T2's offer is no newer than the own item",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &own), "ELECT-10",
-		       "ib.fetch answers ok with the IUT's own version 3 when the newer holder failed",
-		       "status %s, %zu bytes", ib_status_name(status), out.len) ||
-	    !cf_command(c, e.asker, NULL, "ib.fetch", &none, 1, &status, &out))
+	if (!expect_selected(&e, want, 1, "ELECT-9",
+			     "SELECT T1 only: after it fails, T2's offer is no newer than the own "
+			     "item") ||
+	    !expect_answer(&e, &own, "ELECT-10",
+			   "ib.fetch answers ok with the IUT's own version 3 when the newer "
+			   "holder failed", "") ||
+	    !cf_command(c, e.asker, NULL, "ib.fetch", &none, 1, &e.status, &e.out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_NOT_FOUND && out.len == 0, "ELECT-10",
+	cf_expect(c, e.status == IB_STATUS_NOT_FOUND && e.out.len == 0, "ELECT-10",
 		  "ib.fetch of a key nobody holds answers not_found, empty",
-		  "status %s, %zu bytes", ib_status_name(status), out.len);
+		  "status %s, %zu bytes", ib_status_name(e.status), e.out.len);
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&own);
 	election_free(&e);
 }
@@ -832,10 +833,7 @@ static void test_rank_by_writer(struct cf_ctx *c)
 	const char *key = "elect.writer";
 	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 1 };
 
 	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
@@ -844,29 +842,27 @@ static void test_rank_by_writer(struct cf_ctx *c)
 	    !make_publish(c, lo, key, 5, "T1: (5, lo)", &e.h[0].frame) ||
 	    !make_publish(c, lo, key, 6, "T2: (6, lo)", &e.h[1].frame) ||
 	    !make_publish(c, hi, key, 4, "T3: (4, hi)", &e.h[2].frame) || !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(lo)))
+	    !offer(&e, 0, 5, ib_identity_id(lo)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(hi)))
+	if (!offer(&e, 1, 5, ib_identity_id(hi)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[2].p, e.query_id, key, 4, ib_identity_id(hi)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 2, 4, ib_identity_id(hi)) ||
+	    !election_finish(&e))
 		goto out;
 	if (!cf_expect(c, e.nselected >= 1 && e.selected[0] == 1, "ELECT-11",
 		       "SELECT T2 first: (5, greater writer) ranks before (5, lower writer), which "
-		       "arrived first", "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-11",
+		       "arrived first", "SELECT went to: %s", select_order(&e)) ||
+	    !cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[1].frame), "ELECT-11",
 		       "T2's (6, lower writer) frame is not older than its (5, greater writer) "
 		       "offer: ib.fetch answers it", "status %s, %zu bytes%s; SELECT went to: %s",
-		       ib_status_name(status), out.len,
-		       same_frame(&out, &e.h[0].frame) ? " (T1's frame)" : "",
-		       select_order(&e, order, sizeof order)))
+		       ib_status_name(e.status), e.out.len,
+		       same_frame(&e.out, &e.h[0].frame) ? " (T1's frame)" : "",
+		       select_order(&e)))
 		goto out;
-	cf_expect(c, selected_exactly(&e, want, 1), "ELECT-11", "one SELECT, to T2",
-		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+	expect_selected(&e, want, 1, "ELECT-11", "one SELECT, to T2");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -878,10 +874,7 @@ static void test_one_offer_per_holder(struct cf_ctx *c)
 	const char *key = "elect.twice";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
 	const ib_id *w = ib_identity_id(writer);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 1, 0 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -889,27 +882,23 @@ static void test_one_offer_per_holder(struct cf_ctx *c)
 	    !make_publish(c, writer, key, 5, "never sent", &e.h[1].frame) || !election_start(&e))
 		goto out;
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 2, w))
+	if (!offer(&e, 0, 2, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 15);
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 7, w))
+	if (!offer(&e, 0, 7, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 15);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, w))
+	if (!offer(&e, 1, 5, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 15);
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, w) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 0, 5, w) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 2), "ELECT-12",
-		       "SELECT T2 (5), then T1 (its first offer, 2), once each",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 2, "ELECT-12",
+			     "SELECT T2 (5), then T1 (its first offer, 2), once each"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-12",
-		  "ib.fetch answers T1's version-2 frame", "status %s, %zu bytes",
-		  ib_status_name(status), out.len);
+	expect_answer(&e, &e.h[0].frame, "ELECT-12", "ib.fetch answers T1's version-2 frame", "");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -950,10 +939,7 @@ static void test_offers_out_of_window(struct cf_ctx *c)
 	const char *key = "elect.window", *other = "elect.WINDOW";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
 	const ib_id *w = ib_identity_id(writer);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0 };
 
 	if (!election_setup(c, &e, 3, key) ||
@@ -966,19 +952,18 @@ static void test_offers_out_of_window(struct cf_ctx *c)
 	if (!send_offer(c, e.h[2].p, e.query_id, other, 8, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, w) || !await_select(&e, 0, "ELECT-13") ||
-	    !send_offer(c, e.h[1].p, e.query_id, key, 9, w) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 0, 5, w) || !await_select(&e, 0, "ELECT-13") ||
+	    !offer(&e, 1, 9, w) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-13",
-		       "SELECT T1 only: an OFFER of another key, or after the window, is ignored",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 1, "ELECT-13",
+			     "SELECT T1 only: an OFFER of another key, or after the window, is "
+			     "ignored"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_NOT_FOUND && out.len == 0, "ELECT-13",
+	cf_expect(c, e.status == IB_STATUS_NOT_FOUND && e.out.len == 0, "ELECT-13",
 		  "ib.fetch answers not_found (empty): the only counted holder failed",
-		  "status %s, %zu bytes", ib_status_name(status), out.len);
+		  "status %s, %zu bytes", ib_status_name(e.status), e.out.len);
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -991,10 +976,8 @@ static void test_foreign_transfer(struct cf_ctx *c)
 	const char *key = "elect.foreign";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
 	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
-	struct ib_buf out = { 0 }, v9 = { 0 }, v8 = { 0 };
+	struct ib_buf v9 = { 0 }, v8 = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -1006,33 +989,32 @@ static void test_foreign_transfer(struct cf_ctx *c)
 		goto out;
 	e.h[0].silent = true;  /* it answers by hand, below */
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	if (!offer(&e, 1, 5, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-14") || !send_transfer(c, e.h[1].p, e.query_id, &v9) ||
 	    /* T2's RESULT comes after its TRANSFER was handled. */
-	    !cf_command(c, e.h[1].p, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !cf_command(c, e.h[1].p, NULL, "ib.ping", NULL, 0, &e.status, NULL) ||
 	    !send_transfer(c, e.h[0].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, &v8) ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
-	    !election_finish(&e, &status, &out))
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-14",
-		       "ib.fetch answers the selected holder's TRANSFER of its query_id (version 5)",
-		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
-		       same_frame(&out, &v9)   ? " (T2's unselected version 9)"
-		       : same_frame(&out, &v8) ? " (T1's version 8 of another query_id)"
-					       : "") ||
-	    !cf_expect(c, selected_exactly(&e, want, 1), "ELECT-14",
-		       "one SELECT, to T1: the stray TRANSFERs neither end nor fail the election",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+	if (!expect_answer(&e, &e.h[0].frame, "ELECT-14",
+			   "ib.fetch answers the selected holder's TRANSFER of its query_id "
+			   "(version 5)",
+			   same_frame(&e.out, &v9)   ? " (T2's unselected version 9)"
+			   : same_frame(&e.out, &v8) ? " (T1's version 8 of another query_id)"
+						     : "") ||
+	    !expect_selected(&e, want, 1, "ELECT-14",
+			     "one SELECT, to T1: the stray TRANSFERs neither end nor fail the "
+			     "election") ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-14",
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame), "ELECT-14",
 		  "the stray TRANSFERs are not applied: ib.get answers version 5",
-		  "ib.get answered %s, %zu bytes", ib_status_name(status), out.len);
+		  "ib.get answered %s, %zu bytes", ib_status_name(e.status), e.out.len);
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&v9);
 	ib_buf_free(&v8);
 	election_free(&e);
@@ -1048,10 +1030,8 @@ static void test_own_lower_writer(struct cf_ctx *c)
 	const char *key = "elect.own-lower-writer";
 	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
-	struct ib_buf out = { 0 }, own = { 0 };
+	struct ib_buf own = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0 };
 
 	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
@@ -1059,19 +1039,17 @@ static void test_own_lower_writer(struct cf_ctx *c)
 	if (!election_setup(c, &e, 1, key) || !make_publish(c, lo, key, 5, "own, lower", &own) ||
 	    !make_publish(c, hi, key, 5, "T1's, greater", &e.h[0].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(hi)) ||
-	    !election_finish(&e, &status, &out))
+	    !offer(&e, 0, 5, ib_identity_id(hi)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-11",
-		       "SELECT T1: (5, greater writer) is newer than the own (5, lower writer)",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 1, "ELECT-11",
+			     "SELECT T1: (5, greater writer) is newer than the own (5, lower "
+			     "writer)"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-11",
-		  "ib.fetch answers T1's (5, greater writer) frame", "status %s, %zu bytes%s",
-		  ib_status_name(status), out.len,
-		  same_frame(&out, &own) ? " (the IUT's own frame)" : "");
+	expect_answer(&e, &e.h[0].frame, "ELECT-11",
+		      "ib.fetch answers T1's (5, greater writer) frame",
+		      same_frame(&e.out, &own) ? " (the IUT's own frame)" : "");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&own);
 	election_free(&e);
 }
@@ -1083,10 +1061,7 @@ static void test_skipped_holder_transfer(struct cf_ctx *c)
 {
 	const char *key = "elect.skipped";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0, 1 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -1095,26 +1070,24 @@ static void test_skipped_holder_transfer(struct cf_ctx *c)
 		goto out;
 	e.h[0].silent = true;
 	e.h[1].silent = true;  /* both answer by hand, below */
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	if (!offer(&e, 1, 5, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-6") || !await_select(&e, 1, "ELECT-6") ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
 	    /* T1's RESULT comes after its TRANSFER was handled. */
-	    !cf_command(c, e.h[0].p, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !cf_command(c, e.h[0].p, NULL, "ib.ping", NULL, 0, &e.status, NULL) ||
 	    !send_transfer(c, e.h[1].p, e.query_id, &e.h[1].frame) ||
-	    !election_finish(&e, &status, &out))
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-14",
-		       "ib.fetch answers T2's frame: the TRANSFER of T1, skipped, does not count",
-		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
-		       same_frame(&out, &e.h[0].frame) ? " (T1's frame)" : ""))
+	if (!expect_answer(&e, &e.h[1].frame, "ELECT-14",
+			   "ib.fetch answers T2's frame: the TRANSFER of T1, skipped, does not "
+			   "count",
+			   same_frame(&e.out, &e.h[0].frame) ? " (T1's frame)" : ""))
 		goto out;
-	cf_expect(c, selected_exactly(&e, want, 2), "ELECT-6", "SELECT T1, then T2",
-		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+	expect_selected(&e, want, 2, "ELECT-6", "SELECT T1, then T2");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -1126,9 +1099,8 @@ static void test_store_changed(struct cf_ctx *c)
 {
 	const char *key = "elect.moved-on";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, v7 = { 0 };
+	struct ib_buf v7 = { 0 };
 	struct election e;
-	uint16_t status = 0;
 
 	if (!election_setup(c, &e, 2, key) ||
 	    !make_publish(c, writer, key, 3, "transferred", &e.h[0].frame) ||
@@ -1136,18 +1108,16 @@ static void test_store_changed(struct cf_ctx *c)
 		goto out;
 	e.h[0].silent = true;
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 3, ib_identity_id(writer)) ||
+	if (!offer(&e, 0, 3, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-10") || !give_item(c, e.h[1].p, &v7) ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
-	    !election_finish(&e, &status, &out))
+	    !election_finish(&e))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &v7), "ELECT-10",
-		  "ib.fetch answers the item held when the election ends (version 7, flooded "
-		  "during it), not the older transferred frame", "status %s, %zu bytes%s",
-		  ib_status_name(status), out.len,
-		  same_frame(&out, &e.h[0].frame) ? " (the transferred version 3)" : "");
+	expect_answer(&e, &v7, "ELECT-10",
+		      "ib.fetch answers the item held when the election ends (version 7, flooded "
+		      "during it), not the older transferred frame",
+		      same_frame(&e.out, &e.h[0].frame) ? " (the transferred version 3)" : "");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&v7);
 	election_free(&e);
 }
@@ -1183,24 +1153,21 @@ static bool flooded_to(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *p
 static void test_transfer_not_replay(struct cf_ctx *c)
 {
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, jump = { 0 };
+	struct ib_buf jump = { 0 };
 	struct election e;
-	uint16_t status = 0;
 	uint64_t s = cf_next_seq(c, 5);
 	size_t copies = 0;
 	static const int want[] = { 0 };
-	char order[64];
 
 	if (!election_setup(c, &e, 2, "elect.embedded") ||
 	    !cf_publish_frame(c, writer, e.key, 3, "first transferred, then flooded", s,
 			      &e.h[0].frame) || !election_start(&e))
 		goto out;
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, e.key, 3, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-5",
-		       "ib.fetch answers the transferred frame", "status %s, %zu bytes",
-		       ib_status_name(status), out.len) ||
+	if (!offer(&e, 0, 3, ib_identity_id(writer)) ||
+	    !election_finish(&e) ||
+	    !expect_answer(&e, &e.h[0].frame, "ELECT-5", "ib.fetch answers the transferred frame",
+			   "") ||
 	    !flooded_to(c, e.h[1].p, e.asker, &e.h[0].frame, &copies) ||
 	    !cf_expect(c, copies == 1, "ELECT-15",
 		       "W's own flood of a frame transferred before is accepted and forwarded: the "
@@ -1215,16 +1182,15 @@ static void test_transfer_not_replay(struct cf_ctx *c)
 	e.nselected = 0;
 	if (!cf_publish_frame(c, writer, e.key, 4, "below the window", s + 1, &e.h[0].frame) ||
 	    !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, e.key, 4, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	    !offer(&e, 0, 4, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame) &&
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame) &&
 			     selected_exactly(&e, want, 1), "ELECT-15",
 		  "a transferred frame whose seq is below its writer's window is applied: the window "
 		  "does not judge embedded frames", "status %s, %zu bytes; SELECT went to: %s",
-		  ib_status_name(status), out.len, select_order(&e, order, sizeof order));
+		  ib_status_name(e.status), e.out.len, select_order(&e));
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&jump);
 	election_free(&e);
 }

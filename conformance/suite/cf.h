@@ -151,6 +151,10 @@ bool cf_hello_of(struct hn_peer *p, struct ib_msg *m);
 size_t cf_copies(const struct hn_peer *p, const uint8_t *bytes, size_t len);
 /* T<i>'s id (CF_STRANGER too). */
 const ib_id *cf_tester_id(struct cf_ctx *c, int i);
+/* T<i> and T<j> as the one whose id sorts lower (*lo) and higher (*hi): for tests of how
+ * writers rank at one version. */
+void cf_order_testers(struct cf_ctx *c, int i, int j, const struct ib_identity **lo,
+		      const struct ib_identity **hi);
 /* Decodes received frame i of p: the frame and its message. */
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m);
 

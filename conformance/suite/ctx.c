@@ -448,6 +448,16 @@ const ib_id *cf_tester_id(struct cf_ctx *c, int i)
 	return ib_identity_id(cf_tester_identity(c, i));
 }
 
+void cf_order_testers(struct cf_ctx *c, int i, int j, const struct ib_identity **lo,
+		      const struct ib_identity **hi)
+{
+	const struct ib_identity *a = cf_tester_identity(c, i), *b = cf_tester_identity(c, j);
+	bool a_low = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0;
+
+	*lo = a_low ? a : b;
+	*hi = a_low ? b : a;
+}
+
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m)
 {
 	const struct hn_got *g = hn_peer_got(p, i);

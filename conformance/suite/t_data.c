@@ -82,17 +82,6 @@ out:
 	return ok;
 }
 
-/* The tester whose id_bot sorts lower (*lo) and higher (*hi), among T1 and T2. */
-static void order_writers(struct cf_ctx *c, const struct ib_identity **lo,
-			  const struct ib_identity **hi)
-{
-	const struct ib_identity *a = cf_tester_identity(c, 1), *b = cf_tester_identity(c, 2);
-	bool a_low = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0;
-
-	*lo = a_low ? a : b;
-	*hi = a_low ? b : a;
-}
-
 /* [DATA-1] [DATA-2] Each step sends one PUBLISH of one key and reads the item back: it
  * replaces the item only when (version, writer, seq) is greater. */
 static void test_newer_only(struct cf_ctx *c)
@@ -104,7 +93,7 @@ static void test_newer_only(struct cf_ctx *c)
 	struct hn_peer *p;
 	uint64_t base;
 
-	order_writers(c, &lo, &hi);
+	cf_order_testers(c, 1, 2, &lo, &hi);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
 		goto out;
 	base = cf_unix_us(c);

@@ -91,6 +91,31 @@ static bool send_command(struct cf_ctx *c, struct hn_peer *p, uint64_t cmd_id, c
 	return ok;
 }
 
+/* A SELECT of (key, version) for query_id, directed to the IUT. */
+static bool send_select(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, const char *key,
+			uint64_t version)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ query_id, { (const uint8_t *)key, strlen(key) }, version };
+	return cf_send_to_iut(c, p, &m);
+}
+
+/* Sends frame (a PUBLISH) raw over p, then ib.ping over p: once it answers, the IUT applied
+ * the PUBLISH. */
+static bool give_item(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame)
+{
+	uint16_t status;
+
+	if (hn_peer_send_raw(p, frame->ptr, frame->len) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
 /* Index of the first frame of p of this type whose decoded message satisfies match. */
 static bool find_msg(struct hn_peer *p, uint8_t type, bool (*match)(const struct ib_msg *, uint64_t),
 		     uint64_t want, struct ib_frame *f, struct ib_msg *m)
@@ -212,7 +237,6 @@ static void test_transfer_now(struct cf_ctx *c)
 	struct ib_buf v1 = { 0 }, v2 = { 0 };
 	struct hn_peer *p;
 	uint64_t q = cf_rand(c), q_none = q + 1;
-	uint16_t status;
 	struct awaited a;
 	struct ib_frame f;
 	struct ib_msg m;
@@ -221,20 +245,8 @@ static void test_transfer_now(struct cf_ctx *c)
 	    !make_publish(c, cf_tester_identity(c, 1), key, 1, "one", &v1) ||
 	    !make_publish(c, cf_tester_identity(c, 2), key, 2, "two", &v2))
 		goto out;
-	if (hn_peer_send_raw(p, v1.ptr, v1.len) != IB_OK ||
-	    hn_peer_send_raw(p, v2.ptr, v2.len) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		goto out;
-	}
-	if (!cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))  /* both applied */
-		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!cf_send_to_iut(c, p, &m))
-		goto out;
-	m.u.select = (struct ib_select){ q_none, { (const uint8_t *)"elect.none", 10 }, 1 };
-	if (!cf_send_to_iut(c, p, &m))
+	if (!give_item(c, p, &v1) || !give_item(c, p, &v2) || !send_select(c, p, q, key, 1) ||
+	    !send_select(c, p, q_none, "elect.none", 1))
 		goto out;
 	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q_none };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT of a key not held"))
@@ -573,15 +585,13 @@ out:
 static void test_forged_transfer(struct cf_ctx *c)
 {
 	const char *key = "elect.forged";
-	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
 	struct election e;
 	static const int want[] = { 0, 1, 2, 3 };
 	static const char *const what[] = { "bad signature", "another key", "lower writer",
 					     "good" };
 
-	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
-	hi = lo == a ? b : a;
+	cf_order_testers(c, 5, 7, &lo, &hi);
 	if (!election_setup(c, &e, 4, key) ||
 	    !make_publish(c, hi, key, 3, "bad signature", &e.h[0].frame) ||
 	    !make_publish(c, hi, "elect.other", 3, "another key", &e.h[1].frame) ||
@@ -706,25 +716,14 @@ static void test_transfer_older(struct cf_ctx *c)
 	struct ib_buf v2 = { 0 };
 	struct hn_peer *p;
 	uint64_t q = cf_rand(c);
-	uint16_t status;
 	struct awaited a;
 	struct ib_frame f;
 	struct ib_msg m;
 
 	cf_fresh_key(c, "elect.older", key, sizeof key);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
-	    !make_publish(c, cf_tester_identity(c, 1), key, 2, "two", &v2))
-		goto out;
-	if (hn_peer_send_raw(p, v2.ptr, v2.len) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		goto out;
-	}
-	if (!cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))  /* applied */
-		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 9 };
-	if (!cf_send_to_iut(c, p, &m))
+	    !make_publish(c, cf_tester_identity(c, 1), key, 2, "two", &v2) ||
+	    !give_item(c, p, &v2) || !send_select(c, p, q, key, 9))
 		goto out;
 	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT") ||
@@ -738,19 +737,6 @@ static void test_transfer_older(struct cf_ctx *c)
 		  m.u.transfer.frame.len ? " that are not the version-2 frame" : " (empty)");
 out:
 	ib_buf_free(&v2);
-}
-
-/* Sends frame (a PUBLISH) raw over p, then ib.ping over p: once it answers, the IUT applied
- * the PUBLISH. */
-static bool give_item(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame)
-{
-	uint16_t status;
-
-	if (hn_peer_send_raw(p, frame->ptr, frame->len) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		return false;
-	}
-	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
 }
 
 /* [ELECT-9] [ELECT-11] The IUT holds (5, W) (seq s); T1 offers (5, W), its frame having a
@@ -831,13 +817,11 @@ out:
 static void test_rank_by_writer(struct cf_ctx *c)
 {
 	const char *key = "elect.writer";
-	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
 	struct election e;
 	static const int want[] = { 1 };
 
-	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
-	hi = lo == a ? b : a;
+	cf_order_testers(c, 5, 7, &lo, &hi);
 	if (!election_setup(c, &e, 3, key) ||
 	    !make_publish(c, lo, key, 5, "T1: (5, lo)", &e.h[0].frame) ||
 	    !make_publish(c, lo, key, 6, "T2: (6, lo)", &e.h[1].frame) ||
@@ -1028,14 +1012,12 @@ out:
 static void test_own_lower_writer(struct cf_ctx *c)
 {
 	const char *key = "elect.own-lower-writer";
-	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
 	struct ib_buf own = { 0 };
 	struct election e;
 	static const int want[] = { 0 };
 
-	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
-	hi = lo == a ? b : a;
+	cf_order_testers(c, 5, 7, &lo, &hi);
 	if (!election_setup(c, &e, 1, key) || !make_publish(c, lo, key, 5, "own, lower", &own) ||
 	    !make_publish(c, hi, key, 5, "T1's, greater", &e.h[0].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
@@ -1226,10 +1208,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 		cf_harness_error(c, "cannot send PUBLISH");
 		goto out;
 	}
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q_big, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!cf_send_to_iut(c, big, &m))
+	if (!send_select(c, big, q_big, key, 1))
 		goto out;
 	a = (struct awaited){ big, IB_MSG_TRANSFER, transfer_is, q_big };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers T3's SELECT") ||
@@ -1237,10 +1216,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 			      same_frame_slice(m.u.transfer.frame, &frame), "ELECT-4",
 		       "T3's SELECT gets the long item", "another TRANSFER, or the link closed"))
 		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!cf_send_to_iut(c, small, &m) ||
+	if (!send_select(c, small, q, key, 1) ||
 	    !cf_command(c, small, NULL, "ib.ping", NULL, 0, &status, NULL))
 		goto out;
 	got = find_msg(small, IB_MSG_TRANSFER, transfer_is, q, &f, &m);

@@ -195,8 +195,10 @@ out:
 	ib_buf_free(&frame);
 }
 
-/* How many PUBLISH frames of key, signed by the IUT, p received. */
-static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key)
+/* How many PUBLISH frames of key, signed by the IUT, p received: of any version, or of this
+ * version only. */
+static size_t count_iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key,
+				  bool any_version, uint64_t version)
 {
 	struct ib_frame f;
 	struct ib_msg m;
@@ -204,10 +206,29 @@ static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key
 
 	for (size_t i = 0; i < hn_peer_received(p); i++)
 		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
-		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.key.len == strlen(key) &&
+		    ib_id_equal(&f.origin, cf_iut_id(c)) &&
+		    (any_version || m.u.publish.version == version) &&
+		    m.u.publish.key.len == strlen(key) &&
 		    !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
 			count++;
 	return count;
+}
+
+static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key)
+{
+	return count_iut_publishes(c, p, key, true, 0);
+}
+
+/* [req] After ib.ping's RESULT (the sentinel of what the IUT sent before it), p has exactly
+ * n PUBLISH frames of key from the IUT. */
+static bool expect_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key, size_t n,
+			     const char *req, const char *expected)
+{
+	uint16_t ping = 0;
+
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &ping, NULL) &&
+	       cf_expect(c, iut_publishes(c, p, key) == n, req, expected,
+			 "the IUT sent %zu PUBLISH of the key", iut_publishes(c, p, key));
 }
 
 /* [DATA-3] [DATA-9] After a tester's version 2^64-1 there is no next version: ib.publish
@@ -217,7 +238,7 @@ static void test_publish_at_max(struct cf_ctx *c)
 {
 	struct ib_buf top = { 0 }, out = { 0 };
 	struct hn_peer *p;
-	uint16_t status = 0, ping = 0;
+	uint16_t status = 0;
 	char key[64];
 	struct ib_slice args[2];
 
@@ -234,10 +255,8 @@ static void test_publish_at_max(struct cf_ctx *c)
 	    !cf_expect(c, status == IB_STATUS_FAILED, "DATA-9",
 		       "ib.publish of a key held at version 2^64-1 answers `failed`",
 		       "it answered %s", ib_status_name(status)) ||
-	    !cf_command(c, p, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
-	    !cf_expect(c, iut_publishes(c, p, key) == 0, "DATA-9",
-		       "no PUBLISH is sent when no version is left",
-		       "the IUT sent %zu PUBLISH of the key", iut_publishes(c, p, key)))
+	    !expect_publishes(c, p, key, 0, "DATA-9",
+			      "no PUBLISH is sent when no version is left"))
 		goto out;
 	holds(c, p, key, &top, "DATA-9", "the item at version 2^64-1 stays");
 out:
@@ -407,7 +426,7 @@ static void test_max_value(struct cf_ctx *c)
 	struct hn_peer *p, *q;
 	struct ib_frame f;
 	struct ib_msg m;
-	uint16_t status = 0, ping = 0;
+	uint16_t status = 0;
 	size_t n;
 
 	n = strlen(cf_fresh_key(c, "data.max-value", key, sizeof key));
@@ -451,10 +470,9 @@ static void test_max_value(struct cf_ctx *c)
 	    !cf_expect(c, status == IB_STATUS_BAD_ARGS, "DATA-10",
 		       "ib.publish of a value one byte above max_value answers `bad_args`",
 		       "it answered %s", ib_status_name(status)) ||
-	    !cf_command(c, q, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
-	    !cf_expect(c, iut_publishes(c, q, key) == 1, "DATA-10",
-		       "one PUBLISH, of the first value: nothing is sent for the longer one",
-		       "the IUT sent %zu PUBLISH of the key", iut_publishes(c, q, key)))
+	    !expect_publishes(c, q, key, 1, "DATA-10",
+			      "one PUBLISH, of the first value: nothing is sent for the longer "
+			      "one"))
 		goto out;
 	holds(c, p, key, &first, "DATA-10", "the item stays the max_value one");
 out:
@@ -644,21 +662,10 @@ static bool iut_version(struct cf_ctx *c, const struct ib_buf *frame, uint64_t v
 	       ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.version == version;
 }
 
-/* How many PUBLISH frames of key with this version, signed by the IUT, p received. */
 static size_t iut_publishes_of(struct cf_ctx *c, struct hn_peer *p, const char *key,
 			       uint64_t version)
 {
-	struct ib_frame f;
-	struct ib_msg m;
-	size_t count = 0;
-
-	for (size_t i = 0; i < hn_peer_received(p); i++)
-		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
-		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.version == version &&
-		    m.u.publish.key.len == strlen(key) &&
-		    !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
-			count++;
-	return count;
+	return count_iut_publishes(c, p, key, false, version);
 }
 
 /* A QUERY flooded from p, the sentinel of what p sent before it: a relay forwards it, and no

@@ -169,6 +169,10 @@ void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const c
  * False (HARNESS error) if it cannot be made. */
 bool cf_publish_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
 		      uint64_t version, const char *value, uint64_t seq, struct ib_buf *out);
+/* Appends a frame envelope with any signature_length to out: id_bot (origin), S, M, sig[S],
+ * msg. For frames the codec would refuse to build (bad lengths, bad signatures). */
+bool cf_put_envelope(struct ib_buf *out, const ib_id *origin, const uint8_t *sig,
+		     size_t sig_len, const struct ib_buf *msg);
 /* Sends m from p directed to the IUT (m's dest is set); false (HARNESS error) on failure. */
 bool cf_send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m);
 /* "base.<clock>" into buf: a key no earlier run stored (a node started by the user with

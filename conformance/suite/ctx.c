@@ -547,6 +547,16 @@ bool cf_publish_frame(struct cf_ctx *c, const struct ib_identity *writer, const 
 	return ok;
 }
 
+bool cf_put_envelope(struct ib_buf *out, const ib_id *origin, const uint8_t *sig,
+		     size_t sig_len, const struct ib_buf *msg)
+{
+	return ib_buf_put(out, origin, IB_ID_LEN) == IB_OK &&
+	       ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
+	       ib_buf_put_u24(out, (uint32_t)msg->len) == IB_OK &&
+	       ib_buf_put(out, sig, sig_len) == IB_OK &&
+	       ib_buf_put(out, msg->ptr, msg->len) == IB_OK;
+}
+
 bool cf_send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
 {
 	m->h.dest = *cf_iut_id(c);

@@ -142,6 +142,11 @@ bool cf_link_child(struct cf_ctx *c, struct hn_peer *p);
 bool cf_connect(struct cf_ctx *c, struct hn_peer *p);
 /* p listens as a parent; addr (IB_MAX_ADDR) gets "127.0.0.1:PORT" for cf_iut_opts.parents. */
 bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr);
+/* T<tester> (*parent) listens as a parent at addr (IB_MAX_ADDR), addr is added to o's
+ * parents, and the IUT starts with o: it connects to the parent next (cf_accept_child, or
+ * cf_wait_type for its HELLO). */
+bool cf_iut_start_toward(struct cf_ctx *c, struct cf_iut_opts *o, int tester,
+			 struct hn_peer **parent, char *addr);
 /* Waits for the IUT to connect to p and send HELLO, and answers with p's HELLO
  * (path: above..., p). */
 bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, size_t nabove);

@@ -506,6 +506,15 @@ bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr)
 	return true;
 }
 
+bool cf_iut_start_toward(struct cf_ctx *c, struct cf_iut_opts *o, int tester,
+			 struct hn_peer **parent, char *addr)
+{
+	if (!(*parent = cf_peer(c, tester)) || !cf_listen_parent(c, *parent, addr))
+		return false;
+	o->parents[o->nparents++] = addr;
+	return cf_iut_start(c, o);
+}
+
 bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, size_t nabove)
 {
 	if (!cf_wait_type(c, p, IB_MSG_HELLO, 1, CF_LINK_MS))

@@ -194,11 +194,8 @@ static bool start_under_parent(struct cf_ctx *c, struct hn_peer **parent, char *
 	struct cf_iut_opts o = { 0 };
 	uint16_t status;
 
-	if (!(*parent = cf_peer(c, 0)) || !cf_listen_parent(c, *parent, addr))
-		return false;
-	o.parents[0] = addr;
-	o.nparents = 1;
-	return cf_iut_start(c, &o) && cf_accept_child(c, *parent, NULL, 0) &&
+	return cf_iut_start_toward(c, &o, 0, parent, addr) &&
+	       cf_accept_child(c, *parent, NULL, 0) &&
 	       cf_command(c, *parent, NULL, "ib.ping", NULL, 0, &status, NULL);
 }
 

@@ -139,11 +139,8 @@ static bool start_toward_parent(struct cf_ctx *c, struct hn_peer **parent, char 
 {
 	struct cf_iut_opts o = { 0 };
 
-	if (!(*parent = cf_peer(c, 0)) || !cf_listen_parent(c, *parent, addr))
-		return false;
-	o.parents[0] = addr;
-	o.nparents = 1;
-	return cf_iut_start(c, &o) && cf_wait_type(c, *parent, IB_MSG_HELLO, 1, LINK_CLOSE_MS);
+	return cf_iut_start_toward(c, &o, 0, parent, addr) &&
+	       cf_wait_type(c, *parent, IB_MSG_HELLO, 1, LINK_CLOSE_MS);
 }
 
 /* ---- LINK-1: HELLO first ------------------------------------------------------------------ */

@@ -24,10 +24,8 @@ static bool start_under_t1(struct cf_ctx *c, struct hn_peer **parent, char *addr
 	struct cf_iut_opts o;
 
 	map_opts(&o);
-	if (!(*parent = cf_peer(c, 1)) || !cf_listen_parent(c, *parent, addr))
-		return false;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_accept_child(c, *parent, NULL, 0))
+	if (!cf_iut_start_toward(c, &o, 1, parent, addr) ||
+	    !cf_accept_child(c, *parent, NULL, 0))
 		return false;
 	hn_peer_unlisten(*parent);
 	return true;
@@ -101,10 +99,8 @@ static void test_announce_on_parent_change(struct cf_ctx *c)
 	size_t mark;
 
 	map_opts(&o);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		return;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS))
+	if (!cf_iut_start_toward(c, &o, 1, &parent, addr) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS))
 		return;
 	hn_peer_unlisten(parent);
 	/* A child linked while the IUT is a root sees both changes. */
@@ -668,10 +664,8 @@ static void test_parted_kick(struct cf_ctx *c)
 
 	map_opts(&o);
 	o.client_mode = true;
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		return;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS) ||
+	if (!cf_iut_start_toward(c, &o, 1, &parent, addr) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS) ||
 	    !(early = cf_peer(c, 0)) || !cf_link_child(c, early) ||
 	    !cf_accept_child(c, parent, NULL, 0))
 		return;

@@ -654,6 +654,18 @@ out:
 	ib_buf_free(&to_iut);
 }
 
+/* The route tests: start_with_children, and T3 (*t3), whose route they move with frames of
+ * the seqs they choose from *base up. */
+static bool start_routes(struct cf_ctx *c, struct hn_peer **t, const struct ib_identity **t3,
+			 uint64_t *base)
+{
+	if (!start_with_children(c, t))
+		return false;
+	*t3 = hn_peer_identity(t[2]);
+	*base = cf_unix_us(c);
+	return true;
+}
+
 /* origin's QUERY of this seq (also its query_id) to dest (NULL: everyone), sent on p's link. */
 static bool query_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
 		     uint64_t seq, const ib_id *dest, struct ib_buf *out)
@@ -672,10 +684,8 @@ static void test_route_last_frame(struct cf_ctx *c)
 	const struct ib_identity *t3;
 	uint64_t base;
 
-	if (!start_with_children(c, t))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
-	base = cf_unix_us(c);
 	/* T3's newest accepted frame came through T2: its route is now T2's link. */
 	if (!query_as(c, t[2], t3, base + 1, NULL, &f) ||
 	    !expect_frame(c, t[1], &f, "FLOOD-1", child[1], "T3's frame") ||
@@ -900,10 +910,8 @@ static void test_stale_command_ignored(struct cf_ctx *c)
 	struct ib_msg m;
 	uint64_t base;
 
-	if (!start_with_children(c, t))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
-	base = cf_unix_us(c);
 	if (!query_as(c, t[2], t3, base, NULL, &f) ||
 	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame"))
 		goto out;
@@ -940,11 +948,9 @@ static void test_route_sources(struct cf_ctx *c)
 	struct ib_msg m;
 	uint64_t base;
 
-	if (!start_with_children(c, t))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
 	to_t3 = ib_identity_id(t3);
-	base = cf_unix_us(c);
 	/* On T3's own link, then directed to the IUT itself, through T2 (not forwarded: T2's
 	 * own broadcast after it shows it was taken). */
 	if (!query_as(c, t[2], t3, base + 1, NULL, &f) ||
@@ -996,10 +1002,8 @@ static void test_route_newest_seq(struct cf_ctx *c)
 	struct ib_msg m;
 	uint64_t base;
 
-	if (!start_with_children(c, t))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
-	base = cf_unix_us(c);
 	/* +10 through T2, then +5 (overtaken, inside the window) on T3's own link. */
 	if (!query_as(c, t[1], t3, base + 10, NULL, &f) ||
 	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame base+10 relayed by T2") ||

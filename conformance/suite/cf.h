@@ -177,6 +177,11 @@ bool cf_connect(struct cf_ctx *c, struct hn_peer *p);
 bool cf_try_link(struct cf_ctx *c, struct hn_peer *p, bool *accepted);
 /* p listens as a parent; addr (IB_MAX_ADDR) gets "127.0.0.1:PORT" for cf_iut_opts.parents. */
 bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr);
+/* T<tester> (*parent) listens as a parent at addr (IB_MAX_ADDR), addr is added to o's
+ * parents, and the IUT starts with o: it connects to the parent next (cf_accept_child, or
+ * cf_wait_type for its HELLO). */
+bool cf_iut_start_toward(struct cf_ctx *c, struct cf_iut_opts *o, int tester,
+			 struct hn_peer **parent, char *addr);
 /* Waits for the IUT to connect to p and send HELLO, and answers with p's HELLO
  * (path: above..., p). */
 bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, size_t nabove);
@@ -186,6 +191,10 @@ bool cf_hello_of(struct hn_peer *p, struct ib_msg *m);
 size_t cf_copies(const struct hn_peer *p, const uint8_t *bytes, size_t len);
 /* T<i>'s id (CF_STRANGER too). */
 const ib_id *cf_tester_id(struct cf_ctx *c, int i);
+/* T<i> and T<j> as the one whose id sorts lower (*lo) and higher (*hi): for tests of how
+ * writers rank at one version. */
+void cf_order_testers(struct cf_ctx *c, int i, int j, const struct ib_identity **lo,
+		      const struct ib_identity **hi);
 /* Decodes received frame i of p: the frame and its message. */
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m);
 
@@ -198,6 +207,20 @@ void cf_pem(const char *label, const uint8_t *der, size_t len, char *out, size_t
 
 /* Message makers: fill m (zeroed first); slices borrow the strings. */
 void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const char *value);
+/* A PUBLISH frame of (key, version, value) signed by writer with this seq, into *out (reset
+ * first), not sent: for frames a test sends raw, transfers, or compares with what it gets.
+ * False (HARNESS error) if it cannot be made. */
+bool cf_publish_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+		      uint64_t version, const char *value, uint64_t seq, struct ib_buf *out);
+/* Appends a frame envelope with any signature_length to out: id_bot (origin), S, M, sig[S],
+ * msg. For frames the codec would refuse to build (bad lengths, bad signatures). */
+bool cf_put_envelope(struct ib_buf *out, const ib_id *origin, const uint8_t *sig,
+		     size_t sig_len, const struct ib_buf *msg);
+/* Sends m from p directed to the IUT (m's dest is set); false (HARNESS error) on failure. */
+bool cf_send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m);
+/* "base.<clock>" into buf: a key no earlier run stored (a node started by the user with
+ * --iut-addr keeps its store between runs). Returns buf. */
+const char *cf_fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap);
 
 /* Sends COMMAND name(args) from p to dest (NULL: the IUT) and waits for its RESULT. */
 bool cf_command(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest, const char *name,

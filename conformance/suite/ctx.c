@@ -450,6 +450,16 @@ const ib_id *cf_tester_id(struct cf_ctx *c, int i)
 	return ib_identity_id(cf_tester_identity(c, i));
 }
 
+void cf_order_testers(struct cf_ctx *c, int i, int j, const struct ib_identity **lo,
+		      const struct ib_identity **hi)
+{
+	const struct ib_identity *a = cf_tester_identity(c, i), *b = cf_tester_identity(c, j);
+	bool a_low = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0;
+
+	*lo = a_low ? a : b;
+	*hi = a_low ? b : a;
+}
+
 bool cf_got_msg(struct hn_peer *p, size_t i, struct ib_frame *f, struct ib_msg *m)
 {
 	const struct hn_got *g = hn_peer_got(p, i);
@@ -523,6 +533,15 @@ bool cf_listen_parent(struct cf_ctx *c, struct hn_peer *p, char *addr)
 	return true;
 }
 
+bool cf_iut_start_toward(struct cf_ctx *c, struct cf_iut_opts *o, int tester,
+			 struct hn_peer **parent, char *addr)
+{
+	if (!(*parent = cf_peer(c, tester)) || !cf_listen_parent(c, *parent, addr))
+		return false;
+	o->parents[o->nparents++] = addr;
+	return cf_iut_start(c, o);
+}
+
 bool cf_accept_child(struct cf_ctx *c, struct hn_peer *p, const ib_id *above, size_t nabove)
 {
 	if (!cf_wait_type(c, p, IB_MSG_HELLO, 1, CF_LINK_MS))
@@ -556,6 +575,51 @@ void cf_msg_publish(struct ib_msg *m, const char *key, uint64_t version, const c
 	m->u.publish.key = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
 	m->u.publish.version = version;
 	m->u.publish.value = (struct ib_slice){ (const uint8_t *)value, strlen(value) };
+}
+
+bool cf_publish_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+		      uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	cf_msg_publish(&m, key, version, value);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = seq;
+	ib_buf_reset(out);
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot make a PUBLISH frame");
+	return ok;
+}
+
+bool cf_put_envelope(struct ib_buf *out, const ib_id *origin, const uint8_t *sig,
+		     size_t sig_len, const struct ib_buf *msg)
+{
+	return ib_buf_put(out, origin, IB_ID_LEN) == IB_OK &&
+	       ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
+	       ib_buf_put_u24(out, (uint32_t)msg->len) == IB_OK &&
+	       ib_buf_put(out, sig, sig_len) == IB_OK &&
+	       ib_buf_put(out, msg->ptr, msg->len) == IB_OK;
+}
+
+bool cf_send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
+{
+	m->h.dest = *cf_iut_id(c);
+	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
+		return false;
+	}
+	return true;
+}
+
+const char *cf_fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
+	return buf;
 }
 
 /* ---- commands ----------------------------------------------------------------------------- */

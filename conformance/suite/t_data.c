@@ -82,36 +82,18 @@ out:
 	return ok;
 }
 
-/* A key no earlier run stored: a node started by the user (--iut-addr) keeps its store. */
-static const char *fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
-	return buf;
-}
-
-/* The tester whose id_bot sorts lower (*lo) and higher (*hi), among T1 and T2. */
-static void order_writers(struct cf_ctx *c, const struct ib_identity **lo,
-			  const struct ib_identity **hi)
-{
-	const struct ib_identity *a = cf_tester_identity(c, 1), *b = cf_tester_identity(c, 2);
-	bool a_low = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0;
-
-	*lo = a_low ? a : b;
-	*hi = a_low ? b : a;
-}
-
 /* [DATA-1] [DATA-2] Each step sends one PUBLISH of one key and reads the item back: it
  * replaces the item only when (version, writer, seq) is greater. */
 static void test_newer_only(struct cf_ctx *c)
 {
 	char keybuf[64];
-	const char *key = fresh_key(c, "data.order", keybuf, sizeof keybuf);
+	const char *key = cf_fresh_key(c, "data.order", keybuf, sizeof keybuf);
 	const struct ib_identity *lo, *hi;
 	struct ib_buf kept = { 0 }, sent = { 0 };
 	struct hn_peer *p;
 	uint64_t base;
 
-	order_writers(c, &lo, &hi);
+	cf_order_testers(c, 1, 2, &lo, &hi);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
 		goto out;
 	base = cf_unix_us(c);
@@ -182,9 +164,9 @@ static void test_publish_version(struct cf_ctx *c)
 	struct ib_frame f;
 	struct ib_msg m;
 
-	fresh_key(c, "data.known", known, sizeof known);
+	cf_fresh_key(c, "data.known", known, sizeof known);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
-	    !cf_iut_publish(c, p, fresh_key(c, "data.fresh", fresh, sizeof fresh), "first",
+	    !cf_iut_publish(c, p, cf_fresh_key(c, "data.fresh", fresh, sizeof fresh), "first",
 			    &frame))
 		goto out;
 	for (int step = 0; step < 3; step++) {
@@ -213,8 +195,10 @@ out:
 	ib_buf_free(&frame);
 }
 
-/* How many PUBLISH frames of key, signed by the IUT, p received. */
-static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key)
+/* How many PUBLISH frames of key, signed by the IUT, p received: of any version, or of this
+ * version only. */
+static size_t count_iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key,
+				  bool any_version, uint64_t version)
 {
 	struct ib_frame f;
 	struct ib_msg m;
@@ -222,10 +206,29 @@ static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key
 
 	for (size_t i = 0; i < hn_peer_received(p); i++)
 		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
-		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.key.len == strlen(key) &&
+		    ib_id_equal(&f.origin, cf_iut_id(c)) &&
+		    (any_version || m.u.publish.version == version) &&
+		    m.u.publish.key.len == strlen(key) &&
 		    !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
 			count++;
 	return count;
+}
+
+static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key)
+{
+	return count_iut_publishes(c, p, key, true, 0);
+}
+
+/* [req] After ib.ping's RESULT (the sentinel of what the IUT sent before it), p has exactly
+ * n PUBLISH frames of key from the IUT. */
+static bool expect_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key, size_t n,
+			     const char *req, const char *expected)
+{
+	uint16_t ping = 0;
+
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &ping, NULL) &&
+	       cf_expect(c, iut_publishes(c, p, key) == n, req, expected,
+			 "the IUT sent %zu PUBLISH of the key", iut_publishes(c, p, key));
 }
 
 /* [DATA-3] [DATA-9] After a tester's version 2^64-1 there is no next version: ib.publish
@@ -235,11 +238,11 @@ static void test_publish_at_max(struct cf_ctx *c)
 {
 	struct ib_buf top = { 0 }, out = { 0 };
 	struct hn_peer *p;
-	uint16_t status = 0, ping = 0;
+	uint16_t status = 0;
 	char key[64];
 	struct ib_slice args[2];
 
-	fresh_key(c, "data.max", key, sizeof key);
+	cf_fresh_key(c, "data.max", key, sizeof key);
 	args[0] = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
 	args[1] = (struct ib_slice){ (const uint8_t *)"wraps", 5 };
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
@@ -252,10 +255,8 @@ static void test_publish_at_max(struct cf_ctx *c)
 	    !cf_expect(c, status == IB_STATUS_FAILED, "DATA-9",
 		       "ib.publish of a key held at version 2^64-1 answers `failed`",
 		       "it answered %s", ib_status_name(status)) ||
-	    !cf_command(c, p, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
-	    !cf_expect(c, iut_publishes(c, p, key) == 0, "DATA-9",
-		       "no PUBLISH is sent when no version is left",
-		       "the IUT sent %zu PUBLISH of the key", iut_publishes(c, p, key)))
+	    !expect_publishes(c, p, key, 0, "DATA-9",
+			      "no PUBLISH is sent when no version is left"))
 		goto out;
 	holds(c, p, key, &top, "DATA-9", "the item at version 2^64-1 stays");
 out:
@@ -285,16 +286,6 @@ static bool last_of(struct hn_peer *p, uint8_t type, struct ib_frame *f, struct 
 	return false;
 }
 
-static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
-{
-	m->h.dest = *cf_iut_id(c);
-	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "cannot send %s", ib_msg_type_name(m->h.type));
-		return false;
-	}
-	return true;
-}
-
 /* Waits for p's first frame of type; false (TIMEOUT, or FAIL req when the link closed)
  * if none comes. */
 static bool await(struct cf_ctx *c, struct hn_peer *p, uint8_t type, const char *req,
@@ -304,26 +295,6 @@ static bool await(struct cf_ctx *c, struct hn_peer *p, uint8_t type, const char 
 
 	return cf_wait(c, got_typed, &t, 5000, what) &&
 	       cf_expect(c, hn_peer_count(p, type) > 0, req, what, "the link closed first");
-}
-
-/* A PUBLISH frame signed by writer with this seq, not sent. */
-static bool make_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
-		       uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
-{
-	struct ib_buf msg = { 0 };
-	struct ib_msg m;
-	bool ok;
-
-	cf_msg_publish(&m, key, version, value);
-	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = seq;
-	ib_buf_reset(out);
-	ok = ib_msg_encode(&msg, &m) == IB_OK &&
-	     ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
-	ib_buf_free(&msg);
-	if (!ok)
-		cf_harness_error(c, "cannot make a PUBLISH frame");
-	return ok;
 }
 
 /* The RESULT of cmd_id at p, as a cf_wait condition; status and output once it came. */
@@ -373,38 +344,39 @@ static void test_held_version(struct cf_ctx *c)
 	char key[64];
 	bool ok;
 
-	fresh_key(c, "data.held", key, sizeof key);
+	cf_fresh_key(c, "data.held", key, sizeof key);
 	k = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
 	pub[0] = k;
 	pub[1] = (struct ib_slice){ (const uint8_t *)"mine", 4 };
 	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !publish_as(c, p, cf_tester_identity(c, 1), key, 3, "held", 0, &held) ||
-	    !make_frame(c, cf_tester_identity(c, 2), key, 1000, "not applied",
-			cf_next_seq(c, 2), &big))
+	    !cf_publish_frame(c, cf_tester_identity(c, 2), key, 1000, "not applied",
+			      cf_next_seq(c, 2), &big))
 		goto out;
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_SELECT;
 	m.u.select = (struct ib_select){ cf_rand(c), k, UINT64_MAX - 1 };
-	if (!send_to_iut(c, p, &m))
+	if (!cf_send_to_iut(c, p, &m))
 		goto out;
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_TRANSFER;
 	m.u.transfer = (struct ib_transfer){ cf_rand(c), { big.ptr, big.len } };
-	if (!send_to_iut(c, p, &m))
+	if (!cf_send_to_iut(c, p, &m))
 		goto out;
 	ib_args_put(&args, k);
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_COMMAND;
 	m.u.command = (struct ib_command){ r.cmd_id, { (const uint8_t *)"ib.fetch", 8 },
 					   { args.ptr, args.len } };
-	if (!send_to_iut(c, p, &m) || !await(c, p, IB_MSG_QUERY, "ELECT-10", "ib.fetch floods QUERY") ||
+	if (!cf_send_to_iut(c, p, &m) ||
+	    !await(c, p, IB_MSG_QUERY, "ELECT-10", "ib.fetch floods QUERY") ||
 	    !last_of(p, IB_MSG_QUERY, &f, &m))
 		goto out;
 	query_id = m.u.query.query_id;
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_OFFER;
 	m.u.offer = (struct ib_offer){ query_id, k, UINT64_MAX, *w2 };
-	if (!send_to_iut(c, p, &m) ||
+	if (!cf_send_to_iut(c, p, &m) ||
 	    !await(c, p, IB_MSG_SELECT, "ELECT-10",
 		   "SELECT to the holder of the newer offer"))
 		goto out;
@@ -412,7 +384,7 @@ static void test_held_version(struct cf_ctx *c)
 	m.h.type = IB_MSG_TRANSFER;
 	m.u.transfer = (struct ib_transfer){ query_id, { NULL, 0 } };
 	r.p = p;
-	if (!send_to_iut(c, p, &m) || !cf_wait(c, result_came, &r, 5000, "ib.fetch answers") ||
+	if (!cf_send_to_iut(c, p, &m) || !cf_wait(c, result_came, &r, 5000, "ib.fetch answers") ||
 	    !cf_expect(c, r.found && r.status == IB_STATUS_OK && r.output.len == held.len &&
 			      !memcmp(r.output.ptr, held.ptr, held.len), "ELECT-10",
 		       "ib.fetch answers ok with the IUT's own version 3 (the holder failed)",
@@ -454,10 +426,10 @@ static void test_max_value(struct cf_ctx *c)
 	struct hn_peer *p, *q;
 	struct ib_frame f;
 	struct ib_msg m;
-	uint16_t status = 0, ping = 0;
+	uint16_t status = 0;
 	size_t n;
 
-	n = strlen(fresh_key(c, "data.max-value", key, sizeof key));
+	n = strlen(cf_fresh_key(c, "data.max-value", key, sizeof key));
 	memset(key + n, 'k', IB_MAX_STRING - n);
 	key[IB_MAX_STRING] = 0;
 	if (!(p = cf_peer(c, 0)))
@@ -485,7 +457,8 @@ static void test_max_value(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_SELECT;
 	m.u.select = (struct ib_select){ cf_rand(c), args[0], 1 };
-	if (!send_to_iut(c, p, &m) || !await(c, p, IB_MSG_TRANSFER, "DATA-10", "TRANSFER answers SELECT") ||
+	if (!cf_send_to_iut(c, p, &m) ||
+	    !await(c, p, IB_MSG_TRANSFER, "DATA-10", "TRANSFER answers SELECT") ||
 	    !last_of(p, IB_MSG_TRANSFER, &f, &m) ||
 	    !cf_expect(c, m.u.transfer.frame.len == first.len &&
 			      !memcmp(m.u.transfer.frame.ptr, first.ptr, first.len), "DATA-10",
@@ -497,10 +470,9 @@ static void test_max_value(struct cf_ctx *c)
 	    !cf_expect(c, status == IB_STATUS_BAD_ARGS, "DATA-10",
 		       "ib.publish of a value one byte above max_value answers `bad_args`",
 		       "it answered %s", ib_status_name(status)) ||
-	    !cf_command(c, q, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
-	    !cf_expect(c, iut_publishes(c, q, key) == 1, "DATA-10",
-		       "one PUBLISH, of the first value: nothing is sent for the longer one",
-		       "the IUT sent %zu PUBLISH of the key", iut_publishes(c, q, key)))
+	    !expect_publishes(c, q, key, 1, "DATA-10",
+			      "one PUBLISH, of the first value: nothing is sent for the longer "
+			      "one"))
 		goto out;
 	holds(c, p, key, &first, "DATA-10", "the item stays the max_value one");
 out:
@@ -518,7 +490,7 @@ static void test_long_value_kept(struct cf_ctx *c)
 	struct ib_msg m;
 	char key[64];
 
-	fresh_key(c, "data.long", key, sizeof key);
+	cf_fresh_key(c, "data.long", key, sizeof key);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !(other = cf_peer(c, 2)) || !cf_link_child(c, other))
 		goto out;
@@ -559,7 +531,7 @@ static void test_exact_keys(struct cf_ctx *c)
 	struct ib_msg m;
 	uint64_t q_upper = cf_rand(c), q_exact = q_upper + 1;
 
-	fresh_key(c, "data.Key", base, sizeof base);
+	cf_fresh_key(c, "data.Key", base, sizeof base);
 	for (size_t i = 0; i <= strlen(base); i++) {
 		lower[i] = (char)(base[i] >= 'A' && base[i] <= 'Z' ? base[i] + 32 : base[i]);
 		upper[i] = (char)(base[i] >= 'a' && base[i] <= 'z' ? base[i] - 32 : base[i]);
@@ -690,21 +662,10 @@ static bool iut_version(struct cf_ctx *c, const struct ib_buf *frame, uint64_t v
 	       ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.version == version;
 }
 
-/* How many PUBLISH frames of key with this version, signed by the IUT, p received. */
 static size_t iut_publishes_of(struct cf_ctx *c, struct hn_peer *p, const char *key,
 			       uint64_t version)
 {
-	struct ib_frame f;
-	struct ib_msg m;
-	size_t count = 0;
-
-	for (size_t i = 0; i < hn_peer_received(p); i++)
-		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
-		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.version == version &&
-		    m.u.publish.key.len == strlen(key) &&
-		    !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
-			count++;
-	return count;
+	return count_iut_publishes(c, p, key, false, version);
 }
 
 /* A QUERY flooded from p, the sentinel of what p sent before it: a relay forwards it, and no

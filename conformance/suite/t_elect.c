@@ -32,48 +32,23 @@ struct election {
 	size_t nselected;
 	char fault[256];                /* a SELECT that broke ELECT-3, described */
 	bool ran;                       /* an election started before: query_id is its */
+	uint16_t status;                /* the RESULT of ib.fetch (or of a later command) */
+	struct ib_buf out;              /* its output */
+	char order[64];                 /* select_order's text */
 };
 
 static void election_free(struct election *e)
 {
 	for (size_t i = 0; i < e->n; i++)
 		ib_buf_free(&e->h[i].frame);
+	ib_buf_free(&e->out);
 }
 
-/* A PUBLISH frame signed by writer with this seq, not sent. */
-static bool make_publish_at(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
-			    uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
-{
-	struct ib_buf msg = { 0 };
-	struct ib_msg m;
-	bool ok;
-
-	cf_msg_publish(&m, key, version, value);
-	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = seq;
-	ib_buf_reset(out);
-	ok = ib_msg_encode(&msg, &m) == IB_OK && ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
-	ib_buf_free(&msg);
-	if (!ok)
-		cf_harness_error(c, "cannot make a PUBLISH frame");
-	return ok;
-}
-
-/* The same with the clock as seq. */
+/* A PUBLISH frame signed by writer with the clock as seq, not sent. */
 static bool make_publish(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
 			 uint64_t version, const char *value, struct ib_buf *out)
 {
-	return make_publish_at(c, writer, key, version, value, cf_unix_us(c), out);
-}
-
-static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
-{
-	m->h.dest = *cf_iut_id(c);
-	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
-		return false;
-	}
-	return true;
+	return cf_publish_frame(c, writer, key, version, value, cf_unix_us(c), out);
 }
 
 static bool send_offer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, const char *key,
@@ -85,7 +60,7 @@ static bool send_offer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, c
 	m.h.type = IB_MSG_OFFER;
 	m.u.offer = (struct ib_offer){ query_id, { (const uint8_t *)key, strlen(key) }, version,
 				       *writer };
-	return send_to_iut(c, p, &m);
+	return cf_send_to_iut(c, p, &m);
 }
 
 static bool send_transfer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id,
@@ -96,7 +71,7 @@ static bool send_transfer(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_TRANSFER;
 	m.u.transfer = (struct ib_transfer){ query_id, { frame->ptr, frame->len } };
-	return send_to_iut(c, p, &m);
+	return cf_send_to_iut(c, p, &m);
 }
 
 static bool send_command(struct cf_ctx *c, struct hn_peer *p, uint64_t cmd_id, const char *name,
@@ -111,9 +86,34 @@ static bool send_command(struct cf_ctx *c, struct hn_peer *p, uint64_t cmd_id, c
 	m.h.type = IB_MSG_COMMAND;
 	m.u.command = (struct ib_command){ cmd_id, { (const uint8_t *)name, strlen(name) },
 					   { args.ptr, args.len } };
-	ok = send_to_iut(c, p, &m);
+	ok = cf_send_to_iut(c, p, &m);
 	ib_buf_free(&args);
 	return ok;
+}
+
+/* A SELECT of (key, version) for query_id, directed to the IUT. */
+static bool send_select(struct cf_ctx *c, struct hn_peer *p, uint64_t query_id, const char *key,
+			uint64_t version)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ query_id, { (const uint8_t *)key, strlen(key) }, version };
+	return cf_send_to_iut(c, p, &m);
+}
+
+/* Sends frame (a PUBLISH) raw over p, then ib.ping over p: once it answers, the IUT applied
+ * the PUBLISH. */
+static bool give_item(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame)
+{
+	uint16_t status;
+
+	if (hn_peer_send_raw(p, frame->ptr, frame->len) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
 }
 
 /* Index of the first frame of p of this type whose decoded message satisfies match. */
@@ -237,7 +237,6 @@ static void test_transfer_now(struct cf_ctx *c)
 	struct ib_buf v1 = { 0 }, v2 = { 0 };
 	struct hn_peer *p;
 	uint64_t q = cf_rand(c), q_none = q + 1;
-	uint16_t status;
 	struct awaited a;
 	struct ib_frame f;
 	struct ib_msg m;
@@ -246,20 +245,8 @@ static void test_transfer_now(struct cf_ctx *c)
 	    !make_publish(c, cf_tester_identity(c, 1), key, 1, "one", &v1) ||
 	    !make_publish(c, cf_tester_identity(c, 2), key, 2, "two", &v2))
 		goto out;
-	if (hn_peer_send_raw(p, v1.ptr, v1.len) != IB_OK ||
-	    hn_peer_send_raw(p, v2.ptr, v2.len) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		goto out;
-	}
-	if (!cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))  /* both applied */
-		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!send_to_iut(c, p, &m))
-		goto out;
-	m.u.select = (struct ib_select){ q_none, { (const uint8_t *)"elect.none", 10 }, 1 };
-	if (!send_to_iut(c, p, &m))
+	if (!give_item(c, p, &v1) || !give_item(c, p, &v2) || !send_select(c, p, q, key, 1) ||
+	    !send_select(c, p, q_none, "elect.none", 1))
 		goto out;
 	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q_none };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT of a key not held"))
@@ -424,8 +411,8 @@ static bool serve(void *arg)
 	}
 }
 
-/* Runs the election to its RESULT; *status and *output (the frame) from it. */
-static bool election_finish(struct election *e, uint16_t *status, struct ib_buf *output)
+/* Runs the election to its RESULT; e->status and e->out (the frame) from it. */
+static bool election_finish(struct election *e)
 {
 	struct ib_frame f;
 	struct ib_msg m;
@@ -435,17 +422,18 @@ static bool election_finish(struct election *e, uint16_t *status, struct ib_buf 
 	if (!cf_expect(e->c, find_msg(e->asker, IB_MSG_RESULT, result_is, e->cmd_id, &f, &m),
 		       "CMD-1", "a RESULT answers ib.fetch", "the asker's link closed"))
 		return false;
-	*status = m.u.result.status;
-	ib_buf_reset(output);
-	ib_buf_put(output, m.u.result.output.ptr, m.u.result.output.len);
+	e->status = m.u.result.status;
+	ib_buf_reset(&e->out);
+	ib_buf_put(&e->out, m.u.result.output.ptr, m.u.result.output.len);
 	return cf_expect(e->c, !e->fault[0], "ELECT-3", "SELECT is directed to the chosen holder",
 			 "%s", e->fault);
 }
 
-/* The SELECT order as "T2 T3 ...", for messages. */
-static const char *select_order(const struct election *e, char *buf, size_t cap)
+/* The SELECT order as "T2 T3 ...", for messages (in e->order). */
+static const char *select_order(struct election *e)
 {
-	size_t used = 0;
+	char *buf = e->order;
+	size_t cap = sizeof e->order, used = 0;
 
 	buf[0] = 0;
 	for (size_t i = 0; i < e->nselected && used + 4 < cap; i++)
@@ -472,6 +460,30 @@ static bool same_frame(const struct ib_buf *a, const struct ib_buf *b)
 	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
 }
 
+/* [req] The SELECTs went to exactly these holders, in this order. */
+static bool expect_selected(struct election *e, const int *want, size_t n, const char *req,
+			    const char *expected)
+{
+	return cf_expect(e->c, selected_exactly(e, want, n), req, expected, "SELECT went to: %s",
+			 select_order(e));
+}
+
+/* [req] ib.fetch answered ok with exactly the frame want; note (may be "") says more of what
+ * it answered instead. */
+static bool expect_answer(struct election *e, const struct ib_buf *want, const char *req,
+			  const char *expected, const char *note)
+{
+	return cf_expect(e->c, e->status == IB_STATUS_OK && same_frame(&e->out, want), req,
+			 expected, "status %s, %zu bytes%s", ib_status_name(e->status), e->out.len,
+			 note);
+}
+
+/* Holder i offers (version, writer) of the election's key. */
+static bool offer(struct election *e, size_t i, uint64_t version, const ib_id *writer)
+{
+	return send_offer(e->c, e->h[i].p, e->query_id, e->key, version, writer);
+}
+
 static bool same_frame_slice(struct ib_slice a, const struct ib_buf *b)
 {
 	return a.len == b->len && a.len && !memcmp(a.ptr, b->ptr, a.len);
@@ -496,11 +508,8 @@ static void test_newest_first(struct cf_ctx *c)
 {
 	const char *key = "elect.newest";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 };
 	struct election e;
 	struct ib_msg pub;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 1 };
 
 	if (!election_setup(c, &e, 3, key) ||
@@ -508,22 +517,21 @@ static void test_newest_first(struct cf_ctx *c)
 	    !make_publish(c, writer, key, 2, "new", &e.h[1].frame) ||
 	    !make_publish(c, writer, key, 2, "new", &e.h[2].frame) || !election_start(&e))
 		goto out;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 1, ib_identity_id(writer)))
+	if (!offer(&e, 0, 1, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 2);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 2, ib_identity_id(writer)))
+	if (!offer(&e, 1, 2, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[2].p, e.query_id, key, 2, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 2, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-2",
-		       "after the window, one SELECT to T2: the first offer of the newest version",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-5",
-		       "ib.fetch answers ok with the frame T2 transferred",
-		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
-		       same_frame(&out, &e.h[1].frame) ? "" : " (not T2's frame)"))
+	if (!expect_selected(&e, want, 1, "ELECT-2",
+			     "after the window, one SELECT to T2: the first offer of the newest "
+			     "version") ||
+	    !expect_answer(&e, &e.h[1].frame, "ELECT-5",
+			   "ib.fetch answers ok with the frame T2 transferred",
+			   same_frame(&e.out, &e.h[1].frame) ? "" : " (not T2's frame)"))
 		goto out;
 	/* Sentinel: a PUBLISH from T2 that must be flooded to T1 and T3. */
 	cf_msg_publish(&pub, "elect.sentinel", 1, "s");
@@ -539,7 +547,6 @@ static void test_newest_first(struct cf_ctx *c)
 		  "the transferred frame is applied but not flooded again",
 		  "a PUBLISH of %s reached another tester", key);
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -549,10 +556,7 @@ static void test_silent_holder(struct cf_ctx *c)
 {
 	const char *key = "elect.silent";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0, 1 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -560,21 +564,18 @@ static void test_silent_holder(struct cf_ctx *c)
 	    !make_publish(c, writer, key, 4, "delivered", &e.h[1].frame) || !election_start(&e))
 		goto out;
 	e.h[0].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 4, ib_identity_id(writer)))
+	if (!offer(&e, 0, 4, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 4, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 1, 4, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 2), "ELECT-6",
-		       "SELECT T1 (first offer), then, as it stays silent, T2",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 2, "ELECT-6",
+			     "SELECT T1 (first offer), then, as it stays silent, T2"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-6",
-		  "ib.fetch answers ok with the fallback holder's frame", "status %s, %zu bytes",
-		  ib_status_name(status), out.len);
+	expect_answer(&e, &e.h[1].frame, "ELECT-6",
+		      "ib.fetch answers ok with the fallback holder's frame", "");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -584,18 +585,13 @@ out:
 static void test_forged_transfer(struct cf_ctx *c)
 {
 	const char *key = "elect.forged";
-	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0, 1, 2, 3 };
 	static const char *const what[] = { "bad signature", "another key", "lower writer",
 					     "good" };
 
-	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
-	hi = lo == a ? b : a;
+	cf_order_testers(c, 5, 7, &lo, &hi);
 	if (!election_setup(c, &e, 4, key) ||
 	    !make_publish(c, hi, key, 3, "bad signature", &e.h[0].frame) ||
 	    !make_publish(c, hi, "elect.other", 3, "another key", &e.h[1].frame) ||
@@ -608,23 +604,21 @@ static void test_forged_transfer(struct cf_ctx *c)
 			goto out;
 		pause_ms(c, EL_WINDOW_MS / 15);
 	}
-	if (!election_finish(&e, &status, &out))
+	if (!election_finish(&e))
 		goto out;
 	for (size_t i = 0; i < 3; i++)
-		if (!cf_expect(c, !same_frame(&out, &e.h[i].frame), "ELECT-5",
+		if (!cf_expect(c, !same_frame(&e.out, &e.h[i].frame), "ELECT-5",
 			       "a TRANSFER that fails the checks is not applied",
 			       "ib.fetch answered the frame of %s (%s)", e.h[i].label, what[i]))
 			goto out;
-	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[3].frame), "ELECT-5",
+	if (!cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[3].frame), "ELECT-5",
 		       "the forgeries are rejected and ib.fetch answers ok with T4's good frame",
 		       "status %s, %zu bytes that are not T4's frame; SELECT went to: %s",
-		       ib_status_name(status), out.len, select_order(&e, order, sizeof order)))
+		       ib_status_name(e.status), e.out.len, select_order(&e)))
 		goto out;
-	cf_expect(c, selected_exactly(&e, want, 4), "ELECT-6",
-		  "SELECT T1, T2, T3, T4 in turn, each after the previous one's forgery",
-		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+	expect_selected(&e, want, 4, "ELECT-6",
+			"SELECT T1, T2, T3, T4 in turn, each after the previous one's forgery");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -635,9 +629,8 @@ static void test_late(struct cf_ctx *c)
 {
 	const char *key = "elect.late";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, newer = { 0 };
+	struct ib_buf newer = { 0 };
 	struct election e;
-	uint16_t status = 0;
 	size_t selects;
 	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
 
@@ -647,29 +640,28 @@ static void test_late(struct cf_ctx *c)
 		goto out;
 	e.asker = e.h[0].p;
 	if (!election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 2, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-5",
+	    !offer(&e, 0, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e) ||
+	    !cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame), "ELECT-5",
 		       "ib.fetch answers the transferred frame", "status %s",
-		       ib_status_name(status)))
+		       ib_status_name(e.status)))
 		goto out;
 	selects = e.nselected;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 9, ib_identity_id(writer)) ||
+	if (!offer(&e, 0, 9, ib_identity_id(writer)) ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &newer) ||
 	    !send_transfer(c, e.h[0].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, &newer) ||
-	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &status, &out))
+	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
 	serve(&e);
 	if (!cf_expect(c, e.nselected == selects, "ELECT-7",
 		       "a late OFFER for a finished election gets no SELECT",
 		       "%zu more SELECT(s)", e.nselected - selects))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-7",
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame), "ELECT-7",
 		  "TRANSFERs of a finished or unknown query_id are ignored: the item stays version 2",
-		  "ib.get answered %s, %s", ib_status_name(status),
-		  same_frame(&out, &newer) ? "the late version-9 frame" : "another frame");
+		  "ib.get answered %s, %s", ib_status_name(e.status),
+		  same_frame(&e.out, &newer) ? "the late version-9 frame" : "another frame");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&newer);
 	election_free(&e);
 }
@@ -680,50 +672,41 @@ static void test_refetch_after_empty_restart(struct cf_ctx *c)
 {
 	const char *key = "elect.refetch";
 	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
-	struct ib_buf out = { 0 }, item = { 0 };
+	struct ib_buf item = { 0 };
 	struct election e;
-	uint16_t status = 0;
 
 	if (!election_setup(c, &e, 1, key) ||
 	    !make_publish(c, cf_tester_identity(c, 5), key, 6, "kept elsewhere", &item) ||
 	    hn_peer_send_raw(e.h[0].p, item.ptr, item.len) != IB_OK ||
-	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK, "DATA-2", "the PUBLISH is stored",
-		       "ib.get answered %s", ib_status_name(status)) ||
+	    !cf_command(c, e.h[0].p, NULL, "ib.get", &arg, 1, &e.status, &e.out) ||
+	    !cf_expect(c, e.status == IB_STATUS_OK, "DATA-2", "the PUBLISH is stored",
+		       "ib.get answered %s", ib_status_name(e.status)) ||
 	    !cf_iut_restart(c, true) ||
 	    !(e.asker = cf_peer(c, 0)) || !cf_link_child(c, e.asker) ||
 	    !(e.h[0].p = cf_peer(c, 1)) || !cf_link_child(c, e.h[0].p) ||
-	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
-	if (!cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-2",
-		       "(setup) the store was emptied", "ib.get answered %s", ib_status_name(status)))
+	if (!cf_expect(c, e.status == IB_STATUS_NOT_FOUND, "DATA-2",
+		       "(setup) the store was emptied", "ib.get answered %s",
+		       ib_status_name(e.status)))
 		goto out;
 	ib_buf_put(&e.h[0].frame, item.ptr, item.len);
 	if (!election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 6, ib_identity_id(cf_tester_identity(c, 5))) ||
-	    !election_finish(&e, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &item), "ELECT-5",
-		       "ib.fetch gets the item back from the holder", "status %s, %zu bytes",
-		       ib_status_name(status), out.len) ||
-	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+	    !offer(&e, 0, 6, ib_identity_id(cf_tester_identity(c, 5))) ||
+	    !election_finish(&e) ||
+	    !expect_answer(&e, &item, "ELECT-5", "ib.fetch gets the item back from the holder",
+			   "") ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &item), "DATA-2",
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &item), "DATA-2",
 		  "the fetched item is applied: ib.get answers it",
-		  "ib.get answered %s", ib_status_name(status));
+		  "ib.get answered %s", ib_status_name(e.status));
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&item);
 	election_free(&e);
 }
 
 /* ---- issue 12: what an election counts, and what it ends with ----------------------------- */
-
-/* A key no earlier run stored: a node started by the user (--iut-addr) keeps its store. */
-static const char *fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
-	return buf;
-}
 
 /* [ELECT-4] The IUT holds version 2; a SELECT naming version 9 (a version it never had) is
  * answered with the version-2 frame it holds, not with an empty one. */
@@ -733,25 +716,14 @@ static void test_transfer_older(struct cf_ctx *c)
 	struct ib_buf v2 = { 0 };
 	struct hn_peer *p;
 	uint64_t q = cf_rand(c);
-	uint16_t status;
 	struct awaited a;
 	struct ib_frame f;
 	struct ib_msg m;
 
-	fresh_key(c, "elect.older", key, sizeof key);
+	cf_fresh_key(c, "elect.older", key, sizeof key);
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
-	    !make_publish(c, cf_tester_identity(c, 1), key, 2, "two", &v2))
-		goto out;
-	if (hn_peer_send_raw(p, v2.ptr, v2.len) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		goto out;
-	}
-	if (!cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))  /* applied */
-		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 9 };
-	if (!send_to_iut(c, p, &m))
+	    !make_publish(c, cf_tester_identity(c, 1), key, 2, "two", &v2) ||
+	    !give_item(c, p, &v2) || !send_select(c, p, q, key, 9))
 		goto out;
 	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT") ||
@@ -767,19 +739,6 @@ out:
 	ib_buf_free(&v2);
 }
 
-/* Sends frame (a PUBLISH) raw over p, then ib.ping over p: once it answers, the IUT applied
- * the PUBLISH. */
-static bool give_item(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame)
-{
-	uint16_t status;
-
-	if (hn_peer_send_raw(p, frame->ptr, frame->len) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		return false;
-	}
-	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
-}
-
 /* [ELECT-9] [ELECT-11] The IUT holds (5, W) (seq s); T1 offers (5, W), its frame having a
  * greater seq. The pair is equal: the IUT must send no SELECT and answer its own frame. A
  * node that SELECTs unless its own item is strictly newer (or compares seq) gets T1's. */
@@ -787,29 +746,24 @@ static void test_own_as_new(struct cf_ctx *c)
 {
 	const char *key = "elect.own-equal";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, own = { 0 };
+	struct ib_buf own = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	uint64_t seq = cf_unix_us(c);
 
 	if (!election_setup(c, &e, 1, key) ||
-	    !make_publish_at(c, writer, key, 5, "own", seq, &own) ||
-	    !make_publish_at(c, writer, key, 5, "holder's, later seq", seq + 10, &e.h[0].frame) ||
+	    !cf_publish_frame(c, writer, key, 5, "own", seq, &own) ||
+	    !cf_publish_frame(c, writer, key, 5, "holder's, later seq", seq + 10, &e.h[0].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	    !offer(&e, 0, 5, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
 	if (!cf_expect(c, e.nselected == 0, "ELECT-9",
 		       "no SELECT: the IUT's own item has the offered (version, writer)",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		       "SELECT went to: %s", select_order(&e)))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &own), "ELECT-9",
-		  "ib.fetch answers ok with the IUT's own frame", "status %s, %zu bytes%s",
-		  ib_status_name(status), out.len,
-		  same_frame(&out, &e.h[0].frame) ? " (the holder's frame)" : "");
+	expect_answer(&e, &own, "ELECT-9", "ib.fetch answers ok with the IUT's own frame",
+		      same_frame(&e.out, &e.h[0].frame) ? " (the holder's frame)" : "");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&own);
 	election_free(&e);
 }
@@ -822,40 +776,37 @@ static void test_own_after_failures(struct cf_ctx *c)
 {
 	const char *key = "elect.own-older";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, own = { 0 };
+	struct ib_buf own = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	uint64_t seq = cf_unix_us(c);
 	static const int want[] = { 0 };
 	struct ib_slice none = { (const uint8_t *)"elect.nobody-has-it", 19 };
 
 	if (!election_setup(c, &e, 2, key) ||
-	    !make_publish_at(c, writer, key, 3, "own", seq, &own) ||
-	    !make_publish_at(c, writer, key, 5, "never sent", seq + 10, &e.h[0].frame) ||
-	    !make_publish_at(c, writer, key, 3, "T2's", seq + 20, &e.h[1].frame) ||
+	    !cf_publish_frame(c, writer, key, 3, "own", seq, &own) ||
+	    !cf_publish_frame(c, writer, key, 5, "never sent", seq + 10, &e.h[0].frame) ||
+	    !cf_publish_frame(c, writer, key, 3, "T2's", seq + 20, &e.h[1].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e))
 		goto out;
 	e.h[0].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 3, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 1, 3, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-9",
-		       "SELECT T1 only: after it fails, T2's offer is no newer than the own item",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &own), "ELECT-10",
-		       "ib.fetch answers ok with the IUT's own version 3 when the newer holder failed",
-		       "status %s, %zu bytes", ib_status_name(status), out.len) ||
-	    !cf_command(c, e.asker, NULL, "ib.fetch", &none, 1, &status, &out))
+	if (!expect_selected(&e, want, 1, "ELECT-9",
+			     "SELECT T1 only: after it fails, T2's offer is no newer than the own "
+			     "item") ||
+	    !expect_answer(&e, &own, "ELECT-10",
+			   "ib.fetch answers ok with the IUT's own version 3 when the newer "
+			   "holder failed", "") ||
+	    !cf_command(c, e.asker, NULL, "ib.fetch", &none, 1, &e.status, &e.out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_NOT_FOUND && out.len == 0, "ELECT-10",
+	cf_expect(c, e.status == IB_STATUS_NOT_FOUND && e.out.len == 0, "ELECT-10",
 		  "ib.fetch of a key nobody holds answers not_found, empty",
-		  "status %s, %zu bytes", ib_status_name(status), out.len);
+		  "status %s, %zu bytes", ib_status_name(e.status), e.out.len);
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&own);
 	election_free(&e);
 }
@@ -866,43 +817,36 @@ out:
 static void test_rank_by_writer(struct cf_ctx *c)
 {
 	const char *key = "elect.writer";
-	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 1 };
 
-	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
-	hi = lo == a ? b : a;
+	cf_order_testers(c, 5, 7, &lo, &hi);
 	if (!election_setup(c, &e, 3, key) ||
 	    !make_publish(c, lo, key, 5, "T1: (5, lo)", &e.h[0].frame) ||
 	    !make_publish(c, lo, key, 6, "T2: (6, lo)", &e.h[1].frame) ||
 	    !make_publish(c, hi, key, 4, "T3: (4, hi)", &e.h[2].frame) || !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(lo)))
+	    !offer(&e, 0, 5, ib_identity_id(lo)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(hi)))
+	if (!offer(&e, 1, 5, ib_identity_id(hi)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[2].p, e.query_id, key, 4, ib_identity_id(hi)) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 2, 4, ib_identity_id(hi)) ||
+	    !election_finish(&e))
 		goto out;
 	if (!cf_expect(c, e.nselected >= 1 && e.selected[0] == 1, "ELECT-11",
 		       "SELECT T2 first: (5, greater writer) ranks before (5, lower writer), which "
-		       "arrived first", "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-11",
+		       "arrived first", "SELECT went to: %s", select_order(&e)) ||
+	    !cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[1].frame), "ELECT-11",
 		       "T2's (6, lower writer) frame is not older than its (5, greater writer) "
 		       "offer: ib.fetch answers it", "status %s, %zu bytes%s; SELECT went to: %s",
-		       ib_status_name(status), out.len,
-		       same_frame(&out, &e.h[0].frame) ? " (T1's frame)" : "",
-		       select_order(&e, order, sizeof order)))
+		       ib_status_name(e.status), e.out.len,
+		       same_frame(&e.out, &e.h[0].frame) ? " (T1's frame)" : "",
+		       select_order(&e)))
 		goto out;
-	cf_expect(c, selected_exactly(&e, want, 1), "ELECT-11", "one SELECT, to T2",
-		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+	expect_selected(&e, want, 1, "ELECT-11", "one SELECT, to T2");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -914,10 +858,7 @@ static void test_one_offer_per_holder(struct cf_ctx *c)
 	const char *key = "elect.twice";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
 	const ib_id *w = ib_identity_id(writer);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 1, 0 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -925,27 +866,23 @@ static void test_one_offer_per_holder(struct cf_ctx *c)
 	    !make_publish(c, writer, key, 5, "never sent", &e.h[1].frame) || !election_start(&e))
 		goto out;
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 2, w))
+	if (!offer(&e, 0, 2, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 15);
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 7, w))
+	if (!offer(&e, 0, 7, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 15);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, w))
+	if (!offer(&e, 1, 5, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 15);
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, w) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 0, 5, w) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 2), "ELECT-12",
-		       "SELECT T2 (5), then T1 (its first offer, 2), once each",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 2, "ELECT-12",
+			     "SELECT T2 (5), then T1 (its first offer, 2), once each"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-12",
-		  "ib.fetch answers T1's version-2 frame", "status %s, %zu bytes",
-		  ib_status_name(status), out.len);
+	expect_answer(&e, &e.h[0].frame, "ELECT-12", "ib.fetch answers T1's version-2 frame", "");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -986,10 +923,7 @@ static void test_offers_out_of_window(struct cf_ctx *c)
 	const char *key = "elect.window", *other = "elect.WINDOW";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
 	const ib_id *w = ib_identity_id(writer);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0 };
 
 	if (!election_setup(c, &e, 3, key) ||
@@ -1002,19 +936,18 @@ static void test_offers_out_of_window(struct cf_ctx *c)
 	if (!send_offer(c, e.h[2].p, e.query_id, other, 8, w))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, w) || !await_select(&e, 0, "ELECT-13") ||
-	    !send_offer(c, e.h[1].p, e.query_id, key, 9, w) ||
-	    !election_finish(&e, &status, &out))
+	if (!offer(&e, 0, 5, w) || !await_select(&e, 0, "ELECT-13") ||
+	    !offer(&e, 1, 9, w) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-13",
-		       "SELECT T1 only: an OFFER of another key, or after the window, is ignored",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 1, "ELECT-13",
+			     "SELECT T1 only: an OFFER of another key, or after the window, is "
+			     "ignored"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_NOT_FOUND && out.len == 0, "ELECT-13",
+	cf_expect(c, e.status == IB_STATUS_NOT_FOUND && e.out.len == 0, "ELECT-13",
 		  "ib.fetch answers not_found (empty): the only counted holder failed",
-		  "status %s, %zu bytes", ib_status_name(status), out.len);
+		  "status %s, %zu bytes", ib_status_name(e.status), e.out.len);
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -1027,10 +960,8 @@ static void test_foreign_transfer(struct cf_ctx *c)
 	const char *key = "elect.foreign";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
 	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
-	struct ib_buf out = { 0 }, v9 = { 0 }, v8 = { 0 };
+	struct ib_buf v9 = { 0 }, v8 = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -1042,33 +973,32 @@ static void test_foreign_transfer(struct cf_ctx *c)
 		goto out;
 	e.h[0].silent = true;  /* it answers by hand, below */
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	if (!offer(&e, 1, 5, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-14") || !send_transfer(c, e.h[1].p, e.query_id, &v9) ||
 	    /* T2's RESULT comes after its TRANSFER was handled. */
-	    !cf_command(c, e.h[1].p, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !cf_command(c, e.h[1].p, NULL, "ib.ping", NULL, 0, &e.status, NULL) ||
 	    !send_transfer(c, e.h[0].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, &v8) ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
-	    !election_finish(&e, &status, &out))
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-14",
-		       "ib.fetch answers the selected holder's TRANSFER of its query_id (version 5)",
-		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
-		       same_frame(&out, &v9)   ? " (T2's unselected version 9)"
-		       : same_frame(&out, &v8) ? " (T1's version 8 of another query_id)"
-					       : "") ||
-	    !cf_expect(c, selected_exactly(&e, want, 1), "ELECT-14",
-		       "one SELECT, to T1: the stray TRANSFERs neither end nor fail the election",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
-	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+	if (!expect_answer(&e, &e.h[0].frame, "ELECT-14",
+			   "ib.fetch answers the selected holder's TRANSFER of its query_id "
+			   "(version 5)",
+			   same_frame(&e.out, &v9)   ? " (T2's unselected version 9)"
+			   : same_frame(&e.out, &v8) ? " (T1's version 8 of another query_id)"
+						     : "") ||
+	    !expect_selected(&e, want, 1, "ELECT-14",
+			     "one SELECT, to T1: the stray TRANSFERs neither end nor fail the "
+			     "election") ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &e.status, &e.out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-14",
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame), "ELECT-14",
 		  "the stray TRANSFERs are not applied: ib.get answers version 5",
-		  "ib.get answered %s, %zu bytes", ib_status_name(status), out.len);
+		  "ib.get answered %s, %zu bytes", ib_status_name(e.status), e.out.len);
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&v9);
 	ib_buf_free(&v8);
 	election_free(&e);
@@ -1082,32 +1012,26 @@ out:
 static void test_own_lower_writer(struct cf_ctx *c)
 {
 	const char *key = "elect.own-lower-writer";
-	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
 	const struct ib_identity *lo, *hi;
-	struct ib_buf out = { 0 }, own = { 0 };
+	struct ib_buf own = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0 };
 
-	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
-	hi = lo == a ? b : a;
+	cf_order_testers(c, 5, 7, &lo, &hi);
 	if (!election_setup(c, &e, 1, key) || !make_publish(c, lo, key, 5, "own, lower", &own) ||
 	    !make_publish(c, hi, key, 5, "T1's, greater", &e.h[0].frame) ||
 	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(hi)) ||
-	    !election_finish(&e, &status, &out))
+	    !offer(&e, 0, 5, ib_identity_id(hi)) ||
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-11",
-		       "SELECT T1: (5, greater writer) is newer than the own (5, lower writer)",
-		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+	if (!expect_selected(&e, want, 1, "ELECT-11",
+			     "SELECT T1: (5, greater writer) is newer than the own (5, lower "
+			     "writer)"))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-11",
-		  "ib.fetch answers T1's (5, greater writer) frame", "status %s, %zu bytes%s",
-		  ib_status_name(status), out.len,
-		  same_frame(&out, &own) ? " (the IUT's own frame)" : "");
+	expect_answer(&e, &e.h[0].frame, "ELECT-11",
+		      "ib.fetch answers T1's (5, greater writer) frame",
+		      same_frame(&e.out, &own) ? " (the IUT's own frame)" : "");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&own);
 	election_free(&e);
 }
@@ -1119,10 +1043,7 @@ static void test_skipped_holder_transfer(struct cf_ctx *c)
 {
 	const char *key = "elect.skipped";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 };
 	struct election e;
-	uint16_t status = 0;
-	char order[64];
 	static const int want[] = { 0, 1 };
 
 	if (!election_setup(c, &e, 2, key) ||
@@ -1131,26 +1052,24 @@ static void test_skipped_holder_transfer(struct cf_ctx *c)
 		goto out;
 	e.h[0].silent = true;
 	e.h[1].silent = true;  /* both answer by hand, below */
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
 	pause_ms(c, EL_WINDOW_MS / 10);
-	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	if (!offer(&e, 1, 5, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-6") || !await_select(&e, 1, "ELECT-6") ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
 	    /* T1's RESULT comes after its TRANSFER was handled. */
-	    !cf_command(c, e.h[0].p, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !cf_command(c, e.h[0].p, NULL, "ib.ping", NULL, 0, &e.status, NULL) ||
 	    !send_transfer(c, e.h[1].p, e.query_id, &e.h[1].frame) ||
-	    !election_finish(&e, &status, &out))
+	    !election_finish(&e))
 		goto out;
-	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-14",
-		       "ib.fetch answers T2's frame: the TRANSFER of T1, skipped, does not count",
-		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
-		       same_frame(&out, &e.h[0].frame) ? " (T1's frame)" : ""))
+	if (!expect_answer(&e, &e.h[1].frame, "ELECT-14",
+			   "ib.fetch answers T2's frame: the TRANSFER of T1, skipped, does not "
+			   "count",
+			   same_frame(&e.out, &e.h[0].frame) ? " (T1's frame)" : ""))
 		goto out;
-	cf_expect(c, selected_exactly(&e, want, 2), "ELECT-6", "SELECT T1, then T2",
-		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+	expect_selected(&e, want, 2, "ELECT-6", "SELECT T1, then T2");
 out:
-	ib_buf_free(&out);
 	election_free(&e);
 }
 
@@ -1162,9 +1081,8 @@ static void test_store_changed(struct cf_ctx *c)
 {
 	const char *key = "elect.moved-on";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, v7 = { 0 };
+	struct ib_buf v7 = { 0 };
 	struct election e;
-	uint16_t status = 0;
 
 	if (!election_setup(c, &e, 2, key) ||
 	    !make_publish(c, writer, key, 3, "transferred", &e.h[0].frame) ||
@@ -1172,18 +1090,16 @@ static void test_store_changed(struct cf_ctx *c)
 		goto out;
 	e.h[0].silent = true;
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, key, 3, ib_identity_id(writer)) ||
+	if (!offer(&e, 0, 3, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-10") || !give_item(c, e.h[1].p, &v7) ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
-	    !election_finish(&e, &status, &out))
+	    !election_finish(&e))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &v7), "ELECT-10",
-		  "ib.fetch answers the item held when the election ends (version 7, flooded "
-		  "during it), not the older transferred frame", "status %s, %zu bytes%s",
-		  ib_status_name(status), out.len,
-		  same_frame(&out, &e.h[0].frame) ? " (the transferred version 3)" : "");
+	expect_answer(&e, &v7, "ELECT-10",
+		      "ib.fetch answers the item held when the election ends (version 7, flooded "
+		      "during it), not the older transferred frame",
+		      same_frame(&e.out, &e.h[0].frame) ? " (the transferred version 3)" : "");
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&v7);
 	election_free(&e);
 }
@@ -1219,24 +1135,21 @@ static bool flooded_to(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *p
 static void test_transfer_not_replay(struct cf_ctx *c)
 {
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
-	struct ib_buf out = { 0 }, jump = { 0 };
+	struct ib_buf jump = { 0 };
 	struct election e;
-	uint16_t status = 0;
 	uint64_t s = cf_next_seq(c, 5);
 	size_t copies = 0;
 	static const int want[] = { 0 };
-	char order[64];
 
 	if (!election_setup(c, &e, 2, "elect.embedded") ||
-	    !make_publish_at(c, writer, e.key, 3, "first transferred, then flooded", s,
-			     &e.h[0].frame) || !election_start(&e))
+	    !cf_publish_frame(c, writer, e.key, 3, "first transferred, then flooded", s,
+			      &e.h[0].frame) || !election_start(&e))
 		goto out;
 	e.h[1].silent = true;
-	if (!send_offer(c, e.h[0].p, e.query_id, e.key, 3, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out) ||
-	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-5",
-		       "ib.fetch answers the transferred frame", "status %s, %zu bytes",
-		       ib_status_name(status), out.len) ||
+	if (!offer(&e, 0, 3, ib_identity_id(writer)) ||
+	    !election_finish(&e) ||
+	    !expect_answer(&e, &e.h[0].frame, "ELECT-5", "ib.fetch answers the transferred frame",
+			   "") ||
 	    !flooded_to(c, e.h[1].p, e.asker, &e.h[0].frame, &copies) ||
 	    !cf_expect(c, copies == 1, "ELECT-15",
 		       "W's own flood of a frame transferred before is accepted and forwarded: the "
@@ -1244,23 +1157,22 @@ static void test_transfer_not_replay(struct cf_ctx *c)
 		       "%zu copies reached T0 (dropped as a replay?)", copies))
 		goto out;
 	/* W's window moves to s + 1000; F2, of seq s + 1, is below it. */
-	if (!make_publish_at(c, writer, "elect.embedded-jump", 1, "moves the window", s + 1000,
-			     &jump) || !give_item(c, e.h[1].p, &jump))
+	if (!cf_publish_frame(c, writer, "elect.embedded-jump", 1, "moves the window",
+			      s + 1000, &jump) || !give_item(c, e.h[1].p, &jump))
 		goto out;
 	e.key = "elect.embedded-below";
 	e.nselected = 0;
-	if (!make_publish_at(c, writer, e.key, 4, "below the window", s + 1, &e.h[0].frame) ||
+	if (!cf_publish_frame(c, writer, e.key, 4, "below the window", s + 1, &e.h[0].frame) ||
 	    !election_start(&e) ||
-	    !send_offer(c, e.h[0].p, e.query_id, e.key, 4, ib_identity_id(writer)) ||
-	    !election_finish(&e, &status, &out))
+	    !offer(&e, 0, 4, ib_identity_id(writer)) ||
+	    !election_finish(&e))
 		goto out;
-	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame) &&
+	cf_expect(c, e.status == IB_STATUS_OK && same_frame(&e.out, &e.h[0].frame) &&
 			     selected_exactly(&e, want, 1), "ELECT-15",
 		  "a transferred frame whose seq is below its writer's window is applied: the window "
 		  "does not judge embedded frames", "status %s, %zu bytes; SELECT went to: %s",
-		  ib_status_name(status), out.len, select_order(&e, order, sizeof order));
+		  ib_status_name(e.status), e.out.len, select_order(&e));
 out:
-	ib_buf_free(&out);
 	ib_buf_free(&jump);
 	election_free(&e);
 }
@@ -1281,7 +1193,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 	uint16_t status = 0;
 	bool got;
 
-	fresh_key(c, "elect.too-big", key, sizeof key);
+	cf_fresh_key(c, "elect.too-big", key, sizeof key);
 	for (size_t i = 0; i < 65450; i++)
 		ib_buf_put(&value, "x", 1);
 	if (!(small = cf_peer(c, 0)))
@@ -1296,10 +1208,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 		cf_harness_error(c, "cannot send PUBLISH");
 		goto out;
 	}
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q_big, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!send_to_iut(c, big, &m))
+	if (!send_select(c, big, q_big, key, 1))
 		goto out;
 	a = (struct awaited){ big, IB_MSG_TRANSFER, transfer_is, q_big };
 	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers T3's SELECT") ||
@@ -1307,10 +1216,7 @@ static void test_transfer_too_big(struct cf_ctx *c)
 			      same_frame_slice(m.u.transfer.frame, &frame), "ELECT-4",
 		       "T3's SELECT gets the long item", "another TRANSFER, or the link closed"))
 		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_SELECT;
-	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 1 };
-	if (!send_to_iut(c, small, &m) ||
+	if (!send_select(c, small, q, key, 1) ||
 	    !cf_command(c, small, NULL, "ib.ping", NULL, 0, &status, NULL))
 		goto out;
 	got = find_msg(small, IB_MSG_TRANSFER, transfer_is, q, &f, &m);

@@ -46,6 +46,12 @@ static bool same_bytes(const struct ib_buf *a, const struct ib_buf *b)
 }
 
 
+/* How many frames p received that are exactly the bytes of frame. */
+static size_t copies_of(const struct hn_peer *p, const struct ib_buf *frame)
+{
+	return cf_copies(p, frame->ptr, frame->len);
+}
+
 /* Whether p received a frame of frame's origin and seq with other bytes: not byte for byte. */
 static bool altered_copy(const struct hn_peer *p, const struct ib_buf *frame)
 {
@@ -70,7 +76,8 @@ static bool frame_arrived(void *arg)
 {
 	const struct frame_wait *fw = arg;
 
-	return cf_copies(fw->p, (fw->frame)->ptr, (fw->frame)->len) || altered_copy(fw->p, fw->frame) || hn_peer_closed(fw->p);
+	return copies_of(fw->p, fw->frame) || altered_copy(fw->p, fw->frame) ||
+	       hn_peer_closed(fw->p);
 }
 
 /* Runs until p got frame: FAIL against req when it does not come, comes altered, or the
@@ -84,7 +91,7 @@ static bool expect_frame(struct cf_ctx *c, struct hn_peer *p, const struct ib_bu
 	snprintf(expected, sizeof expected, "%s reaches %s, byte for byte", what, who);
 	if (!cf_run_until(c, frame_arrived, &fw, FLOOD_WAIT_MS) && !cf_ok(c))
 		return false;
-	if (cf_copies(p, (frame)->ptr, (frame)->len))
+	if (copies_of(p, frame))
 		return true;
 	if (altered_copy(p, frame))
 		return cf_expect(c, false, "FLOOD-1", expected,
@@ -172,6 +179,14 @@ static bool link_children(struct cf_ctx *c, struct hn_peer **ps, int first, int 
 	return true;
 }
 
+/* The usual topology: the IUT with T1, T2, T3 as its children, t[0..2], named child[0..2]. */
+static const char *const child[3] = { "child T1", "child T2", "child T3" };
+
+static bool start_with_children(struct cf_ctx *c, struct hn_peer **t)
+{
+	return cf_iut_start(c, NULL) && link_children(c, t, 1, 3);
+}
+
 /* The IUT started as the child of tester T0 (*parent). A command over the new link proves
  * the IUT took the parent's HELLO before the test sends anything that must reach it. */
 static bool start_under_parent(struct cf_ctx *c, struct hn_peer **parent, char *addr)
@@ -179,11 +194,8 @@ static bool start_under_parent(struct cf_ctx *c, struct hn_peer **parent, char *
 	struct cf_iut_opts o = { 0 };
 	uint16_t status;
 
-	if (!(*parent = cf_peer(c, 0)) || !cf_listen_parent(c, *parent, addr))
-		return false;
-	o.parents[0] = addr;
-	o.nparents = 1;
-	return cf_iut_start(c, &o) && cf_accept_child(c, *parent, NULL, 0) &&
+	return cf_iut_start_toward(c, &o, 0, parent, addr) &&
+	       cf_accept_child(c, *parent, NULL, 0) &&
 	       cf_command(c, *parent, NULL, "ib.ping", NULL, 0, &status, NULL);
 }
 
@@ -217,10 +229,10 @@ static void test_fan_out(struct cf_ctx *c)
 	}
 	/* [FLOOD-2] each sender got a later frame through the IUT after its own. */
 	for (int r = 0; r < 4; r++)
-		if (!cf_expect(c, cf_copies(t[senders[r]], (&f[r])->ptr, (&f[r])->len) == 0, "FLOOD-2",
+		if (!cf_expect(c, copies_of(t[senders[r]], &f[r]) == 0, "FLOOD-2",
 			       "no frame is sent back on the link it arrived on",
 			       "%s received its own PUBLISH back %zu time(s)", names[senders[r]],
-			       cf_copies(t[senders[r]], (&f[r])->ptr, (&f[r])->len)))
+			       copies_of(t[senders[r]], &f[r])))
 			goto out;
 out:
 	for (int r = 0; r < 5; r++)
@@ -230,13 +242,12 @@ out:
 /* MSG-10 with FLOOD-1: unassigned end-to-end types travel like the others. */
 static void test_unknown_types(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	static const uint8_t types[2] = { 0x40, 0x7f };
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 };
 	char what[64];
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_with_children(c, t))
 		goto out;
 	for (int i = 0; i < 2; i++) {
 		struct ib_msg m;
@@ -248,8 +259,8 @@ static void test_unknown_types(struct cf_ctx *c)
 		if (!send_own(c, t[0], &m, &f))
 			goto out;
 		snprintf(what, sizeof what, "T1's frame of unassigned type 0x%02x", types[i]);
-		if (!expect_frame(c, t[1], &f, "MSG-10", names[1], what) ||
-		    !expect_frame(c, t[2], &f, "MSG-10", names[2], what))
+		if (!expect_frame(c, t[1], &f, "MSG-10", child[1], what) ||
+		    !expect_frame(c, t[2], &f, "MSG-10", child[2], what))
 			goto out;
 	}
 out:
@@ -284,10 +295,10 @@ static void test_own_frames(struct cf_ctx *c)
 		      names[2] }, 2, "FLOOD-1"))
 		goto out;
 	for (int j = 0; j < 3; j++)
-		if (!cf_expect(c, cf_copies(t[j], (&own)->ptr, (&own)->len) == 1, "FLOOD-7",
+		if (!cf_expect(c, copies_of(t[j], &own) == 1, "FLOOD-7",
 			       "the IUT drops its own frame when it comes back (a replay)",
 			       "%s received the IUT's PUBLISH %zu times", names[j],
-			       cf_copies(t[j], (&own)->ptr, (&own)->len)))
+			       copies_of(t[j], &own)))
 			goto out;
 	/* The RESULT of T1's ib.publish is directed to T1, whose route the IUT knows. */
 	cf_expect(c, hn_peer_count(t[0], IB_MSG_RESULT) == results[0] &&
@@ -382,45 +393,44 @@ static void test_replay_window(struct cf_ctx *c)
 		{ 999, true },      /* inside it */
 		{ 1001, true },     /* last: what B and C wait for */
 	};
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	const struct ib_identity *o = cf_tester_identity(c, 5);
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf first = { 0 }, f = { 0 };
 	uint64_t base;
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_with_children(c, t))
 		goto out;
 	/* T5's frames, relayed by T1: sequence numbers chosen by the test. */
 	base = cf_unix_us(c);
 	if (!send_seq(c, t[0], o, base, steps[0].rel, &first) ||
-	    !expect_frame(c, t[1], &first, "FLOOD-1", names[1], "T5's first frame") ||
-	    !expect_frame(c, t[2], &first, "FLOOD-1", names[2], "T5's first frame"))
+	    !expect_frame(c, t[1], &first, "FLOOD-1", child[1], "T5's first frame") ||
+	    !expect_frame(c, t[2], &first, "FLOOD-1", child[2], "T5's first frame"))
 		goto out;
 	/* Captured at T2 and T3, re-injected from those branches; each followed by a sentinel
 	 * that takes the ways the replay would. */
 	if (!send_raw(c, t[1], &first) ||
 	    !sentinel(c, t[1], (struct hn_peer *[]){ t[0], t[2] },
-		      (const char *[]){ names[0], names[2] }, 2, "FLOOD-1") ||
+		      (const char *[]){ child[0], child[2] }, 2, "FLOOD-1") ||
 	    !send_raw(c, t[2], &first) ||
 	    !sentinel(c, t[2], (struct hn_peer *[]){ t[0], t[1] },
-		      (const char *[]){ names[0], names[1] }, 2, "FLOOD-1"))
+		      (const char *[]){ child[0], child[1] }, 2, "FLOOD-1"))
 		goto out;
 	for (int j = 0; j < 3; j++)
-		if (!cf_expect(c, cf_copies(t[j], (&first)->ptr, (&first)->len) == (j ? 1u : 0u), "FLOOD-3",
+		if (!cf_expect(c, copies_of(t[j], &first) == (j ? 1u : 0u), "FLOOD-3",
 			       "a frame re-injected from another branch is dropped as a replay",
-			       "%s received T5's first frame %zu time(s)", names[j],
-			       cf_copies(t[j], (&first)->ptr, (&first)->len)))
+			       "%s received T5's first frame %zu time(s)", child[j],
+			       copies_of(t[j], &first)))
 			goto out;
 	for (size_t i = 1; i < sizeof steps / sizeof steps[0]; i++)
 		if (!send_seq(c, t[0], o, base, steps[i].rel, &f))
 			goto out;
-	if (!expect_frame(c, t[1], &f, "FLOOD-3", names[1], "T5's frame base+1001") ||
-	    !expect_frame(c, t[2], &f, "FLOOD-3", names[2], "T5's frame base+1001"))
+	if (!expect_frame(c, t[1], &f, "FLOOD-3", child[1], "T5's frame base+1001") ||
+	    !expect_frame(c, t[2], &f, "FLOOD-3", child[2], "T5's frame base+1001"))
 		goto out;
-	if (!expect_seqs(c, t[1], names[1], ib_identity_id(o), base, steps,
+	if (!expect_seqs(c, t[1], child[1], ib_identity_id(o), base, steps,
 			 sizeof steps / sizeof steps[0], "FLOOD-3"))
 		goto out;
-	expect_seqs(c, t[2], names[2], ib_identity_id(o), base, steps,
+	expect_seqs(c, t[2], child[2], ib_identity_id(o), base, steps,
 		    sizeof steps / sizeof steps[0], "FLOOD-3");
 out:
 	ib_buf_free(&first);
@@ -510,7 +520,7 @@ static void test_own_frame_after_restart(struct cf_ctx *c)
 	if (!send_raw(c, t[0], &own) ||
 	    !sentinel(c, t[0], &t[1], (const char *[]){ "child T4" }, 1, "FLOOD-1"))
 		goto out;
-	cf_expect(c, cf_copies(t[1], own.ptr, own.len) == 0, "FLOOD-7",
+	cf_expect(c, copies_of(t[1], &own) == 0, "FLOOD-7",
 		  "the IUT's own PUBLISH from before its restart, sent back to it, is dropped as a "
 		  "replay (its window for itself starts above its earlier seqs, [MAP-4] [MSG-5])",
 		  "child T4 received it: the restarted IUT flooded its own old frame again");
@@ -607,37 +617,36 @@ static bool send_query(struct cf_ctx *c, struct hn_peer *p, const ib_id *dest,
 
 static void test_directed(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf learn = { 0 }, to_t3 = { 0 }, to_unknown = { 0 }, to_iut = { 0 };
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_with_children(c, t))
 		goto out;
 	/* The IUT learns T3's route from a frame T3 sends. */
 	if (!send_query(c, t[2], NULL, &learn) ||
-	    !expect_frame(c, t[0], &learn, "FLOOD-1", names[0], "T3's broadcast") ||
-	    !expect_frame(c, t[1], &learn, "FLOOD-1", names[1], "T3's broadcast"))
+	    !expect_frame(c, t[0], &learn, "FLOOD-1", child[0], "T3's broadcast") ||
+	    !expect_frame(c, t[1], &learn, "FLOOD-1", child[1], "T3's broadcast"))
 		goto out;
 	if (!send_query(c, t[0], id_of(t[2]), &to_t3) ||
-	    !expect_frame(c, t[2], &to_t3, "FLOOD-5", names[2], "T1's QUERY directed to T3") ||
+	    !expect_frame(c, t[2], &to_t3, "FLOOD-5", child[2], "T1's QUERY directed to T3") ||
 	    /* T6 never sent anything: no route, so it is flooded. */
 	    !send_query(c, t[0], ib_identity_id(cf_tester_identity(c, 6)), &to_unknown) ||
-	    !expect_frame(c, t[1], &to_unknown, "FLOOD-5", names[1],
+	    !expect_frame(c, t[1], &to_unknown, "FLOOD-5", child[1],
 			  "T1's QUERY directed to T6, whose route the IUT does not know") ||
-	    !expect_frame(c, t[2], &to_unknown, "FLOOD-5", names[2],
+	    !expect_frame(c, t[2], &to_unknown, "FLOOD-5", child[2],
 			  "T1's QUERY directed to T6, whose route the IUT does not know") ||
 	    !send_query(c, t[0], cf_iut_id(c), &to_iut) ||
 	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] },
-		      (const char *[]){ names[1], names[2] }, 2, "FLOOD-1"))
+		      (const char *[]){ child[1], child[2] }, 2, "FLOOD-1"))
 		goto out;
-	if (!cf_expect(c, cf_copies(t[1], (&to_t3)->ptr, (&to_t3)->len) == 0, "FLOOD-5",
+	if (!cf_expect(c, copies_of(t[1], &to_t3) == 0, "FLOOD-5",
 		       "a frame directed to T3 goes only on T3's learned route",
 		       "it also reached child T2"))
 		goto out;
-	cf_expect(c, cf_copies(t[1], (&to_iut)->ptr, (&to_iut)->len) + cf_copies(t[2], (&to_iut)->ptr, (&to_iut)->len) == 0, "FLOOD-5",
+	cf_expect(c, copies_of(t[1], &to_iut) + copies_of(t[2], &to_iut) == 0, "FLOOD-5",
 		  "a frame directed to the IUT itself is not forwarded",
 		  "it reached child T2 %zu time(s) and child T3 %zu time(s)",
-		  cf_copies(t[1], (&to_iut)->ptr, (&to_iut)->len), cf_copies(t[2], (&to_iut)->ptr, (&to_iut)->len));
+		  copies_of(t[1], &to_iut), copies_of(t[2], &to_iut));
 out:
 	ib_buf_free(&learn);
 	ib_buf_free(&to_t3);
@@ -645,64 +654,73 @@ out:
 	ib_buf_free(&to_iut);
 }
 
-/* T3's frames carry seqs chosen by the test: T2 relays some of them. */
-static bool send_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
-		    uint64_t seq, struct ib_buf *out)
+/* The route tests: start_with_children, and T3 (*t3), whose route they move with frames of
+ * the seqs they choose from *base up. */
+static bool start_routes(struct cf_ctx *c, struct hn_peer **t, const struct ib_identity **t3,
+			 uint64_t *base)
+{
+	if (!start_with_children(c, t))
+		return false;
+	*t3 = hn_peer_identity(t[2]);
+	*base = cf_unix_us(c);
+	return true;
+}
+
+/* origin's QUERY of this seq (also its query_id) to dest (NULL: everyone), sent on p's link. */
+static bool query_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
+		     uint64_t seq, const ib_id *dest, struct ib_buf *out)
 {
 	struct ib_msg m;
 
-	msg_query(&m, seq, NULL);
+	msg_query(&m, seq, dest);
 	return sign_msg(c, origin, &m, seq, out) && send_raw(c, p, out);
 }
 
 static void test_route_last_frame(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	const struct ib_identity *t7 = cf_tester_identity(c, 7);
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 }, via_t2 = { 0 }, d = { 0 };
 	const struct ib_identity *t3;
 	uint64_t base;
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
-	base = cf_unix_us(c);
 	/* T3's newest accepted frame came through T2: its route is now T2's link. */
-	if (!send_as(c, t[2], t3, base + 1, &f) ||
-	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T3's frame") ||
-	    !send_as(c, t[1], t3, base + 2, &via_t2) ||
-	    !expect_frame(c, t[0], &via_t2, "FLOOD-1", names[0], "T3's frame relayed by T2") ||
+	if (!query_as(c, t[2], t3, base + 1, NULL, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", child[1], "T3's frame") ||
+	    !query_as(c, t[1], t3, base + 2, NULL, &via_t2) ||
+	    !expect_frame(c, t[0], &via_t2, "FLOOD-1", child[0], "T3's frame relayed by T2") ||
 	    !send_query(c, t[0], id_of(t[2]), &d) ||
-	    !expect_frame(c, t[1], &d, "FLOOD-5", names[1],
+	    !expect_frame(c, t[1], &d, "FLOOD-5", child[1],
 			  "T1's QUERY to T3, whose last frame came through T2") ||
-	    !sentinel(c, t[0], &t[2], &names[2], 1, "FLOOD-1"))
+	    !sentinel(c, t[0], &t[2], &child[2], 1, "FLOOD-1"))
 		goto out;
-	if (!cf_expect(c, cf_copies(t[2], (&d)->ptr, (&d)->len) == 0, "FLOOD-5",
+	if (!cf_expect(c, copies_of(t[2], &d) == 0, "FLOOD-5",
 		       "a directed frame goes only on the link of its dest's newest accepted frame",
 		       "it was sent on T3's own link too"))
 		goto out;
 	/* Back through T3; then T2 replays the old frame: a replay must not move the route. */
-	if (!send_as(c, t[2], t3, base + 3, &f) ||
-	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T3's new frame") ||
+	if (!query_as(c, t[2], t3, base + 3, NULL, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", child[1], "T3's new frame") ||
 	    !send_raw(c, t[1], &via_t2) ||
-	    !sentinel(c, t[1], &t[0], &names[0], 1, "FLOOD-1") ||
+	    !sentinel(c, t[1], &t[0], &child[0], 1, "FLOOD-1") ||
 	    !send_query(c, t[0], id_of(t[2]), &d) ||
-	    !expect_frame(c, t[2], &d, "FLOOD-5", names[2],
+	    !expect_frame(c, t[2], &d, "FLOOD-5", child[2],
 			  "T1's QUERY to T3, after T2 replayed an old frame of T3") ||
-	    !sentinel(c, t[0], &t[1], &names[1], 1, "FLOOD-1"))
+	    !sentinel(c, t[0], &t[1], &child[1], 1, "FLOOD-1"))
 		goto out;
-	if (!cf_expect(c, cf_copies(t[1], (&d)->ptr, (&d)->len) == 0, "FLOOD-5",
+	if (!cf_expect(c, copies_of(t[1], &d) == 0, "FLOOD-5",
 		       "only accepted frames teach routes: a replay does not",
 		       "the frame to T3 went to T2, where T3's replayed frame came from"))
 		goto out;
 	/* T7's route is T1's link; a frame from T1 to T7 cannot go back there: flooded. */
-	if (!send_as(c, t[0], t7, base + 1, &f) ||
-	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T7's frame relayed by T1") ||
+	if (!query_as(c, t[0], t7, base + 1, NULL, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", child[1], "T7's frame relayed by T1") ||
 	    !send_query(c, t[0], ib_identity_id(t7), &d))
 		goto out;
 	for (int j = 1; j < 3; j++)
-		if (!expect_frame(c, t[j], &d, "FLOOD-5", names[j],
+		if (!expect_frame(c, t[j], &d, "FLOOD-5", child[j],
 				  "T1's QUERY to T7, whose route is T1's own link (flooded)"))
 			goto out;
 out:
@@ -781,16 +799,6 @@ static bool send_signed(struct cf_ctx *c, struct hn_peer *p, const struct ib_ide
 	return sign_msg(c, origin, m, seq, out) && send_raw(c, p, out);
 }
 
-/* origin's QUERY of this seq (also its query_id) to dest (NULL: everyone), sent on p's link. */
-static bool query_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
-		     uint64_t seq, const ib_id *dest, struct ib_buf *out)
-{
-	struct ib_msg m;
-
-	msg_query(&m, seq, dest);
-	return sign_msg(c, origin, &m, seq, out) && send_raw(c, p, out);
-}
-
 /* from's QUERY to dest must take exactly the link of want: it reaches want, and a later
  * broadcast of from reaches other (the sentinel) while the QUERY did not. route names the
  * route the IUT must have learned, for the report. */
@@ -808,7 +816,7 @@ static bool expect_routed(struct cf_ctx *c, struct hn_peer *from, const ib_id *d
 	if (ok) {
 		snprintf(what, sizeof what, "a directed QUERY goes only on the route of %s, to %s",
 			 route, want_name);
-		ok = cf_expect(c, cf_copies(other, d.ptr, d.len) == 0, req, what,
+		ok = cf_expect(c, copies_of(other, &d) == 0, req, what,
 			       "it also reached %s", other_name);
 	}
 	ib_buf_free(&d);
@@ -862,14 +870,13 @@ static bool result_arrived(void *arg)
  * first frame toward T5, and must already follow the route the COMMAND taught. */
 static void test_route_before_delivery(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	const struct ib_identity *t5 = cf_tester_identity(c, 5);
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 };
 	struct result_wait rw;
 	struct ib_msg m;
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_with_children(c, t))
 		goto out;
 	msg_command(&m, cf_rand(c), "ib.ping", NULL);
 	rw = (struct result_wait){ t[0], m.u.command.cmd_id };
@@ -881,13 +888,13 @@ static void test_route_before_delivery(struct cf_ctx *c)
 		       "T1's link closed first") ||
 	    !cf_expect(c, ib_id_equal(&m.h.dest, ib_identity_id(t5)), "CMD-1",
 		       "the RESULT is directed to T5", "it has another dest") ||
-	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] }, &names[1], 2, "FLOOD-1"))
+	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] }, &child[1], 2, "FLOOD-1"))
 		goto out;
 	for (int j = 1; j < 3; j++)
 		if (!cf_expect(c, results_for(t[j], rw.cmd_id, NULL) == 0, "FLOOD-9",
 			       "the first frame from a new origin teaches its route before it is "
 			       "delivered: the RESULT to T5 goes only to T1, where T5's COMMAND came "
-			       "from", "the RESULT was flooded: %s received it", names[j]))
+			       "from", "the RESULT was flooded: %s received it", child[j]))
 			goto out;
 out:
 	ib_buf_free(&f);
@@ -897,34 +904,31 @@ out:
  * neither T3's route nor its window. */
 static void test_stale_command_ignored(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 }, stale = { 0 };
 	const struct ib_identity *t3;
 	struct ib_msg m;
 	uint64_t base;
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
-	base = cf_unix_us(c);
 	if (!query_as(c, t[2], t3, base, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame"))
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame"))
 		goto out;
 	msg_command(&m, cf_rand(c), "ib.ping", NULL);
 	if (!send_signed(c, t[1], t3, &m, base + 600000000u, NULL, &stale) ||
-	    !sentinel(c, t[1], &t[0], &names[0], 1, "FLOOD-1") ||
-	    !cf_expect(c, cf_copies(t[0], stale.ptr, stale.len) == 0, "CMD-6",
+	    !sentinel(c, t[1], &t[0], &child[0], 1, "FLOOD-1") ||
+	    !cf_expect(c, copies_of(t[0], &stale) == 0, "CMD-6",
 		       "a COMMAND 600 s ahead of the clock is dropped, not forwarded",
 		       "child T1 received it"))
 		goto out;
-	if (!expect_routed(c, t[0], id_of(t[2]), t[2], names[2], t[1], names[1], "FLOOD-10",
+	if (!expect_routed(c, t[0], id_of(t[2]), t[2], child[2], t[1], child[1], "FLOOD-10",
 			   "T3's own link (a stale COMMAND of T3 that came through T2 teaches "
 			   "nothing)"))
 		goto out;
 	if (!query_as(c, t[2], t3, base + 1, NULL, &f))
 		goto out;
-	expect_frame(c, t[0], &f, "FLOOD-9", names[0],
+	expect_frame(c, t[0], &f, "FLOOD-9", child[0],
 		     "T3's next frame, 600 s below the seq of its stale COMMAND (a dropped "
 		     "frame does not move the window)");
 out:
@@ -936,7 +940,6 @@ out:
  * type; a hop-local frame does not. T3's frames take T3's own link or come through T2. */
 static void test_route_sources(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	static const uint8_t body[] = "a later version's body";
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 };
@@ -945,26 +948,24 @@ static void test_route_sources(struct cf_ctx *c)
 	struct ib_msg m;
 	uint64_t base;
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
 	to_t3 = ib_identity_id(t3);
-	base = cf_unix_us(c);
 	/* On T3's own link, then directed to the IUT itself, through T2 (not forwarded: T2's
 	 * own broadcast after it shows it was taken). */
 	if (!query_as(c, t[2], t3, base + 1, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame") ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame") ||
 	    !query_as(c, t[1], t3, base + 2, cf_iut_id(c), &f) ||
-	    !sentinel(c, t[1], &t[0], &names[0], 1, "FLOOD-1") ||
-	    !expect_routed(c, t[0], to_t3, t[1], names[1], t[2], names[2], "FLOOD-10",
+	    !sentinel(c, t[1], &t[0], &child[0], 1, "FLOOD-1") ||
+	    !expect_routed(c, t[0], to_t3, t[1], child[1], t[2], child[2], "FLOOD-10",
 			   "T2's link (T3's last frame came through T2, directed to the IUT)"))
 		goto out;
 	/* On T3's own link, then directed to T1, through T2. */
 	if (!query_as(c, t[2], t3, base + 3, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame") ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame") ||
 	    !query_as(c, t[1], t3, base + 4, id_of(t[0]), &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-5", names[0], "T3's QUERY to T1, relayed by T2") ||
-	    !expect_routed(c, t[0], to_t3, t[1], names[1], t[2], names[2], "FLOOD-10",
+	    !expect_frame(c, t[0], &f, "FLOOD-5", child[0], "T3's QUERY to T1, relayed by T2") ||
+	    !expect_routed(c, t[0], to_t3, t[1], child[1], t[2], child[2], "FLOOD-10",
 			   "T2's link (T3's last frame came through T2, directed to T1)"))
 		goto out;
 	/* Of a type the IUT does not know, on T3's own link. */
@@ -972,19 +973,19 @@ static void test_route_sources(struct cf_ctx *c)
 	m.h.type = 0x40;
 	m.body = (struct ib_slice){ body, sizeof body - 1 };
 	if (!send_signed(c, t[2], t3, &m, base + 5, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "MSG-10", names[0], "T3's frame of unassigned type 0x40") ||
-	    !expect_routed(c, t[0], to_t3, t[2], names[2], t[1], names[1], "FLOOD-10",
+	    !expect_frame(c, t[0], &f, "MSG-10", child[0], "T3's frame of unassigned type 0x40") ||
+	    !expect_routed(c, t[0], to_t3, t[2], child[2], t[1], child[1], "FLOOD-10",
 			   "T3's own link (T3's last frame, of unassigned type 0x40, came on it)"))
 		goto out;
 	/* Through T2, then a hop-local frame of T3 on its own link: the route stays T2's. The
 	 * barrier on T3's link is a frame of T6, which teaches T6's route only. */
 	if (!query_as(c, t[1], t3, base + 6, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame relayed by T2") ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame relayed by T2") ||
 	    !send_hop(c, t[2], 0x06, NULL) ||
 	    !query_as(c, t[2], t6, cf_next_seq(c, 6), NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T6's frame relayed by T3"))
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T6's frame relayed by T3"))
 		goto out;
-	expect_routed(c, t[0], to_t3, t[1], names[1], t[2], names[2], "FLOOD-10",
+	expect_routed(c, t[0], to_t3, t[1], child[1], t[2], child[2], "FLOOD-10",
 		      "T2's link (T3's last end-to-end frame came through T2; its hop-local frame "
 		      "on its own link teaches nothing)");
 out:
@@ -995,24 +996,21 @@ out:
  * its link closes. */
 static void test_route_newest_seq(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 }, d = { 0 };
 	const struct ib_identity *t3;
 	struct ib_msg m;
 	uint64_t base;
 
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_routes(c, t, &t3, &base))
 		goto out;
-	t3 = hn_peer_identity(t[2]);
-	base = cf_unix_us(c);
 	/* +10 through T2, then +5 (overtaken, inside the window) on T3's own link. */
 	if (!query_as(c, t[1], t3, base + 10, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame base+10 relayed by T2") ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's frame base+10 relayed by T2") ||
 	    !query_as(c, t[2], t3, base + 5, NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-3", names[0],
+	    !expect_frame(c, t[0], &f, "FLOOD-3", child[0],
 			  "T3's frame base+5, after base+10 (inside the window, not seen)") ||
-	    !expect_routed(c, t[0], id_of(t[2]), t[1], names[1], t[2], names[2], "FLOOD-11",
+	    !expect_routed(c, t[0], id_of(t[2]), t[1], child[1], t[2], child[2], "FLOOD-11",
 			   "T2's link (T3's highest seq came through T2; a lower one came later "
 			   "on T3's own link)"))
 		goto out;
@@ -1027,7 +1025,7 @@ static void test_route_newest_seq(struct cf_ctx *c)
 	if (!cf_wait_closed(c, t[1], 0, "LINK-4", FLOOD_WAIT_MS) ||
 	    !send_query(c, t[0], id_of(t[2]), &d))
 		goto out;
-	expect_frame(c, t[2], &d, "FLOOD-11", names[2],
+	expect_frame(c, t[2], &d, "FLOOD-11", child[2],
 		     "a QUERY to T3 after the link of T3's route closed (flooded)");
 out:
 	ib_buf_free(&f);
@@ -1070,20 +1068,10 @@ static bool iut_msg_arrived(void *arg)
 	return hn_peer_closed(w->p);
 }
 
-static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
-{
-	m->h.dest = *cf_iut_id(c);
-	if (hn_peer_send(p, m, NULL, NULL, false, NULL) == IB_OK)
-		return true;
-	cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
-	return false;
-}
-
 /* [FLOOD-10] T1 runs ib.fetch; T2 offers and transfers T3's PUBLISH. T3's route stays its
  * own link: the frame inside the TRANSFER says nothing of where T3 is. */
 static void test_route_not_from_transfer(struct cf_ctx *c)
 {
-	static const char *const names[3] = { "child T1", "child T2", "child T3" };
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 }, w = { 0 }, args = { 0 };
 	struct msg_wait mw = { 0 };
@@ -1093,18 +1081,18 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 
 	/* A key no run has used: a running node keeps what an earlier run made it fetch. */
 	snprintf(key, sizeof key, "conform-flood-transfer-%llu", (unsigned long long)cf_unix_us(c));
-	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+	if (!start_with_children(c, t))
 		goto out;
 	cf_msg_publish(&m, key, 1, "carried by T2's TRANSFER");
 	if (!send_query(c, t[2], NULL, &f) ||
-	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's broadcast") ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T3's broadcast") ||
 	    !sign_msg(c, hn_peer_identity(t[2]), &m, cf_next_seq(c, 3), &w))
 		goto out;
 	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
 	msg_command(&m, cf_rand(c), "ib.fetch", &args);
 	rw = (struct result_wait){ t[0], m.u.command.cmd_id };
 	mw = (struct msg_wait){ .c = c, .p = t[1], .type = IB_MSG_QUERY, .key = key };
-	if (!send_to_iut(c, t[0], &m) ||
+	if (!cf_send_to_iut(c, t[0], &m) ||
 	    !cf_wait(c, iut_msg_arrived, &mw, FLOOD_WAIT_MS, "ib.fetch makes the IUT flood QUERY") ||
 	    !cf_expect(c, !hn_peer_closed(t[1]), "ELECT-2", "the IUT floods QUERY for ib.fetch",
 		       "T2's link closed first"))
@@ -1115,7 +1103,7 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 				       1, *id_of(t[2]) };
 	mw.type = IB_MSG_SELECT;
 	mw.id = m.u.offer.query_id;
-	if (!send_to_iut(c, t[1], &m) ||
+	if (!cf_send_to_iut(c, t[1], &m) ||
 	    !cf_wait(c, iut_msg_arrived, &mw, FLOOD_WAIT_MS, "the IUT SELECTs T2, its only holder") ||
 	    !cf_expect(c, !hn_peer_closed(t[1]), "ELECT-3", "the IUT SELECTs T2",
 		       "T2's link closed first"))
@@ -1123,7 +1111,7 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_TRANSFER;
 	m.u.transfer = (struct ib_transfer){ mw.id, { w.ptr, w.len } };
-	if (!send_to_iut(c, t[1], &m) ||
+	if (!cf_send_to_iut(c, t[1], &m) ||
 	    !cf_wait(c, result_arrived, &rw, FLOOD_WAIT_MS, "the RESULT of ib.fetch") ||
 	    !cf_expect(c, results_for(t[0], rw.cmd_id, &m) == 1, "CMD-1",
 		       "a RESULT answers ib.fetch", "T1's link closed first"))
@@ -1134,7 +1122,7 @@ static void test_route_not_from_transfer(struct cf_ctx *c)
 		       "ib.fetch answers ok with T3's PUBLISH, transferred by T2",
 		       "status %s", ib_status_name(m.u.result.status)))
 		goto out;
-	expect_routed(c, t[0], id_of(t[2]), t[2], names[2], t[1], names[1], "FLOOD-10",
+	expect_routed(c, t[0], id_of(t[2]), t[2], child[2], t[1], child[1], "FLOOD-10",
 		      "T3's own link (T3's PUBLISH inside T2's TRANSFER teaches nothing)");
 out:
 	ib_buf_free(&f);
@@ -1222,7 +1210,7 @@ static bool small_peer_skipped(struct cf_ctx *c, struct hn_peer **t, const struc
 		return false;
 	snprintf(expected, sizeof expected, "%s is not sent to T2, whose max_message is 65536",
 		 what);
-	return cf_expect(c, cf_copies(t[1], big->ptr, big->len) == 0, "FRAME-7", expected,
+	return cf_expect(c, copies_of(t[1], big) == 0, "FRAME-7", expected,
 			 "T2 received it") &&
 	       cf_expect(c, !hn_peer_closed(t[1]) && !hn_peer_closed(t[0]), "FLOOD-13",
 			 "the links stay open", "a link was closed");
@@ -1253,7 +1241,7 @@ static void test_too_big_for_peer(struct cf_ctx *c)
 	if (!send_own(c, t[0], &m, &big) || !small_peer_skipped(c, t, &big, "T1's big PUBLISH to T2") ||
 	    !sentinel(c, t[0], &t[2], (const char *[]){ "child T3" }, 1, "FLOOD-1"))
 		goto out;
-	cf_expect(c, cf_copies(t[2], big.ptr, big.len) == 0, "FLOOD-13",
+	cf_expect(c, copies_of(t[2], &big) == 0, "FLOOD-13",
 		  "a directed frame too big for the peer on its route is not flooded instead",
 		  "child T3 received T1's big PUBLISH to T2");
 out:

@@ -836,17 +836,6 @@ static void add_l_to_s(uint8_t sig[IB_SIG_LEN])
 	}
 }
 
-/* An envelope with any signature_length: id_bot, S, M, sig[S], msg. */
-static bool put_envelope(struct ib_buf *out, const ib_id *origin, const uint8_t *sig,
-			 size_t sig_len, const struct ib_buf *msg)
-{
-	return ib_buf_put(out, origin, IB_ID_LEN) == IB_OK &&
-	       ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
-	       ib_buf_put_u24(out, (uint32_t)msg->len) == IB_OK &&
-	       ib_buf_put(out, sig, sig_len) == IB_OK &&
-	       ib_buf_put(out, msg->ptr, msg->len) == IB_OK;
-}
-
 /* The n-th forgery, built on a fresh PUBLISH of T0 (a message never accepted before). */
 static bool make_forgery(struct cf_ctx *c, struct cfv_signer *s, int n, struct forgery *f)
 {
@@ -898,22 +887,22 @@ static bool make_forgery(struct cf_ctx *c, struct cfv_signer *s, int n, struct f
 	case 6:
 		*f = (struct forgery){ "signature_length 63, the signature without its last byte",
 				       "FRAME-3", { 0 } };
-		ok = ok && put_envelope(&f->frame, origin, sig, 63, &msg);
+		ok = ok && cf_put_envelope(&f->frame, origin, sig, 63, &msg);
 		goto out;
 	case 7:
 		*f = (struct forgery){ "signature_length 65, the signature and a zero byte",
 				       "FRAME-3", { 0 } };
-		ok = ok && put_envelope(&f->frame, origin, sig, 65, &msg);
+		ok = ok && cf_put_envelope(&f->frame, origin, sig, 65, &msg);
 		goto out;
 	case 8:
 		*f = (struct forgery){ "signature_length 0, no signature bytes", "FRAME-3", { 0 } };
-		ok = ok && put_envelope(&f->frame, origin, sig, 0, &msg);
+		ok = ok && cf_put_envelope(&f->frame, origin, sig, 0, &msg);
 		goto out;
 	default:
 		ok = false;
 		goto out;
 	}
-	ok = ok && put_envelope(&f->frame, origin, sig, IB_SIG_LEN, &msg);
+	ok = ok && cf_put_envelope(&f->frame, origin, sig, IB_SIG_LEN, &msg);
 out:
 	ib_buf_free(&msg);
 	ib_buf_free(&both);

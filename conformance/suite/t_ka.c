@@ -481,10 +481,8 @@ static void test_child_echoes(struct cf_ctx *c)
 	struct hn_peer *parent;
 
 	ka_opts(&o, 3000, 5000);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		return;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
+	if (!cf_iut_start_toward(c, &o, 1, &parent, addr) ||
+	    !cf_accept_child(c, parent, NULL, 0))
 		return;
 	hn_peer_unlisten(parent);
 	for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
@@ -529,10 +527,8 @@ static bool under_tester_parent(struct cf_ctx *c, struct hn_peer **parent, struc
 	uint16_t port;
 
 	ka_opts(&o, 3000, 5000);
-	if (!(*parent = cf_peer(c, 1)) || !cf_listen_parent(c, *parent, addr))
-		return false;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_wait_type(c, *parent, IB_MSG_HELLO, 1, KA_WAIT_MS))
+	if (!cf_iut_start_toward(c, &o, 1, parent, addr) ||
+	    !cf_wait_type(c, *parent, IB_MSG_HELLO, 1, KA_WAIT_MS))
 		return false;
 	port = (uint16_t)atoi(strrchr(addr, ':') + 1);
 	hn_peer_unlisten(*parent);

@@ -139,11 +139,8 @@ static bool start_toward_parent(struct cf_ctx *c, struct hn_peer **parent, char 
 {
 	struct cf_iut_opts o = { 0 };
 
-	if (!(*parent = cf_peer(c, 0)) || !cf_listen_parent(c, *parent, addr))
-		return false;
-	o.parents[0] = addr;
-	o.nparents = 1;
-	return cf_iut_start(c, &o) && cf_wait_type(c, *parent, IB_MSG_HELLO, 1, LINK_CLOSE_MS);
+	return cf_iut_start_toward(c, &o, 0, parent, addr) &&
+	       cf_wait_type(c, *parent, IB_MSG_HELLO, 1, LINK_CLOSE_MS);
 }
 
 /* ---- LINK-1: HELLO first ------------------------------------------------------------------ */
@@ -415,10 +412,7 @@ static bool bad_error_case(struct cf_ctx *c, struct hn_peer *p, int n, struct ib
 	ok = ok && ib_identity_sign(id, msg.ptr, msg.len, sig) == IB_OK;
 	if (ok && n == 0)
 		sig[40] ^= 0x10;
-	ok = ok && ib_buf_put(out, ib_identity_id(id)->b, IB_ID_LEN) == IB_OK &&
-	     ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
-	     ib_buf_put_u24(out, (uint32_t)msg.len) == IB_OK &&
-	     ib_buf_put(out, sig, sig_len) == IB_OK && ib_buf_put(out, msg.ptr, msg.len) == IB_OK;
+	ok = ok && cf_put_envelope(out, ib_identity_id(id), sig, sig_len, &msg);
 	ib_buf_free(&msg);
 	if (!ok)
 		cf_harness_error(c, "cannot build a bad ERROR");
@@ -514,11 +508,7 @@ static bool hello_wait_case(struct cf_ctx *c, int tester, int n, struct ib_buf *
 	ok = ok && ib_identity_sign(id, msg.ptr, msg.len, sig) == IB_OK;
 	if (ok && n == 1)
 		sig[5] ^= 0x01;
-	/* An envelope of any signature_length: id_bot, S, M, signature, message. */
-	ok = ok && ib_buf_put(out, ib_identity_id(id)->b, IB_ID_LEN) == IB_OK &&
-	     ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
-	     ib_buf_put_u24(out, (uint32_t)msg.len) == IB_OK &&
-	     ib_buf_put(out, sig, sig_len) == IB_OK && ib_buf_put(out, msg.ptr, msg.len) == IB_OK;
+	ok = ok && cf_put_envelope(out, ib_identity_id(id), sig, sig_len, &msg);
 	ib_buf_free(&msg);
 	if (!ok)
 		cf_harness_error(c, "cannot build a bad first frame");

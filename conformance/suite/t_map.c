@@ -17,6 +17,20 @@ static void map_opts(struct cf_iut_opts *o)
 	o->reconnect_max_ms = 400;
 }
 
+/* The IUT started as the child of T1 (*parent), which listens at addr (IB_MAX_ADDR) for
+ * the HELLO exchange only: it no longer listens once the IUT is linked. */
+static bool start_under_t1(struct cf_ctx *c, struct hn_peer **parent, char *addr)
+{
+	struct cf_iut_opts o;
+
+	map_opts(&o);
+	if (!cf_iut_start_toward(c, &o, 1, parent, addr) ||
+	    !cf_accept_child(c, *parent, NULL, 0))
+		return false;
+	hn_peer_unlisten(*parent);
+	return true;
+}
+
 /* Index of the first ANNOUNCE from origin naming parent, at or after from; SIZE_MAX if none. */
 static size_t find_announce(struct hn_peer *p, size_t from, const ib_id *origin,
 			    const ib_id *parent)
@@ -85,10 +99,8 @@ static void test_announce_on_parent_change(struct cf_ctx *c)
 	size_t mark;
 
 	map_opts(&o);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		return;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS))
+	if (!cf_iut_start_toward(c, &o, 1, &parent, addr) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS))
 		return;
 	hn_peer_unlisten(parent);
 	/* A child linked while the IUT is a root sees both changes. */
@@ -213,17 +225,11 @@ static void test_burst(struct cf_ctx *c)
 	struct ib_buf announce = { 0 };
 	struct hn_peer *parent, *child;
 	char addr[IB_MAX_ADDR];
-	struct cf_iut_opts o;
 	struct burst_wait w;
 	struct ib_msg m;
 
-	map_opts(&o);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
+	if (!start_under_t1(c, &parent, addr))
 		goto out;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
-		goto out;
-	hn_peer_unlisten(parent);
 	/* The parent announces itself (a root); the IUT keeps that frame. */
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_ANNOUNCE;
@@ -326,6 +332,7 @@ static bool has_announce_of(struct hn_peer *p, const ib_id *origin)
 	return false;
 }
 
+/* A burst awaited at p: the IUT's own ANNOUNCE, and the marker frame (when not NULL). */
 struct own_wait {
 	struct cf_ctx *c;
 	struct hn_peer *p;
@@ -533,17 +540,11 @@ static void test_parent_lost(struct cf_ctx *c)
 	struct ib_buf a1 = { 0 }, a3 = { 0 };
 	struct hn_peer *parent, *again, *child, *later;
 	char addr[IB_MAX_ADDR];
-	struct cf_iut_opts o;
 	uint16_t port;
 
-	map_opts(&o);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		goto out;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
+	if (!start_under_t1(c, &parent, addr))
 		goto out;
 	port = (uint16_t)atoi(strrchr(addr, ':') + 1);
-	hn_peer_unlisten(parent);
 	if (!announce_as(c, parent, 1, -1, 0, &a1) || !announce_as(c, parent, 3, 1, 0, &a3) ||
 	    !synced(c, parent) || !send_error(c, parent, IB_EC_SHUTTING_DOWN))
 		goto out;
@@ -588,18 +589,12 @@ static void test_announce_on_path_change(struct cf_ctx *c)
 {
 	struct hn_peer *parent;
 	char addr[IB_MAX_ADDR];
-	struct cf_iut_opts o;
 	ib_id path[2];
 	struct ib_msg m;
 	size_t mark;
 
-	map_opts(&o);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
+	if (!start_under_t1(c, &parent, addr))
 		return;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
-		return;
-	hn_peer_unlisten(parent);
 	if (!expect_announce(c, parent, 0, cf_tester_id(c, 1), "MAP-1",
 			     "on joining, the IUT originates ANNOUNCE naming its parent") ||
 	    !synced(c, parent))
@@ -669,10 +664,8 @@ static void test_parted_kick(struct cf_ctx *c)
 
 	map_opts(&o);
 	o.client_mode = true;
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		return;
-	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS) ||
+	if (!cf_iut_start_toward(c, &o, 1, &parent, addr) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, MAP_WAIT_MS) ||
 	    !(early = cf_peer(c, 0)) || !cf_link_child(c, early) ||
 	    !cf_accept_child(c, parent, NULL, 0))
 		return;
@@ -762,16 +755,10 @@ static void test_no_parted_before_open(struct cf_ctx *c)
 #define FIRST_STEP_MS 5u        /* T1 sends a PUBLISH this often while T0 links */
 #define FIRST_FRAMES 60u        /* for this many steps at most */
 
-struct first_wait {
-	struct cf_ctx *c;
-	struct hn_peer *p;
-	const struct ib_buf *marker;
-};
-
 /* The burst is in (the IUT's own ANNOUNCE and the marker) and a PUBLISH came after it. */
 static bool burst_and_traffic(void *arg)
 {
-	struct first_wait *w = arg;
+	struct own_wait *w = arg;
 
 	return (has_announce_of(w->p, cf_iut_id(w->c)) && has_frame(w->p, w->marker) &&
 		hn_peer_count(w->p, IB_MSG_PUBLISH) > 0) ||
@@ -808,7 +795,7 @@ static void test_burst_first(struct cf_ctx *c)
 {
 	struct ib_buf marker = { 0 };
 	struct hn_peer *t1, *t0;
-	struct first_wait w;
+	struct own_wait w;
 	size_t end, first_pub = SIZE_MAX;
 
 	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
@@ -819,7 +806,7 @@ static void test_burst_first(struct cf_ctx *c)
 		cf_harness_error(c, "cannot send HELLO");
 		goto out;
 	}
-	w = (struct first_wait){ c, t0, &marker };
+	w = (struct own_wait){ c, t0, &marker };
 	for (unsigned k = 0; k < FIRST_FRAMES && !burst_and_traffic(&w); k++) {
 		char value[32];
 		struct ib_msg m;

@@ -73,6 +73,10 @@ static void link_opened(struct ib_link *l)
 	else
 		node_log(n, IB_LOG_INFO, "child %s linked (%s)", l->peer_name, l->addr);
 	ka_start(l);
+	/* [MAP-3][MAP-12] a new child gets the map burst before any other frame, an embedder's
+	 * too: the link event, where it may send, comes after. */
+	if (!l->we_connected)
+		map_burst(n, l);
 	node_link_event(n, l, true);
 }
 
@@ -122,7 +126,6 @@ static void server_checks(struct ib_link *l, const struct ib_hello *h)
 	if (hello_send(l) != IB_OK || l->state == LINK_CLOSED)
 		return;
 	link_opened(l);
-	map_burst(n, l); /* [MAP-3] */
 }
 
 /* [TREE-5] the client's checks on the server's answer. */

@@ -240,7 +240,8 @@ static void finish_slot(struct sched *s, struct slot *sl, bool stuck)
 		crashed_result(s, sl, status, stuck);
 	} else {
 		/* A sanitizer's report, a warning: shown, as an in-process run would. */
-		fwrite(sl->err.ptr, 1, sl->err.len, stderr);
+		if (sl->err.len)
+			fwrite(sl->err.ptr, 1, sl->err.len, stderr);
 		if ((!WIFEXITED(status) || WEXITSTATUS(status) != 0) && r->verdict == CF_PASS) {
 			/* After its verdict: LeakSanitizer at exit, most likely. */
 			r->verdict = CF_HARNESS_ERROR;

@@ -252,6 +252,10 @@ bool cf_wait(struct cf_ctx *c, bool (*cond)(void *arg), void *arg, uint32_t with
 bool cf_run_until(struct cf_ctx *c, bool (*cond)(void *arg), void *arg, uint32_t within_ms);
 /* Runs for ms (scaled on real time): to see that something does not happen. */
 void cf_run_for(struct cf_ctx *c, uint32_t ms);
+/* Runs for exactly ms of protocol time, never scaled: where the wait is itself what the
+ * test measures against the IUT's own timers (a link held so long, a HELLO sent so late),
+ * --timeout-scale must not stretch it. */
+void cf_pause(struct cf_ctx *c, uint32_t ms);
 uint64_t cf_now_ms(struct cf_ctx *c);        /* the loop's monotonic clock */
 uint64_t cf_unix_us(struct cf_ctx *c);       /* the loop's wall clock */
 /* The suite's event loop, for a test's own sockets (a raw TLS prober): the IUT may run on it

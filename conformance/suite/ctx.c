@@ -196,6 +196,26 @@ void cf_run_for(struct cf_ctx *c, uint32_t ms)
 	cf_run_until(c, never, NULL, ms);
 }
 
+struct pause {
+	struct cf_ctx *c;
+	uint64_t until_ms;
+};
+
+static bool pause_over(void *arg)
+{
+	const struct pause *pz = arg;
+
+	return cf_now_ms(pz->c) >= pz->until_ms;
+}
+
+void cf_pause(struct cf_ctx *c, uint32_t ms)
+{
+	struct pause pz = { c, cf_now_ms(c) + ms };
+
+	/* The bound is scaled up, never down: the condition ends it on time. */
+	cf_run_until(c, pause_over, &pz, ms + 1);
+}
+
 /* ---- tester peers ----------------------------------------------------------------------- */
 
 static const char *peer_label(struct cf_ctx *c, const struct hn_peer *p, char *buf,

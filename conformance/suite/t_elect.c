@@ -274,27 +274,6 @@ out:
 	ib_buf_free(&v2);
 }
 
-/* Lets ms of protocol time pass, unscaled: the delays here are placed inside the IUT's
- * election window, which --timeout-scale does not stretch (cf_run_for would). */
-struct pause {
-	struct cf_ctx *c;
-	uint64_t until_ms;
-};
-
-static bool pause_over(void *arg)
-{
-	const struct pause *pz = arg;
-
-	return cf_now_ms(pz->c) >= pz->until_ms;
-}
-
-static void pause_ms(struct cf_ctx *c, uint32_t ms)
-{
-	struct pause pz = { c, cf_now_ms(c) + ms };
-
-	cf_run_until(c, pause_over, &pz, ms);
-}
-
 /* ---- the IUT as the requester ------------------------------------------------------------- */
 
 /* Starts the IUT (window EL_WINDOW_MS), links the asker T0 and n holders T1..Tn. */
@@ -519,10 +498,10 @@ static void test_newest_first(struct cf_ctx *c)
 		goto out;
 	if (!offer(&e, 0, 1, ib_identity_id(writer)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 2);
+	cf_pause(c, EL_WINDOW_MS / 2);
 	if (!offer(&e, 1, 2, ib_identity_id(writer)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 2, 2, ib_identity_id(writer)) ||
 	    !election_finish(&e))
 		goto out;
@@ -566,7 +545,7 @@ static void test_silent_holder(struct cf_ctx *c)
 	e.h[0].silent = true;
 	if (!offer(&e, 0, 4, ib_identity_id(writer)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 1, 4, ib_identity_id(writer)) ||
 	    !election_finish(&e))
 		goto out;
@@ -602,7 +581,7 @@ static void test_forged_transfer(struct cf_ctx *c)
 	for (size_t i = 0; i < 4; i++) {
 		if (!send_offer(c, e.h[i].p, e.query_id, key, 3, ib_identity_id(hi)))
 			goto out;
-		pause_ms(c, EL_WINDOW_MS / 15);
+		cf_pause(c, EL_WINDOW_MS / 15);
 	}
 	if (!election_finish(&e))
 		goto out;
@@ -791,7 +770,7 @@ static void test_own_after_failures(struct cf_ctx *c)
 	e.h[0].silent = true;
 	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 1, 3, ib_identity_id(writer)) ||
 	    !election_finish(&e))
 		goto out;
@@ -828,10 +807,10 @@ static void test_rank_by_writer(struct cf_ctx *c)
 	    !make_publish(c, hi, key, 4, "T3: (4, hi)", &e.h[2].frame) || !election_start(&e) ||
 	    !offer(&e, 0, 5, ib_identity_id(lo)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 1, 5, ib_identity_id(hi)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 2, 4, ib_identity_id(hi)) ||
 	    !election_finish(&e))
 		goto out;
@@ -868,13 +847,13 @@ static void test_one_offer_per_holder(struct cf_ctx *c)
 	e.h[1].silent = true;
 	if (!offer(&e, 0, 2, w))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 15);
+	cf_pause(c, EL_WINDOW_MS / 15);
 	if (!offer(&e, 0, 7, w))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 15);
+	cf_pause(c, EL_WINDOW_MS / 15);
 	if (!offer(&e, 1, 5, w))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 15);
+	cf_pause(c, EL_WINDOW_MS / 15);
 	if (!offer(&e, 0, 5, w) ||
 	    !election_finish(&e))
 		goto out;
@@ -935,7 +914,7 @@ static void test_offers_out_of_window(struct cf_ctx *c)
 	e.h[0].silent = true;
 	if (!send_offer(c, e.h[2].p, e.query_id, other, 8, w))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 0, 5, w) || !await_select(&e, 0, "ELECT-13") ||
 	    !offer(&e, 1, 9, w) ||
 	    !election_finish(&e))
@@ -975,7 +954,7 @@ static void test_foreign_transfer(struct cf_ctx *c)
 	e.h[1].silent = true;
 	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 1, 5, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-14") || !send_transfer(c, e.h[1].p, e.query_id, &v9) ||
 	    /* T2's RESULT comes after its TRANSFER was handled. */
@@ -1054,7 +1033,7 @@ static void test_skipped_holder_transfer(struct cf_ctx *c)
 	e.h[1].silent = true;  /* both answer by hand, below */
 	if (!offer(&e, 0, 5, ib_identity_id(writer)))
 		goto out;
-	pause_ms(c, EL_WINDOW_MS / 10);
+	cf_pause(c, EL_WINDOW_MS / 10);
 	if (!offer(&e, 1, 5, ib_identity_id(writer)) ||
 	    !await_select(&e, 0, "ELECT-6") || !await_select(&e, 1, "ELECT-6") ||
 	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||

@@ -880,7 +880,7 @@ static void test_hello_timer_from_tls(struct cf_ctx *c)
 		cf_harness_error(c, "cannot connect to %s:%u", cf_iut_host(c), cf_iut_port(c));
 		return;
 	}
-	cf_run_for(c, TLS_STALL_MS);
+	cf_pause(c, TLS_STALL_MS);
 	hn_peer_pause(p, false);
 	cf_run_until(c, tls_settled, p, LINK_CLOSE_MS);
 	if (!cf_ok(c) ||
@@ -888,7 +888,7 @@ static void test_hello_timer_from_tls(struct cf_ctx *c)
 		       "completes (handshake_timeout_ms is 10 s)", "it failed: %s",
 		       hn_peer_failure(p)[0] ? hn_peer_failure(p) : "connection closed"))
 		return;
-	cf_run_for(c, HELLO_LATE_MS);
+	cf_pause(c, HELLO_LATE_MS);
 	if (!cf_expect(c, !hn_peer_closed(p), "LINK-12", "7 s after TLS completed (12 s after "
 		       "the TCP connect) the IUT still waits for HELLO: hello_timeout_ms counts "
 		       "from the end of TLS", "it had closed the connection (ERROR %s)",
@@ -925,11 +925,11 @@ static void test_client_hello_timer(struct cf_ctx *c)
 	    !cf_wait_closed(c, p1, IB_EC_PROTOCOL_VIOLATION, "LINK-12",
 			    SETUP_TIMEOUT_MS + SETUP_SLACK_MS))
 		return;
-	cf_run_for(c, TLS_STALL_MS);
+	cf_pause(c, TLS_STALL_MS);
 	hn_peer_pause(p2, false);
 	if (!cf_wait_type(c, p2, IB_MSG_HELLO, 1, LINK_CLOSE_MS))
 		return;
-	cf_run_for(c, HELLO_LATE_MS);
+	cf_pause(c, HELLO_LATE_MS);
 	if (!cf_expect(c, !hn_peer_closed(p2), "LINK-12", "7 s after TLS completed (12 s after "
 		       "its TCP connect) the IUT still waits for the parent's HELLO: "
 		       "hello_timeout_ms counts from the end of TLS", "it had closed the "

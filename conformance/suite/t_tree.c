@@ -1258,7 +1258,7 @@ static bool flap(struct cf_ctx *c, struct flapper *f, uint32_t within_ms, uint32
 	if (!expect_client_hello_self(c, f->cur) || !cf_accept_child(c, f->cur, NULL, 0))
 		return false;
 	if (hold_ms) {
-		cf_run_for(c, hold_ms);
+		cf_pause(c, hold_ms);
 		if (!cf_expect(c, !hn_peer_closed(f->cur), "TREE-14",
 			       "the IUT keeps its parent link", "it closed it"))
 			return false;

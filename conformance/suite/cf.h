@@ -256,6 +256,9 @@ void cf_run_for(struct cf_ctx *c, uint32_t ms);
  * test measures against the IUT's own timers (a link held so long, a HELLO sent so late),
  * --timeout-scale must not stretch it. */
 void cf_pause(struct cf_ctx *c, uint32_t ms);
+/* keys_digest (section 15) of the keyring the suite gave the IUT: the testers but those of
+ * the mask, the reference nodes and the IUT's own key, each once; 64 hex digits. */
+bool cf_keys_digest(struct cf_ctx *c, unsigned untrusted_testers, char hex[65]);
 uint64_t cf_now_ms(struct cf_ctx *c);        /* the loop's monotonic clock */
 uint64_t cf_unix_us(struct cf_ctx *c);       /* the loop's wall clock */
 /* The suite's event loop, for a test's own sockets (a raw TLS prober): the IUT may run on it

@@ -838,3 +838,31 @@ void cf_ref_addr(struct ib_node *n, char *addr)
 {
 	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", ib_node_listen_port(n));
 }
+
+/* ---- keys_digest --------------------------------------------------------------------------- */
+
+static int raw_key_order(const void *a, const void *b)
+{
+	return memcmp(a, b, IB_PUBKEY_LEN);
+}
+
+bool cf_keys_digest(struct cf_ctx *c, unsigned untrusted_testers, char hex[65])
+{
+	uint8_t raw[CF_TESTERS + CF_REFS + 1][IB_PUBKEY_LEN], md[32];
+	unsigned md_len = 0;
+	size_t n = 0;
+
+	for (int i = 0; i < CF_TESTERS; i++)
+		if (!(untrusted_testers & (1u << i)))
+			memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_tester_identity(c, i))),
+			       IB_PUBKEY_LEN);
+	for (int i = 0; i < CF_REFS; i++)
+		memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_ref_identity(c, i))),
+		       IB_PUBKEY_LEN);
+	memcpy(raw[n++], ib_pubkey_raw(cf_iut_key(c)), IB_PUBKEY_LEN);
+	qsort(raw, n, IB_PUBKEY_LEN, raw_key_order);
+	if (EVP_Digest(raw, n * IB_PUBKEY_LEN, md, &md_len, EVP_sha256(), NULL) != 1)
+		return false;
+	ib_hex_encode(md, sizeof md, hex);
+	return true;
+}

@@ -2,7 +2,6 @@
  * (denied, unknown), argument checks, and the freshness window that stops old commands. */
 #include "cf.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
 /* The settings the suite writes by default, less ib.publish: the spec's default list. */
@@ -658,30 +657,6 @@ static bool info_value(const struct ib_buf *out, const char *key, char *val, siz
 	return false;
 }
 
-static int cmp_raw(const void *a, const void *b)
-{
-	return memcmp(a, b, IB_PUBKEY_LEN);
-}
-
-/* keys_digest of the keyring the suite gave the IUT: testers, references, its own key. */
-static void expected_digest(struct cf_ctx *c, char hex[65])
-{
-	uint8_t raw[CF_TESTERS + CF_REFS + 1][IB_PUBKEY_LEN], md[32];
-	unsigned len = sizeof md;
-	size_t n = 0;
-
-	for (int i = 0; i < CF_TESTERS; i++)
-		memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_tester_identity(c, i))),
-		       IB_PUBKEY_LEN);
-	for (int i = 0; i < CF_REFS; i++)
-		memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_ref_identity(c, i))),
-		       IB_PUBKEY_LEN);
-	memcpy(raw[n++], ib_pubkey_raw(cf_iut_key(c)), IB_PUBKEY_LEN);
-	qsort(raw, n, sizeof raw[0], cmp_raw);
-	EVP_Digest(raw, n * sizeof raw[0], md, &len, EVP_sha256(), NULL);
-	ib_hex_encode(md, sizeof md, hex);
-}
-
 /* [CMD-15] ib.info, byte for byte but for the order of children and the software text: seven
  * lines in order, each ending in \n. Its own key is also in authorized/ (as conform-X0.pub):
  * the digest counts it once. */
@@ -725,7 +700,8 @@ static void test_info_format(struct cf_ctx *c)
 		at = (size_t)(nl - out.ptr) + 1;
 	}
 	ib_id_to_hex(cf_iut_id(c), a);
-	expected_digest(c, digest);
+	if (!cf_keys_digest(c, 0, digest))
+		goto out;
 	{
 		const struct {
 			const char *key, *want;

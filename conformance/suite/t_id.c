@@ -167,30 +167,6 @@ static bool has_text(const struct ib_buf *out, const char *text)
 	return false;
 }
 
-static int cmp_raw(const void *a, const void *b)
-{
-	return memcmp(a, b, IB_PUBKEY_LEN);
-}
-
-/* The keys_digest of the suite's keyring (testers, references) and the IUT's key, once. */
-static void suite_digest(struct cf_ctx *c, char hex[65])
-{
-	uint8_t raw[CF_TESTERS + CF_REFS + 1][IB_PUBKEY_LEN], md[32];
-	unsigned len = sizeof md;
-	size_t n = 0;
-
-	for (int i = 0; i < CF_TESTERS; i++)
-		memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_tester_identity(c, i))),
-		       IB_PUBKEY_LEN);
-	for (int i = 0; i < CF_REFS; i++)
-		memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_ref_identity(c, i))),
-		       IB_PUBKEY_LEN);
-	memcpy(raw[n++], ib_pubkey_raw(cf_iut_key(c)), IB_PUBKEY_LEN);
-	qsort(raw, n, sizeof raw[0], cmp_raw);
-	EVP_Digest(raw, n * sizeof raw[0], md, &len, EVP_sha256(), NULL);
-	ib_hex_encode(md, sizeof md, hex);
-}
-
 /* [ID-7] The IUT's own key in authorized/me.pub: it starts, and keys_digest counts the key
  * once. In me.pub and me-too.pub, two files of one key: refused, both named ([ID-4]). (The
  * other half of [ID-7], another key with the own id_bot, needs an MD5 collision.) */
@@ -214,7 +190,7 @@ static void test_own_key_authorized(struct cf_ctx *c)
 	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !cf_command(c, p, NULL, "ib.info", NULL, 0, &status, &out))
 		goto out;
-	suite_digest(c, want);
+	cf_keys_digest(c, 0, want);
 	snprintf(line, sizeof line, "keys_digest=%s\n", want);
 	if (!cf_expect(c, status == IB_STATUS_OK && out.len >= strlen(line) &&
 		       has_text(&out, line), "ID-7",

@@ -12,37 +12,6 @@
 #define MB_HANDSHAKE_END_MS 200u
 #define MB_MAX_KEYS (CF_TESTERS + CF_REFS + 1)
 
-static int raw_key_order(const void *a, const void *b)
-{
-	return memcmp(a, b, IB_PUBKEY_LEN);
-}
-
-/* keys_digest as section 15 defines it, computed here from the keys the suite put in
- * authorized/ (all but the untrusted testers) and the IUT's own key, as 64 hex digits. */
-static bool expected_digest(struct cf_ctx *c, unsigned untrusted_testers, char hex[65])
-{
-	uint8_t raw[MB_MAX_KEYS][IB_PUBKEY_LEN], md[32];
-	const struct ib_pubkey *own = ib_keyring_find(cf_suite_keyring(c), cf_iut_id(c));
-	unsigned md_len = 0;
-	size_t n = 0;
-
-	if (!own)
-		return false;
-	for (int i = 0; i < CF_TESTERS; i++)
-		if (!(untrusted_testers & (1u << i)))
-			memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_tester_identity(c, i))),
-			       IB_PUBKEY_LEN);
-	for (int i = 0; i < CF_REFS; i++)
-		memcpy(raw[n++], ib_pubkey_raw(ib_identity_pubkey(cf_ref_identity(c, i))),
-		       IB_PUBKEY_LEN);
-	memcpy(raw[n++], ib_pubkey_raw(own), IB_PUBKEY_LEN);
-	qsort(raw, n, IB_PUBKEY_LEN, raw_key_order);
-	if (EVP_Digest(raw, n * IB_PUBKEY_LEN, md, &md_len, EVP_sha256(), NULL) != 1)
-		return false;
-	ib_hex_encode(md, sizeof md, hex);
-	return true;
-}
-
 /* The value of the keys_digest= line of ib.info, in hex (65 bytes). */
 static bool info_digest(struct cf_ctx *c, struct hn_peer *p, char hex[65])
 {
@@ -77,7 +46,7 @@ static bool digest_is(struct cf_ctx *c, struct hn_peer *p, unsigned untrusted_te
 {
 	char want[65], got[65];
 
-	if (!expected_digest(c, untrusted_testers, want)) {
+	if (!cf_keys_digest(c, untrusted_testers, want)) {
 		cf_harness_error(c, "cannot compute the expected keys_digest");
 		return false;
 	}
@@ -329,7 +298,7 @@ static bool await_digest(struct cf_ctx *c, struct hn_peer *p, unsigned untrusted
 {
 	char want[65], got[65];
 
-	if (!expected_digest(c, untrusted_testers, want)) {
+	if (!cf_keys_digest(c, untrusted_testers, want)) {
 		cf_harness_error(c, "cannot compute the expected keys_digest");
 		return false;
 	}

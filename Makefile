@@ -160,6 +160,8 @@ test: all
 	@$(MAKE) --no-print-directory conformance-selftest
 	@echo "== requirement coverage"
 	ci/spec-coverage --summary
+	@echo "== the unit tests of conformance/not-observable.txt fail under mutants of their lines"
+	ci/mutants --prove-unit $(BUILD)
 	@echo "== all tests passed"
 
 unit: $(BUILD)/bin/ib-unit

@@ -236,7 +236,9 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 			close_fd(p);
 			return;
 		}
-		ib_loop_watch(p->loop, fd, IB_EV_READ, on_event, p);
+		/* A peer paused before its connection completed sends its ClientHello and
+		 * then reads nothing: its TLS handshake stays half done. */
+		ib_loop_watch(p->loop, fd, p->paused ? 0 : IB_EV_READ, on_event, p);
 		step(p);
 		return;
 	}
@@ -270,11 +272,20 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct hn_peer *p = arg;
 	char name[128];
+	int conn;
 
 	(void)loop;
 	(void)events;
-	if (p->fd >= 0 || ib_net_accept(fd, &p->fd, name, sizeof name) != IB_OK)
+	if (ib_net_accept(fd, &conn, name, sizeof name) != IB_OK)
 		return;
+	/* One connection per peer: a second one is closed at once, not left in the backlog,
+	 * where it would keep the listening socket readable and spin the loop (on virtual
+	 * time, without the clock ever moving). */
+	if (p->fd >= 0) {
+		ib_net_close(conn);
+		return;
+	}
+	p->fd = conn;
 	if (ib_tls_new(&p->tls, p->ctx, IB_TLS_SERVER) != IB_OK) {
 		close_fd(p);
 		return;

@@ -44,7 +44,8 @@ int hn_peer_listen(struct hn_peer *p, uint16_t *port);
 void hn_peer_unlisten(struct hn_peer *p);
 /* The max_message its HELLO announces (default 16,777,215). */
 void hn_peer_set_max_message(struct hn_peer *p, uint32_t max_message);
-/* Stops reading from its socket (a peer that does not read), or starts again. */
+/* Stops reading from its socket (a peer that does not read), or starts again. Paused
+ * before its connection completes, a client sends its ClientHello and reads nothing more. */
 void hn_peer_pause(struct hn_peer *p, bool paused);
 
 bool hn_peer_tls_open(const struct hn_peer *p);

@@ -118,6 +118,13 @@ struct cf_bad_start {
  * open), with its message in why; *line is the line of node.conf conf_append starts at. */
 bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad, int *line,
 			  char *why, size_t cap);
+/* The node directory the suite made for the IUT (self and cmd mode; NULL in addr mode), for
+ * tests that change it between a cf_iut_stop and a restart. */
+const char *cf_iut_dir(struct cf_ctx *c);
+/* Starts the stopped IUT again on its directory, which the test changed in a way the spec
+ * says the IUT must accept: a refusal fails req (cmd mode: the exit is a CRASH, with the
+ * IUT's message in the log). */
+bool cf_iut_restart_accepted(struct cf_ctx *c, const char *req, const char *what);
 const ib_id *cf_iut_id(struct cf_ctx *c);
 const struct ib_pubkey *cf_iut_key(struct cf_ctx *c);    /* its public key */
 uint16_t cf_iut_port(struct cf_ctx *c);

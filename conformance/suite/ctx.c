@@ -607,6 +607,31 @@ bool cf_iut_publish(struct cf_ctx *c, struct hn_peer *p, const char *key, const 
 			 "status %s", ib_status_name(status));
 }
 
+/* ---- the IUT's directory --------------------------------------------------------------------- */
+
+const char *cf_iut_dir(struct cf_ctx *c)
+{
+	return c->w->opt->mode == CF_MODE_ADDR || !c->iut_dir[0] ? NULL : c->iut_dir;
+}
+
+bool cf_iut_restart_accepted(struct cf_ctx *c, const char *req, const char *what)
+{
+	struct ib_diag diag = { 0 };
+	struct ib_node *probe = NULL;
+
+	if (!cf_iut_stop(c))
+		return false;
+	/* In process, a node that does not open is taken for the suite's own failure: ask the
+	 * IUT's code first, as cf_iut_start_refused does, so that a refusal is the IUT's. */
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		if (ib_node_open(&probe, c->w->loop, c->iut_dir, &diag) != IB_OK)
+			return cf_expect(c, false, req, what, "it refused to start: %s:%d: %s",
+					 diag.file, diag.line, diag.reason);
+		ib_node_free(probe);
+	}
+	return cf_iut_restart(c, false);
+}
+
 /* ---- identities and reference nodes -------------------------------------------------------- */
 
 const struct ib_identity *cf_tester_identity(struct cf_ctx *c, int i)

@@ -3,7 +3,7 @@
  * sent from one endpoint to another; a finding is the sending endpoint's fault:
  *   envelope  lengths, max_message, signature_length   [FRAME-2] [FRAME-3] [FRAME-7]
  *   keys      origin in the keyring, signature          [FRAME-5] [FRAME-6]
- *   message   header and body                   [MSG-1] [MSG-2] [MSG-3] [MSG-6] [MSG-7] [MSG-8]
+ *   message   header and body     [MSG-1] [MSG-2] [MSG-3] [MSG-6] [MSG-7] [MSG-8] [MSG-11]
  *   links     HELLO first and once; hop-local frames only of the sender itself
  *                                                       [LINK-1] [LINK-6] [FLOOD-6]
  *   flooding  a frame sent twice on a link, back on the link it came on, or an origin's
@@ -216,6 +216,7 @@ static const char *msg_req(int err)
 	case IB_ERR_BAD_VERSION: return "MSG-1";
 	case IB_ERR_RESERVED_TYPE: return "MSG-3";
 	case IB_ERR_HOP_DEST: return "MSG-6";
+	case IB_ERR_NO_DEST: return "MSG-11";
 	case IB_ERR_BAD_STRING: return "MSG-8";
 	default: return "MSG-7";
 	}
@@ -251,6 +252,10 @@ static bool check_frame(struct check *k, struct link *l, struct ib_slice bytes, 
 	if (err) {
 		finding(k, l, f->msg.len < IB_MSG_HEADER_LEN ? "MSG-2" : msg_req(err),
 			"the message does not decode: %s", ib_errname(err));
+		return false;
+	}
+	if (ib_msg_type_is_directed(m->h.type) && ib_id_is_zero(&m->h.dest)) {
+		finding(k, l, "MSG-11", "%s with dest all zero", ib_msg_type_name(m->h.type));
 		return false;
 	}
 	return true;

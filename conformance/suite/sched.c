@@ -236,12 +236,18 @@ static void finish_slot(struct sched *s, struct slot *sl, bool stuck)
 		kill(sl->pid, SIGKILL);
 	while (waitpid(sl->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (stuck || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    !decode_result(&sl->result, s->tests[sl->index], r)) {
+	if (stuck || !decode_result(&sl->result, s->tests[sl->index], r)) {
 		crashed_result(s, sl, status, stuck);
-	} else if (sl->err.len) {
+	} else {
 		/* A sanitizer's report, a warning: shown, as an in-process run would. */
 		fwrite(sl->err.ptr, 1, sl->err.len, stderr);
+		if ((!WIFEXITED(status) || WEXITSTATUS(status) != 0) && r->verdict == CF_PASS) {
+			/* After its verdict: LeakSanitizer at exit, most likely. */
+			r->verdict = CF_HARNESS_ERROR;
+			snprintf(r->actual, sizeof r->actual, "the test passed, but its process "
+				 "then exited with status %d (a sanitizer's report? see stderr)",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		}
 	}
 	s->done[sl->index] = true;
 	ib_buf_free(&sl->result);

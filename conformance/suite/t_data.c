@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#define DATA_MAX_VALUE 65115u   /* max_value, spec section 18 ([DATA-10]) */
+
 /* Sends PUBLISH(key, version, value) over p, written (signed) by writer (NULL: p itself),
  * with seq as given unless it is 0; a copy of the frame in *frame. */
 static bool publish_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *writer,
@@ -208,13 +210,29 @@ out:
 	ib_buf_free(&frame);
 }
 
-/* [DATA-3] After a tester's version 2^64-1 there is no next version: ib.publish must not
- * publish (any status but ok), and the tester's item stays. */
+/* How many PUBLISH frames of key, signed by the IUT, p received. */
+static size_t iut_publishes(struct cf_ctx *c, struct hn_peer *p, const char *key)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+	size_t count = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_PUBLISH && cf_got_msg(p, i, &f, &m) &&
+		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.publish.key.len == strlen(key) &&
+		    !memcmp(m.u.publish.key.ptr, key, m.u.publish.key.len))
+			count++;
+	return count;
+}
+
+/* [DATA-3] [DATA-9] After a tester's version 2^64-1 there is no next version: ib.publish
+ * answers `failed` (not `bad_args`: the arguments are fine), sends no PUBLISH (ib.ping's
+ * RESULT, sent after, is the sentinel), and the tester's item stays. */
 static void test_publish_at_max(struct cf_ctx *c)
 {
 	struct ib_buf top = { 0 }, out = { 0 };
 	struct hn_peer *p;
-	uint16_t status = 0;
+	uint16_t status = 0, ping = 0;
 	char key[64];
 	struct ib_slice args[2];
 
@@ -227,12 +245,370 @@ static void test_publish_at_max(struct cf_ctx *c)
 		goto out;
 	if (!cf_expect(c, status != IB_STATUS_OK, "DATA-3",
 		       "no ib.publish past version 2^64-1 (any status but ok)",
-		       "it answered ok with %zu bytes", out.len))
+		       "it answered ok with %zu bytes", out.len) ||
+	    !cf_expect(c, status == IB_STATUS_FAILED, "DATA-9",
+		       "ib.publish of a key held at version 2^64-1 answers `failed`",
+		       "it answered %s", ib_status_name(status)) ||
+	    !cf_command(c, p, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
+	    !cf_expect(c, iut_publishes(c, p, key) == 0, "DATA-9",
+		       "no PUBLISH is sent when no version is left",
+		       "the IUT sent %zu PUBLISH of the key", iut_publishes(c, p, key)))
 		goto out;
-	holds(c, p, key, &top, "DATA-3", "the item at version 2^64-1 stays");
+	holds(c, p, key, &top, "DATA-9", "the item at version 2^64-1 stays");
 out:
 	ib_buf_free(&top);
 	ib_buf_free(&out);
+}
+
+/* Frames of p of this type, as a cf_wait condition. */
+struct typed {
+	struct hn_peer *p;
+	uint8_t type;
+};
+
+static bool got_typed(void *arg)
+{
+	const struct typed *t = arg;
+
+	return hn_peer_count(t->p, t->type) > 0 || hn_peer_closed(t->p);
+}
+
+/* The last frame of this type p received, decoded (false when none). */
+static bool last_of(struct hn_peer *p, uint8_t type, struct ib_frame *f, struct ib_msg *m)
+{
+	for (size_t i = hn_peer_received(p); i-- > 0;)
+		if (hn_peer_got(p, i)->type == type)
+			return cf_got_msg(p, i, f, m);
+	return false;
+}
+
+static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
+{
+	m->h.dest = *cf_iut_id(c);
+	if (hn_peer_send(p, m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send %s", ib_msg_type_name(m->h.type));
+		return false;
+	}
+	return true;
+}
+
+/* Waits for p's first frame of type; false (TIMEOUT, or FAIL req when the link closed)
+ * if none comes. */
+static bool await(struct cf_ctx *c, struct hn_peer *p, uint8_t type, const char *req,
+		  const char *what)
+{
+	struct typed t = { p, type };
+
+	return cf_wait(c, got_typed, &t, 5000, what) &&
+	       cf_expect(c, hn_peer_count(p, type) > 0, req, what, "the link closed first");
+}
+
+/* A PUBLISH frame signed by writer with this seq, not sent. */
+static bool make_frame(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+		       uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
+{
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	cf_msg_publish(&m, key, version, value);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = seq;
+	ib_buf_reset(out);
+	ok = ib_msg_encode(&msg, &m) == IB_OK &&
+	     ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot make a PUBLISH frame");
+	return ok;
+}
+
+/* The RESULT of cmd_id at p, as a cf_wait condition; status and output once it came. */
+struct awaited_result {
+	struct hn_peer *p;
+	uint64_t cmd_id;
+	bool found;
+	uint16_t status;
+	struct ib_slice output;     /* borrows p's copy */
+};
+
+static bool result_came(void *arg)
+{
+	struct awaited_result *r = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(r->p); i++)
+		if (hn_peer_got(r->p, i)->type == IB_MSG_RESULT && cf_got_msg(r->p, i, &f, &m) &&
+		    m.u.result.cmd_id == r->cmd_id) {
+			r->found = true;
+			r->status = m.u.result.status;
+			r->output = m.u.result.output;
+			return true;
+		}
+	return hn_peer_closed(r->p);
+}
+
+/* [DATA-8] [ELECT-10] The IUT holds version 3 of a key. It is shown higher versions it must
+ * not count: a SELECT naming 2^64-2, a TRANSFER of nobody's election carrying a valid
+ * version-1000 frame, and, in an election of its own (ib.fetch, answered by hand), an OFFER
+ * of version 2^64-1 whose holder then transfers nothing. ib.fetch answers the IUT's own
+ * item, and ib.publish writes version 4: a node that counted the offer could not publish. */
+static void test_held_version(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { .election_window_ms = 300 };
+	struct ib_buf held = { 0 }, big = { 0 }, frame = { 0 }, args = { 0 };
+	const ib_id *w2 = ib_identity_id(cf_tester_identity(c, 2));
+	struct awaited_result r = { NULL, cf_rand(c), false, 0, { NULL, 0 } };
+	struct ib_slice k;
+	struct hn_peer *p;
+	struct ib_frame f;
+	struct ib_msg m;
+	struct ib_slice pub[2];
+	uint64_t query_id;
+	uint16_t status = 0;
+	char key[64];
+	bool ok;
+
+	fresh_key(c, "data.held", key, sizeof key);
+	k = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	pub[0] = k;
+	pub[1] = (struct ib_slice){ (const uint8_t *)"mine", 4 };
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), key, 3, "held", 0, &held) ||
+	    !make_frame(c, cf_tester_identity(c, 2), key, 1000, "not applied",
+			cf_next_seq(c, 2), &big))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ cf_rand(c), k, UINT64_MAX - 1 };
+	if (!send_to_iut(c, p, &m))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.u.transfer = (struct ib_transfer){ cf_rand(c), { big.ptr, big.len } };
+	if (!send_to_iut(c, p, &m))
+		goto out;
+	ib_args_put(&args, k);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.u.command = (struct ib_command){ r.cmd_id, { (const uint8_t *)"ib.fetch", 8 },
+					   { args.ptr, args.len } };
+	if (!send_to_iut(c, p, &m) || !await(c, p, IB_MSG_QUERY, "ELECT-10", "ib.fetch floods QUERY") ||
+	    !last_of(p, IB_MSG_QUERY, &f, &m))
+		goto out;
+	query_id = m.u.query.query_id;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_OFFER;
+	m.u.offer = (struct ib_offer){ query_id, k, UINT64_MAX, *w2 };
+	if (!send_to_iut(c, p, &m) ||
+	    !await(c, p, IB_MSG_SELECT, "ELECT-10",
+		   "SELECT to the holder of the newer offer"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.u.transfer = (struct ib_transfer){ query_id, { NULL, 0 } };
+	r.p = p;
+	if (!send_to_iut(c, p, &m) || !cf_wait(c, result_came, &r, 5000, "ib.fetch answers") ||
+	    !cf_expect(c, r.found && r.status == IB_STATUS_OK && r.output.len == held.len &&
+			      !memcmp(r.output.ptr, held.ptr, held.len), "ELECT-10",
+		       "ib.fetch answers ok with the IUT's own version 3 (the holder failed)",
+		       "it answered %s with %zu bytes", ib_status_name(r.status), r.output.len) ||
+	    !cf_command(c, p, NULL, "ib.publish", pub, 2, &status, &frame))
+		goto out;
+	if (status == IB_STATUS_UNKNOWN) {
+		cf_unsupported(c, "the IUT answers ib.publish with `unknown`");
+		goto out;
+	}
+	if (!cf_expect(c, status == IB_STATUS_OK, "DATA-8",
+		       "ib.publish answers ok: the held item is at version 3, whatever was offered",
+		       "it answered %s", ib_status_name(status)))
+		goto out;
+	ok = ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
+	     ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK && m.h.type == IB_MSG_PUBLISH;
+	cf_expect(c, ok && m.u.publish.version == 4, "DATA-8",
+		  "ib.publish writes the held item's version + 1 (4): versions offered, selected or "
+		  "in frames not applied do not count",
+		  "%s %llu", ok ? "version" : "not a PUBLISH frame",
+		  ok ? (unsigned long long)m.u.publish.version : 0ull);
+out:
+	ib_buf_free(&held);
+	ib_buf_free(&big);
+	ib_buf_free(&frame);
+	ib_buf_free(&args);
+}
+
+/* [DATA-10] With a 255-byte key, a value of max_value bytes is published, and every frame
+ * that carries the item (PUBLISH, TRANSFER, the RESULT of ib.publish and ib.get) fits T0,
+ * which announced the smallest max_message, 65,536. One byte more, asked by T3 (default
+ * max_message, so that any answer reaches it), is `bad_args`, sends nothing and leaves the
+ * item. A node that took its own max_message as the bound publishes it. */
+static void test_max_value(struct cf_ctx *c)
+{
+	struct ib_buf value = { 0 }, first = { 0 }, out = { 0 };
+	char key[IB_MAX_STRING + 1];
+	struct ib_slice args[2];
+	struct hn_peer *p, *q;
+	struct ib_frame f;
+	struct ib_msg m;
+	uint16_t status = 0, ping = 0;
+	size_t n;
+
+	n = strlen(fresh_key(c, "data.max-value", key, sizeof key));
+	memset(key + n, 'k', IB_MAX_STRING - n);
+	key[IB_MAX_STRING] = 0;
+	if (!(p = cf_peer(c, 0)))
+		goto out;
+	hn_peer_set_max_message(p, IB_MAX_MESSAGE_MIN);
+	if (!cf_iut_start(c, NULL) || !cf_link_child(c, p) || !(q = cf_peer(c, 3)) ||
+	    !cf_link_child(c, q))
+		goto out;
+	for (size_t i = 0; i < DATA_MAX_VALUE + 1; i++)
+		ib_buf_put(&value, "v", 1);
+	args[0] = (struct ib_slice){ (const uint8_t *)key, IB_MAX_STRING };
+	args[1] = (struct ib_slice){ value.ptr, DATA_MAX_VALUE };
+	if (!cf_command(c, p, NULL, "ib.publish", args, 2, &status, &first))
+		goto out;
+	if (status == IB_STATUS_UNKNOWN || (status == IB_STATUS_DENIED && cf_mode(c) == CF_MODE_ADDR)) {
+		cf_unsupported(c, "the IUT does not run ib.publish here");
+		goto out;
+	}
+	if (!cf_expect(c, status == IB_STATUS_OK, "DATA-10",
+		       "ib.publish of a value of max_value (65,115) bytes, 255-byte key: ok, its "
+		       "RESULT fitting max_message 65,536", "it answered %s", ib_status_name(status)) ||
+	    !holds(c, p, key, &first, "DATA-10",
+		   "ib.get answers the item within max_message 65,536"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ cf_rand(c), args[0], 1 };
+	if (!send_to_iut(c, p, &m) || !await(c, p, IB_MSG_TRANSFER, "DATA-10", "TRANSFER answers SELECT") ||
+	    !last_of(p, IB_MSG_TRANSFER, &f, &m) ||
+	    !cf_expect(c, m.u.transfer.frame.len == first.len &&
+			      !memcmp(m.u.transfer.frame.ptr, first.ptr, first.len), "DATA-10",
+		       "the TRANSFER of the item fits max_message 65,536",
+		       "it carried %zu bytes", m.u.transfer.frame.len))
+		goto out;
+	args[1] = (struct ib_slice){ value.ptr, DATA_MAX_VALUE + 1 };
+	if (!cf_command(c, q, NULL, "ib.publish", args, 2, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_BAD_ARGS, "DATA-10",
+		       "ib.publish of a value one byte above max_value answers `bad_args`",
+		       "it answered %s", ib_status_name(status)) ||
+	    !cf_command(c, q, NULL, "ib.ping", NULL, 0, &ping, NULL) ||
+	    !cf_expect(c, iut_publishes(c, q, key) == 1, "DATA-10",
+		       "one PUBLISH, of the first value: nothing is sent for the longer one",
+		       "the IUT sent %zu PUBLISH of the key", iut_publishes(c, q, key)))
+		goto out;
+	holds(c, p, key, &first, "DATA-10", "the item stays the max_value one");
+out:
+	ib_buf_free(&value);
+	ib_buf_free(&first);
+	ib_buf_free(&out);
+}
+
+/* [DATA-11] A tester's PUBLISH with a value one byte above max_value is applied (ib.get
+ * answers it) and forwarded to the other child, like any other. */
+static void test_long_value_kept(struct cf_ctx *c)
+{
+	struct ib_buf value = { 0 }, sent = { 0 };
+	struct hn_peer *p, *other;
+	struct ib_msg m;
+	char key[64];
+
+	fresh_key(c, "data.long", key, sizeof key);
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !(other = cf_peer(c, 2)) || !cf_link_child(c, other))
+		goto out;
+	for (size_t i = 0; i < DATA_MAX_VALUE + 1; i++)
+		ib_buf_put(&value, "w", 1);
+	cf_msg_publish(&m, key, 1, "");
+	m.u.publish.value = (struct ib_slice){ value.ptr, value.len };
+	if (hn_peer_send(p, &m, cf_tester_identity(c, 1), NULL, false, &sent) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	if (!holds(c, p, key, &sent, "DATA-11",
+		   "a PUBLISH whose value is above max_value is applied like any other") ||
+	    !await(c, other, IB_MSG_PUBLISH, "DATA-11",
+		   "the PUBLISH is forwarded to the other child"))
+		goto out;
+	cf_expect(c, cf_copies(other, sent.ptr, sent.len) == 1, "DATA-11",
+		  "the PUBLISH is forwarded, byte for byte", "%zu copies came",
+		  cf_copies(other, sent.ptr, sent.len));
+out:
+	ib_buf_free(&value);
+	ib_buf_free(&sent);
+}
+
+/* [DATA-12] Keys that differ in ASCII case, in Unicode normalisation (U+00E9 against e and
+ * U+0301), by a trailing blank, or by being a prefix, are five keys: each holds its own
+ * item. A QUERY for the upper-case spelling, which nobody published, gets no OFFER; the one
+ * for the exact key (the sentinel, after it) does, naming that key. */
+static void test_exact_keys(struct cf_ctx *c)
+{
+	enum { NKEYS = 5 };
+	static const char *const what[NKEYS] = { "composed", "lower case", "decomposed",
+						 "prefix", "trailing blank" };
+	char base[64], lower[64], upper[64], keys[NKEYS][96], nobody[96];
+	struct ib_buf frames[NKEYS] = { { 0 } };
+	struct hn_peer *p;
+	struct ib_frame f;
+	struct ib_msg m;
+	uint64_t q_upper = cf_rand(c), q_exact = q_upper + 1;
+
+	fresh_key(c, "data.Key", base, sizeof base);
+	for (size_t i = 0; i <= strlen(base); i++) {
+		lower[i] = (char)(base[i] >= 'A' && base[i] <= 'Z' ? base[i] + 32 : base[i]);
+		upper[i] = (char)(base[i] >= 'a' && base[i] <= 'z' ? base[i] - 32 : base[i]);
+	}
+	snprintf(keys[0], sizeof keys[0], "%s-\xc3\xa9", base);
+	snprintf(keys[1], sizeof keys[1], "%s-\xc3\xa9", lower);
+	snprintf(keys[2], sizeof keys[2], "%s-e\xcc\x81", base);
+	snprintf(keys[3], sizeof keys[3], "%s", base);
+	snprintf(keys[4], sizeof keys[4], "%s-\xc3\xa9 ", base);
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!publish_as(c, p, cf_tester_identity(c, 1), keys[i], 1, what[i], 0, &frames[i]))
+			goto out;
+	for (size_t i = 0; i < NKEYS; i++) {
+		char expected[96];
+
+		snprintf(expected, sizeof expected,
+			 "keys are exact bytes: the %s spelling holds its own item", what[i]);
+		if (!holds(c, p, keys[i], &frames[i], "DATA-12", expected))
+			goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	snprintf(nobody, sizeof nobody, "%s-\xc3\xa9", upper);
+	m.u.query = (struct ib_query){ q_upper, { (const uint8_t *)nobody, strlen(nobody) } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	m.u.query = (struct ib_query){ q_exact, { (const uint8_t *)keys[0], strlen(keys[0]) } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
+		goto harness;
+	if (!await(c, p, IB_MSG_OFFER, "DATA-12",
+		   "an OFFER answers the QUERY of a key the IUT holds"))
+		goto out;
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		if (hn_peer_got(p, i)->type != IB_MSG_OFFER || !cf_got_msg(p, i, &f, &m))
+			continue;
+		if (!cf_expect(c, m.u.offer.query_id == q_exact, "DATA-12",
+			       "no OFFER for a key held only in another case",
+			       "the IUT offered its item for the upper-case key") ||
+		    !cf_expect(c, m.u.offer.key.len == strlen(keys[0]) &&
+				      !memcmp(m.u.offer.key.ptr, keys[0], m.u.offer.key.len),
+			       "DATA-12", "the OFFER names the queried key exactly",
+			       "its key has %zu bytes", m.u.offer.key.len))
+			goto out;
+	}
+	goto out;
+harness:
+	cf_harness_error(c, "cannot send QUERY");
+out:
+	for (size_t i = 0; i < NKEYS; i++)
+		ib_buf_free(&frames[i]);
 }
 
 /* [DATA-5] [DATA-6] Items survive a restart; but an item whose writer left authorized/
@@ -275,8 +651,20 @@ const struct cf_test cf_tests_data[] = {
 	  "frame byte for byte" },
 	{ "data.publish-version", "DATA-3", 0, test_publish_version,
 	  "ib.publish writes version = greatest version known for the key + 1 (1 for a new key)" },
-	{ "data.publish-at-max", "DATA-3", 0, test_publish_at_max,
-	  "refuse ib.publish when the key's greatest known version is 2^64-1 (no wrap to 0)" },
+	{ "data.publish-at-max", "DATA-3 DATA-9", 0, test_publish_at_max,
+	  "refuse ib.publish when the key's greatest known version is 2^64-1: `failed`, nothing "
+	  "sent (no wrap to 0)" },
+	{ "data.held-version", "DATA-8 ELECT-10", CF_NEEDS_CONFIG, test_held_version,
+	  "publish with the held item's version + 1: versions named by OFFER, SELECT or frames "
+	  "not applied do not count" },
+	{ "data.max-value", "DATA-10", 0, test_max_value,
+	  "publish values up to max_value (65,115 bytes) so that the item fits max_message "
+	  "65,536 everywhere; `bad_args` above" },
+	{ "data.long-value-kept", "DATA-11", 0, test_long_value_kept,
+	  "apply and forward a received PUBLISH whose value is above max_value" },
+	{ "data.exact-keys", "DATA-12", 0, test_exact_keys,
+	  "compare keys as exact bytes: case, Unicode normalisation, trailing blanks and "
+	  "prefixes make different keys" },
 	{ "data.persist", "DATA-5 DATA-6", CF_NEEDS_RESTART | CF_NEEDS_RELOAD, test_persist,
 	  "keep items across a restart, but at start do not load an item whose writer left "
 	  "authorized/" },

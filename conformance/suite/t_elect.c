@@ -39,9 +39,9 @@ static void election_free(struct election *e)
 		ib_buf_free(&e->h[i].frame);
 }
 
-/* A PUBLISH frame signed by writer, not sent. */
-static bool make_publish(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
-			 uint64_t version, const char *value, struct ib_buf *out)
+/* A PUBLISH frame signed by writer with this seq, not sent. */
+static bool make_publish_at(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+			    uint64_t version, const char *value, uint64_t seq, struct ib_buf *out)
 {
 	struct ib_buf msg = { 0 };
 	struct ib_msg m;
@@ -49,13 +49,20 @@ static bool make_publish(struct cf_ctx *c, const struct ib_identity *writer, con
 
 	cf_msg_publish(&m, key, version, value);
 	m.h.version = IB_PROTOCOL_VERSION;
-	m.h.seq = cf_unix_us(c);
+	m.h.seq = seq;
 	ib_buf_reset(out);
 	ok = ib_msg_encode(&msg, &m) == IB_OK && ib_frame_sign(out, writer, msg.ptr, msg.len) == IB_OK;
 	ib_buf_free(&msg);
 	if (!ok)
 		cf_harness_error(c, "cannot make a PUBLISH frame");
 	return ok;
+}
+
+/* The same with the clock as seq. */
+static bool make_publish(struct cf_ctx *c, const struct ib_identity *writer, const char *key,
+			 uint64_t version, const char *value, struct ib_buf *out)
+{
+	return make_publish_at(c, writer, key, version, value, cf_unix_us(c), out);
 }
 
 static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
@@ -349,32 +356,47 @@ static bool election_start(struct election *e)
 			 "QUERY names the fetched key", "its key has %zu bytes", m.u.query.key.len);
 }
 
+/* The holder whose first frame not yet looked at arrived first; NULL when none is left. */
+static struct holder *next_unscanned(struct election *e)
+{
+	struct holder *first = NULL;
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct holder *h = &e->h[i];
+
+		if (h->scanned < hn_peer_received(h->p) &&
+		    (!first || hn_peer_got(h->p, h->scanned)->at_us <
+				       hn_peer_got(first->p, first->scanned)->at_us))
+			first = h;
+	}
+	return first;
+}
+
 /* Each holder answers every SELECT it receives as scripted; true once the asker has its
  * RESULT. A SELECT that is not directed to its receiver is noted as a fault. */
 static bool serve(void *arg)
 {
 	struct election *e = arg;
+	struct holder *h;
 	struct ib_frame f;
 	struct ib_msg m;
 
-	for (size_t i = 0; i < e->n; i++) {
-		struct holder *h = &e->h[i];
+	/* Frames in the order they arrived across holders, so that `selected` is the order of
+	 * the SELECTs even when several came since the last look. */
+	while ((h = next_unscanned(e)) != NULL) {
+		size_t i = (size_t)(h - e->h), at = h->scanned++;
 
-		for (; h->scanned < hn_peer_received(h->p); h->scanned++) {
-			if (hn_peer_got(h->p, h->scanned)->type != IB_MSG_SELECT ||
-			    !cf_got_msg(h->p, h->scanned, &f, &m))
-				continue;
-			if (!ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(h->p))) &&
-			    !e->fault[0])
-				snprintf(e->fault, sizeof e->fault,
-					 "%s received a SELECT not directed to it", h->label);
-			if (m.u.select.query_id != e->query_id)
-				continue;
-			if (e->nselected < EL_MAX_SELECTS)
-				e->selected[e->nselected++] = (int)i;
-			if (!h->silent)
-				send_transfer(e->c, h->p, e->query_id, &h->frame);
-		}
+		if (hn_peer_got(h->p, at)->type != IB_MSG_SELECT || !cf_got_msg(h->p, at, &f, &m))
+			continue;
+		if (!ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(h->p))) && !e->fault[0])
+			snprintf(e->fault, sizeof e->fault, "%s received a SELECT not directed to it",
+				 h->label);
+		if (m.u.select.query_id != e->query_id)
+			continue;
+		if (e->nselected < EL_MAX_SELECTS)
+			e->selected[e->nselected++] = (int)i;
+		if (!h->silent)
+			send_transfer(e->c, h->p, e->query_id, &h->frame);
 	}
 	{
 		struct awaited a = { e->asker, IB_MSG_RESULT, result_is, e->cmd_id };
@@ -429,6 +451,11 @@ static bool selected_exactly(const struct election *e, const int *want, size_t n
 static bool same_frame(const struct ib_buf *a, const struct ib_buf *b)
 {
 	return a->len == b->len && !memcmp(a->ptr, b->ptr, a->len);
+}
+
+static bool same_frame_slice(struct ib_slice a, const struct ib_buf *b)
+{
+	return a.len == b->len && a.len && !memcmp(a.ptr, b->ptr, a.len);
 }
 
 static bool frames_with_key(struct hn_peer *p, const char *key)
@@ -670,6 +697,364 @@ out:
 	election_free(&e);
 }
 
+/* ---- issue 12: what an election counts, and what it ends with ----------------------------- */
+
+/* A key no earlier run stored: a node started by the user (--iut-addr) keeps its store. */
+static const char *fresh_key(struct cf_ctx *c, const char *base, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.%llx", base, (unsigned long long)cf_unix_us(c));
+	return buf;
+}
+
+/* [ELECT-4] The IUT holds version 2; a SELECT naming version 9 (a version it never had) is
+ * answered with the version-2 frame it holds, not with an empty one. */
+static void test_transfer_older(struct cf_ctx *c)
+{
+	char key[64];
+	struct ib_buf v2 = { 0 };
+	struct hn_peer *p;
+	uint64_t q = cf_rand(c);
+	uint16_t status;
+	struct awaited a;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	fresh_key(c, "elect.older", key, sizeof key);
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !make_publish(c, cf_tester_identity(c, 1), key, 2, "two", &v2))
+		goto out;
+	if (hn_peer_send_raw(p, v2.ptr, v2.len) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		goto out;
+	}
+	if (!cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))  /* applied */
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.u.select = (struct ib_select){ q, { (const uint8_t *)key, strlen(key) }, 9 };
+	if (!send_to_iut(c, p, &m))
+		goto out;
+	a = (struct awaited){ p, IB_MSG_TRANSFER, transfer_is, q };
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "TRANSFER answers SELECT") ||
+	    !cf_expect(c, find_msg(p, IB_MSG_TRANSFER, transfer_is, q, &f, &m), "ELECT-4",
+		       "TRANSFER answers SELECT directed to the IUT", "the link closed first"))
+		goto out;
+	cf_expect(c, same_frame_slice(m.u.transfer.frame, &v2), "ELECT-4",
+		  "SELECT of version 9 while the IUT holds version 2: TRANSFER of the version-2 "
+		  "frame, whatever the selected version",
+		  "it carried %zu bytes%s", m.u.transfer.frame.len,
+		  m.u.transfer.frame.len ? " that are not the version-2 frame" : " (empty)");
+out:
+	ib_buf_free(&v2);
+}
+
+/* Sends frame (a PUBLISH) raw over p, then ib.ping over p: once it answers, the IUT applied
+ * the PUBLISH. */
+static bool give_item(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frame)
+{
+	uint16_t status;
+
+	if (hn_peer_send_raw(p, frame->ptr, frame->len) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+/* [ELECT-9] [ELECT-11] The IUT holds (5, W) (seq s); T1 offers (5, W), its frame having a
+ * greater seq. The pair is equal: the IUT must send no SELECT and answer its own frame. A
+ * node that SELECTs unless its own item is strictly newer (or compares seq) gets T1's. */
+static void test_own_as_new(struct cf_ctx *c)
+{
+	const char *key = "elect.own-equal";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 }, own = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	uint64_t seq = cf_unix_us(c);
+
+	if (!election_setup(c, &e, 1, key) ||
+	    !make_publish_at(c, writer, key, 5, "own", seq, &own) ||
+	    !make_publish_at(c, writer, key, 5, "holder's, later seq", seq + 10, &e.h[0].frame) ||
+	    !give_item(c, e.h[0].p, &own) || !election_start(&e) ||
+	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, e.nselected == 0, "ELECT-9",
+		       "no SELECT: the IUT's own item has the offered (version, writer)",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &own), "ELECT-9",
+		  "ib.fetch answers ok with the IUT's own frame", "status %s, %zu bytes%s",
+		  ib_status_name(status), out.len,
+		  same_frame(&out, &e.h[0].frame) ? " (the holder's frame)" : "");
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&own);
+	election_free(&e);
+}
+
+/* [ELECT-10] [ELECT-9] The IUT holds (3, W). T1 offers (5, W) and never delivers; T2
+ * offers (3, W). After T1 fails, the best offer left is no newer than the IUT's own item:
+ * no SELECT to T2, and ib.fetch answers ok with the IUT's own, older, item. Then ib.fetch
+ * of a key nobody offers answers not_found with an empty output. */
+static void test_own_after_failures(struct cf_ctx *c)
+{
+	const char *key = "elect.own-older";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf out = { 0 }, own = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	uint64_t seq = cf_unix_us(c);
+	static const int want[] = { 0 };
+	struct ib_slice none = { (const uint8_t *)"elect.nobody-has-it", 19 };
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish_at(c, writer, key, 3, "own", seq, &own) ||
+	    !make_publish_at(c, writer, key, 5, "never sent", seq + 10, &e.h[0].frame) ||
+	    !make_publish_at(c, writer, key, 3, "T2's", seq + 20, &e.h[1].frame) ||
+	    !give_item(c, e.h[0].p, &own) || !election_start(&e))
+		goto out;
+	e.h[0].silent = true;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 3, ib_identity_id(writer)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-9",
+		       "SELECT T1 only: after it fails, T2's offer is no newer than the own item",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
+	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &own), "ELECT-10",
+		       "ib.fetch answers ok with the IUT's own version 3 when the newer holder failed",
+		       "status %s, %zu bytes", ib_status_name(status), out.len) ||
+	    !cf_command(c, e.asker, NULL, "ib.fetch", &none, 1, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_NOT_FOUND && out.len == 0, "ELECT-10",
+		  "ib.fetch of a key nobody holds answers not_found, empty",
+		  "status %s, %zu bytes", ib_status_name(status), out.len);
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&own);
+	election_free(&e);
+}
+
+/* [ELECT-11] [ELECT-5] T1 offers (5, lo) first, T2 (5, hi) later, T3 (4, hi). At one version
+ * the greater writer ranks first: SELECT T2 only. T2 transfers (6, lo): a greater version by
+ * a lower writer is newer than its offer, and is taken. */
+static void test_rank_by_writer(struct cf_ctx *c)
+{
+	const char *key = "elect.writer";
+	const struct ib_identity *a = cf_tester_identity(c, 5), *b = cf_tester_identity(c, 7);
+	const struct ib_identity *lo, *hi;
+	struct ib_buf out = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 1 };
+
+	lo = ib_id_compare(ib_identity_id(a), ib_identity_id(b)) < 0 ? a : b;
+	hi = lo == a ? b : a;
+	if (!election_setup(c, &e, 3, key) ||
+	    !make_publish(c, lo, key, 5, "T1: (5, lo)", &e.h[0].frame) ||
+	    !make_publish(c, lo, key, 6, "T2: (6, lo)", &e.h[1].frame) ||
+	    !make_publish(c, hi, key, 4, "T3: (4, hi)", &e.h[2].frame) || !election_start(&e) ||
+	    !send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(lo)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(hi)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[2].p, e.query_id, key, 4, ib_identity_id(hi)) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, e.nselected >= 1 && e.selected[0] == 1, "ELECT-11",
+		       "SELECT T2 first: (5, greater writer) ranks before (5, lower writer), which "
+		       "arrived first", "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
+	    !cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[1].frame), "ELECT-11",
+		       "T2's (6, lower writer) frame is not older than its (5, greater writer) "
+		       "offer: ib.fetch answers it", "status %s, %zu bytes%s; SELECT went to: %s",
+		       ib_status_name(status), out.len,
+		       same_frame(&out, &e.h[0].frame) ? " (T1's frame)" : "",
+		       select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, selected_exactly(&e, want, 1), "ELECT-11", "one SELECT, to T2",
+		  "SELECT went to: %s", select_order(&e, order, sizeof order));
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+/* [ELECT-12] T1 offers (2, W), then (7, W); T2 offers (5, W) and stays silent; T1 offers
+ * (5, W) once more. Only T1's first offer counts: SELECT T2, then T1 once, which transfers
+ * its version 2. A node that counts T1's later offers SELECTs T1 first. */
+static void test_one_offer_per_holder(struct cf_ctx *c)
+{
+	const char *key = "elect.twice";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	const ib_id *w = ib_identity_id(writer);
+	struct ib_buf out = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 1, 0 };
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 2, "T1's version 2", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 5, "never sent", &e.h[1].frame) || !election_start(&e))
+		goto out;
+	e.h[1].silent = true;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 2, w))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 15);
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 7, w))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 15);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, w))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 15);
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, w) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, selected_exactly(&e, want, 2), "ELECT-12",
+		       "SELECT T2 (5), then T1 (its first offer, 2), once each",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-12",
+		  "ib.fetch answers T1's version-2 frame", "status %s, %zu bytes",
+		  ib_status_name(status), out.len);
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+struct selected_wait {
+	struct hn_peer *p;
+	uint64_t query_id;
+};
+
+static bool select_came(void *arg)
+{
+	const struct selected_wait *w = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(w->p); i++)
+		if (hn_peer_got(w->p, i)->type == IB_MSG_SELECT && cf_got_msg(w->p, i, &f, &m) &&
+		    m.u.select.query_id == w->query_id)
+			return true;
+	return hn_peer_closed(w->p);
+}
+
+/* Waits until holder i of e has its SELECT. */
+static bool await_select(struct election *e, size_t i, const char *req)
+{
+	struct selected_wait w = { e->h[i].p, e->query_id };
+
+	return cf_wait(e->c, select_came, &w, EL_WAIT_MS, "SELECT to the first holder") &&
+	       cf_expect(e->c, !hn_peer_closed(e->h[i].p), req, "SELECT to the first holder",
+			 "%s's link closed", e->h[i].label);
+}
+
+/* [ELECT-13] In the window T3 offers (8, W) for the key spelt in another case, and T1 offers
+ * (5, W) for the key; T1 is SELECTed and stays silent. While the IUT waits for it, T2 offers
+ * (9, W), after the window. Neither T3's nor T2's offer counts: once T1 failed, no offer is
+ * left and the IUT holds none: SELECT T1 only, ib.fetch answers not_found. */
+static void test_offers_out_of_window(struct cf_ctx *c)
+{
+	const char *key = "elect.window", *other = "elect.WINDOW";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	const ib_id *w = ib_identity_id(writer);
+	struct ib_buf out = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 0 };
+
+	if (!election_setup(c, &e, 3, key) ||
+	    !make_publish(c, writer, key, 5, "never sent", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 9, "late", &e.h[1].frame) ||
+	    !make_publish(c, writer, other, 8, "another key", &e.h[2].frame) ||
+	    !election_start(&e))
+		goto out;
+	e.h[0].silent = true;
+	if (!send_offer(c, e.h[2].p, e.query_id, other, 8, w))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, w) || !await_select(&e, 0, "ELECT-13") ||
+	    !send_offer(c, e.h[1].p, e.query_id, key, 9, w) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, selected_exactly(&e, want, 1), "ELECT-13",
+		       "SELECT T1 only: an OFFER of another key, or after the window, is ignored",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)))
+		goto out;
+	cf_expect(c, status == IB_STATUS_NOT_FOUND && out.len == 0, "ELECT-13",
+		  "ib.fetch answers not_found (empty): the only counted holder failed",
+		  "status %s, %zu bytes", ib_status_name(status), out.len);
+out:
+	ib_buf_free(&out);
+	election_free(&e);
+}
+
+/* [ELECT-14] T1 and T2 offer (5, W); T1 is SELECTed. Before T1 answers, T2 (not selected)
+ * sends TRANSFER of a valid version-9 frame with the election's query_id, and T1 one of a
+ * version-8 frame with another query_id; then T1 transfers its version 5. Only the last one
+ * counts: ib.fetch and ib.get answer version 5. */
+static void test_foreign_transfer(struct cf_ctx *c)
+{
+	const char *key = "elect.foreign";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_slice arg = { (const uint8_t *)key, strlen(key) };
+	struct ib_buf out = { 0 }, v9 = { 0 }, v8 = { 0 };
+	struct election e;
+	uint16_t status = 0;
+	char order[64];
+	static const int want[] = { 0 };
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 5, "selected", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 5, "not selected", &e.h[1].frame) ||
+	    !make_publish(c, writer, key, 9, "from T2, not selected", &v9) ||
+	    !make_publish(c, writer, key, 8, "from T1, another query_id", &v8) ||
+	    !election_start(&e))
+		goto out;
+	e.h[0].silent = true;  /* it answers by hand, below */
+	e.h[1].silent = true;
+	if (!send_offer(c, e.h[0].p, e.query_id, key, 5, ib_identity_id(writer)))
+		goto out;
+	pause_ms(c, EL_WINDOW_MS / 10);
+	if (!send_offer(c, e.h[1].p, e.query_id, key, 5, ib_identity_id(writer)) ||
+	    !await_select(&e, 0, "ELECT-14") || !send_transfer(c, e.h[1].p, e.query_id, &v9) ||
+	    /* T2's RESULT comes after its TRANSFER was handled. */
+	    !cf_command(c, e.h[1].p, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !send_transfer(c, e.h[0].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, &v8) ||
+	    !send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
+	    !election_finish(&e, &status, &out))
+		goto out;
+	if (!cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-14",
+		       "ib.fetch answers the selected holder's TRANSFER of its query_id (version 5)",
+		       "status %s, %zu bytes%s", ib_status_name(status), out.len,
+		       same_frame(&out, &v9)   ? " (T2's unselected version 9)"
+		       : same_frame(&out, &v8) ? " (T1's version 8 of another query_id)"
+					       : "") ||
+	    !cf_expect(c, selected_exactly(&e, want, 1), "ELECT-14",
+		       "one SELECT, to T1: the stray TRANSFERs neither end nor fail the election",
+		       "SELECT went to: %s", select_order(&e, order, sizeof order)) ||
+	    !cf_command(c, e.asker, NULL, "ib.get", &arg, 1, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && same_frame(&out, &e.h[0].frame), "ELECT-14",
+		  "the stray TRANSFERs are not applied: ib.get answers version 5",
+		  "ib.get answered %s, %zu bytes", ib_status_name(status), out.len);
+out:
+	ib_buf_free(&out);
+	ib_buf_free(&v9);
+	ib_buf_free(&v8);
+	election_free(&e);
+}
+
 const struct cf_test cf_tests_elect[] = {
 	{ "elect.offer", "ELECT-1", 0, test_offer,
 	  "answer QUERY for a key you hold with OFFER(query_id, key, version, writer) to its "
@@ -677,6 +1062,9 @@ const struct cf_test cf_tests_elect[] = {
 	{ "elect.transfer-now", "ELECT-4", 0, test_transfer_now,
 	  "answer a SELECT directed to you with TRANSFER of the item you hold now (even newer "
 	  "than selected, even for an unknown query), or an empty frame" },
+	{ "elect.transfer-older", "ELECT-4", 0, test_transfer_older,
+	  "answer a SELECT of a version newer than the one you hold with the item you hold, not "
+	  "with an empty frame" },
 	{ "elect.newest-first", "ELECT-2 ELECT-3 ELECT-5 ELECT-8", CF_NEEDS_CONFIG,
 	  test_newest_first,
 	  "collect offers for the whole window, SELECT (directed) the first holder of the newest "
@@ -692,5 +1080,20 @@ const struct cf_test cf_tests_elect[] = {
 	  CF_NEEDS_CONFIG | CF_NEEDS_RESTART, test_refetch_after_empty_restart,
 	  "after a restart with an empty store, ib.fetch gets the item back from a holder and "
 	  "applies it" },
+	{ "elect.own-as-new", "ELECT-9 ELECT-11", CF_NEEDS_CONFIG, test_own_as_new,
+	  "send no SELECT when your own item has the best offer's (version, writer): answer it" },
+	{ "elect.own-after-failures", "ELECT-9 ELECT-10", CF_NEEDS_CONFIG, test_own_after_failures,
+	  "when the newer holders fail, end with your own older item (ok), not with an equal "
+	  "holder; not_found, empty, when nobody holds the key" },
+	{ "elect.rank-by-writer", "ELECT-11 ELECT-5", CF_NEEDS_CONFIG, test_rank_by_writer,
+	  "rank offers by (version, writer): at one version the greater writer first; take a "
+	  "transferred frame newer than its offer" },
+	{ "elect.one-offer-per-holder", "ELECT-12", CF_NEEDS_CONFIG, test_one_offer_per_holder,
+	  "count only the first OFFER of each holder in an election" },
+	{ "elect.offers-out-of-window", "ELECT-13", CF_NEEDS_CONFIG, test_offers_out_of_window,
+	  "ignore an OFFER of another key, or one after the window, even for the fallbacks" },
+	{ "elect.foreign-transfer", "ELECT-14", CF_NEEDS_CONFIG, test_foreign_transfer,
+	  "take TRANSFER only from the selected holder with the election's query_id; ignore a "
+	  "holder that was not selected" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

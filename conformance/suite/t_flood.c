@@ -427,6 +427,97 @@ out:
 	ib_buf_free(&f);
 }
 
+/* Origin o's frames, with the seqs of steps (relative to base), sent by T1 in that order; the
+ * other child T2 must receive exactly the accepted ones, in order. The last step must be an
+ * accepted one: T2's wait for it bounds the test. */
+static void run_window_steps(struct cf_ctx *c, const struct ib_identity *o, uint64_t base,
+			     const struct window_step *steps, size_t n, const char *req)
+{
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf f = { 0 };
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 2))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!send_seq(c, t[0], o, base, steps[i].rel, &f))
+			goto out;
+	if (!expect_frame(c, t[1], &f, req, "child T2", "the last frame of the sequence"))
+		goto out;
+	expect_seqs(c, t[1], "child T2", ib_identity_id(o), base, steps, n, req);
+out:
+	ib_buf_free(&f);
+}
+
+/* [FLOOD-14] Jumps of exactly the window's size and one less. With bits set at both ends of
+ * the window (+100 and +37), a jump of 64 must leave only the new top: a node that shifts
+ * a 64-bit map by 64 (undefined in C; on x86 a shift by 0) keeps +37's bit, which then
+ * stands for +101, and drops +101 as seen. A jump of 63 keeps the old top at the edge. */
+static void test_window_jumps(struct cf_ctx *c)
+{
+	static const struct window_step steps[] = {
+		{ 100, true },      /* first */
+		{ 37, true },       /* top-63: the last slot, its bit set */
+		{ 164, true },      /* a jump of exactly 64 */
+		{ 101, true },      /* the new last slot, never seen */
+		{ 100, false },     /* just below the moved window */
+		{ 227, true },      /* a jump of 63: the old top, 164, is now the last slot */
+		{ 164, false },     /* ... and seen */
+		{ 165, true },      /* inside, never seen */
+		{ 228, true },      /* one above top */
+	};
+
+	run_window_steps(c, cf_tester_identity(c, 5), cf_unix_us(c), steps,
+			 sizeof steps / sizeof steps[0], "FLOOD-14");
+}
+
+/* [FLOOD-14] While top is below 63 the window reaches down to 0: nothing wraps. An origin's
+ * first seq is 10 (the first frame is accepted whatever its seq), then 5 is inside the window
+ * and unseen. A node that computes top-63 in unsigned arithmetic drops it. */
+static void test_window_low_seqs(struct cf_ctx *c)
+{
+	static const struct window_step steps[] = {
+		{ 10, true },       /* first */
+		{ 5, true },        /* inside: the window is 0 .. 10 */
+		{ 0, true },        /* seq 0, inside too */
+		{ 10, false },      /* seen */
+		{ 73, true },       /* top 73: the window is 10 .. 73 */
+		{ 9, false },       /* below it now */
+		{ 11, true },
+	};
+
+	run_window_steps(c, cf_tester_identity(c, 6), 0, steps, sizeof steps / sizeof steps[0],
+			 "FLOOD-14");
+}
+
+/* [FLOOD-7] [MAP-4] [MSG-5] A frame the IUT sent before a restart, replayed to it after: the
+ * restarted node's window for itself must already hold a seq above every seq of its earlier
+ * run (the ANNOUNCE it originates at start, [MAP-4]), so the old frame is a replay. A node
+ * whose own window starts empty takes its old PUBLISH for a first frame and floods it again. */
+static void test_own_frame_after_restart(struct cf_ctx *c)
+{
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf own = { 0 };
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 2) ||
+	    !cf_iut_publish(c, t[0], "conform-flood-own-after-restart", "before", &own))
+		goto out;
+	/* A restart takes time: on the virtual clock the node would otherwise start again in
+	 * the microsecond it stopped, and a node that takes seq from its clock ([MSG-5]) could
+	 * not be told from one that reuses its seqs. */
+	cf_run_for(c, 10);
+	if (!cf_iut_restart(c, false) || !link_children(c, t, 3, 2))
+		goto out;
+	if (!send_raw(c, t[0], &own) ||
+	    !sentinel(c, t[0], &t[1], (const char *[]){ "child T4" }, 1, "FLOOD-1"))
+		goto out;
+	cf_expect(c, cf_copies(t[1], own.ptr, own.len) == 0, "FLOOD-7",
+		  "the IUT's own PUBLISH from before its restart, sent back to it, is dropped as a "
+		  "replay (its window for itself starts above its earlier seqs, [MAP-4] [MSG-5])",
+		  "child T4 received it: the restarted IUT flooded its own old frame again");
+out:
+	ib_buf_free(&own);
+}
+
 /* Frames of origin o that fail a check, each with a seq above anything genuine. */
 static bool send_invalid(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *o,
 			 uint64_t base)
@@ -577,7 +668,7 @@ static void test_route_last_frame(struct cf_ctx *c)
 		goto out;
 	t3 = hn_peer_identity(t[2]);
 	base = cf_unix_us(c);
-	/* T3's last accepted frame came through T2: its route is now T2's link. */
+	/* T3's newest accepted frame came through T2: its route is now T2's link. */
 	if (!send_as(c, t[2], t3, base + 1, &f) ||
 	    !expect_frame(c, t[1], &f, "FLOOD-1", names[1], "T3's frame") ||
 	    !send_as(c, t[1], t3, base + 2, &via_t2) ||
@@ -588,7 +679,7 @@ static void test_route_last_frame(struct cf_ctx *c)
 	    !sentinel(c, t[0], &t[2], &names[2], 1, "FLOOD-1"))
 		goto out;
 	if (!cf_expect(c, cf_copies(t[2], (&d)->ptr, (&d)->len) == 0, "FLOOD-5",
-		       "a directed frame goes only on the link of its dest's last accepted frame",
+		       "a directed frame goes only on the link of its dest's newest accepted frame",
 		       "it was sent on T3's own link too"))
 		goto out;
 	/* Back through T3; then T2 replays the old frame: a replay must not move the route. */
@@ -675,6 +766,552 @@ static void test_hop_local(struct cf_ctx *c)
 				  names[j], type, hex);
 			return;
 		}
+}
+
+/* ---- FLOOD-9 .. FLOOD-12: where routes come from, and when ---------------------------------- */
+
+/* m as origin's frame with the seq the test chose, directed to dest (NULL: everyone), sent on
+ * p's link; the bytes go to out. */
+static bool send_signed(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
+			struct ib_msg *m, uint64_t seq, const ib_id *dest, struct ib_buf *out)
+{
+	memset(&m->h.dest, 0, sizeof m->h.dest);
+	if (dest)
+		m->h.dest = *dest;
+	return sign_msg(c, origin, m, seq, out) && send_raw(c, p, out);
+}
+
+/* origin's QUERY of this seq (also its query_id) to dest (NULL: everyone), sent on p's link. */
+static bool query_as(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *origin,
+		     uint64_t seq, const ib_id *dest, struct ib_buf *out)
+{
+	struct ib_msg m;
+
+	msg_query(&m, seq, dest);
+	return sign_msg(c, origin, &m, seq, out) && send_raw(c, p, out);
+}
+
+/* from's QUERY to dest must take exactly the link of want: it reaches want, and a later
+ * broadcast of from reaches other (the sentinel) while the QUERY did not. route names the
+ * route the IUT must have learned, for the report. */
+static bool expect_routed(struct cf_ctx *c, struct hn_peer *from, const ib_id *dest,
+			  struct hn_peer *want, const char *want_name, struct hn_peer *other,
+			  const char *other_name, const char *req, const char *route)
+{
+	struct ib_buf d = { 0 };
+	char what[300];
+	bool ok;
+
+	snprintf(what, sizeof what, "a QUERY directed along the route of %s", route);
+	ok = send_query(c, from, dest, &d) && expect_frame(c, want, &d, req, want_name, what) &&
+	     sentinel(c, from, &other, &other_name, 1, "FLOOD-1");
+	if (ok) {
+		snprintf(what, sizeof what, "a directed QUERY goes only on the route of %s, to %s",
+			 route, want_name);
+		ok = cf_expect(c, cf_copies(other, d.ptr, d.len) == 0, req, what,
+			       "it also reached %s", other_name);
+	}
+	ib_buf_free(&d);
+	return ok;
+}
+
+/* COMMAND name (no args), cmd_id, into m. */
+static void msg_command(struct ib_msg *m, uint64_t cmd_id, const char *name,
+			const struct ib_buf *args)
+{
+	memset(m, 0, sizeof *m);
+	m->h.type = IB_MSG_COMMAND;
+	m->u.command.cmd_id = cmd_id;
+	m->u.command.name = (struct ib_slice){ (const uint8_t *)name, strlen(name) };
+	if (args)
+		m->u.command.args = (struct ib_slice){ args->ptr, args->len };
+}
+
+/* The RESULTs for cmd_id that p received. */
+static size_t results_for(struct hn_peer *p, uint64_t cmd_id, struct ib_msg *last)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (hn_peer_got(p, i)->type == IB_MSG_RESULT && cf_got_msg(p, i, &f, &m) &&
+		    m.u.result.cmd_id == cmd_id) {
+			if (last)
+				*last = m;
+			n++;
+		}
+	}
+	return n;
+}
+
+struct result_wait {
+	struct hn_peer *p;
+	uint64_t cmd_id;
+};
+
+static bool result_arrived(void *arg)
+{
+	const struct result_wait *rw = arg;
+
+	return results_for(rw->p, rw->cmd_id, NULL) || hn_peer_closed(rw->p);
+}
+
+/* [FLOOD-9] T5, never heard of, sends (through T1) ib.ping to the IUT: the RESULT is its
+ * first frame toward T5, and must already follow the route the COMMAND taught. */
+static void test_route_before_delivery(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	const struct ib_identity *t5 = cf_tester_identity(c, 5);
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 };
+	struct result_wait rw;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	msg_command(&m, cf_rand(c), "ib.ping", NULL);
+	rw = (struct result_wait){ t[0], m.u.command.cmd_id };
+	if (!send_signed(c, t[0], t5, &m, cf_next_seq(c, 5), cf_iut_id(c), &f) ||
+	    !cf_wait(c, result_arrived, &rw, FLOOD_WAIT_MS,
+		     "the RESULT of T5's ib.ping (relayed by T1) reaches T1") ||
+	    !cf_expect(c, results_for(t[0], rw.cmd_id, &m) == 1, "CMD-1",
+		       "one RESULT answers T5's ib.ping, on the link it came from",
+		       "T1's link closed first") ||
+	    !cf_expect(c, ib_id_equal(&m.h.dest, ib_identity_id(t5)), "CMD-1",
+		       "the RESULT is directed to T5", "it has another dest") ||
+	    !sentinel(c, t[0], (struct hn_peer *[]){ t[1], t[2] }, &names[1], 2, "FLOOD-1"))
+		goto out;
+	for (int j = 1; j < 3; j++)
+		if (!cf_expect(c, results_for(t[j], rw.cmd_id, NULL) == 0, "FLOOD-9",
+			       "the first frame from a new origin teaches its route before it is "
+			       "delivered: the RESULT to T5 goes only to T1, where T5's COMMAND came "
+			       "from", "the RESULT was flooded: %s received it", names[j]))
+			goto out;
+out:
+	ib_buf_free(&f);
+}
+
+/* [FLOOD-9][FLOOD-10] A stale COMMAND of T3 (its seq 600 s ahead), relayed by T2, moves
+ * neither T3's route nor its window. */
+static void test_stale_command_ignored(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 }, stale = { 0 };
+	const struct ib_identity *t3;
+	struct ib_msg m;
+	uint64_t base;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	t3 = hn_peer_identity(t[2]);
+	base = cf_unix_us(c);
+	if (!query_as(c, t[2], t3, base, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame"))
+		goto out;
+	msg_command(&m, cf_rand(c), "ib.ping", NULL);
+	if (!send_signed(c, t[1], t3, &m, base + 600000000u, NULL, &stale) ||
+	    !sentinel(c, t[1], &t[0], &names[0], 1, "FLOOD-1") ||
+	    !cf_expect(c, cf_copies(t[0], stale.ptr, stale.len) == 0, "CMD-6",
+		       "a COMMAND 600 s ahead of the clock is dropped, not forwarded",
+		       "child T1 received it"))
+		goto out;
+	if (!expect_routed(c, t[0], id_of(t[2]), t[2], names[2], t[1], names[1], "FLOOD-10",
+			   "T3's own link (a stale COMMAND of T3 that came through T2 teaches "
+			   "nothing)"))
+		goto out;
+	if (!query_as(c, t[2], t3, base + 1, NULL, &f))
+		goto out;
+	expect_frame(c, t[0], &f, "FLOOD-9", names[0],
+		     "T3's next frame, 600 s below the seq of its stale COMMAND (a dropped "
+		     "frame does not move the window)");
+out:
+	ib_buf_free(&f);
+	ib_buf_free(&stale);
+}
+
+/* [FLOOD-10] Every accepted end-to-end frame of T3 moves its route, whatever its dest and
+ * type; a hop-local frame does not. T3's frames take T3's own link or come through T2. */
+static void test_route_sources(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	static const uint8_t body[] = "a later version's body";
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 };
+	const struct ib_identity *t3, *t6 = cf_tester_identity(c, 6);
+	const ib_id *to_t3;
+	struct ib_msg m;
+	uint64_t base;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	t3 = hn_peer_identity(t[2]);
+	to_t3 = ib_identity_id(t3);
+	base = cf_unix_us(c);
+	/* On T3's own link, then directed to the IUT itself, through T2 (not forwarded: T2's
+	 * own broadcast after it shows it was taken). */
+	if (!query_as(c, t[2], t3, base + 1, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame") ||
+	    !query_as(c, t[1], t3, base + 2, cf_iut_id(c), &f) ||
+	    !sentinel(c, t[1], &t[0], &names[0], 1, "FLOOD-1") ||
+	    !expect_routed(c, t[0], to_t3, t[1], names[1], t[2], names[2], "FLOOD-10",
+			   "T2's link (T3's last frame came through T2, directed to the IUT)"))
+		goto out;
+	/* On T3's own link, then directed to T1, through T2. */
+	if (!query_as(c, t[2], t3, base + 3, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame") ||
+	    !query_as(c, t[1], t3, base + 4, id_of(t[0]), &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-5", names[0], "T3's QUERY to T1, relayed by T2") ||
+	    !expect_routed(c, t[0], to_t3, t[1], names[1], t[2], names[2], "FLOOD-10",
+			   "T2's link (T3's last frame came through T2, directed to T1)"))
+		goto out;
+	/* Of a type the IUT does not know, on T3's own link. */
+	memset(&m, 0, sizeof m);
+	m.h.type = 0x40;
+	m.body = (struct ib_slice){ body, sizeof body - 1 };
+	if (!send_signed(c, t[2], t3, &m, base + 5, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "MSG-10", names[0], "T3's frame of unassigned type 0x40") ||
+	    !expect_routed(c, t[0], to_t3, t[2], names[2], t[1], names[1], "FLOOD-10",
+			   "T3's own link (T3's last frame, of unassigned type 0x40, came on it)"))
+		goto out;
+	/* Through T2, then a hop-local frame of T3 on its own link: the route stays T2's. The
+	 * barrier on T3's link is a frame of T6, which teaches T6's route only. */
+	if (!query_as(c, t[1], t3, base + 6, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame relayed by T2") ||
+	    !send_hop(c, t[2], 0x06, NULL) ||
+	    !query_as(c, t[2], t6, cf_next_seq(c, 6), NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T6's frame relayed by T3"))
+		goto out;
+	expect_routed(c, t[0], to_t3, t[1], names[1], t[2], names[2], "FLOOD-10",
+		      "T2's link (T3's last end-to-end frame came through T2; its hop-local frame "
+		      "on its own link teaches nothing)");
+out:
+	ib_buf_free(&f);
+}
+
+/* [FLOOD-11] T3's route follows its highest seq, not its last arrival; it is forgotten when
+ * its link closes. */
+static void test_route_newest_seq(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 }, d = { 0 };
+	const struct ib_identity *t3;
+	struct ib_msg m;
+	uint64_t base;
+
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	t3 = hn_peer_identity(t[2]);
+	base = cf_unix_us(c);
+	/* +10 through T2, then +5 (overtaken, inside the window) on T3's own link. */
+	if (!query_as(c, t[1], t3, base + 10, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's frame base+10 relayed by T2") ||
+	    !query_as(c, t[2], t3, base + 5, NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-3", names[0],
+			  "T3's frame base+5, after base+10 (inside the window, not seen)") ||
+	    !expect_routed(c, t[0], id_of(t[2]), t[1], names[1], t[2], names[2], "FLOOD-11",
+			   "T2's link (T3's highest seq came through T2; a lower one came later "
+			   "on T3's own link)"))
+		goto out;
+	/* T2 leaves: the route to T3 is gone, and a frame for T3 is flooded. */
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ERROR;
+	m.u.error.code = IB_EC_SHUTTING_DOWN;
+	if (hn_peer_send(t[1], &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send ERROR");
+		goto out;
+	}
+	if (!cf_wait_closed(c, t[1], 0, "LINK-4", FLOOD_WAIT_MS) ||
+	    !send_query(c, t[0], id_of(t[2]), &d))
+		goto out;
+	expect_frame(c, t[2], &d, "FLOOD-11", names[2],
+		     "a QUERY to T3 after the link of T3's route closed (flooded)");
+out:
+	ib_buf_free(&f);
+	ib_buf_free(&d);
+}
+
+/* ---- the IUT as the requester of an election, for FLOOD-10 ----------------------------------- */
+
+struct msg_wait {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+	uint8_t type;
+	uint64_t id;               /* query_id of SELECT; 0 for QUERY (matched by key) */
+	const char *key;
+	struct ib_msg m;           /* the match */
+};
+
+/* A frame of the IUT of type w->type for the election: QUERY of w->key, SELECT of w->id. */
+static bool iut_msg_arrived(void *arg)
+{
+	struct msg_wait *w = arg;
+
+	for (size_t i = 0; i < hn_peer_received(w->p); i++) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (hn_peer_got(w->p, i)->type != w->type || !cf_got_msg(w->p, i, &f, &m) ||
+		    !ib_id_equal(&f.origin, cf_iut_id(w->c)))
+			continue;
+		if (w->type == IB_MSG_QUERY && m.u.query.key.len == strlen(w->key) &&
+		    !memcmp(m.u.query.key.ptr, w->key, m.u.query.key.len)) {
+			w->m = m;
+			return true;
+		}
+		if (w->type == IB_MSG_SELECT && m.u.select.query_id == w->id) {
+			w->m = m;
+			return true;
+		}
+	}
+	return hn_peer_closed(w->p);
+}
+
+static bool send_to_iut(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m)
+{
+	m->h.dest = *cf_iut_id(c);
+	if (hn_peer_send(p, m, NULL, NULL, false, NULL) == IB_OK)
+		return true;
+	cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m->h.type));
+	return false;
+}
+
+/* [FLOOD-10] T1 runs ib.fetch; T2 offers and transfers T3's PUBLISH. T3's route stays its
+ * own link: the frame inside the TRANSFER says nothing of where T3 is. */
+static void test_route_not_from_transfer(struct cf_ctx *c)
+{
+	static const char *const names[3] = { "child T1", "child T2", "child T3" };
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf f = { 0 }, w = { 0 }, args = { 0 };
+	struct msg_wait mw = { 0 };
+	struct result_wait rw;
+	char key[64];
+	struct ib_msg m;
+
+	/* A key no run has used: a running node keeps what an earlier run made it fetch. */
+	snprintf(key, sizeof key, "conform-flood-transfer-%llu", (unsigned long long)cf_unix_us(c));
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 3))
+		goto out;
+	cf_msg_publish(&m, key, 1, "carried by T2's TRANSFER");
+	if (!send_query(c, t[2], NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", names[0], "T3's broadcast") ||
+	    !sign_msg(c, hn_peer_identity(t[2]), &m, cf_next_seq(c, 3), &w))
+		goto out;
+	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
+	msg_command(&m, cf_rand(c), "ib.fetch", &args);
+	rw = (struct result_wait){ t[0], m.u.command.cmd_id };
+	mw = (struct msg_wait){ .c = c, .p = t[1], .type = IB_MSG_QUERY, .key = key };
+	if (!send_to_iut(c, t[0], &m) ||
+	    !cf_wait(c, iut_msg_arrived, &mw, FLOOD_WAIT_MS, "ib.fetch makes the IUT flood QUERY") ||
+	    !cf_expect(c, !hn_peer_closed(t[1]), "ELECT-2", "the IUT floods QUERY for ib.fetch",
+		       "T2's link closed first"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_OFFER;
+	m.u.offer = (struct ib_offer){ mw.m.u.query.query_id, { (const uint8_t *)key, strlen(key) },
+				       1, *id_of(t[2]) };
+	mw.type = IB_MSG_SELECT;
+	mw.id = m.u.offer.query_id;
+	if (!send_to_iut(c, t[1], &m) ||
+	    !cf_wait(c, iut_msg_arrived, &mw, FLOOD_WAIT_MS, "the IUT SELECTs T2, its only holder") ||
+	    !cf_expect(c, !hn_peer_closed(t[1]), "ELECT-3", "the IUT SELECTs T2",
+		       "T2's link closed first"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.u.transfer = (struct ib_transfer){ mw.id, { w.ptr, w.len } };
+	if (!send_to_iut(c, t[1], &m) ||
+	    !cf_wait(c, result_arrived, &rw, FLOOD_WAIT_MS, "the RESULT of ib.fetch") ||
+	    !cf_expect(c, results_for(t[0], rw.cmd_id, &m) == 1, "CMD-1",
+		       "a RESULT answers ib.fetch", "T1's link closed first"))
+		goto out;
+	if (m.u.result.status == IB_STATUS_DENIED || m.u.result.status == IB_STATUS_UNKNOWN) {
+		cf_unsupported(c, "the IUT answers ib.fetch with `%s`",
+			       ib_status_name(m.u.result.status));
+		goto out;
+	}
+	if (!cf_expect(c, m.u.result.status == IB_STATUS_OK, "ELECT-5",
+		       "ib.fetch answers ok with T3's PUBLISH, transferred by T2",
+		       "status %s", ib_status_name(m.u.result.status)))
+		goto out;
+	expect_routed(c, t[0], id_of(t[2]), t[2], names[2], t[1], names[1], "FLOOD-10",
+		      "T3's own link (T3's PUBLISH inside T2's TRANSFER teaches nothing)");
+out:
+	ib_buf_free(&f);
+	ib_buf_free(&w);
+	ib_buf_free(&args);
+}
+
+/* [FLOOD-12] A PUBLISH and a COMMAND that T1 directs to T2 pass through the IUT, which
+ * neither stores the one nor runs the other. */
+static void test_relay_does_not_act(struct cf_ctx *c)
+{
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf f = { 0 };
+	struct ib_slice arg;
+	uint64_t cmd_id;
+	uint16_t status;
+	char key[64];
+	struct ib_msg m;
+
+	snprintf(key, sizeof key, "conform-flood-passing-%llu", (unsigned long long)cf_unix_us(c));
+	arg = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	if (!cf_iut_start(c, NULL) || !link_children(c, t, 1, 2))
+		goto out;
+	cf_msg_publish(&m, key, 1, "for T2 only");
+	m.h.dest = *id_of(t[1]);
+	if (!send_own(c, t[0], &m, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-5", "child T2", "T1's PUBLISH directed to T2"))
+		goto out;
+	msg_command(&m, cmd_id = cf_rand(c), "ib.ping", NULL);
+	m.h.dest = *id_of(t[1]);
+	if (!send_own(c, t[0], &m, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-5", "child T2", "T1's COMMAND directed to T2") ||
+	    !cf_command(c, t[0], NULL, "ib.get", &arg, 1, &status, NULL))
+		goto out;
+	if (status == IB_STATUS_DENIED || status == IB_STATUS_UNKNOWN) {
+		cf_unsupported(c, "the IUT answers ib.get with `%s`", ib_status_name(status));
+		goto out;
+	}
+	if (!cf_expect(c, status == IB_STATUS_NOT_FOUND, "FLOOD-12",
+		       "a PUBLISH directed to another node is not stored by the relay (ib.get: "
+		       "not_found)", "ib.get answers %s", ib_status_name(status)))
+		goto out;
+	cf_expect(c, results_for(t[0], cmd_id, NULL) == 0, "FLOOD-12",
+		  "a COMMAND directed to another node is not run by the relay",
+		  "T1 received a RESULT for its ib.ping to T2 (T2 never answers)");
+out:
+	ib_buf_free(&f);
+}
+
+/* ---- FLOOD-13: a frame too big for one peer -------------------------------------------------- */
+
+#define TOO_BIG_VALUE (IB_MAX_MESSAGE_MIN + 4000)   /* a message above 65,536 bytes */
+
+/* T1 and T3 with the default max_message, then T2 announcing 65,536: the order in which the
+ * IUT took the links is not the one in which it may go through them. */
+static bool link_small_peer(struct cf_ctx *c, struct hn_peer **t)
+{
+	if (!(t[0] = cf_peer(c, 1)) || !cf_link_child(c, t[0]) || !(t[2] = cf_peer(c, 3)) ||
+	    !cf_link_child(c, t[2]) || !(t[1] = cf_peer(c, 2)))
+		return false;
+	hn_peer_set_max_message(t[1], IB_MAX_MESSAGE_MIN);
+	return cf_link_child(c, t[1]);
+}
+
+static char *big_value(struct cf_ctx *c)
+{
+	char *v = malloc(TOO_BIG_VALUE + 1);
+
+	if (!v) {
+		cf_harness_error(c, "out of memory");
+		return NULL;
+	}
+	memset(v, 'x', TOO_BIG_VALUE);
+	v[TOO_BIG_VALUE] = 0;
+	return v;
+}
+
+/* After big went to some links: T2 kept its link, got none of it, and still gets T1's frames
+ * (the sentinel, sent after big). */
+static bool small_peer_skipped(struct cf_ctx *c, struct hn_peer **t, const struct ib_buf *big,
+			       const char *what)
+{
+	char expected[200];
+
+	if (!sentinel(c, t[0], &t[1], (const char *[]){ "child T2 (max_message 65536)" }, 1,
+		      "FLOOD-13"))
+		return false;
+	snprintf(expected, sizeof expected, "%s is not sent to T2, whose max_message is 65536",
+		 what);
+	return cf_expect(c, cf_copies(t[1], big->ptr, big->len) == 0, "FRAME-7", expected,
+			 "T2 received it") &&
+	       cf_expect(c, !hn_peer_closed(t[1]) && !hn_peer_closed(t[0]), "FLOOD-13",
+			 "the links stay open", "a link was closed");
+}
+
+static void test_too_big_for_peer(struct cf_ctx *c)
+{
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf big = { 0 }, f = { 0 };
+	char *value = NULL;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !link_small_peer(c, t) || !(value = big_value(c)))
+		goto out;
+	/* T2's route is its own link. */
+	if (!send_query(c, t[1], NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", "child T1", "T2's broadcast"))
+		goto out;
+	cf_msg_publish(&m, "conform-flood-too-big", 1, value);
+	if (!send_own(c, t[0], &m, &big) ||
+	    !expect_frame(c, t[2], &big, "FLOOD-13", "child T3",
+			  "T1's PUBLISH of a message above 65536 bytes (too big for T2 only)") ||
+	    !small_peer_skipped(c, t, &big, "T1's big PUBLISH"))
+		goto out;
+	/* Directed to T2: sent nowhere, not flooded instead. */
+	cf_msg_publish(&m, "conform-flood-too-big-for-t2", 1, value);
+	m.h.dest = *id_of(t[1]);
+	if (!send_own(c, t[0], &m, &big) || !small_peer_skipped(c, t, &big, "T1's big PUBLISH to T2") ||
+	    !sentinel(c, t[0], &t[2], (const char *[]){ "child T3" }, 1, "FLOOD-1"))
+		goto out;
+	cf_expect(c, cf_copies(t[2], big.ptr, big.len) == 0, "FLOOD-13",
+		  "a directed frame too big for the peer on its route is not flooded instead",
+		  "child T3 received T1's big PUBLISH to T2");
+out:
+	free(value);
+	ib_buf_free(&big);
+	ib_buf_free(&f);
+}
+
+/* A frame the IUT originates that is too big for one peer: since [DATA-10] bounds what it may
+ * publish, the TRANSFER of a long item it holds (T1 published it, [DATA-11]). T2, whose
+ * max_message is 65536, SELECTs it ([ELECT-4]: answered whether or not the query is known):
+ * the TRANSFER is directed to T2, so it goes nowhere, and is not flooded instead. */
+static void test_too_big_for_peer_own(struct cf_ctx *c)
+{
+	static const char key[] = "conform-flood-too-big-own";
+	struct hn_peer *t[3] = { 0 };
+	struct ib_buf big = { 0 }, sel = { 0 };
+	char *value = NULL;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !link_small_peer(c, t) || !(value = big_value(c)))
+		goto out;
+	cf_msg_publish(&m, key, 1, value);
+	if (!send_own(c, t[0], &m, &big) ||
+	    !expect_frame(c, t[2], &big, "FLOOD-13", "child T3", "T1's long PUBLISH"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_SELECT;
+	m.h.dest = *cf_iut_id(c);
+	m.u.select.query_id = cf_rand(c);
+	m.u.select.key = (struct ib_slice){ (const uint8_t *)key, sizeof key - 1 };
+	m.u.select.version = 1;
+	if (!send_own(c, t[1], &m, &sel))
+		goto out;
+	cf_run_for(c, 300);     /* a TRANSFER would come at once; none must come anywhere */
+	if (!cf_expect(c, !hn_peer_last(t[1], IB_MSG_TRANSFER) && !hn_peer_last(t[0], IB_MSG_TRANSFER) &&
+		       !hn_peer_last(t[2], IB_MSG_TRANSFER), "FLOOD-13",
+		       "the IUT's TRANSFER to T2, above T2's max_message, is sent nowhere: not to "
+		       "T2 ([FRAME-7]) and not flooded instead",
+		       "a TRANSFER reached %s", hn_peer_last(t[1], IB_MSG_TRANSFER) ? "T2" : "T1 or T3"))
+		goto out;
+	if (!cf_expect(c, !hn_peer_closed(t[1]) && !hn_peer_closed(t[0]) &&
+		       !hn_peer_closed(t[2]), "FLOOD-13", "the links stay open",
+		       "a link was closed"))
+		goto out;
+	/* The control: the same SELECT from T1, whose link takes it, gets the TRANSFER. */
+	m.u.select.query_id = cf_rand(c);
+	if (send_own(c, t[0], &m, &sel))
+		cf_wait_type(c, t[0], IB_MSG_TRANSFER, 1, 2000);
+out:
+	free(value);
+	ib_buf_free(&big);
+	ib_buf_free(&sel);
 }
 
 /* ---- FLOOD-8: order, and bursts on new links ------------------------------------------------- */
@@ -793,6 +1430,16 @@ const struct cf_test cf_tests_flood[] = {
 	  "A frame the IUT originates (ib.publish) goes to its parent and every child; sent "
 	  "back to it from two branches it is a replay, dropped; its directed RESULT goes only "
 	  "toward the command's origin" },
+	{ "flood.window-jumps", "FLOOD-14 FLOOD-3", 0, test_window_jumps,
+	  "A jump of top by exactly 64 clears the whole window but the new top; by 63 it keeps "
+	  "the old top in the last slot" },
+	{ "flood.window-low-seqs", "FLOOD-14 FLOOD-3", CF_NEEDS_CONFIG, test_window_low_seqs,
+	  "While top is below 63 the window reaches down to seq 0: a small seq below top is "
+	  "accepted when unseen (no unsigned wrap of top-63)" },
+	{ "flood.own-frame-after-restart", "FLOOD-7 MAP-4", CF_NEEDS_RESTART,
+	  test_own_frame_after_restart,
+	  "A frame the IUT sent before a restart, replayed to it after, is dropped as a replay, "
+	  "not flooded again" },
 	{ "flood.replay-window", "FLOOD-3", 0, test_replay_window,
 	  "Per origin, a 64-seq window: a captured frame re-injected from other branches is "
 	  "dropped; seqs going backwards pass while inside the window and unseen, and are "
@@ -804,7 +1451,7 @@ const struct cf_test cf_tests_flood[] = {
 	  "A frame with dest goes only on the route learned from dest's frames, is flooded "
 	  "when no route is known, and is not forwarded when dest is the IUT" },
 	{ "flood.route-last-frame", "FLOOD-5", 0, test_route_last_frame,
-	  "The route to an origin is the link of its last accepted frame (not a replayed one, "
+	  "The route to an origin is the link of its newest accepted frame (not a replayed one, "
 	  "not a direct link); a route that is the arrival link means flooding" },
 	{ "flood.hop-local", "FLOOD-6", CF_NEEDS_CONFIG, test_hop_local,
 	  "Hop-local frames (PING, PATH, unassigned 0x06-0x0f) from the parent or a child are "
@@ -812,5 +1459,28 @@ const struct cf_test cf_tests_flood[] = {
 	{ "flood.burst-in-order", "FLOOD-8 FLOOD-1", 0, test_burst_in_order,
 	  "200 frames sent right after a link came up, then 100 toward a link that just came "
 	  "up, all arrive, in the order sent" },
+	{ "flood.route-before-delivery", "FLOOD-9", 0, test_route_before_delivery,
+	  "The first frame of a new origin (a COMMAND to the IUT) teaches its route before it is "
+	  "delivered: the RESULT goes only where the COMMAND came from, not flooded" },
+	{ "flood.stale-command-ignored", "FLOOD-9 FLOOD-10", 0, test_stale_command_ignored,
+	  "A stale COMMAND (seq 600 s ahead) relayed from another branch moves neither its "
+	  "origin's route nor its window" },
+	{ "flood.route-sources", "FLOOD-10", 0, test_route_sources,
+	  "Every accepted end-to-end frame moves its origin's route: directed to the IUT, to "
+	  "another node, of an unknown type; a hop-local frame does not" },
+	{ "flood.route-not-from-transfer", "FLOOD-10", 0, test_route_not_from_transfer,
+	  "The PUBLISH inside a TRANSFER (ib.fetch) does not move its writer's route to the "
+	  "holder's link" },
+	{ "flood.route-newest-seq", "FLOOD-11", 0, test_route_newest_seq,
+	  "The route follows the origin's highest seq, not a lower one that arrived later; it "
+	  "is forgotten (flooding) when its link closes" },
+	{ "flood.relay-does-not-act", "FLOOD-12", 0, test_relay_does_not_act,
+	  "A PUBLISH and a COMMAND directed to another node pass through: not stored, not run" },
+	{ "flood.too-big-for-peer", "FLOOD-13 FRAME-7", 0, test_too_big_for_peer,
+	  "A forwarded frame above one child's max_message skips that link only: the others get "
+	  "it, the link stays up, a directed one is not flooded instead" },
+	{ "flood.too-big-for-peer-own", "FLOOD-13 FRAME-7", 0, test_too_big_for_peer_own,
+	  "A frame the IUT originates (the TRANSFER of a long item) directed to a child whose "
+	  "max_message it passes is sent nowhere, not flooded instead; the link stays" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -5,6 +5,7 @@
 #include "cf.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 /* The frames the IUT originates toward one tester: its HELLO, RESULTs and a PUBLISH. */
 static bool collect_own_frames(struct cf_ctx *c, struct hn_peer **out)
@@ -77,6 +78,42 @@ static void test_id_bot_is_md5(struct cf_ctx *c)
 	cf_expect(c, false, "ID-2", "the IUT sends HELLO", "no HELLO was decoded");
 }
 
+/* chmod DIR/rel (rel NULL: DIR itself); a harness error when it fails. */
+static bool set_mode(struct cf_ctx *c, const char *rel, mode_t mode)
+{
+	char path[800];
+
+	snprintf(path, sizeof path, "%s%s%s", cf_iut_dir(c), rel ? "/" : "", rel ? rel : "");
+	if (chmod(path, mode) == 0)
+		return true;
+	cf_harness_error(c, "cannot chmod %s", path);
+	return false;
+}
+
+/* Restarted on the directory as it is now, the IUT must link a tester and answer it. */
+static bool starts_and_answers(struct cf_ctx *c, int tester, const char *what)
+{
+	struct hn_peer *p;
+	uint16_t status;
+
+	return cf_iut_restart_accepted(c, "ID-6", what) && (p = cf_peer(c, tester)) &&
+	       cf_link_child(c, p) && cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+/* [ID-6] The owner's bits and the directories are the owner's business: identity.key mode
+ * 0700 in a directory others can read (0755, authorized/ too), then mode 0400, start. The
+ * refusals (0640 here; group or other execute bits in ci/test-run) are the other side. */
+static void test_key_mode_owner_bits(struct cf_ctx *c)
+{
+	if (!cf_iut_start(c, NULL) || !set_mode(c, "identity.key", 0700) ||
+	    !set_mode(c, NULL, 0755) || !set_mode(c, "authorized", 0755) ||
+	    !starts_and_answers(c, 0, "identity.key mode 0700 in a directory of mode 0755 is "
+				"accepted: only the bits 0077 of the key file refuse it") ||
+	    !set_mode(c, "identity.key", 0400))
+		return;
+	starts_and_answers(c, 1, "identity.key mode 0400 is accepted");
+}
+
 const struct cf_test cf_tests_id[] = {
 	{ "id.own-signature", "ID-1 FRAME-1", 0, test_own_signature,
 	  "Every frame the IUT originates (HELLO, RESULT, PUBLISH) is signed with its own key over "
@@ -84,5 +121,9 @@ const struct cf_test cf_tests_id[] = {
 	{ "id.id-bot-is-md5", "ID-2", 0, test_id_bot_is_md5,
 	  "The id_bot the IUT puts in its frames is the MD5 of its key's DER SubjectPublicKeyInfo "
 	  "(44 bytes)" },
+	{ "id.key-mode-owner-bits", "ID-6 ID-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
+	  test_key_mode_owner_bits,
+	  "start with identity.key mode 0700 in a directory of mode 0755, and with mode 0400: "
+	  "only group and other bits refuse a key" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -48,6 +48,69 @@ static bool send_nonce_msg(struct cf_ctx *c, struct hn_peer *p, uint8_t type,
 	return true;
 }
 
+/* Lets the loop run until cf_now_ms reaches at_ms, unscaled: the times here are placed
+ * against the IUT's own timers, which --timeout-scale does not stretch. */
+struct until {
+	struct cf_ctx *c;
+	uint64_t at_ms;
+	struct hn_peer *p;          /* not NULL: stop early when p closes */
+};
+
+static bool until_reached(void *arg)
+{
+	const struct until *u = arg;
+
+	return cf_now_ms(u->c) >= u->at_ms || (u->p && hn_peer_closed(u->p));
+}
+
+/* The wait for cf_run_until that ends at at_ms: on virtual time its limit is where the clock
+ * stops, so it must be at_ms itself, not later. */
+static uint32_t ms_to(struct cf_ctx *c, uint64_t at_ms)
+{
+	uint64_t now = cf_now_ms(c);
+
+	return at_ms > now ? (uint32_t)(at_ms - now) : 0;
+}
+
+static void run_to(struct cf_ctx *c, struct hn_peer *p, uint64_t at_ms)
+{
+	struct until u = { c, at_ms, p };
+
+	while (cf_ok(c) && !until_reached(&u))
+		cf_run_until(c, until_reached, &u, ms_to(c, at_ms));
+}
+
+/* Traffic that is not keep-alive, both ways: a PUBLISH, or an ib.ping COMMAND (the IUT
+ * answers with RESULT on the same link). Neither may move a keep-alive timer ([KA-7],
+ * [KA-9]). */
+static bool send_traffic(struct cf_ctx *c, struct hn_peer *p, unsigned k)
+{
+	char value[32];
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	if (k % 2) {
+		m.h.type = IB_MSG_COMMAND;
+		m.u.command.cmd_id = 0x6b610000u + k;
+		m.u.command.name = (struct ib_slice){ (const uint8_t *)"ib.ping", 7 };
+	} else {
+		snprintf(value, sizeof value, "traffic %u", k);
+		cf_msg_publish(&m, "ka.traffic", k + 1, value);
+	}
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send %s", k % 2 ? "COMMAND" : "PUBLISH");
+		return false;
+	}
+	return true;
+}
+
+static const char *close_code(struct hn_peer *p)
+{
+	const struct hn_got *e = hn_peer_last(p, IB_MSG_ERROR);
+
+	return e ? ib_error_code_name(e->error_code) : "none";
+}
+
 /* ---- [KA-1] [KA-2] the PING schedule and its nonces ------------------------------------- */
 
 #define KA_PINGS 8
@@ -110,6 +173,180 @@ static void test_ping_schedule(struct cf_ctx *c)
 		check_nonces(c, p);
 }
 
+/* ---- [KA-7] [KA-8] the schedule is a grid: answers and traffic do not move it ----------- */
+
+#define GRID_MS 400u            /* the IUT's keepalive_interval_ms */
+#define GRID_TIMEOUT_MS 300u    /* its keepalive_timeout_ms */
+#define GRID_ANSWER_MS 200u     /* the tester answers each PING this late (100 ms to spare) */
+#define GRID_TRAFFIC_MS 100u    /* and sends other frames this often */
+#define GRID_PINGS 6
+
+struct grid_wake {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+	size_t seen;
+	uint64_t at_ms;
+};
+
+static bool grid_woken(void *arg)
+{
+	const struct grid_wake *g = arg;
+
+	return hn_peer_count(g->p, IB_MSG_PING) > g->seen || cf_now_ms(g->c) >= g->at_ms ||
+	       hn_peer_closed(g->p);
+}
+
+/* A child that answers each PING GRID_ANSWER_MS late, within the timeout, and sends a frame
+ * every GRID_TRAFFIC_MS: PINGs must still come every interval from the HELLO exchange. A
+ * server that counts the interval from the PONG sends them 600 ms apart; one that pings
+ * only an interval after the last frame never does. */
+static void test_ping_grid(struct cf_ctx *c)
+{
+	uint8_t nonce[IB_NONCE_MAX];
+	size_t nonce_len = 0;
+	uint64_t at[GRID_PINGS + 1], pong_at = 0, traffic_at, limit;
+	struct grid_wake g;
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+	bool pending = false;
+	char gaps[256];
+	size_t used = 0;
+	unsigned k = 0;
+	bool ok = true;
+
+	ka_opts(&o, GRID_MS, GRID_TIMEOUT_MS);
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)))
+		return;
+	hn_peer_auto_pong(p, false);
+	if (!cf_link_child(c, p))
+		return;
+	at[0] = hn_peer_got(p, nth_of_type(p, IB_MSG_HELLO, 0))->at_us / 1000;
+	traffic_at = cf_now_ms(c) + GRID_TRAFFIC_MS;
+	limit = cf_now_ms(c) + GRID_PINGS * GRID_MS + KA_WAIT_MS;
+	g = (struct grid_wake){ c, p, 0, 0 };
+	while (g.seen < GRID_PINGS && !hn_peer_closed(p) && cf_now_ms(c) < limit) {
+		g.at_ms = pending && pong_at < traffic_at ? pong_at : traffic_at;
+		cf_run_until(c, grid_woken, &g, ms_to(c, g.at_ms));
+		if (!cf_ok(c))
+			return;
+		if (hn_peer_count(p, IB_MSG_PING) > g.seen) {
+			const struct hn_got *ping = hn_peer_got(p, nth_of_type(p, IB_MSG_PING, g.seen));
+
+			at[++g.seen] = ping->at_us / 1000;
+			memcpy(nonce, ping->nonce, ping->nonce_len);
+			nonce_len = ping->nonce_len;
+			pending = true;
+			pong_at = cf_now_ms(c) + GRID_ANSWER_MS;
+		}
+		if (pending && cf_now_ms(c) >= pong_at && !hn_peer_closed(p)) {
+			if (!send_nonce_msg(c, p, IB_MSG_PONG, nonce, nonce_len))
+				return;
+			pending = false;
+		}
+		if (cf_now_ms(c) >= traffic_at && !hn_peer_closed(p)) {
+			if (!send_traffic(c, p, k++))
+				return;
+			traffic_at += GRID_TRAFFIC_MS;
+		}
+	}
+	if (!cf_expect(c, !hn_peer_closed(p), "KA-8",
+		       "a child answering each PING 200 ms late, within keepalive_timeout_ms (300), "
+		       "keeps its link",
+		       "the IUT closed it (ERROR %s) after %zu PINGs", close_code(p), g.seen) ||
+	    !cf_expect(c, g.seen == GRID_PINGS, "KA-7",
+		       "a PING every keepalive_interval_ms (400) while the child sends other frames "
+		       "every 100 ms",
+		       "%zu PINGs in %u ms", g.seen, GRID_PINGS * GRID_MS + KA_WAIT_MS))
+		return;
+	for (size_t i = 1; i <= GRID_PINGS; i++) {
+		uint64_t gap = at[i] - at[i - 1];
+
+		used += (size_t)snprintf(gaps + used, sizeof gaps - used, "%s%llu", i > 1 ? "," : "",
+					 (unsigned long long)gap);
+		if (gap + 10 < GRID_MS || gap > GRID_MS + late_slack_ms(c))
+			ok = false;
+	}
+	cf_expect(c, ok, "KA-7",
+		  "PING k due k x keepalive_interval_ms (400) after HELLO, whatever the PONGs (200 ms "
+		  "late) and the other frames (every 100 ms) do",
+		  "ms from HELLO to the first PING, then between PINGs: %s", gaps);
+}
+
+/* ---- [KA-7] [KA-8] a timeout longer than the interval ------------------------------------- */
+
+#define LONG_MS 400u            /* interval */
+#define LONG_TIMEOUT_MS 1000u   /* timeout, 2.5 intervals */
+#define LONG_ANSWER_MS 600u     /* the first PING is answered 1.5 intervals late */
+
+struct count_wait {
+	struct hn_peer *p;
+	size_t count;
+};
+
+static bool ping_count_reached(void *arg)
+{
+	struct count_wait *w = arg;
+
+	return hn_peer_count(w->p, IB_MSG_PING) >= w->count || hn_peer_closed(w->p);
+}
+
+/* The first PONG comes 600 ms late, within the timeout but past the next due time: the link
+ * stays, the PING due meanwhile is skipped (not sent late, not rescheduled from the PONG), and
+ * the next one comes on the grid, two intervals after the first. */
+static void test_long_timeout(struct cf_ctx *c)
+{
+	uint8_t nonce[IB_NONCE_MAX];
+	const struct hn_got *ping;
+	struct count_wait w;
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+	uint64_t t[4];
+	size_t len;
+
+	ka_opts(&o, LONG_MS, LONG_TIMEOUT_MS);
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)))
+		return;
+	hn_peer_auto_pong(p, false);
+	if (!cf_link_child(c, p) || !cf_wait_type(c, p, IB_MSG_PING, 1, LONG_MS + KA_WAIT_MS))
+		return;
+	ping = hn_peer_last(p, IB_MSG_PING);
+	t[1] = ping->at_us / 1000;
+	len = ping->nonce_len;
+	memcpy(nonce, ping->nonce, len);
+	run_to(c, p, t[1] + LONG_ANSWER_MS);
+	if (!cf_expect(c, !hn_peer_closed(p), "KA-8",
+		       "no close before keepalive_timeout_ms (1000) after the PING, though it is "
+		       "longer than keepalive_interval_ms (400)",
+		       "the IUT closed the link (ERROR %s) %llu ms after the PING", close_code(p),
+		       (unsigned long long)(cf_now_ms(c) - t[1])) ||
+	    !cf_expect(c, hn_peer_count(p, IB_MSG_PING) == 1, "KA-1",
+		       "no second PING while the first is unanswered",
+		       "%zu PINGs", hn_peer_count(p, IB_MSG_PING)))
+		return;
+	if (!send_nonce_msg(c, p, IB_MSG_PONG, nonce, len))
+		return;
+	hn_peer_auto_pong(p, true);
+	w = (struct count_wait){ p, 3 };
+	if (!cf_wait(c, ping_count_reached, &w, 3 * LONG_MS + KA_WAIT_MS, "two more PINGs"))
+		return;
+	if (!cf_expect(c, hn_peer_count(p, IB_MSG_PING) >= 3, "KA-8",
+		       "a PONG 600 ms late, within keepalive_timeout_ms (1000), keeps the link",
+		       "the IUT closed it (ERROR %s)", close_code(p)))
+		return;
+	t[2] = hn_peer_got(p, nth_of_type(p, IB_MSG_PING, 1))->at_us / 1000;
+	t[3] = hn_peer_got(p, nth_of_type(p, IB_MSG_PING, 2))->at_us / 1000;
+	if (!cf_expect(c, t[2] - t[1] + 10 >= 2 * LONG_MS &&
+		       t[2] - t[1] <= 2 * LONG_MS + late_slack_ms(c), "KA-7",
+		       "the PING due while the first was unanswered is skipped: the second comes two "
+		       "intervals (800 ms) after the first, not at the PONG nor an interval after it",
+		       "%llu ms after the first (its PONG went %u ms after it)",
+		       (unsigned long long)(t[2] - t[1]), LONG_ANSWER_MS))
+		return;
+	cf_expect(c, t[3] - t[2] + 10 >= LONG_MS && t[3] - t[2] <= LONG_MS + late_slack_ms(c),
+		  "KA-7", "then the schedule goes on: the third PING an interval (400) after the second",
+		  "%llu ms after it", (unsigned long long)(t[3] - t[2]));
+}
+
 /* ---- [KA-1] [KA-4] a silent child -------------------------------------------------------- */
 
 /* The timeout (600) is longer than the interval (150): while the first PING is unanswered no
@@ -134,9 +371,11 @@ static void test_silent_child(struct cf_ctx *c)
 		       "no second PING while the first is unanswered",
 		       "%zu PINGs before the close", hn_peer_count(p, IB_MSG_PING)))
 		return;
+	/* [KA-8] at the deadline: not before it, and before a second timeout has passed. */
 	cf_expect(c, closed_at - ping_at + 10 >= 600 &&
-		  closed_at - ping_at <= 600 + 4 * late_slack_ms(c) + 50, "KA-4",
-		  "closed keepalive_timeout_ms (600) after the unanswered PING",
+		  closed_at - ping_at <= 2 * 600 + late_slack_ms(c), "KA-8",
+		  "closed keepalive_timeout_ms (600) after the unanswered PING, not before, and "
+		  "no later than another keepalive_timeout_ms",
 		  "closed %llu ms after it", (unsigned long long)(closed_at - ping_at));
 }
 
@@ -249,8 +488,11 @@ static void test_child_echoes(struct cf_ctx *c)
 		    !cf_wait(c, pong_arrived, &w, KA_WAIT_MS, "a PONG answers the parent's PING"))
 			return;
 		pong = hn_peer_last(parent, IB_MSG_PONG);
-		if (!cf_expect(c, pong && hn_peer_count(parent, IB_MSG_PONG) == i + 1, "KA-3",
-			       "one PONG for the PING", "the link closed instead"))
+		/* [KA-10] the PINGs come at once after HELLO and after each other. */
+		if (!cf_expect(c, pong && hn_peer_count(parent, IB_MSG_PONG) == i + 1, "KA-10",
+			       "one PONG for each PING, however soon after HELLO or the previous PING",
+			       "PING %zu, sent at once: the IUT closed the link instead (ERROR %s)",
+			       i + 1, close_code(parent)))
 			return;
 		if (!cf_expect(c, pong->nonce_len == lengths[i] &&
 			       !memcmp(pong->nonce, nonce, lengths[i]), "KA-3",
@@ -261,58 +503,148 @@ static void test_child_echoes(struct cf_ctx *c)
 	}
 }
 
-/* ---- [KA-5] the IUT as a child leaves a silent parent ---------------------------------- */
+/* ---- [KA-5] [KA-9] the IUT as a child leaves a silent parent ----------------------------- */
 
 #define KA_PARENT_INTERVAL_MS 200u
+#define KA_PARENT_PINGS 10      /* on time: the link must outlive three silence limits */
+#define KA_HELLO_DELAY_MS 400u  /* two intervals between the IUT's HELLO and the parent's */
 
-static void test_silent_parent(struct cf_ctx *c)
+/* Starts the IUT under the tester parent T1 (*parent), which has the IUT's HELLO but has not
+ * answered yet; *again listens on the same address for the IUT's reconnection. The IUT's own
+ * interval is long: only the parent's announced one may matter. */
+static bool under_tester_parent(struct cf_ctx *c, struct hn_peer **parent, struct hn_peer **again)
 {
-	struct hn_peer *parent, *again;
 	char addr[IB_MAX_ADDR];
-	uint64_t hello_at, closed_at, silence;
 	struct cf_iut_opts o;
 	uint16_t port;
 
-	/* The IUT's own interval is long: only the parent's announced one matters. */
 	ka_opts(&o, 3000, 5000);
-	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
-		return;
+	if (!(*parent = cf_peer(c, 1)) || !cf_listen_parent(c, *parent, addr))
+		return false;
 	o.parents[o.nparents++] = addr;
-	if (!cf_iut_start(c, &o) || !cf_wait_type(c, parent, IB_MSG_HELLO, 1, KA_WAIT_MS))
-		return;
-	/* The same address answers again later, through a fresh tester. */
+	if (!cf_iut_start(c, &o) || !cf_wait_type(c, *parent, IB_MSG_HELLO, 1, KA_WAIT_MS))
+		return false;
 	port = (uint16_t)atoi(strrchr(addr, ':') + 1);
-	hn_peer_unlisten(parent);
-	if (!(again = cf_peer(c, 1)) || hn_peer_listen(again, &port) != IB_OK) {
+	hn_peer_unlisten(*parent);
+	if (!(*again = cf_peer(c, 1)) || hn_peer_listen(*again, &port) != IB_OK) {
 		cf_harness_error(c, "cannot listen again on %s", addr);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static bool answer_hello(struct cf_ctx *c, struct hn_peer *parent)
+{
 	if (hn_peer_send_hello(parent, IB_ROLE_SERVER, KA_PARENT_INTERVAL_MS, NULL, 0) != IB_OK) {
 		cf_harness_error(c, "cannot answer HELLO");
-		return;
+		return false;
 	}
-	hello_at = cf_now_ms(c);
+	return true;
+}
+
+/* Judges the close of the silent parent's link: [KA-9] three announced intervals after `from`
+ * (the parent's HELLO or its last PING), not before, and within a fourth. */
+static bool check_silence_close(struct cf_ctx *c, struct hn_peer *parent, uint64_t from,
+				const char *what)
+{
+	const uint64_t limit = 3 * KA_PARENT_INTERVAL_MS;
+	uint64_t silence;
+
 	if (!cf_wait_closed(c, parent, IB_EC_KEEPALIVE_TIMEOUT, "KA-5",
-			    3 * KA_PARENT_INTERVAL_MS + KA_WAIT_MS))
+			    4 * KA_PARENT_INTERVAL_MS + KA_WAIT_MS))
+		return false;
+	silence = cf_now_ms(c) - from;
+	return cf_expect(c, silence + 10 >= limit &&
+			 silence <= limit + KA_PARENT_INTERVAL_MS + late_slack_ms(c), "KA-9",
+			 "closed 3 x the parent's announced interval (600 ms) after the last PING "
+			 "or, before any, after the HELLO exchange: not before, and within one more "
+			 "interval (800 ms)",
+			 "closed %llu ms after %s", (unsigned long long)silence, what);
+}
+
+/* The parent answers HELLO two intervals late and never PINGs: the limit counts from its
+ * HELLO (the end of the exchange), not from the connection, and then the IUT reconnects. */
+static void test_silent_parent(struct cf_ctx *c)
+{
+	struct hn_peer *parent, *again;
+	uint64_t hello_in, hello_at;
+
+	if (!under_tester_parent(c, &parent, &again))
 		return;
-	closed_at = cf_now_ms(c);
-	silence = closed_at - hello_at;
-	if (!cf_expect(c, silence + 10 >= 3 * KA_PARENT_INTERVAL_MS &&
-		       silence <= 3 * KA_PARENT_INTERVAL_MS + 4 * late_slack_ms(c) + 50, "KA-5",
-		       "closed after 3 x the parent's announced interval (600 ms) without PING",
-		       "closed %llu ms after the parent's HELLO", (unsigned long long)silence))
+	hello_in = hn_peer_got(parent, nth_of_type(parent, IB_MSG_HELLO, 0))->at_us / 1000;
+	run_to(c, parent, hello_in + KA_HELLO_DELAY_MS);
+	if (!answer_hello(c, parent))
+		return;
+	hello_at = cf_now_ms(c);
+	if (!check_silence_close(c, parent, hello_at, "the parent's HELLO (sent 400 ms after the "
+				 "IUT's)"))
 		return;
 	/* [KA-5] then it reconnects as a node that lost its parent. */
 	cf_wait_type(c, again, IB_MSG_HELLO, 1, KA_WAIT_MS);
+}
+
+/* The parent PINGs on time for ten intervals (past three silence limits): the IUT answers
+ * and keeps the link. Then it stops PINGing but goes on sending other frames, every half
+ * interval: they do not count, the IUT closes three intervals after the last PING. */
+static void test_parent_pings_then_stops(struct cf_ctx *c)
+{
+	struct hn_peer *parent, *again;
+	uint64_t hello_at, last_ping = 0, at;
+	unsigned k = 0;
+
+	if (!under_tester_parent(c, &parent, &again) || !answer_hello(c, parent))
+		return;
+	hello_at = cf_now_ms(c);
+	for (unsigned i = 1; i <= KA_PARENT_PINGS; i++) {
+		uint8_t nonce[16];
+
+		run_to(c, parent, hello_at + (uint64_t)i * KA_PARENT_INTERVAL_MS);
+		if (hn_peer_closed(parent))
+			break;
+		for (size_t j = 0; j < sizeof nonce; j++)
+			nonce[j] = (uint8_t)cf_rand(c);
+		if (!send_nonce_msg(c, parent, IB_MSG_PING, nonce, sizeof nonce))
+			return;
+		last_ping = cf_now_ms(c);
+	}
+	run_to(c, parent, last_ping + KA_PARENT_INTERVAL_MS / 2);
+	if (!cf_expect(c, !hn_peer_closed(parent), "KA-9",
+		       "a parent PINGing every announced interval (200 ms) keeps its link: each PING "
+		       "moves the silence limit",
+		       "the IUT closed it (ERROR %s) %llu ms after the parent's HELLO, with %zu "
+		       "PONGs sent", close_code(parent),
+		       (unsigned long long)(cf_now_ms(c) - hello_at),
+		       hn_peer_count(parent, IB_MSG_PONG)) ||
+	    !cf_expect(c, hn_peer_count(parent, IB_MSG_PONG) == KA_PARENT_PINGS, "KA-3",
+		       "a PONG for each of the parent's PINGs", "%zu PONGs for %d PINGs",
+		       hn_peer_count(parent, IB_MSG_PONG), KA_PARENT_PINGS))
+		return;
+	/* Other frames, every half interval, until the close or well past its bound. */
+	for (at = last_ping + KA_PARENT_INTERVAL_MS / 2;
+	     !hn_peer_closed(parent) && at < last_ping + 6 * KA_PARENT_INTERVAL_MS;
+	     at += KA_PARENT_INTERVAL_MS / 2) {
+		run_to(c, parent, at);
+		if (!hn_peer_closed(parent) && !send_traffic(c, parent, k++))
+			return;
+	}
+	check_silence_close(c, parent, last_ping,
+			    "the last PING (other frames came every 100 ms since)");
 }
 
 const struct cf_test cf_tests_ka[] = {
 	{ "ka.ping-schedule", "KA-1 KA-2", CF_NEEDS_CONFIG, test_ping_schedule,
 	  "as a parent, PING every keepalive_interval_ms (first one interval after HELLO) with a "
 	  "fresh random 16..64-byte nonce" },
-	{ "ka.silent-child", "KA-1 KA-4", CF_NEEDS_CONFIG, test_silent_child,
+	{ "ka.ping-grid", "KA-7 KA-8", CF_NEEDS_CONFIG, test_ping_grid,
+	  "as a parent, PING k is due k intervals after HELLO: PONGs that come late (within the "
+	  "timeout) and other frames both ways do not move the schedule, nor close the link" },
+	{ "ka.long-timeout", "KA-7 KA-8", CF_NEEDS_CONFIG, test_long_timeout,
+	  "with keepalive_timeout_ms longer than the interval, a PONG past the next due time but "
+	  "within the timeout keeps the link; the PING due meanwhile is skipped, the next comes on "
+	  "schedule" },
+	{ "ka.silent-child", "KA-1 KA-4 KA-8", CF_NEEDS_CONFIG, test_silent_child,
 	  "never two PINGs outstanding; close with keepalive_timeout a child that does not answer "
-	  "within keepalive_timeout_ms" },
+	  "within keepalive_timeout_ms, not before the deadline and within another timeout" },
 	{ "ka.wrong-nonce", "KA-4", CF_NEEDS_CONFIG, test_wrong_nonce,
 	  "close with keepalive_timeout a child whose PONG carries another nonce" },
 	{ "ka.unsolicited-pong", "KA-4", CF_NEEDS_CONFIG, test_unsolicited_pong,
@@ -320,10 +652,16 @@ const struct cf_test cf_tests_ka[] = {
 	  "(a random nonce, or a repeat of its last answer)" },
 	{ "ka.answering-child-kept", "KA-4", CF_NEEDS_CONFIG, test_answering_child_kept,
 	  "keep the link of a child that answers every PING with its nonce" },
-	{ "ka.child-echoes", "KA-3", CF_NEEDS_CONFIG, test_child_echoes,
-	  "as a child, answer each PING with a PONG carrying the same nonce byte for byte" },
-	{ "ka.silent-parent", "KA-5", CF_NEEDS_CONFIG, test_silent_parent,
-	  "as a child, close with keepalive_timeout after 3 of the parent's announced intervals "
-	  "without PING, then reconnect" },
+	{ "ka.child-echoes", "KA-3 KA-10", CF_NEEDS_CONFIG, test_child_echoes,
+	  "as a child, answer each PING with a PONG carrying the same nonce byte for byte, "
+	  "however soon after HELLO or the previous PING it comes" },
+	{ "ka.silent-parent", "KA-5 KA-9", CF_NEEDS_CONFIG, test_silent_parent,
+	  "as a child, close with keepalive_timeout 3 of the parent's announced intervals after "
+	  "its HELLO (sent late) without PING, not before and within a fourth, then reconnect" },
+	{ "ka.parent-pings-then-stops", "KA-5 KA-9", CF_NEEDS_CONFIG,
+	  test_parent_pings_then_stops,
+	  "as a child, keep a parent that PINGs every interval for ten intervals; when it stops "
+	  "(other frames go on), close 3 intervals after the last PING, not before and within a "
+	  "fourth" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -15,11 +15,12 @@
 #define LINK_CLOSE_MS 2000u        /* an ERROR and the close that follows it */
 #define LINK_FRAME_MS 2000u        /* a forwarded frame reaches a tester */
 
-/* [LINK-2] What the queue test sends toward a tester that reads nothing: QUEUE_ANSWERS
- * answers of about QUEUE_VALUE bytes each (15 MB), with max_message at its minimum (64 KiB).
- * The reference closes past 4 x max_message + 64 KiB (320 KiB) plus what the kernel's
- * socket buffers hold (a few MB); an implementation whose bound is above 15 MB for a link
- * whose frames are at most 64 KiB fails, which the summary says. */
+/* [LINK-2] [LINK-10] What the queue test sends toward a tester that reads nothing:
+ * QUEUE_ANSWERS answers of about QUEUE_VALUE bytes each (15 MB), with the IUT's max_message at
+ * its minimum (64 KiB) and the tester's at its maximum (16 MiB). The spec's ceiling is then
+ * 16 x 64 KiB + 1 MiB (2 MiB), the reference's bound 4 x 64 KiB + 64 KiB (320 KiB), plus
+ * what the kernel's socket buffers hold (a few MB); a bound set by the tester's max_message
+ * (64 MiB and more) fails. */
 #define QUEUE_ANSWERS 256
 #define QUEUE_VALUE 60000
 #define QUEUE_KEY "conform-queue-big-item"
@@ -356,6 +357,116 @@ out:
 	ib_buf_free(&out);
 }
 
+/* ---- LINK-9: a failed check before the HELLO exchange ------------------------------------- */
+
+#define HELLO_WAIT_CASES 6
+
+/* The n-th bad first frame of tester T<tester> (a HELLO, or a PUBLISH of the stranger), into
+ * out, with the ERROR code the IUT must close with. */
+static bool hello_wait_case(struct cf_ctx *c, int tester, int n, struct ib_buf *out,
+			    uint16_t *code, const char **what)
+{
+	const struct ib_identity *id = cf_tester_identity(c, tester);
+	size_t sig_len = IB_SIG_LEN;
+	struct ib_buf msg = { 0 };
+	uint8_t sig[IB_SIG_LEN];
+	struct ib_msg m = { 0 };
+	bool ok;
+
+	*code = IB_EC_PROTOCOL_VIOLATION;
+	m.h.type = IB_MSG_HELLO;
+	m.u.hello = (struct ib_hello){ IB_ROLE_SERVER, 30000, IB_MAX_MESSAGE_LIMIT,
+				       { (const uint8_t *)"conform", 7 },
+				       { 1, ib_identity_id(id)->b } };
+	switch (n) {
+	case 0:
+		*what = "a HELLO with signature_length 63 [FRAME-3]";
+		sig_len = IB_SIG_LEN - 1;
+		break;
+	case 1:
+		*what = "a HELLO whose signature has one bit flipped [FRAME-6]";
+		break;
+	case 2:
+		*what = "a PUBLISH of the stranger, whose key the IUT does not know [FRAME-5]";
+		tester = CF_STRANGER;
+		id = cf_tester_identity(c, tester);
+		cf_msg_publish(&m, "conform-hello-wait", 1, "stranger");
+		break;
+	case 3:
+		*what = "a HELLO of version 2 [MSG-1]";
+		*code = IB_EC_UNSUPPORTED_VERSION;
+		break;
+	case 4:
+		*what = "the first 27 bytes of a HELLO, signed [MSG-2]";
+		break;
+	default:
+		*what = "a HELLO with a byte after its path [MSG-7]";
+		break;
+	}
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = cf_next_seq(c, tester);
+	ok = ib_msg_encode(&msg, &m) == IB_OK && (n != 5 || ib_buf_put_u8(&msg, 0) == IB_OK);
+	if (ok && n == 3)
+		msg.ptr[0] = 2;
+	if (ok && n == 4)
+		msg.len = IB_MSG_HEADER_LEN - 1;
+	ok = ok && ib_identity_sign(id, msg.ptr, msg.len, sig) == IB_OK;
+	if (ok && n == 1)
+		sig[5] ^= 0x01;
+	/* An envelope of any signature_length: id_bot, S, M, signature, message. */
+	ok = ok && ib_buf_put(out, ib_identity_id(id)->b, IB_ID_LEN) == IB_OK &&
+	     ib_buf_put_u16(out, (uint16_t)sig_len) == IB_OK &&
+	     ib_buf_put_u24(out, (uint32_t)msg.len) == IB_OK &&
+	     ib_buf_put(out, sig, sig_len) == IB_OK && ib_buf_put(out, msg.ptr, msg.len) == IB_OK;
+	ib_buf_free(&msg);
+	if (!ok)
+		cf_harness_error(c, "cannot build a bad first frame");
+	return ok;
+}
+
+static bool closed_or_hello(void *arg)
+{
+	const struct hn_peer *p = arg;
+
+	return hn_peer_closed(p) || hn_peer_count(p, IB_MSG_HELLO) > 0;
+}
+
+/* [LINK-9] Each case on a new connection of its own tester: the bad frame, then a valid HELLO
+ * in the same write. The IUT closes with the case's code and never answers the HELLO: a node
+ * that dropped the bad frame, as on an open link, would answer it. */
+static void test_hello_wait_bad_frame(struct cf_ctx *c)
+{
+	struct ib_buf bad = { 0 };
+	char expected[200];
+	const char *what;
+	uint16_t code;
+
+	if (!cf_iut_start(c, NULL))
+		return;
+	for (int n = 0; n < HELLO_WAIT_CASES; n++) {
+		struct hn_peer *p = cf_peer(c, 1 + n);
+
+		ib_buf_reset(&bad);
+		if (!p || !cf_connect(c, p) || !hello_wait_case(c, 1 + n, n, &bad, &code, &what))
+			break;
+		if (hn_peer_send_raw(p, bad.ptr, bad.len) != IB_OK ||
+		    hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+			cf_harness_error(c, "a tester cannot send");
+			break;
+		}
+		snprintf(expected, sizeof expected, "%s before HELLO: the IUT closes with ERROR %s "
+			 "and does not answer the valid HELLO that follows", what,
+			 ib_error_code_name(code));
+		cf_run_until(c, closed_or_hello, p, LINK_CLOSE_MS);
+		if (!cf_ok(c) ||
+		    !cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 0, "LINK-9", expected,
+			       "it answered the HELLO: it dropped the bad frame and waited on") ||
+		    !cf_wait_closed(c, p, code, "LINK-9", LINK_CLOSE_MS))
+			break;
+	}
+	ib_buf_free(&bad);
+}
+
 /* ---- LINK-2: a bounded write queue ---------------------------------------------------------- */
 
 /* Whether ib.info's children= line names p: the IUT still has the link. */
@@ -452,15 +563,20 @@ static void test_queue_bounded(struct cf_ctx *c)
 	    !cf_expect(c, status == IB_STATUS_OK, "DATA-7", "the IUT stores a tester's PUBLISH",
 		       "ib.get answered %s", ib_status_name(status)))
 		goto out;
-	/* p asks for it again and again, and reads nothing. */
-	if (!(p = cf_peer(c, 2)) || !cf_link_child(c, p))
+	/* p, which announces the largest max_message, asks for it again and again, and reads
+	 * nothing. */
+	if (!(p = cf_peer(c, 2)))
+		goto out;
+	hn_peer_set_max_message(p, IB_MAX_MESSAGE_LIMIT);
+	if (!cf_link_child(c, p))
 		goto out;
 	hn_peer_pause(p, true);
 	ask_many(c, p);
 	if (!wait_child_gone(c, q, p, &gone) ||
-	    !cf_expect(c, gone, "LINK-2",
+	    !cf_expect(c, gone, "LINK-10",
 		       "the IUT closes a link whose peer reads nothing once its write queue passes "
-		       "its bound", "after %d answers of %d bytes toward T2 (about %d MB), the link "
+		       "16 x its own max_message (64 KiB) + 1 MiB, whatever the peer announced "
+		       "(16 MiB)", "after %d answers of %d bytes toward T2 (about %d MB), the link "
 		       "was still open (ib.info lists T2)", QUEUE_ANSWERS, QUEUE_VALUE,
 		       QUEUE_ANSWERS * QUEUE_VALUE / 1000000))
 		goto out;
@@ -580,9 +696,15 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.error-received", "LINK-4", 0, test_error_received,
 	  "ERROR then PUBLISH in one write: the IUT closes without answering, and neither "
 	  "forwards nor stores the PUBLISH; ERROR instead of HELLO: closed without answer" },
-	{ "link.queue-bounded", "LINK-2", CF_NEEDS_CONFIG, test_queue_bounded,
-	  "A child that reads nothing while 15 MB of answers are due to it (max_message 64 KiB): "
-	  "the IUT closes that link (too_big if an ERROR gets through) and keeps serving others" },
+	{ "link.hello-wait-bad-frame", "LINK-9", 0, test_hello_wait_bad_frame,
+	  "Before HELLO, a frame that fails a check (signature_length 63, a bad signature, an "
+	  "unknown origin, version 2, a cut or a too long HELLO) closes the link: ERROR "
+	  "unsupported_version for version 2, protocol_violation for the others; the valid HELLO "
+	  "sent after it is not answered" },
+	{ "link.queue-bounded", "LINK-2 LINK-10", CF_NEEDS_CONFIG, test_queue_bounded,
+	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
+	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "
+	  "16 x 64 KiB + 1 MiB (too_big if an ERROR gets through), and keeps serving others" },
 	{ "link.setup-timeout", "LINK-7", 0, test_setup_timeout,
 	  "A TCP connection without TLS and a TLS link without HELLO are closed within 10 s "
 	  "(+2 s), the second with ERROR protocol_violation; in --iut-cmd mode it takes 10 s" },

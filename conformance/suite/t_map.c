@@ -2,6 +2,7 @@
  * children it loses, and hands the map it knows to a new child. */
 #include "cf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAP_WAIT_MS 2000u
@@ -251,6 +252,366 @@ out:
 	ib_buf_free(&announce);
 }
 
+/* ---- Helpers for the map's contents, as a new child's burst shows them -------------------- */
+
+/* The map is seen only through the burst a new child gets ([MAP-3], a SHOULD; [MAP-4] makes
+ * the node's own ANNOUNCE in it a MUST). */
+
+/* Sends an ANNOUNCE of T<origin> through `via`, naming T<parent> (-1: no parent, -2: the IUT),
+ * with seq (0: the next); a copy of the frame goes to frame (if not NULL). */
+static bool announce_as(struct cf_ctx *c, struct hn_peer *via, int origin, int parent,
+			uint64_t seq, struct ib_buf *frame)
+{
+	static const char *names[CF_TESTERS] = { "T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7" };
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ANNOUNCE;
+	m.h.seq = seq ? seq : cf_next_seq(c, origin);
+	if (parent >= 0)
+		m.u.announce.parent = *cf_tester_id(c, parent);
+	else if (parent == -2)
+		m.u.announce.parent = *cf_iut_id(c);
+	m.u.announce.role = IB_ROLE_SERVER;
+	m.u.announce.name = (struct ib_slice){ (const uint8_t *)names[origin], 2 };
+	m.u.announce.software = (struct ib_slice){ (const uint8_t *)"tester", 6 };
+	if (hn_peer_send(via, &m, cf_tester_identity(c, origin), NULL, true, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send ANNOUNCE");
+		return false;
+	}
+	return true;
+}
+
+/* PARTED of T<origin> naming T<child>, through `via`. */
+static bool parted_as(struct cf_ctx *c, struct hn_peer *via, int origin, int child)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PARTED;
+	m.h.seq = cf_next_seq(c, origin);
+	m.u.parted.child = *cf_tester_id(c, child);
+	if (hn_peer_send(via, &m, cf_tester_identity(c, origin), NULL, true, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PARTED");
+		return false;
+	}
+	return true;
+}
+
+/* Once the IUT answers a command from p, it has taken what p sent before. */
+static bool synced(struct cf_ctx *c, struct hn_peer *p)
+{
+	uint16_t status;
+
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+/* Whether p received an ANNOUNCE from origin (at or after frame `from`). */
+static bool has_announce_of(struct hn_peer *p, const ib_id *origin)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_ANNOUNCE && cf_got_msg(p, i, &f, &m) &&
+		    ib_id_equal(&f.origin, origin))
+			return true;
+	return false;
+}
+
+struct own_wait {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+	const struct ib_buf *marker;
+};
+
+static bool own_and_marker(void *arg)
+{
+	struct own_wait *w = arg;
+
+	return (has_announce_of(w->p, cf_iut_id(w->c)) &&
+		(!w->marker || has_frame(w->p, w->marker))) ||
+	       hn_peer_closed(w->p);
+}
+
+/* Links T<tester> as a new child and lets its burst come: the IUT's own ANNOUNCE ([MAP-4]),
+ * the marker frame when given (an ANNOUNCE every map keeps), then one command answered. A
+ * burst without the marker is a node that sends no burst of the others' ANNOUNCEs
+ * (UNSUPPORTED: [MAP-3] is a SHOULD). */
+static struct hn_peer *new_child(struct cf_ctx *c, int tester, const struct ib_buf *marker)
+{
+	struct hn_peer *p = cf_peer(c, tester);
+	struct own_wait w = { c, p, marker };
+
+	if (!p || !cf_link_child(c, p))
+		return NULL;
+	cf_run_until(c, own_and_marker, &w, MAP_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, has_announce_of(p, cf_iut_id(c)), "MAP-4",
+		       "a new child gets the IUT's own last ANNOUNCE after the HELLO exchange",
+		       "T%d got %zu ANNOUNCE frame(s), none from the IUT%s", tester,
+		       hn_peer_count(p, IB_MSG_ANNOUNCE), hn_peer_closed(p) ? "; the link closed" : ""))
+		return NULL;
+	if (marker && !has_frame(p, marker)) {
+		cf_unsupported(c, "no map burst: a new child got no ANNOUNCE of the other nodes the "
+			       "IUT knows ([MAP-3] is a SHOULD)");
+		return NULL;
+	}
+	return synced(c, p) ? p : NULL;
+}
+
+/* The verdict on one frame that the burst to `child` must (or must not) hold. */
+static bool expect_in_burst(struct cf_ctx *c, struct hn_peer *child, const struct ib_buf *frame,
+			    bool wanted, const char *req, const char *expected)
+{
+	bool got = has_frame(child, frame);
+
+	return cf_expect(c, got == wanted, req, expected, "the new child %s it",
+			 got ? "got" : "did not get");
+}
+
+/* ---- [MAP-4] a root announces itself at start -------------------------------------------- */
+
+/* The IUT starts as a root with no link: its ANNOUNCE (parent all zero) reaches nobody then,
+ * but it is kept, and each new child gets it, the same frame, signed before the child came. */
+static void test_root_announces(struct cf_ctx *c)
+{
+	struct hn_peer *first, *second;
+	struct cf_iut_opts o;
+	uint64_t before;
+	size_t i;
+	struct ib_frame f;
+	struct ib_msg m;
+	const struct hn_got *g = NULL;
+
+	map_opts(&o);
+	if (!cf_iut_start(c, &o))
+		return;
+	cf_run_for(c, 50); /* virtual time too moves between the start and the link */
+	before = cf_unix_us(c);
+	if (!(first = new_child(c, 0, NULL)))
+		return;
+	i = find_announce(first, 0, cf_iut_id(c), &zero_id);
+	if (!cf_expect(c, i != SIZE_MAX, "MAP-4",
+		       "a root's ANNOUNCE names no parent (all zero)",
+		       "the IUT's ANNOUNCE names a parent") ||
+	    !cf_got_msg(first, i, &f, &m))
+		return;
+	if (!cf_expect(c, m.h.seq < before, "MAP-4",
+		       "the ANNOUNCE was originated at start, before any link (its seq is older "
+		       "than the child's link)",
+		       "its seq is %llu us after the child started to link",
+		       (unsigned long long)(m.h.seq - before)))
+		return;
+	g = hn_peer_got(first, i);
+	if (!(second = new_child(c, 1, NULL)))
+		return;
+	cf_expect(c, cf_copies(second, g->raw.ptr, g->raw.len) == 1, "MAP-4",
+		  "the next new child gets the same kept ANNOUNCE frame, byte for byte",
+		  "T1 got %zu copies of it (%zu ANNOUNCE frames)",
+		  cf_copies(second, g->raw.ptr, g->raw.len), hn_peer_count(second, IB_MSG_ANNOUNCE));
+}
+
+/* ---- [MAP-5] the newest ANNOUNCE of an origin is the greatest seq ------------------------ */
+
+/* T3's two ANNOUNCEs come in the wrong order (both inside its window): the one kept, and
+ * given to a new child, is the newer by seq, not the last to arrive. */
+static void test_newest_kept(struct cf_ctx *c)
+{
+	struct ib_buf newer = { 0 }, older = { 0 }, marker = { 0 };
+	struct hn_peer *via, *child;
+	struct cf_iut_opts o;
+	uint64_t seq;
+
+	map_opts(&o);
+	if (!cf_iut_start(c, &o) || !(via = cf_peer(c, 1)) || !cf_link_child(c, via))
+		goto out;
+	seq = cf_next_seq(c, 3);
+	if (!announce_as(c, via, 1, -2, 0, &marker) ||
+	    !announce_as(c, via, 3, 1, seq + 20, &newer) ||
+	    !announce_as(c, via, 3, 2, seq, &older) || !synced(c, via))
+		goto out;
+	if (!(child = new_child(c, 0, &marker)))
+		goto out;
+	if (expect_in_burst(c, child, &newer, true, "MAP-5",
+			    "the kept ANNOUNCE of T3 is its greatest seq, though it arrived first"))
+		expect_in_burst(c, child, &older, false, "MAP-5",
+				"an older ANNOUNCE of T3 (smaller seq, arrived last) replaces nothing");
+out:
+	ib_buf_free(&newer);
+	ib_buf_free(&older);
+	ib_buf_free(&marker);
+}
+
+/* ---- [MAP-6] PARTED prunes the child and its subtree ------------------------------------- */
+
+/* Under the IUT: T1, below it T3 and T5, below T3 T4. T1 reports it lost T3: T3 and T4 leave
+ * the map, T1 and T5 stay. Then T1 itself leaves: the IUT parts it, and T5 goes with it. */
+static void test_parted_prunes(struct cf_ctx *c)
+{
+	struct ib_buf a1 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 };
+	struct hn_peer *t1, *child, *later;
+	struct cf_iut_opts o;
+
+	map_opts(&o);
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1))
+		goto out;
+	if (!announce_as(c, t1, 1, -2, 0, &a1) || !announce_as(c, t1, 3, 1, 0, &a3) ||
+	    !announce_as(c, t1, 4, 3, 0, &a4) || !announce_as(c, t1, 5, 1, 0, &a5) ||
+	    !parted_as(c, t1, 1, 3) || !synced(c, t1))
+		goto out;
+	if (!(child = new_child(c, 0, &a1)))
+		goto out;
+	if (!expect_in_burst(c, child, &a5, true, "MAP-6",
+			     "PARTED of T3 leaves its sibling T5 in the map") ||
+	    !expect_in_burst(c, child, &a3, false, "MAP-6",
+			     "after T1's PARTED naming T3, T3's ANNOUNCE is no longer given to new "
+			     "children") ||
+	    !expect_in_burst(c, child, &a4, false, "MAP-6",
+			     "after T1's PARTED naming T3, T4 (below T3) leaves the map too"))
+		goto out;
+	/* The IUT loses T1: its own PARTED prunes its map the same way. */
+	if (!send_error(c, t1, IB_EC_SHUTTING_DOWN) ||
+	    !expect_parted(c, child, 1, "the child T1 sent ERROR shutting_down"))
+		goto out;
+	if (!(later = new_child(c, 6, NULL)))
+		goto out;
+	if (expect_in_burst(c, later, &a1, false, "MAP-6",
+			    "after the IUT parted T1, T1's ANNOUNCE is no longer given to new "
+			    "children"))
+		expect_in_burst(c, later, &a5, false, "MAP-6",
+				"after the IUT parted T1, T5 (below T1) leaves its map too");
+out:
+	ib_buf_free(&a1);
+	ib_buf_free(&a3);
+	ib_buf_free(&a4);
+	ib_buf_free(&a5);
+}
+
+/* T3 moves from under T1 to under T2 and announces it; T1's PARTED naming T3 comes after:
+ * it is stale, T3 stays in the map under T2. */
+static void test_parted_after_move(struct cf_ctx *c)
+{
+	struct ib_buf a1 = { 0 }, under1 = { 0 }, under2 = { 0 };
+	struct hn_peer *t1, *t2, *child;
+	struct cf_iut_opts o;
+
+	map_opts(&o);
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	if (!announce_as(c, t1, 1, -2, 0, &a1) || !announce_as(c, t1, 3, 1, 0, &under1) ||
+	    !synced(c, t1) || !announce_as(c, t2, 3, 2, 0, &under2) || !synced(c, t2) ||
+	    !parted_as(c, t1, 1, 3) || !synced(c, t1))
+		goto out;
+	if (!(child = new_child(c, 0, &a1)))
+		goto out;
+	expect_in_burst(c, child, &under2, true, "MAP-6",
+			"a PARTED from T1 naming T3, whose newest ANNOUNCE names T2, removes nothing: "
+			"new children still get T3's ANNOUNCE under T2");
+out:
+	ib_buf_free(&a1);
+	ib_buf_free(&under1);
+	ib_buf_free(&under2);
+}
+
+/* ---- [MAP-7] [MAP-8] the parent lost, then found again -------------------------------- */
+
+/* The IUT under T1 learns T1 and T3 (below T1). T1 goes: a new child of the IUT (now a root)
+ * gets neither. T1 takes the IUT back and sends its burst again, the same frames, which the
+ * IUT's window drops as seen: its map takes them all the same, and the next new child gets
+ * them. */
+static void test_parent_lost(struct cf_ctx *c)
+{
+	struct ib_buf a1 = { 0 }, a3 = { 0 };
+	struct hn_peer *parent, *again, *child, *later;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	uint16_t port;
+
+	map_opts(&o);
+	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
+		goto out;
+	o.parents[o.nparents++] = addr;
+	if (!cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
+		goto out;
+	port = (uint16_t)atoi(strrchr(addr, ':') + 1);
+	hn_peer_unlisten(parent);
+	if (!announce_as(c, parent, 1, -1, 0, &a1) || !announce_as(c, parent, 3, 1, 0, &a3) ||
+	    !synced(c, parent) || !send_error(c, parent, IB_EC_SHUTTING_DOWN))
+		goto out;
+	/* Its parent gone (and its address refusing), the IUT announces itself as a root. */
+	if (!(child = new_child(c, 0, NULL)))
+		goto out;
+	if (!cf_expect(c, find_announce(child, 0, cf_iut_id(c), &zero_id) != SIZE_MAX, "MAP-1",
+		       "after losing its parent the IUT's last ANNOUNCE names no parent",
+		       "it names a parent") ||
+	    !expect_in_burst(c, child, &a1, false, "MAP-7",
+			     "once the IUT lost its parent T1, a new child does not get T1's "
+			     "ANNOUNCE (out of reach)") ||
+	    !expect_in_burst(c, child, &a3, false, "MAP-7",
+			     "once the IUT lost its parent T1, a new child does not get T3's "
+			     "ANNOUNCE (below T1, out of reach)"))
+		goto out;
+	/* T1 is back on the same address, takes the IUT, and sends the map it keeps. */
+	if (!(again = cf_peer(c, 1)) || hn_peer_listen(again, &port) != IB_OK) {
+		cf_harness_error(c, "cannot listen again on %s", addr);
+		goto out;
+	}
+	if (!cf_accept_child(c, again, NULL, 0) || hn_peer_send_raw(again, a1.ptr, a1.len) ||
+	    hn_peer_send_raw(again, a3.ptr, a3.len) || !synced(c, again))
+		goto out;
+	if (!(later = new_child(c, 2, NULL)))
+		goto out;
+	if (expect_in_burst(c, later, &a1, true, "MAP-8",
+			    "the IUT rejoined T1, whose burst resent T1's ANNOUNCE (a replay for the "
+			    "IUT's window): the map took it, the next new child gets it"))
+		expect_in_burst(c, later, &a3, true, "MAP-8",
+				"the same for T3's ANNOUNCE, resent in T1's burst");
+out:
+	ib_buf_free(&a1);
+	ib_buf_free(&a3);
+}
+
+/* ---- [MAP-9] ANNOUNCE on a path change ---------------------------------------------------- */
+
+/* The IUT's parent T1 reports a new path (it joined T2): the IUT's parent is the same, its path
+ * is not, and it announces itself again. */
+static void test_announce_on_path_change(struct cf_ctx *c)
+{
+	struct hn_peer *parent;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	ib_id path[2];
+	struct ib_msg m;
+	size_t mark;
+
+	map_opts(&o);
+	if (!(parent = cf_peer(c, 1)) || !cf_listen_parent(c, parent, addr))
+		return;
+	o.parents[o.nparents++] = addr;
+	if (!cf_iut_start(c, &o) || !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	if (!expect_announce(c, parent, 0, cf_tester_id(c, 1), "MAP-1",
+			     "on joining, the IUT originates ANNOUNCE naming its parent") ||
+	    !synced(c, parent))
+		return;
+	mark = hn_peer_received(parent);
+	path[0] = *cf_tester_id(c, 2);
+	path[1] = *cf_tester_id(c, 1);
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PATH;
+	m.u.path = (struct ib_path){ 2, path[0].b };
+	if (hn_peer_send(parent, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PATH");
+		return;
+	}
+	expect_announce(c, parent, mark, cf_tester_id(c, 1), "MAP-9",
+			"when its path changes (PATH from its parent), the IUT originates ANNOUNCE "
+			"again, naming the same parent");
+}
+
 const struct cf_test cf_tests_map[] = {
 	{ "map.announce-on-parent-change", "MAP-1", CF_NEEDS_CONFIG,
 	  test_announce_on_parent_change,
@@ -260,5 +621,22 @@ const struct cf_test cf_tests_map[] = {
 	  "originate PARTED naming a child whose link was lost, whether it left or was cut" },
 	{ "map.burst", "MAP-3", CF_NEEDS_CONFIG, test_burst,
 	  "(SHOULD) send a new child the last ANNOUNCE of every origin known, its own included" },
+	{ "map.root-announces", "MAP-4", CF_NEEDS_CONFIG, test_root_announces,
+	  "a node starting as a root originates ANNOUNCE (parent all zero) before any link, keeps "
+	  "it, and gives that same frame to each new child" },
+	{ "map.newest-kept", "MAP-5", CF_NEEDS_CONFIG, test_newest_kept,
+	  "of two ANNOUNCEs of one origin, the map keeps (and a new child gets) the greater seq, "
+	  "not the last to arrive" },
+	{ "map.parted-prunes", "MAP-6 MAP-2", CF_NEEDS_CONFIG, test_parted_prunes,
+	  "a PARTED (received, or the IUT's own) removes the child and the nodes below it from "
+	  "the map: new children no longer get their ANNOUNCEs" },
+	{ "map.parted-after-move", "MAP-6", CF_NEEDS_CONFIG, test_parted_after_move,
+	  "a PARTED naming a node whose newest ANNOUNCE names another parent is stale: it "
+	  "removes nothing" },
+	{ "map.parent-lost", "MAP-7 MAP-8", CF_NEEDS_CONFIG, test_parent_lost,
+	  "a node that lost its parent drops the map outside its subtree; on rejoining, the map "
+	  "takes the ANNOUNCEs its new parent resends though its window drops them" },
+	{ "map.announce-on-path-change", "MAP-9", CF_NEEDS_CONFIG, test_announce_on_path_change,
+	  "originate ANNOUNCE when the path changes, even with the same parent" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #define MB_WAIT_MS 2000u
+#define MB_HANDSHAKE_END_MS 200u
 #define MB_MAX_KEYS (CF_TESTERS + CF_REFS + 1)
 
 static int raw_key_order(const void *a, const void *b)
@@ -223,6 +224,28 @@ static void test_revoke(struct cf_ctx *c)
 	link_refused(c, again, "MEMBER-4");
 }
 
+/* [MEMBER-5] T1 has finished TLS but not sent HELLO (its connection is in HELLO-WAIT at the
+ * IUT) when a reload removes its key: that connection closes at once with `revoked`, as an
+ * open link would. A node that revokes only open links would answer T1's HELLO later. */
+static void test_revoke_in_hello_wait(struct cf_ctx *c)
+{
+	struct hn_peer *p, *waiting;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !(waiting = cf_peer(c, 1)) ||
+	    !cf_link_child(c, p) || !cf_connect(c, waiting))
+		return;
+	/* The IUT's handshake ends when it reads the tester's Finished, one flight after the
+	 * tester's did, and nothing on the wire shows it: 200 ms (virtual in self mode) for that
+	 * read, or the reload would meet a handshake still running ([TLS-4] then refuses T1 with
+	 * an alert, not ERROR revoked). */
+	cf_run_for(c, MB_HANDSHAKE_END_MS);
+	if (!cf_iut_reload(c, 1u << 1, 0) ||
+	    !cf_wait_closed(c, waiting, IB_EC_REVOKED, "MEMBER-5", MB_WAIT_MS))
+		return;
+	cf_expect(c, !hn_peer_closed(p), "MEMBER-2", "only the removed key's connection is closed",
+		  "T0's link closed too");
+}
+
 /* A PEM public key file for k: what an owner puts in authorized/. */
 static bool pem_of(const struct ib_pubkey *k, char *out, size_t cap)
 {
@@ -275,6 +298,10 @@ const struct cf_test cf_tests_member[] = {
 	{ "member.revoke", "MEMBER-1 MEMBER-2 MEMBER-4", CF_NEEDS_RELOAD, test_revoke,
 	  "on reload close the links of removed keys with ERROR revoked, drop their frames, and "
 	  "refuse them when they connect again" },
+	{ "member.revoke-in-hello-wait", "MEMBER-5 MEMBER-2", CF_NEEDS_RELOAD,
+	  test_revoke_in_hello_wait,
+	  "on reload also close, with ERROR revoked, a removed key's connection that has not "
+	  "sent HELLO yet" },
 	{ "member.failed-reload", "MEMBER-3 MEMBER-2", CF_NEEDS_RELOAD, test_failed_reload,
 	  "when a reload meets a malformed key file keep the previous keyring (links, digest, "
 	  "new links)" },

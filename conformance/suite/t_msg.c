@@ -180,6 +180,153 @@ out:
 	ib_buf_free(&frame);
 }
 
+/* ---- [MSG-12] message rules before link rules ---------------------------------------------- */
+
+/* The n-th hop-local message of signer s that fails a message rule, as message bytes; false
+ * past the last. The frame is another member's, not the link's peer's: valid, [LINK-3]
+ * would close the link for it. */
+static bool foreign_hop_case(struct cf_ctx *c, struct cfv_signer *s, int n, struct ib_buf *msg,
+			     const char **what)
+{
+	static const uint8_t nonce[16] = "conform-nonce-16";
+	static const uint8_t reason[] = "r";
+	struct ib_msg m = { 0 };
+
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.seq = cf_next_seq(c, s->tester);
+	switch (n) {
+	case 0:
+		*what = "type 0x06 with dest set to T1 [MSG-6]";
+		m.h.type = 0x06;
+		break;
+	case 1:
+		*what = "type 0x06 of version 2 [MSG-1]";
+		m.h.type = 0x06;
+		break;
+	case 2:
+		*what = "PING whose nonce_length is 3 [MSG-7]";
+		m.h.type = IB_MSG_PING;
+		m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
+		break;
+	case 3:
+		*what = "ERROR whose reason length points past its end [MSG-7]";
+		m.h.type = IB_MSG_ERROR;
+		m.u.error.code = IB_EC_SHUTTING_DOWN;
+		m.u.error.reason = (struct ib_slice){ reason, sizeof reason - 1 };
+		break;
+	default:
+		return false;
+	}
+	if (ib_msg_encode(msg, &m) != IB_OK) {
+		cf_harness_error(c, "cannot encode a hop-local message");
+		return false;
+	}
+	if (n == 0)
+		memcpy(msg->ptr + 12, cf_tester_id(c, 1), IB_ID_LEN);
+	else if (n == 1)
+		msg->ptr[0] = 2;
+	else if (n == 2)
+		msg->ptr[IB_MSG_HEADER_LEN] = 3;
+	else
+		msg->ptr[IB_MSG_HEADER_LEN + 2] = 200;
+	return true;
+}
+
+/* [MSG-12] Hop-local messages signed by T5, a member that is not the link's peer, each failing
+ * a message rule, sent by T0: dropped, and T0's link kept. A node that applied the link rule
+ * [LINK-3] first would close the link with protocol_violation. */
+static void test_checks_before_link_rules(struct cf_ctx *c)
+{
+	struct hn_peer *t0, *t1;
+	struct cfv_signer s, s5;
+	struct ib_buf msg = { 0 }, frame = { 0 };
+	const char *what;
+	char expected[200];
+
+	if (!cfv_two_children(c, &t0, &t1, &s))
+		goto out;
+	cfv_signer_init(c, &s5, 5);
+	for (int n = 0;; n++) {
+		ib_buf_reset(&msg);
+		ib_buf_reset(&frame);
+		if (!foreign_hop_case(c, &s5, n, &msg, &what))
+			break;
+		if (ib_frame_sign(&frame, s5.id, msg.ptr, msg.len) != IB_OK) {
+			cf_harness_error(c, "cannot sign");
+			goto out;
+		}
+		snprintf(expected, sizeof expected, "a %s, signed by T5 and sent by T0: dropped, "
+			 "T0's link kept (the message rules come before [LINK-3])", what);
+		if (!cfv_send_dropped(c, t0, t1, &s, &frame, "MSG-12", expected))
+			goto out;
+	}
+out:
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+}
+
+/* ---- [MSG-11] directed types need a dest ------------------------------------------------- */
+
+/* The n-th directed message with dest all zero, its body valid; false past the last. */
+static bool undirected_case(struct cf_ctx *c, int n, struct ib_msg *m)
+{
+	static const uint8_t key[] = "conform-undirected", out[] = "pong";
+	struct ib_slice k = { key, sizeof key - 1 };
+
+	memset(m, 0, sizeof *m);
+	switch (n) {
+	case 0:
+		m->h.type = IB_MSG_OFFER;
+		m->u.offer = (struct ib_offer){ 7, k, 1, *cf_tester_id(c, 0) };
+		return true;
+	case 1:
+		m->h.type = IB_MSG_SELECT;
+		m->u.select = (struct ib_select){ 7, k, 1 };
+		return true;
+	case 2:
+		m->h.type = IB_MSG_TRANSFER;
+		m->u.transfer.query_id = 7;
+		return true;
+	case 3:
+		m->h.type = IB_MSG_RESULT;
+		m->u.result = (struct ib_result){ 7, IB_STATUS_OK, { out, sizeof out - 1 } };
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* [MSG-11] OFFER, SELECT, TRANSFER and RESULT of T0 with dest all zero: dropped, not
+ * forwarded to T1, and not acted on: the SELECT gets no TRANSFER (a holder answers one
+ * "whether or not it knows the query", [ELECT-4]). */
+static void test_directed_dest_zero(struct cf_ctx *c)
+{
+	struct hn_peer *t0, *t1;
+	struct cfv_signer s;
+	struct ib_buf frame = { 0 };
+	struct ib_msg m;
+	char expected[200];
+	uint16_t status;
+
+	if (!cfv_two_children(c, &t0, &t1, &s))
+		goto out;
+	for (int n = 0; undirected_case(c, n, &m); n++) {
+		ib_buf_reset(&frame);
+		snprintf(expected, sizeof expected, "T0's %s with dest all zero: dropped, not "
+			 "forwarded to T1, T0's link kept", ib_msg_type_name(m.h.type));
+		if (!cfv_sign(c, &s, &m, &frame) ||
+		    !cfv_send_dropped(c, t0, t1, &s, &frame, "MSG-11", expected))
+			goto out;
+	}
+	/* The RESULT comes after anything the IUT sent about the frames before the command. */
+	if (cf_command(c, t0, NULL, "ib.ping", NULL, 0, &status, NULL))
+		cf_expect(c, hn_peer_count(t0, IB_MSG_TRANSFER) == 0, "MSG-11",
+			  "a SELECT with dest all zero is not acted on: no TRANSFER answers it",
+			  "the IUT answered it with a TRANSFER");
+out:
+	ib_buf_free(&frame);
+}
+
 /* ---- [MSG-5] the IUT's own seq ------------------------------------------------------------- */
 
 #define SEQ_CLOCK_SLACK_US (60ull * 1000000)
@@ -303,6 +450,13 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.flags-and-unknown-types", "MSG-4 MSG-10", 0, test_flags_and_unknown_types,
 	  "A PUBLISH with flags 0x8001 and messages of unknown end-to-end types 0x40 and 0x7f are "
 	  "forwarded byte for byte, and the IUT sends nothing back about them" },
+	{ "msg.checks-before-link-rules", "MSG-12", 0, test_checks_before_link_rules,
+	  "Hop-local messages (0x06 with dest set or version 2, a PING and an ERROR with bad "
+	  "bodies) signed by T5 but sent by T0: dropped by the message rules, T0's link kept "
+	  "(not closed for [LINK-3])" },
+	{ "msg.directed-dest-zero", "MSG-11", 0, test_directed_dest_zero,
+	  "OFFER, SELECT, TRANSFER and RESULT with dest all zero are dropped: not forwarded, the "
+	  "link kept, and the SELECT not answered with a TRANSFER" },
 	{ "msg.own-header", "MSG-4 MSG-5", 0, test_own_header,
 	  "Every frame the IUT originates (HELLO, RESULTs) has flags 0 and a seq above the "
 	  "previous one, and seq is the Unix time in microseconds" },

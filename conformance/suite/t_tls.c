@@ -3,9 +3,12 @@
  * certificates - and ones it must accept although their certificates look wrong; then, as
  * the IUT's parent, servers of the same kinds (tls.client-*, which need a node.conf).
  *
- * "Refused" is judged after the handshake too: in TLS 1.3 the client finishes before the
- * server has checked the client's certificate, so a refusing IUT then closes at once (alert
- * or EOF). One that does not is sent a valid HELLO, to tell "let in" from "slow to close". */
+ * A refusal is judged twice. First "no link" ([TLS-1] to [TLS-4]): in TLS 1.3 the client
+ * finishes before the server has checked the client's certificate, so an IUT that lets the
+ * handshake complete is sent a valid HELLO, to tell "let in" from "slow to close". Then
+ * "refused in the handshake, with the alert [TLS-8] names": the prober reports the alert it
+ * received, and a close_notify, an ERROR or a bare close after the handshake is no refusal of
+ * that kind. */
 #include "cf.h"
 #include "probe.h"
 
@@ -56,9 +59,8 @@ static bool accepted(struct cf_ctx *c, struct tls_probe *p, const char *req, con
 			 tls_probe_count(p, IB_MSG_HELLO), tls_probe_failure(p));
 }
 
-/* After the client side of the handshake: the IUT closes by itself ([TLS-4]: "fail the
- * handshake, or close immediately after it"). If it does not, a HELLO tells whether it let
- * the client in or decides only on the HELLO. */
+/* After the client side of the handshake: a refusing IUT closes by itself. If it does not, a
+ * HELLO tells whether it let the client in or decides only on the HELLO. */
 static void judge_after_handshake(struct cf_ctx *c, struct tls_probe *p, const char *req,
 				  const char *expected)
 {
@@ -83,22 +85,54 @@ static void judge_after_handshake(struct cf_ctx *c, struct tls_probe *p, const c
 			  "handshake, and %u ms after a HELLO", REFUSE_MS, REFUSE_MS);
 }
 
-/* How a refusal must look beyond "no link": what the spec names for some cases. */
+/* How a refusal must look beyond "no link" ([TLS-8]). */
 struct refusal {
-	bool before_finished;   /* [TLS-1] the handshake must not complete at all */
-	int alert;              /* [TLS-2] this alert must come (-1: any alert, or none) */
+	bool before_finished;   /* the prober's side of the handshake must not complete */
+	int alert, alt_alert;   /* the alert that must come (alt_alert: another allowed, or -1) */
+	const char *names;      /* for people: "bad_certificate (42)" */
 };
-#define ANY_REFUSAL ((struct refusal){ .alert = -1 })
 
-/* The IUT refuses the client: the handshake fails, or the IUT closes right after it. */
+/* [TLS-8] the refusal came as the alert of the table, not as a close after the handshake. */
+static void expect_alert(struct cf_ctx *c, const struct tls_probe *p, struct refusal how)
+{
+	char expected[160];
+	int got = tls_probe_alert(p);
+
+	snprintf(expected, sizeof expected, "the IUT fails the handshake with alert %s",
+		 how.names);
+	if (got < 0)
+		cf_expect(c, false, "TLS-8", expected, "it sent no alert: %s%s",
+			  tls_probe_handshaken(p) ? "the handshake completed, then " : "",
+			  tls_probe_failure(p));
+	else if (got == 0)
+		cf_expect(c, false, "TLS-8", expected, "it %s, then closed with close_notify",
+			  tls_probe_handshaken(p) ? "completed the handshake" : "stopped");
+	else
+		cf_expect(c, got == how.alert || got == how.alt_alert, "TLS-8", expected, "%s",
+			  tls_probe_failure(p));
+}
+
+/* [TLS-8] The alert of each refusal. */
+#define PROTOCOL_VERSION ((struct refusal){ true, SSL_AD_PROTOCOL_VERSION, -1, \
+					    "protocol_version (70)" })
+#define NO_ALPN_SERVER ((struct refusal){ true, SSL_AD_NO_APPLICATION_PROTOCOL, -1, \
+					  "no_application_protocol (120)" })
+#define NO_ALPN_CLIENT ((struct refusal){ true, SSL_AD_NO_APPLICATION_PROTOCOL, \
+					  SSL_AD_HANDSHAKE_FAILURE, "no_application_protocol " \
+					  "(120) or handshake_failure (40)" })
+#define NO_CERT ((struct refusal){ false, SSL_AD_CERTIFICATE_REQUIRED, -1, \
+				   "certificate_required (116)" })
+#define BAD_KEY ((struct refusal){ false, SSL_AD_BAD_CERTIFICATE, -1, "bad_certificate (42)" })
+
+/* The IUT refuses the client: no link ([TLS-1] to [TLS-4]), and the alert of [TLS-8]. */
 static void expect_refused(struct cf_ctx *c, const struct tls_probe_opts *o, const char *req,
 			   const char *client, struct refusal how)
 {
 	struct tls_probe *p = NULL;
 	char expected[256];
 
-	snprintf(expected, sizeof expected, "the IUT refuses %s: the handshake fails, or the "
-		 "IUT closes right after it", client);
+	snprintf(expected, sizeof expected, "the IUT refuses %s: no link, the connection ends "
+		 "without a HELLO answered", client);
 	if (!cf_iut_start(c, NULL) || !start_probe(c, o, &p))
 		goto out;
 	if (!cf_wait(c, tls_probe_settled, p, PROBE_MS, "the prober's TLS handshake ends"))
@@ -109,15 +143,12 @@ static void expect_refused(struct cf_ctx *c, const struct tls_probe_opts *o, con
 		goto out;
 	cf_note(c, "prober: refused (%s)", tls_probe_failure(p));
 	if (how.before_finished &&
-	    !cf_expect(c, !tls_probe_handshaken(p), req,
-		       "the IUT fails the handshake: it never negotiates that version",
+	    !cf_expect(c, !tls_probe_handshaken(p), strcmp(req, "TLS-1") ? "TLS-8" : req,
+		       "the IUT fails the handshake at the ClientHello: it never completes",
 		       "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
 		       tls_probe_failure(p)))
 		goto out;
-	if (how.alert >= 0)
-		cf_expect(c, tls_probe_alert(p) == how.alert, req,
-			  "the IUT fails the handshake with alert no_application_protocol (120)",
-			  "%s", tls_probe_alert(p) < 0 ? "it sent no alert" : tls_probe_failure(p));
+	expect_alert(c, p, how);
 out:
 	tls_probe_free(p);
 }
@@ -129,8 +160,7 @@ static void test_refuse_tls12(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.min_version = o.max_version = TLS1_2_VERSION;
-	expect_refused(c, &o, "TLS-1", "a client that offers only TLS 1.2",
-		       (struct refusal){ .before_finished = true, .alert = -1 });
+	expect_refused(c, &o, "TLS-1", "a client that offers only TLS 1.2", PROTOCOL_VERSION);
 }
 
 static void test_negotiates_13(struct cf_ctx *c)
@@ -156,8 +186,7 @@ static void test_refuse_no_alpn(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.no_alpn = true;
-	expect_refused(c, &o, "TLS-2", "a client that offers no ALPN",
-		       (struct refusal){ .alert = SSL_AD_NO_APPLICATION_PROTOCOL });
+	expect_refused(c, &o, "TLS-2", "a client that offers no ALPN", NO_ALPN_SERVER);
 }
 
 static void test_refuse_wrong_alpn(struct cf_ctx *c)
@@ -165,8 +194,7 @@ static void test_refuse_wrong_alpn(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.alpn = "h2";
-	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN h2",
-		       (struct refusal){ .alert = SSL_AD_NO_APPLICATION_PROTOCOL });
+	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN h2", NO_ALPN_SERVER);
 }
 
 /* ---- TLS-3, TLS-4 ------------------------------------------------------------------------- */
@@ -176,8 +204,7 @@ static void test_refuse_no_cert(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.cert = TLS_PROBE_CERT_NONE;
-	expect_refused(c, &o, "TLS-3", "a client that presents no certificate",
-		       ANY_REFUSAL);
+	expect_refused(c, &o, "TLS-3", "a client that presents no certificate", NO_CERT);
 }
 
 static void test_refuse_rsa_cert(struct cf_ctx *c)
@@ -186,7 +213,7 @@ static void test_refuse_rsa_cert(struct cf_ctx *c)
 
 	o.cert = TLS_PROBE_CERT_RSA;
 	expect_refused(c, &o, "TLS-3", "a client with an RSA-2048 certificate (HELLO signed by T0)",
-		       ANY_REFUSAL);
+		       BAD_KEY);
 }
 
 static void test_refuse_p256_cert(struct cf_ctx *c)
@@ -195,8 +222,7 @@ static void test_refuse_p256_cert(struct cf_ctx *c)
 
 	o.cert = TLS_PROBE_CERT_P256;
 	expect_refused(c, &o, "TLS-3",
-		       "a client with an ECDSA P-256 certificate (HELLO signed by T0)",
-		       ANY_REFUSAL);
+		       "a client with an ECDSA P-256 certificate (HELLO signed by T0)", BAD_KEY);
 }
 
 static void test_refuse_stranger(struct cf_ctx *c)
@@ -204,8 +230,7 @@ static void test_refuse_stranger(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.id = cf_tester_identity(c, CF_STRANGER);
-	expect_refused(c, &o, "TLS-4", "the stranger, a key not in authorized/",
-		       ANY_REFUSAL);
+	expect_refused(c, &o, "TLS-4", "the stranger, a key not in authorized/", BAD_KEY);
 }
 
 static void test_refuse_fresh_key(struct cf_ctx *c)
@@ -218,8 +243,7 @@ static void test_refuse_fresh_key(struct cf_ctx *c)
 		return;
 	}
 	o.id = fresh;
-	expect_refused(c, &o, "TLS-4", "a freshly generated key nobody authorized",
-		       ANY_REFUSAL);
+	expect_refused(c, &o, "TLS-4", "a freshly generated key nobody authorized", BAD_KEY);
 	ib_identity_free(fresh);
 }
 
@@ -395,15 +419,16 @@ static bool iut_connects_to_probe(struct cf_ctx *c, const struct tls_probe_opts 
 		       "the IUT connects to its parent (the prober) and the handshake ends");
 }
 
-/* The IUT, as a client, refuses the parent: it fails the handshake, or closes without HELLO. */
+/* The IUT, as a client, refuses the parent: no HELLO, and [TLS-8] an alert before its
+ * Finished (how.before_finished is true for every client refusal). */
 static void expect_parent_refused(struct cf_ctx *c, const struct tls_probe_opts *o,
-				  const char *req, const char *parent, bool before_finished)
+				  const char *req, const char *parent, struct refusal how)
 {
 	struct tls_probe *p = NULL;
 	char addr[IB_MAX_ADDR], expected[256];
 
-	snprintf(expected, sizeof expected, "the IUT refuses %s: it fails the handshake or "
-		 "closes, and sends no HELLO", parent);
+	snprintf(expected, sizeof expected, "the IUT refuses %s: it closes, and sends no HELLO",
+		 parent);
 	if (!iut_connects_to_probe(c, o, &p, addr))
 		goto out;
 	if (tls_probe_handshaken(p) && !tls_probe_closed(p))
@@ -415,10 +440,11 @@ static void expect_parent_refused(struct cf_ctx *c, const struct tls_probe_opts 
 		       "no HELLO, but the connection stayed open %u ms", REFUSE_MS))
 		goto out;
 	cf_note(c, "prober (parent): refused (%s)", tls_probe_failure(p));
-	cf_expect(c, !before_finished || !tls_probe_handshaken(p), req,
-		  "the IUT fails the handshake: it never negotiates that version",
-		  "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
-		  tls_probe_failure(p));
+	if (cf_expect(c, !tls_probe_handshaken(p), strcmp(req, "TLS-1") ? "TLS-8" : req,
+		      "the IUT fails the handshake before it sends its Finished",
+		      "it completed a %s handshake, then closed (%s)", tls_probe_version(p),
+		      tls_probe_failure(p)))
+		expect_alert(c, p, how);
 out:
 	tls_probe_free(p);
 }
@@ -428,7 +454,8 @@ static void test_client_refuse_tls12(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.min_version = o.max_version = TLS1_2_VERSION;
-	expect_parent_refused(c, &o, "TLS-1", "a parent that speaks only TLS 1.2", true);
+	expect_parent_refused(c, &o, "TLS-1", "a parent that speaks only TLS 1.2",
+			      PROTOCOL_VERSION);
 }
 
 static void test_client_refuse_no_alpn(struct cf_ctx *c)
@@ -436,7 +463,8 @@ static void test_client_refuse_no_alpn(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.no_alpn = true;
-	expect_parent_refused(c, &o, "TLS-2", "a parent that selects no ALPN protocol", false);
+	expect_parent_refused(c, &o, "TLS-2", "a parent that selects no ALPN protocol",
+			      NO_ALPN_CLIENT);
 }
 
 static void test_client_refuse_p256(struct cf_ctx *c)
@@ -444,8 +472,7 @@ static void test_client_refuse_p256(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.cert = TLS_PROBE_CERT_P256;
-	expect_parent_refused(c, &o, "TLS-3", "a parent with an ECDSA P-256 certificate",
-			      false);
+	expect_parent_refused(c, &o, "TLS-3", "a parent with an ECDSA P-256 certificate", BAD_KEY);
 }
 
 static void test_client_refuse_stranger(struct cf_ctx *c)
@@ -453,8 +480,7 @@ static void test_client_refuse_stranger(struct cf_ctx *c)
 	struct tls_probe_opts o = good_client(c);
 
 	o.id = cf_tester_identity(c, CF_STRANGER);
-	expect_parent_refused(c, &o, "TLS-4", "a parent whose key is not in authorized/",
-			      false);
+	expect_parent_refused(c, &o, "TLS-4", "a parent whose key is not in authorized/", BAD_KEY);
 }
 
 /* The IUT as a client with T0 (authorized) as its parent: its HELLO arrives. */
@@ -569,24 +595,29 @@ out:
 }
 
 const struct cf_test cf_tests_tls[] = {
-	{ "tls.refuse-tls12", "TLS-1", 0, test_refuse_tls12,
+	{ "tls.refuse-tls12", "TLS-1 TLS-8", 0, test_refuse_tls12,
 	  "Refuse a client that offers only TLS 1.2: fail the handshake (protocol_version)" },
 	{ "tls.negotiates-1.3", "TLS-1", 0, test_negotiates_13,
 	  "Offered TLS 1.2 and 1.3 by an authorized client, negotiate TLS 1.3" },
-	{ "tls.refuse-no-alpn", "TLS-2", 0, test_refuse_no_alpn,
+	{ "tls.refuse-no-alpn", "TLS-2 TLS-8", 0, test_refuse_no_alpn,
 	  "Fail the handshake (no_application_protocol) when the ClientHello has no ALPN" },
-	{ "tls.refuse-wrong-alpn", "TLS-2", 0, test_refuse_wrong_alpn,
+	{ "tls.refuse-wrong-alpn", "TLS-2 TLS-8", 0, test_refuse_wrong_alpn,
 	  "Fail the handshake (no_application_protocol) when the client offers only ALPN h2" },
-	{ "tls.refuse-no-cert", "TLS-3", 0, test_refuse_no_cert,
-	  "Request a client certificate and fail the handshake when the client sends none" },
-	{ "tls.refuse-rsa-cert", "TLS-3", 0, test_refuse_rsa_cert,
-	  "Refuse a client whose certificate key is RSA: only Ed25519 keys are accepted" },
-	{ "tls.refuse-p256-cert", "TLS-3", 0, test_refuse_p256_cert,
-	  "Refuse a client whose certificate key is ECDSA P-256: only Ed25519 is accepted" },
-	{ "tls.refuse-stranger", "TLS-4 MEMBER-4", 0, test_refuse_stranger,
-	  "Refuse a client whose Ed25519 key is not in authorized/ (the suite's stranger)" },
-	{ "tls.refuse-fresh-key", "TLS-4 MEMBER-4", 0, test_refuse_fresh_key,
-	  "Refuse a client with a freshly generated Ed25519 key that nobody authorized" },
+	{ "tls.refuse-no-cert", "TLS-3 TLS-8", 0, test_refuse_no_cert,
+	  "Request a client certificate and fail the handshake (certificate_required) when the "
+	  "client sends none: not a close after the handshake" },
+	{ "tls.refuse-rsa-cert", "TLS-3 TLS-8", 0, test_refuse_rsa_cert,
+	  "Refuse a client whose certificate key is RSA: only Ed25519 keys are accepted "
+	  "(bad_certificate)" },
+	{ "tls.refuse-p256-cert", "TLS-3 TLS-8", 0, test_refuse_p256_cert,
+	  "Refuse a client whose certificate key is ECDSA P-256: only Ed25519 is accepted "
+	  "(bad_certificate)" },
+	{ "tls.refuse-stranger", "TLS-4 TLS-8 MEMBER-4", 0, test_refuse_stranger,
+	  "Refuse a client whose Ed25519 key is not in authorized/ (the suite's stranger): fail "
+	  "the handshake with bad_certificate" },
+	{ "tls.refuse-fresh-key", "TLS-4 TLS-8 MEMBER-4", 0, test_refuse_fresh_key,
+	  "Refuse a client with a freshly generated Ed25519 key that nobody authorized "
+	  "(bad_certificate)" },
 	{ "tls.server-key", "TLS-3 TLS-4", 0, test_server_key,
 	  "Present a certificate of the node's own Ed25519 identity key (what peers pin)" },
 	{ "tls.expired-cert", "TLS-5", 0, test_expired_cert,
@@ -603,14 +634,18 @@ const struct cf_test cf_tests_tls[] = {
 	  "Support X25519 key exchange (SHOULD): a client offering only X25519 gets a link" },
 	{ "tls.self-signed", "TLS-7", 0, test_self_signed,
 	  "Present a self-signed certificate of the identity key (SHOULD)" },
-	{ "tls.client-refuse-tls12", "TLS-1", CF_NEEDS_CONFIG, test_client_refuse_tls12,
-	  "As a client, fail the handshake with a parent that speaks only TLS 1.2" },
-	{ "tls.client-refuse-no-alpn", "TLS-2", CF_NEEDS_CONFIG, test_client_refuse_no_alpn,
-	  "As a client, close (no HELLO) when the parent selects no ALPN protocol" },
-	{ "tls.client-refuse-p256", "TLS-3", CF_NEEDS_CONFIG, test_client_refuse_p256,
-	  "As a client, refuse a parent whose certificate key is ECDSA P-256, not Ed25519" },
-	{ "tls.client-refuse-stranger", "TLS-4", CF_NEEDS_CONFIG, test_client_refuse_stranger,
-	  "As a client, refuse a parent whose key is not in authorized/ (no HELLO)" },
+	{ "tls.client-refuse-tls12", "TLS-1 TLS-8", CF_NEEDS_CONFIG, test_client_refuse_tls12,
+	  "As a client, fail the handshake (protocol_version) with a parent that speaks only "
+	  "TLS 1.2" },
+	{ "tls.client-refuse-no-alpn", "TLS-2 TLS-8", CF_NEEDS_CONFIG, test_client_refuse_no_alpn,
+	  "As a client, fail the handshake before its Finished (no_application_protocol or "
+	  "handshake_failure) when the parent selects no ALPN protocol" },
+	{ "tls.client-refuse-p256", "TLS-3 TLS-8", CF_NEEDS_CONFIG, test_client_refuse_p256,
+	  "As a client, refuse a parent whose certificate key is ECDSA P-256, not Ed25519, in "
+	  "the handshake (bad_certificate)" },
+	{ "tls.client-refuse-stranger", "TLS-4 TLS-8", CF_NEEDS_CONFIG, test_client_refuse_stranger,
+	  "As a client, refuse a parent whose key is not in authorized/ in the handshake "
+	  "(bad_certificate), no HELLO" },
 	{ "tls.client-expired-parent", "TLS-5", CF_NEEDS_CONFIG, test_client_expired_parent,
 	  "As a client, accept an authorized parent key in an expired, foreign-issued cert" },
 	{ "tls.client-hello", "TLS-2 TLS-3", CF_NEEDS_CONFIG, test_client_hello,

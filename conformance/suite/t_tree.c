@@ -283,6 +283,139 @@ static void closing_parent_close(struct closing_parent *cp)
 	cp->fd = -1;
 }
 
+/* ---- a parent that takes connections and never answers ---------------------------------- */
+
+#define SILENT_CONNS 4
+
+/* A parent address that takes TCP connections and never answers them: the IUT's client
+ * connection stays in its TLS handshake, its peer unknown. A connection the IUT closes is
+ * seen as EOF. */
+struct silent_parent {
+	struct ib_loop *loop;
+	int fd;
+	int conns[SILENT_CONNS];
+	size_t n;
+	bool iut_closed;
+};
+
+static void on_silent_read(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct silent_parent *sp = arg;
+	uint8_t buf[4096];
+	size_t got;
+	int err = ib_net_read(fd, buf, sizeof buf, &got);
+
+	(void)events;
+	if (err == IB_OK || err == IB_ERR_AGAIN)
+		return; /* the ClientHello, left unanswered */
+	sp->iut_closed = true;
+	ib_loop_unwatch(loop, fd);
+	for (size_t i = 0; i < sp->n; i++)
+		if (sp->conns[i] == fd)
+			sp->conns[i] = -1;
+	ib_net_close(fd);
+}
+
+static void on_silent_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct silent_parent *sp = arg;
+	char name[128];
+	int conn;
+
+	(void)events;
+	if (ib_net_accept(fd, &conn, name, sizeof name) != IB_OK)
+		return;
+	if (sp->n == SILENT_CONNS ||
+	    ib_loop_watch(loop, conn, IB_EV_READ, on_silent_read, sp) != IB_OK) {
+		ib_net_close(conn);
+		return;
+	}
+	sp->conns[sp->n++] = conn;
+}
+
+static bool silent_accepted(void *arg)
+{
+	return ((struct silent_parent *)arg)->n > 0;
+}
+
+static bool silent_parent_open(struct cf_ctx *c, struct silent_parent *sp,
+			       char addr[IB_MAX_ADDR])
+{
+	struct ib_diag diag = { 0 };
+	uint16_t port = 0;
+
+	memset(sp, 0, sizeof *sp);
+	sp->loop = cf_loop(c);
+	sp->fd = -1;
+	if (ib_net_listen("127.0.0.1", 0, &sp->fd, &port, &diag) != IB_OK) {
+		cf_harness_error(c, "cannot listen: %s", diag.reason);
+		return false;
+	}
+	if (ib_loop_watch(sp->loop, sp->fd, IB_EV_READ, on_silent_accept, sp) != IB_OK) {
+		ib_net_close(sp->fd);
+		sp->fd = -1;
+		cf_harness_error(c, "cannot watch the listening socket");
+		return false;
+	}
+	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", port);
+	return true;
+}
+
+static void silent_parent_close(struct silent_parent *sp)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		if (sp->conns[i] < 0)
+			continue;
+		ib_loop_unwatch(sp->loop, sp->conns[i]);
+		ib_net_close(sp->conns[i]);
+		sp->conns[i] = -1;
+	}
+	if (sp->fd < 0)
+		return;
+	ib_loop_unwatch(sp->loop, sp->fd);
+	ib_net_close(sp->fd);
+	sp->fd = -1;
+}
+
+/* ---- more helpers ------------------------------------------------------------------------ */
+
+/* n ids of no known node, for paths deeper than the testers can fill. */
+static void random_ids(struct cf_ctx *c, ib_id *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < IB_ID_LEN; j++)
+			ids[i].b[j] = (uint8_t)cf_rand(c);
+}
+
+static bool peer_closed(void *arg)
+{
+	return hn_peer_closed(arg);
+}
+
+/* Connects p as a child and sends HELLO: the IUT must answer HELLO and keep the link. */
+static bool expect_child_accepted(struct cf_ctx *c, struct hn_peer *p, const char *req,
+				  const char *expected)
+{
+	const struct hn_got *err;
+	char why[64] = "";
+
+	if (!p || !cf_connect(c, p))
+		return false;
+	if (hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot send HELLO");
+		return false;
+	}
+	if (!cf_run_until(c, got_hello, p, TREE_WAIT_MS) && !cf_ok(c))
+		return false;
+	cf_run_for(c, 0);
+	if ((err = hn_peer_last(p, IB_MSG_ERROR)) != NULL)
+		snprintf(why, sizeof why, " with ERROR %s", ib_error_code_name(err->error_code));
+	return cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1 && !hn_peer_closed(p), req,
+			 expected, "%s; the link %s%s",
+			 hn_peer_count(p, IB_MSG_HELLO) ? "it answered HELLO" : "no HELLO came",
+			 hn_peer_closed(p) ? "was closed" : "stayed open", why);
+}
+
 /* ---- [TREE-1] [TREE-11] parents in order ----------------------------------------------- */
 
 static void test_parents_in_order(struct cf_ctx *c)
@@ -941,6 +1074,440 @@ static void test_root_joins_iut(struct cf_ctx *c)
 	expect_flows(c, ours, theirs, "from the IUT's child to R0's", "FLOOD-1");
 }
 
+/* ---- [TREE-12] one address at a time ------------------------------------------------------ */
+
+/* The first parent takes the IUT's HELLO and does not answer: while that attempt is in
+ * progress the second address sees nothing; once the first refuses, the second is tried. */
+static void test_one_parent_at_a_time(struct cf_ctx *c)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR];
+	struct hn_peer *first, *second;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	if (!(first = parent_peer(c, 1, &o, a0)) || !(second = parent_peer(c, 2, &o, a1)) ||
+	    !cf_iut_start(c, &o) || !cf_wait_type(c, first, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return;
+	hn_peer_unlisten(first);
+	cf_run_for(c, TREE_WAIT_MS / 2);
+	if (!cf_expect(c, untouched(second), "TREE-12",
+		       "while its HELLO to the first address is unanswered, the IUT opens no "
+		       "connection to the second address",
+		       "the second address got %s within %u ms",
+		       hn_peer_tls_open(second) ? "a TLS connection" : "frames", TREE_WAIT_MS / 2))
+		return;
+	if (!send_error(c, first, IB_EC_NO_CHILDREN_ACCEPTED))
+		return;
+	if (!cf_run_until(c, got_hello, second, TREE_WAIT_MS) && !cf_ok(c))
+		return;
+	cf_expect(c, hn_peer_count(second, IB_MSG_HELLO) == 1, "TREE-1",
+		  "once the first address refused, the IUT tries the second", "no HELLO came");
+}
+
+/* ---- [TREE-13] [TREE-14] rounds and their backoff ----------------------------------------- */
+
+/* Long enough that real time tells "at once" (a few ms) from the shortest wait (min / 2). */
+#define ROUND_MIN_MS 400u
+#define ROUND_MAX_MS 800u
+#define ROUNDS 3
+
+struct two_refusing {
+	const struct closing_parent *a, *b;
+};
+
+static bool rounds_done(void *arg)
+{
+	const struct two_refusing *w = arg;
+
+	return w->a->n >= ROUNDS && w->b->n >= ROUNDS;
+}
+
+/* Both addresses refuse: in each round the second is tried right after the first (no wait
+ * inside a round), and the backoff is waited between rounds only. */
+static void test_round_all_addresses(struct cf_ctx *c)
+{
+	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150, delay = ROUND_MIN_MS;
+	struct closing_parent a, b;
+	struct two_refusing w = { &a, &b };
+	char aa[IB_MAX_ADDR], ab[IB_MAX_ADDR], gaps[256];
+	struct cf_iut_opts o;
+	size_t used = 0;
+	bool ok = true;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = ROUND_MIN_MS;
+	o.reconnect_max_ms = ROUND_MAX_MS;
+	if (!closing_parent_open(c, &a, aa))
+		return;
+	if (!closing_parent_open(c, &b, ab))
+		goto out;
+	o.parents[o.nparents++] = aa;
+	o.parents[o.nparents++] = ab;
+	if (!cf_iut_start(c, &o) ||
+	    !cf_wait(c, rounds_done, &w, 4 * ROUND_MAX_MS + TREE_WAIT_MS,
+		     "three rounds over two refusing parent addresses"))
+		goto out;
+	for (size_t k = 0; k < ROUNDS; k++) {
+		uint64_t inside = b.at_ms[k] - a.at_ms[k];
+
+		/* Any wait is at least reconnect_min_ms / 2: less is "at once". */
+		if (b.at_ms[k] < a.at_ms[k] || inside >= ROUND_MIN_MS / 2)
+			ok = false;
+		used += (size_t)snprintf(gaps + used, sizeof gaps - used, "%sfirst->second %llu",
+					 k ? ", " : "", (unsigned long long)inside);
+		if (k + 1 == ROUNDS)
+			break;
+		{
+			uint64_t between = a.at_ms[k + 1] - b.at_ms[k];
+
+			if (a.at_ms[k + 1] < b.at_ms[k] || between + 5 < delay / 2 ||
+			    between > delay + slack)
+				ok = false;
+			used += (size_t)snprintf(gaps + used, sizeof gaps - used,
+						 ", second->first %llu", (unsigned long long)between);
+		}
+		delay = delay * 2 > ROUND_MAX_MS ? ROUND_MAX_MS : delay * 2;
+	}
+	cf_expect(c, ok, "TREE-13",
+		  "in each round the second address right after the first (under 200 ms: no "
+		  "wait inside a round), then a wait between rounds in [d/2, d], d = 400 then 800",
+		  "gaps between connection attempts (ms): %s", gaps);
+out:
+	closing_parent_close(&a);
+	closing_parent_close(&b);
+}
+
+#define FLAP_MIN_MS 400u
+#define FLAP_MAX_MS 1600u
+
+/* One parent address whose testers (all T1) each answer the IUT's HELLO, keep the link a
+ * while, and drop it with ERROR shutting_down. The next tester listens before the drop, so
+ * the IUT's next round finds the address. */
+struct flapper {
+	struct hn_peer *cur;
+	uint16_t port;
+	uint64_t dropped_ms;
+};
+
+/* The IUT's next join: its HELLO within within_ms (*gap_ms: from the last drop to it),
+ * answered, kept hold_ms, dropped. */
+static bool flap(struct cf_ctx *c, struct flapper *f, uint32_t within_ms, uint32_t hold_ms,
+		 uint64_t *gap_ms)
+{
+	struct hn_peer *next;
+
+	cf_run_until(c, got_hello, f->cur, within_ms);
+	if (!cf_ok(c))
+		return false;
+	if (!cf_expect(c, hn_peer_count(f->cur, IB_MSG_HELLO) == 1, "TREE-14",
+		       "the IUT joins its parent address again", "no HELLO within %u ms",
+		       within_ms))
+		return false;
+	*gap_ms = hn_peer_last(f->cur, IB_MSG_HELLO)->at_us / 1000 - f->dropped_ms;
+	if (!cf_accept_child(c, f->cur, NULL, 0))
+		return false;
+	if (hold_ms) {
+		cf_run_for(c, hold_ms);
+		if (!cf_expect(c, !hn_peer_closed(f->cur), "TREE-14",
+			       "the IUT keeps its parent link", "it closed it"))
+			return false;
+	}
+	hn_peer_unlisten(f->cur);
+	if (!(next = cf_peer(c, 1)) || hn_peer_listen(next, &f->port) != IB_OK) {
+		if (cf_ok(c))
+			cf_harness_error(c, "cannot listen again on port %u", f->port);
+		return false;
+	}
+	if (!send_error(c, f->cur, IB_EC_SHUTTING_DOWN))
+		return false;
+	f->dropped_ms = cf_now_ms(c);
+	f->cur = next;
+	return true;
+}
+
+/* A wait of the backoff with delay d: in [d/2, d], timers fire late (slack), never early. */
+static bool expect_wait(struct cf_ctx *c, uint64_t gap, uint64_t d, const char *expected)
+{
+	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150;
+
+	return cf_expect(c, gap + 5 >= d / 2 && gap <= d + slack, "TREE-14", expected,
+			 "its HELLO came %llu ms after the drop", (unsigned long long)gap);
+}
+
+/* A parent that drops the IUT at once, twice: each loss is a failed round, the delay
+ * doubles. Then a link that lasts past reconnect_max_ms: its loss is followed by a round at
+ * once, and the delay is back to reconnect_min_ms. */
+static void test_backoff_rounds(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	struct flapper f;
+	uint64_t gap;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = FLAP_MIN_MS;
+	o.reconnect_max_ms = FLAP_MAX_MS;
+	memset(&f, 0, sizeof f);
+	if (!(f.cur = parent_peer(c, 1, &o, addr)))
+		return;
+	f.port = addr_port(addr);
+	if (!cf_iut_start(c, &o))
+		return;
+	f.dropped_ms = cf_now_ms(c);
+	if (!flap(c, &f, TREE_WAIT_MS, 0, &gap) ||
+	    !flap(c, &f, FLAP_MIN_MS + TREE_WAIT_MS, 0, &gap) ||
+	    !expect_wait(c, gap, FLAP_MIN_MS,
+			 "a parent lost at once after the join is a failed round: a wait in "
+			 "[200, 400] ms (reconnect_min_ms = 400) before the next round"))
+		return;
+	if (!flap(c, &f, 2 * FLAP_MIN_MS + TREE_WAIT_MS, FLAP_MAX_MS + FLAP_MIN_MS, &gap) ||
+	    !expect_wait(c, gap, 2 * FLAP_MIN_MS,
+			 "after a second such loss the delay has doubled: a wait in [400, 800] ms"))
+		return;
+	/* That link lasted 2000 ms, past reconnect_max_ms = 1600. */
+	if (!flap(c, &f, TREE_WAIT_MS, 0, &gap) ||
+	    !cf_expect(c, gap < FLAP_MIN_MS / 2, "TREE-14",
+		       "a parent lost after reconnect_max_ms: a new round at once (under 200 ms, "
+		       "the shortest backoff wait)",
+		       "its HELLO came %llu ms after the drop", (unsigned long long)gap))
+		return;
+	if (!flap(c, &f, FLAP_MAX_MS + TREE_WAIT_MS, 0, &gap))
+		return;
+	expect_wait(c, gap, FLAP_MIN_MS,
+		    "the long-lived link reset the delay: the next failed round waits in [200, "
+		    "400] ms, not [800, 1600]");
+}
+
+/* A parent link that lasted past reconnect_max_ms, closed by the IUT for a loop: that is a
+ * failed round all the same, a wait before the next (the delay back at reconnect_min_ms). */
+static void test_loop_rejoin_waits(struct cf_ctx *c)
+{
+	struct hn_peer *parent, *again;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	uint64_t sent_ms, gap;
+	uint16_t port;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = FLAP_MIN_MS;
+	o.reconnect_max_ms = FLAP_MAX_MS;
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	port = addr_port(addr);
+	hn_peer_unlisten(parent);
+	if (!(again = cf_peer(c, 1)) || hn_peer_listen(again, &port) != IB_OK) {
+		if (cf_ok(c))
+			cf_harness_error(c, "cannot listen again on %s", addr);
+		return;
+	}
+	cf_run_for(c, FLAP_MAX_MS + FLAP_MIN_MS);
+	{
+		const ib_id *looped[] = { cf_iut_id(c), cf_tester_id(c, 1) };
+
+		sent_ms = cf_now_ms(c);
+		if (!send_path(c, parent, looped, 2) ||
+		    !cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS))
+			return;
+	}
+	cf_run_until(c, got_hello, again, FLAP_MIN_MS + TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(again, IB_MSG_HELLO) == 1, "TREE-7",
+		       "after the loop the IUT rejoins later", "no HELLO within %u ms",
+		       FLAP_MIN_MS + TREE_WAIT_MS))
+		return;
+	gap = hn_peer_last(again, IB_MSG_HELLO)->at_us / 1000 - sent_ms;
+	expect_wait(c, gap, FLAP_MIN_MS,
+		    "a parent left for a loop is a failed round, however long the link was open: "
+		    "a wait in [200, 400] ms before the next round, not a round at once");
+}
+
+/* ---- [TREE-15] [TREE-16] client mode and connections in progress -------------------------- */
+
+/* A client-mode IUT whose HELLO to its parent is unanswered is a root: it accepts a child.
+ * When the parent answers, every connection it accepted goes: the open child, one in
+ * HELLO-WAIT (closed without waiting for its HELLO), one still in TLS (cut, or refused at its
+ * HELLO). */
+static void test_client_mode_pending(struct cf_ctx *c)
+{
+	struct hn_peer *parent, *open_child, *waiting, *mid_tls;
+	const struct hn_got *err;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	o.client_mode = true;
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return;
+	hn_peer_unlisten(parent);
+	if (!expect_child_accepted(c, (open_child = cf_peer(c, 0)), "TREE-15",
+				   "a client-mode node whose parent has not answered its HELLO yet "
+				   "is a root: it accepts a child"))
+		return;
+	if (!(waiting = cf_peer(c, 2)) || !cf_connect(c, waiting))
+		return;
+	if (!(mid_tls = cf_peer(c, 3)) ||
+	    hn_peer_connect_to(mid_tls, cf_iut_host(c), cf_iut_port(c)) != IB_OK) {
+		if (cf_ok(c))
+			cf_harness_error(c, "cannot connect to the IUT");
+		return;
+	}
+	hn_peer_pause(mid_tls, true); /* its ClientHello goes, then it reads nothing */
+	cf_run_for(c, 100);
+	if (!cf_accept_child(c, parent, NULL, 0))
+		return;
+	if (!cf_wait_closed(c, open_child, IB_EC_NO_CHILDREN_ACCEPTED, "TREE-16", TREE_WAIT_MS) ||
+	    !cf_wait_closed(c, waiting, IB_EC_NO_CHILDREN_ACCEPTED, "TREE-16", TREE_WAIT_MS))
+		return;
+	hn_peer_pause(mid_tls, false);
+	cf_run_until(c, tls_settled, mid_tls, TREE_WAIT_MS);
+	if (hn_peer_tls_open(mid_tls))
+		hn_peer_send_hello(mid_tls, IB_ROLE_SERVER, 30000, NULL, 0); /* may meet a close */
+	cf_run_until(c, peer_closed, mid_tls, TREE_WAIT_MS);
+	if (!cf_ok(c))
+		return;
+	err = hn_peer_last(mid_tls, IB_MSG_ERROR);
+	if (!cf_expect(c, hn_peer_closed(mid_tls) && !hn_peer_count(mid_tls, IB_MSG_HELLO) &&
+			       (!err || err->error_code == IB_EC_NO_CHILDREN_ACCEPTED),
+		       "TREE-16",
+		       "a connection still in TLS when the IUT joined never becomes a child: cut, "
+		       "or refused at its HELLO with no_children_accepted",
+		       "%s; %s%s", hn_peer_count(mid_tls, IB_MSG_HELLO) ? "it answered HELLO" : "no HELLO",
+		       hn_peer_closed(mid_tls) ? "closed" : "still open",
+		       err ? (err->error_code == IB_EC_NO_CHILDREN_ACCEPTED ? ""
+									   : " with ERROR of another code")
+			   : ""))
+		return;
+	cf_expect(c, !hn_peer_closed(parent), "TREE-3",
+		  "the parent link stays while the IUT closes its children", "it closed");
+}
+
+/* ---- [TREE-17] [TREE-18] paths of 255 ids ------------------------------------------------ */
+
+/* The IUT's parent is 254 deep: the IUT's path holds 255 ids, and a child has no room. */
+static void test_full_path_server(struct cf_ctx *c)
+{
+	static ib_id above[IB_MAX_PATH - 2];
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	random_ids(c, above, IB_MAX_PATH - 2);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, above, IB_MAX_PATH - 2))
+		return;
+	hn_peer_unlisten(parent);
+	cf_run_for(c, 100);
+	if (!cf_expect(c, !hn_peer_closed(parent), "TREE-18",
+		       "a parent whose path holds 254 ids leaves room for the IUT (255)",
+		       "the IUT closed its parent link"))
+		return;
+	if (!expect_child_refused(c, cf_peer(c, 0), NULL, 0, IB_EC_LOOP_DETECTED, "TREE-17"))
+		return;
+	cf_expect(c, !hn_peer_closed(parent), "TREE-17",
+		  "refusing the child leaves the parent link up", "it closed");
+}
+
+/* The parent's HELLO path holds 255 ids: the IUT cannot append itself. */
+static void test_full_path_client(struct cf_ctx *c)
+{
+	static ib_id above[IB_MAX_PATH - 1];
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *child;
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	random_ids(c, above, IB_MAX_PATH - 1);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, above, IB_MAX_PATH - 1))
+		return;
+	hn_peer_unlisten(parent);
+	if (!cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-18", TREE_WAIT_MS))
+		return;
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	{
+		const ib_id *want[] = { cf_iut_id(c) };
+
+		expect_hello_path(c, child, want, 1, "TREE-18",
+				  "having refused that parent, the IUT is a root (path: itself)");
+	}
+}
+
+/* ---- [TREE-19] PATH ends with its sender -------------------------------------------------- */
+
+static void test_path_not_sender(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *child;
+	struct cf_iut_opts o;
+	size_t mark;
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	mark = hn_peer_received(child);
+	{
+		/* From T1, a path that ends with T3. */
+		const ib_id *sent[] = { cf_tester_id(c, 2), cf_tester_id(c, 3) };
+		const ib_id *taken[] = { cf_tester_id(c, 2), cf_tester_id(c, 3), cf_iut_id(c) };
+		const ib_id *root[] = { cf_iut_id(c) };
+
+		if (!send_path(c, parent, sent, 2) ||
+		    !cf_wait_closed(c, parent, IB_EC_PROTOCOL_VIOLATION, "TREE-19", TREE_WAIT_MS) ||
+		    !expect_path(c, child, mark, root, 1, TREE_WAIT_MS, "TREE-10",
+				 "having closed its parent, the IUT is a root: PATH [IUT] to its child"))
+			return;
+		cf_expect(c, find_path(child, mark, taken, 3) == SIZE_MAX, "TREE-19",
+			  "the IUT does not take a PATH that does not end with its parent",
+			  "it sent its child the path [T2, T3, IUT]");
+	}
+}
+
+/* ---- [TREE-20] a connection whose peer is unknown is no simultaneous link ---------------- */
+
+/* The IUT's connection to its parent address hangs in TLS: whoever is there is unknown.
+ * Testers with ids below and above the IUT's link as children: each is an ordinary child,
+ * and the IUT's pending connection stays. */
+static void test_pending_connect_unknown(struct cf_ctx *c)
+{
+	int sides[2] = { tester_on_side(c, true), tester_on_side(c, false) };
+	struct silent_parent sp;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	if (!silent_parent_open(c, &sp, addr))
+		return;
+	o.parents[o.nparents++] = addr;
+	if (!cf_iut_start(c, &o) ||
+	    !cf_wait(c, silent_accepted, &sp, TREE_WAIT_MS, "the IUT connects to its parent"))
+		goto out;
+	cf_run_for(c, 50); /* its ClientHello sent, unanswered */
+	for (size_t i = 0; i < 2; i++) {
+		if (sides[i] < 0) {
+			cf_note(c, "no tester id %s the IUT's with this seed", i ? "above" : "below");
+			continue;
+		}
+		if (!expect_child_accepted(c, cf_peer(c, sides[i]), "TREE-20",
+					   "the IUT's own connection still in TLS is no connection to "
+					   "this child: the child links as any other"))
+			goto out;
+	}
+	cf_run_for(c, 100);
+	cf_expect(c, !sp.iut_closed, "TREE-20",
+		  "the IUT keeps its connection to the parent address, still in TLS",
+		  "it closed it when a child linked");
+out:
+	silent_parent_close(&sp);
+}
+
 const struct cf_test cf_tests_tree[] = {
 	{ "tree.parents-in-order", "TREE-1 TREE-5 TREE-11", CF_NEEDS_CONFIG, test_parents_in_order,
 	  "try the parents in order (skip one that refuses), then hold that one parent link only" },
@@ -982,5 +1549,32 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.root-joins-iut", "TREE-3 FLOOD-1", 0, test_root_joins_iut,
 	  "accept another root (a reference node with its own child) as a child and flood "
 	  "frames between the two subtrees" },
+	{ "tree.one-parent-at-a-time", "TREE-12 TREE-1", CF_NEEDS_CONFIG,
+	  test_one_parent_at_a_time,
+	  "while the attempt on one parent address is in progress, open no connection to the "
+	  "next; try the next once it failed" },
+	{ "tree.round-all-addresses", "TREE-13", CF_NEEDS_CONFIG, test_round_all_addresses,
+	  "a round tries every parent address back to back; the backoff is waited between "
+	  "rounds only" },
+	{ "tree.backoff-rounds", "TREE-13 TREE-14", CF_NEEDS_CONFIG, test_backoff_rounds,
+	  "a parent lost soon after the join is a failed round (wait, delay doubles); one lost "
+	  "after reconnect_max_ms is followed by a round at once and resets the delay" },
+	{ "tree.loop-rejoin-waits", "TREE-14 TREE-7", CF_NEEDS_CONFIG, test_loop_rejoin_waits,
+	  "a parent link closed for a loop is a failed round however long it lasted: wait "
+	  "before rejoining" },
+	{ "tree.client-mode-pending", "TREE-15 TREE-16 TREE-3", CF_NEEDS_CONFIG,
+	  test_client_mode_pending,
+	  "mode = client: accept children while the parent's HELLO is awaited; on joining, close "
+	  "every accepted connection, in HELLO-WAIT or TLS too" },
+	{ "tree.full-path-server", "TREE-17", CF_NEEDS_CONFIG, test_full_path_server,
+	  "with a path of 255 ids, refuse every child with loop_detected" },
+	{ "tree.full-path-client", "TREE-18", CF_NEEDS_CONFIG, test_full_path_client,
+	  "close with loop_detected a parent whose HELLO path holds 255 ids" },
+	{ "tree.path-not-sender", "TREE-19 TREE-10", CF_NEEDS_CONFIG, test_path_not_sender,
+	  "close with protocol_violation a parent whose PATH does not end with its own id, and "
+	  "become a root" },
+	{ "tree.pending-connect-unknown", "TREE-20", CF_NEEDS_CONFIG, test_pending_connect_unknown,
+	  "a client connection still in TLS (peer unknown) is no simultaneous link: children link "
+	  "as usual and the connection stays" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

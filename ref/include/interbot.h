@@ -30,6 +30,9 @@
 #define IB_MAX_STRING 255u               /* u8-prefixed strings */
 #define IB_MAX_BLOB 16777215u            /* u24-prefixed blobs */
 #define IB_MAX_PATH 255u                 /* ids in a path */
+/* [DATA-10] max_value: the longest value a node publishes, so that an ib.get RESULT of the
+ * item (421 bytes around the value, with a 255-byte key) fits the smallest max_message. */
+#define IB_MAX_VALUE (IB_MAX_MESSAGE_MIN - 421u)
 #define IB_NONCE_MIN 16u                 /* [KA-2] */
 #define IB_NONCE_MAX 64u
 #define IB_REPLAY_WINDOW 64u             /* [FLOOD-3] */
@@ -73,8 +76,9 @@ enum ib_err {
 	IB_ERR_CLOSED = -27,        /* the peer closed (EOF, or TLS close_notify) */
 	IB_ERR_HANDSHAKE = -28,     /* TLS handshake failed: version, ALPN, certificate [TLS-1..3] */
 	IB_ERR_NOT_AUTHORIZED = -29,/* the peer's key is not in the keyring [TLS-4] */
-	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes) */
-	IB_ERR__COUNT = 31
+	IB_ERR_FULL = -30,          /* a bound reached (the store's items or bytes, a version) */
+	IB_ERR_NO_DEST = -31,       /* OFFER, SELECT, TRANSFER, RESULT, dest all zero [MSG-11] */
+	IB_ERR__COUNT = 32
 };
 
 /* A sentence for people; never NULL. */
@@ -164,7 +168,7 @@ int ib_identity_generate(struct ib_identity **out);
 int ib_identity_from_secret(struct ib_identity **out, const uint8_t secret[IB_SECRET_LEN]);
 /* A second identity object holding the same key (for a node that is started again). */
 int ib_identity_copy(struct ib_identity **out, const struct ib_identity *id);
-/* [ID-5] IB_ERR_KEY_PERMS if the file is group/other readable or writable. */
+/* [ID-5][ID-6] IB_ERR_KEY_PERMS if the file gives group or others any permission bit. */
 int ib_identity_load(struct ib_identity **out, const char *key_path, struct ib_diag *diag);
 /* Writes PEM PKCS#8 with mode 0600, atomically. */
 int ib_identity_save(const struct ib_identity *id, const char *key_path);
@@ -228,8 +232,10 @@ int ib_frame_verify(const struct ib_frame *f, const struct ib_keyring *kr,
 		    const struct ib_pubkey **key);
 
 /* The stateless part of receiving a frame whose lengths were already checked: [FRAME-8]
- * envelope checks (ib_frame_verify), then the message ([MSG-1]..[MSG-8], into *m, borrowing
- * f's bytes), then COMMAND freshness against now_unix_us ([CMD-6], IB_ERR_STALE).
+ * envelope checks (ib_frame_verify), then the message ([MSG-12]: [MSG-1]..[MSG-8] into *m,
+ * borrowing f's bytes, then [MSG-11], IB_ERR_NO_DEST), then COMMAND freshness against
+ * now_unix_us ([CMD-6], IB_ERR_STALE). On a message error *m's header is set when the
+ * message held one.
  * Per-origin state (anti-replay, routes) is the caller's. */
 int ib_frame_check(const struct ib_frame *f, const struct ib_keyring *kr, uint64_t now_unix_us,
 		   struct ib_msg *m);
@@ -313,6 +319,7 @@ enum ib_status {               /* RESULT statuses, spec section 15 */
 bool ib_msg_type_is_hop(uint8_t type);       /* 0x01-0x0F */
 bool ib_msg_type_is_e2e(uint8_t type);       /* 0x10-0x7F */
 bool ib_msg_type_is_known(uint8_t type);     /* one of enum ib_msg_type */
+bool ib_msg_type_is_directed(uint8_t type);  /* OFFER, SELECT, TRANSFER, RESULT [MSG-11] */
 const char *ib_msg_type_name(uint8_t type);  /* "PUBLISH", or "UNKNOWN" */
 const char *ib_error_code_name(uint16_t code);  /* "loop_detected", or "unknown" */
 const char *ib_status_name(uint16_t status);
@@ -653,8 +660,11 @@ int ib_node_set_parents(struct ib_node *n, const char *const *addrs, size_t coun
  * the caller's. Sent to every link, or along the route to dest ([FLOOD-7]). */
 int ib_node_send(struct ib_node *n, struct ib_msg *m);
 
-/* [DATA-3] Publishes value under key as this node: version = highest known + 1, flooded to
- * everyone and kept in this node's store. *version (may be NULL) tells which. */
+/* [DATA-3] Publishes value under key as this node: version = the held item's + 1 ([DATA-8]),
+ * flooded to everyone and kept in this node's store. *version (may be NULL) tells which.
+ * IB_ERR_RANGE for a key outside 1..255 bytes or a value above IB_MAX_VALUE ([DATA-10]),
+ * IB_ERR_BAD_STRING for a key that is not UTF-8, IB_ERR_FULL when the held item is at
+ * version 2^64-1 ([DATA-9]) or the store is full; nothing is sent then. */
 int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
 		    uint64_t *version);
 /* The node's store (read-only: items arrive through PUBLISH and TRANSFER). */

@@ -24,9 +24,13 @@ int ib_frame_check(const struct ib_frame *f, const struct ib_keyring *kr, uint64
 	err = ib_frame_verify(f, kr, NULL);
 	if (err)
 		return err;
+	/* [MSG-12] the message rules, all of them, before any link rule looks at it. */
 	err = ib_msg_decode(m, f->msg.ptr, f->msg.len);
 	if (err)
 		return err;
+	/* [MSG-11] a directed type for everyone is malformed: dropped, not forwarded. */
+	if (ib_msg_type_is_directed(m->h.type) && ib_id_is_zero(&m->h.dest))
+		return IB_ERR_NO_DEST;
 	if (m->h.type == IB_MSG_COMMAND)
 		return check_command_fresh(m->h.seq, now_unix_us);
 	return IB_OK;
@@ -61,6 +65,7 @@ const char *ib_drop_reason(int err)
 	case IB_ERR_BAD_STRING:
 	case IB_ERR_RANGE:
 	case IB_ERR_HOP_DEST:
+	case IB_ERR_NO_DEST:
 	case IB_ERR_NOT_PUBLISH:
 		return "malformed";
 	default:

@@ -3,11 +3,13 @@
  * answering RESULT, the standard ib.* set, and the commands this node sends.
  */
 #include "node_internal.h"
+#include "reader.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CMD_MAX_ARGS 16u
 
@@ -23,9 +25,17 @@ int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_
 	return flood_originate(n, &m);
 }
 
-static bool slice_is(struct ib_slice s, const char *text)
+/* [CMD-14] a command name is its bytes: no case folding, no trimming. */
+static bool name_is(const struct ib_node *n, struct ib_slice name, const char *text)
 {
-	return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+	size_t len = strlen(text);
+
+	if (name.len != len)
+		return false;
+	/* FAULT command-names-fold-case, breaks [CMD-14]: IB.PING is ib.ping. */
+	if (IB_FAULT(n, command_names_fold_case))
+		return strncasecmp((const char *)name.ptr, text, len) == 0;
+	return memcmp(name.ptr, text, len) == 0;
 }
 
 /* [CMD-2] only what the owner listed runs. */
@@ -34,9 +44,15 @@ static bool allowed(const struct ib_node *n, struct ib_slice name)
 	if (IB_FAULT(n, run_denied_commands)) /* FAULT run-denied-commands, breaks [CMD-2] */
 		return true;
 	for (size_t i = 0; i < n->cfg.command_count; i++)
-		if (slice_is(name, n->cfg.commands[i]))
+		if (name_is(n, name, n->cfg.commands[i]))
 			return true;
 	return false;
+}
+
+/* [CMD-11] a KEY argument is a key a PUBLISH can carry (section 7.5, [MSG-8]). */
+static bool key_valid(struct ib_slice key)
+{
+	return key.len >= 1 && key.len <= IB_MAX_STRING && ib_utf8_valid(key.ptr, key.len);
 }
 
 static int put_text(struct ib_buf *out, const char *fmt, const char *value)
@@ -53,15 +69,20 @@ static uint16_t run_info(struct ib_node *n, struct ib_buf *out)
 	char hex[2 * IB_ID_LEN + 1], digest_hex[65];
 	uint8_t digest[32];
 	ib_id parent;
-	bool first = true;
+	bool first = true, root = !ib_node_parent(n, &parent);
+	bool server = n->cfg.mode == IB_ROLE_SERVER;
 	int err;
 
+	/* FAULT info-role-behaviour, breaks [CMD-16]: a root says server, as it accepts children. */
+	if (IB_FAULT(n, info_role_behaviour))
+		server = server || root;
+	/* [CMD-15] seven lines, in the spec's order, each ending in a newline. */
 	ib_id_to_hex(ib_node_id(n), hex);
 	err = put_text(out, "name=%s\n", n->cfg.name);
 	err = err ? err : put_text(out, "id=%s\n", hex);
-	err = err ? err : put_text(out, "role=%s\n",
-				   n->cfg.mode == IB_ROLE_SERVER ? "server" : "client");
-	if (ib_node_parent(n, &parent))
+	/* [CMD-16] the mode setting, as in HELLO, not what a root does meanwhile. */
+	err = err ? err : put_text(out, "role=%s\n", server ? "server" : "client");
+	if (!root)
 		ib_id_to_hex(&parent, hex);
 	else
 		hex[0] = '\0';
@@ -76,11 +97,19 @@ static uint16_t run_info(struct ib_node *n, struct ib_buf *out)
 	}
 	err = err ? err : ib_buf_put(out, "\n", 1);
 	err = err ? err : put_text(out, "software=%s\n", IB_SOFTWARE_NAME "/" IB_SOFTWARE_VERSION);
-	if (!err && ib_keyring_digest(n->kr, digest) == IB_OK) {
+	err = err ? err : ib_keyring_digest(n->kr, digest);
+	if (!err) {
 		ib_hex_encode(digest, sizeof digest, digest_hex);
-		err = put_text(out, "keys_digest=%s\n", digest_hex);
+		/* FAULT info-no-final-newline, breaks [CMD-15]: lines separated, not ended. */
+		err = put_text(out, IB_FAULT(n, info_no_final_newline) ? "keys_digest=%s"
+								       : "keys_digest=%s\n",
+			       digest_hex);
 	}
-	return err ? IB_STATUS_FAILED : IB_STATUS_OK;
+	if (!err)
+		return IB_STATUS_OK;
+	/* Seven lines or none: a partial answer would be read as a short one. */
+	ib_buf_reset(out);
+	return IB_STATUS_FAILED;
 }
 
 static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *out)
@@ -93,6 +122,17 @@ static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *o
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
 }
 
+/* Why ib.publish failed, for people. */
+static const char *publish_failure(const struct ib_node *n, struct ib_slice key, int err)
+{
+	struct ib_item item;
+
+	if (err == IB_ERR_FULL && ib_store_get(n->store, key, &item) == IB_OK &&
+	    item.version == UINT64_MAX)
+		return "the key is at version 2^64-1: no version is left";
+	return ib_strerror(err);
+}
+
 static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
 			    struct ib_buf *out)
 {
@@ -102,10 +142,16 @@ static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_sl
 	if (key.len == 0 || key.len > IB_MAX_STRING)
 		return IB_STATUS_BAD_ARGS;
 	err = ib_node_publish(n, key, value, NULL);
+	/* [DATA-10] a VALUE above max_value (or a bad KEY) does not fit: nothing was sent. */
 	if (err == IB_ERR_RANGE || err == IB_ERR_BAD_STRING)
 		return IB_STATUS_BAD_ARGS;
-	if (err || ib_store_get(n->store, key, &item) != IB_OK)
+	if (!err)
+		err = ib_store_get(n->store, key, &item);
+	if (err) {
+		/* [DATA-9] no version left (or no room): failed, with the reason. */
+		put_text(out, "%s\n", publish_failure(n, key, err));
 		return IB_STATUS_FAILED;
+	}
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
 }
 
@@ -150,36 +196,108 @@ static bool run_fetch(struct ib_node *n, const ib_id *from, uint64_t cmd_id, str
 static const struct registered_cmd *registered(const struct ib_node *n, struct ib_slice name)
 {
 	for (const struct registered_cmd *r = n->registered; r; r = r->next)
-		if (slice_is(name, r->name))
+		if (name_is(n, name, r->name))
 			return r;
 	return NULL;
 }
 
-/* Runs an allowed command; IB_STATUS_* or -1 when the answer comes later (ib.fetch). */
+static const char *const standard[] = { "ib.ping", "ib.info", "ib.get", "ib.fetch", "ib.publish" };
+
+/* [CMD-3] the standard commands, and those the embedding program registered. */
+static bool implemented(const struct ib_node *n, struct ib_slice name)
+{
+	/* FAULT publish-unknown, breaks [CMD-13]: ib.publish, listed, answers unknown. */
+	if (IB_FAULT(n, publish_unknown) && name_is(n, name, "ib.publish"))
+		return false;
+	for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
+		if (name_is(n, name, standard[i]))
+			return true;
+	return registered(n, name) != NULL;
+}
+
+/* [CMD-4][CMD-11] a KEY alone, and a valid one. FAULT get-bad-key-not-found, breaks
+ * [CMD-11]: ib.get looks any KEY up, so a key no PUBLISH can carry is not_found. */
+static bool key_args(const struct ib_node *n, struct ib_slice name, const struct ib_slice *args,
+		     size_t nargs, size_t want)
+{
+	if (nargs != want)
+		return false;
+	if (IB_FAULT(n, get_bad_key_not_found) && name_is(n, name, "ib.get"))
+		return true;
+	return key_valid(args[0]);
+}
+
+/* Runs an implemented command whose arguments decoded; IB_STATUS_* or -1 when the answer
+ * comes later (ib.fetch). */
 static int run(struct ib_node *n, const ib_id *from, const struct ib_command *c,
 	       const struct ib_slice *args, size_t nargs, struct ib_buf *out)
 {
 	const struct registered_cmd *r;
 
-	if (slice_is(c->name, "ib.ping"))
+	if (name_is(n, c->name, "ib.ping")) {
+		/* [CMD-17] four bytes. FAULT ping-newline, breaks [CMD-17]: "pong\n". */
+		size_t len = IB_FAULT(n, ping_newline) ? 5 : 4;
+
 		return nargs ? IB_STATUS_BAD_ARGS
-			     : (ib_buf_put(out, "pong", 4) ? IB_STATUS_FAILED : IB_STATUS_OK);
-	if (slice_is(c->name, "ib.info"))
+			     : (ib_buf_put(out, "pong\n", len) ? IB_STATUS_FAILED : IB_STATUS_OK);
+	}
+	if (name_is(n, c->name, "ib.info"))
 		return nargs ? IB_STATUS_BAD_ARGS : run_info(n, out);
-	if (slice_is(c->name, "ib.get"))
-		return nargs != 1 ? IB_STATUS_BAD_ARGS : run_get(n, args[0], out);
-	if (slice_is(c->name, "ib.publish"))
-		return nargs != 2 ? IB_STATUS_BAD_ARGS : run_publish(n, args[0], args[1], out);
-	if (slice_is(c->name, "ib.fetch")) {
-		if (nargs != 1 || args[0].len == 0 || args[0].len > IB_MAX_STRING)
+	if (name_is(n, c->name, "ib.get"))
+		return !key_args(n, c->name, args, nargs, 1) ? IB_STATUS_BAD_ARGS
+							      : run_get(n, args[0], out);
+	if (name_is(n, c->name, "ib.publish"))
+		return !key_args(n, c->name, args, nargs, 2)
+			       ? IB_STATUS_BAD_ARGS
+			       : run_publish(n, args[0], args[1], out);
+	if (name_is(n, c->name, "ib.fetch")) {
+		if (!key_args(n, c->name, args, nargs, 1))
 			return IB_STATUS_BAD_ARGS;
 		return run_fetch(n, from, c->cmd_id, args[0]) ? -1 : IB_STATUS_FAILED;
 	}
 	r = registered(n, c->name);
 	if (r)
 		return r->fn(n, from, args, nargs, out, r->ctx);
-	return IB_STATUS_UNKNOWN; /* [CMD-3] allowed, but not implemented here */
+	return IB_STATUS_UNKNOWN; /* not reached: implemented() said it is */
 }
+
+/* The status a COMMAND gets before it runs ([CMD-10]: the name, then the arguments), or -1
+ * when it may run. */
+static int judge(struct ib_node *n, const struct ib_command *c, bool args_ok)
+{
+	/* FAULT args-before-name, breaks [CMD-10]: bad arguments of a denied name: bad_args. */
+	if (IB_FAULT(n, args_before_name) && !args_ok)
+		return IB_STATUS_BAD_ARGS;
+	if (!allowed(n, c->name))
+		return IB_STATUS_DENIED; /* [CMD-2][CMD-5] it does not run */
+	/* FAULT args-before-unknown, breaks [CMD-10]: bad arguments of a listed name the node
+	 * lacks: bad_args. */
+	if (IB_FAULT(n, args_before_unknown) && !args_ok)
+		return IB_STATUS_BAD_ARGS;
+	if (!implemented(n, c->name))
+		return IB_STATUS_UNKNOWN; /* [CMD-3] allowed, but not implemented here */
+	if (!args_ok)
+		return IB_STATUS_BAD_ARGS; /* [CMD-4] */
+	return -1;
+}
+
+#ifdef IB_FAULTS
+/* The fault dedupe-cmd-id's memory: whether cmd_id is that of the COMMAND before. */
+static bool repeated_cmd_id(struct ib_node *n, uint64_t cmd_id)
+{
+	bool repeated = n->fault_cmd_id == cmd_id;
+
+	n->fault_cmd_id = cmd_id;
+	return repeated;
+}
+#else
+static bool repeated_cmd_id(struct ib_node *n, uint64_t cmd_id)
+{
+	(void)n;
+	(void)cmd_id;
+	return false;
+}
+#endif
 
 /* [CMD-1] one RESULT per COMMAND, to its origin, with its cmd_id. */
 void cmd_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
@@ -188,13 +306,16 @@ void cmd_received(struct ib_node *n, const struct ib_frame *f, const struct ib_m
 	struct ib_slice args[CMD_MAX_ARGS];
 	struct ib_buf out = { 0 };
 	size_t nargs = 0;
+	bool args_ok;
 	int status;
 
-	if (!allowed(n, c->name))
-		status = IB_STATUS_DENIED; /* [CMD-2][CMD-5] it does not run */
-	else if (ib_args_split(c->args, args, CMD_MAX_ARGS, &nargs) != IB_OK)
-		status = IB_STATUS_BAD_ARGS; /* [CMD-4] */
-	else
+	/* FAULT dedupe-cmd-id, breaks [CMD-9]: a COMMAND with the cmd_id of the one before is
+	 * taken for a copy of it and ignored. */
+	if (IB_FAULT(n, dedupe_cmd_id) && repeated_cmd_id(n, c->cmd_id))
+		return;
+	args_ok = ib_args_split(c->args, args, CMD_MAX_ARGS, &nargs) == IB_OK;
+	status = judge(n, c, args_ok);
+	if (status < 0)
 		status = run(n, &f->origin, c, args, nargs, &out);
 	node_log(n, IB_LOG_DEBUG, "command %.*s from %02x%02x..: %s", (int)c->name.len,
 		 (const char *)c->name.ptr, f->origin.b[0], f->origin.b[1],

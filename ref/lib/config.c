@@ -15,6 +15,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "interbot.h"
 
+#include "fault.h"
 #include "file.h"
 #include "reader.h"
 
@@ -451,6 +452,14 @@ static int parse_parents(struct ib_config *c, const struct conf_key *k, struct i
 	return IB_OK;
 }
 
+/* [CMD-5] the default `commands`: ib.publish is not among them. */
+static void set_default_commands(struct ib_config *c)
+{
+	for (size_t i = 0; i < sizeof default_commands / sizeof default_commands[0]; i++)
+		set_text(c->commands[i], sizeof c->commands[i], text_slice(default_commands[i]));
+	c->command_count = sizeof default_commands / sizeof default_commands[0];
+}
+
 static bool command_listed(const struct ib_config *c, size_t n, struct ib_slice name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -469,6 +478,10 @@ static int parse_commands(struct ib_config *c, const struct conf_key *k, struct 
 
 	memset(c->commands, 0, sizeof c->commands);
 	c->command_count = 0;
+	/* [IFACE-11] empty: no command runs. FAULT empty-commands-default, breaks [IFACE-11]:
+	 * an empty list is read as the default one. */
+	if (v.len == 0 && IB_FAULT_ENV(empty_commands_default))
+		set_default_commands(c);
 	if (v.len == 0)
 		return IB_OK;
 	while (list_next(&v, &item)) {
@@ -661,10 +674,7 @@ void ib_config_defaults(struct ib_config *c, const char *default_name)
 	for (size_t i = 0; i < KEY_COUNT; i++)
 		if (keys[i].parse == parse_number)
 			*number_field(c, &keys[i]) = keys[i].def;
-	/* [CMD-5] ib.publish is not among the defaults. */
-	for (size_t i = 0; i < sizeof default_commands / sizeof default_commands[0]; i++)
-		set_text(c->commands[i], sizeof c->commands[i], text_slice(default_commands[i]));
-	c->command_count = sizeof default_commands / sizeof default_commands[0];
+	set_default_commands(c);
 }
 
 /* ---- Parsing --------------------------------------------------------------------------------- */
@@ -678,7 +688,11 @@ struct parse_state {
 /* A line as text, before its meaning: [IFACE-2] node.conf is UTF-8 text. */
 static int check_line_text(struct ib_slice line, const struct where *at)
 {
-	if (line.len > IB_CONF_MAX_LINE)
+	/* [IFACE-10] counted without the LF. FAULT conf-line-limit-counts-lf, breaks [IFACE-10]:
+	 * the LF counts too, so a line of 4,096 bytes is refused. */
+	size_t lf = IB_FAULT_ENV(conf_line_limit_counts_lf) ? 1 : 0;
+
+	if (line.len + lf > IB_CONF_MAX_LINE)
 		return fail(at, "the line is %zu bytes long; at most %u are allowed", line.len,
 		            IB_CONF_MAX_LINE);
 	if (memchr(line.ptr, 0, line.len))
@@ -707,6 +721,13 @@ static int unknown_key(struct ib_slice key, const struct where *at)
 	return fail(at, "unknown key \"%s\"; the keys are %s", excerpt(&e, key), list);
 }
 
+/* [IFACE-2] empty and blank lines, and comments. */
+static bool line_ignored(struct ib_slice line)
+{
+	line = trim(line);
+	return line.len == 0 || line.ptr[0] == '#';
+}
+
 /* [IFACE-2] one `key = value` line; blank lines and comments do nothing. */
 static int parse_line(struct parse_state *st, struct ib_slice line)
 {
@@ -720,9 +741,9 @@ static int parse_line(struct parse_state *st, struct ib_slice line)
 	err = check_line_text(line, &st->at);
 	if (err)
 		return err;
-	line = trim(line);
-	if (line.len == 0 || line.ptr[0] == '#')
+	if (line_ignored(line))
 		return IB_OK;
+	line = trim(line);
 	eq = memchr(line.ptr, '=', line.len);
 	if (!eq)
 		return fail(&st->at, "\"%s\" has no '='; a line is `key = value`",
@@ -802,10 +823,15 @@ int ib_config_parse(struct ib_config *c, const char *text, size_t len, const cha
 
 		if (st.at.line == INT_MAX)
 			return fail(&st.at, "more than %d lines", INT_MAX - 1);
+		/* [IFACE-10] every line counts, from 1, and only LF ends one. */
 		st.at.line++;
 		err = parse_line(&st, slice_of(p + off, n));
 		if (err)
 			return err;
+		/* FAULT conf-lines-skip-comments, breaks [IFACE-10]: empty lines and comments are
+		 * not numbered. */
+		if (IB_FAULT_ENV(conf_lines_skip_comments) && line_ignored(slice_of(p + off, n)))
+			st.at.line--;
 		off += n + (nl != NULL);
 	}
 	return check_whole(&st);
@@ -887,7 +913,14 @@ static void defaults_for_path(struct ib_config *c, const char *path)
 		if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 			base = NULL;
 	}
+	/* FAULT default-name-fixed, breaks [IFACE-11]: the default name is "interbot". */
+	if (IB_FAULT_ENV(default_name_fixed))
+		base = NULL;
 	ib_config_defaults(c, base);
+	/* FAULT default-commands-publish, breaks [CMD-5]: the default list has ib.publish too. */
+	if (IB_FAULT_ENV(default_commands_publish))
+		set_text(c->commands[c->command_count++], sizeof c->commands[0],
+			 text_slice("ib.publish"));
 	free(real);
 	free(dir);
 }

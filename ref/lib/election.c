@@ -74,6 +74,14 @@ static void finish(struct election *e, int status, bool transferred)
 	free(e);
 }
 
+/* [ELECT-11] An offer against an offer or an item: (version, writer) only, as [DATA-1]
+ * orders them; OFFER carries no seq. */
+static int offer_compare(uint64_t version_a, const ib_id *writer_a, uint64_t version_b,
+			 const ib_id *writer_b)
+{
+	return ib_item_compare(version_a, writer_a, 0, version_b, writer_b, 0);
+}
+
 /* [ELECT-2] the newest (version, writer) among the offers not yet failed; among equal ones
  * the first that arrived. NULL when none is left. */
 static struct offer *best_offer(struct election *e)
@@ -82,19 +90,43 @@ static struct offer *best_offer(struct election *e)
 
 	for (size_t i = 0; i < e->noffers; i++) {
 		struct offer *o = &e->offers[i];
+		int c;
 
 		if (o->failed)
 			continue;
+		if (!best) {
+			best = o;
+			continue;
+		}
+		c = offer_compare(o->version, &o->writer, best->version, &best->writer);
+		/* FAULT rank-by-version-only, breaks [ELECT-11]: one version, whatever the writer,
+		 * ranks by arrival. */
+		if (IB_FAULT(e->node, rank_by_version_only) && o->version == best->version)
+			c = 0;
 		/* FAULT elect-stale-version, breaks [ELECT-2]: the oldest offer wins. */
-		if (!best || (ib_item_compare(o->version, &o->writer, 0, best->version,
-					      &best->writer, 0) > 0) !=
-				     IB_FAULT(e->node, elect_stale_version))
+		if ((c > 0) != IB_FAULT(e->node, elect_stale_version))
 			best = o;
 	}
 	return best;
 }
 
 static void transfer_overdue(struct ib_loop *loop, void *arg);
+
+/* [ELECT-9] step 4, before every SELECT (the window closed, or a holder failed): whether
+ * our own item is as new as the best offer left, or newer, which ends the election. FAULT
+ * own-equal-selects, breaks [ELECT-9]: only a newer one is. FAULT own-checked-once, breaks
+ * [ELECT-9]: only when the window closes. */
+static bool own_as_new(const struct election *e, const struct ib_item *own,
+		       const struct offer *o)
+{
+	const struct ib_node *n = e->node;
+	int c = offer_compare(own->version, &own->writer, o->version, &o->writer);
+
+	(void)n; /* only fault builds look at it */
+	if (IB_FAULT(n, own_checked_once) && e->transferring)
+		return false;
+	return c > 0 || (c == 0 && !IB_FAULT(n, own_equal_selects));
+}
 
 /* SELECTs the next holder, or ends the election with what there is. */
 static void select_next(struct election *e)
@@ -105,9 +137,12 @@ static void select_next(struct election *e)
 	bool have_own = ib_store_get(n->store, key_of(e), &own) == IB_OK;
 	struct ib_msg m;
 
-	/* Step 4: our own item at that version or newer ends it; step 8: nothing left. */
-	if (!o || (have_own && ib_item_compare(own.version, &own.writer, 0, o->version,
-					       &o->writer, 0) >= 0)) {
+	if (!o || (have_own && own_as_new(e, &own, o))) {
+		/* [ELECT-10] step 8: nothing left ends it with our own item, older ones too, or
+		 * none. FAULT fetch-own-older-not-found, breaks [ELECT-10]: not after a holder
+		 * failed. */
+		if (IB_FAULT(n, fetch_own_older_not_found) && e->transferring)
+			have_own = false;
 		finish(e, have_own ? IB_OK : IB_ERR_NOT_FOUND, false);
 		return;
 	}
@@ -208,15 +243,44 @@ static bool same_key(const struct election *e, struct ib_slice key)
 	return key.len == e->key_len && memcmp(key.ptr, e->key, key.len) == 0;
 }
 
+/* [ELECT-12] Whether holder already offered in e. */
+static bool offered(const struct election *e, const ib_id *holder)
+{
+	for (size_t i = 0; i < e->noffers; i++)
+		if (ib_id_equal(&e->offers[i].holder, holder))
+			return true;
+	return false;
+}
+
+/* [ELECT-7][ELECT-12][ELECT-13] An offer counts when it is the first of its holder, for an
+ * election still in its window, for the queried key exactly ([DATA-12]). FAULT
+ * late-offers-join, breaks [ELECT-13]: offers after the window are kept for the fallbacks.
+ * FAULT offer-any-key, breaks [ELECT-13]: the key is not looked at. FAULT
+ * every-offer-counts, breaks [ELECT-12]: a holder's later offers count too. */
+static bool offer_counts(const struct ib_node *n, const struct election *e, const ib_id *holder,
+			 const struct ib_offer *o)
+{
+	(void)n; /* only fault builds look at it */
+	if (!e || (e->transferring && !IB_FAULT(n, late_offers_join)))
+		return false;
+	if (!same_key(e, o->key) && !IB_FAULT(n, offer_any_key))
+		return false;
+	return !offered(e, holder) || IB_FAULT(n, every_offer_counts);
+}
+
 void elect_offer_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
 	const struct ib_offer *o = &m->u.offer;
 	struct election *e = find(n, o->query_id);
 
-	if (!e || e->transferring || !same_key(e, o->key)) {
-		node_count(n, IB_CNT_LATE_OFFER); /* [ELECT-7] */
+	if (!offer_counts(n, e, &f->origin, o)) {
+		node_count(n, IB_CNT_LATE_OFFER);
 		return;
 	}
+#ifdef IB_FAULTS
+	if (o->version > n->fault_offered) /* for FAULT version-from-offers (data.c) */
+		n->fault_offered = o->version;
+#endif
 	if (e->noffers == e->cap) {
 		size_t cap = e->cap ? 2 * e->cap : 8;
 		struct offer *grown = realloc(e->offers, cap * sizeof *grown);
@@ -229,7 +293,9 @@ void elect_offer_received(struct ib_node *n, const struct ib_frame *f, const str
 	e->offers[e->noffers++] = (struct offer){ f->origin, o->version, o->writer, false };
 }
 
-/* [ELECT-4] what is held now, even newer than selected; empty when nothing is. */
+/* [ELECT-4] what is held now, whatever its version (newer or older than selected); empty
+ * when nothing is. FAULT empty-transfer-when-older, breaks [ELECT-4]: an item older than
+ * the selected version is not sent. */
 void elect_select_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
 	struct ib_item item;
@@ -239,21 +305,45 @@ void elect_select_received(struct ib_node *n, const struct ib_frame *f, const st
 	t.h.type = IB_MSG_TRANSFER;
 	t.h.dest = f->origin;
 	t.u.transfer.query_id = m->u.select.query_id;
-	if (ib_store_get(n->store, m->u.select.key, &item) == IB_OK)
+	if (ib_store_get(n->store, m->u.select.key, &item) == IB_OK &&
+	    !(IB_FAULT(n, empty_transfer_when_older) && item.version < m->u.select.version))
 		t.u.transfer.frame = item.frame;
 	flood_originate(n, &t);
+}
+
+/* [ELECT-7][ELECT-14] The election a TRANSFER belongs to: the one of its query_id, when its
+ * origin is the holder selected last there; NULL otherwise. FAULT transfer-from-any-holder,
+ * breaks [ELECT-14]: any origin will do. FAULT transfer-any-query-id, breaks [ELECT-14]: the
+ * selected holder's TRANSFER counts whatever its query_id. */
+static struct election *transfer_election(struct ib_node *n, const ib_id *origin,
+					  uint64_t query_id)
+{
+	struct election *e = find(n, query_id);
+
+#ifdef IB_FAULTS
+	for (struct election *x = n->elections; !e && x; x = x->next)
+		if (IB_FAULT(n, transfer_any_query_id) && x->transferring &&
+		    ib_id_equal(origin, &x->offers[x->chosen].holder))
+			e = x;
+#endif
+	if (!e || !e->transferring)
+		return NULL;
+	if (!ib_id_equal(origin, &e->offers[e->chosen].holder) &&
+	    !IB_FAULT(n, transfer_from_any_holder))
+		return NULL;
+	return e;
 }
 
 void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 			     const struct ib_msg *m)
 {
-	struct election *e = find(n, m->u.transfer.query_id);
+	struct election *e = transfer_election(n, &f->origin, m->u.transfer.query_id);
 	const struct offer *o;
 	struct ib_msg pub;
 	int err;
 
-	if (!e || !e->transferring || !ib_id_equal(&f->origin, &e->offers[e->chosen].holder)) {
-		node_count(n, IB_CNT_LATE_TRANSFER); /* [ELECT-7] */
+	if (!e) {
+		node_count(n, IB_CNT_LATE_TRANSFER); /* the selected holder is still awaited */
 		return;
 	}
 	o = &e->offers[e->chosen];
@@ -270,9 +360,13 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 		/* The writer is the embedded frame's origin (already checked to parse). */
 		ib_frame_parse(&inner, m->u.transfer.frame.ptr, m->u.transfer.frame.len,
 			       IB_MAX_MESSAGE_LIMIT);
-		/* FAULT accept-stale-transfer, breaks [ELECT-5]: older than the offer is kept. */
-		if (ib_item_compare(pub.u.publish.version, &inner.origin, 0, o->version, &o->writer,
-				    0) < 0 && !IB_FAULT(n, accept_stale_transfer))
+		int c = offer_compare(pub.u.publish.version, &inner.origin, o->version, &o->writer);
+
+		/* [ELECT-11] newer than offered is fine: the holder sends what it holds now.
+		 * FAULT accept-stale-transfer, breaks [ELECT-5]: older than the offer is kept.
+		 * FAULT transfer-must-match-offer, breaks [ELECT-11]: only the offered pair is. */
+		if ((c < 0 && !IB_FAULT(n, accept_stale_transfer)) ||
+		    (c > 0 && IB_FAULT(n, transfer_must_match_offer)))
 			err = IB_ERR_NOT_PUBLISH;
 	}
 	if (err) {

@@ -43,6 +43,7 @@ static const struct err_entry err_table[IB_ERR__COUNT] = {
 	[-IB_ERR_HANDSHAKE] = { "handshake_failed", "TLS handshake failed" },
 	[-IB_ERR_NOT_AUTHORIZED] = { "not_authorized", "the peer's key is not authorized" },
 	[-IB_ERR_FULL] = { "full", "a bound was reached" },
+	[-IB_ERR_NO_DEST] = { "no_dest", "directed message type with dest all zero" },
 };
 
 static const struct err_entry *err_lookup(int err)

@@ -39,13 +39,97 @@
 	X(accept_stale_transfer, "ELECT-5") /* election.c elect_transfer_received */          \
 	X(run_denied_commands, "CMD-2")     /* command.c allowed */                           \
 	X(crash_on_reserved_type, "ERR-2")  /* node.c  node_count */                          \
+	X(revoke_skips_hello_wait, "MEMBER-5") /* node.c ib_node_set_keyring */               \
+	X(window_wraps, "FLOOD-14")         /* flood.c fault_window_wraps */                  \
+	X(window_shift_by_64, "FLOOD-14")   /* flood.c window_accept */                       \
 	/* The other readings of the points issue 12 resolved, one group each: */             \
 	/* A: validation order, links, TLS */                                           \
+	X(accept_undirected, "MSG-11")      /* link.c  on_frame */                            \
+	X(link_rules_first, "MSG-12")       /* link.c  on_frame */                            \
+	X(hello_wait_drops, "LINK-9")       /* link.c  on_frame_hello_wait */                 \
+	X(hello_wait_version_pv, "LINK-9")  /* link.c  on_frame_hello_wait */                 \
+	X(queue_bound_peer, "LINK-10")      /* link.c  queue_limit */                         \
+	X(client_alpn_late, "TLS-8")        /* tls.c   pin_peer */                            \
+	X(optional_client_cert, "TLS-8")    /* tls.c   ib_tls_new */                          \
+	X(late_pinning, "TLS-8")            /* tls.c   pin_peer */                            \
 	/* B: flooding and routing */                                                   \
+	X(route_after_delivery, "FLOOD-9")        /* flood.c flood_receive */              \
+	X(stale_command_moves_window, "FLOOD-9")  /* flood.c flood_receive */              \
+	X(route_from_stale_command, "FLOOD-10")   /* flood.c flood_receive */              \
+	X(route_from_broadcast_only, "FLOOD-10")  /* flood.c flood_receive */              \
+	X(route_from_hop_local, "FLOOD-10")       /* link.c  on_frame */                   \
+	X(route_from_transfer, "FLOOD-10")        /* flood.c fault_route_from_transfer */  \
+	X(route_follows_last_arrival, "FLOOD-11") /* flood.c flood_receive */              \
+	X(deliver_passing_frames, "FLOOD-12")     /* flood.c by_destination */             \
+	X(too_big_for_peer_closes, "FLOOD-13")    /* link.c  link_send */                  \
 	/* C1: the tree */                                                              \
+	X(parents_in_parallel, "TREE-12")   /* tree.c  try_join */                            \
+	X(wait_between_addresses, "TREE-13") /* tree.c tree_link_closed */                    \
+	X(rejoin_at_once, "TREE-14")        /* tree.c  parent_was_stable */                   \
+	X(wait_after_any_loss, "TREE-14")   /* tree.c  parent_lost */                         \
+	X(backoff_never_reset, "TREE-14")   /* tree.c  settle_delay */                        \
+	X(loop_rejoin_at_once, "TREE-14")   /* tree.c  tree_path_received */                  \
+	X(client_refuses_while_joining, "TREE-15") /* tree.c tree_accepts_children */        \
+	X(client_keeps_pending_children, "TREE-16") /* tree.c accepted_to_close */           \
+	X(serve_full_path, "TREE-17")       /* hello.c server_checks */                       \
+	X(full_path_violation, "TREE-18")   /* hello.c client_checks */                       \
+	X(path_any_sender, "TREE-19")       /* tree.c  tree_path_received */                  \
+	X(unknown_peer_simultaneous, "TREE-20") /* hello.c server_checks */                  \
 	/* C2: keep-alive and the map */                                                \
+	X(ping_after_pong, "KA-7")          /* keepalive.c ka_pong_received */                \
+	X(ping_when_idle, "KA-7")           /* keepalive.c ka_frame_received */               \
+	X(skipped_ping_sent_late, "KA-7")   /* keepalive.c ka_pong_received */                \
+	X(pong_deadline_at_interval, "KA-8") /* keepalive.c send_ping */                      \
+	X(silence_not_rearmed, "KA-9")      /* keepalive.c ka_ping_received */                \
+	X(silence_rearmed_by_any_frame, "KA-9") /* keepalive.c ka_frame_received */           \
+	X(silence_from_connect, "KA-9")     /* keepalive.c ka_start */                        \
+	X(early_ping_refused, "KA-10")      /* keepalive.c ka_ping_received */                \
+	X(no_announce_while_linkless, "MAP-4") /* map.c map_announce */                       \
+	X(burst_without_self, "MAP-4")      /* map.c map_burst */                             \
+	X(map_keeps_last_arrived, "MAP-5")  /* map.c remember */                              \
+	X(parted_keeps_entry, "MAP-6")      /* map.c parted */                                \
+	X(parted_ignores_parent, "MAP-6")   /* map.c parted */                                \
+	X(parted_only_child, "MAP-6")       /* map.c parted */                                \
+	X(parent_lost_keeps_map, "MAP-7")   /* map.c map_keep_own_subtree */                  \
+	X(map_skips_replays, "MAP-8")       /* map.c map_replayed */                          \
+	X(no_announce_on_path_change, "MAP-9") /* map.c map_announce */                       \
 	/* D: data and elections */                                                     \
+	X(version_from_offers, "DATA-8")     /* data.c  next_version */                      \
+	X(publish_at_max_bad_args, "DATA-9") /* data.c  ib_node_publish */                   \
+	X(publish_fits_max_message, "DATA-10") /* data.c ib_node_publish */                  \
+	X(drop_long_value, "DATA-11")        /* data.c  data_publish_received */             \
+	X(keys_case_folded, "DATA-12")       /* store.c store_key_compare */                 \
+	X(empty_transfer_when_older, "ELECT-4") /* election.c elect_select_received */       \
+	X(own_equal_selects, "ELECT-9")      /* election.c own_as_new */                     \
+	X(own_checked_once, "ELECT-9")       /* election.c own_as_new */                     \
+	X(fetch_own_older_not_found, "ELECT-10") /* election.c select_next */                \
+	X(rank_by_version_only, "ELECT-11")  /* election.c best_offer */                     \
+	X(transfer_must_match_offer, "ELECT-11") /* election.c elect_transfer_received */    \
+	X(every_offer_counts, "ELECT-12")    /* election.c offer_counts */                   \
+	X(late_offers_join, "ELECT-13")      /* election.c offer_counts */                   \
+	X(offer_any_key, "ELECT-13")         /* election.c offer_counts */                   \
+	X(transfer_from_any_holder, "ELECT-14") /* election.c transfer_election */           \
+	X(transfer_any_query_id, "ELECT-14") /* election.c transfer_election */              \
 	/* E: commands, interface, identity */                                          \
+	X(stale_bound_whole_seconds, "CMD-8") /* link.c  on_frame */                          \
+	X(dedupe_cmd_id, "CMD-9")           /* command.c cmd_received */                      \
+	X(args_before_name, "CMD-10")       /* command.c cmd_received */                      \
+	X(args_before_unknown, "CMD-10")    /* command.c cmd_received */                      \
+	X(get_bad_key_not_found, "CMD-11")  /* command.c run */                               \
+	X(drop_unassigned_status, "CMD-12") /* link.c  on_frame */                            \
+	X(publish_unknown, "CMD-13")        /* command.c implemented */                       \
+	X(command_names_fold_case, "CMD-14") /* command.c name_is */                          \
+	X(info_no_final_newline, "CMD-15")  /* command.c run_info */                          \
+	X(info_role_behaviour, "CMD-16")    /* command.c run_info */                          \
+	X(ping_newline, "CMD-17")           /* command.c run */                               \
+	X(default_commands_publish, "CMD-5") /* config.c defaults_for_path */                 \
+	X(refusal_names_no_file, "IFACE-9") /* identity.c check_key_perms */                  \
+	X(conf_lines_skip_comments, "IFACE-10") /* config.c ib_config_parse */                \
+	X(conf_line_limit_counts_lf, "IFACE-10") /* config.c check_line_text */               \
+	X(empty_commands_default, "IFACE-11") /* config.c parse_commands */                   \
+	X(default_name_fixed, "IFACE-11")   /* config.c defaults_for_path */                  \
+	X(key_mode_exactly_0600, "ID-6")    /* identity.c check_key_perms */                  \
+	X(key_dir_checked, "ID-6")          /* identity.c check_key_perms */                  \
 	/* end */
 
 #ifdef IB_FAULTS
@@ -62,14 +146,23 @@ enum ib_fault {
  * runs with this fault. */
 #define IB_FAULT(obj, name) ((obj)->fault == IB_FAULT_ID_##name)
 
+/* The store runs with the node's fault (store.c has no node to ask). */
+struct ib_store;
+void ib_store_set_fault(struct ib_store *s, enum ib_fault f);
+
 /* The fault IB_FAULT names (read once): none when unset or empty. An unknown name prints an
  * error and exits with status 2, so that a typo cannot pass for a fault the suite caught;
  * IB_FAULT=list prints every fault and its requirement, and exits 0. */
 enum ib_fault ib_fault_from_env(void);
 
+/* The same for code that runs before there is a node to ask: node.conf and identity.key are
+ * read by ib_node_open only, so this too breaks the IUT alone. */
+#define IB_FAULT_ENV(name) (ib_fault_from_env() == IB_FAULT_ID_##name)
+
 #else
 
 #define IB_FAULT(obj, name) 0
+#define IB_FAULT_ENV(name) 0
 
 #endif
 

@@ -92,26 +92,43 @@ static void deliver(struct ib_node *n, const struct ib_frame *f, const struct ib
 	node_deliver(n, f, m);
 }
 
-void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
-		   const struct ib_msg *m)
+/* [FLOOD-10] flood_receive learns routes in place; this is for the faults of the self-test
+ * that learn them where the reference does not (a hop-local frame, after delivery). */
+void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l)
 {
-	struct origin *o = origin_get(n, &f->origin, true);
+	struct origin *o = origin_get(n, origin, true);
 
-	if (!o)
+	if (o)
+		o->route = l;
+}
+
+/* FAULT route-from-transfer, breaks [FLOOD-10]: the writer of the frame a TRANSFER carries is
+ * taken to be behind the link the TRANSFER came on. Nothing in a build without faults. */
+static void fault_route_from_transfer(struct ib_node *n, struct ib_link *from,
+				      const struct ib_msg *m)
+{
+	ib_id writer;
+
+	if (!IB_FAULT(n, route_from_transfer) || m->h.type != IB_MSG_TRANSFER ||
+	    m->u.transfer.frame.len < IB_ID_LEN)
 		return;
-	/* [FLOOD-3] seen, or older than the window: dropped, not forwarded. Only frames that
-	 * passed every check get here, so a forgery cannot move the window ([FLOOD-4]). */
-	if (ib_replay_accept(&o->window, m->h.seq) != IB_OK &&
-	    !IB_FAULT(n, forget_replay_window)) { /* FAULT forget-replay-window, [FLOOD-3] */
-		node_count(n, IB_CNT_REPLAY);
-		return;
-	}
-	o->route = from;
+	memcpy(writer.b, m->u.transfer.frame.ptr, IB_ID_LEN);
+	flood_learn_route(n, &writer, from);
+}
+
+/* [FLOOD-9] rule 4: here, along the route, or here and everywhere else. */
+static void by_destination(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
+			   const struct ib_msg *m)
+{
 	if (ib_id_equal(&m->h.dest, ib_node_id(n))) {
 		deliver(n, f, m);
 		return;
 	}
 	if (!ib_id_is_zero(&m->h.dest)) {
+		/* [FLOOD-12] a frame for another node is routed, never acted on here. */
+		/* FAULT deliver-passing-frames, breaks [FLOOD-12]: acted on here too. */
+		if (IB_FAULT(n, deliver_passing_frames))
+			deliver(n, f, m);
 		send_toward(n, from, &m->h.dest, f->raw.ptr, f->raw.len);
 		node_count(n, IB_CNT_FRAMES_FORWARDED);
 		return;
@@ -119,6 +136,75 @@ void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_fram
 	deliver(n, f, m);
 	send_all(n, from, f->raw.ptr, f->raw.len);
 	node_count(n, IB_CNT_FRAMES_FORWARDED);
+}
+
+/* FAULT window-wraps, breaks [FLOOD-14]: the lower edge top-63 computed in unsigned
+ * arithmetic wraps while top < 63, and every seq below top is refused. */
+static bool fault_window_wraps(const struct ib_node *n, const struct ib_replay_window *w,
+			       uint64_t seq)
+{
+	return IB_FAULT(n, window_wraps) && w->started && seq < w->top &&
+	       seq < w->top - (IB_REPLAY_WINDOW - 1);
+}
+
+/* [FLOOD-3] records seq. FAULT window-shift-by-64, breaks [FLOOD-14]: a jump of 64 or more
+ * shifts the map by the jump modulo 64, as an x86 shift instruction does: old bits stay. */
+static void window_accept(struct ib_node *n, struct ib_replay_window *w, uint64_t seq)
+{
+	uint64_t before = w->bitmap, jump = w->started && seq > w->top ? seq - w->top : 0;
+
+	ib_replay_accept(w, seq);
+	if (IB_FAULT(n, window_shift_by_64) && jump >= IB_REPLAY_WINDOW)
+		w->bitmap = before << (jump & (IB_REPLAY_WINDOW - 1)) | 1;
+}
+
+void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
+		   const struct ib_msg *m, bool stale)
+{
+	struct origin *o = origin_get(n, &f->origin, true);
+	bool newest;
+
+	if (!o)
+		return;
+	/* [FLOOD-9] rule 1, [FLOOD-3]: seen, or older than the window: dropped, not forwarded.
+	 * Only frames that passed every check get here, so a forgery cannot move the window
+	 * ([FLOOD-4]); the check only reads the window. */
+	if ((ib_replay_check(&o->window, m->h.seq) != IB_OK ||
+	     fault_window_wraps(n, &o->window, m->h.seq)) &&
+	    !IB_FAULT(n, forget_replay_window)) { /* FAULT forget-replay-window, [FLOOD-3] */
+		node_count(n, IB_CNT_REPLAY);
+		map_replayed(n, f, m); /* [MAP-8] the map may still take a dropped ANNOUNCE */
+		return;
+	}
+	/* Rule 2, [CMD-6]: a stale COMMAND moves neither the window nor the route. */
+	if (stale) {
+		node_count(n, IB_CNT_STALE_COMMAND);
+		/* FAULT stale-command-moves-window, breaks [FLOOD-9]: its seq is recorded. */
+		if (IB_FAULT(n, stale_command_moves_window))
+			ib_replay_accept(&o->window, m->h.seq);
+		/* FAULT route-from-stale-command, breaks [FLOOD-10]: it teaches the route. */
+		if (IB_FAULT(n, route_from_stale_command))
+			o->route = from;
+		return;
+	}
+	/* Rule 3: accepted. [FLOOD-11] only a frame that moves top moves the route. */
+	newest = !o->window.started || m->h.seq > o->window.top;
+	window_accept(n, &o->window, m->h.seq);
+	/* FAULT route-follows-last-arrival, breaks [FLOOD-11]: an overtaken frame moves it. */
+	newest = newest || IB_FAULT(n, route_follows_last_arrival);
+	/* [FLOOD-10] every accepted end-to-end frame, whatever its type and dest, and nothing
+	 * else. FAULT route-from-broadcast-only, breaks [FLOOD-10]: only frames for everyone. */
+	if (newest && IB_FAULT(n, route_from_broadcast_only) && !ib_id_is_zero(&m->h.dest))
+		newest = false;
+	/* FAULT route-after-delivery, breaks [FLOOD-9]: learned once rule 4 is done, when the
+	 * answers sent during delivery have been flooded already. */
+	if (newest && !IB_FAULT(n, route_after_delivery))
+		o->route = from;
+	fault_route_from_transfer(n, from, m);
+	/* Rule 4. The table may grow during delivery: o is not used after it. */
+	by_destination(n, from, f, m);
+	if (newest && IB_FAULT(n, route_after_delivery) && link_open(from))
+		flood_learn_route(n, &f->origin, from);
 }
 
 /* [FLOOD-7] a frame this node signed, to all links or toward its dest; recorded in the node's

@@ -86,7 +86,19 @@ static void server_checks(struct ib_link *l, const struct ib_hello *h)
 		link_close(l, IB_EC_LOOP_DETECTED, "you are in my path");
 		return;
 	}
+	/* [TREE-17] a full path leaves no room for a child below us. FAULT serve-full-path,
+	 * breaks [TREE-17]: the child is answered and left to find out. */
+	if (n->path_len >= IB_MAX_PATH && !IB_FAULT(n, serve_full_path)) {
+		link_close(l, IB_EC_LOOP_DETECTED, "my path holds 255 ids: no room below me");
+		return;
+	}
+	/* [TREE-20] only links whose peer TLS authenticated are links to the client. */
 	other = other_link_to(n, l, &l->peer_id);
+	/* FAULT unknown-peer-simultaneous, breaks [TREE-20]: our client connection still in
+	 * TCP or TLS is taken for a connection to this client. */
+	if (!other && IB_FAULT(n, unknown_peer_simultaneous) && n->joining &&
+	    !n->joining->peer_known)
+		other = n->joining;
 	if (other && other == n->joining) {
 		/* [TREE-9] both of us connecting to the other: the link whose client has the
 		 * smaller id_bot is kept, which both ends compute alike. */
@@ -114,8 +126,16 @@ static void client_checks(struct ib_link *l, const struct ib_hello *h)
 	struct ib_node *n = l->node;
 	struct ib_link *other = other_link_to(n, l, &l->peer_id);
 
-	if (path_holds(&h->path, ib_node_id(n)) || h->path.count >= IB_MAX_PATH) {
+	if (path_holds(&h->path, ib_node_id(n))) {
 		link_close(l, IB_EC_LOOP_DETECTED, "I am in your path");
+		return;
+	}
+	/* [TREE-18] no room for us below a full path. FAULT full-path-violation, breaks
+	 * [TREE-18]: the client closes with protocol_violation instead. */
+	if (h->path.count >= IB_MAX_PATH) {
+		link_close(l, IB_FAULT(n, full_path_violation) ? IB_EC_PROTOCOL_VIOLATION
+							       : IB_EC_LOOP_DETECTED,
+			   "your path holds 255 ids: no room for me below you");
 		return;
 	}
 	if (other && node_is_child(n, other)) {

@@ -4,6 +4,7 @@
  */
 #include "interbot.h"
 
+#include "fault.h"
 #include "file.h"
 
 #include <openssl/bn.h>
@@ -120,11 +121,31 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-/* [ID-5] Checked on the open descriptor, so the file checked is the file read. */
+/* Whether group or others may use the directory that holds path. Only the fault
+ * key-dir-checked asks: [ID-6] leaves directories to their owner. */
+static bool dir_open_to_others(const char *path)
+{
+	char *dir = ib_file_dir_of(path);
+	struct stat st;
+	bool open_to_others = dir && stat(dir, &st) == 0 && (st.st_mode & 077);
+
+	free(dir);
+	return open_to_others;
+}
+
+/* [ID-5][ID-6] Checked on the open descriptor, so the file checked is the file read: any
+ * permission bit of group or others refuses it, the owner's bits do not. */
 static int check_key_perms(int fd, const char *path, struct ib_diag *diag)
 {
+	/* FAULT refusal-names-no-file, breaks [IFACE-9]: the refusal does not say which file. */
+	const char *named = IB_FAULT_ENV(refusal_names_no_file) ? "" : path;
+	mode_t bad = 077;
 	struct stat st;
 
+	/* FAULT key-mode-exactly-0600, breaks [ID-6]: "0600 or stricter" read as no owner
+	 * execute bit either, so 0700 is refused. */
+	if (IB_FAULT_ENV(key_mode_exactly_0600))
+		bad = 0177;
 	if (fstat(fd, &st) != 0) {
 		ib_diag_set(diag, path, 0, "cannot stat: %s", strerror(errno));
 		return IB_ERR_IO;
@@ -133,10 +154,15 @@ static int check_key_perms(int fd, const char *path, struct ib_diag *diag)
 		ib_diag_set(diag, path, 0, "not a regular file");
 		return IB_ERR_KEY_FILE;
 	}
-	if (st.st_mode & 077) {
-		ib_diag_set(diag, path, 0,
-		            "mode %04o: the private key must not be readable or writable by group "
-		            "or others (chmod 600)",
+	/* FAULT key-dir-checked, breaks [ID-6]: a directory others can read refuses the key. */
+	if (IB_FAULT_ENV(key_dir_checked) && dir_open_to_others(path)) {
+		ib_diag_set(diag, path, 0, "its directory is open to group or others");
+		return IB_ERR_KEY_PERMS;
+	}
+	if (st.st_mode & bad) {
+		ib_diag_set(diag, named, 0,
+		            "mode %04o: the private key must give group and others no permission "
+		            "at all (chmod 600)",
 		            (unsigned)(st.st_mode & 07777));
 		return IB_ERR_KEY_PERMS;
 	}

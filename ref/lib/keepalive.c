@@ -1,7 +1,7 @@
 /*
  * keepalive.c - PING and PONG (spec section 11). The server (parent) pings its children with
- * fresh random nonces and cuts a child that does not answer, or answers wrong; the child
- * answers and leaves a parent that stops pinging.
+ * fresh random nonces on a fixed schedule and cuts a child that does not answer, or answers
+ * wrong; the child answers and leaves a parent that stops pinging.
  */
 #include "node_internal.h"
 
@@ -11,19 +11,38 @@
 
 static void ping_due(struct ib_loop *loop, void *arg);
 
+static uint64_t interval_us(const struct ib_link *l)
+{
+	return (uint64_t)l->node->cfg.keepalive_interval_ms * 1000;
+}
+
+/* [KA-7] the next PING is due one interval after the last one was due, whatever happened
+ * meanwhile; due times the loop slept through are skipped, not caught up. */
+static void arm_ping(struct ib_link *l)
+{
+	uint64_t now = node_now_us(l->node);
+
+	l->ping_due_us += interval_us(l);
+	if (l->ping_due_us <= now)
+		l->ping_due_us += ((now - l->ping_due_us) / interval_us(l) + 1) * interval_us(l);
+	ib_loop_timer_add(l->node->loop, l->ping_due_us - now, ping_due, l, &l->ka_timer);
+}
+
 static void pong_overdue(struct ib_loop *loop, void *arg)
 {
 	struct ib_link *l = arg;
 
+	(void)loop;
 	l->pong_timer = 0;
 	if (IB_FAULT(l->node, ignore_missing_pong)) /* FAULT, breaks [KA-4] */
 		return;
-	link_close(l, IB_EC_KEEPALIVE_TIMEOUT, "no PONG in time"); /* [KA-4] */
+	link_close(l, IB_EC_KEEPALIVE_TIMEOUT, "no PONG in time"); /* [KA-4] [KA-8] */
 }
 
 static void send_ping(struct ib_link *l)
 {
 	struct ib_node *n = l->node;
+	uint64_t deadline_us = (uint64_t)n->cfg.keepalive_timeout_ms * 1000;
 	struct ib_msg m;
 
 	/* [KA-2] a fresh nonce from the CSPRNG for every PING. */
@@ -38,27 +57,32 @@ static void send_ping(struct ib_link *l)
 		return;
 	l->ping_outstanding = true;
 	l->ping_sent_us = node_now_us(n);
-	ib_loop_timer_add(n->loop, (uint64_t)n->cfg.keepalive_timeout_ms * 1000, pong_overdue, l,
-			  &l->pong_timer);
+	/* [KA-8] keepalive_timeout_ms from this PING, even past the next due time.
+	 * FAULT pong-deadline-at-interval: the PONG must come before the next PING is due. */
+	if (IB_FAULT(n, pong_deadline_at_interval) && deadline_us > interval_us(l))
+		deadline_us = interval_us(l);
+	ib_loop_timer_add(n->loop, deadline_us, pong_overdue, l, &l->pong_timer);
 }
 
-/* [KA-1] every interval; never a second PING while one is unanswered. */
+/* [KA-1] [KA-7] every interval; never a second PING while one is unanswered: that one is
+ * skipped, and the schedule goes on. */
 static void ping_due(struct ib_loop *loop, void *arg)
 {
 	struct ib_link *l = arg;
 
+	(void)loop;
 	l->ka_timer = 0;
 	if (!l->ping_outstanding && !IB_FAULT(l->node, no_ping)) /* FAULT no-ping, [KA-1] */
 		send_ping(l);
 	if (l->state == LINK_OPEN)
-		ib_loop_timer_add(loop, (uint64_t)l->node->cfg.keepalive_interval_ms * 1000,
-				  ping_due, l, &l->ka_timer);
+		arm_ping(l);
 }
 
 static void parent_silent(struct ib_loop *loop, void *arg)
 {
 	struct ib_link *l = arg;
 
+	(void)loop;
 	l->ka_timer = 0;
 	if (IB_FAULT(l->node, ignore_parent_silence)) /* FAULT, breaks [KA-5] */
 		return;
@@ -66,22 +90,33 @@ static void parent_silent(struct ib_loop *loop, void *arg)
 	link_close(l, IB_EC_KEEPALIVE_TIMEOUT, "no PING for three intervals");
 }
 
-static void arm_silence(struct ib_link *l)
+/* [KA-9] the silence limit, from now: three of the parent's announced intervals. */
+static void arm_silence(struct ib_link *l, uint64_t already_us)
 {
+	uint64_t limit_us = (uint64_t)IB_KA_SILENCE_INTERVALS * l->peer_keepalive_ms * 1000;
+
 	ib_loop_timer_cancel(l->node->loop, l->ka_timer);
 	l->ka_timer = 0;
-	ib_loop_timer_add(l->node->loop,
-			  (uint64_t)IB_KA_SILENCE_INTERVALS * l->peer_keepalive_ms * 1000,
+	ib_loop_timer_add(l->node->loop, limit_us > already_us ? limit_us - already_us : 0,
 			  parent_silent, l, &l->ka_timer);
 }
 
 void ka_start(struct ib_link *l)
 {
-	if (l->we_connected)
-		arm_silence(l);
-	else
-		ib_loop_timer_add(l->node->loop, (uint64_t)l->node->cfg.keepalive_interval_ms * 1000,
-				  ping_due, l, &l->ka_timer);
+	uint64_t already_us = 0;
+
+	if (!l->we_connected) {
+		/* [KA-7] PING k is due k intervals after the HELLO exchange, which ends now. */
+		l->ping_due_us = node_now_us(l->node);
+		arm_ping(l);
+		return;
+	}
+	/* [KA-9] the client counts from the end of the HELLO exchange (the server's HELLO, read
+	 * now). FAULT silence-from-connect: it counts from the end of the TLS handshake. */
+	l->last_ping_in_us = node_now_us(l->node);
+	if (IB_FAULT(l->node, silence_from_connect))
+		already_us = node_now_us(l->node) - l->tls_open_us;
+	arm_silence(l, already_us);
 }
 
 void ka_stop(struct ib_link *l)
@@ -97,8 +132,20 @@ void ka_ping_received(struct ib_link *l, const struct ib_msg *m)
 {
 	struct ib_msg pong;
 
-	arm_silence(l);
-	/* [KA-3] the same nonce, byte for byte. */
+#ifdef IB_FAULTS
+	/* FAULT early-ping-refused, breaks [KA-10]: a PING sooner than half the announced
+	 * interval after the HELLO exchange or the previous PING is taken as a violation. */
+	if (IB_FAULT(l->node, early_ping_refused) &&
+	    node_now_us(l->node) - l->last_ping_in_us < (uint64_t)l->peer_keepalive_ms * 500) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "PING before its interval");
+		return;
+	}
+#endif
+	l->last_ping_in_us = node_now_us(l->node);
+	/* [KA-9] only a PING moves the silence limit. FAULT silence-not-rearmed: none does. */
+	if (!IB_FAULT(l->node, silence_not_rearmed))
+		arm_silence(l, 0);
+	/* [KA-3] [KA-10] the same nonce, byte for byte, for every PING whenever it comes. */
 	memset(&pong, 0, sizeof pong);
 	pong.h.type = IB_MSG_PONG;
 	pong.u.ping.nonce = m->u.ping.nonce;
@@ -130,4 +177,38 @@ void ka_pong_received(struct ib_link *l, const struct ib_msg *m)
 	l->rtt_us = node_now_us(l->node) - l->ping_sent_us; /* [KA-6] */
 	ib_loop_timer_cancel(l->node->loop, l->pong_timer);
 	l->pong_timer = 0;
+#ifdef IB_FAULTS
+	/* FAULT skipped-ping-sent-late, breaks [KA-7]: a PING skipped while this one was
+	 * unanswered goes now. FAULT ping-after-pong, breaks [KA-7]: the schedule restarts from
+	 * the PONG. */
+	if (IB_FAULT(l->node, skipped_ping_sent_late) &&
+	    node_now_us(l->node) - l->ping_sent_us >= interval_us(l))
+		send_ping(l);
+	if (IB_FAULT(l->node, ping_after_pong) && l->state == LINK_OPEN) {
+		ib_loop_timer_cancel(l->node->loop, l->ka_timer);
+		l->ka_timer = 0;
+		l->ping_due_us = node_now_us(l->node);
+		arm_ping(l);
+	}
+#endif
 }
+
+#ifdef IB_FAULTS
+/* Any valid frame read on an open link; only the faults below look at it. */
+void ka_frame_received(struct ib_link *l)
+{
+	if (l->state != LINK_OPEN)
+		return;
+	/* FAULT ping-when-idle, breaks [KA-7]: the server pings only after an interval
+	 * without frames from the child. */
+	if (IB_FAULT(l->node, ping_when_idle) && !l->we_connected) {
+		ib_loop_timer_cancel(l->node->loop, l->ka_timer);
+		l->ka_timer = 0;
+		l->ping_due_us = node_now_us(l->node);
+		arm_ping(l);
+	}
+	/* FAULT silence-rearmed-by-any-frame, breaks [KA-9]: any frame from the parent. */
+	if (IB_FAULT(l->node, silence_rearmed_by_any_frame) && l->we_connected)
+		arm_silence(l, 0);
+}
+#endif

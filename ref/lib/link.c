@@ -56,7 +56,8 @@ static int link_new(struct ib_node *n, int fd, bool we_connected, const char *ad
 	/* FAULT no-too-big-check, breaks [FRAME-4]: frames above max_message are read. */
 	ib_frame_decoder_init(&l->dec, IB_FAULT(n, no_too_big_check) ? IB_MAX_MESSAGE_LIMIT
 								      : n->cfg.max_message);
-	/* [LINK-2] the reference's bound: four of the largest frames, and some slack. */
+	/* [LINK-2][LINK-10] the reference's bound, from its own max_message: four of the
+	 * largest frames it accepts, and some slack. */
 	l->queue_limit = 4 * (size_t)n->cfg.max_message + 65536;
 	l->next = n->links;
 	n->links = l;
@@ -126,6 +127,15 @@ bool link_open(const struct ib_link *l)
 	return l && l->state == LINK_OPEN;
 }
 
+/* [LINK-10] The bound is this node's, whatever max_message the peer announced. */
+static size_t queue_limit(const struct ib_link *l)
+{
+	/* FAULT queue-bound-peer, breaks [LINK-10]: the bound follows the peer's max_message. */
+	if (IB_FAULT(l->node, queue_bound_peer) && l->peer_max_message)
+		return 4 * (size_t)l->peer_max_message + 65536;
+	return l->queue_limit;
+}
+
 /* Writes what the socket takes now; the rest waits for IB_EV_WRITE. */
 static void flush(struct ib_link *l)
 {
@@ -151,8 +161,8 @@ static void flush(struct ib_link *l)
 		link_close(l, 0, "write failed");
 		return;
 	}
-	/* [LINK-2] a peer that does not read cannot make us buffer without bound. */
-	if (l->out.len - l->out_off > l->queue_limit) {
+	/* [LINK-2][LINK-10] a peer that does not read cannot make us buffer without bound. */
+	if (l->out.len - l->out_off > queue_limit(l)) {
 		node_count(l->node, IB_CNT_QUEUE_OVERFLOW);
 		link_close(l, 0, "write queue over its limit");
 		return;
@@ -198,9 +208,13 @@ int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 
 	if (l->state != LINK_OPEN && l->state != LINK_HELLO_WAIT)
 		return IB_ERR_INVALID_ARG;
-	/* [FRAME-7] never above what the peer said it accepts. */
+	/* [FRAME-7] never above what the peer said it accepts. [FLOOD-13] not on this link, but
+	 * the link stays open, and the caller goes on with the other links. */
 	if (l->state == LINK_OPEN && msg_len > l->peer_max_message) {
 		node_count(l->node, IB_CNT_TOO_BIG_FOR_PEER);
+		/* FAULT too-big-for-peer-closes, breaks [FLOOD-13]: the peer's link is closed. */
+		if (IB_FAULT(l->node, too_big_for_peer_closes))
+			link_close(l, IB_EC_TOO_BIG, "a frame above your max_message");
 		return IB_ERR_TOO_BIG;
 	}
 	err = ib_tls_write(l->tls, frame, len);
@@ -290,6 +304,68 @@ static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const st
 	}
 }
 
+/* Whether err is one of the message rules (sections 6 and 7), not an envelope one. */
+static bool is_message_error(int err)
+{
+	switch (err) {
+	case IB_OK:
+	case IB_ERR_BAD_SIG_LEN:
+	case IB_ERR_UNKNOWN_ORIGIN:
+	case IB_ERR_BAD_SIGNATURE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* A frame before the HELLO exchange is complete: err is what ib_frame_check found. */
+static void on_frame_hello_wait(struct ib_link *l, const struct ib_frame *f,
+				const struct ib_msg *m, int err)
+{
+	struct ib_node *n = l->node;
+
+	/* FAULT hello-wait-drops, breaks [LINK-9]: a frame that fails a check is dropped, and
+	 * the link waits on for a HELLO. */
+	if (err && IB_FAULT(n, hello_wait_drops)) {
+		node_count(n, counter_for(err));
+		return;
+	}
+	/* [LINK-9] a peer of another version is told so. FAULT hello-wait-version-pv. */
+	if (err == IB_ERR_BAD_VERSION && !IB_FAULT(n, hello_wait_version_pv)) {
+		node_count(n, IB_CNT_UNSUPPORTED_VERSION);
+		link_close(l, IB_EC_UNSUPPORTED_VERSION, "message version is not 1");
+		return;
+	}
+	/* [LINK-9] any other failed check closes the link: there is nothing to wait for. */
+	if (err) {
+		node_count(n, counter_for(err));
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, ib_drop_reason(err));
+		return;
+	}
+	/* [LINK-3] from the peer itself; [LINK-1] nothing but HELLO (or ERROR) before the
+	 * exchange. */
+	if (!ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "frame from another origin before HELLO");
+		return;
+	}
+	if (m->h.type == IB_MSG_ERROR) {
+		on_hop_message(l, f, m);
+		return;
+	}
+	if (m->h.type != IB_MSG_HELLO) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
+		return;
+	}
+	hello_receive(l, m);
+}
+
+/* |seq - now| in whole seconds, rounded down: what the fault stale-bound-whole-seconds
+ * compares instead of microseconds. */
+static uint64_t skew_seconds(uint64_t seq, uint64_t now_unix_us)
+{
+	return (seq > now_unix_us ? seq - now_unix_us : now_unix_us - seq) / 1000000u;
+}
+
 static void on_frame(struct ib_link *l, const struct ib_frame *f)
 {
 	struct ib_node *n = l->node;
@@ -306,17 +382,33 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 	/* FAULT accept-stale-commands, breaks [CMD-6]: m is decoded when only the time failed. */
 	if (IB_FAULT(n, accept_stale_commands) && err == IB_ERR_STALE)
 		err = IB_OK;
+	/* FAULT accept-undirected, breaks [MSG-11]: m is decoded, only its dest was wrong. */
+	if (IB_FAULT(n, accept_undirected) && err == IB_ERR_NO_DEST)
+		err = IB_OK;
+	/* FAULT stale-bound-whole-seconds, breaks [CMD-8]: the skew is cut to whole seconds
+	 * before it is compared, so up to 300.999999 s is fresh. */
+	if (IB_FAULT(n, stale_bound_whole_seconds) && err == IB_ERR_STALE &&
+	    skew_seconds(m.h.seq, node_unix_us(n)) <= IB_COMMAND_MAX_SKEW_US / 1000000u)
+		err = IB_OK;
+	/* [CMD-12] a RESULT of any status is valid. FAULT drop-unassigned-status, breaks [CMD-12]:
+	 * statuses above 5 are taken for a malformed RESULT. */
+	if (IB_FAULT(n, drop_unassigned_status) && !err && m.h.type == IB_MSG_RESULT &&
+	    m.u.result.status > IB_STATUS_NOT_FOUND)
+		err = IB_ERR_RANGE;
 	if (l->state == LINK_HELLO_WAIT) {
-		/* [LINK-1] nothing but HELLO (or ERROR) before the exchange. */
-		if (!err && m.h.type == IB_MSG_ERROR && ib_id_equal(&f->origin, &l->peer_id)) {
-			on_hop_message(l, f, &m);
-			return;
-		}
-		if (err || m.h.type != IB_MSG_HELLO || !ib_id_equal(&f->origin, &l->peer_id)) {
-			link_close(l, IB_EC_PROTOCOL_VIOLATION, "expected HELLO");
-			return;
-		}
-		hello_receive(l, &m);
+		on_frame_hello_wait(l, f, &m, err);
+		return;
+	}
+	/* FAULT link-rules-first, breaks [MSG-12]: a hop-local message of another origin closes
+	 * the link although a message rule drops it. */
+	if (IB_FAULT(n, link_rules_first) && is_message_error(err) &&
+	    ib_msg_type_is_hop(m.h.type) && !ib_id_equal(&f->origin, &l->peer_id)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "hop-local frame from another origin");
+		return;
+	}
+	/* A stale COMMAND is otherwise valid: section 9 drops it, after the anti-replay check. */
+	if (err == IB_ERR_STALE) {
+		flood_receive(n, l, f, &m, true);
 		return;
 	}
 	if (err) {
@@ -326,15 +418,21 @@ static void on_frame(struct ib_link *l, const struct ib_frame *f)
 		return;
 	}
 	node_count(n, IB_CNT_FRAMES_IN);
+#ifdef IB_FAULTS
+	ka_frame_received(l); /* the keep-alive faults that look at every frame */
+#endif
 	/* FAULT forward-hop-local, breaks [FLOOD-6]: hop-local frames go to the other links. */
 	if (IB_FAULT(n, forward_hop_local) && ib_msg_type_is_hop(m.h.type))
 		for (struct ib_link *o = n->links; o; o = o->next)
 			if (o != l && link_open(o))
 				link_send(o, f->raw.ptr, f->raw.len);
+	/* FAULT route-from-hop-local, breaks [FLOOD-10]: a hop-local frame teaches the route. */
+	if (IB_FAULT(n, route_from_hop_local) && ib_msg_type_is_hop(m.h.type))
+		flood_learn_route(n, &f->origin, l);
 	if (ib_msg_type_is_hop(m.h.type))
 		on_hop_message(l, f, &m);
 	else
-		flood_receive(n, l, f, &m);
+		flood_receive(n, l, f, &m, false);
 }
 
 /* Cuts the plaintext into frames and hands them on, while the link stays usable. */
@@ -389,6 +487,7 @@ static void on_tls_open(struct ib_link *l)
 	memcpy(l->peer_spki, ib_pubkey_spki(peer), IB_SPKI_LEN);
 	ib_id_to_hex(&l->peer_id, l->peer_name);
 	l->state = LINK_HELLO_WAIT;
+	l->tls_open_us = node_now_us(l->node);
 	arm_setup_timer(l, IB_HELLO_TIMEOUT_US);
 	if (l->we_connected)
 		hello_send(l);

@@ -44,13 +44,19 @@ static void remove_at(struct ib_node *n, size_t i)
 	n->map[i] = n->map[--n->map_count];
 }
 
-/* Keeps what an ANNOUNCE says, and the frame itself for the next new child ([MAP-3]). */
-static void remember(struct ib_node *n, const ib_id *origin, const struct ib_announce *a,
-		     const uint8_t *frame, size_t len)
+/* Keeps what an ANNOUNCE says, and the frame itself for the next new child ([MAP-3]), unless
+ * the map holds a newer one of that origin. */
+static void remember(struct ib_node *n, const ib_id *origin, uint64_t seq,
+		     const struct ib_announce *a, const uint8_t *frame, size_t len)
 {
-	struct map_entry *e = find_or_add(n, origin);
+	struct map_entry *e = find(n, origin);
 
-	if (!e)
+	/* [MAP-5] newer is a greater seq, not a later arrival: two ANNOUNCEs of one origin can
+	 * overtake each other on different branches, and the window takes both ([FLOOD-3]).
+	 * FAULT map-keeps-last-arrived: the last one to arrive is kept. */
+	if (e && seq <= e->seq && !IB_FAULT(n, map_keeps_last_arrived))
+		return;
+	if (!e && !(e = find_or_add(n, origin)))
 		return;
 	e->parent = a->parent;
 	e->role = a->role;
@@ -58,14 +64,25 @@ static void remember(struct ib_node *n, const ib_id *origin, const struct ib_ann
 	snprintf(e->software, sizeof e->software, "%.*s", (int)a->software.len,
 		 (const char *)a->software.ptr);
 	e->seen_unix_us = node_unix_us(n);
+	e->seq = seq;
 	ib_buf_reset(&e->announce);
 	ib_buf_put(&e->announce, frame, len);
 }
 
-/* [MAP-1] this node's place, to everyone. */
+static bool any_link_open(const struct ib_node *n)
+{
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		if (link_open(l))
+			return true;
+	return false;
+}
+
+/* [MAP-1] [MAP-4] [MAP-9] this node's place, to everyone: at start (to nobody yet, but kept
+ * for the children to come), and whenever its parent or its path changes. */
 void map_announce(struct ib_node *n)
 {
 	static const char software[] = IB_SOFTWARE_NAME "/" IB_SOFTWARE_VERSION;
+	const struct map_entry *self = find(n, ib_node_id(n));
 	struct ib_buf frame = { 0 };
 	struct ib_msg m;
 
@@ -73,34 +90,35 @@ void map_announce(struct ib_node *n)
 	m.h.type = IB_MSG_ANNOUNCE;
 	if (n->parent)
 		m.u.announce.parent = n->parent->peer_id;
+	/* FAULT no-announce-while-linkless, breaks [MAP-4]: nobody would hear it, so it is
+	 * neither sent nor kept. FAULT no-announce-on-path-change, breaks [MAP-9]: only a new
+	 * parent is announced. */
+	if (IB_FAULT(n, no_announce_while_linkless) && !any_link_open(n))
+		return;
+	if (IB_FAULT(n, no_announce_on_path_change) && self &&
+	    ib_id_equal(&self->parent, &m.u.announce.parent))
+		return;
 	m.u.announce.role = n->cfg.mode;
 	m.u.announce.name = (struct ib_slice){ (const uint8_t *)n->cfg.name, strlen(n->cfg.name) };
 	m.u.announce.software = (struct ib_slice){ (const uint8_t *)software, sizeof software - 1 };
 	if (node_sign(n, &m, &frame) == IB_OK && flood_send_frame(n, &m, frame.ptr, frame.len) == IB_OK)
-		remember(n, ib_node_id(n), &m.u.announce, frame.ptr, frame.len);
+		remember(n, ib_node_id(n), m.h.seq, &m.u.announce, frame.ptr, frame.len);
 	ib_buf_free(&frame);
 }
 
-/* [MAP-2] a child link is gone. */
-void map_parted(struct ib_node *n, const ib_id *child)
-{
-	struct ib_msg m;
-
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_PARTED;
-	m.u.parted.child = *child;
-	flood_originate(n, &m);
-	map_forget_subtree(n, child);
-}
-
-/* [MAP-3] what we know of the tree, for a new child; it floods them on to its subtree. */
+/* [MAP-3] what we know of the tree, for a new child; it floods them on to its subtree. Our
+ * own ANNOUNCE is always in it ([MAP-4]): a root has nobody else to announce it. */
 void map_burst(struct ib_node *n, struct ib_link *child)
 {
 	for (size_t i = 0; i < n->map_count && link_open(child); i++) {
 		const struct map_entry *e = &n->map[i];
 
-		if (e->announce.len && !ib_id_equal(&e->id, &child->peer_id))
-			link_send(child, e->announce.ptr, e->announce.len);
+		if (ib_id_equal(&e->id, &child->peer_id))
+			continue;
+		/* FAULT burst-without-self, breaks [MAP-4]: only the others' ANNOUNCEs go. */
+		if (IB_FAULT(n, burst_without_self) && ib_id_equal(&e->id, ib_node_id(n)))
+			continue;
+		link_send(child, e->announce.ptr, e->announce.len);
 	}
 }
 
@@ -140,22 +158,64 @@ static void prune(struct ib_node *n, const ib_id *top, bool keep)
 	free(gone);
 }
 
-void map_forget_subtree(struct ib_node *n, const ib_id *top)
+/* [MAP-6] origin lost its child: the child and the entries below it leave the map, unless the
+ * child's kept ANNOUNCE names another parent (it moved, and its ANNOUNCE came first). */
+static void parted(struct ib_node *n, const ib_id *origin, const ib_id *child)
 {
-	prune(n, top, false);
+	const struct map_entry *e = find(n, child);
+
+	/* FAULT parted-keeps-entry: the map ignores PARTED, and new children still get the
+	 * parted node's ANNOUNCE. FAULT parted-ignores-parent: the child goes even when it
+	 * announced another parent. FAULT parted-only-child: the entries below it stay. */
+	if (IB_FAULT(n, parted_keeps_entry))
+		return;
+	if (e && !ib_id_equal(&e->parent, origin) && !IB_FAULT(n, parted_ignores_parent))
+		return;
+	if (IB_FAULT(n, parted_only_child)) {
+		if (e && !ib_id_equal(child, ib_node_id(n)))
+			remove_at(n, (size_t)(e - n->map));
+		return;
+	}
+	prune(n, child, false);
+}
+
+/* [MAP-2] a child link is gone: told to everyone, and taken into this node's map too. */
+void map_parted(struct ib_node *n, const ib_id *child)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PARTED;
+	m.u.parted.child = *child;
+	flood_originate(n, &m);
+	parted(n, ib_node_id(n), child);
 }
 
 void map_keep_own_subtree(struct ib_node *n)
 {
+	/* [MAP-7] FAULT parent-lost-keeps-map: the unreachable part of the tree stays. */
+	if (IB_FAULT(n, parent_lost_keeps_map))
+		return;
 	prune(n, ib_node_id(n), true);
 }
 
 void map_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
 	if (m->h.type == IB_MSG_ANNOUNCE)
-		remember(n, &f->origin, &m->u.announce, f->raw.ptr, f->raw.len);
+		remember(n, &f->origin, m->h.seq, &m->u.announce, f->raw.ptr, f->raw.len);
 	else
-		map_forget_subtree(n, &m->u.parted.child);
+		parted(n, &f->origin, &m->u.parted.child);
+}
+
+/* [MAP-8] a rejoining node's new parent sends in its burst frames that this node saw before
+ * and pruned ([MAP-7]): its window drops them, and they are not forwarded, but the map takes
+ * an ANNOUNCE newer than the one it keeps, or one of an origin it keeps none of. A replayed
+ * PARTED is not taken. FAULT map-skips-replays: the map sees accepted frames only. */
+void map_replayed(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
+{
+	if (m->h.type != IB_MSG_ANNOUNCE || IB_FAULT(n, map_skips_replays))
+		return;
+	remember(n, &f->origin, m->h.seq, &m->u.announce, f->raw.ptr, f->raw.len);
 }
 
 void map_free(struct ib_node *n)

@@ -451,6 +451,20 @@ bool ib_msg_type_is_known(uint8_t type)
 	return schema_of(type) != NULL;
 }
 
+/* [MSG-11] The answers of an election or a command go to one node only. */
+bool ib_msg_type_is_directed(uint8_t type)
+{
+	switch (type) {
+	case IB_MSG_OFFER:
+	case IB_MSG_SELECT:
+	case IB_MSG_TRANSFER:
+	case IB_MSG_RESULT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *ib_msg_type_name(uint8_t type)
 {
 	const struct msg_schema *s = schema_of(type);

@@ -264,6 +264,9 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 			*diag = why;
 		return err;
 	}
+#ifdef IB_FAULTS
+	ib_store_set_fault(store, n->fault);
+#endif
 	if (rejected)
 		snprintf(n->store_note, sizeof n->store_note,
 			 "store: %zu item(s) not loaded; first: %s: %s", rejected, why.file,
@@ -495,11 +498,13 @@ int ib_node_set_keyring(struct ib_node *n, struct ib_keyring *kr)
 
 	n->kr = kr;
 	ib_tls_ctx_set_keyring(n->tls, kr);
-	/* [MEMBER-2] links to keys no longer authorized close at once. */
+	/* [MEMBER-2] links to keys no longer authorized close at once; [MEMBER-5] those still
+	 * in HELLO-WAIT too (peer_known: the TLS handshake is done). */
 	for (struct ib_link *l = n->links, *next; l; l = next) {
 		next = l->next;
 		if (l->peer_known && !ib_keyring_match_spki(kr, l->peer_spki, IB_SPKI_LEN) &&
-		    !IB_FAULT(n, revoke_keeps_links)) /* FAULT revoke-keeps-links, [MEMBER-2] */
+		    !IB_FAULT(n, revoke_keeps_links) && /* FAULT revoke-keeps-links, [MEMBER-2] */
+		    (link_open(l) || !IB_FAULT(n, revoke_skips_hello_wait))) /* FAULT [MEMBER-5] */
 			link_close(l, IB_EC_REVOKED, "your key was removed");
 	}
 	ib_keyring_free(old);

@@ -67,6 +67,10 @@ struct ib_link {
 	bool ping_outstanding;
 	uint8_t nonce[IB_PING_NONCE_LEN];
 	uint64_t ping_sent_us;
+	uint64_t ping_due_us;       /* [KA-7] when the last PING was due (sent or skipped) */
+	/* The client side. */
+	uint64_t last_ping_in_us;   /* the last PING read, or the end of the HELLO exchange */
+	uint64_t tls_open_us;       /* the end of the TLS handshake */
 	uint64_t rtt_us;
 	uint64_t open_since_us;
 
@@ -125,6 +129,7 @@ struct map_entry {
 	char name[IB_MAX_STRING + 1];
 	char software[IB_MAX_STRING + 1];
 	uint64_t seen_unix_us;
+	uint64_t seq;               /* the kept ANNOUNCE's: the greatest seen ([MAP-5]) */
 	struct ib_buf announce;
 };
 
@@ -189,6 +194,8 @@ struct ib_node {
 	struct ib_trace *trace;     /* not owned; NULL: no trace (link.c tests only this) */
 #ifdef IB_FAULTS
 	enum ib_fault fault;        /* the deliberate fault this node runs with (fault.h) */
+	uint64_t fault_offered;     /* version-from-offers: the greatest version offered */
+	uint64_t fault_cmd_id;      /* dedupe-cmd-id: the cmd_id of the last COMMAND */
 #endif
 };
 
@@ -243,6 +250,9 @@ void ka_start(struct ib_link *l);
 void ka_stop(struct ib_link *l);
 void ka_ping_received(struct ib_link *l, const struct ib_msg *m);
 void ka_pong_received(struct ib_link *l, const struct ib_msg *m);
+#ifdef IB_FAULTS
+void ka_frame_received(struct ib_link *l);
+#endif
 
 /* node.c: what this node does with an end-to-end message for it. */
 void node_deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
@@ -251,10 +261,12 @@ void node_deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_m
 void map_announce(struct ib_node *n);
 void map_parted(struct ib_node *n, const ib_id *child);
 void map_burst(struct ib_node *n, struct ib_link *child);
-void map_forget_subtree(struct ib_node *n, const ib_id *top);
-/* After the parent link is lost: only this node's subtree is still reachable. */
+/* After the parent link is lost: only this node's subtree is still reachable ([MAP-7]). */
 void map_keep_own_subtree(struct ib_node *n);
+/* A valid ANNOUNCE or PARTED accepted by the anti-replay window; a valid ANNOUNCE it dropped
+ * ([MAP-8]: the map still takes it when it is newer than the one kept). */
 void map_received(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
+void map_replayed(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m);
 void map_free(struct ib_node *n);
 
 /* data.c */
@@ -277,8 +289,12 @@ int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_
 		    struct ib_slice output);
 
 /* flood.c */
+/* Section 9 for a frame that passed the checks of sections 5 and 6; stale: a COMMAND that
+ * failed only [CMD-6], dropped by rule 2 after the anti-replay check of rule 1. */
 void flood_receive(struct ib_node *n, struct ib_link *from, const struct ib_frame *f,
-		   const struct ib_msg *m);
+		   const struct ib_msg *m, bool stale);
+/* [FLOOD-10] the route to origin is now l. */
+void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l);
 int flood_originate(struct ib_node *n, struct ib_msg *m);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);

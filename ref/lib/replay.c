@@ -14,6 +14,8 @@ int ib_replay_check(const struct ib_replay_window *w, uint64_t seq)
 		return IB_ERR_INVALID_ARG;
 	if (!w->started || seq > w->top)
 		return IB_OK;
+	/* [FLOOD-14] the age, not top-63: the lower edge never wraps (while top < 63, the
+	 * window reaches down to 0). */
 	age = w->top - seq; /* no underflow: seq <= top */
 	if (age >= IB_REPLAY_WINDOW)
 		return IB_ERR_REPLAY;
@@ -40,7 +42,8 @@ int ib_replay_accept(struct ib_replay_window *w, uint64_t seq)
 		w->bitmap |= (uint64_t)1 << (w->top - seq);
 		return IB_OK;
 	}
-	/* Shifting a uint64_t by 64 or more is undefined: a jump of a whole window clears it. */
+	/* [FLOOD-14] a jump of a whole window or more clears it (and shifting a uint64_t by 64
+	 * or more is undefined in C). */
 	shift = seq - w->top;
 	w->bitmap = shift >= IB_REPLAY_WINDOW ? 0 : w->bitmap << shift;
 	w->bitmap |= 1;

@@ -22,6 +22,7 @@
  */
 #include "interbot.h"
 
+#include "fault.h"
 #include "file.h"
 
 #include <openssl/evp.h>
@@ -56,6 +57,9 @@ struct ib_store {
 	size_t cap;
 	char *dir;               /* NULL: in memory only */
 	size_t bytes;            /* frames held, for IB_STORE_MAX_BYTES */
+#ifdef IB_FAULTS
+	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
+#endif
 };
 
 /* ---- Ordering ---------------------------------------------------------------------------- */
@@ -92,6 +96,41 @@ static int key_compare(struct ib_slice a, struct ib_slice b)
 	return (a.len > b.len) - (a.len < b.len);
 }
 
+#ifdef IB_FAULTS
+static int ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* key_compare with ASCII letters folded to lower case. */
+static int key_compare_folded(struct ib_slice a, struct ib_slice b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower(a.ptr[i]) != ascii_lower(b.ptr[i]))
+			return ascii_lower(a.ptr[i]) - ascii_lower(b.ptr[i]);
+	return (a.len > b.len) - (a.len < b.len);
+}
+
+void ib_store_set_fault(struct ib_store *s, enum ib_fault f)
+{
+	s->fault = f;
+}
+#endif
+
+/* [DATA-12] One key is one exact byte string: no folding, no normalisation, no prefix. FAULT
+ * keys-case-folded, breaks [DATA-12]: the store holds one item for Key and key. */
+static int store_key_compare(const struct ib_store *s, struct ib_slice a, struct ib_slice b)
+{
+#ifdef IB_FAULTS
+	if (IB_FAULT(s, keys_case_folded))
+		return key_compare_folded(a, b);
+#endif
+	(void)s;
+	return key_compare(a, b);
+}
+
 /* Index of the first entry whose key is not below key (count if none). */
 static size_t lower_bound(const struct ib_store *s, struct ib_slice key)
 {
@@ -100,7 +139,7 @@ static size_t lower_bound(const struct ib_store *s, struct ib_slice key)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (key_compare(s->v[mid]->item.key, key) < 0)
+		if (store_key_compare(s, s->v[mid]->item.key, key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -112,7 +151,7 @@ static size_t lower_bound(const struct ib_store *s, struct ib_slice key)
 static bool find(const struct ib_store *s, struct ib_slice key, size_t *at)
 {
 	*at = lower_bound(s, key);
-	return *at < s->count && key_compare(s->v[*at]->item.key, key) == 0;
+	return *at < s->count && store_key_compare(s, s->v[*at]->item.key, key) == 0;
 }
 
 /* ---- Entries ----------------------------------------------------------------------------- */

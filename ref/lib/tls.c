@@ -216,9 +216,12 @@ static int pin_peer(X509_STORE_CTX *xs, void *arg)
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
 		return 0;
 	}
-	/* [TLS-2] The client knows the server's ALPN answer (EncryptedExtensions) before the
-	 * server's certificate: refuse here, so that the server gets an alert. */
-	if (t->role == IB_TLS_CLIENT && !alpn_is_ours(ssl))
+	/* [TLS-2][TLS-8] The client knows the server's ALPN answer (EncryptedExtensions) before
+	 * the server's certificate: refuse here, in the handshake, so that the server gets an
+	 * alert (handshake_failure: OpenSSL cannot send no_application_protocol from a client).
+	 * FAULT client-alpn-late, breaks [TLS-8]: the handshake completes, then the check in
+	 * handshake() closes it. */
+	if (t->role == IB_TLS_CLIENT && !alpn_is_ours(ssl) && !IB_FAULT(c, client_alpn_late))
 		return pin_refuse(xs, t, IB_ERR_HANDSHAKE, X509_V_ERR_APPLICATION_VERIFICATION,
 		                  "peer selected no ALPN " IB_ALPN);
 	if (!xpk || X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xpk) != 1)
@@ -238,9 +241,13 @@ static int pin_peer(X509_STORE_CTX *xs, void *arg)
 		return pin_refuse(xs, t, IB_ERR_NOT_AUTHORIZED, X509_V_ERR_CERT_REJECTED,
 		                  "peer key is not a valid Ed25519 key");
 	}
-	/* [TLS-4][ID-3] the whole SPKI must equal the stored key's, not only its id_bot. */
-	/* FAULT accept-unknown-keys, breaks [TLS-4]: a key outside the keyring is pinned. */
-	if (!ib_keyring_match_spki(c->kr, der, (size_t)len) && !IB_FAULT(c, accept_unknown_keys)) {
+	/* [TLS-4][ID-3] the whole SPKI must equal the stored key's, not only its id_bot; [TLS-8]
+	 * refused here, in the handshake, with bad_certificate.
+	 * FAULT accept-unknown-keys, breaks [TLS-4]: a key outside the keyring is pinned.
+	 * FAULT late-pinning, breaks [TLS-8]: it is let through the handshake, and handshake()
+	 * closes the link after it. */
+	if (!ib_keyring_match_spki(c->kr, der, (size_t)len) && !IB_FAULT(c, accept_unknown_keys) &&
+	    !IB_FAULT(c, late_pinning)) {
 		unauthorized_reason(reason, der);
 		OPENSSL_free(der);
 		return pin_refuse(xs, t, IB_ERR_NOT_AUTHORIZED, X509_V_ERR_CERT_REJECTED, reason);
@@ -265,7 +272,8 @@ static int configure(SSL_CTX *ctx, struct ib_tls_ctx *c, X509 *cert, EVP_PKEY *k
 	if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)
 		return IB_ERR_CRYPTO;
-	/* [TLS-3] both ends require the other's certificate; [TLS-4][TLS-5] pinning, not a CA. */
+	/* [TLS-3] both ends require the other's certificate, [TLS-8] the server with alert
+	 * certificate_required when none comes; [TLS-4][TLS-5] pinning, not a CA. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_cert_verify_callback(ctx, pin_peer, c);
 	/* [TLS-6] no tickets, no session cache, no early data: every link is a full handshake. */
@@ -446,6 +454,10 @@ int ib_tls_new(struct ib_tls **out, struct ib_tls_ctx *c, enum ib_tls_role role)
 		err = IB_ERR_CRYPTO;
 		goto out;
 	}
+	/* FAULT optional-client-cert, breaks [TLS-8]: the server asks for a certificate but
+	 * does not require one; handshake() closes the link after the handshake instead. */
+	if (IB_FAULT(c, optional_client_cert) && role == IB_TLS_SERVER)
+		SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
 	if (role == IB_TLS_CLIENT)
 		SSL_set_connect_state(t->ssl);
 	else

@@ -12,7 +12,13 @@ bool tree_accepts_children(const struct ib_node *n)
 {
 	if (n->stopping)
 		return false;
-	/* [TREE-2][TREE-3] a root always accepts; a client-mode node only as a root. */
+	/* FAULT client-refuses-while-joining, breaks [TREE-15]: a client-mode node whose
+	 * connection to a parent is still in progress refuses children. */
+	if (IB_FAULT(n, client_refuses_while_joining) && n->cfg.mode == IB_ROLE_CLIENT &&
+	    n->joining)
+		return false;
+	/* [TREE-2][TREE-3] a root always accepts; a client-mode node only as a root, which
+	 * it is until the HELLO exchange with a parent completes ([TREE-15]). */
 	return n->cfg.mode == IB_ROLE_SERVER || n->parent == NULL;
 }
 
@@ -53,11 +59,13 @@ static void retry_fired(struct ib_loop *loop, void *arg)
 	struct ib_node *n = arg;
 
 	n->retry_timer = 0;
-	n->parent_index = 0;
+	/* [TREE-13] the next round, from the first address (a fault may wait mid-round). */
+	if (n->parent_index >= n->cfg.parent_count)
+		n->parent_index = 0;
 	try_join(n);
 }
 
-/* [TREE-2] exponential backoff from reconnect_min_ms to reconnect_max_ms, each wait drawn
+/* [TREE-2][TREE-13] exponential backoff from reconnect_min_ms to reconnect_max_ms, each wait drawn
  * uniformly between half the delay and the delay, so that nodes cut off together do not all
  * come back in the same instant. */
 static uint64_t backoff_us(struct ib_node *n)
@@ -81,12 +89,23 @@ static void schedule_retry(struct ib_node *n)
 		return;
 	n->failed_rounds++;
 	wait = backoff_us(n);
-	node_log(n, IB_LOG_INFO, "no parent accepted; root for now, next try in %llu ms",
+	node_log(n, IB_LOG_INFO, "round failed; root for now, next round in %llu ms",
 		 (unsigned long long)(wait / 1000));
 	ib_loop_timer_add(n->loop, wait, retry_fired, n, &n->retry_timer);
 }
 
-/* [TREE-1] the parents in order; after the last one, a round has failed. */
+/* FAULT parents-in-parallel, breaks [TREE-12]: the next address is tried at the same time
+ * as this one (its link is not tracked: it only shows the second parent a connection). */
+static void fault_try_next_too(struct ib_node *n)
+{
+	struct ib_link *also;
+
+	if (IB_FAULT(n, parents_in_parallel) && n->parent_index + 1 < n->cfg.parent_count)
+		link_connect(n, n->cfg.parents[n->parent_index + 1], &also);
+}
+
+/* [TREE-1][TREE-12] the parents in order, one at a time; after the last one, a round has
+ * failed ([TREE-13]). */
 static void try_join(struct ib_node *n)
 {
 	while (!n->stopping && !n->parent && !n->joining) {
@@ -94,8 +113,10 @@ static void try_join(struct ib_node *n)
 			schedule_retry(n);
 			return;
 		}
-		if (link_connect(n, n->cfg.parents[n->parent_index], &n->joining) == IB_OK)
+		if (link_connect(n, n->cfg.parents[n->parent_index], &n->joining) == IB_OK) {
+			fault_try_next_too(n);
 			return;
+		}
 		node_count(n, IB_CNT_CONNECT_FAILED);
 		n->parent_index++;
 	}
@@ -128,39 +149,103 @@ void tree_stop(struct ib_node *n)
 	n->retry_timer = 0;
 }
 
+/* An accepted connection that a client-mode node with a parent must close now. */
+static struct ib_link *accepted_to_close(struct ib_node *n)
+{
+	for (struct ib_link *c = n->links; c; c = c->next) {
+		if (c->we_connected || c->state == LINK_CLOSED)
+			continue;
+		/* FAULT client-keeps-pending-children, breaks [TREE-16]: only open children go;
+		 * those still in TLS or HELLO-WAIT are left to come back with their HELLO. */
+		if (IB_FAULT(n, client_keeps_pending_children) && c->state != LINK_OPEN)
+			continue;
+		return c;
+	}
+	return NULL;
+}
+
 void tree_joined(struct ib_node *n, struct ib_link *l)
 {
+	struct ib_link *c;
+
 	n->joining = NULL;
 	n->parent = l;
-	n->failed_rounds = 0;
+	/* [TREE-14] joining does not reset the backoff: a parent link that lasts does. */
 	tree_stop(n);
 	set_path(n, l->peer_path, l->peer_path_len);
 	map_announce(n); /* [MAP-1] */
-	/* [TREE-3] a client-mode node with a parent keeps no children. */
+	/* [TREE-3][TREE-16] a client-mode node with a parent keeps no children: every
+	 * connection it accepted goes, whatever its state (no ERROR while still in TLS).
+	 * Closing one changes the list, so each search starts again from its head. */
 	if (n->cfg.mode == IB_ROLE_CLIENT)
-		for (struct ib_link *c = n->links; c; c = c->next)
-			if (c != l && !c->we_connected && c->state != LINK_CLOSED)
-				link_close(c, IB_EC_NO_CHILDREN_ACCEPTED, "joined a parent");
+		while ((c = accepted_to_close(n)) != NULL)
+			link_close(c, IB_EC_NO_CHILDREN_ACCEPTED, "joined a parent");
+}
+
+/* [TREE-14] whether a lost parent link had lasted reconnect_max_ms: then the delay goes back
+ * to reconnect_min_ms and the new round starts at once; else its loss is a failed round. */
+static bool parent_was_stable(const struct ib_node *n, const struct ib_link *l)
+{
+	/* FAULT rejoin-at-once, breaks [TREE-14]: every lost parent counts as a long-lived one,
+	 * so a parent that drops its children at once gets them back in a tight loop. */
+	if (IB_FAULT(n, rejoin_at_once))
+		return true;
+	return node_now_us(n) - l->open_since_us >= (uint64_t)n->cfg.reconnect_max_ms * 1000;
+}
+
+/* [TREE-14] a parent link open for reconnect_max_ms sets the delay back to reconnect_min_ms
+ * (done when it ends: the delay serves only then). Returns whether it was that long. */
+static bool settle_delay(struct ib_node *n, const struct ib_link *l)
+{
+	bool stable = parent_was_stable(n, l);
+
+	/* FAULT backoff-never-reset, breaks [TREE-14]: the delay keeps growing whatever the
+	 * parent links last. */
+	if (stable && !IB_FAULT(n, backoff_never_reset))
+		n->failed_rounds = 0;
+	return stable;
+}
+
+/* [TREE-10][TREE-14] the parent link is gone: a root at once, the subtree told; then a
+ * round from the first address, at once after a long-lived link, else after a wait. */
+static void parent_lost(struct ib_node *n, struct ib_link *l)
+{
+	bool stable = settle_delay(n, l);
+
+	n->parent = NULL;
+	set_path(n, NULL, 0);
+	if (!n->stopping) {
+		map_announce(n);         /* [MAP-1] parent all zero */
+		map_keep_own_subtree(n); /* the rest of the tree is out of reach */
+	}
+	/* FAULT wait-after-any-loss, breaks [TREE-14]: even a long-lived parent lost is
+	 * followed by a wait, as a failed round. */
+	if (stable && !IB_FAULT(n, wait_after_any_loss)) {
+		n->parent_index = 0;
+		try_join(n);
+		return;
+	}
+	n->parent_index = n->cfg.parent_count; /* a failed round: wait, then the first */
+	schedule_retry(n);
 }
 
 void tree_link_closed(struct ib_node *n, struct ib_link *l, bool was_open)
 {
 	if (l == n->joining) {
+		/* [TREE-12] this address failed: the next one, now. */
 		n->joining = NULL;
 		n->parent_index++;
-		try_join(n);
+		/* FAULT wait-between-addresses, breaks [TREE-13]: the backoff is waited after
+		 * each failed address, not after a failed round. */
+		if (IB_FAULT(n, wait_between_addresses) && n->parent_index < n->cfg.parent_count)
+			schedule_retry(n);
+		else
+			try_join(n);
 	} else if (was_open && !l->we_connected && !n->stopping) {
-		map_parted(n, &l->peer_id); /* [MAP-2] */
+		/* [MAP-2]; [MAP-10] none while the node itself stops. */
+		map_parted(n, &l->peer_id);
 	} else if (l == n->parent) {
-		/* [TREE-10] a root at once, the subtree told, then the parents from the first. */
-		n->parent = NULL;
-		set_path(n, NULL, 0);
-		if (!n->stopping) {
-			map_announce(n);         /* [MAP-1] parent all zero */
-			map_keep_own_subtree(n); /* the rest of the tree is out of reach */
-		}
-		n->parent_index = 0;
-		try_join(n);
+		parent_lost(n, l);
 	}
 }
 
@@ -171,6 +256,12 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 
 	for (unsigned i = 0; i < p->count; i++)
 		memcpy(above[i].b, p->ids + (size_t)i * IB_ID_LEN, IB_ID_LEN);
+	/* [TREE-19] the parent's path ends with the parent (the decoder gave 1..255 ids).
+	 * FAULT path-any-sender, breaks [TREE-19]: the path is taken whatever its end. */
+	if (!ib_id_equal(&above[p->count - 1], &l->peer_id) && !IB_FAULT(n, path_any_sender)) {
+		link_close(l, IB_EC_PROTOCOL_VIOLATION, "PATH does not end with its sender");
+		return;
+	}
 	for (unsigned i = 0; i < p->count; i++) {
 		if (ib_id_equal(&above[i], ib_node_id(n)))
 			goto loop;
@@ -178,14 +269,23 @@ void tree_path_received(struct ib_node *n, struct ib_link *l, const struct ib_ms
 	if (p->count >= IB_MAX_PATH)
 		goto loop;
 	set_path(n, above, p->count);
-	map_announce(n); /* [MAP-1] SHOULD: the path changed */
+	map_announce(n); /* [MAP-9] the path changed */
 	return;
 loop:
-	/* [TREE-7] the tree has a loop through us: leave the parent, wait, rejoin. */
+	/* [TREE-7][TREE-14] the tree has a loop through us: leave the parent; its loss is a
+	 * failed round whatever the link's age: wait, then rejoin. */
+	settle_delay(n, l);
 	n->parent = NULL;
 	link_close(l, IB_EC_LOOP_DETECTED, "I am in the path you sent");
 	set_path(n, NULL, 0);
 	map_announce(n);
+	/* FAULT loop-rejoin-at-once, breaks [TREE-14]: after a loop the parents are tried
+	 * again at once, as after any long-lived parent, and the loop may well form again. */
+	if (IB_FAULT(n, loop_rejoin_at_once)) {
+		n->parent_index = 0;
+		try_join(n);
+		return;
+	}
 	n->parent_index = n->cfg.parent_count; /* the retry starts from the first parent */
 	schedule_retry(n);
 }

@@ -344,9 +344,13 @@ static void test_identity_load_refuses_open_modes(void)
 		CU_ASSERT_STRING_EQUAL(diag.file, path);
 		CU_ASSERT_PTR_NOT_NULL(strstr(diag.reason, "mode"));
 	}
-	CU_ASSERT_EQUAL_FATAL(chmod(path, 0400), 0);
-	IB_ASSERT_OK(ib_identity_load(&back, path, NULL));
-	ib_identity_free(back);
+	/* [ID-6] the owner's bits are the owner's business. */
+	for (mode_t m = 0400; m <= 0700; m += 0100) {
+		CU_ASSERT_EQUAL_FATAL(chmod(path, m), 0);
+		IB_ASSERT_OK(ib_identity_load(&back, path, NULL));
+		ib_identity_free(back);
+		back = NULL;
+	}
 	ib_identity_free(alice);
 }
 
@@ -649,7 +653,7 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_verify_alternating_keys, "FRAME-6 ID-3"),
     IB_TEST(test_identity_generate, ""),
     IB_TEST(test_identity_save_load, "ID-5"),
-    IB_TEST(test_identity_load_refuses_open_modes, "ID-5"),
+    IB_TEST(test_identity_load_refuses_open_modes, "ID-5 ID-6"),
     IB_TEST(test_identity_load_errors, ""),
     IB_TEST(test_identity_write_cert, "TLS-7"),
     IB_TEST(test_identity_write_cert_names, ""),

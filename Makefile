@@ -156,8 +156,8 @@ test: all
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"
 	ci/test-conform $(BUILD)
-	@echo "== conformance self-test (broken node variants)"
-	@$(MAKE) --no-print-directory conformance-selftest
+	@echo "== conformance self-test (broken node variants, in process and as spawned nodes)"
+	@$(MAKE) --no-print-directory conformance-selftest SELFTEST_ARGS="--cmd --cmd-fault all"
 	@echo "== requirement coverage"
 	ci/spec-coverage --summary
 	@echo "== the unit tests of conformance/not-observable.txt fail under mutants of their lines"

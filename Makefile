@@ -71,17 +71,20 @@ PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: all lib test unit conformance conformance-selftest vectors check-vectors fuzz \
+.PHONY: all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
+	check-vectors fuzz \
 	fuzz-replay coverage install clean
 all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
 
 lib: $(LIB)
 
+# Every object is compiled with these; ci/mutants compiles its mutants the same way.
+OBJ_INCLUDES := -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -Iconformance/harness -Iref/examples
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -Iref/lib -I$(BUILD)/gen -Iref/tests/testlib -Iconformance/harness \
-		-Iref/examples -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(OBJ_INCLUDES) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -157,6 +160,8 @@ test: all
 	@$(MAKE) --no-print-directory conformance-selftest SELFTEST_ARGS="--cmd --cmd-fault all"
 	@echo "== requirement coverage"
 	ci/spec-coverage --summary
+	@echo "== the unit tests of conformance/not-observable.txt fail under mutants of their lines"
+	ci/mutants --prove-unit $(BUILD)
 	@echo "== all tests passed"
 
 unit: $(BUILD)/bin/ib-unit
@@ -173,6 +178,26 @@ conformance-selftest:
 	@$(MAKE) --no-print-directory FAULTS=1 BUILD=$(BUILD_BASE) \
 		$(BUILD)/faults/bin/interbot-conform $(BUILD)/faults/bin/interbot
 	ci/conformance-selftest $(SELFTEST_ARGS) $(BUILD)/faults
+
+# Mutation testing (ci/mutants): the unmutated suite, in --iut-cmd mode, against mutants of
+# ref/lib (operators on the protocol modules, and conformance/mutants/*.diff); the figures, and
+# the survivors in $(BUILD)/mutants.txt. SAMPLE=N SEED=S: a reproducible random sample;
+# MUTANTS_ARGS: any other option of ci/mutants (--only 'hand:*', --workers 2, ...).
+mutants: all
+	ci/mutants $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(SEED),--seed $(SEED)) \
+		$(MUTANTS_ARGS) $(BUILD)
+
+# What ci/mutants needs to compile one mutated file and relink a program as this Makefile
+# does (it runs this in its snapshot of the tree).
+mutant-vars:
+	@echo 'CC=$(CC)'
+	@echo 'CFLAGS=$(ALL_CFLAGS) $(OBJ_INCLUDES)'
+	@echo 'LDFLAGS=$(ALL_LDFLAGS)'
+	@echo 'LIBS=$(PKG_LIBS) $(PCAP_LIBS)'
+	@echo 'CUNIT_LIBS=$(CUNIT_LIBS)'
+	@echo 'LIB=$(LIB)'
+	@echo 'INTERBOT_OBJ=$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard ref/bin/*.c))'
+	@echo 'UNIT_OBJ=$(UNIT_OBJ)'
 
 vectors: $(BUILD)/bin/interbot-vecgen
 	$(BUILD)/bin/interbot-vecgen --out vectors --corpus fuzz/corpus

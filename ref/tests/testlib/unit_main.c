@@ -2,6 +2,7 @@
  * The unit test runner: registers every suite (the Makefile generates the list), runs them
  * with CUnit's basic interface, and exits non-zero on any failure.
  *   TESTS=frame,message build/bin/ib-unit    runs only those suites
+ *   TESTS=keyring.test_match_spki_whole_key  runs only that case (ci/mutants --prove-unit)
  *   build/bin/ib-unit --list                 prints "suite.case: REQ-1 REQ-2" lines
  */
 #include "ib_test.h"
@@ -22,10 +23,11 @@ static const struct ib_test_suite *const all_suites[] = {
 	NULL
 };
 
-/* True if name is in the comma-separated list (or the list is empty). */
-static int selected(const char *list, const char *name)
+/* True if the comma-separated list (empty: everything) names the suite, or, with a case, the
+ * suite or that "suite.case". */
+static int selected(const char *list, const char *suite, const char *test)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(suite), t = test ? strlen(test) : 0;
 	const char *p = list;
 
 	if (!list || !*list)
@@ -34,7 +36,10 @@ static int selected(const char *list, const char *name)
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 
-		if (len == n && strncmp(p, name, n) == 0)
+		if (len == n && strncmp(p, suite, n) == 0)
+			return 1;
+		if (len > n && strncmp(p, suite, n) == 0 && p[n] == '.' &&
+		    (!test || (len == n + 1 + t && strncmp(p + n + 1, test, t) == 0)))
 			return 1;
 		if (!end)
 			break;
@@ -56,13 +61,13 @@ static int register_suites(const char *only)
 		const struct ib_test_suite *s = all_suites[i];
 		CU_pSuite cu;
 
-		if (!selected(only, s->name))
+		if (!selected(only, s->name, NULL))
 			continue;
 		cu = CU_add_suite(s->name, s->setup, s->teardown);
 		if (!cu)
 			return -1;
 		for (const struct ib_test_case *c = s->cases; c->name; c++)
-			if (!CU_add_test(cu, c->name, c->fn))
+			if (selected(only, s->name, c->name) && !CU_add_test(cu, c->name, c->fn))
 				return -1;
 	}
 	return 0;

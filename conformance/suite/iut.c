@@ -53,7 +53,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 	return remove(path);
 }
 
-static void remove_tree(const char *dir)
+void cf_remove_tree(const char *dir)
 {
 	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -223,7 +223,7 @@ static bool make_node_dir(struct cf_ctx *c)
 	bool ok;
 
 	snprintf(c->iut_dir, sizeof c->iut_dir, "%s/%s", c->w->workdir, c->test->id);
-	remove_tree(c->iut_dir);
+	cf_remove_tree(c->iut_dir);
 	ok = mkdir(c->iut_dir, 0700) == 0;
 	snprintf(path, sizeof path, "%s/authorized", c->iut_dir);
 	ok = ok && mkdir(path, 0700) == 0;
@@ -329,6 +329,22 @@ static bool expand_template(struct cf_ctx *c, const char *tpl, char *out, size_t
 	return true;
 }
 
+
+/* The IUT process group of this test process, for cf_iut_kill_now() in a signal handler. */
+static volatile sig_atomic_t iut_live_pgid;
+
+static void iut_forget(struct cf_ctx *c)
+{
+	c->iut_pid = 0;
+	iut_live_pgid = 0;
+}
+
+void cf_iut_kill_now(void)
+{
+	if (iut_live_pgid > 0)
+		kill(-(pid_t)iut_live_pgid, SIGKILL);
+}
+
 /* The command is split into words as a shell would (quotes, $VARIABLES) but run without one,
  * so that the process the suite signals is the IUT itself: a shell in between would die of
  * the SIGHUP meant for the IUT. An adapter script must therefore `exec` the implementation. */
@@ -376,11 +392,12 @@ static bool cmd_start(struct cf_ctx *c)
 	close(logfd);
 	wordfree(&words);
 	if (c->iut_pid < 0) {
-		c->iut_pid = 0;
+		iut_forget(c);
 		cf_harness_error(c, "fork: %s", strerror(errno));
 		return false;
 	}
 	setpgid(c->iut_pid, c->iut_pid);
+	iut_live_pgid = c->iut_pid;
 	c->iut_exit_expected = false;
 	return true;
 }
@@ -420,7 +437,7 @@ bool cf_iut_check_alive(struct cf_ctx *c)
 		return true;
 	if (waitpid(c->iut_pid, &status, WNOHANG) != c->iut_pid)
 		return true;
-	c->iut_pid = 0;
+	iut_forget(c);
 	describe_exit(status, how, sizeof how);
 	cmd_collect_log(c);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CF_EXIT_UNSUPPORTED)
@@ -553,7 +570,7 @@ static bool cmd_refused(struct cf_ctx *c, struct cf_refusal *r)
 		if (waitpid(c->iut_pid, &status, WNOHANG) == c->iut_pid) {
 			size_t before = c->log.len;
 
-			c->iut_pid = 0;
+			iut_forget(c);
 			cmd_collect_log(c);
 			snprintf(r->why, sizeof r->why, "%.*s", (int)(c->log.len - before),
 				 (const char *)c->log.ptr + before);
@@ -659,7 +676,7 @@ bool cf_iut_stop(struct cf_ctx *c)
 		return true;
 	kill(-c->iut_pid, SIGKILL);
 	waitpid(c->iut_pid, NULL, 0);
-	c->iut_pid = 0;
+	iut_forget(c);
 	return cf_expect(c, false, "IFACE-5", "the IUT exits within 5 s of SIGTERM",
 			 "it was still running after %u ms and was killed", within);
 }
@@ -672,7 +689,7 @@ bool cf_iut_restart(struct cf_ctx *c, bool empty_store)
 		return false;
 	if (empty_store) {
 		snprintf(path, sizeof path, "%s/store", c->iut_dir);
-		remove_tree(path);
+		cf_remove_tree(path);
 		mkdir(path, 0700);
 	}
 	return launch(c);
@@ -719,7 +736,7 @@ void cf_iut_cleanup(struct cf_ctx *c)
 			if (!cf_run_until(c, pid_exited, c, CF_STOP_MS)) {
 				kill(-c->iut_pid, SIGKILL);
 				waitpid(c->iut_pid, NULL, 0);
-				c->iut_pid = 0;
+				iut_forget(c);
 			}
 		}
 	}
@@ -730,7 +747,7 @@ void cf_iut_cleanup(struct cf_ctx *c)
 		c->iut_node = NULL;
 	}
 	if (c->iut_dir[0] && !c->w->opt->keep && cf_ok(c))
-		remove_tree(c->iut_dir);
+		cf_remove_tree(c->iut_dir);
 	else if (c->iut_dir[0])
 		snprintf(c->res->node_dir, sizeof c->res->node_dir, "%s", c->iut_dir);
 }

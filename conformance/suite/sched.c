@@ -9,6 +9,10 @@
  * test, and tester sequence numbers that must keep growing across tests), --pcap (one trace
  * file written in order) and --no-fork run the tests in this process, one after the other.
  *
+ * -x stops at the first failure that any test process reports, not only the first in test
+ * order: the tests still in flight are stopped (their IUTs with them) and not reported, so a
+ * failure found early is not held back by a slow timer test that started before it.
+ *
  * Fail fast: a test that finds the IUT unresponsive (never listening, or accepting TCP but
  * never completing TLS) says so in its result; after CF_DEAD_AFTER such tests in a row, the
  * tests not yet started are reported as not run, without waiting out their timeouts.
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -45,6 +50,7 @@ struct sched {
 	size_t n;
 	struct cf_result *rs;
 	bool *done;
+	bool *dropped;              /* stopped in flight by -x: not reported */
 	size_t next, reported;
 	unsigned unresponsive_run;  /* unresponsive results in a row, in test order */
 	char dead[300];             /* why the rest is not run, once the IUT is given up */
@@ -131,12 +137,21 @@ static bool write_text(int fd, const char *s)
 
 /* The result as raw bytes: parent and child are the same program, so the struct's layout is
  * shared; its pointers are sent apart and fixed up by the parent. */
+/* -x stopped this test: its IUT goes with it (it runs in a process group of its own). */
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	cf_iut_kill_now();
+	_exit(128 + SIGTERM);
+}
+
 static void child_run(struct cf_world *w, const struct cf_test *t, int fd)
 {
 	struct cf_result r;
 	bool ok;
 
 	catch_fatal_signals();
+	signal(SIGTERM, on_stop_signal);
 	cf_run_test(w, t, &r);
 	ok = write_all(fd, &r, sizeof r) && write_text(fd, r.transcript) &&
 	     write_text(fd, r.iut_log);
@@ -251,6 +266,8 @@ static void finish_slot(struct sched *s, struct slot *sl, bool stuck)
 		}
 	}
 	s->done[sl->index] = true;
+	if (s->o->exit_first && cf_run_failed(r, 1))
+		s->stop = true;
 	ib_buf_free(&sl->result);
 	ib_buf_free(&sl->err);
 	sl->pid = 0;
@@ -276,6 +293,9 @@ static void report_ready(struct sched *s)
 {
 	while (s->reported < s->n && s->done[s->reported]) {
 		struct cf_result *r = &s->rs[s->reported++];
+
+		if (s->dropped[s->reported - 1])
+			continue;
 
 		s->unresponsive_run = r->iut_unresponsive ? s->unresponsive_run + 1 : 0;
 		if (s->unresponsive_run >= CF_DEAD_AFTER && !s->dead[0])
@@ -410,6 +430,32 @@ static bool iut_suspect(const struct sched *s)
 	return false;
 }
 
+/* -x: a failure was found; the tests still running are stopped and dropped, with the node
+ * directories they leave. */
+static void stop_in_flight(struct sched *s, struct slot *slots, unsigned nslots)
+{
+	for (unsigned k = 0; k < nslots; k++) {
+		struct slot *sl = &slots[k];
+		char dir[PATH_MAX];
+
+		if (!sl->pid)
+			continue;
+		kill(sl->pid, SIGTERM);
+		while (waitpid(sl->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (sl->fd_result >= 0)
+			close(sl->fd_result);
+		if (sl->fd_err >= 0)
+			close(sl->fd_err);
+		ib_buf_free(&sl->result);
+		ib_buf_free(&sl->err);
+		snprintf(dir, sizeof dir, "%s/%s", s->w->workdir, s->tests[sl->index]->id);
+		cf_remove_tree(dir);
+		s->dropped[sl->index] = s->done[sl->index] = true;
+		sl->pid = 0;
+	}
+}
+
 static void run_forked(struct sched *s)
 {
 	struct slot slots[64];
@@ -444,6 +490,8 @@ static void run_forked(struct sched *s)
 		if (!running)
 			break;
 		poll_children(s, slots, nslots);
+		if (s->stop)
+			stop_in_flight(s, slots, nslots);
 		running = 0;
 		for (unsigned k = 0; k < nslots; k++)
 			running += slots[k].pid != 0;
@@ -471,15 +519,25 @@ size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size
 {
 	struct sched s = { .w = w, .o = w->opt, .tests = tests, .n = n, .rs = rs,
 			   .report = report, .arg = arg };
+	size_t kept = 0;
 
 	s.done = calloc(n ? n : 1, sizeof *s.done);
-	if (!s.done)
+	s.dropped = calloc(n ? n : 1, sizeof *s.dropped);
+	if (!s.done || !s.dropped) {
+		free(s.done);
+		free(s.dropped);
 		return 0;
+	}
 	if (forking(w->opt))
 		run_forked(&s);
 	else
 		run_here(&s);
+	/* The reported results, without the dropped ones, from rs[0] on. */
+	for (size_t i = 0; i < s.reported; i++)
+		if (!s.dropped[i])
+			rs[kept++] = rs[i];
 	free(s.done);
+	free(s.dropped);
 	snprintf(dead, dead_cap, "%s", s.dead);
-	return s.reported;
+	return kept;
 }

@@ -119,6 +119,11 @@ size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size
 /* iut.c, for the runner */
 void cf_iut_cleanup(struct cf_ctx *c);
 bool cf_iut_check_alive(struct cf_ctx *c);
+/* Kills the process group of the IUT this test process started, if one runs; safe in a
+ * signal handler (sched.c calls it when -x stops a test in flight). */
+void cf_iut_kill_now(void);
+/* Removes dir and everything under it (a node directory). */
+void cf_remove_tree(const char *dir);
 /* The node directory as the IUT is given it: its path and the test's dir_suffix. */
 void cf_iut_given_dir(struct cf_ctx *c, char *out, size_t cap);
 

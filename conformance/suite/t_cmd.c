@@ -1,6 +1,7 @@
 /* t_cmd.c - commands (spec section 15): one RESULT per COMMAND, the `commands` setting
  * (denied, unknown), argument checks, and the freshness window that stops old commands. */
 #include "cf.h"
+#include "reader.h" /* ib_utf8_valid */
 
 #include <string.h>
 
@@ -511,6 +512,13 @@ static void test_key_args(struct cf_ctx *c)
 				return;
 		}
 	}
+	/* Both ends of 1..255: a bound moved inward refuses one of them. */
+	args[0] = (struct ib_slice){ (const uint8_t *)"\x7f", 1 };
+	if (!cf_command(c, p, NULL, "ib.get", args, 1, &status, NULL) ||
+	    !cf_expect(c, status == IB_STATUS_NOT_FOUND || status == IB_STATUS_OK, "CMD-11",
+		       "a KEY of 1 byte is valid: ib.get answers the item or not_found",
+		       "it answered %s", ib_status_name(status)))
+		return;
 	args[0] = (struct ib_slice){ k255, sizeof k255 };
 	if (!cf_command(c, p, NULL, "ib.get", args, 1, &status, NULL) ||
 	    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "CMD-11",
@@ -732,6 +740,38 @@ out:
 	ib_buf_free(&out);
 }
 
+/* [CMD-15] ib.info of a node with a parent (T2) and a child (T0): parent= is the parent's
+ * id_bot, and children= lists the child only (the parent's link is open too, but not a
+ * child's). */
+static void test_info_with_parent(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *parent, *p;
+	struct ib_buf out = { 0 };
+	char addr[IB_MAX_ADDR], want[65], got[300] = "?";
+	uint16_t status;
+
+	if (!cf_iut_start_toward(c, &o, 2, &parent, addr) || !cf_accept_child(c, parent, NULL, 0) ||
+	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !cf_command(c, p, NULL, "ib.info", NULL, 0, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK, "CMD-3", "ib.info answers ok", "status %s",
+		       ib_status_name(status)))
+		goto out;
+	ib_id_to_hex(cf_tester_id(c, 2), want);
+	info_value(&out, "parent", got, sizeof got);
+	if (!cf_expect(c, !strcmp(got, want), "CMD-15", "parent= the parent's id_bot",
+		       "parent=%s, expected %s", got, want))
+		goto out;
+	ib_id_to_hex(cf_tester_id(c, 0), want);
+	snprintf(got, sizeof got, "?");
+	info_value(&out, "children", got, sizeof got);
+	cf_expect(c, !strcmp(got, want), "CMD-15",
+		  "children= the child only, not the parent", "children=%s, expected %s", got,
+		  want);
+out:
+	ib_buf_free(&out);
+}
+
 /* [CMD-16] A mode = client root accepts children, and still shows role=client. */
 static void test_info_role_client(struct cf_ctx *c)
 {
@@ -800,10 +840,11 @@ static void test_result_too_big(struct cf_ctx *c)
 		const char *cmd = i ? "ib.fetch" : "ib.get";
 
 		if (!cf_command(c, small, NULL, cmd, &key, 1, &status, &out) ||
-		    !cf_expect(c, status == IB_STATUS_FAILED && out.len > 0 && out.len <= 255,
+		    !cf_expect(c, status == IB_STATUS_FAILED && out.len > 0 && out.len <= 255 &&
+				   ib_utf8_valid(out.ptr, out.len) && !memchr(out.ptr, 0, out.len),
 			       "CMD-18",
 			       "a RESULT too big for the asker's link is replaced by failed with a "
-			       "reason of at most 255 bytes",
+			       "reason: 1 to 255 bytes of text (UTF-8, no NUL)",
 			       "%s from T1 (max_message 65,536) answered %s with %zu bytes", cmd,
 			       ib_status_name(status), out.len))
 			goto out;
@@ -854,6 +895,9 @@ const struct cf_test cf_tests_cmd[] = {
 	{ "cmd.info-format", "CMD-15 IFACE-6", CF_NEEDS_CONFIG, test_info_format,
 	  "ib.info: seven lines in order, each ending in \\n; exact values; keys_digest counts "
 	  "the own key once when authorized/ holds it too" },
+	{ "cmd.info-with-parent", "CMD-15", CF_NEEDS_CONFIG, test_info_with_parent,
+	  "ib.info of a node with a parent and a child: parent= the parent, children= the child "
+	  "only" },
 	{ "cmd.info-role-client", "CMD-16", CF_NEEDS_CONFIG, test_info_role_client,
 	  "a mode = client root shows role=client in ib.info" },
 	{ "cmd.result-too-big", "CMD-18 CMD-1 DATA-11", 0, test_result_too_big,

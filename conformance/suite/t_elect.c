@@ -558,6 +558,56 @@ out:
 	election_free(&e);
 }
 
+static bool select_is(const struct ib_msg *m, uint64_t query_id)
+{
+	return m->u.select.query_id == query_id;
+}
+
+/* [ELECT-6] Each SELECT has a window of its own (section 14 step 5). T1 is selected first and
+ * sends a forgery late in its window (0.7 w); T2, selected at once, answers 0.6 w after its
+ * SELECT: after T1's window would have ended (0.3 w), within its own. A node that lets the
+ * first SELECT's deadline run on fails T2 there. */
+static void test_window_per_select(struct cf_ctx *c)
+{
+	const char *key = "elect.own-window";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct election e;
+	struct awaited a;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 5, "forged", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 4, "in its own window", &e.h[1].frame) ||
+	    !election_start(&e))
+		goto out;
+	e.h[0].frame.ptr[e.h[0].frame.len - 1] ^= 0x01;  /* message changed after signing */
+	if (!offer(&e, 0, 5, ib_identity_id(writer)) || !offer(&e, 1, 4, ib_identity_id(writer)))
+		goto out;
+	a = (struct awaited){ e.h[0].p, IB_MSG_SELECT, select_is, e.query_id };
+	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "the window closes: SELECT to T1 (version 5)"))
+		goto out;
+	cf_pause(c, EL_WINDOW_MS * 7 / 10);
+	a = (struct awaited){ e.h[1].p, IB_MSG_SELECT, select_is, e.query_id };
+	if (!send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
+	    !cf_wait(c, arrived, &a, EL_WAIT_MS, "T1's forgery fails it: SELECT to T2"))
+		goto out;
+	cf_pause(c, EL_WINDOW_MS * 6 / 10);
+	a = (struct awaited){ e.asker, IB_MSG_RESULT, result_is, e.cmd_id };
+	if (!send_transfer(c, e.h[1].p, e.query_id, &e.h[1].frame) ||
+	    !cf_wait(c, arrived, &a, EL_WAIT_MS, "ib.fetch answers") ||
+	    !cf_expect(c, find_msg(e.asker, IB_MSG_RESULT, result_is, e.cmd_id, &f, &m), "CMD-1",
+		       "a RESULT answers ib.fetch", "the asker's link closed"))
+		goto out;
+	cf_expect(c, m.u.result.status == IB_STATUS_OK &&
+		  same_frame_slice(m.u.result.output, &e.h[1].frame), "ELECT-6",
+		  "T2's TRANSFER, 0.6 window after its SELECT, is taken: each SELECT waits a "
+		  "whole window", "ib.fetch answered %s with %zu bytes that are not T2's frame",
+		  ib_status_name(m.u.result.status), m.u.result.output.len);
+out:
+	election_free(&e);
+}
+
 /* [ELECT-5] [ELECT-6] Four holders offer (3, W) in turn; the first three transfer forgeries:
  * a bad signature, another key's frame under the same version, and the same version by a
  * lower writer (older than offered). The IUT must skip each and take the fourth's. */
@@ -1226,6 +1276,9 @@ const struct cf_test cf_tests_elect[] = {
 	  test_newest_first,
 	  "collect offers for the whole window, SELECT (directed) the first holder of the newest "
 	  "version, apply its frame without flooding it" },
+	{ "elect.window-per-select", "ELECT-6", CF_NEEDS_CONFIG, test_window_per_select,
+	  "each SELECT waits a whole window: a TRANSFER after the previous holder's window, "
+	  "within its own, is taken" },
 	{ "elect.silent-holder", "ELECT-6", CF_NEEDS_CONFIG, test_silent_holder,
 	  "when the chosen holder sends no TRANSFER within the window, SELECT the next holder" },
 	{ "elect.forged-transfer", "ELECT-5 ELECT-6", CF_NEEDS_CONFIG, test_forged_transfer,

@@ -116,6 +116,14 @@ static void check_signatures(struct cf_ctx *c)
 				       "frame %zu it sent (type %s) fails: %s", j,
 				       ib_msg_type_name(g->type), ib_errname(err)))
 				return;
+			/* [MSG-4] its own messages: flags (bytes 2-3 of the header) are 0. */
+			if (ib_id_equal(&f.origin, cf_iut_id(c)) &&
+			    !cf_expect(c, f.msg.len >= 4 && !f.msg.ptr[2] && !f.msg.ptr[3], "MSG-4",
+				       "every message the IUT originates has flags 0",
+				       "frame %zu it sent (type %s) has flags %02x%02x", j,
+				       ib_msg_type_name(g->type), f.msg.len >= 4 ? f.msg.ptr[2] : 0,
+				       f.msg.len >= 4 ? f.msg.ptr[3] : 0))
+				return;
 		}
 	}
 }

@@ -652,6 +652,100 @@ out:
 	election_free(&e);
 }
 
+/* The query_id of the IUT's QUERY for key that p received; false if none came. */
+static bool query_for(struct cf_ctx *c, struct hn_peer *p, const char *key, uint64_t *id)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_QUERY && cf_got_msg(p, i, &f, &m) &&
+		    ib_id_equal(&f.origin, cf_iut_id(c)) && m.u.query.key.len == strlen(key) &&
+		    !memcmp(m.u.query.key.ptr, key, m.u.query.key.len)) {
+			*id = m.u.query.query_id;
+			return true;
+		}
+	return false;
+}
+
+struct two_fetches {
+	struct cf_ctx *c;
+	struct hn_peer *asker, *holder;
+	const char *key[2];
+	uint64_t cmd[2], query[2];
+	const struct ib_buf *frame[2];
+	size_t scanned;
+};
+
+/* The holder answers each SELECT with the frame of its query's key; true once both RESULTs
+ * came. */
+static bool serve_two(void *arg)
+{
+	struct two_fetches *t = arg;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (; t->scanned < hn_peer_received(t->holder); t->scanned++)
+		if (hn_peer_got(t->holder, t->scanned)->type == IB_MSG_SELECT &&
+		    cf_got_msg(t->holder, t->scanned, &f, &m))
+			for (int k = 0; k < 2; k++)
+				if (m.u.select.query_id == t->query[k])
+					send_transfer(t->c, t->holder, t->query[k], t->frame[k]);
+	return find_msg(t->asker, IB_MSG_RESULT, result_is, t->cmd[0], &f, &m) &&
+	       find_msg(t->asker, IB_MSG_RESULT, result_is, t->cmd[1], &f, &m);
+}
+
+/* [ELECT-7] Two elections at once, for two keys: each takes its own OFFER and TRANSFER, and
+ * each ib.fetch answers its own key's frame. A node that keeps one election at a time (or
+ * loses the first from its list) answers the first not_found. */
+static void test_two_at_once(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { .election_window_ms = EL_WINDOW_MS };
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf a = { 0 }, b = { 0 };
+	struct two_fetches t = { .c = c, .key = { "elect.first", "elect.second" } };
+	struct ib_frame f;
+	struct ib_msg m;
+
+	t.frame[0] = &a;
+	t.frame[1] = &b;
+	if (!cf_iut_start(c, &o) || !(t.asker = cf_peer(c, 0)) || !(t.holder = cf_peer(c, 1)) ||
+	    !cf_link_child(c, t.asker) || !cf_link_child(c, t.holder) ||
+	    !make_publish(c, writer, t.key[0], 2, "first", &a) ||
+	    !make_publish(c, writer, t.key[1], 3, "second", &b))
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		t.cmd[k] = cf_rand(c);
+		if (!send_command(c, t.asker, t.cmd[k], "ib.fetch", t.key[k]))
+			goto out;
+	}
+	if (!cf_wait_type(c, t.holder, IB_MSG_QUERY, 2, EL_WAIT_MS))
+		goto out;
+	if (!query_for(c, t.holder, t.key[0], &t.query[0]) ||
+	    !query_for(c, t.holder, t.key[1], &t.query[1])) {
+		cf_expect(c, false, "ELECT-2", "one QUERY for each ib.fetch", "a key had none");
+		goto out;
+	}
+	if (!send_offer(c, t.holder, t.query[0], t.key[0], 2, ib_identity_id(writer)) ||
+	    !send_offer(c, t.holder, t.query[1], t.key[1], 3, ib_identity_id(writer)) ||
+	    !cf_wait(c, serve_two, &t, EL_WAIT_MS, "both ib.fetch answer"))
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		const struct ib_buf *want = t.frame[k];
+
+		if (!find_msg(t.asker, IB_MSG_RESULT, result_is, t.cmd[k], &f, &m) ||
+		    !cf_expect(c, m.u.result.status == IB_STATUS_OK &&
+				       same_frame_slice(m.u.result.output, want), "ELECT-7",
+			       "two elections at once: each ib.fetch answers its own key's frame",
+			       "ib.fetch %s answered %s with %zu bytes", t.key[k],
+			       ib_status_name(m.u.result.status), m.u.result.output.len))
+			goto out;
+	}
+out:
+	ib_buf_free(&a);
+	ib_buf_free(&b);
+}
+
 /* [ELECT-7] After an election ended, an OFFER and a TRANSFER (of a newer, valid frame) for
  * its query_id, and a TRANSFER for a query_id never used, are ignored: no SELECT, and the
  * item stays. T1 is asker and holder, so its frames reach the IUT in order. */
@@ -1279,6 +1373,8 @@ const struct cf_test cf_tests_elect[] = {
 	{ "elect.window-per-select", "ELECT-6", CF_NEEDS_CONFIG, test_window_per_select,
 	  "each SELECT waits a whole window: a TRANSFER after the previous holder's window, "
 	  "within its own, is taken" },
+	{ "elect.two-at-once", "ELECT-7", CF_NEEDS_CONFIG, test_two_at_once,
+	  "two elections at once, for two keys: each ib.fetch answers its own key's frame" },
 	{ "elect.silent-holder", "ELECT-6", CF_NEEDS_CONFIG, test_silent_holder,
 	  "when the chosen holder sends no TRANSFER within the window, SELECT the next holder" },
 	{ "elect.forged-transfer", "ELECT-5 ELECT-6", CF_NEEDS_CONFIG, test_forged_transfer,

@@ -276,10 +276,11 @@ out:
 
 /* ---- the IUT as the requester ------------------------------------------------------------- */
 
-/* Starts the IUT (window EL_WINDOW_MS), links the asker T0 and n holders T1..Tn. */
-static bool election_setup(struct cf_ctx *c, struct election *e, size_t n, const char *key)
+/* Starts the IUT (window window_ms), links the asker T0 and n holders T1..Tn. */
+static bool election_setup_window(struct cf_ctx *c, struct election *e, size_t n,
+				  const char *key, uint32_t window_ms)
 {
-	struct cf_iut_opts o = { .election_window_ms = EL_WINDOW_MS };
+	struct cf_iut_opts o = { .election_window_ms = window_ms };
 	static const char *const labels[] = { "T1", "T2", "T3", "T4", "T5", "T6" };
 
 	memset(e, 0, sizeof *e);
@@ -294,6 +295,11 @@ static bool election_setup(struct cf_ctx *c, struct election *e, size_t n, const
 			return false;
 	}
 	return true;
+}
+
+static bool election_setup(struct cf_ctx *c, struct election *e, size_t n, const char *key)
+{
+	return election_setup_window(c, e, n, key, EL_WINDOW_MS);
 }
 
 /* The last QUERY the IUT sent that p received, but the one of an election e ran before (a
@@ -563,20 +569,39 @@ static bool select_is(const struct ib_msg *m, uint64_t query_id)
 	return m->u.select.query_id == query_id;
 }
 
-/* [ELECT-6] Each SELECT has a window of its own (section 14 step 5). T1 is selected first and
- * sends a forgery late in its window (0.7 w); T2, selected at once, answers 0.6 w after its
- * SELECT: after T1's window would have ended (0.3 w), within its own. A node that lets the
- * first SELECT's deadline run on fails T2 there. */
+/* When p received its first SELECT of query_id (monotonic ms), or 0. */
+static uint64_t select_at_ms(struct hn_peer *p, uint64_t query_id)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_SELECT && cf_got_msg(p, i, &f, &m) &&
+		    m.u.select.query_id == query_id)
+			return hn_peer_got(p, i)->at_us / 1000;
+	return 0;
+}
+
+/* [ELECT-6] [ELECT-10] Each SELECT has a window of its own, and what ends a holder's turn
+ * acts at once (window w = 1 s, for wide margins on real time). T1 is selected first and
+ * sends a forgery at 0.5 w: T2 must be selected at once (a node that fails T1 only when its
+ * window ends does it 0.5 w later). T2 answers 0.7 w after its SELECT: after T1's window
+ * would have ended, within its own (a node that lets the first deadline run on fails T2).
+ * ib.fetch must then answer at once (not when T2's window ends, 0.3 w later). */
+#define EL_LONG_WINDOW_MS 1000u
+
 static void test_window_per_select(struct cf_ctx *c)
 {
 	const char *key = "elect.own-window";
 	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	const uint64_t w = EL_LONG_WINDOW_MS, prompt = w * 15 / 100;
+	uint64_t forged_at, selected_at, sent_at, answered_at;
 	struct election e;
 	struct awaited a;
 	struct ib_frame f;
 	struct ib_msg m;
 
-	if (!election_setup(c, &e, 2, key) ||
+	if (!election_setup_window(c, &e, 2, key, EL_LONG_WINDOW_MS) ||
 	    !make_publish(c, writer, key, 5, "forged", &e.h[0].frame) ||
 	    !make_publish(c, writer, key, 4, "in its own window", &e.h[1].frame) ||
 	    !election_start(&e))
@@ -585,25 +610,39 @@ static void test_window_per_select(struct cf_ctx *c)
 	if (!offer(&e, 0, 5, ib_identity_id(writer)) || !offer(&e, 1, 4, ib_identity_id(writer)))
 		goto out;
 	a = (struct awaited){ e.h[0].p, IB_MSG_SELECT, select_is, e.query_id };
-	if (!cf_wait(c, arrived, &a, EL_WAIT_MS, "the window closes: SELECT to T1 (version 5)"))
+	if (!cf_wait(c, arrived, &a, 2 * w + EL_WAIT_MS, "the window closes: SELECT to T1"))
 		goto out;
-	cf_pause(c, EL_WINDOW_MS * 7 / 10);
+	cf_pause(c, w / 2);
+	forged_at = cf_now_ms(c);
 	a = (struct awaited){ e.h[1].p, IB_MSG_SELECT, select_is, e.query_id };
 	if (!send_transfer(c, e.h[0].p, e.query_id, &e.h[0].frame) ||
-	    !cf_wait(c, arrived, &a, EL_WAIT_MS, "T1's forgery fails it: SELECT to T2"))
+	    !cf_wait(c, arrived, &a, 2 * w, "T1's forgery fails it: SELECT to T2"))
 		goto out;
-	cf_pause(c, EL_WINDOW_MS * 6 / 10);
+	selected_at = select_at_ms(e.h[1].p, e.query_id);
+	if (!cf_expect(c, selected_at && selected_at - forged_at < prompt, "ELECT-6",
+		       "a TRANSFER that fails the checks fails its holder at once: the next SELECT "
+		       "follows it", "SELECT to T2 came %llu ms after T1's forgery (window %llu ms)",
+		       (unsigned long long)(selected_at - forged_at), (unsigned long long)w))
+		goto out;
+	cf_pause(c, w * 7 / 10);
+	sent_at = cf_now_ms(c);
 	a = (struct awaited){ e.asker, IB_MSG_RESULT, result_is, e.cmd_id };
 	if (!send_transfer(c, e.h[1].p, e.query_id, &e.h[1].frame) ||
-	    !cf_wait(c, arrived, &a, EL_WAIT_MS, "ib.fetch answers") ||
+	    !cf_wait(c, arrived, &a, 2 * w, "ib.fetch answers") ||
 	    !cf_expect(c, find_msg(e.asker, IB_MSG_RESULT, result_is, e.cmd_id, &f, &m), "CMD-1",
 		       "a RESULT answers ib.fetch", "the asker's link closed"))
 		goto out;
-	cf_expect(c, m.u.result.status == IB_STATUS_OK &&
-		  same_frame_slice(m.u.result.output, &e.h[1].frame), "ELECT-6",
-		  "T2's TRANSFER, 0.6 window after its SELECT, is taken: each SELECT waits a "
-		  "whole window", "ib.fetch answered %s with %zu bytes that are not T2's frame",
-		  ib_status_name(m.u.result.status), m.u.result.output.len);
+	answered_at = cf_now_ms(c);
+	if (!cf_expect(c, m.u.result.status == IB_STATUS_OK &&
+		       same_frame_slice(m.u.result.output, &e.h[1].frame), "ELECT-6",
+		       "T2's TRANSFER, 0.7 window after its SELECT, is taken: each SELECT waits a "
+		       "whole window", "ib.fetch answered %s with %zu bytes that are not T2's frame",
+		       ib_status_name(m.u.result.status), m.u.result.output.len))
+		goto out;
+	cf_expect(c, answered_at - sent_at < prompt, "ELECT-10",
+		  "the election ends when the TRANSFER is applied: ib.fetch answers at once",
+		  "the RESULT came %llu ms after T2's TRANSFER (window %llu ms)",
+		  (unsigned long long)(answered_at - sent_at), (unsigned long long)w);
 out:
 	election_free(&e);
 }
@@ -1370,9 +1409,9 @@ const struct cf_test cf_tests_elect[] = {
 	  test_newest_first,
 	  "collect offers for the whole window, SELECT (directed) the first holder of the newest "
 	  "version, apply its frame without flooding it" },
-	{ "elect.window-per-select", "ELECT-6", CF_NEEDS_CONFIG, test_window_per_select,
-	  "each SELECT waits a whole window: a TRANSFER after the previous holder's window, "
-	  "within its own, is taken" },
+	{ "elect.window-per-select", "ELECT-6 ELECT-10", CF_NEEDS_CONFIG, test_window_per_select,
+	  "a forgery fails its holder at once; each SELECT waits a whole window of its own; "
+	  "ib.fetch answers as soon as the TRANSFER is applied" },
 	{ "elect.two-at-once", "ELECT-7", CF_NEEDS_CONFIG, test_two_at_once,
 	  "two elections at once, for two keys: each ib.fetch answers its own key's frame" },
 	{ "elect.silent-holder", "ELECT-6", CF_NEEDS_CONFIG, test_silent_holder,

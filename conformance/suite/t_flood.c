@@ -437,6 +437,48 @@ out:
 	ib_buf_free(&f);
 }
 
+/* [FLOOD-3] The replay state of every origin is kept, however many there are: 60 keyring
+ * members (authorized/ holds them) each send a frame through T1; then the first origin's
+ * frame comes again and must be dropped. A node whose origin table loses entries when it
+ * grows (64 slots hold 44 here) floods the replay to T2. */
+#define MANY_ORIGINS 60
+
+static void test_many_origins(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { 0 };
+	struct ib_identity *ids[MANY_ORIGINS] = { 0 };
+	struct hn_peer *t[2] = { 0 };
+	struct ib_buf first = { 0 }, f = { 0 };
+	uint64_t base = cf_unix_us(c);
+	size_t n = 0;
+
+	for (; n < MANY_ORIGINS; n++) {
+		if (ib_identity_generate(&ids[n]) != IB_OK) {
+			cf_harness_error(c, "cannot make a key");
+			goto out;
+		}
+		o.extra_keys[o.nextra_keys++] = ib_identity_pubkey(ids[n]);
+	}
+	if (!cf_iut_start(c, &o) || !link_children(c, t, 1, 2) ||
+	    !send_seq(c, t[0], ids[0], base, 0, &first))
+		goto out;
+	for (size_t i = 1; i < MANY_ORIGINS; i++)
+		if (!send_seq(c, t[0], ids[i], base, (int64_t)i, &f))
+			goto out;
+	if (!expect_frame(c, t[1], &f, "FLOOD-1", "child T2", "the 60th origin's frame") ||
+	    !send_raw(c, t[0], &first) || !send_seq(c, t[0], ids[1], base, 1000, &f) ||
+	    !expect_frame(c, t[1], &f, "FLOOD-1", "child T2", "the sentinel after the replay"))
+		goto out;
+	cf_expect(c, copies_of(t[1], &first) == 1, "FLOOD-3",
+		  "after frames of 60 origins, the first origin's frame again is a replay: dropped",
+		  "child T2 received it %zu times", copies_of(t[1], &first));
+out:
+	ib_buf_free(&first);
+	ib_buf_free(&f);
+	for (size_t i = 0; i < n; i++)
+		ib_identity_free(ids[i]);
+}
+
 /* Origin o's frames, with the seqs of steps (relative to base), sent by T1 in that order; the
  * other child T2 must receive exactly the accepted ones, in order. The last step must be an
  * accepted one: T2's wait for it bounds the test. */
@@ -1423,6 +1465,9 @@ const struct cf_test cf_tests_flood[] = {
 	  test_own_frame_after_restart,
 	  "A frame the IUT sent before a restart, replayed to it after, is dropped as a replay, "
 	  "not flooded again" },
+	{ "flood.many-origins", "FLOOD-3", CF_NEEDS_CONFIG, test_many_origins,
+	  "the replay state of every origin is kept with 60 origins: the first one's frame "
+	  "again is dropped" },
 	{ "flood.replay-window", "FLOOD-3", 0, test_replay_window,
 	  "Per origin, a 64-seq window: a captured frame re-injected from other branches is "
 	  "dropped; seqs going backwards pass while inside the window and unseen, and are "

@@ -97,7 +97,7 @@ struct cf_iut_opts {
 	const char *commands;       /* NULL: CF_COMMANDS */
 	unsigned untrusted_testers; /* bit i: T<i> is left out of authorized/ */
 	unsigned untrusted_refs;    /* bit i: R<i> is left out */
-	const struct ib_pubkey *extra_keys[64]; /* more keys for authorized/ (vector signers); */
+	const struct ib_pubkey *extra_keys[80]; /* more keys for authorized/ (vector signers); */
 	size_t nextra_keys;                     /* the suite trusts them too. Needs CONFIG. */
 	/* These need CONFIG too: */
 	const char *conf_omit;      /* space-separated keys the suite leaves out of node.conf */

@@ -437,11 +437,12 @@ out:
 	ib_buf_free(&f);
 }
 
-/* [FLOOD-3] The replay state of every origin is kept, however many there are: 60 keyring
+/* [FLOOD-3] The replay state of every origin is kept, however many there are: 70 keyring
  * members (authorized/ holds them) each send a frame through T1; then the first origin's
  * frame comes again and must be dropped. A node whose origin table loses entries when it
- * grows (64 slots hold 44 here) floods the replay to T2. */
-#define MANY_ORIGINS 60
+ * grows (64 slots hold 44 here) floods the replay to T2; one that never grows it hangs at
+ * the 65th. */
+#define MANY_ORIGINS 70
 
 static void test_many_origins(struct cf_ctx *c)
 {
@@ -465,12 +466,12 @@ static void test_many_origins(struct cf_ctx *c)
 	for (size_t i = 1; i < MANY_ORIGINS; i++)
 		if (!send_seq(c, t[0], ids[i], base, (int64_t)i, &f))
 			goto out;
-	if (!expect_frame(c, t[1], &f, "FLOOD-1", "child T2", "the 60th origin's frame") ||
+	if (!expect_frame(c, t[1], &f, "FLOOD-1", "child T2", "the 70th origin's frame") ||
 	    !send_raw(c, t[0], &first) || !send_seq(c, t[0], ids[1], base, 1000, &f) ||
 	    !expect_frame(c, t[1], &f, "FLOOD-1", "child T2", "the sentinel after the replay"))
 		goto out;
 	cf_expect(c, copies_of(t[1], &first) == 1, "FLOOD-3",
-		  "after frames of 60 origins, the first origin's frame again is a replay: dropped",
+		  "after frames of 70 origins, the first origin's frame again is a replay: dropped",
 		  "child T2 received it %zu times", copies_of(t[1], &first));
 out:
 	ib_buf_free(&first);
@@ -1466,7 +1467,7 @@ const struct cf_test cf_tests_flood[] = {
 	  "A frame the IUT sent before a restart, replayed to it after, is dropped as a replay, "
 	  "not flooded again" },
 	{ "flood.many-origins", "FLOOD-3", CF_NEEDS_CONFIG, test_many_origins,
-	  "the replay state of every origin is kept with 60 origins: the first one's frame "
+	  "the replay state of every origin is kept with 70 origins: the first one's frame "
 	  "again is dropped" },
 	{ "flood.replay-window", "FLOOD-3", 0, test_replay_window,
 	  "Per origin, a 64-seq window: a captured frame re-injected from other branches is "

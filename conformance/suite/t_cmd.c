@@ -740,6 +740,72 @@ out:
 	ib_buf_free(&out);
 }
 
+/* [CMD-18] Without a route to the asker, every open link counts. T0 (max_message 16 MiB) has
+ * the IUT store a 70,000-byte item, asks ib.fetch of it (the election takes a window), and
+ * its link goes; it links again (HELLO is hop-local: no route from it) and waits. The RESULT
+ * would leave on every open link, T1's among them (max_message 65,536): it must be `failed`
+ * with a reason, not the frame (which would reach T0 only, [FLOOD-13] keeping it off T1). */
+static void test_result_no_route(struct cf_ctx *c)
+{
+	static uint8_t value[70000];
+	struct cf_iut_opts o = { .election_window_ms = 1000 };
+	struct ib_buf frame = { 0 }, args = { 0 };
+	struct hn_peer *big, *small, *first = NULL;
+	struct result_wait rw;
+	struct ib_slice key;
+	struct ib_frame f;
+	struct ib_msg m;
+	char name[64];
+	uint16_t status = 0;
+
+	snprintf(name, sizeof name, "cmd.no-route.%016llx", (unsigned long long)cf_rand(c));
+	key = (struct ib_slice){ (const uint8_t *)name, strlen(name) };
+	memset(value, 'v', sizeof value);
+	if (!cf_iut_start(c, &o) || !(big = cf_peer(c, 0)) || !(small = cf_peer(c, 1)))
+		goto out;
+	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
+	if (hn_peer_clone(big, &first) != IB_OK) {
+		cf_harness_error(c, "cannot clone T0");
+		goto out;
+	}
+	if (!cf_link_child(c, first) || !cf_link_child(c, small))
+		goto out;
+	if (!cf_hello_of(first, &m) || m.u.hello.max_message < sizeof value + 1024) {
+		cf_not_applicable(c, "the node takes no message of %zu bytes", sizeof value + 1024);
+		goto out;
+	}
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PUBLISH;
+	m.u.publish = (struct ib_publish){ key, 1, { value, sizeof value } };
+	rw = (struct result_wait){ big, cf_rand(c) };
+	if (hn_peer_send(first, &m, NULL, NULL, false, &frame) != IB_OK ||
+	    !cf_command(c, first, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    ib_args_put(&args, key) != IB_OK ||
+	    !send_command_args(c, first, NULL, NULL, rw.cmd_id, "ib.fetch",
+			       (struct ib_slice){ args.ptr, args.len }, 0, NULL))
+		goto out;
+	hn_peer_free(first);
+	first = NULL;
+	cf_pause(c, 100);           /* the IUT sees the link go */
+	if (!cf_link_child(c, big) ||
+	    !cf_wait(c, has_result, &rw, 1000 + 5000, "the RESULT of ib.fetch reaches T0's new link"))
+		goto out;
+	for (size_t i = 0; i < hn_peer_received(big); i++)
+		if (hn_peer_got(big, i)->type == IB_MSG_RESULT && cf_got_msg(big, i, &f, &m) &&
+		    m.u.result.cmd_id == rw.cmd_id)
+			break;
+	cf_expect(c, m.h.type == IB_MSG_RESULT && m.u.result.status == IB_STATUS_FAILED &&
+		  m.u.result.output.len > 0 && m.u.result.output.len <= 255, "CMD-18",
+		  "without a route to the asker every open link counts: a RESULT too big for one of "
+		  "them is `failed`, with a reason",
+		  "ib.fetch answered %s with %zu bytes", ib_status_name(m.u.result.status),
+		  m.u.result.output.len);
+out:
+	hn_peer_free(first);
+	ib_buf_free(&frame);
+	ib_buf_free(&args);
+}
+
 /* [CMD-15] ib.info of a node with a parent (T2) and a child (T0): parent= is the parent's
  * id_bot, and children= lists the child only (the parent's link is open too, but not a
  * child's). */
@@ -895,6 +961,9 @@ const struct cf_test cf_tests_cmd[] = {
 	{ "cmd.info-format", "CMD-15 IFACE-6", CF_NEEDS_CONFIG, test_info_format,
 	  "ib.info: seven lines in order, each ending in \\n; exact values; keys_digest counts "
 	  "the own key once when authorized/ holds it too" },
+	{ "cmd.result-no-route", "CMD-18", CF_NEEDS_CONFIG, test_result_no_route,
+	  "without a route to the asker (its link went and came back), a RESULT too big for "
+	  "any open link is `failed`" },
 	{ "cmd.info-with-parent", "CMD-15", CF_NEEDS_CONFIG, test_info_with_parent,
 	  "ib.info of a node with a parent and a child: parent= the parent, children= the child "
 	  "only" },

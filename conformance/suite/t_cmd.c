@@ -740,35 +740,66 @@ out:
 	ib_buf_free(&out);
 }
 
-/* [CMD-18] Without a route to the asker, every open link counts. T0 (max_message 16 MiB) has
- * the IUT store a 70,000-byte item, asks ib.fetch of it (the election takes a window), and
- * its link goes; it links again (HELLO is hop-local: no route from it) and waits. The RESULT
- * would leave on every open link, T1's among them (max_message 65,536): it must be `failed`
- * with a reason, not the frame (which would reach T0 only, [FLOOD-13] keeping it off T1). */
+/* The first RESULT p received for cmd_id, into m; false if none. */
+static bool result_of(struct hn_peer *p, uint64_t cmd_id, struct ib_msg *m)
+{
+	struct ib_frame f;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_RESULT && cf_got_msg(p, i, &f, m) &&
+		    m->u.result.cmd_id == cmd_id)
+			return true;
+	return false;
+}
+
+struct two_results {
+	struct hn_peer *p;
+	uint64_t cmd_id[2];
+};
+
+static bool both_results(void *arg)
+{
+	const struct two_results *t = arg;
+
+	return (results_for(t->p, t->cmd_id[0]) && results_for(t->p, t->cmd_id[1])) ||
+	       hn_peer_closed(t->p);
+}
+
+/* [CMD-18] Without a route to the asker, every open link counts, and only open links. T2
+ * connects first and never sends HELLO. T0 (max_message 16 MiB) has the IUT store a
+ * 70,000-byte item and a small one, asks ib.fetch of both (each election takes a window),
+ * and its link goes; it links again (HELLO is hop-local: no route from it). The RESULTs
+ * would leave on every open link, T1's among them (max_message 65,536): the big one must be
+ * `failed` with a reason, not the frame (which would reach T0 only, [FLOOD-13] keeping it
+ * off T1); the small one `ok`, whatever T2's link, which is not open, takes. */
 static void test_result_no_route(struct cf_ctx *c)
 {
 	static uint8_t value[70000];
 	struct cf_iut_opts o = { .election_window_ms = 1000 };
-	struct ib_buf frame = { 0 }, args = { 0 };
-	struct hn_peer *big, *small, *first = NULL;
-	struct result_wait rw;
-	struct ib_slice key;
-	struct ib_frame f;
+	struct ib_buf frame = { 0 }, little = { 0 }, args = { 0 };
+	struct hn_peer *big, *small, *pending, *first = NULL;
+	struct two_results tr;
+	struct ib_slice key[2];
 	struct ib_msg m;
-	char name[64];
+	char name[2][64];
 	uint16_t status = 0;
 
-	snprintf(name, sizeof name, "cmd.no-route.%016llx", (unsigned long long)cf_rand(c));
-	key = (struct ib_slice){ (const uint8_t *)name, strlen(name) };
+	for (int i = 0; i < 2; i++) {
+		snprintf(name[i], sizeof name[i], "cmd.no-route.%d.%016llx", i,
+			 (unsigned long long)cf_rand(c));
+		key[i] = (struct ib_slice){ (const uint8_t *)name[i], strlen(name[i]) };
+	}
 	memset(value, 'v', sizeof value);
-	if (!cf_iut_start(c, &o) || !(big = cf_peer(c, 0)) || !(small = cf_peer(c, 1)))
+	if (!cf_iut_start(c, &o) || !(big = cf_peer(c, 0)) || !(small = cf_peer(c, 1)) ||
+	    !(pending = cf_peer(c, 2)))
 		goto out;
 	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
 	if (hn_peer_clone(big, &first) != IB_OK) {
 		cf_harness_error(c, "cannot clone T0");
 		goto out;
 	}
-	if (!cf_link_child(c, first) || !cf_link_child(c, small))
+	/* T2 first: the oldest of the IUT's links, whatever order it keeps them in. */
+	if (!cf_connect(c, pending) || !cf_link_child(c, first) || !cf_link_child(c, small))
 		goto out;
 	if (!cf_hello_of(first, &m) || m.u.hello.max_message < sizeof value + 1024) {
 		cf_not_applicable(c, "the node takes no message of %zu bytes", sizeof value + 1024);
@@ -776,33 +807,50 @@ static void test_result_no_route(struct cf_ctx *c)
 	}
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_PUBLISH;
-	m.u.publish = (struct ib_publish){ key, 1, { value, sizeof value } };
-	rw = (struct result_wait){ big, cf_rand(c) };
-	if (hn_peer_send(first, &m, NULL, NULL, false, &frame) != IB_OK ||
-	    !cf_command(c, first, NULL, "ib.ping", NULL, 0, &status, NULL) ||
-	    ib_args_put(&args, key) != IB_OK ||
-	    !send_command_args(c, first, NULL, NULL, rw.cmd_id, "ib.fetch",
-			       (struct ib_slice){ args.ptr, args.len }, 0, NULL))
-		goto out;
+	m.u.publish = (struct ib_publish){ key[0], 1, { value, sizeof value } };
+	if (hn_peer_send(first, &m, NULL, NULL, false, &frame) != IB_OK)
+		goto harness;
+	m.u.publish = (struct ib_publish){ key[1], 1, { value, 100 } };
+	if (hn_peer_send(first, &m, NULL, NULL, false, &little) != IB_OK ||
+	    !cf_command(c, first, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto harness;
+	tr.p = big;
+	for (int i = 0; i < 2; i++) {
+		tr.cmd_id[i] = cf_rand(c);
+		ib_buf_reset(&args);
+		if (ib_args_put(&args, key[i]) != IB_OK ||
+		    !send_command_args(c, first, NULL, NULL, tr.cmd_id[i], "ib.fetch",
+				       (struct ib_slice){ args.ptr, args.len }, 0, NULL))
+			goto out;
+	}
 	hn_peer_free(first);
 	first = NULL;
 	cf_pause(c, 100);           /* the IUT sees the link go */
 	if (!cf_link_child(c, big) ||
-	    !cf_wait(c, has_result, &rw, 1000 + 5000, "the RESULT of ib.fetch reaches T0's new link"))
+	    !cf_wait(c, both_results, &tr, 1000 + 5000, "the RESULTs of ib.fetch reach T0's new link"))
 		goto out;
-	for (size_t i = 0; i < hn_peer_received(big); i++)
-		if (hn_peer_got(big, i)->type == IB_MSG_RESULT && cf_got_msg(big, i, &f, &m) &&
-		    m.u.result.cmd_id == rw.cmd_id)
-			break;
-	cf_expect(c, m.h.type == IB_MSG_RESULT && m.u.result.status == IB_STATUS_FAILED &&
-		  m.u.result.output.len > 0 && m.u.result.output.len <= 255, "CMD-18",
-		  "without a route to the asker every open link counts: a RESULT too big for one of "
-		  "them is `failed`, with a reason",
-		  "ib.fetch answered %s with %zu bytes", ib_status_name(m.u.result.status),
-		  m.u.result.output.len);
+	if (!result_of(big, tr.cmd_id[0], &m) ||
+	    !cf_expect(c, m.u.result.status == IB_STATUS_FAILED && m.u.result.output.len > 0 &&
+			       m.u.result.output.len <= 255, "CMD-18",
+		       "without a route to the asker every open link counts: a RESULT too big for "
+		       "one of them is `failed`, with a reason",
+		       "ib.fetch of the big item answered %s with %zu bytes",
+		       ib_status_name(m.u.result.status), m.u.result.output.len))
+		goto out;
+	if (!result_of(big, tr.cmd_id[1], &m))
+		goto out;
+	cf_expect(c, m.u.result.status == IB_STATUS_OK && m.u.result.output.len == little.len &&
+		  !memcmp(m.u.result.output.ptr, little.ptr, little.len), "CMD-18",
+		  "only open links count: a link still waiting for HELLO does not fail a small RESULT",
+		  "ib.fetch of the small item answered %s with %zu bytes",
+		  ib_status_name(m.u.result.status), m.u.result.output.len);
+	goto out;
+harness:
+	cf_harness_error(c, "cannot send PUBLISH or ib.ping");
 out:
 	hn_peer_free(first);
 	ib_buf_free(&frame);
+	ib_buf_free(&little);
 	ib_buf_free(&args);
 }
 

@@ -772,6 +772,39 @@ out:
 	ib_buf_free(&d);
 }
 
+/* [FLOOD-5] A route ends with its link. T7's frame comes through T5 (the route), then T5's
+ * link goes: T1's QUERY to T7 then has no route and is flooded to T2 and T3. A node that
+ * keeps the route to the gone link (or to its freed memory) loses the frame. */
+static void test_route_link_gone(struct cf_ctx *c)
+{
+	const struct ib_identity *t7 = cf_tester_identity(c, 7);
+	struct hn_peer *t[3] = { 0 }, *relay = NULL;
+	struct ib_buf f = { 0 }, d = { 0 };
+
+	if (!start_with_children(c, t))
+		goto out;
+	if (hn_peer_clone(cf_peer(c, 5), &relay) != IB_OK) {
+		cf_harness_error(c, "cannot clone T5");
+		goto out;
+	}
+	if (!cf_link_child(c, relay) || !query_as(c, relay, t7, cf_unix_us(c), NULL, &f) ||
+	    !expect_frame(c, t[0], &f, "FLOOD-1", child[0], "T7's frame relayed by T5"))
+		goto out;
+	hn_peer_free(relay);
+	relay = NULL;
+	cf_pause(c, 100);           /* the IUT sees the link go */
+	if (!send_query(c, t[0], ib_identity_id(t7), &d))
+		goto out;
+	for (int j = 1; j < 3; j++)
+		if (!expect_frame(c, t[j], &d, "FLOOD-5", child[j],
+				  "T1's QUERY to T7, whose route's link is gone (flooded)"))
+			goto out;
+out:
+	hn_peer_free(relay);
+	ib_buf_free(&f);
+	ib_buf_free(&d);
+}
+
 /* ---- FLOOD-6: hop-local frames stay on their link --------------------------------------------- */
 
 static bool send_hop(struct cf_ctx *c, struct hn_peer *p, uint8_t type, const ib_id *path)
@@ -1466,6 +1499,9 @@ const struct cf_test cf_tests_flood[] = {
 	  test_own_frame_after_restart,
 	  "A frame the IUT sent before a restart, replayed to it after, is dropped as a replay, "
 	  "not flooded again" },
+	{ "flood.route-link-gone", "FLOOD-5", 0, test_route_link_gone,
+	  "a route ends with its link: a directed frame to an origin whose route's link is gone "
+	  "is flooded" },
 	{ "flood.many-origins", "FLOOD-3", CF_NEEDS_CONFIG, test_many_origins,
 	  "the replay state of every origin is kept with 70 origins: the first one's frame "
 	  "again is dropped" },

@@ -1058,6 +1058,27 @@ static void test_shutdown_hello_wait(struct cf_ctx *c)
 		only_goodbye_since(c, t2, n2, "T2");
 }
 
+/* [LINK-8] The IUT, the child of T0 and the parent of T1, stops: both links get ERROR
+ * shutting_down, the one to its parent as well as the one to its child (a parent too must
+ * tell a clean stop of its child from a crash). */
+static void test_shutdown_parent(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *parent, *child;
+	char addr[IB_MAX_ADDR];
+	uint16_t status;
+
+	if (!cf_iut_start_toward(c, &o, 0, &parent, addr) || !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	/* Its answer shows that the IUT took the parent's HELLO: the link to T0 is open. */
+	if (!cf_command(c, parent, NULL, "ib.ping", NULL, 0, &status, NULL) ||
+	    !(child = cf_peer(c, 1)) || !cf_link_child(c, child) || !cf_iut_stop(c))
+		return;
+	if (cf_wait_closed(c, parent, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS))
+		cf_wait_closed(c, child, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS);
+}
+
 const struct cf_test cf_tests_link[] = {
 	{ "link.frame-before-hello", "LINK-1 LINK-5", 0, test_frame_before_hello,
 	  "A PUBLISH before HELLO: the IUT sends nothing but ERROR protocol_violation, then "
@@ -1115,5 +1136,9 @@ const struct cf_test cf_tests_link[] = {
 	  test_shutdown_hello_wait,
 	  "A stopping IUT sends ERROR shutting_down to a tester in HELLO-WAIT too, and its two "
 	  "linked children get nothing else (no PARTED of the other, ANNOUNCE or PATH) first" },
+	{ "link.shutdown-parent", "LINK-8", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
+	  test_shutdown_parent,
+	  "A stopping IUT that has a parent and a child sends ERROR shutting_down to both: the "
+	  "parent is told too" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

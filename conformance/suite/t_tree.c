@@ -1536,6 +1536,26 @@ static void test_path_not_sender(struct cf_ctx *c)
 	}
 }
 
+/* A PATH from T1 that names the IUT, a loop by [TREE-7], and ends with T3, not T1: the end is
+ * checked first, so the IUT closes with protocol_violation, not loop_detected. */
+static void test_path_not_sender_first(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent;
+	struct cf_iut_opts o;
+	const ib_id *sent[2];
+
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	sent[0] = cf_iut_id(c);
+	sent[1] = cf_tester_id(c, 3);
+	if (send_path(c, parent, sent, 2))
+		cf_wait_closed(c, parent, IB_EC_PROTOCOL_VIOLATION, "TREE-19", TREE_WAIT_MS);
+}
+
 /* ---- [TREE-20] a connection whose peer is unknown is no simultaneous link ---------------- */
 
 /* The IUT's connection to its parent address hangs in TLS: whoever is there is unknown.
@@ -2146,6 +2166,10 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.path-not-sender", "TREE-19 TREE-10", CF_NEEDS_CONFIG, test_path_not_sender,
 	  "close with protocol_violation a parent whose PATH does not end with its own id, and "
 	  "become a root" },
+	{ "tree.path-not-sender-first", "TREE-19 TREE-7", CF_NEEDS_CONFIG,
+	  test_path_not_sender_first,
+	  "a parent's PATH that holds the IUT's id and ends with another tester: closed with "
+	  "protocol_violation, not loop_detected ([TREE-19] is checked before [TREE-7])" },
 	{ "tree.pending-connect-unknown", "TREE-20", CF_NEEDS_CONFIG, test_pending_connect_unknown,
 	  "a client connection still in TLS (peer unknown) is no simultaneous link: children link "
 	  "as usual and the connection stays" },

@@ -399,11 +399,19 @@ static void test_held_version(struct cf_ctx *c)
 		goto out;
 	ok = ib_frame_parse(&f, frame.ptr, frame.len, IB_MAX_MESSAGE_LIMIT) == IB_OK &&
 	     ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK && m.h.type == IB_MSG_PUBLISH;
-	cf_expect(c, ok && m.u.publish.version == 4, "DATA-8",
-		  "ib.publish writes the held item's version + 1 (4): versions offered, selected or "
-		  "in frames not applied do not count",
-		  "%s %llu", ok ? "version" : "not a PUBLISH frame",
-		  ok ? (unsigned long long)m.u.publish.version : 0ull);
+	if (!cf_expect(c, ok && m.u.publish.version == 4, "DATA-8",
+		       "ib.publish writes the held item's version + 1 (4): versions offered, "
+		       "selected or in frames not applied do not count",
+		       "%s %llu", ok ? "version" : "not a PUBLISH frame",
+		       ok ? (unsigned long long)m.u.publish.version : 0ull))
+		goto out;
+	cf_expect(c, m.u.publish.key.len == pub[0].len &&
+		  !memcmp(m.u.publish.key.ptr, pub[0].ptr, pub[0].len) &&
+		  m.u.publish.value.len == pub[1].len &&
+		  !memcmp(m.u.publish.value.ptr, pub[1].ptr, pub[1].len), "DATA-3",
+		  "the PUBLISH of ib.publish carries its KEY and VALUE, byte for byte",
+		  "key of %zu bytes, value of %zu bytes (%zu and %zu asked)", m.u.publish.key.len,
+		  m.u.publish.value.len, pub[0].len, pub[1].len);
 out:
 	ib_buf_free(&held);
 	ib_buf_free(&big);

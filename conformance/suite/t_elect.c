@@ -405,7 +405,10 @@ static bool election_finish(struct election *e)
 	if (!cf_wait(e->c, serve, e, EL_WAIT_MS, "ib.fetch answers (the election ends)"))
 		return false;
 	if (!cf_expect(e->c, find_msg(e->asker, IB_MSG_RESULT, result_is, e->cmd_id, &f, &m),
-		       "CMD-1", "a RESULT answers ib.fetch", "the asker's link closed"))
+		       "CMD-1", "a RESULT answers ib.fetch", "the asker's link closed") ||
+	    !cf_expect(e->c, ib_id_equal(&m.h.dest, ib_identity_id(hn_peer_identity(e->asker))),
+		       "CMD-1", "the RESULT of ib.fetch is directed to the asker",
+		       "its dest is another id_bot"))
 		return false;
 	e->status = m.u.result.status;
 	ib_buf_reset(&e->out);

@@ -123,6 +123,9 @@ bool cf_iut_stop(struct cf_ctx *c);
 bool cf_iut_restart(struct cf_ctx *c, bool empty_store);
 /* Rewrites authorized/ from the masks, then SIGHUP (self: ib_node_reload_keys). */
 bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrusted_refs);
+/* The IUT runs nothing for ms (SIGSTOP, then SIGCONT; self: the clock jumps with no loop
+ * turn), as a host that slept. Needs RESTART (the suite runs the process). */
+bool cf_iut_stall(struct cf_ctx *c, uint32_t ms);
 /* Writes a file in authorized/ (contents as given) before a reload: broken keyrings. */
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents);
 /* A node directory the IUT must refuse to start on: one fault of each kind at most. */

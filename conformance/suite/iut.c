@@ -714,6 +714,23 @@ bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrus
 	return true;
 }
 
+bool cf_iut_stall(struct cf_ctx *c, uint32_t ms)
+{
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		/* One loop for all: the clock jumps with no turn taken, as if the host slept. */
+		ib_vclock_advance(&c->w->vclock, (uint64_t)ms * 1000);
+		return true;
+	}
+	if (c->iut_pid <= 0) {
+		cf_harness_error(c, "no IUT process to stall");
+		return false;
+	}
+	kill(-c->iut_pid, SIGSTOP);
+	cf_pause(c, ms);
+	kill(-c->iut_pid, SIGCONT);
+	return true;
+}
+
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents)
 {
 	char path[1000];

@@ -183,6 +183,57 @@ static void test_ping_schedule(struct cf_ctx *c)
 		check_nonces(c, p);
 }
 
+/* ---- [KA-7] a node that slept skips the PINGs it missed, and goes on -------------------- */
+
+#define STALL_INTERVAL_MS 500u
+#define STALL_MS 1000u          /* from 0.2 to 2.2 intervals after a due time: two slept
+				 * through, the next one 0.8 interval after it resumes */
+
+/* PINGs p received at or after from_ms (monotonic), and before to_ms. */
+static size_t pings_between(struct hn_peer *p, uint64_t from_ms, uint64_t to_ms)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		n += g->type == IB_MSG_PING && g->at_us / 1000 >= from_ms && g->at_us / 1000 < to_ms;
+	}
+	return n;
+}
+
+/* [KA-7] The IUT (interval 0.5 s) does not run for 1 s, as a host that slept, just after a
+ * PING was answered. Then the due times it slept through are skipped, not caught up (at most
+ * one PING at once), and PINGs go on at the interval: at least 3 in the next 2 s. A node
+ * whose next due time stays in the past never PINGs again, or catches up in a burst. */
+static void test_stall_resumes(struct cf_ctx *c)
+{
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+	uint64_t resumed;
+	size_t burst, later;
+
+	ka_opts(&o, STALL_INTERVAL_MS, 1000);
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !cf_wait_type(c, p, IB_MSG_PING, 1, KA_WAIT_MS))
+		return;
+	cf_pause(c, 100);           /* its PONG is in */
+	if (!cf_iut_stall(c, STALL_MS))
+		return;
+	resumed = cf_now_ms(c);
+	cf_pause(c, 2000);
+	burst = pings_between(p, resumed, resumed + STALL_INTERVAL_MS / 2);
+	later = pings_between(p, resumed, resumed + 2000);
+	if (!cf_expect(c, burst <= 1, "KA-7",
+		       "after a stall, the PINGs whose due times passed are skipped: at most one "
+		       "at once", "%zu PINGs in the first %u ms", burst, STALL_INTERVAL_MS / 2))
+		return;
+	cf_expect(c, later >= 3 && !hn_peer_closed(p), "KA-7",
+		  "after a stall, PINGs go on at the interval (0.5 s): 3 or more in 2 s",
+		  "%zu PINGs in the 2 s after the stall%s", later,
+		  hn_peer_closed(p) ? ", and the link closed" : "");
+}
+
 /* ---- [KA-7] [KA-8] the schedule is a grid: answers and traffic do not move it ----------- */
 
 #define GRID_MS 400u            /* the IUT's keepalive_interval_ms */
@@ -953,6 +1004,8 @@ const struct cf_test cf_tests_ka[] = {
 	{ "ka.ping-schedule", "KA-1 KA-2", CF_NEEDS_CONFIG, test_ping_schedule,
 	  "as a parent, PING every keepalive_interval_ms (first one interval after HELLO) with a "
 	  "fresh random 16..64-byte nonce" },
+	{ "ka.stall-resumes", "KA-7", CF_NEEDS_CONFIG | CF_NEEDS_RESTART, test_stall_resumes,
+	  "after the node slept through due times, it skips them (no burst) and PINGs on" },
 	{ "ka.ping-grid", "KA-7 KA-8", CF_NEEDS_CONFIG, test_ping_grid,
 	  "as a parent, PING k is due k intervals after HELLO: PONGs that come late (within the "
 	  "timeout) and other frames both ways do not move the schedule, nor close the link" },

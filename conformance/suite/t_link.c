@@ -944,6 +944,21 @@ static void test_client_hello_timer(struct cf_ctx *c)
 			  "answered late", "it closed the link (ERROR %s)", closing_error(p2));
 }
 
+/* [LINK-12] The setup deadlines end when the link opens: a child linked at once, answering
+ * PINGs, is still linked 12 s later (the TLS and HELLO deadlines are 10 s). A node that
+ * leaves its setup timer running closes it then. */
+static void test_open_past_setup_deadline(struct cf_ctx *c)
+{
+	struct hn_peer *p;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		return;
+	cf_pause(c, SETUP_TIMEOUT_MS + SETUP_SLACK_MS);
+	cf_expect(c, !hn_peer_closed(p), "LINK-12",
+		  "an open link outlives the setup deadlines (10 s): they end when it opens",
+		  "the IUT closed it (ERROR %s)", closing_error(p));
+}
+
 /* A TCP address that never answers: a listener whose accept queue is full, so that the
  * kernel drops every SYN. fds[0] listens, the others fill it; -1 where there is none. */
 static bool black_hole(int fds[HOLE_FILL + 1], char *addr)
@@ -1125,6 +1140,8 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.hello-timer-from-tls", "LINK-12", 0, test_hello_timer_from_tls,
 	  "A tester that takes 5 s over TLS, then sends HELLO 7 s later (12 s after its TCP "
 	  "connect), is answered: hello_timeout_ms runs from the end of TLS; 12 s in cmd mode" },
+	{ "link.open-past-setup-deadline", "LINK-12", 0, test_open_past_setup_deadline,
+	  "an open link outlives the TLS and HELLO deadlines: they end when it opens" },
 	{ "link.client-hello-timer", "LINK-12", CF_NEEDS_CONFIG, test_client_hello_timer,
 	  "As a client: a parent that never answers HELLO is closed with protocol_violation "
 	  "after 10 s; the next, which takes 5 s over TLS and answers HELLO 7 s later, is "

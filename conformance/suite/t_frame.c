@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CFV_WAIT_MS 1000u
+#define CFV_WAIT_MS 5000u
 #define CFV_MAX_KEYS 8
 #define CFV_CLOCK_SLACK_US 500000ull   /* the freshness vectors have 1 s of margin */
 

@@ -398,9 +398,11 @@ static bool starts(struct cf_ctx *c, const struct cf_bad_start *b, const char *r
  * copied file) and a README are not read at all. */
 static void test_key_file_names(struct cf_ctx *c)
 {
-	static char pem[5][PEM_CAP];
+	static char pem[6][PEM_CAP];
 	static const struct cf_iut_file files[] = {
 		{ .name = "authorized/conform-T1.pub", .remove = true },
+		{ .name = "authorized/conform-T5.pub", .remove = true },
+		{ .name = "authorized/5.pub", .text = pem[5] },
 		{ .name = "authorized/conform-T2.pub", .remove = true },
 		{ .name = "authorized/conform-T3.pub", .remove = true },
 		{ .name = "authorized/conform-T4.pub", .remove = true },
@@ -419,11 +421,12 @@ static void test_key_file_names(struct cf_ctx *c)
 		const char *as;
 	} who[] = {
 		{ 0, true, "conform-T0.pub" }, { 4, true, "T4.pub, a symbolic link" },
+		{ 5, true, "5.pub (a NAME of one character)" },
 		{ 1, false, ".T1.pub (hidden)" }, { 2, false, "T2.PUB (upper case)" },
 		{ 3, false, "T3.pub.bak" },
 	};
 
-	for (int i = 1; i <= 4; i++)
+	for (int i = 1; i <= 5; i++)
 		pub_pem(cf_tester_identity(c, i), pem[i], PEM_CAP);
 	if (!starts(c, &b, "IFACE-14", "the IUT starts: files that are not NAME.pub (hidden, upper "
 		    "case, other ends, junk) are not read"))

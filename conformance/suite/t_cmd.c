@@ -3,6 +3,8 @@
 #include "cf.h"
 #include "reader.h" /* ib_utf8_valid */
 
+#include <openssl/evp.h>
+
 #include <string.h>
 
 /* The settings the suite writes by default, less ib.publish: the spec's default list. */
@@ -886,6 +888,63 @@ out:
 	ib_buf_free(&out);
 }
 
+/* [CMD-15] keys_digest of a keyring of two keys, the IUT's and T<k>'s, where k is a tester
+ * whose key and id_bot sort in opposite orders against the IUT's: the digest sorts the raw
+ * keys, whatever order the node keeps them in. */
+static void test_info_digest_two_keys(struct cf_ctx *c)
+{
+	const uint8_t *own = ib_pubkey_raw(cf_iut_key(c)), *raw[2];
+	struct cf_iut_opts o = { .untrusted_refs = (1u << CF_REFS) - 1 };
+	uint8_t both[2 * IB_PUBKEY_LEN], md[32];
+	char want[65], got[300] = "?";
+	struct ib_buf out = { 0 };
+	struct hn_peer *p;
+	unsigned md_len = 0;
+	uint16_t status;
+	int k = -1;
+
+	for (int i = 0; i < CF_TESTERS && k < 0; i++) {
+		const struct ib_pubkey *t = ib_identity_pubkey(cf_tester_identity(c, i));
+		bool raw_below = memcmp(ib_pubkey_raw(t), own, IB_PUBKEY_LEN) < 0;
+		bool id_below = ib_id_compare(ib_pubkey_id(t), cf_iut_id(c)) < 0;
+
+		if (raw_below != id_below)
+			k = i;
+	}
+	if (k < 0) {
+		cf_not_applicable(c, "no tester key sorts against the IUT's key opposite to its "
+				  "id_bot (seed-dependent, 1 in 256): try another --seed");
+		return;
+	}
+	o.untrusted_testers = ((1u << CF_TESTERS) - 1) & ~(1u << k);
+	raw[0] = own;
+	raw[1] = ib_pubkey_raw(ib_identity_pubkey(cf_tester_identity(c, k)));
+	if (memcmp(raw[0], raw[1], IB_PUBKEY_LEN) > 0) {
+		const uint8_t *x = raw[0];
+
+		raw[0] = raw[1];
+		raw[1] = x;
+	}
+	memcpy(both, raw[0], IB_PUBKEY_LEN);
+	memcpy(both + IB_PUBKEY_LEN, raw[1], IB_PUBKEY_LEN);
+	if (EVP_Digest(both, sizeof both, md, &md_len, EVP_sha256(), NULL) != 1) {
+		cf_harness_error(c, "SHA-256 failed");
+		return;
+	}
+	ib_hex_encode(md, sizeof md, want);
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, k)) || !cf_link_child(c, p) ||
+	    !cf_command(c, p, NULL, "ib.info", NULL, 0, &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_OK, "CMD-3", "ib.info answers ok", "status %s",
+		       ib_status_name(status)))
+		goto out;
+	info_value(&out, "keys_digest", got, sizeof got);
+	cf_expect(c, !strcmp(got, want), "CMD-15",
+		  "keys_digest of two keys: SHA-256 of the raw keys in byte order (not in the "
+		  "order of their id_bots)", "keys_digest=%s, expected %s", got, want);
+out:
+	ib_buf_free(&out);
+}
+
 /* [CMD-16] A mode = client root accepts children, and still shows role=client. */
 static void test_info_role_client(struct cf_ctx *c)
 {
@@ -1015,6 +1074,8 @@ const struct cf_test cf_tests_cmd[] = {
 	{ "cmd.info-with-parent", "CMD-15", CF_NEEDS_CONFIG, test_info_with_parent,
 	  "ib.info of a node with a parent and a child: parent= the parent, children= the child "
 	  "only" },
+	{ "cmd.info-digest-two-keys", "CMD-15", CF_NEEDS_CONFIG, test_info_digest_two_keys,
+	  "keys_digest of a keyring of two keys sorts the raw keys, not their id_bots" },
 	{ "cmd.info-role-client", "CMD-16", CF_NEEDS_CONFIG, test_info_role_client,
 	  "a mode = client root shows role=client in ib.info" },
 	{ "cmd.result-too-big", "CMD-18 CMD-1 DATA-11", 0, test_result_too_big,

@@ -742,6 +742,32 @@ out:
 	ib_buf_free(&out);
 }
 
+/* p publishes under key an item of 70,000 bytes, more than any link of max_message 65,536
+ * takes; its frame goes to frame. False, with the test NOT-APPLICABLE, when the IUT's HELLO
+ * announced no room for it. */
+#define BIG_VALUE_LEN 70000
+
+static bool publish_big(struct cf_ctx *c, struct hn_peer *p, struct ib_slice key,
+			struct ib_buf *frame)
+{
+	static uint8_t value[BIG_VALUE_LEN];
+	struct ib_msg m;
+
+	memset(value, 'v', sizeof value);
+	if (!cf_hello_of(p, &m) || m.u.hello.max_message < sizeof value + 1024) {
+		cf_not_applicable(c, "the node takes no message of %zu bytes", sizeof value + 1024);
+		return false;
+	}
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PUBLISH;
+	m.u.publish = (struct ib_publish){ key, 1, { value, sizeof value } };
+	if (hn_peer_send(p, &m, NULL, NULL, false, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	return true;
+}
+
 /* The first RESULT p received for cmd_id, into m; false if none. */
 static bool result_of(struct hn_peer *p, uint64_t cmd_id, struct ib_msg *m)
 {
@@ -776,7 +802,7 @@ static bool both_results(void *arg)
  * off T1); the small one `ok`, whatever T2's link, which is not open, takes. */
 static void test_result_no_route(struct cf_ctx *c)
 {
-	static uint8_t value[70000];
+	static const uint8_t value[100] = { 'v' };
 	struct cf_iut_opts o = { .election_window_ms = 1000 };
 	struct ib_buf frame = { 0 }, little = { 0 }, args = { 0 };
 	struct hn_peer *big, *small, *pending, *first = NULL;
@@ -791,7 +817,6 @@ static void test_result_no_route(struct cf_ctx *c)
 			 (unsigned long long)cf_rand(c));
 		key[i] = (struct ib_slice){ (const uint8_t *)name[i], strlen(name[i]) };
 	}
-	memset(value, 'v', sizeof value);
 	if (!cf_iut_start(c, &o) || !(big = cf_peer(c, 0)) || !(small = cf_peer(c, 1)) ||
 	    !(pending = cf_peer(c, 2)))
 		goto out;
@@ -801,18 +826,12 @@ static void test_result_no_route(struct cf_ctx *c)
 		goto out;
 	}
 	/* T2 first: the oldest of the IUT's links, whatever order it keeps them in. */
-	if (!cf_connect(c, pending) || !cf_link_child(c, first) || !cf_link_child(c, small))
+	if (!cf_connect(c, pending) || !cf_link_child(c, first) || !cf_link_child(c, small) ||
+	    !publish_big(c, first, key[0], &frame))
 		goto out;
-	if (!cf_hello_of(first, &m) || m.u.hello.max_message < sizeof value + 1024) {
-		cf_not_applicable(c, "the node takes no message of %zu bytes", sizeof value + 1024);
-		goto out;
-	}
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_PUBLISH;
-	m.u.publish = (struct ib_publish){ key[0], 1, { value, sizeof value } };
-	if (hn_peer_send(first, &m, NULL, NULL, false, &frame) != IB_OK)
-		goto harness;
-	m.u.publish = (struct ib_publish){ key[1], 1, { value, 100 } };
+	m.u.publish = (struct ib_publish){ key[1], 1, { value, sizeof value } };
 	if (hn_peer_send(first, &m, NULL, NULL, false, &little) != IB_OK ||
 	    !cf_command(c, first, NULL, "ib.ping", NULL, 0, &status, NULL))
 		goto harness;
@@ -974,33 +993,20 @@ out:
  * failed with a short reason, and T1's link stays open. */
 static void test_result_too_big(struct cf_ctx *c)
 {
-	static uint8_t value[70000];
 	struct ib_buf frame = { 0 }, out = { 0 };
 	struct hn_peer *big, *small;
 	struct ib_slice key;
-	struct ib_msg m;
 	char name[64];
 	uint16_t status = 0;
 
 	snprintf(name, sizeof name, "cmd.too-big.%016llx", (unsigned long long)cf_rand(c));
 	key = (struct ib_slice){ (const uint8_t *)name, strlen(name) };
-	memset(value, 'v', sizeof value);
 	if (!cf_iut_start(c, NULL) || !(big = cf_peer(c, 0)) || !(small = cf_peer(c, 1)))
 		goto out;
 	hn_peer_set_max_message(small, IB_MAX_MESSAGE_MIN);
-	if (!cf_link_child(c, big) || !cf_link_child(c, small))
+	if (!cf_link_child(c, big) || !cf_link_child(c, small) ||
+	    !publish_big(c, big, key, &frame))
 		goto out;
-	if (!cf_hello_of(big, &m) || m.u.hello.max_message < sizeof value + 1024) {
-		cf_not_applicable(c, "the node takes no message of %zu bytes", sizeof value + 1024);
-		goto out;
-	}
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_PUBLISH;
-	m.u.publish = (struct ib_publish){ key, 1, { value, sizeof value } };
-	if (hn_peer_send(big, &m, NULL, NULL, false, &frame) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
-		goto out;
-	}
 	if (!cf_command(c, big, NULL, "ib.get", &key, 1, &status, &out) ||
 	    !cf_expect(c, status == IB_STATUS_OK && out.len == frame.len &&
 		       !memcmp(out.ptr, frame.ptr, frame.len), "CMD-18",

@@ -126,6 +126,10 @@ bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrus
 /* The IUT runs nothing for ms (SIGSTOP, then SIGCONT; self: the clock jumps with no loop
  * turn), as a host that slept. Needs RESTART (the suite runs the process). */
 bool cf_iut_stall(struct cf_ctx *c, uint32_t ms);
+/* This test's process (and the IUT it starts after) resolves names with /etc/hosts plus
+ * lines, in a private mount namespace (hosts.c). False, with why, where it cannot: not
+ * root, or the test runs in the suite's own process. */
+bool cf_private_hosts(struct cf_ctx *c, const char *lines, char *why, size_t cap);
 /* Writes a file in authorized/ (contents as given) before a reload: broken keyrings. */
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents);
 /* A node directory the IUT must refuse to start on: one fault of each kind at most. */

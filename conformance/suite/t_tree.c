@@ -2053,6 +2053,35 @@ static void test_parent_name_addresses(struct cf_ctx *c)
 		  "its HELLO came %llu ms after it was ready", (unsigned long long)(at - started));
 }
 
+/* [TREE-25] A name whose first address takes the connection: the IUT links there, and tries
+ * no later address (127.0.0.3, where nothing listens). The name is given by a private
+ * /etc/hosts (hosts.c). */
+static void test_parent_name_first_address(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR], name[IB_MAX_ADDR], why[300];
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+
+	if (!cf_private_hosts(c, "127.0.0.1 interbot-conform-first\n"
+				 "127.0.0.3 interbot-conform-first\n", why, sizeof why)) {
+		cf_not_applicable(c, "%s", why);
+		return;
+	}
+	tree_opts(&o);
+	if (!(p = cf_peer(c, 1)) || !cf_listen_parent(c, p, addr))
+		return;
+	snprintf(name, sizeof name, "interbot-conform-first:%u", addr_port(addr));
+	o.parents[o.nparents++] = name;
+	if (!cf_iut_start(c, &o) || !cf_accept_child(c, p, NULL, 0))
+		return;
+	cf_pause(c, 500);
+	cf_expect(c, !hn_peer_closed(p), "TREE-25",
+		  "the first address of the parent's name takes the connection: the IUT links "
+		  "there and stays", "the link closed (ERROR %s)",
+		  hn_peer_last(p, IB_MSG_ERROR)
+			  ? ib_error_code_name(hn_peer_last(p, IB_MSG_ERROR)->error_code) : "none");
+}
+
 /* ---- [TREE-14] the reset at reconnect_max_ms, from both sides ---------------------------- */
 
 /* Two parent links lost at once double the delay to 1600 (reconnect_max_ms); one lost a
@@ -2196,6 +2225,9 @@ const struct cf_test cf_tests_tree[] = {
 	  "of the parent in either order" },
 	{ "tree.parent-unresolvable", "TREE-25", CF_NEEDS_CONFIG, test_parent_unresolvable,
 	  "a parents name that does not resolve is a failed attempt: the next entry at once" },
+	{ "tree.parent-name-first-address", "TREE-25", CF_NEEDS_CONFIG,
+	  test_parent_name_first_address,
+	  "the first address of the parent's name takes the connection: the IUT links there" },
 	{ "tree.parent-name-addresses", "TREE-25", CF_NEEDS_CONFIG, test_parent_name_addresses,
 	  "a parents name is tried on every address it resolves to (localhost: ::1, then "
 	  "127.0.0.1)" },

@@ -130,6 +130,14 @@ bool cf_iut_stall(struct cf_ctx *c, uint32_t ms);
  * lines, in a private mount namespace (hosts.c). False, with why, where it cannot: not
  * root, or the test runs in the suite's own process. */
 bool cf_private_hosts(struct cf_ctx *c, const char *lines, char *why, size_t cap);
+/* A TCP address that never answers: a listener on ip:port (a numeric IPv4 or IPv6 address;
+ * port 0: any) whose accept queue is full, so that the kernel drops every SYN; addr gets
+ * "ip:port" or "[ip]:port".
+ * fds[] holds the listener and the connections that fill it, -1 where none. */
+#define CF_HOLE_FILL 3
+bool cf_black_hole(struct cf_ctx *c, int fds[CF_HOLE_FILL + 1], const char *ip, uint16_t port,
+		   char *addr);
+void cf_black_hole_close(int fds[CF_HOLE_FILL + 1]);
 /* Writes a file in authorized/ (contents as given) before a reload: broken keyrings. */
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents);
 /* A node directory the IUT must refuse to start on: one fault of each kind at most. */

@@ -6,6 +6,13 @@
 
 #include <openssl/evp.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -865,4 +872,56 @@ bool cf_keys_digest(struct cf_ctx *c, unsigned untrusted_testers, char hex[65])
 		return false;
 	ib_hex_encode(md, sizeof md, hex);
 	return true;
+}
+
+bool cf_black_hole(struct cf_ctx *c, int fds[CF_HOLE_FILL + 1], const char *ip, uint16_t port,
+		   char *addr)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	bool v6 = strchr(ip, ':') != NULL;
+	socklen_t len = v6 ? sizeof *a6 : sizeof *a4;
+	int err = 0, family = v6 ? AF_INET6 : AF_INET;
+
+	(void)c;
+	for (int i = 0; i <= CF_HOLE_FILL; i++)
+		fds[i] = -1;
+	memset(&ss, 0, sizeof ss);
+	ss.ss_family = (sa_family_t)family;
+	if (v6) {
+		a6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, ip, &a6->sin6_addr) != 1)
+			return false;
+	} else {
+		a4->sin_port = htons(port);
+		if (inet_pton(AF_INET, ip, &a4->sin_addr) != 1)
+			return false;
+	}
+	if ((fds[0] = socket(family, SOCK_STREAM, 0)) < 0 ||
+	    bind(fds[0], (struct sockaddr *)&ss, len) != 0 || listen(fds[0], 0) != 0 ||
+	    getsockname(fds[0], (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	for (int i = 1; i <= CF_HOLE_FILL; i++) {
+		if ((fds[i] = socket(family, SOCK_STREAM, 0)) < 0 ||
+		    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) != 0)
+			return false;
+		if (connect(fds[i], (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)
+			return false;
+	}
+	/* On the loopback the first connection is queued at once: the queue (backlog 0) is
+	 * full from then on. */
+	len = sizeof err;
+	if (getsockopt(fds[1], SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+		return false;
+	snprintf(addr, IB_MAX_ADDR, v6 ? "[%s]:%u" : "%s:%u", ip,
+		 ntohs(v6 ? a6->sin6_port : a4->sin_port));
+	return true;
+}
+
+void cf_black_hole_close(int fds[CF_HOLE_FILL + 1])
+{
+	for (int i = 0; i <= CF_HOLE_FILL; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }

@@ -857,7 +857,6 @@ out:
 
 #define TLS_STALL_MS 5000u      /* a tester holds the TLS handshake this long */
 #define HELLO_LATE_MS 7000u     /* then sends, or answers, HELLO this long after it */
-#define HOLE_FILL 3             /* connections that fill a listener's accept queue */
 
 static bool tls_settled(void *arg)
 {
@@ -959,47 +958,16 @@ static void test_open_past_setup_deadline(struct cf_ctx *c)
 		  "the IUT closed it (ERROR %s)", closing_error(p));
 }
 
-/* A TCP address that never answers: a listener whose accept queue is full, so that the
- * kernel drops every SYN. fds[0] listens, the others fill it; -1 where there is none. */
-static bool black_hole(int fds[HOLE_FILL + 1], char *addr)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	int err = 0;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fds[0] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-	    bind(fds[0], (struct sockaddr *)&a, sizeof a) != 0 || listen(fds[0], 0) != 0 ||
-	    getsockname(fds[0], (struct sockaddr *)&a, &len) != 0)
-		return false;
-	for (int i = 1; i <= HOLE_FILL; i++) {
-		if ((fds[i] = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-		    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) != 0)
-			return false;
-		if (connect(fds[i], (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
-			return false;
-	}
-	/* On the loopback the first connection is queued at once: the queue (backlog 0) is
-	 * full from then on. */
-	len = sizeof err;
-	if (getsockopt(fds[1], SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
-		return false;
-	snprintf(addr, IB_MAX_ADDR, "127.0.0.1:%u", ntohs(a.sin_port));
-	return true;
-}
-
 /* [LINK-12] The handshake timer bounds the TCP connect: a first parent whose address never
  * answers is given up after handshake_timeout_ms, and the second one gets the IUT's HELLO. */
 static void test_connect_timeout(struct cf_ctx *c)
 {
-	int fds[HOLE_FILL + 1];
+	int fds[CF_HOLE_FILL + 1];
 	char hole[IB_MAX_ADDR], addr[IB_MAX_ADDR];
 	struct cf_iut_opts o = { 0 };
 	struct hn_peer *p;
 
-	for (int i = 0; i <= HOLE_FILL; i++)
-		fds[i] = -1;
-	if (!black_hole(fds, hole)) {
+	if (!cf_black_hole(c, fds, "127.0.0.1", 0, hole)) {
 		cf_harness_error(c, "cannot make an address that drops TCP connects: %s",
 				 strerror(errno));
 		goto out;
@@ -1018,9 +986,7 @@ static void test_connect_timeout(struct cf_ctx *c)
 			  "handshake_timeout_ms (10 s): the next parent gets the IUT's HELLO",
 			  "it got nothing within %u ms", SETUP_TIMEOUT_MS + SETUP_SLACK_MS);
 out:
-	for (int i = 0; i <= HOLE_FILL; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	cf_black_hole_close(fds);
 }
 
 /* ---- LINK-13: stopping, with connections not yet linked ------------------------------------ */

@@ -2082,6 +2082,46 @@ static void test_parent_name_first_address(struct cf_ctx *c)
 			  ? ib_error_code_name(hn_peer_last(p, IB_MSG_ERROR)->error_code) : "none");
 }
 
+/* [TREE-25] A name whose first address never answers the TCP connect (::1, where a full
+ * listener drops SYNs; resolvers put ::1 before 127.0.0.1): when handshake_timeout_ms (10 s)
+ * ends, the IUT tries the name's next address (127.0.0.1, same port), where its parent
+ * listens, in the same attempt. */
+#define NAME_CONNECT_TIMEOUT_MS 10000u
+
+static void test_parent_name_next_after_timeout(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR], hole[IB_MAX_ADDR], name[IB_MAX_ADDR], why[300];
+	int fds[CF_HOLE_FILL + 1] = { -1, -1, -1, -1 };
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+
+	tree_opts(&o);
+	if (!(p = cf_peer(c, 1)) || !cf_listen_parent(c, p, addr))
+		goto out;
+	if (!cf_black_hole(c, fds, "::1", addr_port(addr), hole)) {
+		cf_not_applicable(c, "cannot make [::1]:%u drop TCP connects", addr_port(addr));
+		goto out;
+	}
+	if (!cf_private_hosts(c, "::1 interbot-conform-slow\n"
+				 "127.0.0.1 interbot-conform-slow\n", why, sizeof why)) {
+		cf_not_applicable(c, "%s", why);
+		goto out;
+	}
+	snprintf(name, sizeof name, "interbot-conform-slow:%u", addr_port(addr));
+	o.parents[o.nparents++] = name;
+	if (!cf_iut_start(c, &o))
+		goto out;
+	cf_run_until(c, got_hello, p, NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS);
+	if (cf_ok(c))
+		cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1, "TREE-25",
+			  "a TCP connect to the name's first address that does not end within "
+			  "handshake_timeout_ms is given up for the next address, where the parent "
+			  "listens", "no HELLO at 127.0.0.1 within %u ms",
+			  NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS);
+out:
+	cf_black_hole_close(fds);
+}
+
 /* ---- [TREE-14] the reset at reconnect_max_ms, from both sides ---------------------------- */
 
 /* Two parent links lost at once double the delay to 1600 (reconnect_max_ms); one lost a
@@ -2228,6 +2268,10 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.parent-name-first-address", "TREE-25", CF_NEEDS_CONFIG,
 	  test_parent_name_first_address,
 	  "the first address of the parent's name takes the connection: the IUT links there" },
+	{ "tree.parent-name-next-after-timeout", "TREE-25", CF_NEEDS_CONFIG,
+	  test_parent_name_next_after_timeout,
+	  "a connect to the name's first address that never ends: after handshake_timeout_ms, "
+	  "the next address" },
 	{ "tree.parent-name-addresses", "TREE-25", CF_NEEDS_CONFIG, test_parent_name_addresses,
 	  "a parents name is tried on every address it resolves to (localhost: ::1, then "
 	  "127.0.0.1)" },

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net.h"
+
 #define LINK_CLOSE_MS 2000u        /* an ERROR and the close that follows it */
 #define LINK_FRAME_MS 2000u        /* a forwarded frame reaches a tester */
 
@@ -647,6 +649,151 @@ out:
 	ib_buf_free(&burst);
 }
 
+/* ---- LINK-11: after its FIN the IUT reads and discards ------------------------------------ */
+
+/* What a stranger sends into a connection the IUT has closed: more than the kernels' socket
+ * buffers hold between two sockets (Linux by default: tcp_rmem 6 MB + tcp_wmem 4 MB at
+ * most). All of it goes through only if the IUT reads and throws it away, as [LINK-11] says
+ * it must until the peer closes or close_linger_ms have passed; a node that only waits
+ * stalls the sender, one that closes resets it. */
+#define LINGER_DISCARD (32u << 20)
+
+struct discarder {
+	struct ib_loop *loop;
+	int fd;
+	bool iut_shut;              /* EOF read: the IUT's FIN */
+	size_t sent;                /* after the FIN */
+	char failure[128];
+};
+
+static void discarder_stop(struct discarder *d)
+{
+	if (d->fd < 0)
+		return;
+	ib_loop_unwatch(d->loop, d->fd);
+	ib_net_close(d->fd);
+	d->fd = -1;
+}
+
+static void on_discarder_read(struct discarder *d)
+{
+	uint8_t buf[4096];
+	size_t got;
+	int err;
+
+	while ((err = ib_net_read(d->fd, buf, sizeof buf, &got)) == IB_OK)
+		; /* a TLS alert, if any */
+	if (err == IB_ERR_AGAIN)
+		return;
+	if (err != IB_ERR_CLOSED) {
+		snprintf(d->failure, sizeof d->failure, "the IUT reset the connection instead "
+			 "of shutting down its side (%s)", strerror(errno));
+		ib_loop_unwatch(d->loop, d->fd);
+		return;
+	}
+	d->iut_shut = true;
+}
+
+static void on_discarder_write(struct discarder *d)
+{
+	static const uint8_t junk[65536];
+
+	while (d->sent < LINGER_DISCARD) {
+		size_t want = LINGER_DISCARD - d->sent, sent;
+		int err = ib_net_write(d->fd, junk, want < sizeof junk ? want : sizeof junk, &sent);
+
+		if (err == IB_ERR_AGAIN)
+			return;
+		if (err != IB_OK) {
+			snprintf(d->failure, sizeof d->failure, "a write failed after %zu bytes "
+				 "(%s): the IUT closed its socket", d->sent, strerror(errno));
+			break;
+		}
+		d->sent += sent;
+	}
+	ib_loop_unwatch(d->loop, d->fd);
+}
+
+static void on_discarder_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct discarder *d = arg;
+
+	(void)fd;
+	if (!d->iut_shut) {
+		on_discarder_read(d);
+		if (d->iut_shut && ib_loop_watch(loop, d->fd, IB_EV_WRITE, on_discarder_event,
+						 d) != IB_OK)
+			snprintf(d->failure, sizeof d->failure, "harness: cannot watch a socket");
+		return;
+	}
+	if (events & (IB_EV_WRITE | IB_EV_ERROR))
+		on_discarder_write(d);
+}
+
+static bool discarder_shut(void *arg)
+{
+	const struct discarder *d = arg;
+
+	return d->iut_shut || d->failure[0];
+}
+
+static bool discarder_done(void *arg)
+{
+	const struct discarder *d = arg;
+
+	return d->failure[0] || d->sent == LINGER_DISCARD;
+}
+
+/* A TCP connection that sends bytes that are no TLS: the IUT fails the handshake and closes
+ * (or its handshake timer does, [LINK-12]). After its FIN, 32 MB that it must read and
+ * discard within close_linger_ms. */
+static void test_linger_discards(struct cf_ctx *c)
+{
+	static const char not_tls[] = "interbot? this is no TLS record\r\n\r\n";
+	struct discarder d = { .loop = cf_loop(c), .fd = -1 };
+	struct ib_diag diag = { 0 };
+	uint64_t shut_ms;
+	size_t sent = 0;
+	int err = IB_ERR_AGAIN;
+
+	if (!cf_iut_start(c, NULL))
+		return;
+	if (ib_net_connect(cf_iut_host(c), cf_iut_port(c), &d.fd, &diag) != IB_OK) {
+		cf_harness_error(c, "cannot connect to the IUT: %s", diag.reason);
+		return;
+	}
+	if (ib_loop_watch(d.loop, d.fd, IB_EV_READ, on_discarder_event, &d) != IB_OK) {
+		cf_harness_error(c, "cannot watch a socket");
+		goto out;
+	}
+	/* A connect in progress takes no bytes yet (AGAIN): try again a while. */
+	for (int i = 0; i < 200; i++) {
+		err = ib_net_write(d.fd, (const uint8_t *)not_tls, sizeof not_tls - 1, &sent);
+		if (err != IB_ERR_AGAIN)
+			break;
+		cf_run_for(c, 10);
+	}
+	if (err != IB_OK || sent != sizeof not_tls - 1) {
+		cf_harness_error(c, "cannot write to the IUT");
+		goto out;
+	}
+	if (!cf_wait(c, discarder_shut, &d, SETUP_TIMEOUT_MS + SETUP_SLACK_MS,
+		     "the IUT to close a connection that sent no TLS") ||
+	    !cf_expect(c, !d.failure[0], "LINK-11", "the IUT ends the connection with a FIN",
+		       "%s", d.failure))
+		goto out;
+	shut_ms = cf_now_ms(c);
+	cf_run_until(c, discarder_done, &d, LINGER_MS);
+	cf_expect(c, d.sent == LINGER_DISCARD, "LINK-11",
+		  "after its FIN the IUT reads and discards what the peer still sends: 32 MB "
+		  "(more than socket buffers hold) taken within close_linger_ms (2000 ms)",
+		  "%zu bytes taken in %llu ms%s%s", d.sent,
+		  (unsigned long long)(cf_now_ms(c) - shut_ms), d.failure[0] ? "; " : "",
+		  d.failure);
+out:
+	discarder_stop(&d);
+}
+
 /* ---- LINK-2: a bounded write queue ---------------------------------------------------------- */
 
 /* Whether ib.info's children= line names p: the IUT still has the link. */
@@ -1096,6 +1243,10 @@ const struct cf_test cf_tests_link[] = {
 	  "A child that reads nothing while 2.4 MB are queued to it, then sends a PING and 256 KB "
 	  "more: it still receives the ERROR protocol_violation, after the queued frames, when it "
 	  "reads again (the IUT does not reset the connection on the bytes it left unread)" },
+	{ "link.linger-discards-input", "LINK-11", 0, test_linger_discards,
+	  "A stranger sends bytes that are no TLS; after the IUT's FIN it sends 32 MB more, more "
+	  "than socket buffers hold: the IUT reads and discards them all within close_linger_ms, "
+	  "neither stalling the sender nor resetting the connection" },
 	{ "link.queue-bounded", "LINK-2 LINK-10", CF_NEEDS_CONFIG, test_queue_bounded,
 	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
 	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "

@@ -1329,27 +1329,41 @@ static void test_backoff_rounds(struct cf_ctx *c)
 		    "400] ms, not [800, 1600]");
 }
 
-/* A parent link that lasted past reconnect_max_ms, closed by the IUT for a loop: that is a
- * failed round all the same, a wait before the next (the delay back at reconnect_min_ms).
- * Each loop after it, found at once after the join, is a failed round too: the delay
- * doubles from one to the next. */
+/* Two parent links dropped at once after the join (two failed rounds: the delay is 4 x
+ * reconnect_min_ms), then one that lasts past reconnect_max_ms, closed by the IUT for a
+ * loop: that is a failed round all the same, a wait before the next, but drawn from the
+ * delay the long link set back to reconnect_min_ms. Each loop after it, found at once after
+ * the join, is a failed round too: the delay doubles from one to the next. */
 #define LOOPS 3
 
 static void test_loop_rejoin_waits(struct cf_ctx *c)
 {
 	struct hn_peer *cur, *next;
-	char addr[IB_MAX_ADDR], expected[200];
+	char addr[IB_MAX_ADDR], expected[320];
 	struct cf_iut_opts o;
+	struct flapper f;
 	uint64_t sent_ms, gap, d = FLAP_MIN_MS;
 	uint16_t port;
 
 	tree_opts(&o);
 	o.reconnect_min_ms = FLAP_MIN_MS;
 	o.reconnect_max_ms = FLAP_MAX_MS;
-	if (!(cur = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	memset(&f, 0, sizeof f);
+	if (!(f.cur = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o))
+		return;
+	f.port = port = addr_port(addr);
+	f.dropped_ms = cf_now_ms(c);
+	if (!flap(c, &f, TREE_WAIT_MS, 0, &gap) ||
+	    !flap(c, &f, FLAP_MIN_MS + TREE_WAIT_MS, 0, &gap))
+		return;
+	cur = f.cur;
+	cf_run_until(c, got_hello, cur, 2 * FLAP_MIN_MS + TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(cur, IB_MSG_HELLO) == 1, "TREE-14",
+		       "after two failed rounds the IUT joins its parent address again",
+		       "no HELLO within %u ms", 2 * FLAP_MIN_MS + TREE_WAIT_MS) ||
 	    !cf_accept_child(c, cur, NULL, 0))
 		return;
-	port = addr_port(addr);
 	cf_run_for(c, FLAP_MAX_MS + FLAP_MIN_MS);
 	for (unsigned k = 0; k < LOOPS; k++) {
 		const ib_id *looped[] = { cf_iut_id(c), cf_tester_id(c, 1) };
@@ -1374,8 +1388,9 @@ static void test_loop_rejoin_waits(struct cf_ctx *c)
 		if (k == 0)
 			snprintf(expected, sizeof expected,
 				 "a parent left for a loop is a failed round, however long the link "
-				 "was open: a wait in [200, 400] ms before the next round, not a "
-				 "round at once");
+				 "was open: a wait in [200, 400] ms before the next round (the link "
+				 "lasted past reconnect_max_ms: the delay is back at 400 ms, not "
+				 "1600 after two failed rounds), not a round at once");
 		else
 			snprintf(expected, sizeof expected,
 				 "loop %u, found at once after the join, is failed round %u in a row: "
@@ -1386,6 +1401,71 @@ static void test_loop_rejoin_waits(struct cf_ctx *c)
 		cur = next;
 		d = 2 * d > FLAP_MAX_MS ? FLAP_MAX_MS : 2 * d;
 	}
+}
+
+/* Parents A (refuses every connection) then B: the IUT joins B. B's PATH shows a loop; the
+ * round after the wait is a new round, so it begins at A again, not at B where the last
+ * one ended ([TREE-13]). */
+struct first_again {
+	const struct closing_parent *a;
+	struct hn_peer *b;
+};
+
+static bool first_or_second_again(void *arg)
+{
+	const struct first_again *w = arg;
+
+	return w->a->n >= 2 || got_hello(w->b);
+}
+
+static void test_loop_round_from_first(struct cf_ctx *c)
+{
+	struct closing_parent a;
+	struct hn_peer *b, *next;
+	struct first_again w;
+	char aa[IB_MAX_ADDR], ab[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+	uint16_t port;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = ROUND_MIN_MS;
+	o.reconnect_max_ms = ROUND_MAX_MS;
+	if (!closing_parent_open(c, &a, aa))
+		return;
+	o.parents[o.nparents++] = aa;
+	if (!(b = parent_peer(c, 1, &o, ab)) || !cf_iut_start(c, &o))
+		goto out;
+	cf_run_until(c, got_hello, b, TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, a.n == 1 && hn_peer_count(b, IB_MSG_HELLO) == 1, "TREE-12",
+		       "the IUT tries A (refused), then joins B",
+		       "%zu connections to A, %zu HELLO to B", a.n, hn_peer_count(b, IB_MSG_HELLO)) ||
+	    !cf_accept_child(c, b, NULL, 0))
+		goto out;
+	{
+		const ib_id *looped[] = { cf_iut_id(c), cf_tester_id(c, 1) };
+
+		port = addr_port(ab);
+		hn_peer_unlisten(b);
+		if (!(next = cf_peer(c, 1)) || hn_peer_listen(next, &port) != IB_OK) {
+			if (cf_ok(c))
+				cf_harness_error(c, "cannot listen again on %s", ab);
+			goto out;
+		}
+		if (!send_path(c, b, looped, 2) ||
+		    !cf_wait_closed(c, b, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS))
+			goto out;
+	}
+	w.a = &a;
+	w.b = next;
+	cf_run_until(c, first_or_second_again, &w, ROUND_MIN_MS + TREE_WAIT_MS);
+	cf_expect(c, cf_ok(c) && a.n >= 2, "TREE-13",
+		  "after the wait that follows the loop, the next round begins at the first "
+		  "address (A), before B is tried again",
+		  "%s", a.n >= 2 ? "" : hn_peer_count(next, IB_MSG_HELLO) ?
+		  "B got the next HELLO; A was not tried again" : "neither A nor B was tried again");
+out:
+	closing_parent_close(&a);
 }
 
 /* ---- [TREE-15] [TREE-16] client mode and connections in progress -------------------------- */
@@ -2131,7 +2211,7 @@ out:
 static void test_reset_deadline(struct cf_ctx *c)
 {
 	uint32_t margin = cf_mode(c) == CF_MODE_SELF ? 20 : 200;
-	char addr[IB_MAX_ADDR], expected[200];
+	char addr[IB_MAX_ADDR], expected[320];
 	struct cf_iut_opts o;
 	struct flapper f;
 	uint64_t gap;
@@ -2232,6 +2312,10 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.loop-rejoin-waits", "TREE-14 TREE-7", CF_NEEDS_CONFIG, test_loop_rejoin_waits,
 	  "a parent link closed for a loop is a failed round however long it lasted: wait "
 	  "before rejoining, the delay doubling over loops in a row" },
+	{ "tree.loop-round-from-first", "TREE-13 TREE-7 TREE-12", CF_NEEDS_CONFIG,
+	  test_loop_round_from_first,
+	  "parents A (refusing) then B: after a loop on B and the wait, the next round begins "
+	  "at A again, not at B where the last round ended" },
 	{ "tree.client-mode-pending", "TREE-15 TREE-16 TREE-3", CF_NEEDS_CONFIG,
 	  test_client_mode_pending,
 	  "mode = client: accept children while the parent's HELLO is awaited; on joining, close "

@@ -110,7 +110,7 @@ $(BUILD)/bin/interbot-conform: $(HARNESS_OBJ)
 
 # The suite's group list (from the t_<group>.c files, in the spec's order) and the text of
 # every requirement (from the spec), compiled in.
-CF_GROUP_ORDER := id tls frame msg link flood tree ka member data elect cmd map iface wire
+CF_GROUP_ORDER := id tls frame msg link flood tree ka member data elect cmd map iface wire hostile
 CF_GROUPS := $(filter $(patsubst conformance/suite/t_%.c,%,$(wildcard conformance/suite/t_*.c)),\
 	$(CF_GROUP_ORDER))
 $(BUILD)/gen/groups.inc: $(wildcard conformance/suite/t_*.c) Makefile

@@ -4,10 +4,15 @@
 
 #include "peer.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -434,4 +439,33 @@ const char *hn_addr(const struct hn_tree *t, size_t i, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "127.0.0.1:%u", ib_node_listen_port(t->nodes[i].node));
 	return buf;
+}
+
+int hn_connect_from(const char *src, const char *ip, uint16_t port, int *fd)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	int s = -1, err = IB_ERR_IO;
+
+	to.sin_port = htons(port);
+	if (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+	    inet_pton(AF_INET, ip, &to.sin_addr) != 1) {
+		errno = EINVAL;
+		goto out;
+	}
+	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&from, sizeof from) != 0)
+		goto out;
+	if (connect(s, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS)
+		goto out;
+	*fd = s;
+	s = -1;
+	err = IB_OK;
+out:
+	if (s >= 0) {
+		int saved = errno;
+
+		close(s);
+		errno = saved;
+	}
+	return err;
 }

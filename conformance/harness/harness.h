@@ -84,4 +84,9 @@ const char *hn_addr(const struct hn_tree *t, size_t i, char *buf, size_t cap);
 const ib_id *hn_id(const struct hn_tree *t, size_t i);
 size_t hn_path(const struct hn_tree *t, size_t i, ib_id *path);
 
+/* A non-blocking TCP connect to ip:port (IPv4) from the local address src, so that one
+ * process can be many sources ([LINK-15]: any 127.0.0.0/8 address is this host's on Linux).
+ * IB_OK with *fd (the connect may be in progress), else IB_ERR_IO with errno. */
+int hn_connect_from(const char *src, const char *ip, uint16_t port, int *fd);
+
 #endif

@@ -59,7 +59,7 @@ struct cf_test {
 extern const struct cf_test cf_tests_id[], cf_tests_tls[], cf_tests_frame[], cf_tests_msg[],
 	cf_tests_link[], cf_tests_flood[], cf_tests_tree[], cf_tests_ka[], cf_tests_member[],
 	cf_tests_data[], cf_tests_elect[], cf_tests_cmd[], cf_tests_map[], cf_tests_iface[],
-	cf_tests_wire[];
+	cf_tests_wire[], cf_tests_hostile[];
 
 /* ---- Identities ------------------------------------------------------------------------- */
 

@@ -7,7 +7,9 @@
 #include "net.h"
 #include "peer.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define SECOND 1000000ull
 
@@ -542,39 +544,77 @@ static void test_directed_frame_follows_route(void)
 	teardown(&fx);
 }
 
-/* Outsiders opening TCP connections without TLS: at most 128 are held, the rest closed and
- * counted (spec section 20); the held ones go at the handshake timeout ([LINK-7]); then
- * members link again. */
-static void test_pending_connections_bounded(void)
+/* Whether the node closed fd (EOF or a reset), without blocking. */
+static bool closed_by_node(int fd)
+{
+	uint8_t b;
+	ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
+
+	return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* [LINK-15] One source opening TCP connections without TLS: 8 are held, the rest closed at
+ * once and counted; a member from another source links meanwhile. */
+static void test_pending_per_source(void)
+{
+	struct hn_tree *t = NULL;
+	struct hn_peer *p = NULL;
+	int fds[20];
+	size_t held = 0;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 18));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	for (size_t i = 0; i < 20; i++)
+		IB_ASSERT_OK(hn_connect_from("127.0.0.2", "127.0.0.1",
+					     ib_node_listen_port(t->nodes[0].node), &fds[i]));
+	hn_tree_run_for(t, 1000);
+	for (size_t i = 0; i < 20; i++)
+		held += !closed_by_node(fds[i]);
+	CU_ASSERT_EQUAL(held, 8);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_PENDING_PER_SOURCE), 12);
+	CU_ASSERT(hn_attach_child(t, p, 0));
+	for (size_t i = 0; i < 20; i++)
+		ib_net_close(fds[i]);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
+/* [LINK-14][LINK-16] 140 sources, one connection each: the node holds 128, closing the
+ * oldest for each new one; a member still links (closing one more); the held ones go at the
+ * handshake timeout ([LINK-12]). */
+static void test_pending_oldest_evicted(void)
 {
 	struct hn_tree *t = NULL;
 	struct hn_peer *p = NULL;
 	int fds[140];
-	size_t opened = 0;
+	size_t first_closed = 0, last_held = 0;
 
 	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 18));
 	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
 	IB_ASSERT_OK(hn_tree_start(t));
 	for (size_t i = 0; i < 140; i++) {
-		struct ib_diag diag = { 0 };
+		char src[32];
 
-		if (ib_net_connect("127.0.0.1", ib_node_listen_port(t->nodes[0].node), &fds[i],
-				   &diag) == IB_OK)
-			opened++;
-		else
-			fds[i] = -1;
+		snprintf(src, sizeof src, "127.0.1.%zu", i + 1);
+		IB_ASSERT_OK(hn_connect_from(src, "127.0.0.1",
+					     ib_node_listen_port(t->nodes[0].node), &fds[i]));
+		/* One at a time, so that the node accepts them in this order. */
+		hn_tree_run_for(t, 1000);
 	}
-	CU_ASSERT_EQUAL_FATAL(opened, 140);
-	hn_tree_run_for(t, 1000);
-	/* The kernel's accept queue (backlog 128) lets 129 through at once; the others wait in
-	 * SYN retries. The node holds 128 and closes the rest. */
-	CU_ASSERT(ib_node_counter(t->nodes[0].node, IB_CNT_PENDING_FULL) >= 1);
-	hn_tree_run_for(t, 11 * SECOND);
-	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HANDSHAKE_TIMEOUT), 128);
+	for (size_t i = 0; i < 12; i++)
+		first_closed += closed_by_node(fds[i]);
+	for (size_t i = 12; i < 140; i++)
+		last_held += !closed_by_node(fds[i]);
+	CU_ASSERT_EQUAL(first_closed, 12);
+	CU_ASSERT_EQUAL(last_held, 128);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_PENDING_EVICTED), 12);
 	CU_ASSERT(hn_attach_child(t, p, 0));
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_PENDING_EVICTED), 13);
+	hn_tree_run_for(t, 11 * SECOND);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_HANDSHAKE_TIMEOUT), 127);
 	for (size_t i = 0; i < 140; i++)
-		if (fds[i] >= 0)
-			ib_net_close(fds[i]);
+		ib_net_close(fds[i]);
 	hn_peer_free(p);
 	hn_tree_free(t);
 }
@@ -596,7 +636,8 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_unknown_type_forwarded_not_delivered, "MSG-10 FLOOD-1"),
 	IB_TEST(test_stale_command_dropped, "CMD-6"),
 	IB_TEST(test_order_kept_per_origin, "FLOOD-8"),
-	IB_TEST(test_pending_connections_bounded, "LINK-7"),
+	IB_TEST(test_pending_per_source, "LINK-15"),
+	IB_TEST(test_pending_oldest_evicted, "LINK-14 LINK-16 LINK-12"),
 	IB_TEST(test_directed_frame_follows_route, "FLOOD-5"),
 	IB_TEST_END
 };

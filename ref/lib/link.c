@@ -172,7 +172,7 @@ int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
 	return IB_OK;
 }
 
-int link_accept(struct ib_node *n, int fd, const char *peer)
+int link_accept(struct ib_node *n, int fd, const char *peer, const struct ib_net_source *source)
 {
 	struct ib_link *l;
 	int err = link_new(n, fd, false, peer, &l);
@@ -181,6 +181,7 @@ int link_accept(struct ib_node *n, int fd, const char *peer)
 		ib_net_close(fd);
 		return err;
 	}
+	l->source = *source;
 	err = start_tls(l);
 	if (err) {
 		link_close(l, 0, "TLS setup failed");
@@ -190,6 +191,11 @@ int link_accept(struct ib_node *n, int fd, const char *peer)
 	arm_setup_timer(l, IB_HANDSHAKE_TIMEOUT_US);
 	node_log(n, IB_LOG_DEBUG, "accepted a connection from %s", peer);
 	return IB_OK;
+}
+
+bool link_pending(const struct ib_link *l)
+{
+	return !l->we_connected && (l->state == LINK_TLS || l->state == LINK_HELLO_WAIT);
 }
 
 bool link_open(const struct ib_link *l)
@@ -615,12 +621,19 @@ static void pump(struct ib_link *l)
 	if (st < 0) {
 		/* [ERR-3] this end refused the key, or the handshake failed (an alert received
 		 * included); [ERR-4] a link broken after it is lost. */
-		node_count(l->node, st == IB_ERR_NOT_AUTHORIZED ? IB_CNT_NOT_AUTHORIZED
+		enum ib_counter c = st == IB_ERR_NOT_AUTHORIZED ? IB_CNT_NOT_AUTHORIZED
 				    : st == IB_ERR_HANDSHAKE || l->state == LINK_TLS
 					    ? IB_CNT_HANDSHAKE_FAILED
-					    : IB_CNT_LINK_LOST);
-		node_log(l->node, IB_LOG_WARN, "TLS with %s failed: %s", l->addr,
-			 ib_tls_failure(l->tls));
+					    : IB_CNT_LINK_LOST;
+
+		node_count(l->node, c);
+		/* Anybody can make accepted connections fail: their lines are rate-limited. */
+		if (l->we_connected)
+			node_log(l->node, IB_LOG_WARN, "TLS with %s failed: %s", l->addr,
+				 ib_tls_failure(l->tls));
+		else
+			node_log_every(l->node, IB_LOG_WARN, c, "TLS with %s failed: %s", l->addr,
+				       ib_tls_failure(l->tls));
 		flush(l); /* the alert tells the peer why */
 		link_close(l, 0, NULL);
 		return;

@@ -248,7 +248,31 @@ int ib_net_listen_all(const char *host, uint16_t port, int *fds, size_t cap, siz
 	return IB_ERR_IO;
 }
 
-int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap)
+/* IPv4 (mapped or not): the address; IPv6: its /64, what one host is given. */
+static void source_of(const struct sockaddr *sa, struct ib_net_source *out)
+{
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+
+	memset(out, 0, sizeof *out);
+	if (sa->sa_family == AF_INET) {
+		out->len = 4;
+		memcpy(out->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+		out->len = 4;
+		memcpy(out->bytes, &v6->sin6_addr.s6_addr[12], 4);
+	} else if (sa->sa_family == AF_INET6) {
+		out->len = 8;
+		memcpy(out->bytes, v6->sin6_addr.s6_addr, 8);
+	}
+}
+
+bool ib_net_same_source(const struct ib_net_source *a, const struct ib_net_source *b)
+{
+	return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+int ib_net_accept_from(int listen_fd, int *fd, char *peer, size_t peer_cap,
+		       struct ib_net_source *source)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -271,8 +295,15 @@ int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap)
 		close_keep_errno(s);
 		return err;
 	}
+	if (source)
+		source_of((const struct sockaddr *)&ss, source);
 	*fd = s;
 	return IB_OK;
+}
+
+int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap)
+{
+	return ib_net_accept_from(listen_fd, fd, peer, peer_cap, NULL);
 }
 
 int ib_net_resolve(const char *host, uint16_t port, struct ib_net_addrs *out,

@@ -5,6 +5,8 @@
 #ifndef IB_NET_H
 #define IB_NET_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -40,6 +42,17 @@ int ib_net_listen_all(const char *host, uint16_t port, int *fds, size_t cap, siz
 /* One pending connection: IB_OK with *fd, or IB_ERR_AGAIN when there is none. peer (may be
  * NULL) receives "host:port" of the other end. */
 int ib_net_accept(int listen_fd, int *fd, char *peer, size_t peer_cap);
+
+/* [LINK-15] Where a connection comes from, for a per-source bound: the IPv4 address (an
+ * IPv4-mapped one too), or the first 64 bits of an IPv6 address. */
+struct ib_net_source {
+	uint8_t len;                /* 4 or 8 */
+	uint8_t bytes[8];
+};
+/* ib_net_accept, and the source of the connection in *source. */
+int ib_net_accept_from(int listen_fd, int *fd, char *peer, size_t peer_cap,
+		       struct ib_net_source *source);
+bool ib_net_same_source(const struct ib_net_source *a, const struct ib_net_source *b);
 /* Starts a non-blocking connect; the socket becomes writable when it is done, then
  * ib_net_connect_result tells how it went. */
 int ib_net_connect(const char *host, uint16_t port, int *fd, struct ib_diag *diag);

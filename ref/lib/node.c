@@ -41,7 +41,8 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_LATE_TRANSFER] = "late_transfer",
 	[IB_CNT_HOLDER_FAILED] = "holder_failed",
 	[IB_CNT_LATE_RESULT] = "late_result",
-	[IB_CNT_PENDING_FULL] = "pending_full",
+	[IB_CNT_PENDING_PER_SOURCE] = "pending_per_source",
+	[IB_CNT_PENDING_EVICTED] = "pending_evicted",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 	[IB_CNT_STORE_FULL] = "store_full",
 	[IB_CNT_ERROR_RECEIVED] = "error_received",
@@ -68,18 +69,54 @@ static void log_stderr(void *ctx, enum ib_log_level level, const char *line)
 	fprintf(stderr, "%s %s\n", names[level], line);
 }
 
+/* Formats "name: text" into line (the node's name first, as every log line). */
+static void format_line(const struct ib_node *n, char *line, size_t cap, const char *fmt,
+			va_list ap)
+{
+	int used = snprintf(line, cap, "%s: ", n->cfg.name);
+
+	vsnprintf(line + used, cap - (size_t)used, fmt, ap);
+}
+
 void node_log(const struct ib_node *n, enum ib_log_level level, const char *fmt, ...)
 {
 	char line[1024];
-	int used;
 	va_list ap;
 
 	if (!n->log_fn || level > n->log_level)
 		return;
-	used = snprintf(line, sizeof line, "%s: ", n->cfg.name);
 	va_start(ap, fmt);
-	vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+	format_line(n, line, sizeof line, fmt, ap);
 	va_end(ap);
+	n->log_fn(n->log_ctx, level, line);
+}
+
+void node_log_every(struct ib_node *n, enum ib_log_level level, enum ib_counter c,
+		    const char *fmt, ...)
+{
+	struct node_log_rate *r = &n->log_rate[c];
+	uint64_t now = node_now_us(n);
+	char line[1024];
+	size_t used;
+	va_list ap;
+
+	if (!n->log_fn || level > n->log_level)
+		return;
+	if (r->logged && now - r->last_us < IB_LOG_INTERVAL_US) {
+		r->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	format_line(n, line, sizeof line, fmt, ap);
+	va_end(ap);
+	used = strlen(line);
+	if (r->suppressed)
+		snprintf(line + used, sizeof line - used, " (and %llu more in the last %llu s)",
+			 (unsigned long long)r->suppressed,
+			 (unsigned long long)((now - r->last_us) / 1000000));
+	r->logged = true;
+	r->last_us = now;
+	r->suppressed = 0;
 	n->log_fn(n->log_ctx, level, line);
 }
 
@@ -363,14 +400,49 @@ void ib_node_set_seed(struct ib_node *n, uint64_t seed)
 	n->rng = seed ? seed : 1;
 }
 
-/* Links an outsider can hold open without being authorized (TCP, TLS, HELLO). */
-static size_t pending_links(const struct ib_node *n)
+/* [LINK-14][LINK-15][LINK-16] Whether a connection just accepted from source may stay: not
+ * if its source holds max_pending_per_source pending connections already; if the table is
+ * full, the oldest pending connection makes room for it. */
+static bool admit_pending(struct ib_node *n, const struct ib_net_source *source)
 {
-	size_t count = 0;
+	struct ib_link *oldest = NULL, *newest = NULL;
+	size_t total = 0, same = 0;
 
-	for (const struct ib_link *l = n->links; l; l = l->next)
-		count += !l->we_connected && (l->state == LINK_TLS || l->state == LINK_HELLO_WAIT);
-	return count;
+	for (struct ib_link *l = n->links; l; l = l->next) {
+		if (!link_pending(l))
+			continue;
+		total++;
+		same += ib_net_same_source(&l->source, source);
+		if (!newest)
+			newest = l;
+		oldest = l; /* the list is newest first */
+	}
+	/* FAULT no-source-bound, breaks [LINK-15]: one address may fill the table. */
+	if (same >= IB_MAX_PENDING_PER_SOURCE && !IB_FAULT(n, no_source_bound)) {
+		node_count(n, IB_CNT_PENDING_PER_SOURCE);
+		node_log_every(n, IB_LOG_WARN, IB_CNT_PENDING_PER_SOURCE,
+			       "a connection refused: its source holds %u pending connections",
+			       IB_MAX_PENDING_PER_SOURCE);
+		return false;
+	}
+	if (total < IB_MAX_PENDING_LINKS)
+		return true;
+	/* FAULT refuse-when-full, breaks [LINK-16]: a full table refuses the newcomer, and
+	 * idle connects keep every peer out. */
+	if (IB_FAULT(n, refuse_when_full)) {
+		node_count(n, IB_CNT_PENDING_EVICTED);
+		return false;
+	}
+	/* FAULT evict-newest, breaks [LINK-16]: the newest pending connection makes room, and
+	 * a flood closes every peer still in its handshake. */
+	if (IB_FAULT(n, evict_newest))
+		oldest = newest;
+	node_count(n, IB_CNT_PENDING_EVICTED);
+	node_log_every(n, IB_LOG_WARN, IB_CNT_PENDING_EVICTED,
+		       "%u connections pending: the oldest (%s) closed for a new one",
+		       IB_MAX_PENDING_LINKS, oldest->addr);
+	link_close(oldest, 0, "the oldest pending connection, closed for a new one");
+	return true;
 }
 
 static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg);
@@ -387,19 +459,17 @@ static void listen_again(struct ib_loop *loop, void *arg)
 static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct ib_node *n = arg;
+	struct ib_net_source source;
 	char peer[IB_MAX_ADDR];
 	int cfd, err;
 
 	(void)events;
-	while ((err = ib_net_accept(fd, &cfd, peer, sizeof peer)) == IB_OK) {
-		/* Spec section 20: outsiders cannot hold more than IB_MAX_PENDING_LINKS
-		 * handshakes open at once; the rest are closed at once and counted. */
-		if (pending_links(n) >= IB_MAX_PENDING_LINKS) {
-			node_count(n, IB_CNT_PENDING_FULL);
+	while ((err = ib_net_accept_from(fd, &cfd, peer, sizeof peer, &source)) == IB_OK) {
+		if (!admit_pending(n, &source)) {
 			ib_net_close(cfd);
 			continue;
 		}
-		link_accept(n, cfd, peer);
+		link_accept(n, cfd, peer, &source);
 	}
 	if (err != IB_ERR_AGAIN) {
 		/* Out of descriptors: the listener stays readable, so stop watching it for a

@@ -13,6 +13,7 @@
 
 #include "fault.h"
 #include "interbot.h"
+#include "net.h"
 #include "tls.h"
 
 #define IB_HANDSHAKE_TIMEOUT_US (10ull * 1000000ull)   /* [LINK-7][LINK-12] */
@@ -20,7 +21,9 @@
 #define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u
-#define IB_MAX_PENDING_LINKS 128u                       /* accepted, not yet past HELLO */
+#define IB_MAX_PENDING_LINKS 128u                       /* [LINK-14] max_pending */
+#define IB_MAX_PENDING_PER_SOURCE 8u
+#define IB_LOG_INTERVAL_US (10ull * 1000000ull)          /* a repeated event: one line per 10 s */                    /* [LINK-15] max_pending_per_source */
 #define IB_LINGER_US (2ull * 1000000ull)                /* [LINK-11] close_linger_ms */
 #define IB_MAX_LINGERING 256u                           /* closed, still delivering */
 #define IB_MAX_LISTEN 8u                                /* addresses of a `listen` name */
@@ -44,6 +47,7 @@ struct ib_link {
 	bool hello_sent;
 	unsigned events;            /* what the loop watches for */
 	char addr[IB_MAX_ADDR];     /* the peer's address, for logs */
+	struct ib_net_source source; /* accepted: where it came from ([LINK-15]) */
 	struct ib_net_addrs *addrs; /* client: what the parents entry resolved to ([TREE-25]) */
 	size_t addr_next;           /* the next of them to try when a TCP connect fails */
 
@@ -196,6 +200,11 @@ struct ib_node {
 	uint64_t next_cmd_id;
 
 	uint64_t counters[IB_CNT__COUNT];
+	struct node_log_rate {
+		bool logged;
+		uint64_t last_us;
+		uint64_t suppressed;
+	} log_rate[IB_CNT__COUNT];
 	ib_log_fn log_fn;
 	void *log_ctx;
 	enum ib_log_level log_level;
@@ -217,6 +226,10 @@ struct ib_node {
 };
 
 /* node.c */
+/* node_log for an event that can repeat at a peer's pace: at most one line per counter c
+ * each IB_LOG_INTERVAL_US, the next one saying how many were left out. */
+void node_log_every(struct ib_node *n, enum ib_log_level level, enum ib_counter c,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void node_log(const struct ib_node *n, enum ib_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void node_count(struct ib_node *n, enum ib_counter c);
@@ -236,7 +249,9 @@ bool node_is_child(const struct ib_node *n, const struct ib_link *l);
 
 /* link.c */
 int link_connect(struct ib_node *n, const char *addr, struct ib_link **out);
-int link_accept(struct ib_node *n, int fd, const char *peer);
+int link_accept(struct ib_node *n, int fd, const char *peer, const struct ib_net_source *source);
+/* [LINK-14] accepted, its HELLO exchange not complete: its peer may be anybody. */
+bool link_pending(const struct ib_link *l);
 /* Queues a whole frame for the peer ([FRAME-7]: not above its max_message). */
 int link_send(struct ib_link *l, const uint8_t *frame, size_t len);
 /* Sends a hop-local message (seq and signature filled in). */

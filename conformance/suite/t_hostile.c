@@ -1,0 +1,156 @@
+/* t_hostile.c - what strangers and rogue members can make the IUT hold (spec sections 8 and
+ * 20): each test attacks one bound and checks that an authorized peer is still served.
+ *
+ * The connection floods come from many source addresses: any address of 127.0.0.0/8 is this
+ * host's on Linux, so they need an IUT that listens on an IPv4 loopback address (self and cmd
+ * mode; in addr mode, one on this host). */
+#include "cf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "net.h"
+
+#define HOSTILE_LINK_MS 2000u       /* an authorized peer links, flood or not */
+#define SETTLE_MS 1000u             /* the IUT has accepted, and closed what it refuses */
+
+/* [LINK-15] the largest max_pending_per_source the spec allows, and what one source tries. */
+#define PER_SOURCE_MAX 16u
+#define ONE_SOURCE_CONNS 40u
+
+/* [LINK-14] the largest max_pending the spec allows, and the sources of the flood: more. */
+#define PENDING_MAX 256u
+#define MANY_SOURCES 300u
+
+static bool iut_on_ipv4_loopback(struct cf_ctx *c)
+{
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, cf_iut_host(c), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* The IUT closed fd: EOF, or a reset. Never blocks. */
+static bool closed_by_iut(int fd)
+{
+	uint8_t b;
+	ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
+
+	return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* n TCP connections to the IUT that never send a byte, from src (or, with src NULL, from
+ * 127.0.2.1 on, one address each), made one at a time so that the IUT accepts them in this
+ * order. */
+static bool idle_connections(struct cf_ctx *c, const char *src, int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		char from[INET_ADDRSTRLEN];
+
+		if (src)
+			snprintf(from, sizeof from, "%s", src);
+		else
+			snprintf(from, sizeof from, "127.0.%zu.%zu", 2 + i / 250, 1 + i % 250);
+		if (hn_connect_from(from, cf_iut_host(c), cf_iut_port(c), &fds[i]) != IB_OK) {
+			cf_harness_error(c, "cannot connect from %s: %s", from, strerror(errno));
+			return false;
+		}
+		cf_run_for(c, 1);
+	}
+	cf_run_for(c, SETTLE_MS);
+	return true;
+}
+
+/* One address opens 40 connections and sends nothing: the IUT keeps at most 16 of them
+ * (closing the others at once), at least one, and a member from another address links. */
+static void test_pending_one_source(struct cf_ctx *c)
+{
+	int fds[ONE_SOURCE_CONNS];
+	struct hn_peer *t1;
+	size_t held = 0;
+
+	if (!iut_on_ipv4_loopback(c)) {
+		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
+		return;
+	}
+	if (!cf_iut_start(c, NULL) || !idle_connections(c, "127.0.0.2", fds, ONE_SOURCE_CONNS))
+		goto out;
+	for (size_t i = 0; i < ONE_SOURCE_CONNS; i++)
+		held += !closed_by_iut(fds[i]);
+	if (!cf_expect(c, held >= 1 && held <= PER_SOURCE_MAX, "LINK-15",
+		       "of 40 idle connections from one address, the IUT holds between 1 and 16 "
+		       "(max_pending_per_source) and closes the others at once",
+		       "it holds %zu after %u ms", held, SETTLE_MS))
+		goto out;
+	if (!(t1 = cf_peer(c, 1)))
+		goto out;
+	cf_link_child(c, t1);
+out:
+	close_all(fds, ONE_SOURCE_CONNS);
+}
+
+/* 300 addresses open a connection each and send nothing: the IUT holds at most 256
+ * (max_pending), at least 16; the ones it closed are the oldest ([LINK-16]: each new one
+ * took the place of the oldest); and a member still links. */
+static void test_pending_many_sources(struct cf_ctx *c)
+{
+	int fds[MANY_SOURCES];
+	struct hn_peer *t1;
+	size_t held = 0, first_held = MANY_SOURCES, last_closed = 0;
+
+	for (size_t i = 0; i < MANY_SOURCES; i++)
+		fds[i] = -1;
+	if (!iut_on_ipv4_loopback(c)) {
+		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
+		return;
+	}
+	if (!cf_iut_start(c, NULL) || !idle_connections(c, NULL, fds, MANY_SOURCES))
+		goto out;
+	for (size_t i = 0; i < MANY_SOURCES; i++) {
+		if (closed_by_iut(fds[i])) {
+			last_closed = i + 1;
+			continue;
+		}
+		held++;
+		if (first_held == MANY_SOURCES)
+			first_held = i;
+	}
+	if (!cf_expect(c, held >= 16 && held <= PENDING_MAX, "LINK-14",
+		       "of 300 idle connections from 300 addresses, the IUT holds between 16 and "
+		       "256 (max_pending)", "it holds %zu after %u ms", held, SETTLE_MS) ||
+	    !cf_expect(c, last_closed <= first_held, "LINK-16",
+		       "the connections the IUT closed to make room are the oldest: every one it "
+		       "holds came after every one it closed",
+		       "it closed connection %zu (of 300, in the order made) and holds connection "
+		       "%zu", last_closed, first_held + 1))
+		goto out;
+	if (!(t1 = cf_peer(c, 1)))
+		goto out;
+	cf_link_child(c, t1);
+out:
+	close_all(fds, MANY_SOURCES);
+}
+
+const struct cf_test cf_tests_hostile[] = {
+	{ "hostile.pending-one-source", "LINK-15", 0, test_pending_one_source,
+	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
+	  "(max_pending_per_source), closes the rest at once, and a member from another address "
+	  "links" },
+	{ "hostile.pending-many-sources", "LINK-14 LINK-16", 0, test_pending_many_sources,
+	  "300 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "
+	  "them (max_pending), the ones it closed are the oldest, and a member still links" },
+	{ NULL, NULL, 0, NULL, NULL }
+};

@@ -553,29 +553,69 @@ static bool closed_by_node(int fd)
 	return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
+/* The node's log lines that hold text, counted. */
+struct log_count {
+	const char *text;
+	size_t n;
+	char last[1024];
+};
+
+static void count_lines(void *ctx, enum ib_log_level level, const char *line)
+{
+	struct log_count *lc = ctx;
+
+	(void)level;
+	if (strstr(line, lc->text)) {
+		lc->n++;
+		snprintf(lc->last, sizeof lc->last, "%s", line);
+	}
+}
+
+/* Connections from 127.0.0.2 that send nothing, n of them, let in or refused. */
+static void connect_idle(struct hn_tree *t, int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		IB_ASSERT_OK(hn_connect_from("127.0.0.2", "127.0.0.1",
+					     ib_node_listen_port(t->nodes[0].node), &fds[i]));
+	hn_tree_run_for(t, 1000);
+}
+
 /* [LINK-15] One source opening TCP connections without TLS: 8 are held, the rest closed at
- * once and counted; a member from another source links meanwhile. */
+ * once and counted; a member from another source links meanwhile. The refusals are logged
+ * once per 10 s, the next line counting those left out. */
 static void test_pending_per_source(void)
 {
+	struct log_count lc = { .text = "its source holds 8 pending" };
 	struct hn_tree *t = NULL;
 	struct hn_peer *p = NULL;
-	int fds[20];
+	int fds[20], more[5];
 	size_t held = 0;
 
 	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 18));
 	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
 	IB_ASSERT_OK(hn_tree_start(t));
-	for (size_t i = 0; i < 20; i++)
-		IB_ASSERT_OK(hn_connect_from("127.0.0.2", "127.0.0.1",
-					     ib_node_listen_port(t->nodes[0].node), &fds[i]));
-	hn_tree_run_for(t, 1000);
+	ib_node_set_log(t->nodes[0].node, count_lines, &lc, IB_LOG_WARN);
+	connect_idle(t, fds, 20);
 	for (size_t i = 0; i < 20; i++)
 		held += !closed_by_node(fds[i]);
 	CU_ASSERT_EQUAL(held, 8);
 	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_PENDING_PER_SOURCE), 12);
+	CU_ASSERT_EQUAL(lc.n, 1);
 	CU_ASSERT(hn_attach_child(t, p, 0));
+	/* 11 s later the 8 are gone (handshake timeout). 5 more are let in, then of 4 more
+	 * the last is refused: the second line, which counts the 11 left out of the log. */
+	hn_tree_run_for(t, 11 * SECOND);
+	connect_idle(t, more, 5);
+	CU_ASSERT_EQUAL(lc.n, 1);
 	for (size_t i = 0; i < 20; i++)
 		ib_net_close(fds[i]);
+	connect_idle(t, fds, 4);
+	CU_ASSERT_EQUAL(lc.n, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(lc.last, "(and 11 more in the last 1"));
+	for (size_t i = 0; i < 4; i++)
+		ib_net_close(fds[i]);
+	for (size_t i = 0; i < 5; i++)
+		ib_net_close(more[i]);
 	hn_peer_free(p);
 	hn_tree_free(t);
 }

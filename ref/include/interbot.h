@@ -559,11 +559,15 @@ int ib_item_compare(uint64_t version_a, const ib_id *writer_a, uint64_t seq_a,
 
 /* Opens the store persisted in dir (created if absent; NULL: in memory only; kr is required
  * with a dir) and loads every item again through ib_transfer_check against kr ([DATA-6]): a
- * file that fails is not loaded (it stays on disk), is counted in *rejected (may be NULL)
- * and named in diag (the first one). Leftovers of a crash mid-write are deleted. */
+ * file that fails is not loaded (it stays on disk), is counted in *rejected (may be NULL),
+ * named in diag (the first one) and in ib_store_rejected (the first IB_STORE_REPORTED).
+ * Leftovers of a crash mid-write are deleted. */
 int ib_store_open(struct ib_store **out, const char *dir, const struct ib_keyring *kr,
 		  size_t *rejected, struct ib_diag *diag);
 void ib_store_free(struct ib_store *s);
+/* The i-th file ib_store_open did not load, "path: reason"; NULL past the last one named. */
+#define IB_STORE_REPORTED 64u
+const char *ib_store_rejected(const struct ib_store *s, size_t i);
 /* [DATA-2] Keeps frame (a verified PUBLISH; pub is its decoding) if it is newer than the item
  * held for its key, or none is held. Returns 1 when applied, 0 when not newer (nothing
  * changes), or a negative error: IB_ERR_IO when it could not be persisted, and then the old

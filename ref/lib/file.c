@@ -104,7 +104,7 @@ void ib_names_free(struct ib_names *ns)
 	ns->n = ns->cap = 0;
 }
 
-static int names_push(struct ib_names *ns, const char *name)
+int ib_names_push(struct ib_names *ns, const char *name)
 {
 	if (ns->n == ns->cap) {
 		size_t cap = ns->cap ? ns->cap * 2 : 16;
@@ -147,7 +147,7 @@ int ib_dir_names(const char *dir, bool (*want)(const char *name), struct ib_name
 		if (!e)
 			break;
 		if (want(e->d_name)) {
-			err = names_push(out, e->d_name);
+			err = ib_names_push(out, e->d_name);
 			if (err)
 				break;
 		}

@@ -24,6 +24,8 @@ struct ib_names {
 	size_t n, cap;
 };
 void ib_names_free(struct ib_names *ns);
+/* Appends a copy of name: IB_OK or IB_ERR_NOMEM. */
+int ib_names_push(struct ib_names *ns, const char *name);
 /* The names in dir that want() accepts, sorted bytewise, so that loading and the errors it
  * reports are reproducible. IB_ERR_IO with diag (naming dir) when it cannot be read. */
 int ib_dir_names(const char *dir, bool (*want)(const char *name), struct ib_names *out,

@@ -5,6 +5,7 @@
  */
 #include "node_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,8 +234,11 @@ static void flush(struct ib_link *l)
 		l->out_off = 0;
 	}
 	if (err && err != IB_ERR_AGAIN) {
+		char why[96];
+
+		snprintf(why, sizeof why, "write failed: %s", strerror(errno));
 		node_count(l->node, IB_CNT_LINK_LOST);
-		link_close(l, 0, "write failed");
+		link_close(l, 0, why);
 		return;
 	}
 	/* [LINK-2][LINK-10] a peer that does not read cannot make us buffer without bound. */
@@ -681,8 +685,12 @@ static void on_readable(struct ib_link *l)
 	if (err == IB_ERR_AGAIN)
 		return;
 	if (err) {
+		char why[96];
+
+		/* errno of the failed recv: a reset says more than "read failed". */
+		snprintf(why, sizeof why, "read failed: %s", strerror(errno));
 		node_count(l->node, IB_CNT_LINK_LOST);
-		link_close(l, 0, err == IB_ERR_CLOSED ? "peer closed" : "read failed");
+		link_close(l, 0, err == IB_ERR_CLOSED ? "peer closed" : why);
 		return;
 	}
 	if (ib_tls_feed(l->tls, buf, got) != IB_OK) {
@@ -911,9 +919,12 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 		ib_tls_close(l->tls);
 	if (l->tls && l->fd >= 0)
 		ib_tls_take_output(l->tls, &l->out);
-	node_log(n, code ? IB_LOG_INFO : IB_LOG_DEBUG, "link %s (%s) closed%s%s%s%s",
-		 l->peer_known ? l->peer_name : "-", l->addr, code ? " with " : "",
-		 code ? ib_error_code_name(code) : "", reason ? ": " : "", reason ? reason : "");
+	/* An open link lost without an ERROR (a reset, a full queue) is news to the owner, as
+	 * much as one closed with an ERROR; a connection that never opened is not. */
+	node_log(n, code || (was_open && reason) ? IB_LOG_INFO : IB_LOG_DEBUG,
+		 "link %s (%s) closed%s%s%s%s", l->peer_known ? l->peer_name : "-", l->addr,
+		 code ? " with " : "", code ? ib_error_code_name(code) : "", reason ? ": " : "",
+		 reason ? reason : "");
 	ka_stop(l);
 	ib_loop_timer_cancel(n->loop, l->setup_timer);
 	l->setup_timer = 0;

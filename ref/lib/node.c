@@ -6,6 +6,7 @@
 #include "node_internal.h"
 
 #include <openssl/rand.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -297,6 +298,20 @@ static int open_store(struct ib_node *n, const char *dir, struct ib_diag *diag)
 	return err ? err : ib_node_use_store(n, path, diag);
 }
 
+/* [DATA-6] Each file the store did not load, by name (the first IB_STORE_REPORTED), once. */
+static void log_store_rejects(struct ib_node *n)
+{
+	const char *line;
+	size_t i;
+
+	for (i = 0; (line = ib_store_rejected(n->store, i)); i++)
+		node_log(n, IB_LOG_WARN, "store: item not loaded: %s", line);
+	if (n->store_rejected > i)
+		node_log(n, IB_LOG_WARN, "store: and %zu more items not loaded",
+			 n->store_rejected - i);
+	n->store_rejected = 0;
+}
+
 int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *diag)
 {
 	struct ib_store *store = NULL;
@@ -312,16 +327,11 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 #ifdef IB_FAULTS
 	ib_store_set_fault(store, n->fault);
 #endif
-	if (rejected)
-		snprintf(n->store_note, sizeof n->store_note,
-			 "store: %zu item(s) not loaded; first: %s: %s", rejected, why.file,
-			 why.reason);
-	if (n->started && n->store_note[0]) {
-		node_log(n, IB_LOG_WARN, "%s", n->store_note);
-		n->store_note[0] = 0;
-	}
 	ib_store_free(n->store);
 	n->store = store;
+	n->store_rejected = rejected;
+	if (n->started)
+		log_store_rejects(n);
 	return IB_OK;
 }
 
@@ -527,10 +537,8 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 		node_log(n, IB_LOG_INFO, "listening on %s port %u (%zu address%s), id %s", host,
 			 n->listen_port, n->listen_count, n->listen_count == 1 ? "" : "es", hex);
 	}
-	if (n->store_note[0]) {
-		node_log(n, IB_LOG_WARN, "%s", n->store_note);
-		n->store_note[0] = 0;
-	}
+	if (n->store_rejected)
+		log_store_rejects(n);
 	tree_start(n);
 	return IB_OK;
 }
@@ -809,12 +817,17 @@ void node_item_event(struct ib_node *n, struct ib_slice key)
 int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub)
 {
 	int applied = ib_store_apply(n->store, frame, pub);
+	int saved_errno = errno; /* the file layer's: "No space left on device" says more */
 
 	if (applied < 0) {
-		/* [DATA-5] the old item stays; the owner is told. */
-		node_count(n, applied == IB_ERR_FULL ? IB_CNT_STORE_FULL : IB_CNT_STORE_FAILED);
-		node_log(n, IB_LOG_ERROR, "cannot keep item %.*s: %s", (int)pub->u.publish.key.len,
-			 (const char *)pub->u.publish.key.ptr, ib_strerror(applied));
+		enum ib_counter c = applied == IB_ERR_FULL ? IB_CNT_STORE_FULL : IB_CNT_STORE_FAILED;
+
+		/* [DATA-5] the old item stays; the owner is told, at a bounded rate (members
+		 * choose how often). */
+		node_count(n, c);
+		node_log_every(n, IB_LOG_ERROR, c, "cannot keep item %.*s: %s",
+			       (int)pub->u.publish.key.len, (const char *)pub->u.publish.key.ptr,
+			       applied == IB_ERR_IO ? strerror(saved_errno) : ib_strerror(applied));
 	} else if (applied == 1) {
 		node_item_event(n, pub->u.publish.key);
 	}

@@ -172,8 +172,8 @@ struct ib_node {
 	uint16_t listen_port;
 	uint64_t listen_timer;      /* listening paused after an accept failure */
 	bool started, stopping;
-	char store_note[600];       /* items the store refused at open, logged at start so that
-				     * a log function set after ib_node_open hears it */
+	size_t store_rejected;      /* files the store did not load, logged at start so that a
+				     * log function set after ib_node_open hears them */
 
 	struct ib_link *links;
 	struct ib_link *dead;       /* closed, freed by the reap timer */

@@ -30,6 +30,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ struct ib_store {
 	size_t cap;
 	char *dir;               /* NULL: in memory only */
 	size_t bytes;            /* frames held, for IB_STORE_MAX_BYTES */
+	struct ib_names rejects; /* "path: reason" of the files not loaded, the first ones */
 #ifdef IB_FAULTS
 	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
 #endif
@@ -605,6 +607,23 @@ static int load_one(struct ib_store *s, const struct ib_keyring *kr, const char 
 	return err;
 }
 
+/* Names a file not loaded: in diag (if given) and in the list of ib_store_rejected. */
+static int name_reject(struct ib_store *s, const char *name, const char *why,
+		       struct ib_diag *diag)
+{
+	char *path = join(s->dir, name), line[PATH_MAX + 200];
+	int err = IB_OK;
+
+	if (diag)
+		ib_diag_set(diag, path ? path : name, 0, "item not loaded [DATA-6]: %s", why);
+	if (s->rejects.n < IB_STORE_REPORTED) {
+		snprintf(line, sizeof line, "%s: %s", path ? path : name, why);
+		err = ib_names_push(&s->rejects, line);
+	}
+	free(path);
+	return err;
+}
+
 static int load_all(struct ib_store *s, const struct ib_keyring *kr, size_t *rejected,
 		    struct ib_diag *diag)
 {
@@ -617,16 +636,9 @@ static int load_all(struct ib_store *s, const struct ib_keyring *kr, size_t *rej
 		err = load_one(s, kr, ns.v[i], why, sizeof why);
 		if (err == IB_ERR_NOMEM || err == IB_OK)
 			continue;
-		/* [DATA-6] Not loaded, counted, and the first one named; the others still load. */
-		if (*rejected == 0) {
-			char *path = join(s->dir, ns.v[i]);
-
-			ib_diag_set(diag, path ? path : ns.v[i], 0, "item not loaded [DATA-6]: %s",
-				    why);
-			free(path);
-		}
+		/* [DATA-6] Not loaded, counted, and named; the others still load. */
+		err = name_reject(s, ns.v[i], why, *rejected == 0 ? diag : NULL);
 		(*rejected)++;
-		err = IB_OK;
 	}
 	ib_names_free(&ns);
 	return err;
@@ -681,7 +693,13 @@ void ib_store_free(struct ib_store *s)
 		entry_free(s->v[i]);
 	free(s->v);
 	free(s->dir);
+	ib_names_free(&s->rejects);
 	free(s);
+}
+
+const char *ib_store_rejected(const struct ib_store *s, size_t i)
+{
+	return s && i < s->rejects.n ? s->rejects.v[i] : NULL;
 }
 
 /* ---- Reading ----------------------------------------------------------------------------- */

@@ -755,6 +755,36 @@ static void test_reopen_writer_not_in_keyring(void)
 	ib_buf_free(&b.buf);
 }
 
+/* Every file not loaded is named, not only the first: both items, their writers unknown. */
+static void test_reopen_names_every_reject(void)
+{
+	static const int carol[1] = { CAROL };
+	struct ib_keyring *kr = keyring_of(carol, 1);
+	struct pubf a = { 0 }, b = { 0 };
+	char dir[512], afile[700], bfile[700];
+	struct ib_store *s = NULL;
+	size_t rejected = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(kr);
+	make_two_items("every-reject", dir, sizeof dir, &a, &b);
+	path_of(dir, S("a"), afile, sizeof afile);
+	path_of(dir, S("b"), bfile, sizeof bfile);
+	IB_ASSERT_OK(ib_store_open(&s, dir, kr, &rejected, NULL));
+	CU_ASSERT_EQUAL(rejected, 2);
+	CU_ASSERT_EQUAL(ib_store_count(s), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ib_store_rejected(s, 0));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ib_store_rejected(s, 1));
+	CU_ASSERT_PTR_NULL(ib_store_rejected(s, 2));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ib_store_rejected(s, 0), afile));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ib_store_rejected(s, 0), "unknown_origin"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ib_store_rejected(s, 1), bfile));
+	CU_ASSERT_PTR_NULL(ib_store_rejected(NULL, 0));
+	ib_store_free(s);
+	ib_keyring_free(kr);
+	ib_buf_free(&a.buf);
+	ib_buf_free(&b.buf);
+}
+
 /* For ib_store_remove_if: the items written by the writer ctx points to. */
 static bool written_by(const struct ib_item *item, void *ctx)
 {
@@ -1142,6 +1172,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_failed_write_keeps_old_item, "DATA-5"),
 	IB_TEST(test_long_and_odd_keys_persist, "DATA-5"),
 	IB_TEST(test_reopen_writer_not_in_keyring, "DATA-6"),
+	IB_TEST(test_reopen_names_every_reject, "DATA-6"),
 	IB_TEST(test_remove_if, "MEMBER-6"),
 	IB_TEST(test_reopen_altered_bytes, "DATA-6"),
 	IB_TEST(test_reopen_name_does_not_match_key, "DATA-6"),

@@ -711,38 +711,65 @@ out:
 	ib_buf_free(&frame);
 }
 
+/* A tester (2 to 7) whose id_bot begins with another byte than T0's: its frames and T0's,
+ * alternated, change the first byte of the stream at each frame. -1 if none does. */
+static int tester_other_first_byte(struct cf_ctx *c)
+{
+	for (int k = 2; k < CF_TESTERS; k++)
+		if (cf_tester_id(c, k)->b[0] != cf_tester_id(c, 0)->b[0])
+			return k;
+	return -1;
+}
+
 /* [FRAME-2] Several frames in one write, and writes that end inside a frame and go on with
- * the next: every frame reaches T1, in order. */
+ * the next: every frame reaches T1, in order. Round 2 alternates two origins and ends each
+ * write one byte into the next frame: a decoder that keeps that byte must keep it, not the
+ * byte it held before (which differs). */
 static void test_coalesced(struct cf_ctx *c)
 {
 	enum { N = 6 };
+	static const char *const how[3] = { "together in one write", "in 3 writes cut mid-frame",
+					    "in 6 writes, each ending 1 byte into the next frame, "
+					    "origins alternating" };
 	struct hn_peer *t0, *t1;
-	struct cfv_signer s;
+	struct cfv_signer s, other;
 	struct ib_buf frames[N] = { { 0 } }, all = { 0 };
-	size_t starts[N], cuts[2];
-	char key[32], what[160];
+	size_t starts[N], cuts[N - 1], ncuts;
+	char key[32], what[200];
+	int k;
 
 	if (!cfv_two_children(c, &t0, &t1, &s))
 		goto out;
-	for (int round = 0; round < 2; round++) {
+	if ((k = tester_other_first_byte(c)) < 0) {
+		cf_harness_error(c, "no tester's id_bot begins with another byte than T0's");
+		goto out;
+	}
+	cfv_signer_init(c, &other, k);
+	for (int round = 0; round < 3; round++) {
 		ib_buf_reset(&all);
 		for (size_t i = 0; i < N; i++) {
 			ib_buf_reset(&frames[i]);
 			snprintf(key, sizeof key, "coalesced/%d/%zu", round, i);
 			starts[i] = all.len;
-			if (!sign_publish(c, &s, key, 10 + 30 * i, &frames[i]) ||
+			if (!sign_publish(c, round == 2 && i % 2 ? &other : &s, key, 10 + 30 * i,
+					  &frames[i]) ||
 			    ib_buf_put(&all, frames[i].ptr, frames[i].len) != IB_OK)
 				goto out;
 		}
 		/* Round 0: all in one write. Round 1: cut inside frame 1 and inside the header of
-		 * frame 4, so each write ends mid-frame and carries the next frames' starts. */
+		 * frame 4, so each write ends mid-frame and carries the next frames' starts.
+		 * Round 2: cut one byte after each frame's start. */
+		ncuts = round == 0 ? 0 : round == 1 ? 2 : N - 1;
 		cuts[0] = starts[1] + 50;
 		cuts[1] = starts[4] + 7;
-		if (!send_in_pieces(c, t0, &all, cuts, round ? 2 : 0))
+		if (round == 2)
+			for (size_t i = 1; i < N; i++)
+				cuts[i - 1] = starts[i] + 1;
+		if (!send_in_pieces(c, t0, &all, cuts, ncuts))
 			goto out;
 		for (size_t i = 0; i < N; i++) {
 			snprintf(what, sizeof what, "frame %zu of %d sent %s reaches T1 whole", i + 1,
-				 N, round ? "in 3 writes cut mid-frame" : "together in one write");
+				 N, how[round]);
 			if (!cfv_wait_frame(c, t0, t1, &frames[i], "FRAME-2", what))
 				goto out;
 		}
@@ -1111,8 +1138,8 @@ const struct cf_test cf_tests_frame[] = {
 	  "A frame cut anywhere (in the 21-byte header, the signature, the message, or one byte "
 	  "per TLS record) is reassembled from the stream and forwarded whole" },
 	{ "frame.coalesced", "FRAME-2", 0, test_coalesced,
-	  "Several frames in one write, and writes ending mid-frame, are all read and forwarded "
-	  "whole" },
+	  "Several frames in one write, writes ending mid-frame, and writes ending 1 byte into "
+	  "the next frame (two origins alternating), are all read and forwarded whole" },
 	{ "frame.peer-max-message", "FRAME-7", 0, test_peer_max_message,
 	  "A frame larger than the max_message a peer announced in its HELLO is never sent to "
 	  "that peer (others still get it)" },

@@ -627,6 +627,7 @@ enum ib_counter {
 	IB_CNT_LATE_RESULT,         /* [CMD-7] */
 	IB_CNT_PENDING_PER_SOURCE,  /* [LINK-15] a connection refused: its source holds enough */
 	IB_CNT_PENDING_EVICTED,     /* [LINK-16] the oldest pending connection, closed for a new one */
+	IB_CNT_CONTROL_EVICTED,     /* the oldest control client, closed for a new one */
 	IB_CNT_ACCEPT_FAILED,       /* accept() failed (out of descriptors): listening paused */
 	IB_CNT_STORE_FULL,          /* an item refused: IB_STORE_MAX_ITEMS or _BYTES reached */
 	IB_CNT_ERROR_RECEIVED,      /* [ERR-4] a link the peer closed with ERROR */

@@ -1062,14 +1062,26 @@ static void client_io(struct ib_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-/* Too many clients: told so, best effort, on a socket that has room for one line. */
-static void refuse(int fd)
+/* Too many clients: the oldest goes, so that slow or stuck clients cannot keep the owner
+ * from asking. It is told so (best effort, one line) unless it is in the middle of an
+ * answer. */
+static void evict_oldest(struct control *ctl)
 {
-	static const char busy[] = "{\"ok\":false,\"error\":\"too many control clients\"}\n";
+	static const char busy[] = "{\"ok\":false,\"error\":\"too many control clients: "
+				   "the oldest closed for a new one\"}\n";
+	struct client *oldest = ctl->clients;
 	size_t sent;
 
-	ib_net_write(fd, (const uint8_t *)busy, sizeof busy - 1, &sent);
-	ib_net_close(fd);
+	while (oldest && oldest->next)
+		oldest = oldest->next; /* the list is newest first */
+	if (!oldest)
+		return;
+	if (oldest->state != CL_WRITING)
+		ib_net_write(oldest->fd, (const uint8_t *)busy, sizeof busy - 1, &sent);
+	node_count(ctl->node, IB_CNT_CONTROL_EVICTED);
+	node_log_every(ctl->node, IB_LOG_WARN, IB_CNT_CONTROL_EVICTED,
+		       "%u control clients: the oldest closed for a new one", CTL_MAX_CLIENTS);
+	client_free(oldest);
 }
 
 static int client_new(struct control *ctl, int fd)
@@ -1106,8 +1118,8 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 		if (ib_net_accept_unix(fd, &cfd) != IB_OK)
 			return; /* none left, or a client that gave up while queued */
 		if (ctl->nclients >= CTL_MAX_CLIENTS)
-			refuse(cfd);
-		else if (client_new(ctl, cfd) != IB_OK)
+			evict_oldest(ctl);
+		if (client_new(ctl, cfd) != IB_OK)
 			ib_net_close(cfd);
 	}
 }

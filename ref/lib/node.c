@@ -44,6 +44,7 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_LATE_RESULT] = "late_result",
 	[IB_CNT_PENDING_PER_SOURCE] = "pending_per_source",
 	[IB_CNT_PENDING_EVICTED] = "pending_evicted",
+	[IB_CNT_CONTROL_EVICTED] = "control_evicted",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 	[IB_CNT_STORE_FULL] = "store_full",
 	[IB_CNT_ERROR_RECEIVED] = "error_received",

@@ -604,7 +604,8 @@ static void test_control_garbage(void)
 	hn_tree_free(t);
 }
 
-/* At most 16 clients at once: the next is told, the others still answered. */
+/* At most 16 clients at once: a 17th closes the oldest, which is told so, and is answered;
+ * 200 idle clients cannot keep the owner from asking. */
 static void test_control_client_limit(void)
 {
 	struct hn_tree *t = formed_tree("chain:1", 79);
@@ -618,19 +619,41 @@ static void test_control_client_limit(void)
 		memset(&idle[i], 0, sizeof idle[i]);
 		idle[i].fd = client_connect(path);
 		CU_ASSERT_FATAL(idle[i].fd >= 0);
+		hn_tree_run_for(t, 1000); /* accepted in this order */
 	}
 	memset(&extra, 0, sizeof extra);
 	extra.fd = client_connect(path);
 	CU_ASSERT_FATAL(extra.fd >= 0);
+	hn_tree_run_for(t, 1000);
+	CU_ASSERT(hn_tree_run_until(t, client_pump, &idle[0], SECOND));
+	assert_refused(client_answer(&idle[0]), "the oldest closed");
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_CONTROL_EVICTED), 1);
+	client_close(&idle[0]);
+	/* The newcomer is served; idle[1] went for it. */
+	extra.req = (const uint8_t *)"{\"cmd\":\"status\"}\n";
+	extra.len = sizeof "{\"cmd\":\"status\"}\n" - 1;
 	CU_ASSERT(hn_tree_run_until(t, client_pump, &extra, SECOND));
-	assert_refused(client_answer(&extra), "too many");
-	client_close(&extra);
-	for (size_t i = 0; i < 16; i++)
-		client_close(&idle[i]);
-	hn_tree_run_for(t, SECOND); /* the node sees them go */
-	a = ask(t, path, "{\"cmd\":\"status\"}");
+	a = client_answer(&extra);
 	CU_ASSERT(a && is_ok(a));
 	json_decref(a);
+	client_close(&extra);
+	/* Many more idle clients: each status asked in between is answered. */
+	for (int round = 0; round < 12; round++) {
+		struct client more[16];
+
+		for (size_t i = 0; i < 16; i++) {
+			memset(&more[i], 0, sizeof more[i]);
+			more[i].fd = client_connect(path);
+			CU_ASSERT_FATAL(more[i].fd >= 0);
+		}
+		a = ask(t, path, "{\"cmd\":\"status\"}");
+		CU_ASSERT(a && is_ok(a));
+		json_decref(a);
+		for (size_t i = 0; i < 16; i++)
+			client_close(&more[i]);
+	}
+	for (size_t i = 1; i < 16; i++)
+		client_close(&idle[i]);
 	hn_tree_free(t);
 }
 

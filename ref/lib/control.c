@@ -41,6 +41,7 @@
 #include "json_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -64,6 +65,7 @@
 #define CTL_MAX_RESULTS 1024u       /* RESULTs kept for one cmd or tree request */
 #define CTL_MAX_OUTPUT 65536u       /* bytes of one RESULT output kept */
 #define CTL_MAX_ARGS 16u            /* what a node splits a COMMAND's args into */
+#define CTL_RESERVE_RETRY_US 1000000ull /* out of descriptors, no reserve: accept again then */
 
 enum client_state { CL_READING, CL_WAITING, CL_WRITING };
 enum client_wait { WAIT_NONE, WAIT_TREE, WAIT_CMD, WAIT_FETCH };
@@ -95,6 +97,11 @@ struct control {
 	struct client *clients;
 	size_t nclients;
 	uint64_t next_serial;
+	/* A descriptor held in reserve: out of descriptors, it is given up to accept one client,
+	 * so that the owner can still ask what is wrong; taken back when that client goes. */
+	int reserve_fd;
+	const struct client *reserve_user;
+	uint64_t retry_timer;       /* no reserve: accepting again in a while */
 };
 
 static void client_io(struct ib_loop *loop, int fd, unsigned events, void *arg);
@@ -243,6 +250,17 @@ static void client_set_timer(struct client *c, uint64_t delay_us)
 	ib_loop_timer_add(loop, delay_us, client_timeout, c, &c->timer);
 }
 
+static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg);
+
+/* The reserve descriptor back, and clients accepted again (the listener was left unwatched
+ * while none could be). */
+static void reserve_take_back(struct control *ctl)
+{
+	ctl->reserve_user = NULL;
+	ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ib_loop_watch(ctl->node->loop, ctl->fd, IB_EV_READ, on_accept, ctl);
+}
+
 static void client_free(struct client *c)
 {
 	struct control *ctl = c->ctl;
@@ -256,6 +274,8 @@ static void client_free(struct client *c)
 	ctl->nclients--;
 	ib_loop_unwatch(ctl->node->loop, c->fd);
 	ib_net_close(c->fd);
+	if (ctl->reserve_user == c)
+		reserve_take_back(ctl);
 	ib_loop_timer_cancel(ctl->node->loop, c->timer);
 	ib_buf_free(&c->in);
 	ib_buf_free(&c->out);
@@ -1105,6 +1125,54 @@ static int client_new(struct control *ctl, int fd)
 	return IB_OK;
 }
 
+static void reserve_retry(struct ib_loop *loop, void *arg)
+{
+	struct control *ctl = arg;
+
+	(void)loop;
+	ctl->retry_timer = 0;
+	if (ctl->reserve_fd < 0)
+		reserve_take_back(ctl);
+	else
+		ib_loop_watch(ctl->node->loop, ctl->fd, IB_EV_READ, on_accept, ctl);
+}
+
+/* reserve_user while the reserve's client is being set up. */
+#define RESERVE_ACCEPTING ((const struct client *)1)
+
+/* accept() failed, out of descriptors most likely: the reserve is given up for this one
+ * client. While it is in use, or if that fails too, the listener is not watched (it would
+ * stay readable and spin the loop) until the reserve is back. */
+static bool accept_from_reserve(struct control *ctl, int *cfd)
+{
+	struct ib_node *n = ctl->node;
+	int err = errno;
+
+	ib_loop_watch(n->loop, ctl->fd, 0, on_accept, ctl);
+	node_count(n, IB_CNT_ACCEPT_FAILED);
+	if (ctl->reserve_fd < 0 || ctl->reserve_user) {
+		node_log_every(n, IB_LOG_ERROR, IB_CNT_ACCEPT_FAILED,
+			       "control socket: accept failed (%s), the reserve descriptor %s: "
+			       "clients wait", strerror(err), ctl->reserve_user ? "in use" : "lost");
+		/* In use, it comes back with its client; lost, it is tried again later. */
+		if (!ctl->reserve_user && !ctl->retry_timer)
+			ib_loop_timer_add(n->loop, CTL_RESERVE_RETRY_US, reserve_retry, ctl,
+					  &ctl->retry_timer);
+		return false;
+	}
+	close(ctl->reserve_fd);
+	ctl->reserve_fd = -1;
+	if (ib_net_accept_unix(ctl->fd, cfd) != IB_OK) {
+		reserve_take_back(ctl);
+		return false;
+	}
+	ctl->reserve_user = RESERVE_ACCEPTING;
+	node_log_every(n, IB_LOG_ERROR, IB_CNT_ACCEPT_FAILED,
+		       "control socket: accept failed (%s): a client served on the reserve "
+		       "descriptor", strerror(err));
+	return true;
+}
+
 static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct control *ctl = arg;
@@ -1115,12 +1183,22 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 	for (unsigned i = 0; i < CTL_ACCEPTS_PER_TURN; i++) {
 		int cfd;
 
-		if (ib_net_accept_unix(fd, &cfd) != IB_OK)
-			return; /* none left, or a client that gave up while queued */
+		int err = ib_net_accept_unix(fd, &cfd);
+
+		if (err == IB_ERR_AGAIN)
+			return; /* none left */
+		if (err && !accept_from_reserve(ctl, &cfd))
+			return;
 		if (ctl->nclients >= CTL_MAX_CLIENTS)
 			evict_oldest(ctl);
-		if (client_new(ctl, cfd) != IB_OK)
+		if (client_new(ctl, cfd) != IB_OK) {
 			ib_net_close(cfd);
+			if (ctl->reserve_user == RESERVE_ACCEPTING)
+				reserve_take_back(ctl);
+			continue;
+		}
+		if (ctl->reserve_user == RESERVE_ACCEPTING)
+			ctl->reserve_user = ctl->clients; /* the newest */
 	}
 }
 
@@ -1143,6 +1221,7 @@ int ib_node_control_open(struct ib_node *n, const char *path, struct ib_diag *di
 		return IB_ERR_NOMEM;
 	ctl->node = n;
 	memcpy(ctl->path, path, strlen(path) + 1);
+	ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Owner only (spec 19.1); a stale socket of a dead node is replaced. */
 	err = ib_net_listen_unix(path, 0600, CTL_BACKLOG, &ctl->fd, &ctl->dev, &ctl->ino, diag);
 	if (!err && ib_loop_watch(n->loop, ctl->fd, IB_EV_READ, on_accept, ctl) != IB_OK) {
@@ -1151,6 +1230,8 @@ int ib_node_control_open(struct ib_node *n, const char *path, struct ib_diag *di
 		err = IB_ERR_NOMEM;
 	}
 	if (err) {
+		if (ctl->reserve_fd >= 0)
+			close(ctl->reserve_fd);
 		free(ctl);
 		return err;
 	}
@@ -1168,10 +1249,14 @@ void ib_node_control_close(struct ib_node *n)
 		return;
 	/* Callbacks still due find no control, hence no client. */
 	n->control = NULL;
+	ctl->reserve_user = NULL; /* no taking back while closing */
 	while (ctl->clients)
 		client_free(ctl->clients);
+	ib_loop_timer_cancel(n->loop, ctl->retry_timer);
 	ib_loop_unwatch(n->loop, ctl->fd);
 	ib_net_close(ctl->fd);
+	if (ctl->reserve_fd >= 0)
+		close(ctl->reserve_fd);
 	/* Only our own file: another node may have replaced a socket it found stale. */
 	if (lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
 		unlink(ctl->path);

@@ -581,8 +581,10 @@ int ib_net_accept_unix(int listen_fd, int *fd)
 	do
 		cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	while (cfd < 0 && errno == EINTR);
+	/* ECONNABORTED: a client that gave up while queued is no error. */
 	if (cfd < 0)
-		return IB_ERR_AGAIN;
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED
+			       ? IB_ERR_AGAIN : IB_ERR_IO;
 	*fd = cfd;
 	return IB_OK;
 }

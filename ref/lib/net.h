@@ -74,7 +74,8 @@ int ib_net_shutdown_write(int fd);
 #define IB_NET_UNIX_PATH_MAX 108
 int ib_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd, dev_t *dev,
 		       ino_t *ino, struct ib_diag *diag);
-/* One pending connection: IB_OK with *fd, IB_ERR_AGAIN when there is none. */
+/* One pending connection: IB_OK with *fd, IB_ERR_AGAIN when there is none, IB_ERR_IO (errno
+ * kept) when accept fails otherwise (out of descriptors). */
 int ib_net_accept_unix(int listen_fd, int *fd);
 
 /* "host:port" of the socket's own end / of its peer. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -657,6 +658,43 @@ static void test_control_client_limit(void)
 	hn_tree_free(t);
 }
 
+/* Out of descriptors, the owner still gets status: the control socket gives up its reserve
+ * descriptor for one client, and takes it back after; again for the next. */
+static void test_control_out_of_descriptors(void)
+{
+	struct hn_tree *t = formed_tree("chain:1", 81);
+	struct rlimit old, low;
+	static int fillers[4096];
+	size_t nf = 0;
+	char path[256];
+	json_t *a;
+	int fd;
+
+	sock_path(path, sizeof path, "nofile");
+	open_control(t, 0, path);
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = old.rlim_cur < 512 ? old.rlim_cur : 512;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (nf < sizeof fillers / sizeof fillers[0] && (fd = dup(2)) >= 0)
+		fillers[nf++] = fd;
+	CU_ASSERT_FATAL(nf > 0 && nf < sizeof fillers / sizeof fillers[0]);
+	close(fillers[--nf]); /* room for the client's socket, none for the node's accept */
+	for (int i = 0; i < 2; i++) {
+		a = ask(t, path, "{\"cmd\":\"status\"}");
+		CU_ASSERT(a && is_ok(a));
+		json_decref(a);
+	}
+	CU_ASSERT(ib_node_counter(t->nodes[0].node, IB_CNT_ACCEPT_FAILED) >= 2);
+	while (nf)
+		close(fillers[--nf]);
+	CU_ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	a = ask(t, path, "{\"cmd\":\"status\"}");
+	CU_ASSERT(a && is_ok(a));
+	json_decref(a);
+	hn_tree_free(t);
+}
+
 /* Closing the control socket while a request waits: the client gets no answer, the late
  * callbacks find nobody (ASan would see a use after free), the file is gone, and the socket
  * can be opened again. A client that hangs up while waiting is forgotten the same way. */
@@ -740,6 +778,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_control_cmd, ""),
 	IB_TEST(test_control_fetch, ""),
 	IB_TEST(test_control_garbage, ""),
+	IB_TEST(test_control_out_of_descriptors, ""),
 	IB_TEST(test_control_client_limit, ""),
 	IB_TEST(test_control_close_while_waiting, ""),
 	IB_TEST(test_control_path, ""),

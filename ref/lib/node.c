@@ -486,7 +486,8 @@ static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg)
 		/* Out of descriptors: the listener stays readable, so stop watching it for a
 		 * second instead of spinning. */
 		node_count(n, IB_CNT_ACCEPT_FAILED);
-		node_log(n, IB_LOG_WARN, "accept failed; not accepting for 1 s");
+		node_log_every(n, IB_LOG_WARN, IB_CNT_ACCEPT_FAILED,
+			       "accept failed (%s): no new links for 1 s", strerror(errno));
 		ib_loop_watch(loop, fd, 0, on_listen, n);
 		if (!n->listen_timer)
 			ib_loop_timer_add(loop, 1000000, listen_again, n, &n->listen_timer);

@@ -71,7 +71,7 @@ PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
+.PHONY: sanitize-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
 	check-vectors fuzz \
 	fuzz-replay coverage install clean
 all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
@@ -166,6 +166,15 @@ test: all
 
 unit: $(BUILD)/bin/ib-unit
 	$(BUILD)/bin/ib-unit
+
+# CI: the unit tests and the whole suite (in process, so the node runs instrumented too) under
+# ASan and UBSan, from build/san. A finding stops the run.
+sanitize-check:
+	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(BUILD_BASE) all
+	@echo "== unit tests under ASan + UBSan"
+	$(BUILD_BASE)/san/bin/ib-unit
+	@echo "== the conformance suite (--self) under ASan + UBSan"
+	$(BUILD_BASE)/san/bin/interbot-conform --self -j2
 
 # The suite against the reference node, in process: the report a new user sees first.
 conformance: all

@@ -291,6 +291,39 @@ static void test_hop_local_foreign_origin(struct cf_ctx *c)
 		cf_wait_closed(c, b, IB_EC_PROTOCOL_VIOLATION, "LINK-3", LINK_CLOSE_MS);
 }
 
+/* [LINK-17] A child's PATH, a child's PING, the parent's PONG: each closes its link with
+ * protocol_violation. Each is valid but for its sender's role. */
+static void test_hop_wrong_sender(struct cf_ctx *c)
+{
+	static const char nonce[IB_NONCE_MIN + 1] = "conform-role-016";
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *parent, *a, *b;
+	char addr[IB_MAX_ADDR];
+	struct ib_msg m;
+
+	if (!cf_iut_start_toward(c, &o, 0, &parent, addr) || !cf_accept_child(c, parent, NULL, 0))
+		return;
+	hn_peer_unlisten(parent);
+	if (!(a = cf_peer(c, 1)) || !cf_link_child(c, a) || !(b = cf_peer(c, 2)) ||
+	    !cf_link_child(c, b))
+		return;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PATH;
+	m.u.path = (struct ib_path){ 1, cf_tester_id(c, 1)->b };
+	if (!send_hop(c, a, &m, NULL) ||
+	    !cf_wait_closed(c, a, IB_EC_PROTOCOL_VIOLATION, "LINK-17", LINK_CLOSE_MS))
+		return;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PING;
+	m.u.ping.nonce = (struct ib_slice){ (const uint8_t *)nonce, IB_NONCE_MIN };
+	if (!send_hop(c, b, &m, NULL) ||
+	    !cf_wait_closed(c, b, IB_EC_PROTOCOL_VIOLATION, "LINK-17", LINK_CLOSE_MS))
+		return;
+	m.h.type = IB_MSG_PONG;
+	if (send_hop(c, parent, &m, NULL))
+		cf_wait_closed(c, parent, IB_EC_PROTOCOL_VIOLATION, "LINK-17", LINK_CLOSE_MS);
+}
+
 static void test_second_hello(struct cf_ctx *c)
 {
 	struct hn_peer *p;
@@ -1224,6 +1257,9 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.hop-local-foreign-origin", "LINK-3 MSG-9", 0, test_hop_local_foreign_origin,
 	  "A hop-local frame (type 0x06, then ERROR) signed by another member than the link's "
 	  "peer: ERROR protocol_violation and close; from the peer, 0x06 is ignored" },
+	{ "link.hop-wrong-sender", "LINK-17", CF_NEEDS_CONFIG, test_hop_wrong_sender,
+	  "PATH from a child, PING from a child, PONG from the parent: each link is closed with "
+	  "ERROR protocol_violation" },
 	{ "link.second-hello", "LINK-6 LINK-5", 0, test_second_hello,
 	  "HELLO again on an open link: ERROR protocol_violation, then the close, nothing in "
 	  "between" },

@@ -57,6 +57,7 @@
 	X(not_authorized_error, "TLS-8")    /* tls.c   pin_peer, handshake; link.c on_tls_open */ \
 	X(close_at_once, "LINK-11")         /* link.c  linger_start */                        \
 	X(no_source_bound, "LINK-15")       /* node.c  admit_pending */                       \
+	X(wrong_sender_ignored, "LINK-17")  /* link.c  on_hop_message */                      \
 	X(refuse_when_full, "LINK-16")      /* node.c  admit_pending */                       \
 	X(evict_newest, "LINK-16")          /* node.c  admit_pending */                       \
 	X(no_connect_timeout, "LINK-12")    /* link.c  link_connect, on_connected */          \

@@ -356,23 +356,25 @@ static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const st
 			break;
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "second HELLO"); /* [LINK-6] */
 		break;
+	/* [LINK-17] PATH and PING from the parent only, PONG from a child only. FAULT
+	 * wrong-sender-ignored: from the other side they are ignored, the link kept. */
 	case IB_MSG_PATH:
-		if (l != l->node->parent)
-			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PATH from a child");
-		else
+		if (l == l->node->parent)
 			tree_path_received(l->node, l, m);
+		else if (!IB_FAULT(l->node, wrong_sender_ignored))
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PATH from a child");
 		break;
 	case IB_MSG_PING:
-		if (!l->we_connected)
-			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PING from a child");
-		else
+		if (l->we_connected)
 			ka_ping_received(l, m);
+		else if (!IB_FAULT(l->node, wrong_sender_ignored))
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PING from a child");
 		break;
 	case IB_MSG_PONG:
-		if (l->we_connected)
-			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PONG from the parent");
-		else
+		if (!l->we_connected)
 			ka_pong_received(l, m);
+		else if (!IB_FAULT(l->node, wrong_sender_ignored))
+			link_close(l, IB_EC_PROTOCOL_VIOLATION, "PONG from the parent");
 		break;
 	case IB_MSG_ERROR:
 		/* [LINK-4] close without answering; nothing after it is read. [ERR-4] */

@@ -324,6 +324,29 @@ static void test_hop_wrong_sender(struct cf_ctx *c)
 		cf_wait_closed(c, parent, IB_EC_PROTOCOL_VIOLATION, "LINK-17", LINK_CLOSE_MS);
 }
 
+/* [LINK-3] Before the HELLO exchange too (section 8.1 row 12): a HELLO signed by another
+ * member than the link's TLS peer, naming that member, closes the link with
+ * protocol_violation, unanswered. Taking it would link the peer under another's name. */
+static void test_hello_foreign_origin(struct cf_ctx *c)
+{
+	struct hn_peer *p;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 1)) || !cf_connect(c, p))
+		return;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_HELLO;
+	m.u.hello = (struct ib_hello){ IB_ROLE_SERVER, 30000, IB_MAX_MESSAGE_LIMIT,
+				       { (const uint8_t *)"tester", 6 },
+				       { 1, cf_tester_id(c, 5)->b } };
+	if (!send_hop(c, p, &m, cf_tester_identity(c, 5)) ||
+	    !cf_wait_closed(c, p, IB_EC_PROTOCOL_VIOLATION, "LINK-3", LINK_CLOSE_MS))
+		return;
+	cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 0, "LINK-3",
+		  "the IUT does not answer a HELLO whose origin is not the link's TLS peer",
+		  "it answered with HELLO before closing");
+}
+
 static void test_second_hello(struct cf_ctx *c)
 {
 	struct hn_peer *p;
@@ -1260,6 +1283,9 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.hop-wrong-sender", "LINK-17", CF_NEEDS_CONFIG, test_hop_wrong_sender,
 	  "PATH from a child, PING from a child, PONG from the parent: each link is closed with "
 	  "ERROR protocol_violation" },
+	{ "link.hello-foreign-origin", "LINK-3", 0, test_hello_foreign_origin,
+	  "A HELLO signed by (and naming) another member than the TLS peer: ERROR "
+	  "protocol_violation, no HELLO in answer" },
 	{ "link.second-hello", "LINK-6 LINK-5", 0, test_second_hello,
 	  "HELLO again on an open link: ERROR protocol_violation, then the close, nothing in "
 	  "between" },

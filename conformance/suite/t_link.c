@@ -325,8 +325,8 @@ static void test_hop_wrong_sender(struct cf_ctx *c)
 }
 
 /* [LINK-3] Before the HELLO exchange too (section 8.1 row 12): a HELLO signed by another
- * member than the link's TLS peer, naming that member, closes the link with
- * protocol_violation, unanswered. Taking it would link the peer under another's name. */
+ * member than the link's TLS peer closes the link with protocol_violation, unanswered, even
+ * when its path ends with the TLS peer as it should (so that only the origin is wrong). */
 static void test_hello_foreign_origin(struct cf_ctx *c)
 {
 	struct hn_peer *p;
@@ -338,7 +338,7 @@ static void test_hello_foreign_origin(struct cf_ctx *c)
 	m.h.type = IB_MSG_HELLO;
 	m.u.hello = (struct ib_hello){ IB_ROLE_SERVER, 30000, IB_MAX_MESSAGE_LIMIT,
 				       { (const uint8_t *)"tester", 6 },
-				       { 1, cf_tester_id(c, 5)->b } };
+				       { 1, cf_tester_id(c, 1)->b } };
 	if (!send_hop(c, p, &m, cf_tester_identity(c, 5)) ||
 	    !cf_wait_closed(c, p, IB_EC_PROTOCOL_VIOLATION, "LINK-3", LINK_CLOSE_MS))
 		return;
@@ -1284,8 +1284,8 @@ const struct cf_test cf_tests_link[] = {
 	  "PATH from a child, PING from a child, PONG from the parent: each link is closed with "
 	  "ERROR protocol_violation" },
 	{ "link.hello-foreign-origin", "LINK-3", 0, test_hello_foreign_origin,
-	  "A HELLO signed by (and naming) another member than the TLS peer: ERROR "
-	  "protocol_violation, no HELLO in answer" },
+	  "A HELLO signed by another member than the TLS peer (its path ending with the TLS "
+	  "peer): ERROR protocol_violation, no HELLO in answer" },
 	{ "link.second-hello", "LINK-6 LINK-5", 0, test_second_hello,
 	  "HELLO again on an open link: ERROR protocol_violation, then the close, nothing in "
 	  "between" },

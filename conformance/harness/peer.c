@@ -21,6 +21,7 @@ struct hn_peer {
 	struct ib_seq_gen seq, *seqp;   /* seqp: where seqs come from (&seq, or shared) */
 	struct ib_frame_decoder dec;
 	struct ib_buf plain, out;
+	size_t out_off;                 /* out[out_off..] waits for the socket */
 	struct hn_got *got;
 	size_t ngot, capgot;
 	hn_tap_fn tap;
@@ -106,6 +107,8 @@ static void close_fd(struct hn_peer *p)
 		ib_net_close(p->fd);
 		p->fd = -1;
 	}
+	ib_buf_reset(&p->out);
+	p->out_off = 0;
 	p->closed = true;
 }
 
@@ -136,18 +139,33 @@ const struct ib_identity *hn_peer_identity(const struct hn_peer *p)
 	return p->id;
 }
 
+static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg);
+
+/* What the loop watches: reading unless paused, writing while bytes wait. */
+static void watch(struct hn_peer *p)
+{
+	ib_loop_watch(p->loop, p->fd, (p->paused ? 0 : IB_EV_READ) |
+		      (p->out_off < p->out.len ? IB_EV_WRITE : 0), on_event, p);
+}
+
+/* Writes what the socket takes; the rest waits for it to take more (a test that sends
+ * megabytes to a busy IUT must not lose bytes mid-record). */
 static void flush(struct hn_peer *p)
 {
-	size_t off = 0, sent;
+	size_t sent;
 
 	if (!p->tls || p->fd < 0)
 		return;
-	ib_buf_reset(&p->out);
 	ib_tls_take_output(p->tls, &p->out);
-	/* Test traffic is small: what the socket does not take at once is a test failure. */
-	while (off < p->out.len &&
-	       ib_net_write(p->fd, p->out.ptr + off, p->out.len - off, &sent) == IB_OK)
-		off += sent;
+	while (p->out_off < p->out.len &&
+	       ib_net_write(p->fd, p->out.ptr + p->out_off, p->out.len - p->out_off,
+			    &sent) == IB_OK)
+		p->out_off += sent;
+	if (p->out_off == p->out.len) {
+		ib_buf_reset(&p->out);
+		p->out_off = 0;
+	}
+	watch(p);
 }
 
 static void record(struct hn_peer *p, const struct ib_frame *f)
@@ -229,6 +247,11 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 	int err;
 
 	(void)loop;
+	if (p->tls && (events & IB_EV_WRITE)) {
+		flush(p);
+		if (p->paused || !(events & (IB_EV_READ | IB_EV_ERROR)))
+			return;
+	}
 	if (!p->tls) {
 		if (ib_net_connect_result(fd) != IB_OK ||
 		    ib_tls_new(&p->tls, p->ctx, IB_TLS_CLIENT) != IB_OK) {
@@ -237,7 +260,7 @@ static void on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
 			return;
 		}
 		/* A paused peer sends its ClientHello, and reads nothing until resumed. */
-		ib_loop_watch(p->loop, fd, p->paused ? 0 : IB_EV_READ, on_event, p);
+		watch(p);
 		step(p);
 		return;
 	}
@@ -290,7 +313,7 @@ static void on_accept(struct ib_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	/* A paused peer accepts the connection, and reads nothing until resumed. */
-	ib_loop_watch(p->loop, p->fd, p->paused ? 0 : IB_EV_READ, on_event, p);
+	watch(p);
 }
 
 int hn_peer_listen(struct hn_peer *p, uint16_t *port)
@@ -321,7 +344,7 @@ void hn_peer_pause(struct hn_peer *p, bool paused)
 {
 	p->paused = paused;
 	if (p->fd >= 0 && p->tls)
-		ib_loop_watch(p->loop, p->fd, paused ? 0 : IB_EV_READ, on_event, p);
+		watch(p);
 }
 
 bool hn_peer_tls_open(const struct hn_peer *p)

@@ -850,6 +850,86 @@ out:
 	discarder_stop(&d);
 }
 
+/* ---- FLOOD-1: a backlog larger than the socket buffers drains on its own ------------------- */
+
+/* 10.2 MB of frames toward a child that reads nothing: more than the kernels' buffers hold
+ * (about 4 MB here), well under the queue the spec asks a node to allow (4 x max_message,
+ * [LINK-10]). */
+#define BACKLOG_FRAMES 170
+#define BACKLOG_VALUE 60000
+#define BACKLOG_DRAIN_MS 3000u
+
+struct backlog {
+	struct hn_peer *p;
+	size_t want;
+};
+
+static bool backlog_received(void *arg)
+{
+	const struct backlog *b = arg;
+
+	return hn_peer_count(b->p, IB_MSG_PUBLISH) >= b->want || hn_peer_closed(b->p);
+}
+
+/* T1 stops reading while T0 publishes 10.2 MB; then T1 reads again and nothing else happens:
+ * every frame must reach it. A node that writes only when it has something new to send
+ * (not when its socket can take more) leaves the rest of its queue unsent. */
+static void test_backlog_drains(struct cf_ctx *c)
+{
+	struct ib_buf one = { 0 };
+	struct hn_peer *t0, *t1;
+	const struct hn_got *err;
+	struct backlog b;
+	uint16_t status;
+	char key[48];
+
+	/* No PING for a minute: nothing but the backlog itself may push the backlog. */
+	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
+
+	if (!cf_iut_start(c, &o) || !(t0 = cf_peer(c, 0)) || !cf_link_child(c, t0) ||
+	    !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1))
+		goto out;
+	hn_peer_pause(t1, true);
+	for (int i = 0; i < BACKLOG_FRAMES; i++) {
+		ib_buf_reset(&one);
+		snprintf(key, sizeof key, "conform-backlog-%d", i);
+		if (!append_publish(c, 0, key, BACKLOG_VALUE, &one) ||
+		    hn_peer_send_raw(t0, one.ptr, one.len) != IB_OK) {
+			if (cf_ok(c))
+				cf_harness_error(c, "a tester cannot send");
+			goto out;
+		}
+		cf_run_for(c, 0);
+	}
+	/* The round trip: the IUT took every PUBLISH, and queued it toward T1, before this. */
+	if (!cf_command(c, t0, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	cf_run_for(c, 200);
+	hn_peer_pause(t1, false);
+	b.p = t1;
+	b.want = BACKLOG_FRAMES;
+	cf_run_until(c, backlog_received, &b, BACKLOG_DRAIN_MS);
+	/* A link closed for its queue (without ERROR, or too_big) shows a bound below what the
+	 * spec asks a node to allow, not a backlog left unsent; another close (a PING that
+	 * waited behind the stalled backlog: keepalive_timeout) is what this test looks for. */
+	err = hn_peer_last(t1, IB_MSG_ERROR);
+	if (hn_peer_closed(t1) && cf_ok(c) && hn_peer_count(t1, IB_MSG_PUBLISH) < BACKLOG_FRAMES &&
+	    (!err || err->error_code == IB_EC_TOO_BIG)) {
+		cf_not_applicable(c, "the IUT closed the link of a child that did not read %.1f MB "
+				  "(its queue bound is below 4 x max_message, a SHOULD of LINK-10)",
+				  BACKLOG_FRAMES * (double)BACKLOG_VALUE / 1e6);
+		goto out;
+	}
+	cf_expect(c, hn_peer_count(t1, IB_MSG_PUBLISH) >= BACKLOG_FRAMES, "FLOOD-1",
+		  "all 170 frames (10.2 MB) queued while T1 did not read reach it once it reads "
+		  "again, with no other traffic to push them",
+		  "%zu of 170 arrived within %u ms%s%s", hn_peer_count(t1, IB_MSG_PUBLISH),
+		  BACKLOG_DRAIN_MS, err ? "; then ERROR " : "",
+		  err ? ib_error_code_name(err->error_code) : "");
+out:
+	ib_buf_free(&one);
+}
+
 /* ---- LINK-2: a bounded write queue ---------------------------------------------------------- */
 
 /* Whether ib.info's children= line names p: the IUT still has the link. */
@@ -1309,6 +1389,9 @@ const struct cf_test cf_tests_link[] = {
 	  "A stranger sends bytes that are no TLS; after the IUT's FIN it sends 32 MB more, more "
 	  "than socket buffers hold: the IUT reads and discards them all within close_linger_ms, "
 	  "neither stalling the sender nor resetting the connection" },
+	{ "link.backlog-drains", "FLOOD-1", CF_NEEDS_CONFIG, test_backlog_drains,
+	  "10.2 MB forwarded toward a child that does not read (more than socket buffers hold) "
+	  "reach it once it reads again, with no other traffic to push them" },
 	{ "link.queue-bounded", "LINK-2 LINK-10", CF_NEEDS_CONFIG, test_queue_bounded,
 	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
 	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "

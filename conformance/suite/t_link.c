@@ -800,43 +800,64 @@ static bool discarder_done(void *arg)
 	return d->failure[0] || d->sent == LINGER_DISCARD;
 }
 
-/* A TCP connection that sends bytes that are no TLS: the IUT fails the handshake and closes
- * (or its handshake timer does, [LINK-12]). After its FIN, 32 MB that it must read and
- * discard within close_linger_ms. */
-static void test_linger_discards(struct cf_ctx *c)
+/* A TCP connection that sends bytes that are no TLS, until the IUT's FIN (the IUT fails the
+ * handshake and closes, or its handshake timer does, [LINK-12]). */
+static bool stranger_shut(struct cf_ctx *c, struct discarder *d)
 {
 	static const char not_tls[] = "interbot? this is no TLS record\r\n\r\n";
-	struct discarder d = { .loop = cf_loop(c), .fd = -1 };
 	struct ib_diag diag = { 0 };
-	uint64_t shut_ms;
 	size_t sent = 0;
 	int err = IB_ERR_AGAIN;
 
-	if (!cf_iut_start(c, NULL))
-		return;
-	if (ib_net_connect(cf_iut_host(c), cf_iut_port(c), &d.fd, &diag) != IB_OK) {
+	*d = (struct discarder){ .loop = cf_loop(c), .fd = -1 };
+	if (ib_net_connect(cf_iut_host(c), cf_iut_port(c), &d->fd, &diag) != IB_OK) {
 		cf_harness_error(c, "cannot connect to the IUT: %s", diag.reason);
-		return;
+		return false;
 	}
-	if (ib_loop_watch(d.loop, d.fd, IB_EV_READ, on_discarder_event, &d) != IB_OK) {
+	if (ib_loop_watch(d->loop, d->fd, IB_EV_READ, on_discarder_event, d) != IB_OK) {
 		cf_harness_error(c, "cannot watch a socket");
-		goto out;
+		return false;
 	}
 	/* A connect in progress takes no bytes yet (AGAIN): try again a while. */
 	for (int i = 0; i < 200; i++) {
-		err = ib_net_write(d.fd, (const uint8_t *)not_tls, sizeof not_tls - 1, &sent);
+		err = ib_net_write(d->fd, (const uint8_t *)not_tls, sizeof not_tls - 1, &sent);
 		if (err != IB_ERR_AGAIN)
 			break;
 		cf_run_for(c, 10);
 	}
 	if (err != IB_OK || sent != sizeof not_tls - 1) {
 		cf_harness_error(c, "cannot write to the IUT");
-		goto out;
+		return false;
 	}
-	if (!cf_wait(c, discarder_shut, &d, SETUP_TIMEOUT_MS + SETUP_SLACK_MS,
-		     "the IUT to close a connection that sent no TLS") ||
-	    !cf_expect(c, !d.failure[0], "LINK-11", "the IUT ends the connection with a FIN",
-		       "%s", d.failure))
+	return cf_wait(c, discarder_shut, d, SETUP_TIMEOUT_MS + SETUP_SLACK_MS,
+		       "the IUT to close a connection that sent no TLS") &&
+	       cf_expect(c, !d->failure[0], "LINK-11", "the IUT ends the connection with a FIN",
+			 "%s", d->failure);
+}
+
+/* More connections closed one after the other than a node might keep lingering at once
+ * (the reference: 256): each lingering close ends when the peer closes, and must not count
+ * against the next ones. */
+#define LINGER_ROUNDS 300
+
+/* Strangers send bytes that are no TLS, LINGER_ROUNDS times, closing after the IUT's FIN;
+ * then one more: after its FIN, 32 MB that the IUT must read and discard within
+ * close_linger_ms. */
+static void test_linger_discards(struct cf_ctx *c)
+{
+	struct discarder d = { .fd = -1 };
+	uint64_t shut_ms;
+
+	if (!cf_iut_start(c, NULL))
+		return;
+	for (int i = 0; i < LINGER_ROUNDS; i++) {
+		bool ok = stranger_shut(c, &d);
+
+		discarder_stop(&d);
+		if (!ok)
+			return;
+	}
+	if (!stranger_shut(c, &d))
 		goto out;
 	shut_ms = cf_now_ms(c);
 	cf_run_until(c, discarder_done, &d, LINGER_MS);
@@ -1386,9 +1407,10 @@ const struct cf_test cf_tests_link[] = {
 	  "more: it still receives the ERROR protocol_violation, after the queued frames, when it "
 	  "reads again (the IUT does not reset the connection on the bytes it left unread)" },
 	{ "link.linger-discards-input", "LINK-11", 0, test_linger_discards,
-	  "A stranger sends bytes that are no TLS; after the IUT's FIN it sends 32 MB more, more "
-	  "than socket buffers hold: the IUT reads and discards them all within close_linger_ms, "
-	  "neither stalling the sender nor resetting the connection" },
+	  "Strangers send bytes that are no TLS, 301 times one after the other; after the IUT's "
+	  "last FIN the last one sends 32 MB more, more than socket buffers hold: the IUT reads "
+	  "and discards them all within close_linger_ms, neither stalling the sender nor "
+	  "resetting the connection" },
 	{ "link.backlog-drains", "FLOOD-1", CF_NEEDS_CONFIG, test_backlog_drains,
 	  "10.2 MB forwarded toward a child that does not read (more than socket buffers hold) "
 	  "reach it once it reads again, with no other traffic to push them" },

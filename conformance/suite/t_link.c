@@ -623,11 +623,12 @@ static void test_hello_wait_bad_frame(struct cf_ctx *c)
 
 /* ---- LINK-11: an ERROR reaches a peer that is still sending -------------------------------- */
 
-/* What the IUT owes T1 when it closes: LINGER_FRAMES PUBLISHes of LINGER_VALUE bytes (2.4 MB,
- * more than the socket buffers between a sender and a peer that does not read hold), then
- * the ERROR. What T1 sent that the IUT never reads: LINGER_FILLER frames of LINGER_FILL
- * bytes after the frame that ends the link. */
-#define LINGER_FRAMES 40
+/* What the IUT owes T1 when it closes: LINGER_FRAMES PUBLISHes of LINGER_VALUE bytes (10.2
+ * MB, more than the socket buffers between a sender and a peer that does not read hold: part
+ * of it is still in the IUT's queue when it closes), then the ERROR. What T1 sent that the
+ * IUT never reads: LINGER_FILLER frames of LINGER_FILL bytes after the frame that ends the
+ * link. */
+#define LINGER_FRAMES 170
 #define LINGER_VALUE 60000
 #define LINGER_FILLER 32
 #define LINGER_FILL 8000
@@ -653,20 +654,22 @@ static bool append_publish(struct cf_ctx *c, int tester, const char *key, size_t
 	return ok;
 }
 
-/* T1 reads nothing while the IUT floods it 2.4 MB of T2's frames; then T1 sends a PING (a
+/* T1 reads nothing while the IUT floods it 10.2 MB of T2's frames; then T1 sends a PING (a
  * child never does: protocol_violation) and more frames behind it, in one write. The IUT
  * owes T1 the queued frames and the ERROR, and holds bytes from T1 it will not read: closing
  * the socket at once would reset the connection and lose the ERROR. */
 static void test_error_reaches_busy_peer(struct cf_ctx *c)
 {
 	static const uint8_t nonce[16] = "conform-linger16";
+	/* No PING while T1 does not read: its link is to end by the violation only. */
+	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
 	struct ib_buf one = { 0 }, burst = { 0 };
 	struct hn_peer *t1, *t2;
+	char key[48], hex[2 * IB_ID_LEN + 1];
 	struct ib_msg m;
-	char key[48];
 	uint16_t status;
 
-	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
 		goto out;
 	hn_peer_pause(t1, true);
@@ -678,9 +681,23 @@ static void test_error_reaches_busy_peer(struct cf_ctx *c)
 			goto out;
 		cf_run_for(c, 0);
 	}
-	/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. */
-	if (!cf_command(c, t2, NULL, "ib.ping", NULL, 0, &status, NULL))
+		/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. Its
+	 * answer says whether T1 is still a child: a queue bound below 4 x max_message (a
+	 * SHOULD of LINK-10) closes T1's link now, and this test needs the IUT to hold it. */
+	ib_buf_reset(&one);
+	if (!cf_command(c, t2, NULL, "ib.info", NULL, 0, &status, &one) ||
+	    !cf_standard_ran(c, "ib.info", status))
 		goto out;
+	ib_id_to_hex(cf_tester_id(c, 1), hex);
+	if (ib_buf_put(&one, "", 1) != IB_OK) {
+		cf_harness_error(c, "out of memory");
+		goto out;
+	}
+	if (!strstr((const char *)one.ptr, hex)) {
+		cf_not_applicable(c, "the IUT closed the link of a child that did not read 10.2 MB "
+				  "(its queue bound is below 4 x max_message, a SHOULD of LINK-10)");
+		goto out;
+	}
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_PING;
 	m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
@@ -698,7 +715,11 @@ static void test_error_reaches_busy_peer(struct cf_ctx *c)
 	cf_run_for(c, 200);
 	hn_peer_pause(t1, false);
 	cf_note(c, "T1 reads again, after %zu frames", hn_peer_received(t1));
-	cf_wait_closed(c, t1, IB_EC_PROTOCOL_VIOLATION, "LINK-11", LINGER_MS);
+	if (!cf_wait_closed(c, t1, IB_EC_PROTOCOL_VIOLATION, "LINK-11", LINGER_MS))
+		goto out;
+	cf_expect(c, hn_peer_count(t1, IB_MSG_PUBLISH) >= LINGER_FRAMES, "LINK-11",
+		  "every frame the IUT queued before its ERROR reaches T1 before it",
+		  "%zu of %d PUBLISHes arrived", hn_peer_count(t1, IB_MSG_PUBLISH), LINGER_FRAMES);
 	cf_note(c, "T1 received %zu frames", hn_peer_received(t1));
 out:
 	ib_buf_free(&one);
@@ -1402,10 +1423,11 @@ const struct cf_test cf_tests_link[] = {
 	  "unknown origin, version 2, a cut or a too long HELLO) closes the link: ERROR "
 	  "unsupported_version for version 2, protocol_violation for the others; the valid HELLO "
 	  "sent after it is not answered" },
-	{ "link.error-reaches-busy-peer", "LINK-11", 0, test_error_reaches_busy_peer,
-	  "A child that reads nothing while 2.4 MB are queued to it, then sends a PING and 256 KB "
-	  "more: it still receives the ERROR protocol_violation, after the queued frames, when it "
-	  "reads again (the IUT does not reset the connection on the bytes it left unread)" },
+	{ "link.error-reaches-busy-peer", "LINK-11", CF_NEEDS_CONFIG, test_error_reaches_busy_peer,
+	  "A child that reads nothing while 10.2 MB are queued to it, then sends a PING and 256 KB "
+	  "more: it still receives every queued frame, then the ERROR protocol_violation, when it "
+	  "reads again (the IUT neither resets the connection on the bytes it left unread nor "
+	  "shuts its side before its queue is out)" },
 	{ "link.linger-discards-input", "LINK-11", 0, test_linger_discards,
 	  "Strangers send bytes that are no TLS, 301 times one after the other; after the IUT's "
 	  "last FIN the last one sends 32 MB more, more than socket buffers hold: the IUT reads "

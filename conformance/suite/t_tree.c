@@ -2168,10 +2168,33 @@ static void test_parent_name_first_address(struct cf_ctx *c)
  * listens, in the same attempt. */
 #define NAME_CONNECT_TIMEOUT_MS 10000u
 
+/* Sockets of this host in SYN-SENT toward port of ::1 (/proc/net/tcp6: state 02), or -1 when
+ * the table cannot be read. */
+static int syn_sent_to(uint16_t port)
+{
+	FILE *f = fopen("/proc/net/tcp6", "r");
+	char line[512], want[8];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof want, ":%04X", port);
+	while (fgets(line, sizeof line, f)) {
+		char local[64], remote[64], st[8];
+
+		if (sscanf(line, "%*s %63s %63s %7s", local, remote, st) == 3 &&
+		    !strcmp(st, "02") && strlen(remote) > 5 &&
+		    !strcmp(remote + strlen(remote) - 5, want))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 static void test_parent_name_next_after_timeout(struct cf_ctx *c)
 {
 	char addr[IB_MAX_ADDR], hole[IB_MAX_ADDR], name[IB_MAX_ADDR], why[300];
-	int fds[CF_HOLE_FILL + 1] = { -1, -1, -1, -1 };
+	int fds[CF_HOLE_FILL + 1] = { -1, -1, -1, -1 }, syn_before;
 	struct cf_iut_opts o;
 	struct hn_peer *p;
 
@@ -2189,17 +2212,64 @@ static void test_parent_name_next_after_timeout(struct cf_ctx *c)
 	}
 	snprintf(name, sizeof name, "interbot-conform-slow:%u", addr_port(addr));
 	o.parents[o.nparents++] = name;
+	syn_before = syn_sent_to(addr_port(addr));
 	if (!cf_iut_start(c, &o))
 		goto out;
 	cf_run_until(c, got_hello, p, NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS);
-	if (cf_ok(c))
-		cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1, "TREE-25",
-			  "a TCP connect to the name's first address that does not end within "
-			  "handshake_timeout_ms is given up for the next address, where the parent "
-			  "listens", "no HELLO at 127.0.0.1 within %u ms",
-			  NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1, "TREE-25",
+		       "a TCP connect to the name's first address that does not end within "
+		       "handshake_timeout_ms is given up for the next address, where the parent "
+		       "listens", "no HELLO at 127.0.0.1 within %u ms",
+		       NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS))
+		goto out;
+	/* Given up means closed: a connect left running keeps sending SYNs for minutes. (The
+	 * harness's own sockets that fill the black hole are counted before.) */
+	if (syn_before >= 0)
+		cf_expect(c, syn_sent_to(addr_port(addr)) == syn_before, "TREE-25",
+			  "the connect given up is closed: no socket still sends SYNs to [::1]",
+			  "%d sockets in SYN-SENT toward [::1]:%u, %d before the IUT started",
+			  syn_sent_to(addr_port(addr)), addr_port(addr), syn_before);
 out:
 	cf_black_hole_close(fds);
+}
+
+/* Both addresses of the first parents entry drop TCP connects: each gets its own
+ * handshake_timeout_ms ([LINK-12], [TREE-25]), then the second entry is tried. A node that
+ * times only the first address waits on the second for ever. */
+static void test_parent_name_all_time_out(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR], hole6[IB_MAX_ADDR], hole4[IB_MAX_ADDR], name[IB_MAX_ADDR];
+	int fds6[CF_HOLE_FILL + 1] = { -1, -1, -1, -1 }, fds4[CF_HOLE_FILL + 1] = { -1, -1, -1, -1 };
+	uint32_t within = 2 * NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS;
+	struct cf_iut_opts o;
+	struct hn_peer *p;
+	char why[300];
+
+	tree_opts(&o);
+	if (!cf_black_hole(c, fds6, "::1", 0, hole6) ||
+	    !cf_black_hole(c, fds4, "127.0.0.1", addr_port(hole6), hole4)) {
+		cf_not_applicable(c, "cannot make [::1] and 127.0.0.1 drop TCP connects on one port");
+		goto out;
+	}
+	if (!cf_private_hosts(c, "::1 interbot-conform-void\n"
+				 "127.0.0.1 interbot-conform-void\n", why, sizeof why)) {
+		cf_not_applicable(c, "%s", why);
+		goto out;
+	}
+	snprintf(name, sizeof name, "interbot-conform-void:%u", addr_port(hole6));
+	o.parents[o.nparents++] = name;
+	if (!(p = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o))
+		goto out;
+	cf_run_until(c, got_hello, p, within);
+	if (cf_ok(c))
+		cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) == 1, "TREE-25",
+			  "each address of the first entry is given up after handshake_timeout_ms "
+			  "(10 s each), then the second entry is tried",
+			  "no HELLO at the second entry within %u ms", within);
+out:
+	cf_black_hole_close(fds6);
+	cf_black_hole_close(fds4);
 }
 
 /* ---- [TREE-14] the reset at reconnect_max_ms, from both sides ---------------------------- */
@@ -2356,6 +2426,10 @@ const struct cf_test cf_tests_tree[] = {
 	  test_parent_name_next_after_timeout,
 	  "a connect to the name's first address that never ends: after handshake_timeout_ms, "
 	  "the next address" },
+	{ "tree.parent-name-all-time-out", "TREE-25 LINK-12", CF_NEEDS_CONFIG,
+	  test_parent_name_all_time_out,
+	  "both addresses of the first entry drop TCP connects: each is given up after "
+	  "handshake_timeout_ms, then the second entry is tried (20 s in cmd mode)" },
 	{ "tree.parent-name-addresses", "TREE-25", CF_NEEDS_CONFIG, test_parent_name_addresses,
 	  "a parents name is tried on every address it resolves to (localhost: ::1, then "
 	  "127.0.0.1)" },

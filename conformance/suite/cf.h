@@ -175,6 +175,10 @@ const ib_id *cf_iut_id(struct cf_ctx *c);
 void cf_iut_secret(struct cf_ctx *c, uint8_t out[32]);
 const struct ib_pubkey *cf_iut_key(struct cf_ctx *c);    /* its public key */
 uint16_t cf_iut_port(struct cf_ctx *c);
+/* The descriptors open in the IUT's process (/proc): the process the suite started (cmd
+ * mode; an adapter that does not exec the node shows its own), this one (self mode); -1 in
+ * addr mode or without /proc. */
+int cf_iut_open_fds(struct cf_ctx *c);
 const char *cf_iut_host(struct cf_ctx *c);
 enum cf_mode cf_mode(struct cf_ctx *c);
 

@@ -7,6 +7,7 @@
 
 #include "net.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -792,6 +793,25 @@ uint16_t cf_iut_port(struct cf_ctx *c)
 const char *cf_iut_host(struct cf_ctx *c)
 {
 	return c->w->opt->mode == CF_MODE_ADDR ? c->w->opt->iut_host : "127.0.0.1";
+}
+
+int cf_iut_open_fds(struct cf_ctx *c)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if (cf_mode(c) == CF_MODE_ADDR || (cf_mode(c) == CF_MODE_CMD && c->iut_pid <= 0))
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/fd",
+		 cf_mode(c) == CF_MODE_CMD ? (long)c->iut_pid : (long)getpid());
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory stream's own descriptor */
 }
 
 enum cf_mode cf_mode(struct cf_ctx *c)

@@ -23,9 +23,8 @@
 #define PER_SOURCE_MAX 16u
 #define ONE_SOURCE_CONNS 40u
 
-/* [LINK-14] the largest max_pending the spec allows, and the sources of the flood: more, and
- * enough that the reference, evicting 322 of them within close_linger_ms, has more closes in
- * progress than it lingers on at once (256): the rest are closed outright, and must be too. */
+/* [LINK-14] the largest max_pending the spec allows, and the sources of the flood: more
+ * (the reference, holding 128, closes 322 of them, each lingering up to close_linger_ms). */
 #define PENDING_MAX 256u
 #define MANY_SOURCES 450u
 

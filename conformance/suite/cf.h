@@ -179,6 +179,10 @@ uint16_t cf_iut_port(struct cf_ctx *c);
  * mode; an adapter that does not exec the node shows its own), this one (self mode); -1 in
  * addr mode or without /proc. */
 int cf_iut_open_fds(struct cf_ctx *c);
+/* Sockets of this host in SYN-SENT toward port (/proc/net/tcp6 or tcp: state 02), whichever
+ * process holds them: a connect given up must be closed, not left sending SYNs. -1 when the
+ * table cannot be read. */
+int cf_syn_sent_to(uint16_t port, bool v6);
 const char *cf_iut_host(struct cf_ctx *c);
 enum cf_mode cf_mode(struct cf_ctx *c);
 

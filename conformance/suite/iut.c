@@ -814,6 +814,27 @@ int cf_iut_open_fds(struct cf_ctx *c)
 	return n - 1; /* the directory stream's own descriptor */
 }
 
+int cf_syn_sent_to(uint16_t port, bool v6)
+{
+	FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "r");
+	char line[512], want[8];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof want, ":%04X", port);
+	while (fgets(line, sizeof line, f)) {
+		char local[64], remote[64], st[8];
+
+		if (sscanf(line, "%*s %63s %63s %7s", local, remote, st) == 3 &&
+		    !strcmp(st, "02") && strlen(remote) > 5 &&
+		    !strcmp(remote + strlen(remote) - 5, want))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 enum cf_mode cf_mode(struct cf_ctx *c)
 {
 	return c->w->opt->mode;

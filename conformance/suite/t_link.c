@@ -1298,10 +1298,11 @@ static void test_open_past_setup_deadline(struct cf_ctx *c)
  * answers is given up after handshake_timeout_ms, and the second one gets the IUT's HELLO. */
 static void test_connect_timeout(struct cf_ctx *c)
 {
-	int fds[CF_HOLE_FILL + 1];
+	int fds[CF_HOLE_FILL + 1], syn_before;
 	char hole[IB_MAX_ADDR], addr[IB_MAX_ADDR];
 	struct cf_iut_opts o = { 0 };
 	struct hn_peer *p;
+	uint16_t hole_port;
 
 	if (!cf_black_hole(c, fds, "127.0.0.1", 0, hole)) {
 		cf_harness_error(c, "cannot make an address that drops TCP connects: %s",
@@ -1313,14 +1314,24 @@ static void test_connect_timeout(struct cf_ctx *c)
 	o.parents[0] = hole;
 	o.parents[1] = addr;
 	o.nparents = 2;
+	hole_port = (uint16_t)atoi(strrchr(hole, ':') + 1);
+	syn_before = cf_syn_sent_to(hole_port, false);
 	if (!cf_iut_start(c, &o))
 		goto out;
 	cf_run_until(c, got_any_hello, p, SETUP_TIMEOUT_MS + SETUP_SLACK_MS);
-	if (cf_ok(c))
-		cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) > 0, "LINK-12", "a parent whose "
-			  "address never answers the TCP connect is given up after "
-			  "handshake_timeout_ms (10 s): the next parent gets the IUT's HELLO",
-			  "it got nothing within %u ms", SETUP_TIMEOUT_MS + SETUP_SLACK_MS);
+	if (!cf_ok(c) ||
+	    !cf_expect(c, hn_peer_count(p, IB_MSG_HELLO) > 0, "LINK-12", "a parent whose "
+		       "address never answers the TCP connect is given up after "
+		       "handshake_timeout_ms (10 s): the next parent gets the IUT's HELLO",
+		       "it got nothing within %u ms", SETUP_TIMEOUT_MS + SETUP_SLACK_MS))
+		goto out;
+	/* Given up means closed: a connect left open keeps sending SYNs for minutes. (The
+	 * harness's own sockets that fill the black hole are counted before.) */
+	if (syn_before >= 0)
+		cf_expect(c, cf_syn_sent_to(hole_port, false) <= syn_before, "LINK-12",
+			  "the connect given up is closed: no socket still sends SYNs to it",
+			  "%d sockets in SYN-SENT toward %s, %d before the IUT started",
+			  cf_syn_sent_to(hole_port, false), hole, syn_before);
 out:
 	cf_black_hole_close(fds);
 }

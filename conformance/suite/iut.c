@@ -439,6 +439,7 @@ bool cf_iut_check_alive(struct cf_ctx *c)
 	if (waitpid(c->iut_pid, &status, WNOHANG) != c->iut_pid)
 		return true;
 	iut_forget(c);
+	c->iut_exit_status = status;
 	describe_exit(status, how, sizeof how);
 	cmd_collect_log(c);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CF_EXIT_UNSUPPORTED)
@@ -673,8 +674,16 @@ bool cf_iut_stop(struct cf_ctx *c)
 		return true;
 	c->iut_exit_expected = true;
 	kill(-c->iut_pid, SIGTERM);
-	if (cf_run_until(c, pid_exited, c, within))
-		return true;
+	if (cf_run_until(c, pid_exited, c, within)) {
+		char how[128];
+
+		/* [IFACE-5] a clean stop is a success: status 0 (an init system reports any
+		 * other exit as a failure). */
+		describe_exit(c->iut_exit_status, how, sizeof how);
+		return cf_expect(c, WIFEXITED(c->iut_exit_status) &&
+				 WEXITSTATUS(c->iut_exit_status) == 0, "IFACE-5",
+				 "the IUT exits with status 0 after SIGTERM", "%s", how);
+	}
 	kill(-c->iut_pid, SIGKILL);
 	waitpid(c->iut_pid, NULL, 0);
 	iut_forget(c);

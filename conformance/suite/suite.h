@@ -89,6 +89,7 @@ struct cf_ctx {
 	struct ib_node *iut_node;   /* self mode */
 	pid_t iut_pid;              /* cmd mode; 0 when not running */
 	bool iut_exit_expected;
+	int iut_exit_status;            /* waitpid's status of the IUT's last exit */
 	struct ib_keyring *trusted; /* suite keys + the IUT's */
 	struct hn_peer *peers[CF_MAX_PEERS];
 	/* --pcap: what each tester sends, cut back into whole frames (tests send pieces) */

@@ -266,12 +266,20 @@ static bool send_hop(struct cf_ctx *c, struct hn_peer *p, struct ib_msg *m,
 
 static void test_hop_local_foreign_origin(struct cf_ctx *c)
 {
-	struct hn_peer *a, *b;
+	struct hn_peer *a, *b, *d;
 	struct ib_msg m;
 	uint16_t status;
 
 	if (!cf_iut_start(c, NULL) || !(a = cf_peer(c, 1)) || !cf_link_child(c, a) ||
-	    !(b = cf_peer(c, 2)) || !cf_link_child(c, b))
+	    !(b = cf_peer(c, 2)) || !cf_link_child(c, b) || !(d = cf_peer(c, 3)) ||
+	    !cf_link_child(c, d))
+		return;
+	/* 0x0F, the last hop-local type (section 6), from another origin: hop-local all the
+	 * same. */
+	memset(&m, 0, sizeof m);
+	m.h.type = 0x0f;
+	if (!send_hop(c, d, &m, cf_tester_identity(c, 5)) ||
+	    !cf_wait_closed(c, d, IB_EC_PROTOCOL_VIOLATION, "LINK-3", LINK_CLOSE_MS))
 		return;
 	/* [MSG-9] from a itself, an unassigned hop-local type is ignored: the link stays. */
 	memset(&m, 0, sizeof m);
@@ -856,6 +864,9 @@ static bool stranger_shut(struct cf_ctx *c, struct discarder *d)
 			 "%s", d->failure);
 }
 
+/* The time a node may take beyond close_linger_ms to close a lingering socket. */
+#define LINGER_SLACK_MS 1000u
+
 /* More connections closed one after the other than a node might keep lingering at once
  * (the reference: 256): each lingering close ends when the peer closes, and must not count
  * against the next ones. */
@@ -867,7 +878,7 @@ static bool stranger_shut(struct cf_ctx *c, struct discarder *d)
 static void test_linger_discards(struct cf_ctx *c)
 {
 	struct discarder d = { .fd = -1 };
-	int fds_before, fds_after;
+	int fds_before, fds_after, fds_rounds;
 	uint64_t shut_ms;
 
 	if (!cf_iut_start(c, NULL))
@@ -882,7 +893,7 @@ static void test_linger_discards(struct cf_ctx *c)
 	}
 	/* Every lingering close has seen its peer's EOF by now, or will in a moment. */
 	cf_run_for(c, 100);
-	fds_after = cf_iut_open_fds(c);
+	fds_after = fds_rounds = cf_iut_open_fds(c);
 	if (fds_before >= 0 && fds_after >= 0 &&
 	    !cf_expect(c, fds_after < fds_before + 16, "LINK-11",
 		       "a lingering close ends with the socket closed: 300 strangers closed leave "
@@ -893,12 +904,26 @@ static void test_linger_discards(struct cf_ctx *c)
 		goto out;
 	shut_ms = cf_now_ms(c);
 	cf_run_until(c, discarder_done, &d, LINGER_MS);
-	cf_expect(c, d.sent == LINGER_DISCARD, "LINK-11",
-		  "after its FIN the IUT reads and discards what the peer still sends: 32 MB "
-		  "(more than socket buffers hold) taken within close_linger_ms (2000 ms)",
-		  "%zu bytes taken in %llu ms%s%s", d.sent,
-		  (unsigned long long)(cf_now_ms(c) - shut_ms), d.failure[0] ? "; " : "",
-		  d.failure);
+	if (!cf_expect(c, d.sent == LINGER_DISCARD, "LINK-11",
+		       "after its FIN the IUT reads and discards what the peer still sends: 32 MB "
+		       "(more than socket buffers hold) taken within close_linger_ms (2000 ms)",
+		       "%zu bytes taken in %llu ms%s%s", d.sent,
+		       (unsigned long long)(cf_now_ms(c) - shut_ms), d.failure[0] ? "; " : "",
+		       d.failure))
+		goto out;
+	/* The stranger never closes: once close_linger_ms have passed the IUT closes its
+	 * socket anyway, its descriptors back to what they were after the rounds. */
+	cf_pause(c, (uint32_t)(shut_ms + LINGER_MS + LINGER_SLACK_MS - cf_now_ms(c)));
+	fds_after = cf_iut_open_fds(c);
+	/* In self mode the process also holds this test's own end of the connection. */
+	if (cf_mode(c) == CF_MODE_SELF)
+		fds_rounds++;
+	if (fds_rounds >= 0 && fds_after >= 0)
+		cf_expect(c, fds_after <= fds_rounds, "LINK-11",
+			  "close_linger_ms after its FIN the IUT has closed the socket of a peer "
+			  "that never closed its side",
+			  "%u ms after the FIN the IUT holds %d descriptors, %d before that "
+			  "connection", LINGER_MS + LINGER_SLACK_MS, fds_after, fds_rounds);
 out:
 	discarder_stop(&d);
 }
@@ -1421,7 +1446,7 @@ const struct cf_test cf_tests_link[] = {
 	  test_client_frame_before_hello,
 	  "A parent that answers HELLO with a PUBLISH: the IUT closes with ERROR "
 	  "protocol_violation" },
-	{ "link.hop-local-foreign-origin", "LINK-3 MSG-9", 0, test_hop_local_foreign_origin,
+	{ "link.hop-local-foreign-origin", "LINK-3 MSG-9 MSG-6", 0, test_hop_local_foreign_origin,
 	  "A hop-local frame (type 0x06, then ERROR) signed by another member than the link's "
 	  "peer: ERROR protocol_violation and close; from the peer, 0x06 is ignored" },
 	{ "link.hop-wrong-sender", "LINK-17", CF_NEEDS_CONFIG, test_hop_wrong_sender,
@@ -1454,7 +1479,8 @@ const struct cf_test cf_tests_link[] = {
 	  "Strangers send bytes that are no TLS, 301 times one after the other; after the IUT's "
 	  "last FIN the last one sends 32 MB more, more than socket buffers hold: the IUT reads "
 	  "and discards them all within close_linger_ms, neither stalling the sender nor "
-	  "resetting the connection" },
+	  "resetting the connection, then closes its socket though the stranger never closes; "
+	  "its descriptors stay as they were (3 s in cmd mode)" },
 	{ "link.backlog-drains", "FLOOD-1", CF_NEEDS_CONFIG, test_backlog_drains,
 	  "10.2 MB forwarded toward a child that does not read (more than socket buffers hold) "
 	  "reach it once it reads again, with no other traffic to push them" },

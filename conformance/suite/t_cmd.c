@@ -735,9 +735,28 @@ static void test_info_format(struct cf_ctx *c)
 	snprintf(want, sizeof want, "%s,%s", a, b);
 	if (strcmp(got, want) != 0)
 		snprintf(want, sizeof want, "%s,%s", b, a);
-	cf_expect(c, !strcmp(got, want), "CMD-15",
-		  "children= the id_bots of the two children, comma-separated, no blanks",
-		  "children=%s", got);
+	if (!cf_expect(c, !strcmp(got, want), "CMD-15",
+		       "children= the id_bots of the two children, comma-separated, no blanks",
+		       "children=%s", got))
+		goto out;
+	/* software= as in the IUT's own ANNOUNCE, which p received when it linked ([MAP-3]). */
+	info_value(&out, "software", got, sizeof got);
+	for (size_t i = hn_peer_received(p); i-- > 0;) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (hn_peer_got(p, i)->type != IB_MSG_ANNOUNCE || !cf_got_msg(p, i, &f, &m) ||
+		    !ib_id_equal(&f.origin, cf_iut_id(c)))
+			continue;
+		cf_expect(c, m.u.announce.software.len == strlen(got) &&
+			       !memcmp(m.u.announce.software.ptr, got, strlen(got)), "CMD-15",
+			  "software= is the software of the IUT's own ANNOUNCE",
+			  "software=%s, its ANNOUNCE says \"%.*s\"", got,
+			  (int)m.u.announce.software.len, (const char *)m.u.announce.software.ptr);
+		goto out;
+	}
+	cf_expect(c, false, "MAP-3", "T0 received the IUT's own ANNOUNCE when it linked",
+		  "it received none");
 out:
 	ib_buf_free(&out);
 }

@@ -179,6 +179,9 @@ uint16_t cf_iut_port(struct cf_ctx *c);
  * mode; an adapter that does not exec the node shows its own), this one (self mode); -1 in
  * addr mode or without /proc. */
 int cf_iut_open_fds(struct cf_ctx *c);
+/* The resident memory of the process the suite started (cmd mode, /proc), in kB; -1 in the
+ * other modes (self mode shares it with the suite) or without /proc. */
+long cf_iut_rss_kb(struct cf_ctx *c);
 /* Sockets of this host in SYN-SENT toward port (/proc/net/tcp6 or tcp: state 02), whichever
  * process holds them: a connect given up must be closed, not left sending SYNs. -1 when the
  * table cannot be read. */

@@ -823,6 +823,24 @@ int cf_iut_open_fds(struct cf_ctx *c)
 	return n - 1; /* the directory stream's own descriptor */
 }
 
+long cf_iut_rss_kb(struct cf_ctx *c)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (cf_mode(c) != CF_MODE_CMD || c->iut_pid <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)c->iut_pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 int cf_syn_sent_to(uint16_t port, bool v6)
 {
 	FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "r");

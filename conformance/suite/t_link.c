@@ -864,6 +864,9 @@ static bool stranger_shut(struct cf_ctx *c, struct discarder *d)
 			 "%s", d->failure);
 }
 
+/* What the IUT's resident memory may grow by over LINGER_ROUNDS closed connections. */
+#define RSS_SLACK_KB 2048
+
 /* The time a node may take beyond close_linger_ms to close a lingering socket. */
 #define LINGER_SLACK_MS 1000u
 
@@ -879,11 +882,21 @@ static void test_linger_discards(struct cf_ctx *c)
 {
 	struct discarder d = { .fd = -1 };
 	int fds_before, fds_after, fds_rounds;
+	long rss_before, rss_after;
 	uint64_t shut_ms;
 
 	if (!cf_iut_start(c, NULL))
 		return;
+	/* A first round, so that what the first connection allocates for good (TLS context
+	 * caches, buffers) is in the baseline. */
+	if (!stranger_shut(c, &d)) {
+		discarder_stop(&d);
+		return;
+	}
+	discarder_stop(&d);
+	cf_run_for(c, 100);
 	fds_before = cf_iut_open_fds(c);
+	rss_before = cf_iut_rss_kb(c);
 	for (int i = 0; i < LINGER_ROUNDS; i++) {
 		bool ok = stranger_shut(c, &d);
 
@@ -899,6 +912,14 @@ static void test_linger_discards(struct cf_ctx *c)
 		       "a lingering close ends with the socket closed: 300 strangers closed leave "
 		       "the IUT's descriptors as they were",
 		       "the IUT holds %d descriptors, %d before", fds_after, fds_before))
+		return;
+	/* Nor its memory: a closed connection is freed (a TLS object alone is tens of kB, so
+	 * 300 kept would be megabytes). */
+	rss_after = cf_iut_rss_kb(c);
+	if (rss_before >= 0 && rss_after >= 0 &&
+	    !cf_expect(c, rss_after < rss_before + RSS_SLACK_KB, "LINK-11",
+		       "300 strangers closed leave the IUT's memory as it was (within 2 MB)",
+		       "its resident memory grew from %ld to %ld kB", rss_before, rss_after))
 		return;
 	if (!stranger_shut(c, &d))
 		goto out;
@@ -1480,7 +1501,7 @@ const struct cf_test cf_tests_link[] = {
 	  "last FIN the last one sends 32 MB more, more than socket buffers hold: the IUT reads "
 	  "and discards them all within close_linger_ms, neither stalling the sender nor "
 	  "resetting the connection, then closes its socket though the stranger never closes; "
-	  "its descriptors stay as they were (3 s in cmd mode)" },
+	  "its descriptors and memory stay as they were (3 s in cmd mode)" },
 	{ "link.backlog-drains", "FLOOD-1", CF_NEEDS_CONFIG, test_backlog_drains,
 	  "10.2 MB forwarded toward a child that does not read (more than socket buffers hold) "
 	  "reach it once it reads again, with no other traffic to push them" },

@@ -662,6 +662,30 @@ static bool append_publish(struct cf_ctx *c, int tester, const char *key, size_t
 	return ok;
 }
 
+/* reader stops reading; then tester `from` (its peer p) publishes count items of value_len
+ * bytes, one write each, that the IUT forwards toward reader. */
+static bool publish_to_paused(struct cf_ctx *c, struct hn_peer *reader, int from,
+			      struct hn_peer *p, int count, size_t value_len, const char *prefix)
+{
+	struct ib_buf one = { 0 };
+	char key[48];
+	bool ok = true;
+
+	hn_peer_pause(reader, true);
+	for (int i = 0; ok && i < count; i++) {
+		ib_buf_reset(&one);
+		snprintf(key, sizeof key, "%s-%d", prefix, i);
+		ok = append_publish(c, from, key, value_len, &one);
+		if (ok && hn_peer_send_raw(p, one.ptr, one.len) != IB_OK) {
+			cf_harness_error(c, "a tester cannot send");
+			ok = false;
+		}
+		cf_run_for(c, 0);
+	}
+	ib_buf_free(&one);
+	return ok;
+}
+
 /* T1 reads nothing while the IUT floods it 10.2 MB of T2's frames; then T1 sends a PING (a
  * child never does: protocol_violation) and more frames behind it, in one write. The IUT
  * owes T1 the queued frames and the ERROR, and holds bytes from T1 it will not read: closing
@@ -680,16 +704,9 @@ static void test_error_reaches_busy_peer(struct cf_ctx *c)
 	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
 		goto out;
-	hn_peer_pause(t1, true);
-	for (int i = 0; i < LINGER_FRAMES; i++) {
-		ib_buf_reset(&one);
-		snprintf(key, sizeof key, "conform-linger-%d", i);
-		if (!append_publish(c, 2, key, LINGER_VALUE, &one) ||
-		    hn_peer_send_raw(t2, one.ptr, one.len) != IB_OK)
-			goto out;
-		cf_run_for(c, 0);
-	}
-		/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. Its
+	if (!publish_to_paused(c, t1, 2, t2, LINGER_FRAMES, LINGER_VALUE, "conform-linger"))
+		goto out;
+	/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. Its
 	 * answer says whether T1 is still a child: a queue bound below 4 x max_message (a
 	 * SHOULD of LINK-10) closes T1's link now, and this test needs the IUT to hold it. */
 	ib_buf_reset(&one);
@@ -975,31 +992,18 @@ static bool backlog_received(void *arg)
  * (not when its socket can take more) leaves the rest of its queue unsent. */
 static void test_backlog_drains(struct cf_ctx *c)
 {
-	struct ib_buf one = { 0 };
+	/* No PING for a minute: nothing but the backlog itself may push the backlog. */
+	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
 	struct hn_peer *t0, *t1;
 	const struct hn_got *err;
 	struct backlog b;
 	uint16_t status;
-	char key[48];
-
-	/* No PING for a minute: nothing but the backlog itself may push the backlog. */
-	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
 
 	if (!cf_iut_start(c, &o) || !(t0 = cf_peer(c, 0)) || !cf_link_child(c, t0) ||
 	    !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1))
 		goto out;
-	hn_peer_pause(t1, true);
-	for (int i = 0; i < BACKLOG_FRAMES; i++) {
-		ib_buf_reset(&one);
-		snprintf(key, sizeof key, "conform-backlog-%d", i);
-		if (!append_publish(c, 0, key, BACKLOG_VALUE, &one) ||
-		    hn_peer_send_raw(t0, one.ptr, one.len) != IB_OK) {
-			if (cf_ok(c))
-				cf_harness_error(c, "a tester cannot send");
-			goto out;
-		}
-		cf_run_for(c, 0);
-	}
+	if (!publish_to_paused(c, t1, 0, t0, BACKLOG_FRAMES, BACKLOG_VALUE, "conform-backlog"))
+		goto out;
 	/* The round trip: the IUT took every PUBLISH, and queued it toward T1, before this. */
 	if (!cf_command(c, t0, NULL, "ib.ping", NULL, 0, &status, NULL))
 		goto out;
@@ -1026,7 +1030,7 @@ static void test_backlog_drains(struct cf_ctx *c)
 		  BACKLOG_DRAIN_MS, err ? "; then ERROR " : "",
 		  err ? ib_error_code_name(err->error_code) : "");
 out:
-	ib_buf_free(&one);
+	return;
 }
 
 /* ---- LINK-2: a bounded write queue ---------------------------------------------------------- */

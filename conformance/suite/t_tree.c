@@ -2168,9 +2168,25 @@ static void test_parent_name_first_address(struct cf_ctx *c)
  * listens, in the same attempt. */
 #define NAME_CONNECT_TIMEOUT_MS 10000u
 
+/* name: "label:port", where label is a host name this test's resolver gives as ::1 first,
+ * then 127.0.0.1 (NOT-APPLICABLE, false, where the suite cannot set one up). */
+static bool v6_then_v4_name(struct cf_ctx *c, const char *label, uint16_t port,
+			    char name[IB_MAX_ADDR])
+{
+	char hosts[2 * IB_MAX_ADDR], why[300];
+
+	snprintf(hosts, sizeof hosts, "::1 %s\n127.0.0.1 %s\n", label, label);
+	if (!cf_private_hosts(c, hosts, why, sizeof why)) {
+		cf_not_applicable(c, "%s", why);
+		return false;
+	}
+	snprintf(name, IB_MAX_ADDR, "%s:%u", label, port);
+	return true;
+}
+
 static void test_parent_name_next_after_timeout(struct cf_ctx *c)
 {
-	char addr[IB_MAX_ADDR], hole[IB_MAX_ADDR], name[IB_MAX_ADDR], why[300];
+	char addr[IB_MAX_ADDR], hole[IB_MAX_ADDR], name[IB_MAX_ADDR];
 	int fds[CF_HOLE_FILL + 1] = { -1, -1, -1, -1 }, syn_before;
 	struct cf_iut_opts o;
 	struct hn_peer *p;
@@ -2182,12 +2198,8 @@ static void test_parent_name_next_after_timeout(struct cf_ctx *c)
 		cf_not_applicable(c, "cannot make [::1]:%u drop TCP connects", addr_port(addr));
 		goto out;
 	}
-	if (!cf_private_hosts(c, "::1 interbot-conform-slow\n"
-				 "127.0.0.1 interbot-conform-slow\n", why, sizeof why)) {
-		cf_not_applicable(c, "%s", why);
+	if (!v6_then_v4_name(c, "interbot-conform-slow", addr_port(addr), name))
 		goto out;
-	}
-	snprintf(name, sizeof name, "interbot-conform-slow:%u", addr_port(addr));
 	o.parents[o.nparents++] = name;
 	syn_before = cf_syn_sent_to(addr_port(addr), true);
 	if (!cf_iut_start(c, &o))
@@ -2221,7 +2233,6 @@ static void test_parent_name_all_time_out(struct cf_ctx *c)
 	uint32_t within = 2 * NAME_CONNECT_TIMEOUT_MS + TREE_WAIT_MS;
 	struct cf_iut_opts o;
 	struct hn_peer *p;
-	char why[300];
 
 	tree_opts(&o);
 	if (!cf_black_hole(c, fds6, "::1", 0, hole6) ||
@@ -2229,12 +2240,8 @@ static void test_parent_name_all_time_out(struct cf_ctx *c)
 		cf_not_applicable(c, "cannot make [::1] and 127.0.0.1 drop TCP connects on one port");
 		goto out;
 	}
-	if (!cf_private_hosts(c, "::1 interbot-conform-void\n"
-				 "127.0.0.1 interbot-conform-void\n", why, sizeof why)) {
-		cf_not_applicable(c, "%s", why);
+	if (!v6_then_v4_name(c, "interbot-conform-void", addr_port(hole6), name))
 		goto out;
-	}
-	snprintf(name, sizeof name, "interbot-conform-void:%u", addr_port(hole6));
 	o.parents[o.nparents++] = name;
 	if (!(p = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o))
 		goto out;

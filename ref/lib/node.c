@@ -104,20 +104,23 @@ void node_log_every(struct ib_node *n, enum ib_log_level level, enum ib_counter 
 
 	if (!n->log_fn || level > n->log_level)
 		return;
-	if (r->logged && now - r->last_us < IB_LOG_INTERVAL_US) {
+	if (!r->started || now - r->window_us >= IB_LOG_INTERVAL_US) {
+		r->started = true;
+		r->window_us = now;
+		r->lines = 0;
+	}
+	if (r->lines >= IB_LOG_BURST) {
 		r->suppressed++;
 		return;
 	}
+	r->lines++;
 	va_start(ap, fmt);
 	format_line(n, line, sizeof line, fmt, ap);
 	va_end(ap);
 	used = strlen(line);
 	if (r->suppressed)
-		snprintf(line + used, sizeof line - used, " (and %llu more in the last %llu s)",
-			 (unsigned long long)r->suppressed,
-			 (unsigned long long)((now - r->last_us) / 1000000));
-	r->logged = true;
-	r->last_us = now;
+		snprintf(line + used, sizeof line - used, " (and %llu more like it left out before)",
+			 (unsigned long long)r->suppressed);
 	r->suppressed = 0;
 	n->log_fn(n->log_ctx, level, line);
 }

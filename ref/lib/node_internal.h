@@ -22,8 +22,9 @@
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u
 #define IB_MAX_PENDING_LINKS 128u                       /* [LINK-14] max_pending */
-#define IB_MAX_PENDING_PER_SOURCE 8u
-#define IB_LOG_INTERVAL_US (10ull * 1000000ull)          /* a repeated event: one line per 10 s */                    /* [LINK-15] max_pending_per_source */
+#define IB_MAX_PENDING_PER_SOURCE 8u                    /* [LINK-15] max_pending_per_source */
+#define IB_LOG_INTERVAL_US (10ull * 1000000ull)         /* a repeated event: at most */
+#define IB_LOG_BURST 10u                                /* ... this many lines per interval */
 #define IB_LINGER_US (2ull * 1000000ull)                /* [LINK-11] close_linger_ms */
 #define IB_MAX_LINGERING 256u                           /* closed, still delivering */
 #define IB_MAX_LISTEN 8u                                /* addresses of a `listen` name */
@@ -201,9 +202,10 @@ struct ib_node {
 
 	uint64_t counters[IB_CNT__COUNT];
 	struct node_log_rate {
-		bool logged;
-		uint64_t last_us;
-		uint64_t suppressed;
+		bool started;
+		uint64_t window_us;         /* when the current interval began */
+		unsigned lines;             /* written in it */
+		uint64_t suppressed;        /* left out since the last line */
 	} log_rate[IB_CNT__COUNT];
 	ib_log_fn log_fn;
 	void *log_ctx;
@@ -227,7 +229,7 @@ struct ib_node {
 
 /* node.c */
 /* node_log for an event that can repeat at a peer's pace: at most one line per counter c
- * each IB_LOG_INTERVAL_US, the next one saying how many were left out. */
+ * each IB_LOG_INTERVAL_US (IB_LOG_BURST of them), the next one saying how many were left out. */
 void node_log_every(struct ib_node *n, enum ib_log_level level, enum ib_counter c,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void node_log(const struct ib_node *n, enum ib_log_level level, const char *fmt, ...)

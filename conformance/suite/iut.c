@@ -217,7 +217,7 @@ static bool put_files(struct cf_ctx *c, const struct cf_iut_file *files, size_t 
 	return ok;
 }
 
-/* DIR/identity.key, .crt, .pub, authorized/, store/, node.conf. */
+/* DIR/identity.key, .crt, authorized/, store/, node.conf. */
 static bool make_node_dir(struct cf_ctx *c)
 {
 	char path[800];
@@ -234,8 +234,8 @@ static bool make_node_dir(struct cf_ctx *c)
 	ok = ok && ib_identity_save(c->w->iut_identity, path) == IB_OK;
 	snprintf(path, sizeof path, "%s/identity.crt", c->iut_dir);
 	ok = ok && ib_identity_write_cert(c->w->iut_identity, path, "iut") == IB_OK;
-	snprintf(path, sizeof path, "%s/identity.pub", c->iut_dir);
-	ok = ok && ib_pubkey_save(ib_identity_pubkey(c->w->iut_identity), path) == IB_OK;
+	/* No identity.pub: [IFACE-1] the node does not read it (section 19.1 calls it optional,
+	 * for owners), so the directory every test gives the IUT goes without. */
 	ok = ok && write_authorized(c, c->iut_opts.untrusted_testers, c->iut_opts.untrusted_refs);
 	return ok && write_conf(c) && put_files(c, c->iut_opts.files, c->iut_opts.nfiles);
 }

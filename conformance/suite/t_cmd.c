@@ -149,8 +149,8 @@ out:
 	ib_buf_free(&out);
 }
 
-/* [CMD-2] [CMD-5] With the spec's default list (no ib.publish), ib.publish and an unlisted
- * name are denied, and ib.publish does not run: nothing is stored, nothing is flooded. */
+/* [CMD-2] [CMD-5] With the spec's default list (no ib.publish), ib.publish and unlisted
+ * names (one a prefix of ib.ping, one with ib.ping as its prefix) are denied, and ib.publish does not run: nothing is stored, nothing is flooded. */
 static void test_denied(struct cf_ctx *c)
 {
 	struct cf_iut_opts o = { .commands = CMD_DEFAULT_LIST };
@@ -163,6 +163,9 @@ static void test_denied(struct cf_ctx *c)
 	    !cf_link_child(c, p) || !cf_link_child(c, watcher) ||
 	    !status_is(c, p, "ib.publish", pub, 2, IB_STATUS_DENIED, "CMD-5") ||
 	    !status_is(c, p, "x.not-listed", NULL, 0, IB_STATUS_DENIED, "CMD-2") ||
+	    /* A prefix of a listed name, and a listed name with more after it: other names. */
+	    !status_is(c, p, "ib.pin", NULL, 0, IB_STATUS_DENIED, "CMD-2") ||
+	    !status_is(c, p, "ib.pingg", NULL, 0, IB_STATUS_DENIED, "CMD-2") ||
 	    !cf_command(c, p, NULL, "ib.get", pub, 1, &status, NULL))
 		return;
 	if (!cf_expect(c, status == IB_STATUS_NOT_FOUND, "CMD-5",
@@ -302,8 +305,13 @@ static void test_fresh_bounds(struct cf_ctx *c)
 		{ 3, false, true, CMD_FRESHNESS_US - CMD_NEAR_US, "299.1 s old" },
 		{ 4, true, true, CMD_FRESHNESS_US, "exactly 300 s ahead" },
 		{ 5, true, false, CMD_FRESHNESS_US + CMD_NEAR_US, "300.9 s ahead" },
+		/* Only where the IUT reads this host's clock (not addr mode): the time the
+		 * frame takes to arrive only makes it older, so no delay can make it fresh;
+		 * a node that counts whole milliseconds takes it. */
+		{ 6, false, false, CMD_FRESHNESS_US + 1, "300.000001 s old" },
 	};
-	const size_t n = sizeof probes / sizeof probes[0];
+	/* The last probe needs the IUT on this host's clock: not in addr mode. */
+	const size_t n = sizeof probes / sizeof probes[0] - (cf_mode(c) == CF_MODE_ADDR);
 	uint64_t base = cf_rand(c);
 	struct hn_peer *p;
 	uint16_t status;

@@ -832,6 +832,38 @@ out:
 	election_free(&e);
 }
 
+/* [ELECT-7] While an election of a key is open, an OFFER of that key under another query_id
+ * (a stale one, or one the holder made up) does not count for it: T2 offers a newer version
+ * under a query_id the IUT never sent, T1 the older under the election's; only T1 gets the
+ * SELECT. A node that matches offers by key (or takes any query_id while one election of
+ * the key runs) selects T2. */
+static void test_offer_other_query(struct cf_ctx *c)
+{
+	const char *key = "elect.other-query";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	const int want[] = { 0 };
+	struct election e;
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 2, "offered under the query_id", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 9, "offered under another", &e.h[1].frame))
+		goto out;
+	e.asker = e.h[0].p;
+	if (!election_start(&e) ||
+	    !send_offer(c, e.h[1].p, e.query_id ^ 0x5a5a5a5a5a5a5a5aull, key, 9,
+			ib_identity_id(writer)) ||
+	    !offer(&e, 0, 2, ib_identity_id(writer)) ||
+	    !election_finish(&e) ||
+	    !expect_selected(&e, want, 1, "ELECT-7",
+			     "an OFFER of the same key under another query_id is ignored: only "
+			     "the holder that offered under the election's query_id is selected"))
+		goto out;
+	expect_answer(&e, &e.h[0].frame, "ELECT-7",
+		      "ib.fetch answers the frame offered under the election's query_id", "");
+out:
+	election_free(&e);
+}
+
 /* [DATA-2] [ELECT-5] A node restarted with an empty store gets its item back with ib.fetch
  * from a tester that still holds it. */
 static void test_refetch_after_empty_restart(struct cf_ctx *c)
@@ -1424,6 +1456,9 @@ const struct cf_test cf_tests_elect[] = {
 	  "and SELECT the next holder" },
 	{ "elect.late", "ELECT-7", CF_NEEDS_CONFIG, test_late,
 	  "ignore OFFER and TRANSFER for a finished or unknown query_id" },
+	{ "elect.offer-other-query", "ELECT-7", CF_NEEDS_CONFIG, test_offer_other_query,
+	  "an OFFER of the key of an open election, under another query_id, is not counted: the "
+	  "holder that offered under the election's query_id is selected" },
 	{ "elect.refetch-after-empty-restart", "DATA-2 ELECT-5",
 	  CF_NEEDS_CONFIG | CF_NEEDS_RESTART, test_refetch_after_empty_restart,
 	  "after a restart with an empty store, ib.fetch gets the item back from a holder and "

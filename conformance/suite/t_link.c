@@ -1445,16 +1445,24 @@ static void test_shutdown_parent(struct cf_ctx *c)
 	struct hn_peer *parent, *child;
 	char addr[IB_MAX_ADDR];
 	uint16_t status;
+	size_t mark;
 
 	if (!cf_iut_start_toward(c, &o, 0, &parent, addr) || !cf_accept_child(c, parent, NULL, 0))
 		return;
 	hn_peer_unlisten(parent);
 	/* Its answer shows that the IUT took the parent's HELLO: the link to T0 is open. */
 	if (!cf_command(c, parent, NULL, "ib.ping", NULL, 0, &status, NULL) ||
-	    !(child = cf_peer(c, 1)) || !cf_link_child(c, child) || !cf_iut_stop(c))
+	    !(child = cf_peer(c, 1)) || !cf_link_child(c, child))
 		return;
-	if (cf_wait_closed(c, parent, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS))
-		cf_wait_closed(c, child, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS);
+	cf_run_for(c, 100);
+	mark = hn_peer_received(child);
+	if (!cf_iut_stop(c) ||
+	    !cf_wait_closed(c, parent, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS) ||
+	    !cf_wait_closed(c, child, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS))
+		return;
+	/* [LINK-13] Leaving its parent does not make it a root that tells its child so: a
+	 * node that closed the parent link first would send the child PATH [IUT]. */
+	only_goodbye_since(c, child, mark, "T1 (its child)");
 }
 
 const struct cf_test cf_tests_link[] = {
@@ -1532,9 +1540,9 @@ const struct cf_test cf_tests_link[] = {
 	  test_shutdown_hello_wait,
 	  "A stopping IUT sends ERROR shutting_down to a tester in HELLO-WAIT too, and its two "
 	  "linked children get nothing else (no PARTED of the other, ANNOUNCE or PATH) first" },
-	{ "link.shutdown-parent", "LINK-8", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
+	{ "link.shutdown-parent", "LINK-8 LINK-13", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_shutdown_parent,
-	  "A stopping IUT that has a parent and a child sends ERROR shutting_down to both: the "
-	  "parent is told too" },
+	  "A stopping IUT that has a parent and a child sends ERROR shutting_down to both (the "
+	  "parent is told too), and its child nothing before it (no PATH for losing the parent)" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

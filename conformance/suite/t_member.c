@@ -2,11 +2,13 @@
  * key, a reload revokes removed keys at once (links and frames), and a failed reload changes
  * nothing. */
 #include "cf.h"
+#include "probe.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #define MB_WAIT_MS 2000u
 #define MB_HANDSHAKE_END_MS 200u
@@ -157,6 +159,30 @@ static bool link_refused(struct cf_ctx *c, struct hn_peer *p, const char *req)
 			 "the IUT answered its HELLO");
 }
 
+/* [MEMBER-4] A removed key comes back: the IUT refuses it in the TLS handshake itself, with
+ * alert bad_certificate, as a key never authorized ([TLS-4], [TLS-8]). A node whose TLS
+ * layer still pins against the keyring it had before the reload lets the handshake
+ * complete, and refuses (if at all) only at HELLO. */
+static void refused_in_handshake(struct cf_ctx *c, int tester)
+{
+	struct tls_probe_opts o = { .cert = TLS_PROBE_CERT_ED25519,
+				    .id = cf_tester_identity(c, tester) };
+	struct tls_probe *p = NULL;
+	char err[128];
+
+	if (tls_probe_start(&p, cf_loop(c), cf_iut_host(c), cf_iut_port(c), &o, err) != IB_OK) {
+		cf_harness_error(c, "TLS prober: %s", err);
+		return;
+	}
+	cf_run_until(c, tls_probe_ended, p, MB_WAIT_MS);
+	cf_expect(c, tls_probe_alert(p) == SSL_AD_BAD_CERTIFICATE, "MEMBER-4",
+		  "the IUT refuses a removed key in the TLS handshake, with alert bad_certificate "
+		  "(42), as a key never authorized",
+		  "%s%s", tls_probe_handshaken(p) ? "the handshake completed; " : "",
+		  tls_probe_closed(p) ? tls_probe_failure(p) : "the connection stayed open");
+	tls_probe_free(p);
+}
+
 /* [MEMBER-1] authorized/ without T5: keys_digest covers exactly the other suite keys and the
  * IUT's own; T5's frames are dropped although T5's key is known to the rest of the tree. */
 static void test_keyring_is_authorized(struct cf_ctx *c)
@@ -188,9 +214,29 @@ static void test_revoke(struct cf_ctx *c)
 		       "only the removed key's link is closed", "another tester's link closed") ||
 	    !origin_dropped(c, p, watcher, cf_tester_identity(c, 1), "member.by-t1", "MEMBER-2") ||
 	    !digest_is(c, p, 1u << 1, "MEMBER-1", "keys_digest no longer covers the removed key") ||
-	    !(again = cf_peer(c, 1)))
+	    !(again = cf_peer(c, 1)) || !link_refused(c, again, "MEMBER-4"))
 		return;
-	link_refused(c, again, "MEMBER-4");
+	refused_in_handshake(c, 1);
+}
+
+/* [MEMBER-2] The link to the IUT's parent is a link like any other: a reload that removes the
+ * parent's key (T1) closes it at once with `revoked`. A node that revokes only the links its
+ * children made keeps T1 as its parent. */
+static void test_revoke_parent(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *parent, *child;
+
+	if (!cf_iut_start_toward(c, &o, 1, &parent, addr) || !cf_accept_child(c, parent, NULL, 0) ||
+	    !(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
+	hn_peer_unlisten(parent);
+	if (!cf_iut_reload(c, 1u << 1, 0) ||
+	    !cf_wait_closed(c, parent, IB_EC_REVOKED, "MEMBER-2", MB_WAIT_MS))
+		return;
+	cf_expect(c, !hn_peer_closed(child), "MEMBER-2", "only the removed key's link is closed",
+		  "T0's link (a child) closed too");
 }
 
 /* [MEMBER-5] T1 has finished TLS but not sent HELLO (its connection is in HELLO-WAIT at the
@@ -459,7 +505,10 @@ const struct cf_test cf_tests_member[] = {
 	  "drop frames of other origins" },
 	{ "member.revoke", "MEMBER-1 MEMBER-2 MEMBER-4", CF_NEEDS_RELOAD, test_revoke,
 	  "on reload close the links of removed keys with ERROR revoked, drop their frames, and "
-	  "refuse them when they connect again" },
+	  "refuse them in the TLS handshake (bad_certificate) when they connect again" },
+	{ "member.revoke-parent", "MEMBER-2", CF_NEEDS_RELOAD, test_revoke_parent,
+	  "on reload close the link to the parent too, with ERROR revoked, when its key is "
+	  "removed" },
 	{ "member.revoke-in-hello-wait", "MEMBER-5 MEMBER-2", CF_NEEDS_RELOAD,
 	  test_revoke_in_hello_wait,
 	  "on reload also close, with ERROR revoked, a removed key's connection that has not "

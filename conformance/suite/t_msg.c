@@ -123,6 +123,10 @@ static bool header_case(int n, size_t *at, uint8_t *value, size_t *cut, const ch
 		{ 1, 0x80, 0, "MSG-3", "a PUBLISH body under reserved type 0x80" },
 		{ 1, 0xff, 0, "MSG-3", "a PUBLISH body under reserved type 0xff" },
 		{ 0, 1, 27, "MSG-2", "the first 27 bytes of a PUBLISH (shorter than its header)" },
+		/* An unknown end-to-end type has no body to fail: a node that reads the 27
+		 * bytes as a header padded with zeros (dest's last byte is 0 anyway) floods it. */
+		{ 1, 0x40, 27, "MSG-2", "the first 27 bytes of a message of unknown end-to-end "
+		  "type 0x40 (shorter than its header)" },
 	};
 
 	if (n < 0 || (size_t)n >= sizeof cases / sizeof cases[0])

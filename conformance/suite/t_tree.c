@@ -766,6 +766,10 @@ static void test_path_updates(struct cf_ctx *c)
 				 "its child"))
 			return;
 	}
+	if (!cf_expect(c, hn_peer_count(parent, IB_MSG_PATH) == 0, "LINK-17",
+		       "the IUT sends PATH to its children only: its parent receives none",
+		       "the parent received %zu PATH", hn_peer_count(parent, IB_MSG_PATH)))
+		return;
 	/* The parent's new path holds the IUT: a loop. */
 	mark = hn_peer_received(child);
 	{
@@ -782,30 +786,58 @@ static void test_path_updates(struct cf_ctx *c)
 		  "the IUT closed the child's link");
 }
 
-/* [TREE-7] A PATH of 255 ids from the parent would make the IUT's path 256 long. */
+/* Whether p's last PATH holds n ids. */
+static bool last_path_holds(struct hn_peer *p, size_t n)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = hn_peer_received(p); i-- > 0;)
+		if (hn_peer_got(p, i)->type == IB_MSG_PATH)
+			return cf_got_msg(p, i, &f, &m) && m.u.path.count == n;
+	return false;
+}
+
+/* [TREE-7] A PATH of 254 ids from the parent makes the IUT's path 255 long, the longest
+ * there is: taken, and sent on to its child. One of 255 ids would make it 256 long: a loop. */
 static void test_path_too_long(struct cf_ctx *c)
 {
 	static uint8_t ids[255 * IB_ID_LEN];
 	char addr[IB_MAX_ADDR];
-	struct hn_peer *parent;
+	struct hn_peer *parent, *child;
 	struct cf_iut_opts o;
 	struct ib_msg m;
+	size_t paths;
 
 	tree_opts(&o);
 	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
 	    !cf_accept_child(c, parent, NULL, 0))
 		return;
 	hn_peer_unlisten(parent);
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
+		return;
 	/* Ids of no known node above, the parent last. */
 	for (size_t i = 0; i < sizeof ids; i++)
 		ids[i] = (uint8_t)cf_rand(c);
-	memcpy(ids + 254 * IB_ID_LEN, cf_tester_id(c, 1)->b, IB_ID_LEN);
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_PATH;
-	m.u.path = (struct ib_path){ 255, ids };
-	if (hn_peer_send(parent, &m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "cannot send PATH");
-		return;
+	for (unsigned count = 254; count <= 255; count++) {
+		memcpy(ids + (count - 1) * IB_ID_LEN, cf_tester_id(c, 1)->b, IB_ID_LEN);
+		memset(&m, 0, sizeof m);
+		m.h.type = IB_MSG_PATH;
+		m.u.path = (struct ib_path){ (uint8_t)count, ids };
+		paths = hn_peer_count(child, IB_MSG_PATH);
+		if (hn_peer_send(parent, &m, NULL, NULL, false, NULL) != IB_OK) {
+			cf_harness_error(c, "cannot send PATH");
+			return;
+		}
+		if (count == 255)
+			break;
+		if (!cf_wait_type(c, child, IB_MSG_PATH, paths + 1, TREE_WAIT_MS) ||
+		    !cf_expect(c, !hn_peer_closed(parent) && last_path_holds(child, 255), "TREE-7",
+			       "PATH of 254 ids: the IUT's path is 255 long, the longest allowed: "
+			       "taken, the parent kept, PATH of 255 ids to its child",
+			       "%s", hn_peer_closed(parent) ? "the IUT closed its parent link"
+							    : "the child's PATH is not 255 long"))
+			return;
 	}
 	cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS);
 }
@@ -860,6 +892,105 @@ static void test_parent_lost(struct cf_ctx *c)
 		  "second address: %s; parent link %s",
 		  untouched(second) ? "untouched" : "the IUT connected to it",
 		  hn_peer_closed(again) ? "closed" : "open");
+}
+
+/* [TREE-6] [TREE-8] The IUT's path shrinks from five entries to two (its parent T1 moved up
+ * to the root): the ids it held before (T6 among them) are no longer in its path, and T6 may
+ * now link as its child. A node that compares a child with more of its path than its length
+ * (what a longer path left behind) refuses T6 as a loop. */
+static void test_path_shrinks(struct cf_ctx *c)
+{
+	char addr[IB_MAX_ADDR];
+	struct hn_peer *parent, *child, *t6;
+	struct cf_iut_opts o;
+	ib_id above[3];
+	size_t mark;
+
+	above[0] = *cf_tester_id(c, 2);
+	above[1] = *cf_tester_id(c, 5);
+	above[2] = *cf_tester_id(c, 6);
+	tree_opts(&o);
+	if (!(parent = parent_peer(c, 1, &o, addr)) || !cf_iut_start(c, &o) ||
+	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, TREE_WAIT_MS))
+		return;
+	hn_peer_unlisten(parent);
+	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child) ||
+	    !cf_accept_child(c, parent, above, 3))
+		return;
+	mark = hn_peer_received(child);
+	{
+		const ib_id *sent[] = { cf_tester_id(c, 1) };
+		const ib_id *want[] = { cf_tester_id(c, 1), cf_iut_id(c) };
+
+		if (!send_path(c, parent, sent, 1) ||
+		    !expect_path(c, child, mark, want, 2, TREE_WAIT_MS, "TREE-6",
+				 "PATH [T1] from the parent: the IUT's path is [T1, IUT], sent on to "
+				 "its child"))
+			return;
+	}
+	if (!(t6 = cf_peer(c, 6)))
+		return;
+	cf_link_child(c, t6);
+}
+
+/* Either of two peers got the IUT's HELLO (or closed). */
+static bool either_got_hello(void *arg)
+{
+	struct hn_peer **pair = arg;
+
+	return got_hello(pair[0]) || got_hello(pair[1]);
+}
+
+/* [TREE-10] The parent the IUT loses is its second address (the first refused it): the new
+ * round starts from the first address again, not from the parent it lost. Both addresses
+ * listen again when the link ends, open longer than reconnect_max_ms (stable: the round
+ * starts at once, [TREE-14]) or not (after a wait): the first one must get the HELLO, the
+ * second nothing. A node that goes on from where it was tries the lost parent again. */
+static void second_parent_lost(struct cf_ctx *c, bool stable)
+{
+	char a0[IB_MAX_ADDR], a1[IB_MAX_ADDR];
+	struct hn_peer *first, *second, *pair[2];
+	struct cf_iut_opts o;
+	uint16_t port0, port1;
+
+	tree_opts(&o);
+	if (!(first = parent_peer(c, 1, &o, a0)) || !(second = parent_peer(c, 2, &o, a1)))
+		return;
+	port0 = addr_port(a0);
+	port1 = addr_port(a1);
+	hn_peer_unlisten(first);            /* the first address refuses: the IUT goes on */
+	if (!cf_iut_start(c, &o) || !cf_accept_child(c, second, NULL, 0))
+		return;
+	hn_peer_unlisten(second);
+	if (!(pair[0] = cf_peer(c, 1)) || hn_peer_listen(pair[0], &port0) != IB_OK ||
+	    !(pair[1] = cf_peer(c, 2)) || hn_peer_listen(pair[1], &port1) != IB_OK) {
+		cf_harness_error(c, "cannot listen again on %s and %s", a0, a1);
+		return;
+	}
+	if (stable)
+		cf_run_for(c, TREE_RECONNECT_MAX_MS + TREE_RECONNECT_MIN_MS);
+	if (!send_error(c, second, IB_EC_SHUTTING_DOWN))
+		return;
+	if (!cf_run_until(c, either_got_hello, pair, TREE_WAIT_MS) && !cf_ok(c))
+		return;
+	cf_expect(c, hn_peer_count(pair[0], IB_MSG_HELLO) == 1 && untouched(pair[1]), "TREE-10",
+		  stable ? "having lost the parent at its second address, a stable link, the IUT "
+			   "starts again at once from the first address of parents"
+			 : "having lost the parent at its second address soon after joining, the "
+			   "IUT waits, then starts again from the first address of parents",
+		  "first address: %zu HELLO; second address (the parent it lost): %s",
+		  hn_peer_count(pair[0], IB_MSG_HELLO),
+		  untouched(pair[1]) ? "untouched" : "the IUT connected to it");
+}
+
+static void test_second_parent_lost(struct cf_ctx *c)
+{
+	second_parent_lost(c, true);
+}
+
+static void test_second_parent_lost_early(struct cf_ctx *c)
+{
+	second_parent_lost(c, false);
 }
 
 /* ---- [TREE-9] simultaneous links ------------------------------------------------------------ */
@@ -2335,14 +2466,23 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.parent-is-own-child", "TREE-5 TREE-8", CF_NEEDS_CONFIG, test_parent_is_own_child,
 	  "as a client, close with duplicate_identity a parent whose identity is one of the "
 	  "IUT's children" },
-	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10", CF_NEEDS_CONFIG, test_path_updates,
+	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10 LINK-17", CF_NEEDS_CONFIG, test_path_updates,
 	  "send PATH to children on joining and on PATH from the parent; close a parent whose PATH "
 	  "holds the IUT (loop_detected) and become a root" },
 	{ "tree.path-too-long", "TREE-7", CF_NEEDS_CONFIG, test_path_too_long,
-	  "close with loop_detected a parent whose PATH (255 ids) would make the IUT's path "
-	  "longer than 255" },
+	  "take a PATH of 254 ids (a path of 255, the longest), and close with loop_detected a "
+	  "parent whose PATH (255 ids) would make the IUT's path longer than 255" },
 	{ "tree.parent-lost", "TREE-10 TREE-11", CF_NEEDS_CONFIG, test_parent_lost,
 	  "on losing the parent: root at once, PATH to children, retry from the first address" },
+	{ "tree.path-shrinks", "TREE-6 TREE-8", CF_NEEDS_CONFIG, test_path_shrinks,
+	  "after the path shrinks from five ids to two, a tester that was in the old path links "
+	  "as a child" },
+	{ "tree.second-parent-lost", "TREE-10", CF_NEEDS_CONFIG, test_second_parent_lost,
+	  "having lost the parent at the second address of parents, start again from the first" },
+	{ "tree.second-parent-lost-early", "TREE-10 TREE-14", CF_NEEDS_CONFIG,
+	  test_second_parent_lost_early,
+	  "having lost the parent at the second address soon after joining, wait, then start "
+	  "again from the first" },
 	{ "tree.mutual-join", "TREE-9", CF_NEEDS_CONFIG, test_mutual_join,
 	  "when X links as a child while the IUT's HELLO to X is pending, keep the link whose "
 	  "client has the smaller id, close the other with duplicate_identity" },

@@ -282,7 +282,6 @@ bool tree_path_has(const struct ib_node *n, const ib_id *id);
 bool tree_path_repeats(const struct ib_node *n, const struct ib_path *p);
 /* [TREE-16] closes every connection the node accepted, with no_children_accepted. */
 void tree_close_accepted(struct ib_node *n, const char *reason);
-void tree_send_path(struct ib_node *n, struct ib_link *only);
 void tree_parents_changed(struct ib_node *n);
 
 /* keepalive.c */

@@ -45,12 +45,14 @@ bool tree_path_repeats(const struct ib_node *n, const struct ib_path *p)
 	return false;
 }
 
-void tree_send_path(struct ib_node *n, struct ib_link *only)
+/* [TREE-6] PATH goes to the open children only: the parent has its own path, and a child
+ * in HELLO-WAIT learns the path from the HELLO answering its own ([LINK-17], [LINK-1]). */
+static void send_path_to_children(struct ib_node *n)
 {
 	for (struct ib_link *l = n->links; l; l = l->next) {
 		struct ib_msg m;
 
-		if ((only && l != only) || !link_open(l) || !node_is_child(n, l))
+		if (!link_open(l) || !node_is_child(n, l))
 			continue;
 		memset(&m, 0, sizeof m);
 		m.h.type = IB_MSG_PATH;
@@ -66,7 +68,7 @@ static void set_path(struct ib_node *n, const ib_id *above, unsigned count)
 		memmove(n->path, above, (size_t)count * sizeof *above);
 	n->path[count] = *ib_node_id(n);
 	n->path_len = (uint8_t)(count + 1);
-	tree_send_path(n, NULL);
+	send_path_to_children(n);
 }
 
 static void retry_fired(struct ib_loop *loop, void *arg)

@@ -111,6 +111,7 @@ static void test_pending_many_sources(struct cf_ctx *c)
 	int fds[MANY_SOURCES];
 	struct hn_peer *t1;
 	size_t held = 0, first_held = MANY_SOURCES, last_closed = 0;
+	int fds_before, fds_after;
 
 	for (size_t i = 0; i < MANY_SOURCES; i++)
 		fds[i] = -1;
@@ -118,7 +119,10 @@ static void test_pending_many_sources(struct cf_ctx *c)
 		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
 		return;
 	}
-	if (!cf_iut_start(c, NULL) || !idle_connections(c, NULL, fds, MANY_SOURCES))
+	if (!cf_iut_start(c, NULL))
+		goto out;
+	fds_before = cf_iut_open_fds(c);
+	if (!idle_connections(c, NULL, fds, MANY_SOURCES))
 		goto out;
 	for (size_t i = 0; i < MANY_SOURCES; i++) {
 		if (closed_by_iut(fds[i])) {
@@ -138,9 +142,19 @@ static void test_pending_many_sources(struct cf_ctx *c)
 		       "it closed connection %zu (of 450, in the order made) and holds connection "
 		       "%zu", last_closed, first_held + 1))
 		goto out;
-	if (!(t1 = cf_peer(c, 1)))
+	if (!(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1))
 		goto out;
-	cf_link_child(c, t1);
+	/* [LINK-18] The flood ends: every connection the IUT closed, lingering or not (more
+	 * than a node may keep lingering at once), and every one it held, is given back. */
+	close_all(fds, MANY_SOURCES);
+	cf_run_for(c, SETTLE_MS);
+	fds_after = cf_iut_open_fds(c);
+	if (fds_before >= 0 && fds_after >= 0)
+		cf_expect(c, fds_after <= fds_before + 1, "LINK-18",
+			  "once the 450 strangers have closed, the IUT holds the descriptors it held "
+			  "before them (and T1's link)",
+			  "it holds %d descriptors, %d before", fds_after, fds_before);
+	return;
 out:
 	close_all(fds, MANY_SOURCES);
 }
@@ -220,9 +234,10 @@ const struct cf_test cf_tests_hostile[] = {
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
 	  "(max_pending_per_source), closes the rest at once, and a member from another address "
 	  "links" },
-	{ "hostile.pending-many-sources", "LINK-14 LINK-16", 0, test_pending_many_sources,
+	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18", 0, test_pending_many_sources,
 	  "450 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "
-	  "them (max_pending), the ones it closed are the oldest, and a member still links" },
+	  "them (max_pending), the ones it closed are the oldest, a member still links, and once "
+	  "they close the IUT's descriptors are what they were" },
 	{ "hostile.come-and-go", "LINK-18", 0, test_come_and_go,
 	  "Members link and leave, and strangers fail their TLS handshake, 200 times each: the "
 	  "IUT's descriptors come back to what they were, and its memory stays within 2 MB" },

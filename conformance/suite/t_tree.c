@@ -486,11 +486,12 @@ out:
 
 /* ---- [TREE-2] a root retries with backoff ------------------------------------------------ */
 
-/* Gap k (after k failed rounds) must lie in [d/2, d], d = min(min * 2^k, max), with slack
- * for real time: the IUT's timers fire late, never early. */
-static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp)
+/* Gap k (after k failed rounds) must lie in [d/2, d], d = min(min_ms * 2^k, max_ms), with
+ * slack for real time: the IUT's timers fire late, never early. */
+static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp, uint64_t min_ms,
+		       uint64_t max_ms, const char *req, const char *expected)
 {
-	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150, delay = TREE_RECONNECT_MIN_MS;
+	uint64_t slack = cf_mode(c) == CF_MODE_SELF ? 5 : 150, delay = min_ms;
 	char gaps[256];
 	size_t used = 0;
 	bool ok = true;
@@ -502,12 +503,9 @@ static bool check_gaps(struct cf_ctx *c, const struct closing_parent *cp)
 					 (unsigned long long)gap);
 		if (gap + 5 < delay / 2 || gap > delay + slack)
 			ok = false;
-		delay = delay * 2 > TREE_RECONNECT_MAX_MS ? TREE_RECONNECT_MAX_MS : delay * 2;
+		delay = delay * 2 > max_ms ? max_ms : delay * 2;
 	}
-	return cf_expect(c, ok, "TREE-2",
-			 "waits between rounds in [d/2, d], d doubling from reconnect_min_ms=100 "
-			 "to reconnect_max_ms=400 (100,200,400,400...)",
-			 "gaps between connection attempts (ms): %s", gaps);
+	return cf_expect(c, ok, req, expected, "gaps between connection attempts (ms): %s", gaps);
 }
 
 /* [TREE-13] each wait drawn uniformly in [d/2, d]: eleven waits at the cap (d = 400) spread
@@ -557,8 +555,39 @@ static void test_root_backoff(struct cf_ctx *c)
 	if (!cf_wait(c, enough_attempts, &cp, 100 + 200 + 11 * 400 + TREE_WAIT_MS,
 		     "14 connection attempts to a refusing parent"))
 		goto out;
-	if (check_gaps(c, &cp))
+	if (check_gaps(c, &cp, TREE_RECONNECT_MIN_MS, TREE_RECONNECT_MAX_MS, "TREE-2",
+		       "waits between rounds in [d/2, d], d doubling from reconnect_min_ms=100 to "
+		       "reconnect_max_ms=400 (100,200,400,400...)"))
 		check_jitter(c, &cp);
+out:
+	closing_parent_close(&cp);
+}
+
+/* reconnect_min_ms just under reconnect_max_ms: the first doubling overshoots the cap. */
+#define CAP_MIN_MS 390u
+
+/* [TREE-13] reconnect_min_ms = 390, reconnect_max_ms = 400: the delay doubles to 780, which
+ * the cap brings back to 400. Thirteen waits: 390, then 400 each, in [d/2, d]. A node that
+ * does not cap a doubling that overshoots waits up to 780 ms (more than 550, the bound with
+ * slack, 6 times in 10). */
+static void test_backoff_cap(struct cf_ctx *c)
+{
+	struct closing_parent cp;
+	char addr[IB_MAX_ADDR];
+	struct cf_iut_opts o;
+
+	tree_opts(&o);
+	o.reconnect_min_ms = CAP_MIN_MS;
+	if (!closing_parent_open(c, &cp, addr))
+		return;
+	o.parents[o.nparents++] = addr;
+	if (!cf_iut_start(c, &o) ||
+	    !cf_wait(c, enough_attempts, &cp, CAP_MIN_MS + 12 * TREE_RECONNECT_MAX_MS + TREE_WAIT_MS,
+		     "14 connection attempts to a refusing parent"))
+		goto out;
+	check_gaps(c, &cp, CAP_MIN_MS, TREE_RECONNECT_MAX_MS, "TREE-13",
+		   "waits between rounds in [d/2, d], d = reconnect_min_ms = 390, then the double "
+		   "(780) cut to reconnect_max_ms = 400");
 out:
 	closing_parent_close(&cp);
 }
@@ -2449,6 +2478,9 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.root-backoff", "TREE-2 TREE-13", CF_NEEDS_CONFIG, test_root_backoff,
 	  "with no parent accepting, be a root that accepts children and retry with exponential "
 	  "backoff between reconnect_min_ms and reconnect_max_ms, each wait drawn with jitter" },
+	{ "tree.backoff-cap", "TREE-13", CF_NEEDS_CONFIG, test_backoff_cap,
+	  "with reconnect_min_ms 390 and reconnect_max_ms 400, the doubled delay (780) is cut "
+	  "to 400: every wait within [d/2, d]" },
 	{ "tree.client-mode", "TREE-3", CF_NEEDS_CONFIG, test_client_mode,
 	  "mode = client: accept children as a root, close them with no_children_accepted on "
 	  "joining, refuse new ones while it has a parent" },

@@ -196,16 +196,45 @@ static void test_standard_and_unknown(struct cf_ctx *c)
 	status_is(c, p, "x.nonesuch", NULL, 0, IB_STATUS_UNKNOWN, "CMD-3");
 }
 
-/* [CMD-4] Wrong counts for each standard command, and an args list that does not decode. */
+/* ib.get with args bytes that are no list of items (relays do not look inside args, 7.10:
+ * the message is valid, the list is not): bad_args. */
+static bool raw_args_bad(struct cf_ctx *c, struct hn_peer *p, const uint8_t *args, size_t len,
+			 const char *what)
+{
+	struct result_wait rw = { p, cf_rand(c) };
+	struct ib_frame f;
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.h.dest = *cf_iut_id(c);
+	m.u.command.cmd_id = rw.cmd_id;
+	m.u.command.name = (struct ib_slice){ (const uint8_t *)"ib.get", 6 };
+	m.u.command.args = (struct ib_slice){ args, len };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send COMMAND");
+		return false;
+	}
+	if (!cf_wait(c, has_result, &rw, 5000, "a RESULT answers ib.get with undecodable args"))
+		return false;
+	for (size_t i = 0; i < hn_peer_received(p); i++)
+		if (hn_peer_got(p, i)->type == IB_MSG_RESULT && cf_got_msg(p, i, &f, &m) &&
+		    m.u.result.cmd_id == rw.cmd_id)
+			return cf_expect(c, m.u.result.status == IB_STATUS_BAD_ARGS, "CMD-4", what,
+					 "status %s", ib_status_name(m.u.result.status));
+	return cf_expect(c, false, "CMD-1", "a RESULT to the COMMAND", "the link closed first");
+}
+
+/* [CMD-4] Wrong counts for each standard command, and args lists that do not decode: an
+ * item whose length points past the end, and a whole item followed by one stray byte (a
+ * decoder that stops when fewer bytes than a length are left takes the list for one item). */
 static void test_bad_args(struct cf_ctx *c)
 {
 	static const uint8_t short_item[] = { 0, 0, 5, 'a' };  /* says 5 bytes, holds 1 */
+	static const uint8_t stray_byte[] = { 0, 0, 1, 'k', 0 };  /* "k", then one byte */
 	struct ib_slice one = { (const uint8_t *)"k", 1 }, two[2] = { one, one };
 	struct ib_slice three[3] = { one, one, one };
-	struct ib_msg m;
 	struct hn_peer *p;
-	struct result_wait rw;
-	struct ib_frame f;
 
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !status_is(c, p, "ib.ping", &one, 1, IB_STATUS_BAD_ARGS, "CMD-4") ||
@@ -214,31 +243,12 @@ static void test_bad_args(struct cf_ctx *c)
 	    !status_is(c, p, "ib.get", two, 2, IB_STATUS_BAD_ARGS, "CMD-4") ||
 	    !status_is(c, p, "ib.fetch", two, 2, IB_STATUS_BAD_ARGS, "CMD-4") ||
 	    !status_is(c, p, "ib.publish", &one, 1, IB_STATUS_BAD_ARGS, "CMD-4") ||
-	    !status_is(c, p, "ib.publish", three, 3, IB_STATUS_BAD_ARGS, "CMD-4"))
+	    !status_is(c, p, "ib.publish", three, 3, IB_STATUS_BAD_ARGS, "CMD-4") ||
+	    !raw_args_bad(c, p, short_item, sizeof short_item,
+			  "args whose item length points past their end: bad_args"))
 		return;
-	/* Relays do not look inside args (7.10): the message is valid, the list is not. */
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_COMMAND;
-	m.h.dest = *cf_iut_id(c);
-	rw = (struct result_wait){ p, cf_rand(c) };
-	m.u.command.cmd_id = rw.cmd_id;
-	m.u.command.name = (struct ib_slice){ (const uint8_t *)"ib.get", 6 };
-	m.u.command.args = (struct ib_slice){ short_item, sizeof short_item };
-	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "cannot send COMMAND");
-		return;
-	}
-	if (!cf_wait(c, has_result, &rw, 5000, "a RESULT answers ib.get with undecodable args"))
-		return;
-	for (size_t i = 0; i < hn_peer_received(p); i++)
-		if (hn_peer_got(p, i)->type == IB_MSG_RESULT && cf_got_msg(p, i, &f, &m) &&
-		    m.u.result.cmd_id == rw.cmd_id) {
-			cf_expect(c, m.u.result.status == IB_STATUS_BAD_ARGS, "CMD-4",
-				  "args whose item length points past their end: bad_args",
-				  "status %s", ib_status_name(m.u.result.status));
-			return;
-		}
-	cf_expect(c, false, "CMD-1", "a RESULT to the COMMAND", "the link closed first");
+	raw_args_bad(c, p, stray_byte, sizeof stray_byte,
+		     "args holding an item and then one byte (no whole item): bad_args");
 }
 
 /* [CMD-6] COMMANDs 301 s in the past (origin T0) and in the future (origin T2, relayed by

@@ -43,6 +43,9 @@ enum {
 	CF_NEEDS_CONFIG = 1u << 0,  /* node.conf written by the suite: parents, timers, mode */
 	CF_NEEDS_RESTART = 1u << 1, /* the IUT stopped and started again */
 	CF_NEEDS_RELOAD = 1u << 2,  /* its authorized/ rewritten, then SIGHUP */
+	/* Not a need: the test waits out seconds of the IUT's timers. Under -j such tests start
+	 * first, so that they run beside the others rather than after them. */
+	CF_SLOW = 1u << 3,
 };
 
 struct cf_ctx;

@@ -14,8 +14,12 @@
  * failure found early is not held back by a slow timer test that started before it.
  *
  * Fail fast: a test that finds the IUT unresponsive (never listening, or accepting TCP but
- * never completing TLS) says so in its result; after CF_DEAD_AFTER such tests in a row, the
- * tests not yet started are reported as not run, without waiting out their timeouts.
+ * never completing TLS) says so in its result; after CF_DEAD_AFTER such results in a row (in
+ * the order they come in), the tests not yet started are reported as not run, without
+ * waiting out their timeouts.
+ *
+ * With -j the tests marked CF_SLOW (seconds of the IUT's timers each) start first: started
+ * in test order, the longest of them would begin last and the whole run would wait for them.
  */
 #include "suite.h"
 
@@ -51,8 +55,9 @@ struct sched {
 	struct cf_result *rs;
 	bool *done;
 	bool *dropped;              /* stopped in flight by -x: not reported */
-	size_t next, reported;
-	unsigned unresponsive_run;  /* unresponsive results in a row, in test order */
+	size_t *order;              /* indices into tests[] in the order they start */
+	size_t next, reported;      /* into order[]; into tests[] */
+	unsigned unresponsive_run;  /* unresponsive results in a row, as they came in */
 	char dead[300];             /* why the rest is not run, once the IUT is given up */
 	bool stop;                  /* -x after a failure */
 	void (*report)(struct cf_result *r, void *arg);
@@ -242,6 +247,15 @@ static void crashed_result(struct sched *s, struct slot *sl, int status, bool st
 	r->transcript = tail_text(&sl->err);
 }
 
+/* A result came in: an unresponsive IUT is given up after CF_DEAD_AFTER in a row. */
+static void learn(struct sched *s, const struct cf_result *r)
+{
+	s->unresponsive_run = r->iut_unresponsive ? s->unresponsive_run + 1 : 0;
+	if (s->unresponsive_run >= CF_DEAD_AFTER && !s->dead[0])
+		snprintf(s->dead, sizeof s->dead, "the IUT did not answer in %u tests in a row "
+			 "(the last: %s; %.120s)", CF_DEAD_AFTER, r->test->id, r->actual);
+}
+
 static void finish_slot(struct sched *s, struct slot *sl, bool stuck)
 {
 	struct cf_result *r = &s->rs[sl->index];
@@ -266,6 +280,7 @@ static void finish_slot(struct sched *s, struct slot *sl, bool stuck)
 		}
 	}
 	s->done[sl->index] = true;
+	learn(s, r);
 	if (s->o->exit_first && cf_run_failed(r, 1))
 		s->stop = true;
 	ib_buf_free(&sl->result);
@@ -288,7 +303,7 @@ static void not_run(struct sched *s, size_t i)
 	s->done[i] = true;
 }
 
-/* Reports every finished result that all earlier ones precede, and learns from them. */
+/* Reports every finished result that all earlier ones (in test order) precede. */
 static void report_ready(struct sched *s)
 {
 	while (s->reported < s->n && s->done[s->reported]) {
@@ -296,12 +311,6 @@ static void report_ready(struct sched *s)
 
 		if (s->dropped[s->reported - 1])
 			continue;
-
-		s->unresponsive_run = r->iut_unresponsive ? s->unresponsive_run + 1 : 0;
-		if (s->unresponsive_run >= CF_DEAD_AFTER && !s->dead[0])
-			snprintf(s->dead, sizeof s->dead, "the IUT did not answer in %u tests in a "
-				 "row (the last: %s; %.120s)", CF_DEAD_AFTER, r->test->id,
-				 r->actual);
 		s->report(r, s->arg);
 		if (s->o->exit_first && cf_run_failed(r, 1))
 			s->stop = true;
@@ -418,16 +427,10 @@ static void poll_children(struct sched *s, struct slot *slots, unsigned nslots)
 			finish_slot(s, &slots[i], false);
 }
 
-/* Whether a finished result, reported or waiting for an earlier one, found the IUT silent
- * since the last one that did not. */
+/* Whether the last result that came in found the IUT silent. */
 static bool iut_suspect(const struct sched *s)
 {
-	if (s->unresponsive_run)
-		return true;
-	for (size_t i = s->reported; i < s->next; i++)
-		if (s->done[i] && s->rs[i].iut_unresponsive)
-			return true;
-	return false;
+	return s->unresponsive_run > 0;
 }
 
 /* -x: a failure was found; the tests still running are stopped and dropped, with the node
@@ -456,6 +459,20 @@ static void stop_in_flight(struct sched *s, struct slot *slots, unsigned nslots)
 	}
 }
 
+/* In test order, but under -j the CF_SLOW tests first. */
+static void start_order(struct sched *s)
+{
+	bool parallel = forking(s->o) && s->o->jobs > 1;
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (parallel && (s->tests[i]->needs & CF_SLOW))
+			s->order[k++] = i;
+	for (size_t i = 0; i < s->n; i++)
+		if (!parallel || !(s->tests[i]->needs & CF_SLOW))
+			s->order[k++] = i;
+}
+
 static void run_forked(struct sched *s)
 {
 	struct slot slots[64];
@@ -469,7 +486,7 @@ static void run_forked(struct sched *s)
 		 * tell whether the IUT is dead: a new one would only wait out its timeout. */
 		while (!s->stop && s->next < s->n &&
 		       (s->dead[0] || (running < nslots && (!running || !iut_suspect(s))))) {
-			size_t i = s->next++;
+			size_t i = s->order[s->next++];
 			unsigned k;
 
 			if (s->dead[0]) {
@@ -482,6 +499,7 @@ static void run_forked(struct sched *s)
 				/* No process: run it here rather than lose it. */
 				cf_run_test(s->w, s->tests[i], &s->rs[i]);
 				s->done[i] = true;
+				learn(s, &s->rs[i]);
 				continue;
 			}
 			running++;
@@ -502,12 +520,14 @@ static void run_forked(struct sched *s)
 static void run_here(struct sched *s)
 {
 	while (!s->stop && s->next < s->n) {
-		size_t i = s->next++;
+		size_t i = s->order[s->next++];
 
-		if (s->dead[0])
+		if (s->dead[0]) {
 			not_run(s, i);
-		else
+		} else {
 			cf_run_test(s->w, s->tests[i], &s->rs[i]);
+			learn(s, &s->rs[i]);
+		}
 		s->done[i] = true;
 		report_ready(s);
 	}
@@ -523,11 +543,14 @@ size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size
 
 	s.done = calloc(n ? n : 1, sizeof *s.done);
 	s.dropped = calloc(n ? n : 1, sizeof *s.dropped);
-	if (!s.done || !s.dropped) {
+	s.order = calloc(n ? n : 1, sizeof *s.order);
+	if (!s.done || !s.dropped || !s.order) {
 		free(s.done);
 		free(s.dropped);
+		free(s.order);
 		return 0;
 	}
+	start_order(&s);
 	if (forking(w->opt))
 		run_forked(&s);
 	else
@@ -538,6 +561,7 @@ size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size
 			rs[kept++] = rs[i];
 	free(s.done);
 	free(s.dropped);
+	free(s.order);
 	snprintf(dead, dead_cap, "%s", s.dead);
 	return kept;
 }

@@ -149,6 +149,9 @@ static void test_pending_many_sources(struct cf_ctx *c)
 	close_all(fds, MANY_SOURCES);
 	cf_run_for(c, SETTLE_MS);
 	fds_after = cf_iut_open_fds(c);
+	/* In self mode the process also holds this test's own end of T1's connection. */
+	if (cf_mode(c) == CF_MODE_SELF)
+		fds_after--;
 	if (fds_before >= 0 && fds_after >= 0)
 		cf_expect(c, fds_after <= fds_before + 1, "LINK-18",
 			  "once the 450 strangers have closed, the IUT holds the descriptors it held "
@@ -234,11 +237,12 @@ const struct cf_test cf_tests_hostile[] = {
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
 	  "(max_pending_per_source), closes the rest at once, and a member from another address "
 	  "links" },
-	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18", 0, test_pending_many_sources,
+	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18", CF_SLOW,
+	  test_pending_many_sources,
 	  "450 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "
 	  "them (max_pending), the ones it closed are the oldest, a member still links, and once "
 	  "they close the IUT's descriptors are what they were" },
-	{ "hostile.come-and-go", "LINK-18", 0, test_come_and_go,
+	{ "hostile.come-and-go", "LINK-18", CF_SLOW, test_come_and_go,
 	  "Members link and leave, and strangers fail their TLS handshake, 200 times each: the "
 	  "IUT's descriptors come back to what they were, and its memory stays within 2 MB" },
 	{ NULL, NULL, 0, NULL, NULL }

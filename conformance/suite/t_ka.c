@@ -1043,9 +1043,10 @@ const struct cf_test cf_tests_ka[] = {
 	{ "ka.ping-schedule", "KA-1 KA-2", CF_NEEDS_CONFIG, test_ping_schedule,
 	  "as a parent, PING every keepalive_interval_ms (first one interval after HELLO) with a "
 	  "fresh random 16..64-byte nonce" },
-	{ "ka.stall-resumes", "KA-7", CF_NEEDS_CONFIG | CF_NEEDS_RESTART, test_stall_resumes,
+	{ "ka.stall-resumes", "KA-7", CF_NEEDS_CONFIG | CF_NEEDS_RESTART | CF_SLOW,
+	  test_stall_resumes,
 	  "after the node slept through due times, it skips them (no burst) and PINGs on" },
-	{ "ka.ping-grid", "KA-7 KA-8", CF_NEEDS_CONFIG, test_ping_grid,
+	{ "ka.ping-grid", "KA-7 KA-8", CF_NEEDS_CONFIG | CF_SLOW, test_ping_grid,
 	  "as a parent, PING k is due k intervals after HELLO: PONGs that come late (within the "
 	  "timeout) and other frames both ways do not move the schedule, nor close the link" },
 	{ "ka.long-timeout", "KA-7 KA-8", CF_NEEDS_CONFIG, test_long_timeout,
@@ -1068,24 +1069,25 @@ const struct cf_test cf_tests_ka[] = {
 	{ "ka.silent-parent", "KA-5 KA-9", CF_NEEDS_CONFIG, test_silent_parent,
 	  "as a child, close with keepalive_timeout 3 of the parent's announced intervals after "
 	  "its HELLO (sent late) without PING, not before and within a fourth, then reconnect" },
-	{ "ka.parent-pings-then-stops", "KA-5 KA-9", CF_NEEDS_CONFIG,
+	{ "ka.parent-pings-then-stops", "KA-5 KA-9", CF_NEEDS_CONFIG | CF_SLOW,
 	  test_parent_pings_then_stops,
 	  "as a child, keep a parent that PINGs every interval for ten intervals; when it stops "
 	  "(other frames go on), close 3 intervals after the last PING, not before and within a "
 	  "fourth" },
-	{ "ka.pong-deadline-edge", "KA-8 KA-4 KA-7", CF_NEEDS_CONFIG, test_pong_deadline_edge,
+	{ "ka.pong-deadline-edge", "KA-8 KA-4 KA-7", CF_NEEDS_CONFIG | CF_SLOW,
+	  test_pong_deadline_edge,
 	  "as a parent (timeout 400 ms, interval 600 ms), keep a child whose PONGs come just "
 	  "before the deadline, four periods running; close at the deadline when one comes just "
 	  "after it" },
-	{ "ka.pong-deadline-edge-long", "KA-8 KA-4 KA-7", CF_NEEDS_CONFIG,
+	{ "ka.pong-deadline-edge-long", "KA-8 KA-4 KA-7", CF_NEEDS_CONFIG | CF_SLOW,
 	  test_pong_deadline_edge_long,
 	  "the same with a timeout (1000 ms) longer than two intervals (400 ms): the PINGs due "
 	  "meanwhile are skipped, the next comes on the grid, the link is kept" },
-	{ "ka.silence-edge", "KA-9 KA-5", CF_NEEDS_CONFIG, test_silence_edge,
+	{ "ka.silence-edge", "KA-9 KA-5", CF_NEEDS_CONFIG | CF_SLOW, test_silence_edge,
 	  "as a child, keep a parent whose PINGs come just before each silence limit, four "
 	  "periods running; close 3 intervals after the last PING in time when one comes just "
 	  "after the limit" },
-	{ "ka.malformed-pong", "KA-11 KA-4 KA-8", CF_NEEDS_CONFIG, test_malformed_pong,
+	{ "ka.malformed-pong", "KA-11 KA-4 KA-8", CF_NEEDS_CONFIG | CF_SLOW, test_malformed_pong,
 	  "as a parent, drop a malformed PONG (nonce_length 8 or 65, a byte left over): no close "
 	  "for it, a valid PONG after it still answers, and a PING answered only by malformed "
 	  "PONGs closes the link at the deadline" },

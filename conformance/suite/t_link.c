@@ -1508,7 +1508,7 @@ const struct cf_test cf_tests_link[] = {
 	  "more: it still receives every queued frame, then the ERROR protocol_violation, when it "
 	  "reads again (the IUT neither resets the connection on the bytes it left unread nor "
 	  "shuts its side before its queue is out)" },
-	{ "link.linger-discards-input", "LINK-11", 0, test_linger_discards,
+	{ "link.linger-discards-input", "LINK-11", CF_SLOW, test_linger_discards,
 	  "Strangers send bytes that are no TLS, 301 times one after the other; after the IUT's "
 	  "last FIN the last one sends 32 MB more, more than socket buffers hold: the IUT reads "
 	  "and discards them all within close_linger_ms, neither stalling the sender nor "
@@ -1521,19 +1521,19 @@ const struct cf_test cf_tests_link[] = {
 	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
 	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "
 	  "16 x 64 KiB + 1 MiB (too_big if an ERROR gets through), and keeps serving others" },
-	{ "link.setup-timeout", "LINK-7", 0, test_setup_timeout,
+	{ "link.setup-timeout", "LINK-7", CF_SLOW, test_setup_timeout,
 	  "A TCP connection without TLS and a TLS link without HELLO are closed within 10 s "
 	  "(+2 s), the second with ERROR protocol_violation; in --iut-cmd mode it takes 10 s" },
-	{ "link.hello-timer-from-tls", "LINK-12", 0, test_hello_timer_from_tls,
+	{ "link.hello-timer-from-tls", "LINK-12", CF_SLOW, test_hello_timer_from_tls,
 	  "A tester that takes 5 s over TLS, then sends HELLO 7 s later (12 s after its TCP "
 	  "connect), is answered: hello_timeout_ms runs from the end of TLS; 12 s in cmd mode" },
-	{ "link.open-past-setup-deadline", "LINK-12", 0, test_open_past_setup_deadline,
+	{ "link.open-past-setup-deadline", "LINK-12", CF_SLOW, test_open_past_setup_deadline,
 	  "an open link outlives the TLS and HELLO deadlines: they end when it opens" },
-	{ "link.client-hello-timer", "LINK-12", CF_NEEDS_CONFIG, test_client_hello_timer,
+	{ "link.client-hello-timer", "LINK-12", CF_NEEDS_CONFIG | CF_SLOW, test_client_hello_timer,
 	  "As a client: a parent that never answers HELLO is closed with protocol_violation "
 	  "after 10 s; the next, which takes 5 s over TLS and answers HELLO 7 s later, is "
 	  "joined; 22 s in cmd mode" },
-	{ "link.connect-timeout", "LINK-12", CF_NEEDS_CONFIG, test_connect_timeout,
+	{ "link.connect-timeout", "LINK-12", CF_NEEDS_CONFIG | CF_SLOW, test_connect_timeout,
 	  "A first parent whose address drops the TCP connect is given up after 10 s "
 	  "(handshake_timeout_ms), and the second parent gets the IUT's HELLO; 10 s in cmd mode" },
 	{ "link.shutdown-hello-wait", "LINK-13 LINK-8", CF_NEEDS_RESTART,

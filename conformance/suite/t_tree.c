@@ -2475,10 +2475,10 @@ static void test_reset_deadline(struct cf_ctx *c)
 const struct cf_test cf_tests_tree[] = {
 	{ "tree.parents-in-order", "TREE-1 TREE-5 TREE-11", CF_NEEDS_CONFIG, test_parents_in_order,
 	  "try the parents in order (skip one that refuses), then hold that one parent link only" },
-	{ "tree.root-backoff", "TREE-2 TREE-13", CF_NEEDS_CONFIG, test_root_backoff,
+	{ "tree.root-backoff", "TREE-2 TREE-13", CF_NEEDS_CONFIG | CF_SLOW, test_root_backoff,
 	  "with no parent accepting, be a root that accepts children and retry with exponential "
 	  "backoff between reconnect_min_ms and reconnect_max_ms, each wait drawn with jitter" },
-	{ "tree.backoff-cap", "TREE-13", CF_NEEDS_CONFIG, test_backoff_cap,
+	{ "tree.backoff-cap", "TREE-13", CF_NEEDS_CONFIG | CF_SLOW, test_backoff_cap,
 	  "with reconnect_min_ms 390 and reconnect_max_ms 400, the doubled delay (780) is cut "
 	  "to 400: every wait within [d/2, d]" },
 	{ "tree.client-mode", "TREE-3", CF_NEEDS_CONFIG, test_client_mode,
@@ -2532,10 +2532,11 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.round-all-addresses", "TREE-13", CF_NEEDS_CONFIG, test_round_all_addresses,
 	  "the first round at once; a round tries every parent address back to back; the backoff "
 	  "is waited between rounds only" },
-	{ "tree.backoff-rounds", "TREE-13 TREE-14", CF_NEEDS_CONFIG, test_backoff_rounds,
+	{ "tree.backoff-rounds", "TREE-13 TREE-14", CF_NEEDS_CONFIG | CF_SLOW, test_backoff_rounds,
 	  "a parent lost soon after the join is a failed round (wait, delay doubles); one lost "
 	  "after reconnect_max_ms is followed by a round at once and resets the delay" },
-	{ "tree.loop-rejoin-waits", "TREE-14 TREE-7", CF_NEEDS_CONFIG, test_loop_rejoin_waits,
+	{ "tree.loop-rejoin-waits", "TREE-14 TREE-7", CF_NEEDS_CONFIG | CF_SLOW,
+	  test_loop_rejoin_waits,
 	  "a parent link closed for a loop is a failed round however long it lasted: wait "
 	  "before rejoining, the delay doubling over loops in a row" },
 	{ "tree.loop-round-from-first", "TREE-13 TREE-7 TREE-12", CF_NEEDS_CONFIG,
@@ -2578,18 +2579,19 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.parent-name-first-address", "TREE-25", CF_NEEDS_CONFIG,
 	  test_parent_name_first_address,
 	  "the first address of the parent's name takes the connection: the IUT links there" },
-	{ "tree.parent-name-next-after-timeout", "TREE-25", CF_NEEDS_CONFIG,
+	{ "tree.parent-name-next-after-timeout", "TREE-25", CF_NEEDS_CONFIG | CF_SLOW,
 	  test_parent_name_next_after_timeout,
 	  "a connect to the name's first address that never ends: after handshake_timeout_ms, "
 	  "the next address" },
-	{ "tree.parent-name-all-time-out", "TREE-25 LINK-12", CF_NEEDS_CONFIG,
+	{ "tree.parent-name-all-time-out", "TREE-25 LINK-12", CF_NEEDS_CONFIG | CF_SLOW,
 	  test_parent_name_all_time_out,
 	  "both addresses of the first entry drop TCP connects: each is given up after "
 	  "handshake_timeout_ms, then the second entry is tried (20 s in cmd mode)" },
 	{ "tree.parent-name-addresses", "TREE-25", CF_NEEDS_CONFIG, test_parent_name_addresses,
 	  "a parents name is tried on every address it resolves to (localhost: ::1, then "
 	  "127.0.0.1)" },
-	{ "tree.reset-deadline", "TREE-14 TREE-13 TREE-21", CF_NEEDS_CONFIG, test_reset_deadline,
+	{ "tree.reset-deadline", "TREE-14 TREE-13 TREE-21", CF_NEEDS_CONFIG | CF_SLOW,
+	  test_reset_deadline,
 	  "the delay doubles over lost links up to reconnect_max_ms; a link lost just before "
 	  "reconnect_max_ms is a failed round, one lost just after a round at once and a reset" },
 	{ NULL, NULL, 0, NULL, NULL }

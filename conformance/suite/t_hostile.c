@@ -106,10 +106,25 @@ out:
 /* 450 addresses open a connection each and send nothing: the IUT holds at most 256
  * (max_pending), at least 16; the ones it closed are the oldest ([LINK-16]: each new one
  * took the place of the oldest); and a member still links. */
+/* [LINK-17] a PATH from a child, which the IUT must close with protocol_violation. */
+static bool send_child_path(struct cf_ctx *c, struct hn_peer *p)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_PATH;
+	m.u.path = (struct ib_path){ 1, ib_identity_id(hn_peer_identity(p))->b };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "cannot send PATH");
+		return false;
+	}
+	return true;
+}
+
 static void test_pending_many_sources(struct cf_ctx *c)
 {
 	int fds[MANY_SOURCES];
-	struct hn_peer *t1;
+	struct hn_peer *t1, *t2;
 	size_t held = 0, first_held = MANY_SOURCES, last_closed = 0;
 	int fds_before, fds_after;
 
@@ -119,10 +134,16 @@ static void test_pending_many_sources(struct cf_ctx *c)
 		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
 		return;
 	}
-	if (!cf_iut_start(c, NULL))
+	if (!cf_iut_start(c, NULL) || !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
 		goto out;
 	fds_before = cf_iut_open_fds(c);
 	if (!idle_connections(c, NULL, fds, MANY_SOURCES))
+		goto out;
+	/* [LINK-19] The strangers it closed never close their side: they linger, more than a
+	 * node may keep lingering at once. T2, linked before them, sends PATH: the ERROR that
+	 * closes its link must reach it all the same. */
+	if (!send_child_path(c, t2) ||
+	    !cf_wait_closed(c, t2, IB_EC_PROTOCOL_VIOLATION, "LINK-19", HOSTILE_LINK_MS))
 		goto out;
 	for (size_t i = 0; i < MANY_SOURCES; i++) {
 		if (closed_by_iut(fds[i])) {
@@ -237,11 +258,11 @@ const struct cf_test cf_tests_hostile[] = {
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
 	  "(max_pending_per_source), closes the rest at once, and a member from another address "
 	  "links" },
-	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18", CF_SLOW,
+	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18 LINK-19", CF_SLOW,
 	  test_pending_many_sources,
 	  "450 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "
-	  "them (max_pending), the ones it closed are the oldest, a member still links, and once "
-	  "they close the IUT's descriptors are what they were" },
+	  "them (max_pending), the ones it closed are the oldest, a member still links, one it "
+	  "closes gets its ERROR, and once they close the IUT's descriptors are what they were" },
 	{ "hostile.come-and-go", "LINK-18", CF_SLOW, test_come_and_go,
 	  "Members link and leave, and strangers fail their TLS handshake, 200 times each: the "
 	  "IUT's descriptors come back to what they were, and its memory stays within 2 MB" },

@@ -826,7 +826,9 @@ static void linger_start(struct ib_node *n, int fd, struct ib_buf *out, size_t o
 {
 	struct lingering *g;
 
-	/* FAULT close-at-once, breaks [LINK-11]: one write, then close, unread input or not. */
+	/* [LINK-19] past IB_MAX_LINGERING the peer still gets what it is owed, as far as the
+	 * socket takes it, and the socket closes at once. FAULT close-at-once, breaks
+	 * [LINK-11]: so does every connection, unread input or not. */
 	if (IB_FAULT(n, close_at_once) || n->nlingering >= IB_MAX_LINGERING ||
 	    !(g = calloc(1, sizeof *g))) {
 		size_t sent;

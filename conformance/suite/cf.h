@@ -122,6 +122,9 @@ struct cf_iut_opts {
 bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts);
 /* SIGTERM (self: ib_node_stop), then waits for the exit; false (FAIL IFACE-5) past 5 s. */
 bool cf_iut_stop(struct cf_ctx *c);
+/* Only the SIGTERM: the test watches the IUT stop, then cf_iut_stop waits for the exit
+ * (within 5 s of this call). */
+bool cf_iut_stop_begin(struct cf_ctx *c);
 /* Stops and starts it again with the same directory (empty_store: store/ emptied first). */
 bool cf_iut_restart(struct cf_ctx *c, bool empty_store);
 /* Rewrites authorized/ from the masks, then SIGHUP (self: ib_node_reload_keys). */

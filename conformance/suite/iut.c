@@ -400,6 +400,7 @@ static bool cmd_start(struct cf_ctx *c)
 	setpgid(c->iut_pid, c->iut_pid);
 	iut_live_pgid = c->iut_pid;
 	c->iut_exit_expected = false;
+	c->iut_stop_ms = 0;
 	return true;
 }
 
@@ -655,9 +656,25 @@ static bool pid_exited(void *arg)
 	return c->iut_pid == 0;
 }
 
+bool cf_iut_stop_begin(struct cf_ctx *c)
+{
+	if (c->w->opt->mode == CF_MODE_SELF) {
+		if (c->iut_node)
+			ib_node_stop(c->iut_node);
+		return true;
+	}
+	if (c->w->opt->mode == CF_MODE_ADDR || c->iut_pid <= 0 || c->iut_stop_ms)
+		return true;
+	c->iut_exit_expected = true;
+	c->iut_stop_ms = cf_now_ms(c);
+	kill(-c->iut_pid, SIGTERM);
+	return true;
+}
+
 bool cf_iut_stop(struct cf_ctx *c)
 {
 	uint32_t within = CF_STOP_MS;
+	uint64_t since;
 
 	if (c->w->opt->mode == CF_MODE_SELF) {
 		if (c->iut_node) {
@@ -672,9 +689,9 @@ bool cf_iut_stop(struct cf_ctx *c)
 	}
 	if (c->w->opt->mode == CF_MODE_ADDR || c->iut_pid <= 0)
 		return true;
-	c->iut_exit_expected = true;
-	kill(-c->iut_pid, SIGTERM);
-	if (cf_run_until(c, pid_exited, c, within)) {
+	cf_iut_stop_begin(c);
+	since = cf_now_ms(c) - c->iut_stop_ms;
+	if (cf_run_until(c, pid_exited, c, since < within ? within - (uint32_t)since : 0)) {
 		char how[128];
 
 		/* [IFACE-5] a clean stop is a success: status 0 (an init system reports any

@@ -89,6 +89,7 @@ struct cf_ctx {
 	struct ib_node *iut_node;   /* self mode */
 	pid_t iut_pid;              /* cmd mode; 0 when not running */
 	bool iut_exit_expected;
+	uint64_t iut_stop_ms;           /* when SIGTERM went (cf_iut_stop_begin); 0: not sent */
 	int iut_exit_status;            /* waitpid's status of the IUT's last exit */
 	struct ib_keyring *trusted; /* suite keys + the IUT's */
 	struct hn_peer *peers[CF_MAX_PEERS];

@@ -1484,6 +1484,58 @@ static void test_shutdown_parent(struct cf_ctx *c)
 	only_goodbye_since(c, child, mark, "T1 (its child)");
 }
 
+/* [LINK-11] [LINK-13] T1 reads nothing while the IUT queues it 10.2 MB of T2's frames, then
+ * sends 5.8 MB of its own (one write) and the IUT is told to stop: the IUT owes T1 the queued
+ * frames and its goodbye, and holds input from T1 it has not read. T1 reads again 200 ms
+ * later. A node that exits once it has queued its goodbyes, without the lingering close,
+ * resets the connection: the reset throws away what the kernel had not sent yet, the ERROR
+ * with it. */
+static void test_shutdown_busy_child(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
+	struct ib_buf burst = { 0 }, info = { 0 };
+	char key[48], hex[2 * IB_ID_LEN + 1];
+	struct hn_peer *t1, *t2;
+	uint16_t status;
+
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) ||
+	    !publish_to_paused(c, t1, 2, t2, LINGER_FRAMES, LINGER_VALUE, "conform-stop-busy") ||
+	    !cf_command(c, t2, NULL, "ib.info", NULL, 0, &status, &info) ||
+	    !cf_standard_ran(c, "ib.info", status))
+		goto out;
+	ib_id_to_hex(cf_tester_id(c, 1), hex);
+	if (ib_buf_put(&info, "", 1) != IB_OK) {
+		cf_harness_error(c, "out of memory");
+		goto out;
+	}
+	if (!strstr((const char *)info.ptr, hex)) {
+		cf_not_applicable(c, "the IUT closed the link of a child that did not read 10.2 MB "
+				  "(its queue bound is below 4 x max_message, a SHOULD of LINK-10)");
+		goto out;
+	}
+	for (int i = 0; i < 96; i++) {
+		snprintf(key, sizeof key, "conform-stop-unread-%d", i);
+		if (!append_publish(c, 1, key, LINGER_VALUE, &burst))
+			goto out;
+	}
+	if (hn_peer_send_raw(t1, burst.ptr, burst.len) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send");
+		goto out;
+	}
+	cf_run_for(c, 0);
+	if (!cf_iut_stop_begin(c))
+		goto out;
+	cf_run_for(c, 200);
+	hn_peer_pause(t1, false);
+	if (!cf_wait_closed(c, t1, IB_EC_SHUTTING_DOWN, "LINK-11", LINGER_MS))
+		goto out;
+	cf_iut_stop(c);
+out:
+	ib_buf_free(&burst);
+	ib_buf_free(&info);
+}
+
 const struct cf_test cf_tests_link[] = {
 	{ "link.frame-before-hello", "LINK-1 LINK-5", 0, test_frame_before_hello,
 	  "A PUBLISH before HELLO: the IUT sends nothing but ERROR protocol_violation, then "
@@ -1559,6 +1611,10 @@ const struct cf_test cf_tests_link[] = {
 	  test_shutdown_hello_wait,
 	  "A stopping IUT sends ERROR shutting_down to a tester in HELLO-WAIT too, and its two "
 	  "linked children get nothing else (no PARTED of the other, ANNOUNCE or PATH) first" },
+	{ "link.shutdown-busy-child", "LINK-11 LINK-13", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
+	  test_shutdown_busy_child,
+	  "A child that reads nothing, owed 10.2 MB, and has just sent 5.8 MB when the IUT stops "
+	  "gets ERROR shutting_down once it reads: the IUT lingers before it exits" },
 	{ "link.shutdown-parent", "LINK-8 LINK-13", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_shutdown_parent,
 	  "A stopping IUT that has a parent and a child sends ERROR shutting_down to both (the "

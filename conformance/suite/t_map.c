@@ -460,10 +460,11 @@ out:
 /* ---- [MAP-6] PARTED prunes the child and its subtree ------------------------------------- */
 
 /* Under the IUT: T1, below it T3 and T5, below T3 T4. T1 reports it lost T3: T3 and T4 leave
- * the map, T1 and T5 stay. Then T1 itself leaves: the IUT parts it, and T5 goes with it. */
+ * the map, T1 and T5 stay, and T6, announced next, joins them. Then T1 itself leaves: the IUT
+ * parts it, and T5 goes with it. */
 static void test_parted_prunes(struct cf_ctx *c)
 {
-	struct ib_buf a1 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 };
+	struct ib_buf a1 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 }, a6 = { 0 };
 	struct hn_peer *t1, *child, *later;
 	struct cf_iut_opts o;
 
@@ -472,12 +473,17 @@ static void test_parted_prunes(struct cf_ctx *c)
 		goto out;
 	if (!announce_as(c, t1, 1, -2, 0, &a1) || !announce_as(c, t1, 3, 1, 0, &a3) ||
 	    !announce_as(c, t1, 4, 3, 0, &a4) || !announce_as(c, t1, 5, 1, 0, &a5) ||
-	    !parted_as(c, t1, 1, 3) || !synced(c, t1))
+	    !parted_as(c, t1, 1, 3) ||
+	    /* T6 joins under T1 after the pruning: its entry takes a place T3 or T4 left. */
+	    !announce_as(c, t1, 6, 1, 0, &a6) || !synced(c, t1))
 		goto out;
 	if (!(child = new_child(c, 0, &a1)))
 		goto out;
 	if (!expect_in_burst(c, child, &a5, true, "MAP-6",
 			     "PARTED of T3 leaves its sibling T5 in the map") ||
+	    !expect_in_burst(c, child, &a6, true, "MAP-6",
+			     "the pruning leaves the map sound: T6, announced after it, is in the "
+			     "map, its ANNOUNCE given to new children byte for byte") ||
 	    !expect_in_burst(c, child, &a3, false, "MAP-6",
 			     "after T1's PARTED naming T3, T3's ANNOUNCE is no longer given to new "
 			     "children") ||
@@ -500,6 +506,7 @@ out:
 	ib_buf_free(&a3);
 	ib_buf_free(&a4);
 	ib_buf_free(&a5);
+	ib_buf_free(&a6);
 }
 
 /* T3 moves from under T1 to under T2 and announces it; T1's PARTED naming T3 comes after:

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -620,6 +621,124 @@ out:
 	ib_buf_free(&out);
 }
 
+/* ---- DATA-5, DATA-12: many keys across a restart ------------------------------------------ */
+
+/* Key lengths where a store may change how it names, orders or hashes keys: the shortest, the
+ * lengths around 64 (the reference names a key by its hex up to 64 bytes, by its SHA-256
+ * above) and 128, and the longest. */
+static const size_t names_lens[] = { 1, 2, 63, 64, 65, 66, 127, 128, 129, 200, 254, 255 };
+#define NAMES_LENS (sizeof names_lens / sizeof names_lens[0])
+#define NAMES_EXTENDED (NAMES_LENS - 1)  /* every length but 255, one byte longer */
+#define NAMES_SHORT 45                   /* short keys: the store holds 80 items */
+#define NAMES_KEYS (2 * NAMES_LENS + NAMES_EXTENDED + NAMES_SHORT)
+
+/* Key i of data.persist-keys into out (256 bytes), NUL-terminated. The keys of one length
+ * share everything but their last byte ('A', 'B'); the extended keys are the 'A' key of a
+ * length with one more 'A' (that key is their prefix: 64 bytes extended is 65, across the
+ * reference's two kinds of names). */
+static void names_key(size_t i, char out[256])
+{
+	static const char fill[] = "data.names.0123456789abcdefghijklmnopqrstuvwxyz";
+	size_t len, tail;
+
+	if (i >= 2 * NAMES_LENS + NAMES_EXTENDED) {
+		snprintf(out, 256, "data.names.short.%02zu", i - 2 * NAMES_LENS - NAMES_EXTENDED);
+		return;
+	}
+	if (i < 2 * NAMES_LENS) {
+		len = names_lens[i / 2];
+		tail = i % 2;
+	} else {
+		len = names_lens[i - 2 * NAMES_LENS];
+		tail = 0;
+	}
+	for (size_t k = 0; k + 1 < len; k++)
+		out[k] = fill[k % (sizeof fill - 1)];
+	out[len - 1] = (char)('A' + tail);
+	if (i >= 2 * NAMES_LENS)
+		out[len++] = 'A';
+	out[len] = '\0';
+}
+
+/* The seq and version of the PUBLISH frame in buf. */
+static bool publish_fields(const struct ib_buf *buf, uint64_t *seq, uint64_t *version)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (ib_frame_parse(&f, buf->ptr, buf->len, IB_MAX_MESSAGE_LIMIT) != IB_OK ||
+	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) != IB_OK || m.h.type != IB_MSG_PUBLISH)
+		return false;
+	*seq = m.h.seq;
+	*version = m.u.publish.version;
+	return true;
+}
+
+/* [DATA-5] [DATA-12] [DATA-2] 80 keys, sent in a scrambled order: lengths 1 to 255 (around
+ * 64 and 128 in particular), keys that differ only in their last byte, keys that are the
+ * prefix of another. Each is read back byte for byte, then again after a restart. Then a
+ * PUBLISH equal to a held item in (version, writer, seq) but of another value, which the
+ * restarted IUT's anti-replay window lets through ([FLOOD-3]: it lives in memory), must
+ * leave the item as it is: it is not newer. */
+static void test_persist_keys(struct cf_ctx *c)
+{
+	struct ib_buf *frames = calloc(NAMES_KEYS, sizeof *frames);
+	char key[256], value[32], expected[128];
+	struct ib_buf same = { 0 };
+	struct hn_peer *p;
+	uint64_t seq, version;
+	size_t eq;
+
+	if (!frames) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (size_t n = 0; n < NAMES_KEYS; n++) {
+		size_t i = n * 37 % NAMES_KEYS;  /* 37 and NAMES_KEYS share no factor */
+
+		names_key(i, key);
+		snprintf(value, sizeof value, "item %zu", i);
+		if (!publish_as(c, p, cf_tester_identity(c, 1), key, 1 + i % 3, value, 0,
+				&frames[i]))
+			goto out;
+	}
+	for (size_t i = 0; i < NAMES_KEYS; i++) {
+		names_key(i, key);
+		snprintf(expected, sizeof expected, "each of 80 keys holds its own item (this "
+			 "one: %zu bytes)", strlen(key));
+		if (!holds(c, p, key, &frames[i], "DATA-12", expected))
+			goto out;
+	}
+	if (!cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (size_t i = 0; i < NAMES_KEYS; i++) {
+		names_key(i, key);
+		snprintf(expected, sizeof expected, "after a restart ib.get answers the same "
+			 "frame for each of 80 keys (this one: %zu bytes)", strlen(key));
+		if (!holds(c, p, key, &frames[i], "DATA-5", expected))
+			goto out;
+	}
+	/* The 65-byte 'A' key: the first one named by its hash in the reference. */
+	eq = 2 * 4;
+	names_key(eq, key);
+	if (!publish_fields(&frames[eq], &seq, &version)) {
+		cf_harness_error(c, "cannot decode the PUBLISH frame the suite sent");
+		goto out;
+	}
+	if (!publish_as(c, p, cf_tester_identity(c, 1), key, version, "the same seq again", seq,
+			&same))
+		goto out;
+	holds(c, p, key, &frames[eq], "DATA-2", "a PUBLISH equal to the item held in (version, "
+	      "writer, seq) is not newer: the item stays");
+out:
+	ib_buf_free(&same);
+	for (size_t i = 0; i < NAMES_KEYS; i++)
+		ib_buf_free(&frames[i]);
+	free(frames);
+}
+
 /* ---- DATA-13, DATA-14: a store that refuses ---------------------------------------------- */
 
 /* Replaces the IUT's DIR/store by a regular file (broken) or puts it back: while it is a
@@ -806,6 +925,9 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.persist", "DATA-5 DATA-6", CF_NEEDS_RESTART | CF_NEEDS_RELOAD, test_persist,
 	  "keep items across a restart, but at start do not load an item whose writer left "
 	  "authorized/" },
+	{ "data.persist-keys", "DATA-5 DATA-12 DATA-2", CF_NEEDS_RESTART, test_persist_keys,
+	  "keep 80 items across a restart, each under its exact key: lengths 1 to 255, keys that "
+	  "differ only in their last byte or are the prefix of another; an equal item is not newer" },
 	{ "data.write-fails", "DATA-13 DATA-14 DATA-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_write_fails,
 	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "

@@ -591,33 +591,51 @@ out:
 }
 
 /* [DATA-5] [DATA-6] Items survive a restart; but an item whose writer left authorized/
- * meanwhile fails the check at start and is not loaded. */
+ * meanwhile fails the check at start and is not loaded. T5 leaves while the IUT runs (SIGHUP:
+ * its item may go at once, [MEMBER-6]); T6 leaves while the IUT is stopped, so that only the
+ * check at start can keep its item out. */
 static void test_persist(struct cf_ctx *c)
 {
-	struct ib_buf kept = { 0 }, gone = { 0 }, out = { 0 };
+	struct ib_buf kept = { 0 }, gone = { 0 }, left = { 0 }, out = { 0 };
 	struct hn_peer *p;
 	uint16_t status = 0;
+	char path[800];
 
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !publish_as(c, p, cf_tester_identity(c, 1), "data.kept", 3, "survives", 0, &kept) ||
 	    !publish_as(c, p, cf_tester_identity(c, 5), "data.gone", 3, "writer removed", 0,
 			&gone) ||
+	    !publish_as(c, p, cf_tester_identity(c, 6), "data.left", 3, "writer left offline", 0,
+			&left) ||
 	    !holds(c, p, "data.kept", &kept, "DATA-2", "the PUBLISH is stored") ||
-	    !holds(c, p, "data.gone", &gone, "DATA-2", "the PUBLISH is stored"))
+	    !holds(c, p, "data.gone", &gone, "DATA-2", "the PUBLISH is stored") ||
+	    !holds(c, p, "data.left", &left, "DATA-2", "the PUBLISH is stored"))
 		goto out;
-	/* T5 leaves authorized/; the restart reads the directory again. */
-	if (!cf_iut_reload(c, 1u << 5, 0) || !cf_iut_restart(c, false) ||
-	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	/* T5 leaves authorized/ (SIGHUP); then, the IUT stopped, T6 too; the start reads the
+	 * directory again. */
+	if (!cf_iut_reload(c, 1u << 5, 0) || !cf_iut_stop(c))
+		goto out;
+	snprintf(path, sizeof path, "%s/authorized/conform-T6.pub", cf_iut_dir(c));
+	if (unlink(path) != 0) {
+		cf_harness_error(c, "cannot remove %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !holds(c, p, "data.kept", &kept, "DATA-5",
 		   "after a restart ib.get answers the same frame") ||
-	    !get_item(c, p, "data.gone", &status, &out))
+	    !get_item(c, p, "data.gone", &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-6",
+		       "an item whose writer is no longer in the keyring is not loaded at start",
+		       "ib.get answered %s", ib_status_name(status)) ||
+	    !get_item(c, p, "data.left", &status, &out))
 		goto out;
 	cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-6",
-		  "an item whose writer is no longer in the keyring is not loaded at start",
-		  "ib.get answered %s", ib_status_name(status));
+		  "an item whose writer left authorized/ while the IUT was stopped is not loaded "
+		  "at start", "ib.get answered %s", ib_status_name(status));
 out:
 	ib_buf_free(&kept);
 	ib_buf_free(&gone);
+	ib_buf_free(&left);
 	ib_buf_free(&out);
 }
 

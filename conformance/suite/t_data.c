@@ -2,10 +2,12 @@
  * writer's frame byte for byte, the version it publishes with, and its store across restarts. */
 #include "cf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DATA_MAX_VALUE 65115u   /* max_value, spec section 18 ([DATA-10]) */
@@ -757,6 +759,94 @@ out:
 	free(frames);
 }
 
+/* Whether path is a regular file holding exactly the bytes of want. */
+static bool file_holds(const char *path, const struct ib_buf *want)
+{
+	struct stat st;
+	uint8_t *got;
+	FILE *f;
+	bool same;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uintmax_t)st.st_size != want->len ||
+	    !(f = fopen(path, "rb")))
+		return false;
+	got = malloc(want->len ? want->len : 1);
+	same = got && fread(got, 1, want->len, f) == want->len &&
+	       memcmp(got, want->ptr, want->len) == 0;
+	free(got);
+	fclose(f);
+	return same;
+}
+
+/* The file of the IUT's DIR/store/ that holds exactly frame, into path; false when none does
+ * (a store of another format: it is private to the implementation, section 19.1). */
+static bool store_file_of(struct cf_ctx *c, const struct ib_buf *frame, char *path, size_t cap)
+{
+	char store[700];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(store, sizeof store, "%s/store", cf_iut_dir(c));
+	if (!(d = opendir(store)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		snprintf(path, cap, "%s/%s", store, e->d_name);
+		found = file_holds(path, frame);
+	}
+	closedir(d);
+	return found;
+}
+
+/* [DATA-6] [DATA-5] The IUT stopped, the file that holds the frame of data.misfiled-b gets
+ * the frame of data.misfiled-a instead (where the IUT keeps each frame whole in a file of
+ * its own, as the reference does; NOT-APPLICABLE otherwise). That frame does not match the
+ * key it was persisted for: the IUT must still start, keep a's item, and never answer a's
+ * frame for b. */
+static void test_misfiled(struct cf_ctx *c)
+{
+	static const char key_a[] = "data.misfiled-a", key_b[] = "data.misfiled-b";
+	struct ib_buf a = { 0 }, b = { 0 }, out = { 0 };
+	char path_a[1000], path_b[1000];
+	struct hn_peer *p;
+	uint16_t status = 0;
+	FILE *f;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), key_a, 1, "the item of a", 0, &a) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), key_b, 1, "the item of b", 0, &b) ||
+	    !holds(c, p, key_a, &a, "DATA-2", "the PUBLISH is stored") ||
+	    !holds(c, p, key_b, &b, "DATA-2", "the PUBLISH is stored") || !cf_iut_stop(c))
+		goto out;
+	if (!store_file_of(c, &a, path_a, sizeof path_a) ||
+	    !store_file_of(c, &b, path_b, sizeof path_b)) {
+		cf_not_applicable(c, "no file of DIR/store/ holds exactly one of the frames: the "
+				  "IUT's store has a format of its own");
+		goto out;
+	}
+	if (!(f = fopen(path_b, "wb")) || fwrite(a.ptr, 1, a.len, f) != a.len || fclose(f) != 0) {
+		cf_harness_error(c, "cannot write %s: %s", path_b, strerror(errno));
+		goto out;
+	}
+	if (!cf_iut_restart_accepted(c, "DATA-6", "the IUT starts on a store where the file of "
+				     "one key holds the frame of another") ||
+	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !holds(c, p, key_a, &a, "DATA-5", "the item whose file is intact is loaded") ||
+	    !get_item(c, p, key_b, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_NOT_FOUND ||
+			     (status == IB_STATUS_OK && same_bytes(&out, &b)),
+		  "DATA-6", "a persisted frame of another key is not loaded as this key's item: "
+		  "ib.get answers not_found (or the key's own frame)",
+		  "ib.get answered %s%s", ib_status_name(status),
+		  status == IB_STATUS_OK && same_bytes(&out, &a) ? " with the other key's frame"
+								 : "");
+out:
+	ib_buf_free(&a);
+	ib_buf_free(&b);
+	ib_buf_free(&out);
+}
+
 /* ---- DATA-13, DATA-14: a store that refuses ---------------------------------------------- */
 
 /* Replaces the IUT's DIR/store by a regular file (broken) or puts it back: while it is a
@@ -945,7 +1035,11 @@ const struct cf_test cf_tests_data[] = {
 	  "authorized/" },
 	{ "data.persist-keys", "DATA-5 DATA-12 DATA-2", CF_NEEDS_RESTART, test_persist_keys,
 	  "keep 80 items across a restart, each under its exact key: lengths 1 to 255, keys that "
-	  "differ only in their last byte or are the prefix of another; an equal item is not newer" },
+	  "differ only in their last byte or are the prefix of another; an equal item is not "
+	  "newer" },
+	{ "data.misfiled", "DATA-6 DATA-5", CF_NEEDS_RESTART, test_misfiled,
+	  "start on a store where one key's file holds another key's frame: keep the intact item, "
+	  "never answer the other key's frame" },
 	{ "data.write-fails", "DATA-13 DATA-14 DATA-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_write_fails,
 	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "

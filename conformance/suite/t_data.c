@@ -847,6 +847,65 @@ out:
 	ib_buf_free(&out);
 }
 
+#define BIG_VALUE 16000000u   /* a value near the default max_message (16,777,215) */
+#define BIG_ROUNDS 20          /* 320 MB of frames in all: more than a store bound of 256 MiB */
+
+/* [DATA-13] [DATA-2] One key, replaced 20 times by items of 16 MB each: the store holds one
+ * such item at a time, so once it has kept the first, every newer one stays within its
+ * bound and must replace it, however many came before (a store that counted the replaced
+ * items' bytes would think itself full). NOT-APPLICABLE when the IUT's bound, or its
+ * max_message, keeps out even the first. */
+static void test_replace_big(struct cf_ctx *c)
+{
+	static const char key[] = "data.replaced-big";
+	struct ib_buf frame = { 0 }, out = { 0 };
+	struct cf_iut_opts o = { 0 };
+	uint8_t *value = malloc(BIG_VALUE);
+	struct hn_peer *p;
+	uint16_t status = 0;
+	struct ib_msg m;
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	memset(value, 'v', BIG_VALUE);
+	/* A PONG must not wait behind 16 MB frames: keep-alive is not what this test is about. */
+	o.keepalive_interval_ms = 600000;
+	o.keepalive_timeout_ms = 600000;
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (unsigned v = 1; v <= BIG_ROUNDS; v++) {
+		cf_msg_publish(&m, key, v, "");
+		value[0] = (uint8_t)('a' + v);
+		m.u.publish.value = (struct ib_slice){ value, BIG_VALUE };
+		ib_buf_reset(&frame);
+		if (hn_peer_send(p, &m, cf_tester_identity(c, 1), NULL, false, &frame) != IB_OK) {
+			cf_harness_error(c, "cannot send PUBLISH");
+			goto out;
+		}
+		/* One item at a time on the link: ib.ping answers after it. */
+		if (v > 1 && !cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))
+			goto out;
+		if (v > 1)
+			continue;
+		if (!get_item(c, p, key, &status, &out))
+			goto out;
+		if (status != IB_STATUS_OK || !same_bytes(&out, &frame)) {
+			cf_not_applicable(c, "the IUT did not keep one item of %u bytes (ib.get "
+					  "answered %s): its store bound is smaller", BIG_VALUE,
+					  ib_status_name(status));
+			goto out;
+		}
+	}
+	holds(c, p, key, &frame, "DATA-13", "a PUBLISH that replaces the only item held, by "
+	      "one of the same size, is applied after any number of replacements (20 of 16 MB)");
+out:
+	free(value);
+	ib_buf_free(&frame);
+	ib_buf_free(&out);
+}
+
 /* ---- DATA-13, DATA-14: a store that refuses ---------------------------------------------- */
 
 /* Replaces the IUT's DIR/store by a regular file (broken) or puts it back: while it is a
@@ -1040,6 +1099,9 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.misfiled", "DATA-6 DATA-5", CF_NEEDS_RESTART, test_misfiled,
 	  "start on a store where one key's file holds another key's frame: keep the intact item, "
 	  "never answer the other key's frame" },
+	{ "data.replace-big", "DATA-13 DATA-2", CF_NEEDS_CONFIG, test_replace_big,
+	  "apply every replacement of a held item that stays within the store's bound, however "
+	  "many bytes the replaced items added up to (20 items of 16 MB)" },
 	{ "data.write-fails", "DATA-13 DATA-14 DATA-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_write_fails,
 	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "

@@ -906,6 +906,90 @@ out:
 	ib_buf_free(&out);
 }
 
+/* Sends PUBLISH(key, version, value[0..BIG_VALUE)) written by writer over p, a copy in
+ * *frame, then waits for ib.ping's answer: one 16 MB item at a time on the link. */
+static bool send_big(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *writer,
+		     const char *key, uint64_t version, const uint8_t *value, struct ib_buf *frame)
+{
+	uint16_t status = 0;
+	struct ib_msg m;
+
+	cf_msg_publish(&m, key, version, "");
+	m.u.publish.value = (struct ib_slice){ value, BIG_VALUE };
+	ib_buf_reset(frame);
+	if (hn_peer_send(p, &m, writer, NULL, false, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+#define ROOM_ITEMS 8           /* per removed writer: 128 MB held at once */
+#define ROOM_WAIT_MS 5000
+
+/* [DATA-13] [MEMBER-6] T2 writes 8 items of 16 MB, and its key is removed (SIGHUP): its items
+ * leave the store. T3 does the same. 256 MB have come and gone, never more than 128 MB held;
+ * the store, empty again, must take T1's item of 16 MB as it took the others (a store that
+ * kept counting the removed items' bytes would think itself full). NOT-APPLICABLE when the
+ * IUT's bound keeps out 8 items of 16 MB at once. */
+static void test_room_after_removal(struct cf_ctx *c)
+{
+	struct ib_buf frame = { 0 }, out = { 0 };
+	struct cf_iut_opts o = { 0 };
+	uint8_t *value = malloc(BIG_VALUE);
+	struct hn_peer *p, *w;
+	uint16_t status = 0;
+	unsigned removed = 0;
+	char key[64];
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	memset(value, 'r', BIG_VALUE);
+	o.keepalive_interval_ms = 600000;  /* as data.replace-big */
+	o.keepalive_timeout_ms = 600000;
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (int writer = 2; writer <= 3; writer++) {
+		for (unsigned i = 0; i < ROOM_ITEMS; i++) {
+			snprintf(key, sizeof key, "data.room.T%d.%u", writer, i);
+			value[0] = (uint8_t)('a' + i);
+			if (!send_big(c, p, cf_tester_identity(c, writer), key, 1, value, &frame))
+				goto out;
+		}
+		if (!get_item(c, p, key, &status, &out))
+			goto out;
+		if (status != IB_STATUS_OK || !same_bytes(&out, &frame)) {
+			cf_not_applicable(c, "the IUT did not keep %u items of %u bytes at once "
+					  "(ib.get of the last answered %s): its store bound is "
+					  "smaller", ROOM_ITEMS, BIG_VALUE, ib_status_name(status));
+			goto out;
+		}
+		/* The writer's own link (made now: no 16 MB frame is flooded to it), whose close
+		 * with `revoked` says that the reload took effect. */
+		removed |= 1u << writer;
+		if (!(w = cf_peer(c, writer)) || !cf_link_child(c, w) ||
+		    !cf_iut_reload(c, removed, 0) ||
+		    !cf_wait_closed(c, w, IB_EC_REVOKED, "MEMBER-2", ROOM_WAIT_MS) ||
+		    !get_item(c, p, key, &status, &out) ||
+		    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "MEMBER-6",
+			       "once its writer's key is removed, the item is gone",
+			       "ib.get answered %s", ib_status_name(status)))
+			goto out;
+	}
+	value[0] = 'z';
+	if (!send_big(c, p, cf_tester_identity(c, 1), "data.room.T1", 1, value, &frame))
+		goto out;
+	holds(c, p, "data.room.T1", &frame, "DATA-13", "the items of removed writers leave "
+	      "room: after 16 items of 16 MB came and left (8 held at most), the store takes "
+	      "one more");
+out:
+	free(value);
+	ib_buf_free(&frame);
+	ib_buf_free(&out);
+}
+
 /* ---- DATA-13, DATA-14: a store that refuses ---------------------------------------------- */
 
 /* Replaces the IUT's DIR/store by a regular file (broken) or puts it back: while it is a
@@ -1102,6 +1186,10 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.replace-big", "DATA-13 DATA-2", CF_NEEDS_CONFIG, test_replace_big,
 	  "apply every replacement of a held item that stays within the store's bound, however "
 	  "many bytes the replaced items added up to (20 items of 16 MB)" },
+	{ "data.room-after-removal", "DATA-13 MEMBER-6", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD,
+	  test_room_after_removal,
+	  "the items of a removed writer leave room in the store: after 256 MB came and left, "
+	  "take one more item" },
 	{ "data.write-fails", "DATA-13 DATA-14 DATA-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_write_fails,
 	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "

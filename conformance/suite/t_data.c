@@ -2,9 +2,12 @@
  * writer's frame byte for byte, the version it publishes with, and its store across restarts. */
 #include "cf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DATA_MAX_VALUE 65115u   /* max_value, spec section 18 ([DATA-10]) */
@@ -590,33 +593,400 @@ out:
 }
 
 /* [DATA-5] [DATA-6] Items survive a restart; but an item whose writer left authorized/
- * meanwhile fails the check at start and is not loaded. */
+ * meanwhile fails the check at start and is not loaded. T5 leaves while the IUT runs (SIGHUP:
+ * its item may go at once, [MEMBER-6]); T6 leaves while the IUT is stopped, so that only the
+ * check at start can keep its item out. */
 static void test_persist(struct cf_ctx *c)
 {
-	struct ib_buf kept = { 0 }, gone = { 0 }, out = { 0 };
+	struct ib_buf kept = { 0 }, gone = { 0 }, left = { 0 }, out = { 0 };
 	struct hn_peer *p;
 	uint16_t status = 0;
+	char path[800];
 
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !publish_as(c, p, cf_tester_identity(c, 1), "data.kept", 3, "survives", 0, &kept) ||
 	    !publish_as(c, p, cf_tester_identity(c, 5), "data.gone", 3, "writer removed", 0,
 			&gone) ||
+	    !publish_as(c, p, cf_tester_identity(c, 6), "data.left", 3, "writer left offline", 0,
+			&left) ||
 	    !holds(c, p, "data.kept", &kept, "DATA-2", "the PUBLISH is stored") ||
-	    !holds(c, p, "data.gone", &gone, "DATA-2", "the PUBLISH is stored"))
+	    !holds(c, p, "data.gone", &gone, "DATA-2", "the PUBLISH is stored") ||
+	    !holds(c, p, "data.left", &left, "DATA-2", "the PUBLISH is stored"))
 		goto out;
-	/* T5 leaves authorized/; the restart reads the directory again. */
-	if (!cf_iut_reload(c, 1u << 5, 0) || !cf_iut_restart(c, false) ||
-	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	/* T5 leaves authorized/ (SIGHUP); then, the IUT stopped, T6 too; the start reads the
+	 * directory again. */
+	if (!cf_iut_reload(c, 1u << 5, 0) || !cf_iut_stop(c))
+		goto out;
+	snprintf(path, sizeof path, "%s/authorized/conform-T6.pub", cf_iut_dir(c));
+	if (unlink(path) != 0) {
+		cf_harness_error(c, "cannot remove %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !holds(c, p, "data.kept", &kept, "DATA-5",
 		   "after a restart ib.get answers the same frame") ||
-	    !get_item(c, p, "data.gone", &status, &out))
+	    !get_item(c, p, "data.gone", &status, &out) ||
+	    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-6",
+		       "an item whose writer is no longer in the keyring is not loaded at start",
+		       "ib.get answered %s", ib_status_name(status)) ||
+	    !get_item(c, p, "data.left", &status, &out))
 		goto out;
 	cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-6",
-		  "an item whose writer is no longer in the keyring is not loaded at start",
-		  "ib.get answered %s", ib_status_name(status));
+		  "an item whose writer left authorized/ while the IUT was stopped is not loaded "
+		  "at start", "ib.get answered %s", ib_status_name(status));
 out:
 	ib_buf_free(&kept);
 	ib_buf_free(&gone);
+	ib_buf_free(&left);
+	ib_buf_free(&out);
+}
+
+/* ---- DATA-5, DATA-12: many keys across a restart ------------------------------------------ */
+
+/* Key lengths where a store may change how it names, orders or hashes keys: the shortest, the
+ * lengths around 64 (the reference names a key by its hex up to 64 bytes, by its SHA-256
+ * above) and 128, and the longest. */
+static const size_t names_lens[] = { 1, 2, 63, 64, 65, 66, 127, 128, 129, 200, 254, 255 };
+#define NAMES_LENS (sizeof names_lens / sizeof names_lens[0])
+#define NAMES_EXTENDED (NAMES_LENS - 1)  /* every length but 255, one byte longer */
+#define NAMES_SHORT 45                   /* short keys: the store holds 80 items */
+#define NAMES_KEYS (2 * NAMES_LENS + NAMES_EXTENDED + NAMES_SHORT)
+
+/* Key i of data.persist-keys into out (256 bytes), NUL-terminated. The keys of one length
+ * share everything but their last byte ('A', 'B'); the extended keys are the 'A' key of a
+ * length with one more 'A' (that key is their prefix: 64 bytes extended is 65, across the
+ * reference's two kinds of names). */
+static void names_key(size_t i, char out[256])
+{
+	static const char fill[] = "data.names.0123456789abcdefghijklmnopqrstuvwxyz";
+	size_t len, tail;
+
+	if (i >= 2 * NAMES_LENS + NAMES_EXTENDED) {
+		snprintf(out, 256, "data.names.short.%02zu", i - 2 * NAMES_LENS - NAMES_EXTENDED);
+		return;
+	}
+	if (i < 2 * NAMES_LENS) {
+		len = names_lens[i / 2];
+		tail = i % 2;
+	} else {
+		len = names_lens[i - 2 * NAMES_LENS];
+		tail = 0;
+	}
+	for (size_t k = 0; k + 1 < len; k++)
+		out[k] = fill[k % (sizeof fill - 1)];
+	out[len - 1] = (char)('A' + tail);
+	if (i >= 2 * NAMES_LENS)
+		out[len++] = 'A';
+	out[len] = '\0';
+}
+
+/* The seq and version of the PUBLISH frame in buf. */
+static bool publish_fields(const struct ib_buf *buf, uint64_t *seq, uint64_t *version)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	if (ib_frame_parse(&f, buf->ptr, buf->len, IB_MAX_MESSAGE_LIMIT) != IB_OK ||
+	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) != IB_OK || m.h.type != IB_MSG_PUBLISH)
+		return false;
+	*seq = m.h.seq;
+	*version = m.u.publish.version;
+	return true;
+}
+
+/* [DATA-5] [DATA-12] [DATA-2] 80 keys, sent in a scrambled order: lengths 1 to 255 (around
+ * 64 and 128 in particular), keys that differ only in their last byte, keys that are the
+ * prefix of another. Each is read back byte for byte, then again after a restart. Then a
+ * PUBLISH equal to a held item in (version, writer, seq) but of another value, which the
+ * restarted IUT's anti-replay window lets through ([FLOOD-3]: it lives in memory), must
+ * leave the item as it is: it is not newer. */
+static void test_persist_keys(struct cf_ctx *c)
+{
+	struct ib_buf *frames = calloc(NAMES_KEYS, sizeof *frames);
+	char key[256], value[32], expected[128];
+	struct ib_buf same = { 0 };
+	struct hn_peer *p;
+	uint64_t seq, version;
+	size_t eq;
+
+	if (!frames) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (size_t n = 0; n < NAMES_KEYS; n++) {
+		size_t i = n * 37 % NAMES_KEYS;  /* 37 and NAMES_KEYS share no factor */
+
+		names_key(i, key);
+		snprintf(value, sizeof value, "item %zu", i);
+		if (!publish_as(c, p, cf_tester_identity(c, 1), key, 1 + i % 3, value, 0,
+				&frames[i]))
+			goto out;
+	}
+	for (size_t i = 0; i < NAMES_KEYS; i++) {
+		names_key(i, key);
+		snprintf(expected, sizeof expected, "each of 80 keys holds its own item (this "
+			 "one: %zu bytes)", strlen(key));
+		if (!holds(c, p, key, &frames[i], "DATA-12", expected))
+			goto out;
+	}
+	if (!cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (size_t i = 0; i < NAMES_KEYS; i++) {
+		names_key(i, key);
+		snprintf(expected, sizeof expected, "after a restart ib.get answers the same "
+			 "frame for each of 80 keys (this one: %zu bytes)", strlen(key));
+		if (!holds(c, p, key, &frames[i], "DATA-5", expected))
+			goto out;
+	}
+	/* The 65-byte 'A' key: the first one named by its hash in the reference. */
+	eq = 2 * 4;
+	names_key(eq, key);
+	if (!publish_fields(&frames[eq], &seq, &version)) {
+		cf_harness_error(c, "cannot decode the PUBLISH frame the suite sent");
+		goto out;
+	}
+	if (!publish_as(c, p, cf_tester_identity(c, 1), key, version, "the same seq again", seq,
+			&same))
+		goto out;
+	holds(c, p, key, &frames[eq], "DATA-2", "a PUBLISH equal to the item held in (version, "
+	      "writer, seq) is not newer: the item stays");
+out:
+	ib_buf_free(&same);
+	for (size_t i = 0; i < NAMES_KEYS; i++)
+		ib_buf_free(&frames[i]);
+	free(frames);
+}
+
+/* Whether path is a regular file holding exactly the bytes of want. */
+static bool file_holds(const char *path, const struct ib_buf *want)
+{
+	struct stat st;
+	uint8_t *got;
+	FILE *f;
+	bool same;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uintmax_t)st.st_size != want->len ||
+	    !(f = fopen(path, "rb")))
+		return false;
+	got = malloc(want->len ? want->len : 1);
+	same = got && fread(got, 1, want->len, f) == want->len &&
+	       memcmp(got, want->ptr, want->len) == 0;
+	free(got);
+	fclose(f);
+	return same;
+}
+
+/* The file of the IUT's DIR/store/ that holds exactly frame, into path; false when none does
+ * (a store of another format: it is private to the implementation, section 19.1). */
+static bool store_file_of(struct cf_ctx *c, const struct ib_buf *frame, char *path, size_t cap)
+{
+	char store[700];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(store, sizeof store, "%s/store", cf_iut_dir(c));
+	if (!(d = opendir(store)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		snprintf(path, cap, "%s/%s", store, e->d_name);
+		found = file_holds(path, frame);
+	}
+	closedir(d);
+	return found;
+}
+
+/* [DATA-6] [DATA-5] The IUT stopped, the file that holds the frame of data.misfiled-b gets
+ * the frame of data.misfiled-a instead (where the IUT keeps each frame whole in a file of
+ * its own, as the reference does; NOT-APPLICABLE otherwise). That frame does not match the
+ * key it was persisted for: the IUT must still start, keep a's item, and never answer a's
+ * frame for b. */
+static void test_misfiled(struct cf_ctx *c)
+{
+	static const char key_a[] = "data.misfiled-a", key_b[] = "data.misfiled-b";
+	struct ib_buf a = { 0 }, b = { 0 }, out = { 0 };
+	char path_a[1000], path_b[1000];
+	struct hn_peer *p;
+	uint16_t status = 0;
+	FILE *f;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), key_a, 1, "the item of a", 0, &a) ||
+	    !publish_as(c, p, cf_tester_identity(c, 1), key_b, 1, "the item of b", 0, &b) ||
+	    !holds(c, p, key_a, &a, "DATA-2", "the PUBLISH is stored") ||
+	    !holds(c, p, key_b, &b, "DATA-2", "the PUBLISH is stored") || !cf_iut_stop(c))
+		goto out;
+	if (!store_file_of(c, &a, path_a, sizeof path_a) ||
+	    !store_file_of(c, &b, path_b, sizeof path_b)) {
+		cf_not_applicable(c, "no file of DIR/store/ holds exactly one of the frames: the "
+				  "IUT's store has a format of its own");
+		goto out;
+	}
+	if (!(f = fopen(path_b, "wb")) || fwrite(a.ptr, 1, a.len, f) != a.len || fclose(f) != 0) {
+		cf_harness_error(c, "cannot write %s: %s", path_b, strerror(errno));
+		goto out;
+	}
+	if (!cf_iut_restart_accepted(c, "DATA-6", "the IUT starts on a store where the file of "
+				     "one key holds the frame of another") ||
+	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !holds(c, p, key_a, &a, "DATA-5", "the item whose file is intact is loaded") ||
+	    !get_item(c, p, key_b, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_NOT_FOUND ||
+			     (status == IB_STATUS_OK && same_bytes(&out, &b)),
+		  "DATA-6", "a persisted frame of another key is not loaded as this key's item: "
+		  "ib.get answers not_found (or the key's own frame)",
+		  "ib.get answered %s%s", ib_status_name(status),
+		  status == IB_STATUS_OK && same_bytes(&out, &a) ? " with the other key's frame"
+								 : "");
+out:
+	ib_buf_free(&a);
+	ib_buf_free(&b);
+	ib_buf_free(&out);
+}
+
+#define BIG_VALUE 16000000u   /* a value near the default max_message (16,777,215) */
+#define BIG_ROUNDS 20          /* 320 MB of frames in all: more than a store bound of 256 MiB */
+
+/* [DATA-13] [DATA-2] One key, replaced 20 times by items of 16 MB each: the store holds one
+ * such item at a time, so once it has kept the first, every newer one stays within its
+ * bound and must replace it, however many came before (a store that counted the replaced
+ * items' bytes would think itself full). NOT-APPLICABLE when the IUT's bound, or its
+ * max_message, keeps out even the first. */
+static void test_replace_big(struct cf_ctx *c)
+{
+	static const char key[] = "data.replaced-big";
+	struct ib_buf frame = { 0 }, out = { 0 };
+	struct cf_iut_opts o = { 0 };
+	uint8_t *value = malloc(BIG_VALUE);
+	struct hn_peer *p;
+	uint16_t status = 0;
+	struct ib_msg m;
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	memset(value, 'v', BIG_VALUE);
+	/* A PONG must not wait behind 16 MB frames: keep-alive is not what this test is about. */
+	o.keepalive_interval_ms = 600000;
+	o.keepalive_timeout_ms = 600000;
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (unsigned v = 1; v <= BIG_ROUNDS; v++) {
+		cf_msg_publish(&m, key, v, "");
+		value[0] = (uint8_t)('a' + v);
+		m.u.publish.value = (struct ib_slice){ value, BIG_VALUE };
+		ib_buf_reset(&frame);
+		if (hn_peer_send(p, &m, cf_tester_identity(c, 1), NULL, false, &frame) != IB_OK) {
+			cf_harness_error(c, "cannot send PUBLISH");
+			goto out;
+		}
+		/* One item at a time on the link: ib.ping answers after it. */
+		if (v > 1 && !cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL))
+			goto out;
+		if (v > 1)
+			continue;
+		if (!get_item(c, p, key, &status, &out))
+			goto out;
+		if (status != IB_STATUS_OK || !same_bytes(&out, &frame)) {
+			cf_not_applicable(c, "the IUT did not keep one item of %u bytes (ib.get "
+					  "answered %s): its store bound is smaller", BIG_VALUE,
+					  ib_status_name(status));
+			goto out;
+		}
+	}
+	holds(c, p, key, &frame, "DATA-13", "a PUBLISH that replaces the only item held, by "
+	      "one of the same size, is applied after any number of replacements (20 of 16 MB)");
+out:
+	free(value);
+	ib_buf_free(&frame);
+	ib_buf_free(&out);
+}
+
+/* Sends PUBLISH(key, version, value[0..BIG_VALUE)) written by writer over p, a copy in
+ * *frame, then waits for ib.ping's answer: one 16 MB item at a time on the link. */
+static bool send_big(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *writer,
+		     const char *key, uint64_t version, const uint8_t *value, struct ib_buf *frame)
+{
+	uint16_t status = 0;
+	struct ib_msg m;
+
+	cf_msg_publish(&m, key, version, "");
+	m.u.publish.value = (struct ib_slice){ value, BIG_VALUE };
+	ib_buf_reset(frame);
+	if (hn_peer_send(p, &m, writer, NULL, false, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send PUBLISH");
+		return false;
+	}
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+#define ROOM_ITEMS 8           /* per removed writer: 128 MB held at once */
+#define ROOM_WAIT_MS 5000
+
+/* [DATA-13] [MEMBER-6] T2 writes 8 items of 16 MB, and its key is removed (SIGHUP): its items
+ * leave the store. T3 does the same. 256 MB have come and gone, never more than 128 MB held;
+ * the store, empty again, must take T1's item of 16 MB as it took the others (a store that
+ * kept counting the removed items' bytes would think itself full). NOT-APPLICABLE when the
+ * IUT's bound keeps out 8 items of 16 MB at once. */
+static void test_room_after_removal(struct cf_ctx *c)
+{
+	struct ib_buf frame = { 0 }, out = { 0 };
+	struct cf_iut_opts o = { 0 };
+	uint8_t *value = malloc(BIG_VALUE);
+	struct hn_peer *p, *w;
+	uint16_t status = 0;
+	unsigned removed = 0;
+	char key[64];
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	memset(value, 'r', BIG_VALUE);
+	o.keepalive_interval_ms = 600000;  /* as data.replace-big */
+	o.keepalive_timeout_ms = 600000;
+	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	for (int writer = 2; writer <= 3; writer++) {
+		for (unsigned i = 0; i < ROOM_ITEMS; i++) {
+			snprintf(key, sizeof key, "data.room.T%d.%u", writer, i);
+			value[0] = (uint8_t)('a' + i);
+			if (!send_big(c, p, cf_tester_identity(c, writer), key, 1, value, &frame))
+				goto out;
+		}
+		if (!get_item(c, p, key, &status, &out))
+			goto out;
+		if (status != IB_STATUS_OK || !same_bytes(&out, &frame)) {
+			cf_not_applicable(c, "the IUT did not keep %u items of %u bytes at once "
+					  "(ib.get of the last answered %s): its store bound is "
+					  "smaller", ROOM_ITEMS, BIG_VALUE, ib_status_name(status));
+			goto out;
+		}
+		/* The writer's own link (made now: no 16 MB frame is flooded to it), whose close
+		 * with `revoked` says that the reload took effect. */
+		removed |= 1u << writer;
+		if (!(w = cf_peer(c, writer)) || !cf_link_child(c, w) ||
+		    !cf_iut_reload(c, removed, 0) ||
+		    !cf_wait_closed(c, w, IB_EC_REVOKED, "MEMBER-2", ROOM_WAIT_MS) ||
+		    !get_item(c, p, key, &status, &out) ||
+		    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "MEMBER-6",
+			       "once its writer's key is removed, the item is gone",
+			       "ib.get answered %s", ib_status_name(status)))
+			goto out;
+	}
+	value[0] = 'z';
+	if (!send_big(c, p, cf_tester_identity(c, 1), "data.room.T1", 1, value, &frame))
+		goto out;
+	holds(c, p, "data.room.T1", &frame, "DATA-13", "the items of removed writers leave "
+	      "room: after 16 items of 16 MB came and left (8 held at most), the store takes "
+	      "one more");
+out:
+	free(value);
+	ib_buf_free(&frame);
 	ib_buf_free(&out);
 }
 
@@ -806,6 +1176,20 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.persist", "DATA-5 DATA-6", CF_NEEDS_RESTART | CF_NEEDS_RELOAD, test_persist,
 	  "keep items across a restart, but at start do not load an item whose writer left "
 	  "authorized/" },
+	{ "data.persist-keys", "DATA-5 DATA-12 DATA-2", CF_NEEDS_RESTART, test_persist_keys,
+	  "keep 80 items across a restart, each under its exact key: lengths 1 to 255, keys that "
+	  "differ only in their last byte or are the prefix of another; an equal item is not "
+	  "newer" },
+	{ "data.misfiled", "DATA-6 DATA-5", CF_NEEDS_RESTART, test_misfiled,
+	  "start on a store where one key's file holds another key's frame: keep the intact item, "
+	  "never answer the other key's frame" },
+	{ "data.replace-big", "DATA-13 DATA-2", CF_NEEDS_CONFIG | CF_SLOW, test_replace_big,
+	  "apply every replacement of a held item that stays within the store's bound, however "
+	  "many bytes the replaced items added up to (20 items of 16 MB)" },
+	{ "data.room-after-removal", "DATA-13 MEMBER-6",
+	  CF_NEEDS_CONFIG | CF_NEEDS_RELOAD | CF_SLOW, test_room_after_removal,
+	  "the items of a removed writer leave room in the store: after 256 MB came and left, "
+	  "take one more item" },
 	{ "data.write-fails", "DATA-13 DATA-14 DATA-5", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_write_fails,
 	  "when the store cannot be written: still forward a received PUBLISH, keep the old item, "

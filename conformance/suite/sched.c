@@ -317,6 +317,22 @@ static void report_ready(struct sched *s)
 	}
 }
 
+/* -x stopped the run: the tests that finished are reported, in test order, whether or not
+ * every test before them ran (under -j a later test may have started first and failed);
+ * the ones that never ran, or were stopped in flight, are left out. */
+static void report_after_stop(struct sched *s)
+{
+	for (; s->reported < s->n; s->reported++) {
+		size_t i = s->reported;
+
+		if (!s->done[i] || s->dropped[i]) {
+			s->dropped[i] = true;
+			continue;
+		}
+		s->report(&s->rs[i], s->arg);
+	}
+}
+
 /* Close-on-exec: an IUT the test starts must not hold the pipes open after the test. */
 static int pipe_cloexec(int fds[2])
 {
@@ -555,6 +571,8 @@ size_t cf_sched_run(struct cf_world *w, const struct cf_test *const *tests, size
 		run_forked(&s);
 	else
 		run_here(&s);
+	if (s.stop)
+		report_after_stop(&s);
 	/* The reported results, without the dropped ones, from rs[0] on. */
 	for (size_t i = 0; i < s.reported; i++)
 		if (!s.dropped[i])

@@ -18,6 +18,10 @@
 #include <string.h>
 
 #define CF_TRANSCRIPT_MAX (512u * 1024u)   /* past it, frames are counted, not written */
+/* What the transcript shows of one frame: its first bytes in hex, and its decoding up to a
+ * length (a 16 MB PUBLISH would fill any report: JUnit readers refuse text nodes past 10 MB). */
+#define CF_FRAME_HEX_SHOWN 2048u
+#define CF_FRAME_JSON_SHOWN 4096u
 #define CF_LINK_MS 5000u                   /* TLS + HELLO with a tester peer */
 #define CF_RESULT_MS 5000u                 /* a RESULT to a command (ib.fetch waits too) */
 
@@ -338,7 +342,7 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	char label[32], *json = NULL, *line;
 	struct ib_frame f;
 	struct ib_msg m;
-	size_t cap;
+	size_t cap, shown;
 
 	if (sent)
 		follow_seq(c, bytes, len);
@@ -350,7 +354,10 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	    ib_msg_decode(&m, f.msg.ptr, f.msg.len) == IB_OK)
 		ib_msg_to_json(&m, &json);
 	/* The JSON shows blobs in hex too: a big PUBLISH doubles its length there. */
-	cap = 256 + (json ? strlen(json) : 64) + 2 * len;
+	if (json && strlen(json) > CF_FRAME_JSON_SHOWN)
+		strcpy(json + CF_FRAME_JSON_SHOWN - 16, " ... (cut)");
+	shown = len < CF_FRAME_HEX_SHOWN ? len : CF_FRAME_HEX_SHOWN;
+	cap = 320 + (json ? strlen(json) : 64) + 2 * shown;
 	line = malloc(cap);
 	if (!line) {
 		free(json);
@@ -359,7 +366,10 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	snprintf(line, cap, "%s %s IUT  %zu bytes  %s\n            ",
 		 peer_label(c, p, label, sizeof label), sent ? "->" : "<-", len,
 		 json ? json : "(not a whole, decodable frame)");
-	ib_hex_encode(bytes, len, line + strlen(line));
+	ib_hex_encode(bytes, shown, line + strlen(line));
+	if (shown < len)
+		snprintf(line + strlen(line), cap - strlen(line), " ... (%zu more bytes)",
+			 len - shown);
 	transcript_line(c, line);
 	free(json);
 	free(line);

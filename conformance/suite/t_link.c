@@ -686,6 +686,34 @@ static bool publish_to_paused(struct cf_ctx *c, struct hn_peer *reader, int from
 	return ok;
 }
 
+/* The round trip: the IUT took every PUBLISH of publish_to_paused (and queued it toward the
+ * reader, T<tester>) before asker's ib.info answers. Its answer says whether the reader is
+ * still a child: a queue bound below 4 x max_message (a SHOULD of LINK-10) has closed its
+ * link, and the test needs the IUT to hold it (NOT-APPLICABLE otherwise). */
+static bool still_child_after_backlog(struct cf_ctx *c, struct hn_peer *asker, int tester)
+{
+	struct ib_buf info = { 0 };
+	char hex[2 * IB_ID_LEN + 1];
+	uint16_t status;
+	bool held = false;
+
+	if (!cf_command(c, asker, NULL, "ib.info", NULL, 0, &status, &info) ||
+	    !cf_standard_ran(c, "ib.info", status))
+		goto out;
+	ib_id_to_hex(cf_tester_id(c, tester), hex);
+	if (ib_buf_put(&info, "", 1) != IB_OK) {
+		cf_harness_error(c, "out of memory");
+		goto out;
+	}
+	held = strstr((const char *)info.ptr, hex) != NULL;
+	if (!held)
+		cf_not_applicable(c, "the IUT closed the link of a child that did not read 10.2 MB "
+				  "(its queue bound is below 4 x max_message, a SHOULD of LINK-10)");
+out:
+	ib_buf_free(&info);
+	return held;
+}
+
 /* T1 reads nothing while the IUT floods it 10.2 MB of T2's frames; then T1 sends a PING (a
  * child never does: protocol_violation) and more frames behind it, in one write. The IUT
  * owes T1 the queued frames and the ERROR, and holds bytes from T1 it will not read: closing
@@ -695,34 +723,17 @@ static void test_error_reaches_busy_peer(struct cf_ctx *c)
 	static const uint8_t nonce[16] = "conform-linger16";
 	/* No PING while T1 does not read: its link is to end by the violation only. */
 	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
-	struct ib_buf one = { 0 }, burst = { 0 };
+	struct ib_buf burst = { 0 };
 	struct hn_peer *t1, *t2;
-	char key[48], hex[2 * IB_ID_LEN + 1];
 	struct ib_msg m;
-	uint16_t status;
+	char key[48];
 
 	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
 		goto out;
-	if (!publish_to_paused(c, t1, 2, t2, LINGER_FRAMES, LINGER_VALUE, "conform-linger"))
+	if (!publish_to_paused(c, t1, 2, t2, LINGER_FRAMES, LINGER_VALUE, "conform-linger") ||
+	    !still_child_after_backlog(c, t2, 1))
 		goto out;
-	/* The round trip: the IUT took every PUBLISH (and queued it toward T1) before this. Its
-	 * answer says whether T1 is still a child: a queue bound below 4 x max_message (a
-	 * SHOULD of LINK-10) closes T1's link now, and this test needs the IUT to hold it. */
-	ib_buf_reset(&one);
-	if (!cf_command(c, t2, NULL, "ib.info", NULL, 0, &status, &one) ||
-	    !cf_standard_ran(c, "ib.info", status))
-		goto out;
-	ib_id_to_hex(cf_tester_id(c, 1), hex);
-	if (ib_buf_put(&one, "", 1) != IB_OK) {
-		cf_harness_error(c, "out of memory");
-		goto out;
-	}
-	if (!strstr((const char *)one.ptr, hex)) {
-		cf_not_applicable(c, "the IUT closed the link of a child that did not read 10.2 MB "
-				  "(its queue bound is below 4 x max_message, a SHOULD of LINK-10)");
-		goto out;
-	}
 	memset(&m, 0, sizeof m);
 	m.h.type = IB_MSG_PING;
 	m.u.ping.nonce = (struct ib_slice){ nonce, sizeof nonce };
@@ -747,7 +758,6 @@ static void test_error_reaches_busy_peer(struct cf_ctx *c)
 		  "%zu of %d PUBLISHes arrived", hn_peer_count(t1, IB_MSG_PUBLISH), LINGER_FRAMES);
 	cf_note(c, "T1 received %zu frames", hn_peer_received(t1));
 out:
-	ib_buf_free(&one);
 	ib_buf_free(&burst);
 }
 
@@ -1493,27 +1503,15 @@ static void test_shutdown_parent(struct cf_ctx *c)
 static void test_shutdown_busy_child(struct cf_ctx *c)
 {
 	struct cf_iut_opts o = { .keepalive_interval_ms = 60000, .keepalive_timeout_ms = 60000 };
-	struct ib_buf burst = { 0 }, info = { 0 };
-	char key[48], hex[2 * IB_ID_LEN + 1];
+	struct ib_buf burst = { 0 };
 	struct hn_peer *t1, *t2;
-	uint16_t status;
+	char key[48];
 
 	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) ||
 	    !publish_to_paused(c, t1, 2, t2, LINGER_FRAMES, LINGER_VALUE, "conform-stop-busy") ||
-	    !cf_command(c, t2, NULL, "ib.info", NULL, 0, &status, &info) ||
-	    !cf_standard_ran(c, "ib.info", status))
+	    !still_child_after_backlog(c, t2, 1))
 		goto out;
-	ib_id_to_hex(cf_tester_id(c, 1), hex);
-	if (ib_buf_put(&info, "", 1) != IB_OK) {
-		cf_harness_error(c, "out of memory");
-		goto out;
-	}
-	if (!strstr((const char *)info.ptr, hex)) {
-		cf_not_applicable(c, "the IUT closed the link of a child that did not read 10.2 MB "
-				  "(its queue bound is below 4 x max_message, a SHOULD of LINK-10)");
-		goto out;
-	}
 	for (int i = 0; i < 96; i++) {
 		snprintf(key, sizeof key, "conform-stop-unread-%d", i);
 		if (!append_publish(c, 1, key, LINGER_VALUE, &burst))
@@ -1533,7 +1531,6 @@ static void test_shutdown_busy_child(struct cf_ctx *c)
 	cf_iut_stop(c);
 out:
 	ib_buf_free(&burst);
-	ib_buf_free(&info);
 }
 
 const struct cf_test cf_tests_link[] = {

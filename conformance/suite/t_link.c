@@ -1415,6 +1415,14 @@ out:
 	cf_black_hole_close(fds);
 }
 
+/* The port of "host:port". */
+static uint16_t port_of(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+
+	return colon ? (uint16_t)atoi(colon + 1) : 0;
+}
+
 /* ---- LINK-13: stopping, with connections not yet linked ------------------------------------ */
 
 /* The frames p received from index `from` on: nothing but one ERROR shutting_down, last. */
@@ -1470,28 +1478,46 @@ static void test_shutdown_hello_wait(struct cf_ctx *c)
  * tell a clean stop of its child from a crash). */
 static void test_shutdown_parent(struct cf_ctx *c)
 {
-	struct cf_iut_opts o = { 0 };
+	/* The parent link lasts longer than reconnect_max_ms before the stop: a node that goes
+	 * on would start a round of joins at once when it ends ([TREE-14]). */
+	struct cf_iut_opts o = { .reconnect_min_ms = 100, .reconnect_max_ms = 200 };
 	struct hn_peer *parent, *child;
-	char addr[IB_MAX_ADDR];
+	char addr[IB_MAX_ADDR], name[128] = "";
+	struct ib_diag diag = { 0 };
+	int again = -1, conn = -1;
 	uint16_t status;
 	size_t mark;
 
 	if (!cf_iut_start_toward(c, &o, 0, &parent, addr) || !cf_accept_child(c, parent, NULL, 0))
 		return;
 	hn_peer_unlisten(parent);
+	/* The parent's address listens again, without accepting: a stopping node must not
+	 * connect there once it has closed its parent link ([LINK-13]). */
+	if (ib_net_listen("127.0.0.1", port_of(addr), &again, NULL, &diag) != IB_OK) {
+		cf_harness_error(c, "cannot listen again on %s: %s", addr, diag.reason);
+		return;
+	}
 	/* Its answer shows that the IUT took the parent's HELLO: the link to T0 is open. */
 	if (!cf_command(c, parent, NULL, "ib.ping", NULL, 0, &status, NULL) ||
 	    !(child = cf_peer(c, 1)) || !cf_link_child(c, child))
-		return;
-	cf_run_for(c, 100);
+		goto out;
+	cf_run_for(c, 300);
 	mark = hn_peer_received(child);
 	if (!cf_iut_stop(c) ||
 	    !cf_wait_closed(c, parent, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS) ||
 	    !cf_wait_closed(c, child, IB_EC_SHUTTING_DOWN, "LINK-8", LINK_CLOSE_MS))
-		return;
+		goto out;
 	/* [LINK-13] Leaving its parent does not make it a root that tells its child so: a
 	 * node that closed the parent link first would send the child PATH [IUT]. */
-	only_goodbye_since(c, child, mark, "T1 (its child)");
+	if (!only_goodbye_since(c, child, mark, "T1 (its child)"))
+		goto out;
+	cf_expect(c, ib_net_accept(again, &conn, name, sizeof name) == IB_ERR_AGAIN, "LINK-13",
+		  "a stopping node does not connect to its parent's address again",
+		  "it connected there (%s) after SIGTERM", name);
+out:
+	if (conn >= 0)
+		ib_net_close(conn);
+	ib_net_close(again);
 }
 
 /* [LINK-11] [LINK-13] T1 reads nothing while the IUT queues it 10.2 MB of T2's frames, then
@@ -1615,6 +1641,7 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.shutdown-parent", "LINK-8 LINK-13", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_shutdown_parent,
 	  "A stopping IUT that has a parent and a child sends ERROR shutting_down to both (the "
-	  "parent is told too), and its child nothing before it (no PATH for losing the parent)" },
+	  "parent is told too), its child nothing before it (no PATH for losing the parent), and "
+	  "connects to no parent again" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -1520,6 +1520,21 @@ out:
 	ib_net_close(again);
 }
 
+/* Whether a TCP connection to the IUT's port is established (within 100 ms). */
+static bool accepts_tcp(struct cf_ctx *c)
+{
+	struct ib_diag diag = { 0 };
+	bool established;
+	int fd = -1;
+
+	if (ib_net_connect(cf_iut_host(c), cf_iut_port(c), &fd, &diag) != IB_OK)
+		return false;
+	cf_run_for(c, 100);
+	established = ib_net_connect_result(fd) == IB_OK;
+	ib_net_close(fd);
+	return established;
+}
+
 /* [LINK-11] [LINK-13] T1 reads nothing while the IUT queues it 10.2 MB of T2's frames, then
  * sends 5.8 MB of its own (one write) and the IUT is told to stop: the IUT owes T1 the queued
  * frames and its goodbye, and holds input from T1 it has not read. T1 reads again 200 ms
@@ -1551,6 +1566,11 @@ static void test_shutdown_busy_child(struct cf_ctx *c)
 	if (!cf_iut_stop_begin(c))
 		goto out;
 	cf_run_for(c, 200);
+	/* [LINK-13] It lingers for T1, but listens no more. */
+	if (!cf_expect(c, !accepts_tcp(c), "LINK-13",
+		       "a stopping node no longer listens: a TCP connection to its port is refused "
+		       "while it winds down", "one was accepted 200 ms after SIGTERM"))
+		goto out;
 	hn_peer_pause(t1, false);
 	if (!cf_wait_closed(c, t1, IB_EC_SHUTTING_DOWN, "LINK-11", LINGER_MS))
 		goto out;
@@ -1637,7 +1657,8 @@ const struct cf_test cf_tests_link[] = {
 	{ "link.shutdown-busy-child", "LINK-11 LINK-13", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_shutdown_busy_child,
 	  "A child that reads nothing, owed 10.2 MB, and has just sent 5.8 MB when the IUT stops "
-	  "gets ERROR shutting_down once it reads: the IUT lingers before it exits" },
+	  "gets ERROR shutting_down once it reads: the IUT lingers before it exits, and listens "
+	  "no more meanwhile" },
 	{ "link.shutdown-parent", "LINK-8 LINK-13", CF_NEEDS_CONFIG | CF_NEEDS_RESTART,
 	  test_shutdown_parent,
 	  "A stopping IUT that has a parent and a child sends ERROR shutting_down to both (the "

@@ -758,6 +758,28 @@ static void test_parent_is_own_child(struct cf_ctx *c)
 
 /* ---- [TREE-6] [TREE-7] [TREE-10] PATH updates --------------------------------------------- */
 
+/* An ANNOUNCE of the IUT with parent all zero that p received from index `from` on. */
+struct root_announce {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+	size_t from;
+};
+
+static bool root_announced(void *arg)
+{
+	const struct root_announce *ra = arg;
+	static const ib_id zero;
+	struct ib_frame f;
+	struct ib_msg m;
+
+	for (size_t i = ra->from; i < hn_peer_received(ra->p); i++)
+		if (hn_peer_got(ra->p, i)->type == IB_MSG_ANNOUNCE &&
+		    cf_got_msg(ra->p, i, &f, &m) && ib_id_equal(&f.origin, cf_iut_id(ra->c)) &&
+		    ib_id_equal(&m.u.announce.parent, &zero))
+			return true;
+	return hn_peer_closed(ra->p);
+}
+
 static void test_path_updates(struct cf_ctx *c)
 {
 	char addr[IB_MAX_ADDR];
@@ -809,6 +831,17 @@ static void test_path_updates(struct cf_ctx *c)
 		    !cf_wait_closed(c, parent, IB_EC_LOOP_DETECTED, "TREE-7", TREE_WAIT_MS) ||
 		    !expect_path(c, child, mark, want, 1, TREE_WAIT_MS, "TREE-7",
 				 "after the loop the IUT is a root: PATH [IUT] to its child"))
+			return;
+	}
+	/* [MAP-1] Leaving the parent for a loop is losing it: ANNOUNCE, parent all zero. */
+	{
+		struct root_announce ra = { c, child, mark };
+
+		if (!cf_expect(c, cf_run_until(c, root_announced, &ra, TREE_WAIT_MS) &&
+			       !hn_peer_closed(child), "MAP-1",
+			       "having left its parent for a loop, the IUT announces itself with "
+			       "parent all zero", "its child got no such ANNOUNCE in %u ms",
+			       TREE_WAIT_MS))
 			return;
 	}
 	cf_expect(c, !hn_peer_closed(child), "TREE-10", "the child stays linked to the new root",
@@ -2498,7 +2531,8 @@ const struct cf_test cf_tests_tree[] = {
 	{ "tree.parent-is-own-child", "TREE-5 TREE-8", CF_NEEDS_CONFIG, test_parent_is_own_child,
 	  "as a client, close with duplicate_identity a parent whose identity is one of the "
 	  "IUT's children" },
-	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10 LINK-17", CF_NEEDS_CONFIG, test_path_updates,
+	{ "tree.path-updates", "TREE-6 TREE-7 TREE-10 LINK-17 MAP-1", CF_NEEDS_CONFIG,
+	  test_path_updates,
 	  "send PATH to children on joining and on PATH from the parent; close a parent whose PATH "
 	  "holds the IUT (loop_detected) and become a root" },
 	{ "tree.path-too-long", "TREE-7", CF_NEEDS_CONFIG, test_path_too_long,

@@ -29,6 +29,7 @@ struct tls_probe {
 	bool server;
 	struct tls_probe_hello hello;
 	bool tcp_up, handshaken, closed, eof, resumed, peer_self_signed;
+	bool tcp_ended;                 /* the socket is closed (watch_close: the peer's EOF) */
 	int version;
 	char group[32];
 	char alert[96];                 /* the last alert the server sent, for failure */
@@ -562,6 +563,38 @@ static void stop_listening(struct tls_probe *p)
 	}
 }
 
+static void close_socket(struct tls_probe *p)
+{
+	if (p->fd >= 0) {
+		ib_loop_unwatch(p->loop, p->fd);
+		ib_net_close(p->fd);
+		p->fd = -1;
+	}
+	p->tcp_ended = true;
+}
+
+/* watch_close, after the end: input is read and discarded until the other end closes TCP. */
+static void on_drain(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct tls_probe *p = arg;
+	uint8_t buf[PROBE_READ_CHUNK];
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	for (;;) {
+		size_t got = 0;
+		int err = ib_net_read(p->fd, buf, sizeof buf, &got);
+
+		if (err == IB_ERR_AGAIN)
+			return;
+		if (err) {
+			close_socket(p);
+			return;
+		}
+	}
+}
+
 static void end(struct tls_probe *p, const char *reason)
 {
 	if (p->closed)
@@ -570,11 +603,10 @@ static void end(struct tls_probe *p, const char *reason)
 	flush_wire(p);
 	p->closed = true;
 	snprintf(p->failure, sizeof p->failure, "%s", reason);
-	if (p->fd >= 0) {
-		ib_loop_unwatch(p->loop, p->fd);
-		ib_net_close(p->fd);
-		p->fd = -1;
-	}
+	if (p->fd >= 0 && p->tcp_up && p->opts.watch_close && !p->eof)
+		ib_loop_watch(p->loop, p->fd, IB_EV_READ, on_drain, p);
+	else
+		close_socket(p);
 	stop_listening(p);
 }
 
@@ -719,6 +751,7 @@ void tls_probe_free(struct tls_probe *p)
 	if (!p)
 		return;
 	end(p, "freed");
+	close_socket(p);
 	SSL_free(p->ssl);
 	SSL_CTX_free(p->ctx);
 	SSL_SESSION_free(p->ticket);
@@ -770,6 +803,21 @@ int tls_probe_send_hello(struct tls_probe *p)
 	if (!err && p->handshaken && !p->closed)
 		drive(p);
 	return err;
+}
+
+int tls_probe_close_notify(struct tls_probe *p)
+{
+	if (!p->handshaken || p->closed)
+		return IB_ERR_INVALID_ARG;
+	ERR_clear_error();
+	/* 0: sent, the other end's not received yet; the socket takes it below. */
+	if (SSL_shutdown(p->ssl) < 0) {
+		ERR_clear_error();
+		return IB_ERR_CRYPTO;
+	}
+	flush_wire(p);
+	rewatch(p);
+	return IB_OK;
 }
 
 size_t tls_probe_frames(const struct tls_probe *p)
@@ -840,4 +888,9 @@ bool tls_probe_got_hello(void *probe)
 	const struct tls_probe *p = probe;
 
 	return p->ntype[IB_MSG_HELLO] > 0 || p->closed;
+}
+
+bool tls_probe_tcp_ended(void *probe)
+{
+	return ((const struct tls_probe *)probe)->tcp_ended;
 }

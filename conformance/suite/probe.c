@@ -270,15 +270,24 @@ static bool configure_server(SSL_CTX *ctx, const struct tls_probe_opts *o)
 	       SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) == 1;
 }
 
-static int alpn_wire(const char *name, unsigned char *wire, size_t cap)
+/* "a,b" as the ALPN wire list (u8 length, name)*: the names in that order. */
+static int alpn_wire(const char *names, unsigned char *wire, size_t cap)
 {
-	size_t n = strlen(name);
+	size_t len = 0;
 
-	if (n == 0 || n > 255 || n + 1 > cap)
-		return -1;
-	wire[0] = (unsigned char)n;
-	memcpy(wire + 1, name, n);
-	return (int)(n + 1);
+	for (const char *name = names;;) {
+		const char *comma = strchr(name, ',');
+		size_t n = comma ? (size_t)(comma - name) : strlen(name);
+
+		if (n == 0 || n > 255 || len + n + 1 > cap)
+			return -1;
+		wire[len] = (unsigned char)n;
+		memcpy(wire + len + 1, name, n);
+		len += n + 1;
+		if (!comma)
+			return (int)len;
+		name = comma + 1;
+	}
 }
 
 static SSL_CTX *make_ctx(const struct tls_probe_opts *o, bool server, char *err)

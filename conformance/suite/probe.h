@@ -29,7 +29,8 @@ enum tls_probe_cert {
 struct tls_probe_opts {
 	int min_version, max_version;   /* 0: TLS1_3_VERSION */
 	bool no_alpn;                   /* offer no ALPN extension at all */
-	const char *alpn;               /* the one protocol offered; NULL: IB_ALPN */
+	const char *alpn;               /* the protocols offered, in order, comma-separated
+	                                 * ("h2,interbot/1"); NULL: IB_ALPN alone */
 	enum tls_probe_cert cert;
 	const struct ib_identity *id;   /* the certificate's key (ED25519) and the HELLO signer;
 	                                 * borrowed, must outlive the probe */

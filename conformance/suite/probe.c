@@ -29,6 +29,7 @@ struct tls_probe {
 	bool server;
 	struct tls_probe_hello hello;
 	bool tcp_up, handshaken, closed, eof, resumed, peer_self_signed;
+	bool tcp_ended;                 /* the socket is closed (watch_close: the peer's EOF) */
 	int version;
 	char group[32];
 	char alert[96];                 /* the last alert the server sent, for failure */
@@ -269,15 +270,24 @@ static bool configure_server(SSL_CTX *ctx, const struct tls_probe_opts *o)
 	       SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) == 1;
 }
 
-static int alpn_wire(const char *name, unsigned char *wire, size_t cap)
+/* "a,b" as the ALPN wire list (u8 length, name)*: the names in that order. */
+static int alpn_wire(const char *names, unsigned char *wire, size_t cap)
 {
-	size_t n = strlen(name);
+	size_t len = 0;
 
-	if (n == 0 || n > 255 || n + 1 > cap)
-		return -1;
-	wire[0] = (unsigned char)n;
-	memcpy(wire + 1, name, n);
-	return (int)(n + 1);
+	for (const char *name = names;;) {
+		const char *comma = strchr(name, ',');
+		size_t n = comma ? (size_t)(comma - name) : strlen(name);
+
+		if (n == 0 || n > 255 || len + n + 1 > cap)
+			return -1;
+		wire[len] = (unsigned char)n;
+		memcpy(wire + len + 1, name, n);
+		len += n + 1;
+		if (!comma)
+			return (int)len;
+		name = comma + 1;
+	}
 }
 
 static SSL_CTX *make_ctx(const struct tls_probe_opts *o, bool server, char *err)
@@ -562,6 +572,38 @@ static void stop_listening(struct tls_probe *p)
 	}
 }
 
+static void close_socket(struct tls_probe *p)
+{
+	if (p->fd >= 0) {
+		ib_loop_unwatch(p->loop, p->fd);
+		ib_net_close(p->fd);
+		p->fd = -1;
+	}
+	p->tcp_ended = true;
+}
+
+/* watch_close, after the end: input is read and discarded until the other end closes TCP. */
+static void on_drain(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct tls_probe *p = arg;
+	uint8_t buf[PROBE_READ_CHUNK];
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	for (;;) {
+		size_t got = 0;
+		int err = ib_net_read(p->fd, buf, sizeof buf, &got);
+
+		if (err == IB_ERR_AGAIN)
+			return;
+		if (err) {
+			close_socket(p);
+			return;
+		}
+	}
+}
+
 static void end(struct tls_probe *p, const char *reason)
 {
 	if (p->closed)
@@ -570,11 +612,10 @@ static void end(struct tls_probe *p, const char *reason)
 	flush_wire(p);
 	p->closed = true;
 	snprintf(p->failure, sizeof p->failure, "%s", reason);
-	if (p->fd >= 0) {
-		ib_loop_unwatch(p->loop, p->fd);
-		ib_net_close(p->fd);
-		p->fd = -1;
-	}
+	if (p->fd >= 0 && p->tcp_up && p->opts.watch_close && !p->eof)
+		ib_loop_watch(p->loop, p->fd, IB_EV_READ, on_drain, p);
+	else
+		close_socket(p);
 	stop_listening(p);
 }
 
@@ -719,6 +760,7 @@ void tls_probe_free(struct tls_probe *p)
 	if (!p)
 		return;
 	end(p, "freed");
+	close_socket(p);
 	SSL_free(p->ssl);
 	SSL_CTX_free(p->ctx);
 	SSL_SESSION_free(p->ticket);
@@ -770,6 +812,21 @@ int tls_probe_send_hello(struct tls_probe *p)
 	if (!err && p->handshaken && !p->closed)
 		drive(p);
 	return err;
+}
+
+int tls_probe_close_notify(struct tls_probe *p)
+{
+	if (!p->handshaken || p->closed)
+		return IB_ERR_INVALID_ARG;
+	ERR_clear_error();
+	/* 0: sent, the other end's not received yet; the socket takes it below. */
+	if (SSL_shutdown(p->ssl) < 0) {
+		ERR_clear_error();
+		return IB_ERR_CRYPTO;
+	}
+	flush_wire(p);
+	rewatch(p);
+	return IB_OK;
 }
 
 size_t tls_probe_frames(const struct tls_probe *p)
@@ -840,4 +897,9 @@ bool tls_probe_got_hello(void *probe)
 	const struct tls_probe *p = probe;
 
 	return p->ntype[IB_MSG_HELLO] > 0 || p->closed;
+}
+
+bool tls_probe_tcp_ended(void *probe)
+{
+	return ((const struct tls_probe *)probe)->tcp_ended;
 }

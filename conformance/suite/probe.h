@@ -29,7 +29,8 @@ enum tls_probe_cert {
 struct tls_probe_opts {
 	int min_version, max_version;   /* 0: TLS1_3_VERSION */
 	bool no_alpn;                   /* offer no ALPN extension at all */
-	const char *alpn;               /* the one protocol offered; NULL: IB_ALPN */
+	const char *alpn;               /* the protocols offered, in order, comma-separated
+	                                 * ("h2,interbot/1"); NULL: IB_ALPN alone */
 	enum tls_probe_cert cert;
 	const struct ib_identity *id;   /* the certificate's key (ED25519) and the HELLO signer;
 	                                 * borrowed, must outlive the probe */
@@ -40,6 +41,9 @@ struct tls_probe_opts {
 	const char *groups;             /* key exchange groups offered, "X25519"; NULL: default */
 	SSL_SESSION *resume;            /* client: a session to offer (borrowed) */
 	unsigned tickets;               /* server: NewSessionTickets to issue after the handshake */
+	bool watch_close;               /* when the connection ends (an alert, close_notify), keep
+	                                 * the socket open and read until the other end closes TCP
+	                                 * (tls_probe_tcp_ended) instead of closing it at once */
 };
 
 /* What the IUT's ClientHello offered (server probes). */
@@ -79,6 +83,10 @@ const char *tls_probe_failure(const struct tls_probe *p);
  * -1 when none came. */
 int tls_probe_alert(const struct tls_probe *p);
 
+/* Sends close_notify now (the handshake must be done); the socket stays open: what the other
+ * end does next (its close_notify, frames, closing TCP) is observed as usual. */
+int tls_probe_close_notify(struct tls_probe *p);
+
 /* Signs a HELLO (role server, path [id]) with opts.id and sends it once the handshake is
  * done (queued until then). */
 int tls_probe_send_hello(struct tls_probe *p);
@@ -107,5 +115,8 @@ SSL_SESSION *tls_probe_ticket_session(const struct tls_probe *p);
 bool tls_probe_settled(void *probe);        /* handshaken or closed */
 bool tls_probe_ended(void *probe);          /* closed */
 bool tls_probe_got_hello(void *probe);      /* a HELLO came, or it closed */
+/* The TCP connection is gone: the other end closed it (EOF or reset), or, without
+ * opts.watch_close, the connection ended. */
+bool tls_probe_tcp_ended(void *probe);
 
 #endif

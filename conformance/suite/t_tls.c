@@ -8,8 +8,12 @@
  * handshake complete is sent a valid HELLO, to tell "let in" from "slow to close". Then
  * "refused in the handshake, with the alert [TLS-8] names": the prober reports the alert it
  * received, and a close_notify, an ERROR or a bare close after the handshake is no refusal of
- * that kind. */
+ * that kind; then the IUT must close TCP itself, at once, not when its handshake timer ends.
+ * A few ClientHellos no TLS library writes (a supported_versions list without TLS 1.3, one
+ * with a stray byte) are sent raw ([TLS-9]). Last, how an open link closes: on the peer's
+ * close_notify ([TLS-10]), and with close_notify after an ERROR ([LINK-5]). */
 #include "cf.h"
+#include "net.h"
 #include "probe.h"
 
 #include <openssl/ssl.h>
@@ -112,6 +116,17 @@ static void expect_alert(struct cf_ctx *c, const struct tls_probe *p, struct ref
 			  tls_probe_failure(p));
 }
 
+/* [TLS-8] After its fatal alert the IUT closes TCP (RFC 8446, 6.2: "immediately"), not only
+ * when its handshake timer (10 s) runs out. The prober keeps its side open (watch_close). */
+static void expect_tcp_closed(struct cf_ctx *c, struct tls_probe *p)
+{
+	cf_run_until(c, tls_probe_tcp_ended, p, REFUSE_MS);
+	cf_expect(c, tls_probe_tcp_ended(p), "TLS-8",
+		  "after its alert the IUT closes the TCP connection",
+		  "the connection was still open %u ms after the alert (%s)", REFUSE_MS,
+		  tls_probe_failure(p));
+}
+
 /* [TLS-8] The alert of each refusal. */
 #define PROTOCOL_VERSION ((struct refusal){ true, SSL_AD_PROTOCOL_VERSION, -1, \
 					    "protocol_version (70)" })
@@ -131,9 +146,12 @@ static void expect_refused(struct cf_ctx *c, const struct tls_probe_opts *o, con
 	struct tls_probe *p = NULL;
 	char expected[256];
 
+	struct tls_probe_opts watched = *o;
+
 	snprintf(expected, sizeof expected, "the IUT refuses %s: no link, the connection ends "
 		 "without a HELLO answered", client);
-	if (!cf_iut_start(c, NULL) || !start_probe(c, o, &p))
+	watched.watch_close = true;
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &watched, &p))
 		goto out;
 	if (!cf_wait(c, tls_probe_settled, p, PROBE_MS, "the prober's TLS handshake ends"))
 		goto out;
@@ -149,6 +167,8 @@ static void expect_refused(struct cf_ctx *c, const struct tls_probe_opts *o, con
 		       tls_probe_failure(p)))
 		goto out;
 	expect_alert(c, p, how);
+	if (cf_ok(c))
+		expect_tcp_closed(c, p);
 out:
 	tls_probe_free(p);
 }
@@ -195,6 +215,211 @@ static void test_refuse_wrong_alpn(struct cf_ctx *c)
 
 	o.alpn = "h2";
 	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN h2", NO_ALPN_SERVER);
+}
+
+/* The IUT finds interbot/1 nowhere in a list of two versions either (its version check reads
+ * the whole supported_versions list, not a one-entry one). */
+static void test_refuse_no_alpn_two_versions(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.no_alpn = true;
+	o.min_version = TLS1_2_VERSION;
+	expect_refused(c, &o, "TLS-2", "a client that offers TLS 1.2 and 1.3 but no ALPN",
+		       NO_ALPN_SERVER);
+}
+
+/* A name that starts with interbot/1 is not interbot/1: ALPN names compare whole. */
+static void test_refuse_alpn_prefix(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.alpn = "interbot/10";
+	expect_refused(c, &o, "TLS-2", "a client that offers only the ALPN interbot/10",
+		       NO_ALPN_SERVER);
+}
+
+/* interbot/1 need not come first: the server looks through the whole list. */
+static void test_alpn_among_others(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.alpn = "h2,interbot/1,http/1.1";
+	if (cf_iut_start(c, NULL) && start_probe(c, &o, &p))
+		accepted(c, p, "TLS-2", "T0 offering the ALPN list h2, interbot/1, http/1.1");
+	tls_probe_free(p);
+}
+
+/* ---- TLS-9: the version before ALPN ------------------------------------------------------- */
+
+static void test_refuse_tls12_no_alpn(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+
+	o.min_version = o.max_version = TLS1_2_VERSION;
+	o.no_alpn = true;
+	expect_refused(c, &o, "TLS-9", "a client that offers only TLS 1.2, and no ALPN",
+		       PROTOCOL_VERSION);
+}
+
+/* A TCP connection that sends bytes of the test's own making (a ClientHello no TLS library
+ * would write) and keeps what comes back until the IUT closes. */
+struct raw_conn {
+	struct ib_loop *loop;
+	int fd;
+	bool up, ended;
+	const uint8_t *out;
+	size_t out_len, out_off;
+	struct ib_buf in;
+};
+
+static void raw_close(struct raw_conn *r)
+{
+	if (r->fd >= 0) {
+		ib_loop_unwatch(r->loop, r->fd);
+		ib_net_close(r->fd);
+		r->fd = -1;
+	}
+	r->ended = true;
+}
+
+static void raw_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct raw_conn *r = arg;
+	uint8_t buf[4096];
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	if (!r->up) {
+		int rc = ib_net_connect_result(r->fd);
+
+		if (rc == IB_ERR_AGAIN)
+			return;
+		if (rc != IB_OK) {
+			raw_close(r);
+			return;
+		}
+		r->up = true;
+	}
+	while (r->out_off < r->out_len) {
+		size_t sent = 0;
+		int rc = ib_net_write(r->fd, r->out + r->out_off, r->out_len - r->out_off, &sent);
+
+		if (rc == IB_ERR_AGAIN)
+			break;
+		if (rc != IB_OK) {
+			raw_close(r);
+			return;
+		}
+		r->out_off += sent;
+	}
+	for (;;) {
+		size_t got = 0;
+		int rc = ib_net_read(r->fd, buf, sizeof buf, &got);
+
+		if (rc == IB_ERR_AGAIN)
+			break;
+		if (rc != IB_OK || ib_buf_put(&r->in, buf, got) != IB_OK) {
+			raw_close(r);
+			return;
+		}
+	}
+	ib_loop_watch(r->loop, r->fd, IB_EV_READ | (r->out_off < r->out_len ? IB_EV_WRITE : 0),
+		      raw_on_event, r);
+}
+
+static bool raw_ended(void *arg)
+{
+	return ((const struct raw_conn *)arg)->ended;
+}
+
+/* A ClientHello record without ALPN whose supported_versions extension holds the bytes given
+ * (after its one-byte list length, which is given too), one cipher suite, no key share: the
+ * IUT must refuse it on the version before it looks any further. */
+static void raw_client_hello(struct ib_buf *out, const uint8_t *versions, size_t vlen)
+{
+	static const uint8_t head[] = {
+		0x03, 0x03,                                     /* legacy_version */
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+		23, 24, 25, 26, 27, 28, 29, 30, 31, 32,         /* random */
+		0x00,                                           /* legacy_session_id */
+		0x00, 0x02, 0x13, 0x01,                         /* TLS_AES_128_GCM_SHA256 */
+		0x01, 0x00                                      /* null compression */
+	};
+	size_t ext_len = 4 + vlen, body = sizeof head + 2 + ext_len;
+
+	ib_buf_put_u8(out, 0x16);                               /* handshake record */
+	ib_buf_put_u16(out, 0x0301);
+	ib_buf_put_u16(out, (uint16_t)(4 + body));
+	ib_buf_put_u8(out, 0x01);                               /* ClientHello */
+	ib_buf_put_u24(out, (uint32_t)body);
+	ib_buf_put(out, head, sizeof head);
+	ib_buf_put_u16(out, (uint16_t)ext_len);
+	ib_buf_put_u16(out, 0x002b);                            /* supported_versions */
+	ib_buf_put_u16(out, (uint16_t)vlen);
+	ib_buf_put(out, versions, vlen);
+}
+
+/* Sends the ClientHello of raw_client_hello(versions) to the IUT: it must answer with the
+ * fatal alert alert (or alt_alert) in a plaintext record and close the connection. */
+static void expect_raw_refused(struct cf_ctx *c, const uint8_t *versions, size_t vlen,
+			       const char *client, int alert, int alt_alert, const char *names)
+{
+	struct raw_conn r = { .loop = cf_loop(c), .fd = -1 };
+	struct ib_buf hello = { 0 };
+	struct ib_diag diag = { 0 };
+	char expected[256], what[96];
+	int got = -1;
+
+	snprintf(expected, sizeof expected, "the IUT refuses %s with the fatal alert %s, then "
+		 "closes the connection", client, names);
+	raw_client_hello(&hello, versions, vlen);
+	if (!cf_iut_start(c, NULL))
+		goto out;
+	if (ib_net_connect(cf_iut_host(c), cf_iut_port(c), &r.fd, &diag) != IB_OK ||
+	    ib_loop_watch(r.loop, r.fd, IB_EV_WRITE, raw_on_event, &r) != IB_OK) {
+		cf_harness_error(c, "cannot connect to the IUT: %s", diag.reason);
+		goto out;
+	}
+	r.out = hello.ptr;
+	r.out_len = hello.len;
+	if (!cf_wait(c, raw_ended, &r, PROBE_MS, "the IUT answers the ClientHello and closes"))
+		goto out;
+	/* An alert record: type 21, a version, length 2, level fatal (2), description. */
+	if (r.in.len >= 7 && r.in.ptr[0] == 0x15 && r.in.ptr[3] == 0 && r.in.ptr[4] == 2 &&
+	    r.in.ptr[5] == 2)
+		got = r.in.ptr[6];
+	if (got >= 0)
+		snprintf(what, sizeof what, "it sent the fatal alert %d", got);
+	else
+		snprintf(what, sizeof what, "its %zu byte(s) held no fatal alert", r.in.len);
+	cf_expect(c, got == alert || (alt_alert >= 0 && got == alt_alert), "TLS-9", expected,
+		  "%s", what);
+out:
+	raw_close(&r);
+	ib_buf_free(&r.in);
+	ib_buf_free(&hello);
+}
+
+static void test_refuse_versions_without_13(struct cf_ctx *c)
+{
+	static const uint8_t versions[] = { 0x02, 0x03, 0x03 };    /* TLS 1.2 only */
+
+	expect_raw_refused(c, versions, sizeof versions, "a ClientHello whose supported_versions "
+			   "lists only TLS 1.2, without ALPN", SSL_AD_PROTOCOL_VERSION, -1,
+			   "protocol_version (70)");
+}
+
+static void test_refuse_versions_malformed(struct cf_ctx *c)
+{
+	static const uint8_t versions[] = { 0x03, 0x03, 0x03, 0x03 };  /* 1.2 and a stray byte */
+
+	expect_raw_refused(c, versions, sizeof versions, "a ClientHello whose supported_versions "
+			   "list is TLS 1.2 and a stray byte, without ALPN",
+			   SSL_AD_PROTOCOL_VERSION, SSL_AD_DECODE_ERROR,
+			   "protocol_version (70) or decode_error (50)");
 }
 
 /* ---- TLS-3, TLS-4 ------------------------------------------------------------------------- */
@@ -364,6 +589,58 @@ static void test_no_resumption(struct cf_ctx *c)
 out:
 	tls_probe_free(second);
 	tls_probe_free(first);
+}
+
+/* ---- TLS-10, LINK-5: closing ------------------------------------------------------------ */
+
+/* An open link whose peer sends close_notify (and keeps TCP open): the IUT closes it. */
+static void test_close_notify_answered(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	o.watch_close = true;
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
+	    !accepted(c, p, "TLS-10", "T0, an authorized tester"))
+		goto out;
+	if (tls_probe_close_notify(p) != IB_OK) {
+		cf_harness_error(c, "the prober cannot send close_notify");
+		goto out;
+	}
+	cf_run_until(c, tls_probe_tcp_ended, p, REFUSE_MS);
+	cf_expect(c, tls_probe_tcp_ended(p), "TLS-10",
+		  "sent close_notify on an open link, the IUT closes the connection at once",
+		  "the connection was still open %u ms after the prober's close_notify (%s)",
+		  REFUSE_MS, p && tls_probe_closed(p) ? tls_probe_failure(p) : "TLS still up");
+out:
+	tls_probe_free(p);
+}
+
+/* [LINK-5] SHOULD: a link the IUT closes with an ERROR (a second HELLO, [LINK-6]) ends with its
+ * close_notify before TCP closes. */
+static void test_close_notify_sent(struct cf_ctx *c)
+{
+	struct tls_probe_opts o = good_client(c);
+	struct tls_probe *p = NULL;
+
+	if (!cf_iut_start(c, NULL) || !start_probe(c, &o, &p) ||
+	    !accepted(c, p, "LINK-5", "T0, an authorized tester"))
+		goto out;
+	if (tls_probe_send_hello(p) != IB_OK) {
+		cf_harness_error(c, "the prober cannot send HELLO");
+		goto out;
+	}
+	if (!cf_wait(c, tls_probe_ended, p, PROBE_MS, "the IUT closes after a second HELLO") ||
+	    !cf_expect(c, tls_probe_count(p, IB_MSG_ERROR) > 0, "LINK-6",
+		       "the IUT closes the link with ERROR after a second HELLO",
+		       "it closed without an ERROR (%s)", tls_probe_failure(p)))
+		goto out;
+	cf_expect(c, tls_probe_alert(p) == 0, "LINK-5",
+		  "the IUT sends close_notify after its ERROR, before it closes TCP",
+		  "%s", tls_probe_alert(p) < 0 ? "it closed TCP without close_notify"
+					       : tls_probe_failure(p));
+out:
+	tls_probe_free(p);
 }
 
 /* ---- TLS-7 ------------------------------------------------------------------------------- */
@@ -603,6 +880,23 @@ const struct cf_test cf_tests_tls[] = {
 	  "Fail the handshake (no_application_protocol) when the ClientHello has no ALPN" },
 	{ "tls.refuse-wrong-alpn", "TLS-2 TLS-8", 0, test_refuse_wrong_alpn,
 	  "Fail the handshake (no_application_protocol) when the client offers only ALPN h2" },
+	{ "tls.refuse-no-alpn-two-versions", "TLS-2 TLS-8", 0, test_refuse_no_alpn_two_versions,
+	  "Fail the handshake (no_application_protocol) when a ClientHello offering TLS 1.2 and "
+	  "1.3 has no ALPN" },
+	{ "tls.refuse-alpn-prefix", "TLS-2 TLS-8", 0, test_refuse_alpn_prefix,
+	  "Fail the handshake (no_application_protocol) when the client offers only ALPN "
+	  "interbot/10: names compare whole" },
+	{ "tls.alpn-among-others", "TLS-2", 0, test_alpn_among_others,
+	  "Select interbot/1 from an ALPN list where it is not first (h2, interbot/1, http/1.1)" },
+	{ "tls.refuse-tls12-no-alpn", "TLS-1 TLS-8 TLS-9", 0, test_refuse_tls12_no_alpn,
+	  "Refuse a client that offers only TLS 1.2 and no ALPN for the version: "
+	  "protocol_version, then close TCP" },
+	{ "tls.refuse-versions-without-13", "TLS-1 TLS-9", 0, test_refuse_versions_without_13,
+	  "Refuse a ClientHello whose supported_versions lists only TLS 1.2 (no ALPN) with "
+	  "protocol_version, then close TCP" },
+	{ "tls.refuse-versions-malformed", "TLS-1 TLS-9", 0, test_refuse_versions_malformed,
+	  "Refuse a ClientHello whose supported_versions list has a stray byte (no ALPN) with "
+	  "protocol_version or decode_error, then close TCP" },
 	{ "tls.refuse-no-cert", "TLS-3 TLS-8", 0, test_refuse_no_cert,
 	  "Request a client certificate and fail the handshake (certificate_required) when the "
 	  "client sends none: not a close after the handshake" },
@@ -630,6 +924,10 @@ const struct cf_test cf_tests_tls[] = {
 	  "Send no NewSessionTicket: sessions are never resumed" },
 	{ "tls.no-resumption", "TLS-6", 0, test_no_resumption,
 	  "Never resume a session nor allow 0-RTT: every connection is a full handshake" },
+	{ "tls.close-notify-answered", "TLS-10", 0, test_close_notify_answered,
+	  "Close an open link at once when the peer sends close_notify (TCP left open)" },
+	{ "tls.close-notify-sent", "LINK-5 LINK-6", 0, test_close_notify_sent,
+	  "Send close_notify after the ERROR of a close (SHOULD), before closing TCP" },
 	{ "tls.x25519", "TLS-7", 0, test_x25519,
 	  "Support X25519 key exchange (SHOULD): a client offering only X25519 gets a link" },
 	{ "tls.self-signed", "TLS-7", 0, test_self_signed,

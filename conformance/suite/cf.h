@@ -143,6 +143,7 @@ bool cf_private_hosts(struct cf_ctx *c, const char *lines, char *why, size_t cap
 #define CF_HOLE_FILL 3
 bool cf_black_hole(struct cf_ctx *c, int fds[CF_HOLE_FILL + 1], const char *ip, uint16_t port,
 		   char *addr);
+/* Closes them, and sets them to -1: closing twice is harmless. */
 void cf_black_hole_close(int fds[CF_HOLE_FILL + 1]);
 /* Writes a file in authorized/ (contents as given) before a reload: broken keyrings. */
 bool cf_iut_put_authorized(struct cf_ctx *c, const char *name, const char *contents);

@@ -931,7 +931,9 @@ bool cf_black_hole(struct cf_ctx *c, int fds[CF_HOLE_FILL + 1], const char *ip, 
 
 void cf_black_hole_close(int fds[CF_HOLE_FILL + 1])
 {
-	for (int i = 0; i <= CF_HOLE_FILL; i++)
+	for (int i = 0; i <= CF_HOLE_FILL; i++) {
 		if (fds[i] >= 0)
 			close(fds[i]);
+		fds[i] = -1;
+	}
 }

@@ -694,6 +694,21 @@ static bool publish_fields(const struct ib_buf *buf, uint64_t *seq, uint64_t *ve
 	return true;
 }
 
+/* [req] ib.get of each of the NAMES_KEYS keys answers frames[i], byte for byte. */
+static bool holds_each_key(struct cf_ctx *c, struct hn_peer *p, const struct ib_buf *frames,
+			   const char *req, const char *what)
+{
+	char key[256], expected[160];
+
+	for (size_t i = 0; i < NAMES_KEYS; i++) {
+		names_key(i, key);
+		snprintf(expected, sizeof expected, "%s (this one: %zu bytes)", what, strlen(key));
+		if (!holds(c, p, key, &frames[i], req, expected))
+			return false;
+	}
+	return true;
+}
+
 /* [DATA-5] [DATA-12] [DATA-2] 80 keys, sent in a scrambled order: lengths 1 to 255 (around
  * 64 and 128 in particular), keys that differ only in their last byte, keys that are the
  * prefix of another. Each is read back byte for byte, then again after a restart. Then a
@@ -703,7 +718,7 @@ static bool publish_fields(const struct ib_buf *buf, uint64_t *seq, uint64_t *ve
 static void test_persist_keys(struct cf_ctx *c)
 {
 	struct ib_buf *frames = calloc(NAMES_KEYS, sizeof *frames);
-	char key[256], value[32], expected[128];
+	char key[256], value[32];
 	struct ib_buf same = { 0 };
 	struct hn_peer *p;
 	uint64_t seq, version;
@@ -724,22 +739,11 @@ static void test_persist_keys(struct cf_ctx *c)
 				&frames[i]))
 			goto out;
 	}
-	for (size_t i = 0; i < NAMES_KEYS; i++) {
-		names_key(i, key);
-		snprintf(expected, sizeof expected, "each of 80 keys holds its own item (this "
-			 "one: %zu bytes)", strlen(key));
-		if (!holds(c, p, key, &frames[i], "DATA-12", expected))
-			goto out;
-	}
-	if (!cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+	if (!holds_each_key(c, p, frames, "DATA-12", "each of 80 keys holds its own item") ||
+	    !cf_iut_restart(c, false) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !holds_each_key(c, p, frames, "DATA-5",
+			    "after a restart ib.get answers the same frame for each of 80 keys"))
 		goto out;
-	for (size_t i = 0; i < NAMES_KEYS; i++) {
-		names_key(i, key);
-		snprintf(expected, sizeof expected, "after a restart ib.get answers the same "
-			 "frame for each of 80 keys (this one: %zu bytes)", strlen(key));
-		if (!holds(c, p, key, &frames[i], "DATA-5", expected))
-			goto out;
-	}
 	/* The 65-byte 'A' key: the first one named by its hash in the reference. */
 	eq = 2 * 4;
 	names_key(eq, key);

@@ -892,7 +892,7 @@ bool cf_black_hole(struct cf_ctx *c, int fds[CF_HOLE_FILL + 1], const char *ip, 
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
 	bool v6 = strchr(ip, ':') != NULL;
 	socklen_t len = v6 ? sizeof *a6 : sizeof *a4;
-	int err = 0, family = v6 ? AF_INET6 : AF_INET;
+	int err = 0, family = v6 ? AF_INET6 : AF_INET, one = 1;
 
 	(void)c;
 	for (int i = 0; i <= CF_HOLE_FILL; i++)
@@ -908,7 +908,9 @@ bool cf_black_hole(struct cf_ctx *c, int fds[CF_HOLE_FILL + 1], const char *ip, 
 		if (inet_pton(AF_INET, ip, &a4->sin_addr) != 1)
 			return false;
 	}
+	/* SO_REUSEADDR: a port given may still be in TIME_WAIT from an earlier connection. */
 	if ((fds[0] = socket(family, SOCK_STREAM, 0)) < 0 ||
+	    setsockopt(fds[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(fds[0], (struct sockaddr *)&ss, len) != 0 || listen(fds[0], 0) != 0 ||
 	    getsockname(fds[0], (struct sockaddr *)&ss, &len) != 0)
 		return false;

@@ -578,6 +578,7 @@ void ib_node_stop(struct ib_node *n)
 	}
 	while (n->links)
 		link_close(n->links, stop_code(n, n->links), "shutting down");
+	/* [LINK-13] no listening while it winds down: a connection now is refused at once. */
 	ib_loop_timer_cancel(n->loop, n->listen_timer);
 	n->listen_timer = 0;
 	for (size_t i = 0; i < n->listen_count; i++) {

@@ -19,9 +19,10 @@ static void init_usage(FILE *out)
 	fprintf(out,
 		"usage: interbot init DIR [--name N] [--listen HOST:PORT] [--parent HOST:PORT ...]\n"
 		"                         [--mode server|client]\n\n"
-		"Creates DIR (or fills an empty one) with a new Ed25519 identity, its self-signed\n"
-		"certificate, node.conf and an empty authorized/. Give DIR/identity.pub to the\n"
-		"owners of the bots this one links with; put theirs in DIR/authorized/NAME.pub.\n\n"
+		"Creates DIR (or fills an existing one that has no identity.key) with a new\n"
+		"Ed25519 identity, its self-signed certificate, identity.pub, node.conf, and\n"
+		"empty authorized/ and store/. Give DIR/identity.pub to the owners of the bots\n"
+		"this one links with; put theirs in DIR/authorized/NAME.pub.\n\n"
 		"  --name N          the node's name (default: the directory's name)\n"
 		"  --listen H:P      where it accepts children (default: " DEFAULT_LISTEN ")\n"
 		"  --parent H:P      a parent to join, in order of preference (repeatable)\n"

@@ -95,6 +95,8 @@ static void run_usage(FILE *out)
 		     "Runs the node of DIR (made by `interbot init`) in the foreground.\n"
 		     "SIGTERM/SIGINT stop it; SIGHUP reloads DIR/authorized/.\n"
 		     "`interbot ctl DIR ...` asks it through DIR/control.sock while it runs.\n\n"
+		     "  --log-level L       the least severe events logged to stderr: error, warn,\n"
+		     "                      info (default) or debug\n"
 		     "  --pcap FILE         write every frame sent and received (after TLS, whole)\n"
 		     "                      to FILE, a pcap trace flushed at each frame; read it\n"
 		     "                      with -X lua_script:spec/wireshark/interbot.lua\n"

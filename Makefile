@@ -73,7 +73,7 @@ FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
 	check-vectors fuzz \
-	fuzz-replay coverage install clean
+	fuzz-replay coverage install install-man man-check clean
 all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
 
 lib: $(LIB)
@@ -152,6 +152,8 @@ test: all
 	ci/test-ctl $(BUILD)
 	ci/test-trace $(BUILD)
 	ci/test-check-pcap $(BUILD)
+	@echo "== manual pages"
+	@$(MAKE) --no-print-directory man-check
 	@echo "== conformance (reference node)"
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"
@@ -238,7 +240,13 @@ fuzz:
 coverage:
 	ci/spec-coverage
 
-install: all
+# The manual pages (man/, written by hand): they render without a warning, say what the
+# programs' --help says, name every node.conf key and every function of the node API, and
+# install where man finds them.
+man-check: all
+	ci/test-man $(BUILD)
+
+install: all install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo,$(PROGS)) \
@@ -247,6 +255,15 @@ install: all
 	install -m 0644 ref/include/interbot.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ref/interbot.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/interbot.pc
+
+# The manual pages alone (install runs it; ci/test-man too, without building anything).
+MAN_PAGES := $(wildcard man/*.[135])
+install-man:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(filter %.3,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
 	rm -rf build

@@ -18,9 +18,12 @@ libclang-rt-14-dev:deb/libclang-rt-14-dev
 openssl:cmd/openssl
 python3:cmd/python3
 libxml2-utils:cmd/xmllint
-python3-jsonschema:deb/python3-jsonschema"
-# Wanted, not needed: a test that uses one says SKIP without it.
-WANTED="tshark:cmd/tshark"
+python3-jsonschema:deb/python3-jsonschema
+groff-base:cmd/groff
+man-db:cmd/man"
+# Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
+# mandoc: the `mandoc -T lint` of ci/test-man).
+WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"
 
 missing=""
 wanted=""

@@ -38,6 +38,7 @@
 #define _GNU_SOURCE /* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC under -std=c11 */
 
 #include "node_internal.h"
+#include "control.h"
 #include "json_util.h"
 
 #include <errno.h>
@@ -992,38 +993,88 @@ static const struct handler {
 	{ "cmd", do_cmd },         { "keys", do_keys },   { "stats", do_stats },
 };
 
-static json_t *dispatch(struct client *c, json_t *req)
+/* The handler of one request line (without its "\n"), with the request object in *req (the
+ * caller's to release). NULL when the line is no request of a known command: then *req is
+ * NULL and *error the answer to send (NULL only without memory). */
+static const struct handler *request_parse(const uint8_t *p, size_t len, json_t **req,
+					   json_t **error)
 {
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const struct handler *h = NULL;
+	json_error_t why;
+	const char *cmd;
 
-	if (!json_is_object(req))
-		return answer_error("a request is one JSON object");
-	if (!cmd)
-		return answer_error("the request has no \"cmd\" string");
-	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+	*error = NULL;
+	/* Without JSON_ALLOW_NUL, jansson refuses "\u0000": every string is a C string too. */
+	*req = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &why);
+	if (!*req) {
+		*error = answer_error("the request is not JSON: %s (column %d)", why.text,
+				      why.column);
+		goto out;
+	}
+	cmd = json_string_value(json_object_get(*req, "cmd"));
+	if (!json_is_object(*req)) {
+		*error = answer_error("a request is one JSON object");
+		goto out;
+	}
+	if (!cmd) {
+		*error = answer_error("the request has no \"cmd\" string");
+		goto out;
+	}
+	for (size_t i = 0; !h && i < sizeof handlers / sizeof handlers[0]; i++)
 		if (strcmp(cmd, handlers[i].name) == 0)
-			return handlers[i].fn(c, req);
-	return answer_error("unknown command \"%s\" (status, links, tree, publish, get, fetch, "
-			    "cmd, keys, stats)", cmd);
+			h = &handlers[i];
+	if (!h)
+		*error = answer_error("unknown command \"%s\" (status, links, tree, publish, get, "
+				      "fetch, cmd, keys, stats)", cmd);
+out:
+	if (!h) {
+		json_decref(*req);
+		*req = NULL;
+	}
+	return h;
+}
+
+const char *ib_control_request_parse(const uint8_t *p, size_t len, json_t **req,
+				     json_t **error)
+{
+	const struct handler *h = request_parse(p, len, req, error);
+
+	return h ? h->name : NULL;
 }
 
 /* One request line, without its "\n". The client may be freed on return. */
 static void handle_request(struct client *c, const uint8_t *p, size_t len)
 {
-	json_error_t why;
-	/* Without JSON_ALLOW_NUL, jansson refuses "\u0000": every string is a C string too. */
-	json_t *req = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &why);
-	json_t *ans;
+	json_t *req, *ans;
+	const struct handler *h = request_parse(p, len, &req, &ans);
 
-	if (!req) {
-		client_answer(c, answer_error("the request is not JSON: %s (column %d)", why.text,
-					      why.column));
-		return;
+	if (h) {
+		ans = h->fn(c, req);
+		json_decref(req);
 	}
-	ans = dispatch(c, req);
-	json_decref(req);
 	if (c->state != CL_WAITING)
 		client_answer(c, ans);
+}
+
+size_t ib_control_line_room(const struct ib_buf *in)
+{
+	return IB_CONTROL_MAX_REQUEST + 1 - in->len;
+}
+
+int ib_control_line_feed(struct ib_buf *in, const uint8_t *chunk, size_t got, size_t *len)
+{
+	const uint8_t *nl;
+	int err = ib_buf_put(in, chunk, got);
+
+	if (err)
+		return err;
+	/* The bytes before these held no "\n": the line would have ended there. */
+	nl = got ? memchr(in->ptr + in->len - got, '\n', got) : NULL;
+	if (nl) {
+		*len = (size_t)(nl - in->ptr);
+		return IB_CONTROL_LINE_READY;
+	}
+	return in->len > IB_CONTROL_MAX_REQUEST ? IB_CONTROL_LINE_TOO_LONG : IB_CONTROL_LINE_MORE;
 }
 
 /* Reads until the "\n", at most IB_CONTROL_MAX_REQUEST bytes before it. The client may be
@@ -1033,10 +1084,9 @@ static void client_read(struct client *c)
 	uint8_t chunk[CTL_READ_CHUNK];
 
 	for (;;) {
-		size_t room = IB_CONTROL_MAX_REQUEST + 1 - c->in.len, got = 0;
+		size_t room = ib_control_line_room(&c->in), got = 0, len = 0;
 		int err = ib_net_read(c->fd, chunk, room < sizeof chunk ? room : sizeof chunk,
 				      &got);
-		const uint8_t *nl;
 
 		if (err == IB_ERR_AGAIN)
 			return;
@@ -1044,16 +1094,17 @@ static void client_read(struct client *c)
 			client_answer(c, answer_error("the request ends without a newline"));
 			return;
 		}
-		if (err || ib_buf_put(&c->in, chunk, got) != IB_OK) {
+		if (!err)
+			err = ib_control_line_feed(&c->in, chunk, got, &len);
+		if (err < 0) {
 			client_free(c); /* closed before asking anything, or broken */
 			return;
 		}
-		nl = memchr(c->in.ptr + c->in.len - got, '\n', got);
-		if (nl) {
-			handle_request(c, c->in.ptr, (size_t)(nl - c->in.ptr));
+		if (err == IB_CONTROL_LINE_READY) {
+			handle_request(c, c->in.ptr, len);
 			return;
 		}
-		if (c->in.len > IB_CONTROL_MAX_REQUEST) {
+		if (err == IB_CONTROL_LINE_TOO_LONG) {
 			client_answer(c, answer_error("the request is longer than %u bytes",
 						      IB_CONTROL_MAX_REQUEST));
 			return;

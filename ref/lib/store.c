@@ -24,6 +24,7 @@
 
 #include "fault.h"
 #include "file.h"
+#include "store.h"
 
 #include <openssl/evp.h>
 
@@ -529,10 +530,9 @@ out:
 
 /* [DATA-6] Checks one file's bytes as a TRANSFER's frame is checked (whole frame, writer in
  * kr, signature, PUBLISH schema, key), and that its name is the one of its key: a file copied
- * under another key's name would otherwise hide that key's real item. Takes frame: on success
- * *e owns it. A rejection fills why; IB_ERR_NOMEM (from entry_take) is not a rejection. */
-static int check_item(struct entry **e, uint8_t *frame, size_t len, const char *name,
-		      const struct ib_keyring *kr, char *why, size_t why_cap)
+ * under another key's name would otherwise hide that key's real item. */
+int ib_store_item_check(const uint8_t *frame, size_t len, const char *name,
+			const struct ib_keyring *kr, char *why, size_t why_cap)
 {
 	char want[NAME_CAP];
 	struct ib_frame f;
@@ -547,18 +547,29 @@ static int check_item(struct entry **e, uint8_t *frame, size_t len, const char *
 		err = item_name(m.u.publish.key, want);
 	if (err) {
 		snprintf(why, why_cap, "%s: %s", ib_errname(err), ib_strerror(err));
-		goto fail;
+		goto out;
 	}
 	if (strcmp(name, want) != 0) {
 		snprintf(why, why_cap, "the file name is not the one of the key it holds (%s)",
 			 want);
 		err = IB_ERR_NOT_PUBLISH;
-		goto fail;
+	}
+out:
+	return err;
+}
+
+/* ib_store_item_check, taking frame: on success *e owns it. A rejection fills why;
+ * IB_ERR_NOMEM (from entry_take) is not a rejection. */
+static int check_item(struct entry **e, uint8_t *frame, size_t len, const char *name,
+		      const struct ib_keyring *kr, char *why, size_t why_cap)
+{
+	int err = ib_store_item_check(frame, len, name, kr, why, why_cap);
+
+	if (err) {
+		free(frame);
+		return err;
 	}
 	return entry_take(e, frame, len);
-fail:
-	free(frame);
-	return err;
 }
 
 /* Adds a checked entry. Two files for one key cannot pass the name check (one name per key,

@@ -678,6 +678,8 @@ static void on_connected(struct ib_link *l)
 	pump(l); /* the ClientHello */
 }
 
+/* [LINK-20] One read per readiness, however much more is waiting: the loop serves its timers
+ * and the other links before it comes back to this one. */
 static void on_readable(struct ib_link *l)
 {
 	uint8_t buf[IB_READ_CHUNK];

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -654,6 +655,176 @@ out:
 	ib_buf_free(&published);
 }
 
+/* ---- [LINK-21] answers are paced by the link they leave on ---------------------------------- */
+
+#define ASK_VALUE_LEN 60000u        /* the item asked for: within max_value (65,115) */
+#define ASK_COUNT 2000u             /* requests for it: 120 MB of answers */
+#define ASK_FULL_MAX 400u           /* whole answers allowed: 24 MB, of which at most 1 MiB
+				     * answer_backlog and the rest for the operating system's
+				     * socket buffers at both ends (Linux: 4 MB + 6 MB at most) */
+#define ASK_WAIT_MS 10000u
+
+struct asked {
+	size_t answers, full, busy, other;
+};
+
+/* Counts what T1 got for the requests: RESULTs (or TRANSFERs) of their ids. */
+static void count_answers(struct hn_peer *p, bool select, uint64_t first_id, struct asked *a)
+{
+	memset(a, 0, sizeof *a);
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (!cf_got_msg(p, i, &f, &m))
+			continue;
+		if (select && m.h.type == IB_MSG_TRANSFER && m.u.transfer.query_id >= first_id &&
+		    m.u.transfer.query_id < first_id + ASK_COUNT) {
+			a->answers++;
+			a->full += m.u.transfer.frame.len > ASK_VALUE_LEN;
+			a->other += m.u.transfer.frame.len <= ASK_VALUE_LEN;
+		}
+		if (!select && m.h.type == IB_MSG_RESULT && m.u.result.cmd_id >= first_id &&
+		    m.u.result.cmd_id < first_id + ASK_COUNT) {
+			const struct ib_slice *o = &m.u.result.output;
+
+			a->answers++;
+			if (m.u.result.status == IB_STATUS_OK && o->len > ASK_VALUE_LEN)
+				a->full++;
+			else if (m.u.result.status == IB_STATUS_FAILED && o->len >= 4 &&
+				 !memcmp(o->ptr, "busy", 4))
+				a->busy++;
+			else
+				a->other++;
+		}
+	}
+}
+
+/* The marker reached T2, or T1's link closed (the IUT's queue overflowed). */
+struct marker_wait {
+	struct hn_peer *asker;
+	struct got_frame got;
+};
+
+static bool marker_got(void *arg)
+{
+	struct marker_wait *w = arg;
+
+	return hn_peer_closed(w->asker) || frame_got(&w->got);
+}
+
+/* One request for key from p: ib.get (cmd_id id) or SELECT (query_id id). */
+static bool ask(struct cf_ctx *c, struct hn_peer *p, bool select, const char *key, uint64_t id,
+		struct ib_buf *args)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	if (select) {
+		m.h.type = IB_MSG_SELECT;
+		m.u.select = (struct ib_select){ id, { (const uint8_t *)key, strlen(key) }, 1 };
+	} else {
+		m.h.type = IB_MSG_COMMAND;
+		m.u.command = (struct ib_command){ id, { (const uint8_t *)"ib.get", 6 },
+						   { args->ptr, args->len } };
+	}
+	return cf_send_to_iut(c, p, &m);
+}
+
+/* T1, a child, publishes a 60,000-byte item, stops reading, and asks for it 2,000 times
+ * (ib.get, or SELECT); a PUBLISH it sends after them reaches T2 once the IUT has taken them
+ * all. Then T1 reads again. The IUT must keep T1's link, answer every COMMAND ([CMD-1]), and
+ * send at most 400 whole answers: the others found the link backed up. A node that answers
+ * everything queues 120 MB for a reader that does not read. */
+static void ask_flood(struct cf_ctx *c, bool select)
+{
+	struct hn_peer *t1, *t2;
+	struct ib_buf item = { 0 }, marker = { 0 }, args = { 0 };
+	char *value = NULL, key[64], mkey[64];
+	struct got_frame w;
+	struct marker_wait mw;
+	uint16_t status;
+	struct asked a;
+	uint64_t first_id = (cf_rand(c) >> 16) + 1;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	if (!(value = malloc(ASK_VALUE_LEN + 1))) {
+		cf_harness_error(c, "out of memory");
+		goto out;
+	}
+	memset(value, 'v', ASK_VALUE_LEN);
+	value[ASK_VALUE_LEN] = 0;
+	cf_fresh_key(c, "hostile.asked", key, sizeof key);
+	cf_msg_publish(&m, key, 1, value);
+	if (hn_peer_send(t1, &m, NULL, NULL, false, &item) != IB_OK) {
+		cf_harness_error(c, "T1 cannot publish");
+		goto out;
+	}
+	/* Forwarded to T2: the IUT took it ([DATA-2] before [FLOOD-1]). */
+	w = (struct got_frame){ t2, &item };
+	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T1's PUBLISH to T2"))
+		goto out;
+	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
+	hn_peer_pause(t1, true);
+	for (uint64_t i = 0; i < ASK_COUNT; i++)
+		if (!ask(c, t1, select, key, first_id + i, &args))
+			goto out;
+	cf_msg_publish(&m, cf_fresh_key(c, "hostile.asked-marker", mkey, sizeof mkey), 1, "m");
+	if (hn_peer_send(t1, &m, NULL, NULL, false, &marker) != IB_OK) {
+		cf_harness_error(c, "T1 cannot publish");
+		goto out;
+	}
+	mw = (struct marker_wait){ t1, { t2, &marker } };
+	if (!cf_wait(c, marker_got, &mw, ASK_WAIT_MS,
+		     "the IUT takes T1's 2,000 requests, then forwards its next PUBLISH to T2"))
+		goto out;
+	/* Reading again, T1 asks for ib.ping: its RESULT comes after every answer queued before
+	 * it on the link. */
+	hn_peer_pause(t1, false);
+	if (!hn_peer_closed(t1) && !cf_command(c, t1, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	count_answers(t1, select, first_id, &a);
+	cf_note(c, "%zu answers: %zu whole, %zu busy, %zu other", a.answers, a.full, a.busy,
+		a.other);
+	if (!cf_expect(c, !hn_peer_closed(t1), "LINK-21",
+		       "the IUT keeps the link of a child that asks for a 60,000-byte item 2,000 "
+		       "times without reading: the answers wait for the link, not in a queue that "
+		       "overflows", "it closed the link (ERROR %s) after %zu answers",
+		       hn_peer_last(t1, IB_MSG_ERROR)
+			       ? ib_error_code_name(hn_peer_last(t1, IB_MSG_ERROR)->error_code)
+			       : "none", a.answers) ||
+	    !cf_expect(c, a.full >= 1 && a.full <= ASK_FULL_MAX, "LINK-21",
+		       "of 2,000 requests made while the link is backed up, the first is answered "
+		       "whole and at most 400 (24 MB, allowing for answer_backlog and the socket "
+		       "buffers) are", "%zu were answered whole (%zu answers in all)", a.full,
+		       a.answers))
+		goto out;
+	if (!select)
+		cf_expect(c, a.full + a.busy == ASK_COUNT, "CMD-1",
+			  "every COMMAND is answered: whole, or at once with RESULT failed, its "
+			  "output beginning with \"busy\" [LINK-21]",
+			  "%zu were answered otherwise and %zu not at all", a.other,
+			  ASK_COUNT - a.answers);
+out:
+	free(value);
+	ib_buf_free(&item);
+	ib_buf_free(&marker);
+	ib_buf_free(&args);
+}
+
+static void test_get_flood(struct cf_ctx *c)
+{
+	ask_flood(c, false);
+}
+
+static void test_select_flood(struct cf_ctx *c)
+{
+	ask_flood(c, true);
+}
+
 const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.pending-one-source", "LINK-15", 0, test_pending_one_source,
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
@@ -686,5 +857,12 @@ const struct cf_test cf_tests_hostile[] = {
 	  "The IUT's parent sends frames with bad signatures as fast as the IUT takes them for "
 	  "4 s: the IUT still PINGs its child on time, reads its PONGs, and forwards its PUBLISH "
 	  "to the parent within 1 s" },
+	{ "hostile.get-flood", "LINK-21 CMD-1", 0, test_get_flood,
+	  "A child that does not read asks for a 60,000-byte item 2,000 times with ib.get: the "
+	  "IUT keeps its link, answers every COMMAND, at most 400 of them whole and the others "
+	  "failed \"busy\"" },
+	{ "hostile.select-flood", "LINK-21 ELECT-4", 0, test_select_flood,
+	  "A child that does not read sends 2,000 SELECTs for a 60,000-byte item: the IUT keeps "
+	  "its link and sends at most 400 TRANSFERs" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

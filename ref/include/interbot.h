@@ -630,6 +630,7 @@ enum ib_counter {
 	IB_CNT_CONTROL_EVICTED,     /* the oldest control client, closed for a new one */
 	IB_CNT_ACCEPT_FAILED,       /* accept() failed (out of descriptors): listening paused */
 	IB_CNT_STORE_FULL,          /* an item refused: IB_STORE_MAX_ITEMS or _BYTES reached */
+	IB_CNT_BUSY,                /* [LINK-21] a request not acted on: its link is backed up */
 	IB_CNT_ERROR_RECEIVED,      /* [ERR-4] a link the peer closed with ERROR */
 	/* [ERR-4] links this node closed with an ERROR of that code (unsupported_version and
 	 * not_authorized have their counters above) */

@@ -204,6 +204,11 @@ bool link_open(const struct ib_link *l)
 	return l && l->state == LINK_OPEN;
 }
 
+size_t link_backlog(const struct ib_link *l)
+{
+	return l->out.len - l->out_off;
+}
+
 /* [LINK-10] The bound is this node's, whatever max_message the peer announced. */
 static size_t queue_limit(const struct ib_link *l)
 {

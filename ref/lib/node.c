@@ -47,6 +47,7 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_CONTROL_EVICTED] = "control_evicted",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 	[IB_CNT_STORE_FULL] = "store_full",
+	[IB_CNT_BUSY] = "busy",
 	[IB_CNT_ERROR_RECEIVED] = "error_received",
 	[IB_CNT_PROTOCOL_VIOLATION] = "protocol_violation",
 	[IB_CNT_LOOP_DETECTED] = "loop_detected",

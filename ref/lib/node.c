@@ -275,6 +275,7 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 	err = ib_store_open(&n->store, NULL, n->kr, NULL, diag);
 	if (err)
 		goto fail;
+	ib_store_set_own(n->store, ib_identity_id(n->id));
 	if (RAND_bytes((unsigned char *)&n->rng, sizeof n->rng) != 1)
 		n->rng = 1;
 	n->path[0] = *ib_identity_id(n->id);
@@ -332,6 +333,7 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 #ifdef IB_FAULTS
 	ib_store_set_fault(store, n->fault);
 #endif
+	ib_store_set_own(store, ib_node_id(n));
 	ib_store_free(n->store);
 	n->store = store;
 	n->store_rejected = rejected;

@@ -26,6 +26,7 @@ struct hn_peer {
 	size_t ngot, capgot;
 	hn_tap_fn tap;
 	void *tap_ctx;
+	bool untapped_raw;          /* raw sends bypass the tap */
 };
 
 static int copy_keyring(const struct ib_keyring *from, struct ib_keyring **out)
@@ -362,13 +363,18 @@ const char *hn_peer_failure(const struct hn_peer *p)
 	return p->failure;
 }
 
+size_t hn_peer_unsent(const struct hn_peer *p)
+{
+	return p->out.len - p->out_off;
+}
+
 int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len)
 {
 	int err;
 
 	if (!p->open || p->closed)
 		return IB_ERR_INVALID_ARG;
-	if (p->tap)
+	if (p->tap && !p->untapped_raw)
 		p->tap(p->tap_ctx, p, true, bytes, len);
 	err = ib_tls_write(p->tls, bytes, len);
 	flush(p);
@@ -459,6 +465,11 @@ void hn_peer_set_tap(struct hn_peer *p, hn_tap_fn fn, void *ctx)
 {
 	p->tap = fn;
 	p->tap_ctx = ctx;
+}
+
+void hn_peer_tap_raw(struct hn_peer *p, bool on)
+{
+	p->untapped_raw = !on;
 }
 
 void hn_peer_share_seq(struct hn_peer *p, struct ib_seq_gen *gen)

@@ -53,6 +53,8 @@ bool hn_peer_tls_open(const struct hn_peer *p);
 bool hn_peer_closed(const struct hn_peer *p);     /* EOF, TLS failure or close_notify */
 const char *hn_peer_failure(const struct hn_peer *p);
 
+/* Bytes of TLS records the peer made that its socket has not taken yet. */
+size_t hn_peer_unsent(const struct hn_peer *p);
 /* Sends bytes as they are (after TLS), possibly a part of a frame. */
 int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len);
 /* Signs m with signer (NULL: the peer's own key), as origin `as` (NULL: the signer), with
@@ -76,6 +78,9 @@ bool hn_peer_endpoints(const struct hn_peer *p, char *local, char *remote, size_
 typedef void (*hn_tap_fn)(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *bytes,
 			  size_t len);
 void hn_peer_set_tap(struct hn_peer *p, hn_tap_fn fn, void *ctx);
+/* Whether the raw sends go to the tap too (on by default): off for floods, whose frames
+ * would fill the transcript. */
+void hn_peer_tap_raw(struct hn_peer *p, bool on);
 
 size_t hn_peer_received(const struct hn_peer *p);
 const struct hn_got *hn_peer_got(const struct hn_peer *p, size_t i);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define CF_TRANSCRIPT_MAX (512u * 1024u)   /* past it, frames are counted, not written */
+#define CF_TRANSCRIPT_NOTES (16u * 1024u)   /* room kept for notes past it */
 /* What the transcript shows of one frame: its first bytes in hex, and its decoding up to a
  * length (a 16 MB PUBLISH would fill any report: JUnit readers refuse text nodes past 10 MB). */
 #define CF_FRAME_HEX_SHOWN 2048u
@@ -83,11 +84,13 @@ void cf_not_applicable(struct cf_ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void transcript_line(struct cf_ctx *c, const char *text)
+/* Frames stop at CF_TRANSCRIPT_MAX; the test's notes have room past it, so that what a test
+ * measured after a flood of frames is still in its transcript. */
+static void transcript_line(struct cf_ctx *c, const char *text, bool note)
 {
 	char stamp[48];
 
-	if (c->transcript.len > CF_TRANSCRIPT_MAX)
+	if (c->transcript.len > CF_TRANSCRIPT_MAX + (note ? CF_TRANSCRIPT_NOTES : 0))
 		return;
 	snprintf(stamp, sizeof stamp, "%9.3f ms  ", (double)(cf_now_ms(c) - c->started_ms));
 	ib_buf_put(&c->transcript, (const uint8_t *)stamp, strlen(stamp));
@@ -103,7 +106,7 @@ void cf_note(struct cf_ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	transcript_line(c, line);
+	transcript_line(c, line, true);
 }
 
 uint64_t cf_rand(struct cf_ctx *c)
@@ -370,7 +373,7 @@ static void tap(void *ctx, const struct hn_peer *p, bool sent, const uint8_t *by
 	if (shown < len)
 		snprintf(line + strlen(line), cap - strlen(line), " ... (%zu more bytes)",
 			 len - shown);
-	transcript_line(c, line);
+	transcript_line(c, line, false);
 	free(json);
 	free(line);
 }

@@ -1154,6 +1154,114 @@ out:
 	ib_buf_free(&reason);
 }
 
+/* ---- [DATA-15] [DATA-16] a share of the store per writer ------------------------------------ */
+
+#define SHARE_KEYS 70000u           /* at most: more than a store of 65,536 items (the reference's) */
+#define SHARE_ROUND 2000u           /* frames T1 sends before it waits for T2 to get them */
+#define SHARE_WAIT_MS 30000u
+
+/* T2 got at least count frames in all. */
+struct forwarded_wait {
+	struct hn_peer *p;
+	size_t count;
+};
+
+static bool forwarded(void *arg)
+{
+	const struct forwarded_wait *w = arg;
+
+	return hn_peer_closed(w->p) || hn_peer_received(w->p) >= w->count;
+}
+
+struct copy_wait {
+	struct hn_peer *p;
+	const struct ib_buf *frame;
+};
+
+static bool copy_came(void *arg)
+{
+	const struct copy_wait *w = arg;
+
+	return hn_peer_closed(w->p) || cf_copies(w->p, w->frame->ptr, w->frame->len) > 0;
+}
+
+/* T1 publishes new keys until the IUT refuses them, or 70,000 (more than the reference's
+ * store holds in all); then T2 publishes a new key, and the IUT's owner one (ib.publish). A store bounded in all but not
+ * per writer is full of T1's keys by then, and refuses both: one member has filled it for
+ * everybody. With a share per writer of at most 4,096 items ([DATA-15]), and the node's own
+ * items outside the store's bound ([DATA-16]), both are kept. */
+static void test_writer_share(struct cf_ctx *c)
+{
+	struct ib_buf marker = { 0 }, t2_item = { 0 }, own = { 0 };
+	struct hn_peer *t1, *t2;
+	char base[48], key[64], t2_key[64], own_key[64];
+	struct copy_wait w;
+	uint16_t status = 0;
+	size_t base_got;
+	struct forwarded_wait fw;
+	unsigned sent = 0;
+	struct ib_slice args[2];
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	cf_fresh_key(c, "data.share", base, sizeof base);
+	cf_note(c, "T1's PUBLISH frames (keys %s.0 on) are not in this transcript", base);
+	hn_peer_tap_raw(t1, false);
+	/* In rounds, each sent once T2 has the one before: T1's PONGs must not wait behind
+	 * seconds of its own frames ([KA-4] would close its link). After each round, ib.get of
+	 * its last key: once the IUT refuses T1's keys (a bound, its own or T1's share), more
+	 * would prove nothing. */
+	base_got = hn_peer_received(t2);
+	for (unsigned i = 0; i < SHARE_KEYS; i++) {
+		snprintf(key, sizeof key, "%s.%u", base, i);
+		if (!publish_as(c, t1, NULL, key, 1, "x", 0, NULL))
+			goto out;
+		if ((i + 1) % SHARE_ROUND && i + 1 < SHARE_KEYS)
+			continue;
+		fw = (struct forwarded_wait){ t2, base_got + i + 1 };
+		if (!cf_wait(c, forwarded, &fw, SHARE_WAIT_MS, "the IUT forwards T1's PUBLISH "
+			     "frames to T2") ||
+		    !get_item(c, t2, key, &status, NULL))
+			goto out;
+		sent = i + 1;
+		if (status == IB_STATUS_NOT_FOUND)
+			break;
+	}
+	cf_note(c, "T1 sent %u keys; the IUT %s the last", sent,
+		status == IB_STATUS_NOT_FOUND ? "refused" : "kept");
+	hn_peer_tap_raw(t1, true);
+	snprintf(key, sizeof key, "%s.marker", base);
+	if (!publish_as(c, t1, NULL, key, 1, "x", 0, &marker))
+		goto out;
+	w = (struct copy_wait){ t2, &marker };
+	if (!cf_wait(c, copy_came, &w, SHARE_WAIT_MS, "the IUT takes T1's PUBLISH frames and "
+		     "forwards the last to T2"))
+		goto out;
+	snprintf(t2_key, sizeof t2_key, "%s.t2", base);
+	if (!publish_as(c, t2, NULL, t2_key, 1, "t2", 0, &t2_item) ||
+	    !holds(c, t2, t2_key, &t2_item, "DATA-15",
+		   "after one member published new keys until the IUT refused them (or 70,000), "
+		   "another member's new key is still kept: a writer holds 4,096 items at most"))
+		goto out;
+	snprintf(own_key, sizeof own_key, "%s.own", base);
+	args[0] = (struct ib_slice){ (const uint8_t *)own_key, strlen(own_key) };
+	args[1] = (struct ib_slice){ (const uint8_t *)"own", 3 };
+	if (!cf_command(c, t2, NULL, "ib.publish", args, 2, &status, &own) ||
+	    !cf_standard_ran(c, "ib.publish", status))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK, "DATA-16",
+		  "after one member published new keys until the IUT refused them (or 70,000), "
+		  "ib.publish of a new key answers ok: other writers' items never keep the node's "
+		  "own out",
+		  "it answered %s: %.*s", ib_status_name(status), (int)(own.len > 200 ? 200 : own.len),
+		  (const char *)own.ptr);
+out:
+	ib_buf_free(&marker);
+	ib_buf_free(&t2_item);
+	ib_buf_free(&own);
+}
+
 const struct cf_test cf_tests_data[] = {
 	{ "data.newer-only", "DATA-1 DATA-2", 0, test_newer_only,
 	  "replace an item only by a PUBLISH whose (version, writer id_bot, seq) is greater, "
@@ -1172,6 +1280,10 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.max-value", "DATA-10", 0, test_max_value,
 	  "publish values up to max_value (65,115 bytes) so that the item fits max_message "
 	  "65,536 everywhere; `bad_args` above" },
+	{ "data.writer-share", "DATA-15 DATA-16", CF_SLOW, test_writer_share,
+	  "one member publishes new keys until the IUT refuses them (70,000 at most): another "
+	  "member's new key, and the node's own ib.publish, are still kept (a share per writer "
+	  "of at most 4,096 items)" },
 	{ "data.long-value-kept", "DATA-11", 0, test_long_value_kept,
 	  "apply and forward a received PUBLISH whose value is above max_value" },
 	{ "data.exact-keys", "DATA-12", 0, test_exact_keys,

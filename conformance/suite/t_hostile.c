@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -254,6 +256,575 @@ static void test_come_and_go(struct cf_ctx *c)
 			  "it grew from %ld to %ld kB", rss_before, rss_after);
 }
 
+/* ---- [LINK-12] [KA-8] [KA-9] bytes that trickle in move no deadline ---------------------- */
+
+#define TRICKLE_STEP_MS 100u        /* one byte this often */
+#define SETUP_TIMEOUT_MS 10000u     /* handshake_timeout_ms and hello_timeout_ms (section 18) */
+#define TRICKLE_KA_MS 300u          /* keepalive_interval_ms and keepalive_timeout_ms */
+#define TRICKLE_FRAME_MSG 60000u    /* the message a trickled frame announces: never whole */
+
+/* Timers on real time fire late, never early. */
+static uint32_t late_slack_ms(struct cf_ctx *c)
+{
+	return cf_mode(c) == CF_MODE_SELF ? 5u : 1500u;
+}
+
+/* One connection fed a byte every TRICKLE_STEP_MS: a tester's (after TLS) or, with p NULL, a
+ * raw TCP socket's. bytes are sent first, then zeros. */
+struct trickle {
+	struct hn_peer *p;
+	int fd;
+	const uint8_t *bytes;
+	size_t len, sent;
+	bool closed;
+};
+
+static bool trickle_closed(void *arg)
+{
+	struct trickle *t = arg;
+
+	if (!t->closed)
+		t->closed = t->p ? hn_peer_closed(t->p) : closed_by_iut(t->fd);
+	return t->closed;
+}
+
+/* Trickles until the IUT closes the connection (true, *after_ms the time it took) or
+ * within_ms have passed (false). */
+static bool trickle_until_closed(struct cf_ctx *c, struct trickle *t, uint32_t within_ms,
+				 uint64_t *after_ms)
+{
+	uint64_t start = cf_now_ms(c);
+
+	while (!trickle_closed(t) && cf_now_ms(c) - start < within_ms) {
+		uint8_t b = t->sent < t->len ? t->bytes[t->sent] : 0;
+		int ok = t->p ? hn_peer_send_raw(t->p, &b, 1) == IB_OK
+			      : send(t->fd, &b, 1, MSG_NOSIGNAL) == 1;
+
+		/* A send that fails is a connection the IUT closed: the next check sees it. */
+		t->sent += ok ? 1 : 0;
+		cf_run_until(c, trickle_closed, t, TRICKLE_STEP_MS);
+		if (!cf_ok(c))
+			return false;
+	}
+	*after_ms = cf_now_ms(c) - start;
+	return trickle_closed(t);
+}
+
+/* Waits for a connect in progress on fd to complete (loopback: at once). */
+static bool connected(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	return poll(&pfd, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+	       err == 0;
+}
+
+/* The first bytes of a frame of origin announcing TRICKLE_FRAME_MSG bytes of message. */
+static size_t frame_start(const ib_id *origin, uint8_t *out)
+{
+	memcpy(out, origin, IB_ID_LEN);
+	out[IB_ID_LEN] = 0;
+	out[IB_ID_LEN + 1] = IB_SIG_LEN;
+	out[IB_ID_LEN + 2] = (uint8_t)(TRICKLE_FRAME_MSG >> 16);
+	out[IB_ID_LEN + 3] = (uint8_t)(TRICKLE_FRAME_MSG >> 8);
+	out[IB_ID_LEN + 4] = (uint8_t)TRICKLE_FRAME_MSG;
+	return IB_ID_LEN + 5;
+}
+
+/* [LINK-12] A TCP connection (from its own address where it can) sends a TLS record header
+ * and the start of a ClientHello, then a byte every 100 ms: the handshake timer expires all
+ * the same, 10 s after the accept. A node whose timer is re-armed by each byte never closes
+ * it. */
+static void test_slowloris_tls(struct cf_ctx *c)
+{
+	/* handshake record of 512 bytes, ClientHello of 508, legacy_version 3.3 */
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc,
+					 0x03, 0x03 };
+	struct trickle t = { NULL, -1, hello, sizeof hello, 0, false };
+	uint64_t after = 0;
+	int err;
+
+	if (!cf_iut_start(c, NULL))
+		return;
+	/* Its own source, where it can: max_pending_per_source may be 1 ([LINK-15]). */
+	err = hn_connect_from(iut_on_ipv4_loopback(c) ? "127.0.0.3" : "0.0.0.0", cf_iut_host(c),
+			      cf_iut_port(c), &t.fd);
+	if (err == IB_OK && !connected(t.fd))
+		err = IB_ERR_IO;
+	if (err != IB_OK) {
+		cf_harness_error(c, "cannot connect to the IUT: %s", strerror(errno));
+		return;
+	}
+	if (!trickle_until_closed(c, &t, SETUP_TIMEOUT_MS + late_slack_ms(c), &after) && cf_ok(c))
+		cf_expect(c, false, "LINK-12",
+			  "a connection that sends its ClientHello one byte every 100 ms is closed "
+			  "when handshake_timeout_ms (10 s) expires, as a silent one is",
+			  "it was still open after %llu ms and %zu bytes", (unsigned long long)after,
+			  t.sent);
+	close(t.fd);
+}
+
+/* [LINK-12] T1 completes TLS, then sends the start of a frame (its HELLO, as far as the IUT
+ * can tell) a byte every 100 ms: the HELLO timer expires all the same, 10 s after TLS, and
+ * the IUT closes with protocol_violation. */
+static void test_slowloris_hello(struct cf_ctx *c)
+{
+	uint8_t start[IB_ID_LEN + 5];
+	struct trickle t = { NULL, -1, start, 0, 0, false };
+	const struct hn_got *err;
+	uint64_t after = 0;
+
+	if (!cf_iut_start(c, NULL) || !(t.p = cf_peer(c, 1)) || !cf_connect(c, t.p))
+		return;
+	t.len = frame_start(cf_tester_id(c, 1), start);
+	if (!trickle_until_closed(c, &t, SETUP_TIMEOUT_MS + late_slack_ms(c), &after)) {
+		if (cf_ok(c))
+			cf_expect(c, false, "LINK-12",
+				  "a link that sends its first frame one byte every 100 ms after TLS "
+				  "is closed when hello_timeout_ms (10 s) expires, as a silent one is",
+				  "it was still open after %llu ms and %zu bytes",
+				  (unsigned long long)after, t.sent);
+		return;
+	}
+	err = hn_peer_last(t.p, IB_MSG_ERROR);
+	cf_expect(c, err && err->error_code == IB_EC_PROTOCOL_VIOLATION, "LINK-12",
+		  "the HELLO timer expired: the IUT closes with ERROR protocol_violation",
+		  err ? "it closed with ERROR %s" : "it closed without an ERROR frame",
+		  err ? ib_error_code_name(err->error_code) : "");
+}
+
+/* [KA-8] A child linked to the IUT (interval and timeout 300 ms) answers no PING: it sends
+ * the start of a long frame, then a byte every 100 ms. Part of a frame is no PONG: the IUT
+ * closes with keepalive_timeout once the first PING's deadline has passed (before 900 ms). */
+static void test_trickled_frame_child(struct cf_ctx *c)
+{
+	uint8_t start[IB_ID_LEN + 5];
+	struct trickle t = { NULL, -1, start, 0, 0, false };
+	struct cf_iut_opts o = { 0 };
+	uint64_t after = 0;
+
+	o.keepalive_interval_ms = TRICKLE_KA_MS;
+	o.keepalive_timeout_ms = TRICKLE_KA_MS;
+	if (!cf_iut_start(c, &o) || !(t.p = cf_peer(c, 1)))
+		return;
+	hn_peer_auto_pong(t.p, false);
+	if (!cf_link_child(c, t.p))
+		return;
+	t.len = frame_start(cf_tester_id(c, 1), start);
+	if (!trickle_until_closed(c, &t, 3 * TRICKLE_KA_MS + late_slack_ms(c), &after)) {
+		if (cf_ok(c))
+			cf_expect(c, false, "KA-8",
+				  "a child that answers no PING, sending a frame one byte every 100 ms "
+				  "instead, is closed before 900 ms (the first PING at 300, its "
+				  "deadline at 600, the close within another 300)",
+				  "it was still open after %llu ms and %zu bytes (%zu PINGs sent to it)",
+				  (unsigned long long)after, t.sent, hn_peer_count(t.p, IB_MSG_PING));
+		return;
+	}
+	cf_wait_closed(c, t.p, IB_EC_KEEPALIVE_TIMEOUT, "KA-4", 0);
+}
+
+/* [KA-9] The IUT's parent announces a 300 ms interval, sends no PING, and trickles the start
+ * of a long frame a byte every 100 ms: only a PING moves the child's silence limit, so the
+ * IUT closes with keepalive_timeout before 1,200 ms (three intervals, then one more). */
+static void test_trickled_frame_parent(struct cf_ctx *c)
+{
+	uint8_t start[IB_ID_LEN + 5];
+	struct trickle t = { NULL, -1, start, 0, 0, false };
+	struct cf_iut_opts o = { 0 };
+	char addr[IB_MAX_ADDR];
+	uint64_t after = 0;
+
+	if (!cf_iut_start_toward(c, &o, 1, &t.p, addr) ||
+	    !cf_wait_type(c, t.p, IB_MSG_HELLO, 1, HOSTILE_LINK_MS))
+		return;
+	if (hn_peer_send_hello(t.p, IB_ROLE_SERVER, TRICKLE_KA_MS, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot answer HELLO");
+		return;
+	}
+	hn_peer_unlisten(t.p);
+	t.len = frame_start(cf_tester_id(c, 1), start);
+	if (!trickle_until_closed(c, &t, 4 * TRICKLE_KA_MS + late_slack_ms(c), &after)) {
+		if (cf_ok(c))
+			cf_expect(c, false, "KA-9",
+				  "a child whose parent sends no PING, only a frame one byte every "
+				  "100 ms, closes the link before 1,200 ms (the silence limit of three "
+				  "300 ms intervals, then one more)",
+				  "it was still open after %llu ms and %zu bytes",
+				  (unsigned long long)after, t.sent);
+		return;
+	}
+	cf_wait_closed(c, t.p, IB_EC_KEEPALIVE_TIMEOUT, "KA-5", 0);
+}
+
+/* ---- [LINK-20] one link floods, the others are still served --------------------------------- */
+
+#define FLOOD_MS 4000u              /* how long the parent floods, on real time */
+#define FLOOD_FRAMES_SELF 20000u    /* on virtual time, which stands still while the node
+				     * works, the flood is counted instead */
+#define FLOOD_BATCH 64u             /* frames per write */
+#define FLOOD_UNSENT_MAX (256u * 1024u) /* what the parent keeps waiting for the IUT's socket */
+#define FLOOD_KA_MS 500u            /* the IUT's keepalive_interval_ms toward T2 */
+#define FLOOD_KA_TIMEOUT_MS 1000u
+#define FLOOD_PARENT_KA_MS 60000u   /* the parent's, announced: it need not PING */
+#define FLOOD_FORWARD_MS 1000u      /* T2's PUBLISH reaches the parent within this */
+
+struct flood {
+	struct hn_peer *parent, *child;
+	uint8_t sig[IB_SIG_LEN];    /* a real signature of T3, of another message */
+	uint64_t seq;
+	size_t frames;
+	struct ib_buf batch, msg;
+};
+
+/* FLOOD_BATCH PUBLISH frames of T3, each a message of its own under a signature of another:
+ * each costs the IUT a whole verification, and is dropped (bad_signature). */
+static bool flood_batch(struct cf_ctx *c, struct flood *f)
+{
+	struct ib_msg m;
+
+	ib_buf_reset(&f->batch);
+	for (unsigned i = 0; i < FLOOD_BATCH; i++) {
+		cf_msg_publish(&m, "hostile.flood", 1, "x");
+		m.h.version = IB_PROTOCOL_VERSION;
+		m.h.seq = f->seq++;
+		ib_buf_reset(&f->msg);
+		if (ib_msg_encode(&f->msg, &m) != IB_OK ||
+		    ib_frame_encode(&f->batch, cf_tester_id(c, 3), f->sig, f->msg.ptr, f->msg.len) !=
+			    IB_OK) {
+			cf_harness_error(c, "cannot make the flood's frames");
+			return false;
+		}
+	}
+	if (hn_peer_send_raw(f->parent, f->batch.ptr, f->batch.len) != IB_OK) {
+		cf_harness_error(c, "the parent cannot send");
+		return false;
+	}
+	f->frames += FLOOD_BATCH;
+	return true;
+}
+
+static bool flood_on(struct cf_ctx *c, const struct flood *f, uint64_t start)
+{
+	if (hn_peer_closed(f->parent) || hn_peer_closed(f->child))
+		return false;
+	if (cf_mode(c) == CF_MODE_SELF)
+		return f->frames < FLOOD_FRAMES_SELF;
+	return cf_now_ms(c) - start < FLOOD_MS;
+}
+
+/* When p got exactly bytes, in ms of the loop's clock; UINT64_MAX if it did not. */
+static uint64_t got_at_ms(const struct hn_peer *p, const struct ib_buf *bytes)
+{
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		if (g->raw.len == bytes->len && !memcmp(g->raw.ptr, bytes->ptr, bytes->len))
+			return g->at_us / 1000;
+	}
+	return UINT64_MAX;
+}
+
+struct got_frame {
+	const struct hn_peer *p;
+	const struct ib_buf *bytes;
+};
+
+static bool frame_got(void *arg)
+{
+	const struct got_frame *w = arg;
+
+	return got_at_ms(w->p, w->bytes) != UINT64_MAX;
+}
+
+/* The largest gap between the PINGs p got after since_ms, and from since_ms and to until_ms
+ * to the nearest of them. */
+static uint64_t largest_ping_gap(const struct hn_peer *p, uint64_t since_ms, uint64_t until_ms)
+{
+	uint64_t last = since_ms, gap = 0;
+
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+		uint64_t at = g->at_us / 1000;
+
+		if (g->type != IB_MSG_PING || at < since_ms || at > until_ms)
+			continue;
+		gap = at - last > gap ? at - last : gap;
+		last = at;
+	}
+	return until_ms - last > gap ? until_ms - last : gap;
+}
+
+/* The IUT's parent T3 sends PUBLISH frames with bad signatures as fast as the IUT takes them,
+ * for 4 s; its child T2 answers PINGs, and publishes once halfway. The IUT keeps T2's
+ * keep-alive (a PING at least every three intervals, its PONGs read in time) and forwards
+ * T2's frame to T3 within 1 s. A node that reads one link until it has nothing more never
+ * gets back to T2 while the flood lasts. */
+static void test_invalid_signature_flood(struct cf_ctx *c)
+{
+	struct flood f = { 0 };
+	struct cf_iut_opts o = { 0 };
+	struct ib_buf signed_one = { 0 }, published = { 0 };
+	char addr[IB_MAX_ADDR], key[64];
+	uint64_t start, sent_at = 0, arrived, gap, end;
+	struct ib_msg m;
+
+	o.keepalive_interval_ms = FLOOD_KA_MS;
+	o.keepalive_timeout_ms = FLOOD_KA_TIMEOUT_MS;
+	if (!cf_iut_start_toward(c, &o, 3, &f.parent, addr) ||
+	    !cf_wait_type(c, f.parent, IB_MSG_HELLO, 1, HOSTILE_LINK_MS))
+		goto out;
+	if (hn_peer_send_hello(f.parent, IB_ROLE_SERVER, FLOOD_PARENT_KA_MS, NULL, 0) != IB_OK) {
+		cf_harness_error(c, "cannot answer HELLO");
+		goto out;
+	}
+	hn_peer_unlisten(f.parent);
+	if (!(f.child = cf_peer(c, 2)) || !cf_link_child(c, f.child))
+		goto out;
+	f.seq = cf_next_seq(c, 3);
+	if (!cf_publish_frame(c, cf_tester_identity(c, 3), "hostile.flood", 1, "x", f.seq++,
+			      &signed_one))
+		goto out;
+	memcpy(f.sig, signed_one.ptr + IB_ID_LEN + 5, IB_SIG_LEN);
+	cf_note(c, "the flood's frames are not in this transcript: PUBLISH of T3, key "
+		"hostile.flood, seq %llu on, each under the signature of seq %llu",
+		(unsigned long long)f.seq, (unsigned long long)f.seq - 1);
+	hn_peer_tap_raw(f.parent, false);
+	start = cf_now_ms(c);
+	while (flood_on(c, &f, start)) {
+		if (hn_peer_unsent(f.parent) < FLOOD_UNSENT_MAX && !flood_batch(c, &f))
+			goto out;
+		if (!sent_at && (cf_mode(c) == CF_MODE_SELF ? f.frames >= FLOOD_FRAMES_SELF / 2
+							    : cf_now_ms(c) - start >= FLOOD_MS / 2)) {
+			cf_msg_publish(&m, cf_fresh_key(c, "hostile.flood-t2", key, sizeof key), 1,
+				       "through");
+			if (hn_peer_send(f.child, &m, NULL, NULL, false, &published) != IB_OK) {
+				cf_harness_error(c, "T2 cannot publish");
+				goto out;
+			}
+			sent_at = cf_now_ms(c);
+		}
+		cf_run_for(c, 1);
+		if (!cf_ok(c))
+			goto out;
+	}
+	end = cf_now_ms(c);
+	cf_note(c, "the parent sent %zu frames with bad signatures in %llu ms", f.frames,
+		(unsigned long long)(end - start));
+	if (!cf_expect(c, !hn_peer_closed(f.child), "LINK-20",
+		       "while its parent floods, the IUT keeps its child T2, which answers every "
+		       "PING (keepalive_timeout_ms 1,000)",
+		       "it closed T2's link (ERROR %s) after %llu ms of flood",
+		       hn_peer_last(f.child, IB_MSG_ERROR)
+			       ? ib_error_code_name(hn_peer_last(f.child, IB_MSG_ERROR)->error_code)
+			       : "none",
+		       (unsigned long long)(end - start)) ||
+	    !cf_expect(c, !hn_peer_closed(f.parent), "FRAME-6",
+		       "frames with bad signatures are dropped; the link that brings them stays",
+		       "the IUT closed its parent's link (ERROR %s)",
+		       hn_peer_last(f.parent, IB_MSG_ERROR)
+			       ? ib_error_code_name(hn_peer_last(f.parent, IB_MSG_ERROR)->error_code)
+			       : "none"))
+		goto out;
+	gap = largest_ping_gap(f.child, start, end);
+	if (!cf_expect(c, gap < 3 * FLOOD_KA_MS, "LINK-20",
+		       "while its parent floods, the IUT still PINGs its child T2 on time: never "
+		       "three intervals (1,500 ms) without one, the limit at which T2 would leave",
+		       "T2 went %llu ms without a PING (%zu frames of flood in %llu ms)",
+		       (unsigned long long)gap, f.frames, (unsigned long long)(end - start)))
+		goto out;
+	arrived = got_at_ms(f.parent, &published);
+	if (arrived == UINT64_MAX) {
+		struct got_frame w = { f.parent, &published };
+
+		cf_run_until(c, frame_got, &w, FLOOD_FORWARD_MS);
+		arrived = got_at_ms(f.parent, &published);
+	}
+	cf_expect(c, arrived != UINT64_MAX && arrived - sent_at < FLOOD_FORWARD_MS, "LINK-20",
+		  "T2's PUBLISH, sent halfway through the flood, reaches the parent within 1 s",
+		  arrived == UINT64_MAX ? "it never arrived (%llu frames of flood)"
+					: "it took %llu ms",
+		  arrived == UINT64_MAX ? (unsigned long long)f.frames
+					: (unsigned long long)(arrived - sent_at));
+out:
+	ib_buf_free(&f.batch);
+	ib_buf_free(&f.msg);
+	ib_buf_free(&signed_one);
+	ib_buf_free(&published);
+}
+
+/* ---- [LINK-21] answers are paced by the link they leave on ---------------------------------- */
+
+#define ASK_VALUE_LEN 60000u        /* the item asked for: within max_value (65,115) */
+#define ASK_COUNT 2000u             /* requests for it: 120 MB of answers */
+#define ASK_FULL_MAX 400u           /* whole answers allowed: 24 MB, of which at most 1 MiB
+				     * answer_backlog and the rest for the operating system's
+				     * socket buffers at both ends (Linux: 4 MB + 6 MB at most) */
+#define ASK_WAIT_MS 10000u
+
+struct asked {
+	size_t answers, full, busy, other;
+};
+
+/* Counts what T1 got for the requests: RESULTs (or TRANSFERs) of their ids. */
+static void count_answers(struct hn_peer *p, bool select, uint64_t first_id, struct asked *a)
+{
+	memset(a, 0, sizeof *a);
+	for (size_t i = 0; i < hn_peer_received(p); i++) {
+		struct ib_frame f;
+		struct ib_msg m;
+
+		if (!cf_got_msg(p, i, &f, &m))
+			continue;
+		if (select && m.h.type == IB_MSG_TRANSFER && m.u.transfer.query_id >= first_id &&
+		    m.u.transfer.query_id < first_id + ASK_COUNT) {
+			a->answers++;
+			a->full += m.u.transfer.frame.len > ASK_VALUE_LEN;
+			a->other += m.u.transfer.frame.len <= ASK_VALUE_LEN;
+		}
+		if (!select && m.h.type == IB_MSG_RESULT && m.u.result.cmd_id >= first_id &&
+		    m.u.result.cmd_id < first_id + ASK_COUNT) {
+			const struct ib_slice *o = &m.u.result.output;
+
+			a->answers++;
+			if (m.u.result.status == IB_STATUS_OK && o->len > ASK_VALUE_LEN)
+				a->full++;
+			else if (m.u.result.status == IB_STATUS_FAILED && o->len >= 4 &&
+				 !memcmp(o->ptr, "busy", 4))
+				a->busy++;
+			else
+				a->other++;
+		}
+	}
+}
+
+/* The marker reached T2, or T1's link closed (the IUT's queue overflowed). */
+struct marker_wait {
+	struct hn_peer *asker;
+	struct got_frame got;
+};
+
+static bool marker_got(void *arg)
+{
+	struct marker_wait *w = arg;
+
+	return hn_peer_closed(w->asker) || frame_got(&w->got);
+}
+
+/* One request for key from p: ib.get (cmd_id id) or SELECT (query_id id). */
+static bool ask(struct cf_ctx *c, struct hn_peer *p, bool select, const char *key, uint64_t id,
+		struct ib_buf *args)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	if (select) {
+		m.h.type = IB_MSG_SELECT;
+		m.u.select = (struct ib_select){ id, { (const uint8_t *)key, strlen(key) }, 1 };
+	} else {
+		m.h.type = IB_MSG_COMMAND;
+		m.u.command = (struct ib_command){ id, { (const uint8_t *)"ib.get", 6 },
+						   { args->ptr, args->len } };
+	}
+	return cf_send_to_iut(c, p, &m);
+}
+
+/* T1, a child, publishes a 60,000-byte item, stops reading, and asks for it 2,000 times
+ * (ib.get, or SELECT); a PUBLISH it sends after them reaches T2 once the IUT has taken them
+ * all. Then T1 reads again. The IUT must keep T1's link, answer every COMMAND ([CMD-1]), and
+ * send at most 400 whole answers: the others found the link backed up. A node that answers
+ * everything queues 120 MB for a reader that does not read. */
+static void ask_flood(struct cf_ctx *c, bool select)
+{
+	struct hn_peer *t1, *t2;
+	struct ib_buf item = { 0 }, marker = { 0 }, args = { 0 };
+	char *value = NULL, key[64], mkey[64];
+	struct got_frame w;
+	struct marker_wait mw;
+	uint16_t status;
+	struct asked a;
+	uint64_t first_id = (cf_rand(c) >> 16) + 1;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		goto out;
+	if (!(value = malloc(ASK_VALUE_LEN + 1))) {
+		cf_harness_error(c, "out of memory");
+		goto out;
+	}
+	memset(value, 'v', ASK_VALUE_LEN);
+	value[ASK_VALUE_LEN] = 0;
+	cf_fresh_key(c, "hostile.asked", key, sizeof key);
+	cf_msg_publish(&m, key, 1, value);
+	if (hn_peer_send(t1, &m, NULL, NULL, false, &item) != IB_OK) {
+		cf_harness_error(c, "T1 cannot publish");
+		goto out;
+	}
+	/* Forwarded to T2: the IUT took it ([DATA-2] before [FLOOD-1]). */
+	w = (struct got_frame){ t2, &item };
+	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T1's PUBLISH to T2"))
+		goto out;
+	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
+	hn_peer_pause(t1, true);
+	for (uint64_t i = 0; i < ASK_COUNT; i++)
+		if (!ask(c, t1, select, key, first_id + i, &args))
+			goto out;
+	cf_msg_publish(&m, cf_fresh_key(c, "hostile.asked-marker", mkey, sizeof mkey), 1, "m");
+	if (hn_peer_send(t1, &m, NULL, NULL, false, &marker) != IB_OK) {
+		cf_harness_error(c, "T1 cannot publish");
+		goto out;
+	}
+	mw = (struct marker_wait){ t1, { t2, &marker } };
+	if (!cf_wait(c, marker_got, &mw, ASK_WAIT_MS,
+		     "the IUT takes T1's 2,000 requests, then forwards its next PUBLISH to T2"))
+		goto out;
+	/* Reading again, T1 asks for ib.ping: its RESULT comes after every answer queued before
+	 * it on the link. */
+	hn_peer_pause(t1, false);
+	if (!hn_peer_closed(t1) && !cf_command(c, t1, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	count_answers(t1, select, first_id, &a);
+	cf_note(c, "%zu answers: %zu whole, %zu busy, %zu other", a.answers, a.full, a.busy,
+		a.other);
+	if (!cf_expect(c, !hn_peer_closed(t1), "LINK-21",
+		       "the IUT keeps the link of a child that asks for a 60,000-byte item 2,000 "
+		       "times without reading: the answers wait for the link, not in a queue that "
+		       "overflows", "it closed the link (ERROR %s) after %zu answers",
+		       hn_peer_last(t1, IB_MSG_ERROR)
+			       ? ib_error_code_name(hn_peer_last(t1, IB_MSG_ERROR)->error_code)
+			       : "none", a.answers) ||
+	    !cf_expect(c, a.full >= 1 && a.full <= ASK_FULL_MAX, "LINK-21",
+		       "of 2,000 requests made while the link is backed up, the first is answered "
+		       "whole and at most 400 (24 MB, allowing for answer_backlog and the socket "
+		       "buffers) are", "%zu were answered whole (%zu answers in all)", a.full,
+		       a.answers))
+		goto out;
+	if (!select)
+		cf_expect(c, a.full + a.busy == ASK_COUNT, "CMD-1",
+			  "every COMMAND is answered: whole, or at once with RESULT failed, its "
+			  "output beginning with \"busy\" [LINK-21]",
+			  "%zu were answered otherwise and %zu not at all", a.other,
+			  ASK_COUNT - a.answers);
+out:
+	free(value);
+	ib_buf_free(&item);
+	ib_buf_free(&marker);
+	ib_buf_free(&args);
+}
+
+static void test_get_flood(struct cf_ctx *c)
+{
+	ask_flood(c, false);
+}
+
+static void test_select_flood(struct cf_ctx *c)
+{
+	ask_flood(c, true);
+}
+
 const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.pending-one-source", "LINK-15", 0, test_pending_one_source,
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
@@ -267,5 +838,31 @@ const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.come-and-go", "LINK-18", CF_SLOW, test_come_and_go,
 	  "Members link and leave, and strangers fail their TLS handshake, 200 times each: the "
 	  "IUT's descriptors come back to what they were, and its memory stays within 2 MB" },
+	{ "hostile.slowloris-tls", "LINK-12", CF_SLOW, test_slowloris_tls,
+	  "A TCP connection sends a ClientHello one byte every 100 ms: the IUT closes it when "
+	  "handshake_timeout_ms (10 s) expires, as a silent one; bytes do not re-arm the timer" },
+	{ "hostile.slowloris-hello", "LINK-12", CF_SLOW, test_slowloris_hello,
+	  "A member completes TLS, then sends its first frame one byte every 100 ms: the IUT "
+	  "closes with protocol_violation when hello_timeout_ms (10 s) expires" },
+	{ "hostile.trickled-frame-child", "KA-8 KA-4", CF_NEEDS_CONFIG, test_trickled_frame_child,
+	  "A child answers no PING but trickles a long frame a byte every 100 ms: part of a frame "
+	  "is no PONG, and the IUT closes with keepalive_timeout at the first PING's deadline" },
+	{ "hostile.trickled-frame-parent", "KA-9 KA-5", CF_NEEDS_CONFIG,
+	  test_trickled_frame_parent,
+	  "The IUT's parent sends no PING but trickles a long frame a byte every 100 ms: only a "
+	  "PING moves the silence limit, and the IUT leaves with keepalive_timeout after three "
+	  "intervals" },
+	{ "hostile.invalid-signature-flood", "LINK-20 FRAME-6", CF_NEEDS_CONFIG | CF_SLOW,
+	  test_invalid_signature_flood,
+	  "The IUT's parent sends frames with bad signatures as fast as the IUT takes them for "
+	  "4 s: the IUT still PINGs its child on time, reads its PONGs, and forwards its PUBLISH "
+	  "to the parent within 1 s" },
+	{ "hostile.get-flood", "LINK-21 CMD-1", 0, test_get_flood,
+	  "A child that does not read asks for a 60,000-byte item 2,000 times with ib.get: the "
+	  "IUT keeps its link, answers every COMMAND, at most 400 of them whole and the others "
+	  "failed \"busy\"" },
+	{ "hostile.select-flood", "LINK-21 ELECT-4", 0, test_select_flood,
+	  "A child that does not read sends 2,000 SELECTs for a 60,000-byte item: the IUT keeps "
+	  "its link and sends at most 400 TRANSFERs" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

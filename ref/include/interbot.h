@@ -551,6 +551,9 @@ struct ib_store;
  * refused with IB_ERR_FULL, counted by the node (store_full), and the old items stay. */
 #define IB_STORE_MAX_ITEMS 65536u
 #define IB_STORE_MAX_BYTES (256u * 1024u * 1024u)
+/* [DATA-15] What one writer may hold: a member cannot fill the store for the others. */
+#define IB_STORE_MAX_WRITER_ITEMS 4096u
+#define IB_STORE_MAX_WRITER_BYTES (32u * 1024u * 1024u)
 
 /* [DATA-1] -1, 0 or 1 as (version, writer, seq) of a is older than, equal to or newer than
  * b's. */
@@ -575,6 +578,9 @@ const char *ib_store_rejected(const struct ib_store *s, size_t i);
  * bounds; IB_ERR_INVALID_ARG when pub is not frame's decoding. Files: DIR/<hex key>.item for keys up to 64 bytes, DIR/sha256-<hex of
  * the key's SHA-256>.item above, each holding the writer's frame exactly. */
 int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub);
+/* [DATA-16] The node's own id: its items count toward their writer's bounds only, never
+ * toward the store's, so that other writers cannot keep the owner's items out. */
+void ib_store_set_own(struct ib_store *s, const ib_id *own);
 /* IB_ERR_NOT_FOUND when no item is held for key. */
 int ib_store_get(const struct ib_store *s, struct ib_slice key, struct ib_item *item);
 /* [DATA-3] The version this node publishes key with: the highest held + 1 (1 if none);
@@ -630,6 +636,7 @@ enum ib_counter {
 	IB_CNT_CONTROL_EVICTED,     /* the oldest control client, closed for a new one */
 	IB_CNT_ACCEPT_FAILED,       /* accept() failed (out of descriptors): listening paused */
 	IB_CNT_STORE_FULL,          /* an item refused: IB_STORE_MAX_ITEMS or _BYTES reached */
+	IB_CNT_BUSY,                /* [LINK-21] a request not acted on: its link is backed up */
 	IB_CNT_ERROR_RECEIVED,      /* [ERR-4] a link the peer closed with ERROR */
 	/* [ERR-4] links this node closed with an ERROR of that code (unsupported_version and
 	 * not_authorized have their counters above) */

@@ -338,6 +338,12 @@ void cmd_received(struct ib_node *n, const struct ib_frame *f, const struct ib_m
 		return;
 	args_ok = ib_args_split(c->args, args, CMD_MAX_ARGS, &nargs) == IB_OK;
 	status = judge(n, c, args_ok);
+	/* [LINK-21] The link toward the asker is backed up: not run, and a small answer. */
+	if (status < 0 && flood_backlogged_toward(n, &f->origin)) {
+		node_count(n, IB_CNT_BUSY);
+		status = IB_STATUS_FAILED;
+		put_text(&out, "%s\n", "busy: the link toward you is backed up; ask again later");
+	}
 	if (status < 0)
 		status = run(n, &f->origin, c, args, nargs, &out);
 	node_log(n, IB_LOG_DEBUG, "command %.*s from %02x%02x..: %s", (int)c->name.len,

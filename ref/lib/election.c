@@ -248,6 +248,10 @@ void elect_query_received(struct ib_node *n, const struct ib_frame *f, const str
 
 	if (ib_store_get(n->store, m->u.query.key, &item) != IB_OK)
 		return;
+	if (flood_backlogged_toward(n, &f->origin)) { /* [LINK-21] */
+		node_count(n, IB_CNT_BUSY);
+		return;
+	}
 	memset(&offer, 0, sizeof offer);
 	offer.h.type = IB_MSG_OFFER;
 	offer.h.dest = f->origin;
@@ -325,6 +329,10 @@ void elect_select_received(struct ib_node *n, const struct ib_frame *f, const st
 	struct ib_item item;
 	struct ib_msg t;
 
+	if (flood_backlogged_toward(n, &f->origin)) { /* [LINK-21] */
+		node_count(n, IB_CNT_BUSY);
+		return;
+	}
 	memset(&t, 0, sizeof t);
 	t.h.type = IB_MSG_TRANSFER;
 	t.h.dest = f->origin;

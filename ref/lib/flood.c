@@ -98,6 +98,18 @@ uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest)
 	return room;
 }
 
+bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest)
+{
+	struct origin *o = origin_get(n, dest, false);
+
+	if (o && o->route && link_open(o->route))
+		return link_backlog(o->route) > IB_ANSWER_BACKLOG;
+	for (const struct ib_link *l = n->links; l; l = l->next)
+		if (link_open(l) && link_backlog(l) > IB_ANSWER_BACKLOG)
+			return true;
+	return false;
+}
+
 static void deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
 	/* [MSG-10] a type this node does not know is forwarded, never acted on. */

@@ -204,6 +204,11 @@ bool link_open(const struct ib_link *l)
 	return l && l->state == LINK_OPEN;
 }
 
+size_t link_backlog(const struct ib_link *l)
+{
+	return l->out.len - l->out_off;
+}
+
 /* [LINK-10] The bound is this node's, whatever max_message the peer announced. */
 static size_t queue_limit(const struct ib_link *l)
 {
@@ -678,6 +683,8 @@ static void on_connected(struct ib_link *l)
 	pump(l); /* the ClientHello */
 }
 
+/* [LINK-20] One read per readiness, however much more is waiting: the loop serves its timers
+ * and the other links before it comes back to this one. */
 static void on_readable(struct ib_link *l)
 {
 	uint8_t buf[IB_READ_CHUNK];

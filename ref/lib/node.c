@@ -47,6 +47,7 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_CONTROL_EVICTED] = "control_evicted",
 	[IB_CNT_ACCEPT_FAILED] = "accept_failed",
 	[IB_CNT_STORE_FULL] = "store_full",
+	[IB_CNT_BUSY] = "busy",
 	[IB_CNT_ERROR_RECEIVED] = "error_received",
 	[IB_CNT_PROTOCOL_VIOLATION] = "protocol_violation",
 	[IB_CNT_LOOP_DETECTED] = "loop_detected",
@@ -274,6 +275,7 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 	err = ib_store_open(&n->store, NULL, n->kr, NULL, diag);
 	if (err)
 		goto fail;
+	ib_store_set_own(n->store, ib_identity_id(n->id));
 	if (RAND_bytes((unsigned char *)&n->rng, sizeof n->rng) != 1)
 		n->rng = 1;
 	n->path[0] = *ib_identity_id(n->id);
@@ -331,6 +333,7 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 #ifdef IB_FAULTS
 	ib_store_set_fault(store, n->fault);
 #endif
+	ib_store_set_own(store, ib_node_id(n));
 	ib_store_free(n->store);
 	n->store = store;
 	n->store_rejected = rejected;

@@ -20,7 +20,8 @@
 #define IB_HELLO_TIMEOUT_US (10ull * 1000000ull)       /* [LINK-7][LINK-12] */
 #define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
-#define IB_READ_CHUNK 16384u
+#define IB_READ_CHUNK 16384u                            /* [LINK-20] one read per turn */
+#define IB_ANSWER_BACKLOG (256u * 1024u)                /* [LINK-21] answer_backlog */
 #define IB_MAX_PENDING_LINKS 128u                       /* [LINK-14] max_pending */
 #define IB_MAX_PENDING_PER_SOURCE 8u                    /* [LINK-15] max_pending_per_source */
 #define IB_LOG_INTERVAL_US (10ull * 1000000ull)         /* a repeated event: at most */
@@ -262,6 +263,8 @@ int link_send_msg(struct ib_link *l, struct ib_msg *m);
 void link_close(struct ib_link *l, uint16_t code, const char *reason);
 void link_free(struct ib_link *l);
 bool link_open(const struct ib_link *l);
+/* Bytes queued for sending that the socket has not taken yet. */
+size_t link_backlog(const struct ib_link *l);
 /* [LINK-11] Closes at once the connections still delivering their last bytes. */
 void link_linger_free_all(struct ib_node *n);
 
@@ -342,6 +345,8 @@ void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l
 int flood_originate(struct ib_node *n, struct ib_msg *m);
 /* [CMD-18] the smallest max_message of the links a frame for dest would leave on. */
 uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest);
+/* [LINK-21] whether a link a frame for dest would leave on holds more than answer_backlog. */
+bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);
 /* Whether a message of msg_len bytes directed to dest would be sent on some link

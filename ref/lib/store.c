@@ -53,12 +53,23 @@ struct entry {
 	uint8_t *frame;          /* owned: the writer's frame, byte for byte ([DATA-4]) */
 };
 
+/* [DATA-15] What one writer holds: an entry for every writer of a held item, and for the one
+ * of an item about to be committed. Writers are members, so the table stays small. */
+struct writer_use {
+	ib_id writer;
+	size_t items;
+	size_t bytes;
+};
+
 struct ib_store {
 	struct entry **v;        /* sorted by key, bytewise; at most one entry per key */
 	size_t count;
 	size_t cap;
 	char *dir;               /* NULL: in memory only */
 	size_t bytes;            /* frames held, for IB_STORE_MAX_BYTES */
+	struct writer_use *writers;
+	size_t nwriters, writers_cap;
+	ib_id own;               /* [DATA-16] the node's id; all zero until set */
 	struct ib_names rejects; /* "path: reason" of the files not loaded, the first ones */
 #ifdef IB_FAULTS
 	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
@@ -240,13 +251,97 @@ static int reserve_one(struct ib_store *s)
 	return IB_OK;
 }
 
+/* ---- [DATA-15] [DATA-16] What each writer holds ----------------------------------------- */
+
+static struct writer_use *writer_find(const struct ib_store *s, const ib_id *writer)
+{
+	for (size_t i = 0; i < s->nwriters; i++)
+		if (ib_id_equal(&s->writers[i].writer, writer))
+			return &s->writers[i];
+	return NULL;
+}
+
+/* The entry of writer, added (empty) when it has none: commit then cannot fail. */
+static int writer_reserve(struct ib_store *s, const ib_id *writer)
+{
+	size_t cap = s->writers_cap ? 2 * s->writers_cap : 8;
+	struct writer_use *grown;
+
+	if (writer_find(s, writer))
+		return IB_OK;
+	if (s->nwriters == s->writers_cap) {
+		if (cap > SIZE_MAX / sizeof *grown)
+			return IB_ERR_NOMEM;
+		grown = realloc(s->writers, cap * sizeof *grown);
+		if (!grown)
+			return IB_ERR_NOMEM;
+		s->writers = grown;
+		s->writers_cap = cap;
+	}
+	s->writers[s->nwriters++] = (struct writer_use){ *writer, 0, 0 };
+	return IB_OK;
+}
+
+/* An item of item's writer comes (sign 1) or goes (-1). Its entry exists: reserved before a
+ * commit, kept while it holds items. */
+static void writer_count(struct ib_store *s, const struct ib_item *item, int sign)
+{
+	struct writer_use *u = writer_find(s, &item->writer);
+
+	if (sign > 0) {
+		u->items++;
+		u->bytes += item->frame.len;
+	} else {
+		u->items--;
+		u->bytes -= item->frame.len;
+	}
+}
+
+static bool is_own(const struct ib_store *s, const ib_id *writer)
+{
+	return !ib_id_is_zero(&s->own) && ib_id_equal(&s->own, writer);
+}
+
+void ib_store_set_own(struct ib_store *s, const ib_id *own)
+{
+	s->own = *own;
+}
+
+/* Whether an item of in's writer, frame_len bytes, replacing held (NULL: a new key), keeps
+ * within the bounds: its writer's ([DATA-15]), and, for another writer than the node, the
+ * store's, where the node's own items do not count ([DATA-16]). */
+static bool within_bounds(const struct ib_store *s, const struct ib_item *in, size_t frame_len,
+			  const struct ib_item *held)
+{
+	const struct writer_use *u = writer_find(s, &in->writer);
+	const struct writer_use *own = ib_id_is_zero(&s->own) ? NULL : writer_find(s, &s->own);
+	bool same = held && ib_id_equal(&held->writer, &in->writer);
+	size_t items = (u ? u->items : 0) + (same ? 0 : 1);
+	size_t bytes = (u ? u->bytes : 0) - (same ? held->frame.len : 0) + frame_len;
+	size_t others_items = s->count - (own ? own->items : 0);
+	size_t others_bytes = s->bytes - (own ? own->bytes : 0);
+
+	if (items > IB_STORE_MAX_WRITER_ITEMS || bytes > IB_STORE_MAX_WRITER_BYTES)
+		return false;
+	if (is_own(s, &in->writer))
+		return true;
+	if (held && !is_own(s, &held->writer)) {
+		others_items--;
+		others_bytes -= held->frame.len;
+	}
+	return others_items + 1 <= IB_STORE_MAX_ITEMS &&
+	       others_bytes + frame_len <= IB_STORE_MAX_BYTES;
+}
+
 /* Puts e at index at (replacing the entry of the same key when found). Cannot fail: the
- * caller reserved the room. */
+ * caller reserved the room, and its writer's entry. */
 static void commit(struct ib_store *s, size_t at, bool found, struct entry *e)
 {
 	s->bytes += e->item.frame.len;
+	writer_count(s, &e->item, 1);
 	if (found) {
 		s->bytes -= s->v[at]->item.frame.len;
+		writer_count(s, &s->v[at]->item, -1);
 		entry_free(s->v[at]);
 		s->v[at] = e;
 		return;
@@ -377,15 +472,17 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 	found = find(s, incoming.key, &at);
 	if (found && item_compare(&incoming, &s->v[at]->item) <= 0)
 		return 0;
-	/* Spec section 20: a bounded store; an authorized member cannot fill the disk. */
-	if ((!found && s->count >= IB_STORE_MAX_ITEMS) ||
-	    s->bytes - (found ? s->v[at]->item.frame.len : 0) + frame.len > IB_STORE_MAX_BYTES)
+	/* [DATA-13] a bounded store, [DATA-15] per writer too: an authorized member can fill
+	 * neither the disk nor the store. */
+	if (!within_bounds(s, &incoming, frame.len, found ? &s->v[at]->item : NULL))
 		return IB_ERR_FULL;
 	/* Everything that can fail in memory first, then the disk, then the commit, which
 	 * cannot fail: a failed write leaves the old item in force in both ([DATA-5]). */
 	err = entry_copy(&e, frame);
 	if (!err && !found)
 		err = reserve_one(s);
+	if (!err)
+		err = writer_reserve(s, &incoming.writer);
 	if (!err && s->dir)
 		err = persist(s, &e->item);
 	if (err)
@@ -443,6 +540,7 @@ int ib_store_remove_if(struct ib_store *s, bool (*gone)(const struct ib_item *it
 		if (!err)
 			err = e_err;
 		s->bytes -= e->item.frame.len;
+		writer_count(s, &e->item, -1);
 		entry_free(e);
 		count++;
 	}
@@ -585,6 +683,8 @@ static int add_loaded(struct ib_store *s, struct entry *e)
 		return IB_OK;
 	}
 	err = found ? IB_OK : reserve_one(s);
+	if (!err)
+		err = writer_reserve(s, &e->item.writer);
 	if (err) {
 		entry_free(e);
 		return err;
@@ -703,6 +803,7 @@ void ib_store_free(struct ib_store *s)
 	for (size_t i = 0; i < s->count; i++)
 		entry_free(s->v[i]);
 	free(s->v);
+	free(s->writers);
 	free(s->dir);
 	ib_names_free(&s->rejects);
 	free(s);

@@ -1064,6 +1064,7 @@ static void test_many_items(void)
 	struct ib_item item;
 	char key[32], value[32];
 	size_t bad = 0;
+	ib_id writer = *writer_id(ALICE);
 
 	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
 	for (unsigned i = 0; i < N; i++) {
@@ -1080,7 +1081,9 @@ static void test_many_items(void)
 		ib_buf_reset(&msg);
 		ib_buf_reset(&frame);
 		IB_ASSERT_OK(ib_msg_encode(&msg, &m));
-		IB_ASSERT_OK(ib_frame_encode(&frame, writer_id(ALICE), sig, msg.ptr, msg.len));
+		/* Eight writers: one may hold 4,096 items at most ([DATA-15]). */
+		writer.b[0] = (uint8_t)(1 + i % 8);
+		IB_ASSERT_OK(ib_frame_encode(&frame, &writer, sig, msg.ptr, msg.len));
 		decode_frame(&m, &frame);
 		bad += ib_store_apply(s, (struct ib_slice){ frame.ptr, frame.len }, &m) != 1;
 	}
@@ -1102,8 +1105,22 @@ static void test_many_items(void)
 	ib_buf_free(&frame);
 }
 
-/* An item with a made-up signature (as in test_many_items): key, version, value size. */
-static int apply_unsigned(struct ib_store *s, const char *key, uint64_t version, size_t size)
+/* Writer number i (0 on), made up: the store checks no signature when it applies. */
+static ib_id nth_writer(unsigned i)
+{
+	ib_id w;
+
+	memset(&w, 0, sizeof w);
+	w.b[0] = 0xee;
+	w.b[1] = (uint8_t)(i >> 8);
+	w.b[2] = (uint8_t)i;
+	return w;
+}
+
+/* An item with a made-up signature (as in test_many_items) of writer: key, version, value
+ * size. */
+static int apply_as(struct ib_store *s, const ib_id *writer, const char *key, uint64_t version,
+		    size_t size)
 {
 	static const uint8_t sig[IB_SIG_LEN] = { 0 };
 	static uint8_t value[1 << 20];
@@ -1118,7 +1135,7 @@ static int apply_unsigned(struct ib_store *s, const char *key, uint64_t version,
 	m.u.publish = (struct ib_publish){ { (const uint8_t *)key, strlen(key) }, version,
 					   { value, size } };
 	IB_ASSERT_OK(ib_msg_encode(&msg, &m));
-	IB_ASSERT_OK(ib_frame_encode(&frame, writer_id(ALICE), sig, msg.ptr, msg.len));
+	IB_ASSERT_OK(ib_frame_encode(&frame, writer, sig, msg.ptr, msg.len));
 	decode_frame(&m, &frame);
 	rc = ib_store_apply(s, (struct ib_slice){ frame.ptr, frame.len }, &m);
 	ib_buf_free(&msg);
@@ -1126,37 +1143,108 @@ static int apply_unsigned(struct ib_store *s, const char *key, uint64_t version,
 	return rc;
 }
 
+/* n new keys "<prefix><i>" of writer, each of size bytes: how many were refused. */
+static size_t fill(struct ib_store *s, const ib_id *writer, const char *prefix, size_t n,
+		   size_t size)
+{
+	char key[48];
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "%s%zu", prefix, i);
+		bad += apply_as(s, writer, key, 1, size) != 1;
+	}
+	return bad;
+}
+
 /* [DATA-13] past IB_STORE_MAX_ITEMS keys, or IB_STORE_MAX_BYTES of frames, new items are
  * refused (IB_ERR_FULL) and the others stay (nothing is evicted); an existing key can still be
- * updated. */
+ * updated. Each writer stays within its own bounds ([DATA-15]): it takes 16 of them to fill
+ * the items, 8 the bytes. */
 static void test_store_bounds(void)
 {
 	struct ib_store *s = NULL;
 	struct ib_item item;
-	char key[32];
-	size_t bad = 0, big = IB_STORE_MAX_BYTES / (1 << 20);
+	char prefix[16];
+	size_t bad = 0, per = (IB_STORE_MAX_WRITER_BYTES >> 20) - 1;
+	unsigned writers = IB_STORE_MAX_ITEMS / IB_STORE_MAX_WRITER_ITEMS;
+	ib_id w, last = nth_writer(writers);
 
 	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
-	for (unsigned i = 0; i < IB_STORE_MAX_ITEMS; i++) {
-		snprintf(key, sizeof key, "k%u", i);
-		bad += apply_unsigned(s, key, 1, 0) != 1;
+	for (unsigned i = 0; i < writers; i++) {
+		w = nth_writer(i);
+		snprintf(prefix, sizeof prefix, "w%u.", i);
+		bad += fill(s, &w, prefix, IB_STORE_MAX_WRITER_ITEMS, 0);
 	}
 	CU_ASSERT_EQUAL(bad, 0);
-	IB_ASSERT_ERR(apply_unsigned(s, "one-too-many", 1, 0), IB_ERR_FULL);
-	CU_ASSERT_EQUAL(apply_unsigned(s, "k7", 2, 0), 1); /* updates still pass */
+	IB_ASSERT_ERR(apply_as(s, &last, "one-too-many", 1, 0), IB_ERR_FULL);
+	w = nth_writer(0);
+	CU_ASSERT_EQUAL(apply_as(s, &w, "w0.7", 2, 0), 1); /* updates still pass */
 	CU_ASSERT_EQUAL(ib_store_count(s), IB_STORE_MAX_ITEMS);
 	ib_store_free(s);
 
-	/* Bytes: megabyte values until the bound. */
+	/* Bytes: megabyte values until the bound, 31 per writer. */
 	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
-	for (size_t i = 0; i + 1 < big; i++) {
-		snprintf(key, sizeof key, "mb%zu", i);
-		bad += apply_unsigned(s, key, 1, (1 << 20) - 128) != 1;
+	for (size_t i = 0; i + 1 < IB_STORE_MAX_BYTES / (1 << 20); i += per) {
+		w = nth_writer((unsigned)(i / per));
+		snprintf(prefix, sizeof prefix, "mb%zu.", i);
+		bad += fill(s, &w, prefix, i + per < IB_STORE_MAX_BYTES / (1 << 20) ? per
+			    : IB_STORE_MAX_BYTES / (1 << 20) - 1 - i, (1 << 20) - 128);
 	}
 	CU_ASSERT_EQUAL(bad, 0);
-	IB_ASSERT_ERR(apply_unsigned(s, "over", 1, 1 << 20), IB_ERR_FULL);
+	IB_ASSERT_ERR(apply_as(s, &last, "over", 1, 1 << 20), IB_ERR_FULL);
 	IB_ASSERT_ERR(ib_store_get(s, (struct ib_slice){ (const uint8_t *)"over", 4 }, &item),
 		      IB_ERR_NOT_FOUND);
+	ib_store_free(s);
+}
+
+/* [DATA-15] One writer's new keys stop at IB_STORE_MAX_WRITER_ITEMS, its bytes at
+ * IB_STORE_MAX_WRITER_BYTES, whatever room the store has; another writer's keys still go in,
+ * and an item taken over by another writer no longer counts for the first. */
+static void test_writer_bounds(void)
+{
+	struct ib_store *s = NULL;
+	ib_id a = nth_writer(1), b = nth_writer(2), c = nth_writer(3);
+	size_t per = (IB_STORE_MAX_WRITER_BYTES >> 20) - 1;
+
+	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
+	CU_ASSERT_EQUAL(fill(s, &a, "a.", IB_STORE_MAX_WRITER_ITEMS, 0), 0);
+	IB_ASSERT_ERR(apply_as(s, &a, "a.more", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_EQUAL(apply_as(s, &a, "a.0", 2, 100), 1);  /* its own keys: still updated */
+	CU_ASSERT_EQUAL(apply_as(s, &b, "b.0", 1, 0), 1);
+	CU_ASSERT_EQUAL(apply_as(s, &b, "a.1", 2, 0), 1);    /* b takes over one of a's keys */
+	CU_ASSERT_EQUAL(apply_as(s, &a, "a.more", 1, 0), 1); /* so a has room for one more */
+	IB_ASSERT_ERR(apply_as(s, &a, "a.more2", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_EQUAL(fill(s, &c, "c.", per, (1 << 20) - 128), 0);
+	IB_ASSERT_ERR(apply_as(s, &c, "c.more", 1, 1 << 20), IB_ERR_FULL);
+	CU_ASSERT_EQUAL(apply_as(s, &c, "c.small", 1, 0), 1);
+	ib_store_free(s);
+}
+
+/* [DATA-16] Other writers that fill the store do not keep the node's own items out: they
+ * have room up to the node's own writer bound, and no further. */
+static void test_own_room(void)
+{
+	struct ib_store *s = NULL;
+	unsigned writers = IB_STORE_MAX_ITEMS / IB_STORE_MAX_WRITER_ITEMS;
+	ib_id own = nth_writer(999), other = nth_writer(writers);
+	char prefix[16];
+	size_t bad = 0;
+
+	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
+	ib_store_set_own(s, &own);
+	for (unsigned i = 0; i < writers; i++) {
+		ib_id w = nth_writer(i);
+
+		snprintf(prefix, sizeof prefix, "w%u.", i);
+		bad += fill(s, &w, prefix, IB_STORE_MAX_WRITER_ITEMS, 0);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	IB_ASSERT_ERR(apply_as(s, &other, "other.new", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_EQUAL(fill(s, &own, "own.", IB_STORE_MAX_WRITER_ITEMS, 0), 0);
+	IB_ASSERT_ERR(apply_as(s, &own, "own.more", 1, 0), IB_ERR_FULL);
+	/* The node's items do not make room for the others either. */
+	IB_ASSERT_ERR(apply_as(s, &other, "other.new", 1, 0), IB_ERR_FULL);
 	ib_store_free(s);
 }
 
@@ -1182,6 +1270,8 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_at_in_bytewise_key_order, ""),
 	IB_TEST(test_many_items, ""),
 	IB_TEST(test_store_bounds, "DATA-13"),
+	IB_TEST(test_writer_bounds, "DATA-15"),
+	IB_TEST(test_own_room, "DATA-16"),
 	IB_TEST_END
 };
 

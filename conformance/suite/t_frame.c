@@ -729,8 +729,8 @@ static void test_coalesced(struct cf_ctx *c)
 {
 	enum { N = 6 };
 	static const char *const how[3] = { "together in one write", "in 3 writes cut mid-frame",
-					    "in 6 writes, each ending 1 byte into the next frame, "
-					    "origins alternating" };
+					    ("in 6 writes, each ending 1 byte into the next frame, "
+					     "origins alternating") };
 	struct hn_peer *t0, *t1;
 	struct cfv_signer s, other;
 	struct ib_buf frames[N] = { { 0 } }, all = { 0 };

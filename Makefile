@@ -71,7 +71,7 @@ PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: sanitize-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
+.PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
 	check-vectors fuzz \
 	fuzz-replay coverage install install-man man-check clean
 all: $(LIB) $(PROGS) $(BUILD)/bin/ib-unit
@@ -177,6 +177,11 @@ sanitize-check:
 	$(BUILD_BASE)/san/bin/ib-unit
 	@echo "== the conformance suite (--self) under ASan + UBSan"
 	$(BUILD_BASE)/san/bin/interbot-conform --self -j2
+
+# CI: everything built with clang too (the default CC is gcc), warnings as errors, in
+# build/clang: a warning only one compiler gives does not wait for a user to find it.
+clang-check:
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD_BASE)/clang all
 
 # The suite against the reference node, in process: the report a new user sees first.
 conformance: all

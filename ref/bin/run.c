@@ -222,15 +222,19 @@ int cli_run(int argc, char **argv)
 	}
 	if (ib_loop_watch(loop, signal_pipe[0], IB_EV_READ, on_signal_byte, &rs) != IB_OK)
 		goto out;
+	rc = CLI_OK;
 	while (!rs.stop)
-		if (ib_loop_run_once(loop, -1) < 0)
+		if (ib_loop_run_once(loop, -1) < 0) {
+			/* poll() failed: the node cannot go on, and its owner must hear of it. */
+			fprintf(stderr, "interbot run: the event loop failed: %s\n", strerror(errno));
+			rc = CLI_FAILED;
 			break;
+		}
 	/* The goodbyes (ERROR shutting_down) go into the trace too. */
 	ib_node_stop(rs.node);
 	/* [LINK-11] and delivered: at most 2 s, well within [IFACE-5]'s 5 s. */
 	while (ib_node_lingering(rs.node) && ib_loop_run_once(loop, -1) >= 0)
 		;
-	rc = CLI_OK;
 out:
 	ib_node_free(rs.node);
 	if (trace)

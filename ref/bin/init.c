@@ -29,12 +29,14 @@ static void init_usage(FILE *out)
 		"  --mode M          server (always accepts children, default) or client\n");
 }
 
-/* What node.conf can hold as a name ([IFACE-2]); UTF-8 is checked when it is written. */
+/* What node.conf can hold as a name ([IFACE-2]), checked before anything is written: a name
+ * the certificate then refused would leave a key behind and the directory half made. */
 static int name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > IB_MAX_STRING || name[0] == ' ' || name[n - 1] == ' ')
+	if (n == 0 || n > IB_MAX_STRING || name[0] == ' ' || name[n - 1] == ' ' ||
+	    !ib_utf8_valid((const uint8_t *)name, n))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
@@ -67,8 +69,8 @@ static int parse_options(int argc, char **argv, struct ib_config *c, const char 
 		i++;
 		if (strcmp(opt, "--name") == 0) {
 			if (!name_ok(val)) {
-				fprintf(stderr, "interbot init: --name: 1 to 255 bytes, no control "
-						"characters, no blank at either end\n");
+				fprintf(stderr, "interbot init: --name: 1 to 255 bytes of UTF-8, no "
+						"control characters, no blank at either end\n");
 				return CLI_USAGE;
 			}
 			snprintf(c->name, sizeof c->name, "%s", val);

@@ -135,6 +135,8 @@ int ib_id_from_hex(ib_id *out, const char *hex);
 bool ib_id_is_zero(const ib_id *id);
 /* Lowercase hex of p[0..n) into out, which holds 2n+1 bytes (NUL-terminated). */
 void ib_hex_encode(const uint8_t *p, size_t n, char *out);
+/* Whether p[0..len) is RFC 3629 UTF-8 without U+0000: what the spec's strings hold. */
+bool ib_utf8_valid(const uint8_t *p, size_t len);
 /* hex[0..hex_len) (either case) into out; IB_ERR_RANGE for an odd length, a non-hex digit,
  * or more than cap bytes. */
 int ib_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t cap, size_t *len);

@@ -36,7 +36,4 @@ int ib_reader_sub(struct ib_reader *r, size_t n, struct ib_reader *sub);
 /* IB_ERR_TRAILING if bytes are left. */
 int ib_reader_end(const struct ib_reader *r);
 
-/* RFC 3629 UTF-8 without U+0000. */
-bool ib_utf8_valid(const uint8_t *p, size_t len);
-
 #endif

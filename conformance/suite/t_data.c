@@ -1222,7 +1222,7 @@ static void test_writer_share(struct cf_ctx *c)
 		fw = (struct forwarded_wait){ t2, base_got + i + 1 };
 		if (!cf_wait(c, forwarded, &fw, SHARE_WAIT_MS, "the IUT forwards T1's PUBLISH "
 			     "frames to T2") ||
-		    !get_item(c, t2, key, &status, NULL))
+		    !get_item(c, t2, key, &status, NULL) || !cf_standard_ran(c, "ib.get", status))
 			goto out;
 		sent = i + 1;
 		if (status == IB_STATUS_NOT_FOUND)

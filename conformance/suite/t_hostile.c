@@ -743,6 +743,7 @@ static void ask_flood(struct cf_ctx *c, bool select)
 	char *value = NULL, key[64], mkey[64];
 	struct got_frame w;
 	struct marker_wait mw;
+	struct ib_slice key_arg;
 	uint16_t status;
 	struct asked a;
 	uint64_t first_id = (cf_rand(c) >> 16) + 1;
@@ -767,7 +768,15 @@ static void ask_flood(struct cf_ctx *c, bool select)
 	w = (struct got_frame){ t2, &item };
 	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T1's PUBLISH to T2"))
 		goto out;
-	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
+	key_arg = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	ib_args_put(&args, key_arg);
+	/* It holds the item, and lets T2 ask for it: the requests below are not refused for
+	 * another reason. */
+	if (!cf_command(c, t2, NULL, "ib.get", &key_arg, 1, &status, NULL) ||
+	    !cf_standard_ran(c, "ib.get", status) ||
+	    !cf_expect(c, status == IB_STATUS_OK, "DATA-2", "the IUT holds T1's item (ib.get)",
+		       "ib.get answered %s", ib_status_name(status)))
+		goto out;
 	hn_peer_pause(t1, true);
 	for (uint64_t i = 0; i < ASK_COUNT; i++)
 		if (!ask(c, t1, select, key, first_id + i, &args))

@@ -299,9 +299,12 @@ coverage:
 man-check: all
 	ci/test-man $(BUILD)
 
+# UNITDIR: where the systemd unit goes (systemd reads /usr/local/lib/systemd/system as well as
+# /usr/lib/systemd/system and /etc/systemd/system).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: all $(SHLIB) install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/include
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo,$(PROGS)) \
 		$(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIB) $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
@@ -310,6 +313,9 @@ install: all $(SHLIB) install-man
 	install -m 0644 ref/include/interbot.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ref/interbot.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/interbot.pc
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|' dist/systemd/interbot@.service.in \
+		> $(DESTDIR)$(UNITDIR)/interbot@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/interbot@.service
 	@# The dynamic loader finds a new library of /usr/local/lib only through its cache.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then \
 		echo ldconfig; ldconfig; fi

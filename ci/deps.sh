@@ -7,7 +7,8 @@ set -eu
 
 # package:probe  (probe = a pkg-config module, cmd/NAME for a program, deb/NAME for a
 # package that has neither, checked with dpkg). ci/test-symbols reads the header with gcc
-# (-aux-info) and the library with binutils' nm and readelf.
+# (-aux-info) and the library with binutils' nm and readelf; ci/test-install checks the unit
+# with systemd-analyze (the package, not a running systemd).
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
@@ -23,7 +24,8 @@ python3-jsonschema:deb/python3-jsonschema
 groff-base:cmd/groff
 man-db:cmd/man
 gcc:cmd/gcc
-binutils:cmd/readelf"
+binutils:cmd/readelf
+systemd:cmd/systemd-analyze"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man).
 WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"

@@ -928,14 +928,25 @@ static bool send_big(struct cf_ctx *c, struct hn_peer *p, const struct ib_identi
 	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
 }
 
-#define ROOM_ITEMS 8           /* per removed writer: 128 MB held at once */
+#define ROOM_WRITERS 4         /* per batch: 8 items, 128 MB held at once */
+#define ROOM_PER_WRITER 2      /* 32 MB: within a writer's share of the reference ([DATA-15]) */
 #define ROOM_WAIT_MS 5000
 
-/* [DATA-13] [MEMBER-6] T2 writes 8 items of 16 MB, and its key is removed (SIGHUP): its items
- * leave the store. T3 does the same. 256 MB have come and gone, never more than 128 MB held;
- * the store, empty again, must take T1's item of 16 MB as it took the others (a store that
- * kept counting the removed items' bytes would think itself full). NOT-APPLICABLE when the
- * IUT's bound keeps out 8 items of 16 MB at once. */
+/* The writers of the two batches: testers T2 to T7, then the suite's reference keys R0, R1
+ * (the IUT trusts both); the first of each batch also links, to witness the reload. */
+static const struct ib_identity *room_writer(struct cf_ctx *c, int batch, int i)
+{
+	int n = batch * ROOM_WRITERS + i;
+
+	return n < 6 ? cf_tester_identity(c, 2 + n) : cf_ref_identity(c, n - 6);
+}
+
+/* [DATA-13] [MEMBER-6] Four writers (T2 to T5) write 2 items of 16 MB each, and their keys
+ * are removed (SIGHUP): their items leave the store. Four more (T6, T7, R0, R1) do the same.
+ * 256 MB have come and gone, never more than 128 MB held; the store, empty again, must take
+ * T1's item of 16 MB as it took the others (a store that kept counting the removed items'
+ * bytes would think itself full). NOT-APPLICABLE when the IUT's bound keeps out 8 items of
+ * 16 MB at once, or 2 of one writer. */
 static void test_room_after_removal(struct cf_ctx *c)
 {
 	struct ib_buf frame = { 0 }, out = { 0 };
@@ -943,7 +954,7 @@ static void test_room_after_removal(struct cf_ctx *c)
 	uint8_t *value = malloc(BIG_VALUE);
 	struct hn_peer *p, *w;
 	uint16_t status = 0;
-	unsigned removed = 0;
+	unsigned testers = 0, refs = 0;
 	char key[64];
 
 	if (!value) {
@@ -955,26 +966,35 @@ static void test_room_after_removal(struct cf_ctx *c)
 	o.keepalive_timeout_ms = 600000;
 	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
 		goto out;
-	for (int writer = 2; writer <= 3; writer++) {
-		for (unsigned i = 0; i < ROOM_ITEMS; i++) {
-			snprintf(key, sizeof key, "data.room.T%d.%u", writer, i);
+	for (int batch = 0; batch < 2; batch++) {
+		for (int i = 0; i < ROOM_WRITERS * ROOM_PER_WRITER; i++) {
+			snprintf(key, sizeof key, "data.room.%d.%d", batch, i);
 			value[0] = (uint8_t)('a' + i);
-			if (!send_big(c, p, cf_tester_identity(c, writer), key, 1, value, &frame))
+			if (!send_big(c, p, room_writer(c, batch, i / ROOM_PER_WRITER), key, 1, value,
+				      &frame))
 				goto out;
 		}
 		if (!get_item(c, p, key, &status, &out))
 			goto out;
 		if (status != IB_STATUS_OK || !same_bytes(&out, &frame)) {
-			cf_not_applicable(c, "the IUT did not keep %u items of %u bytes at once "
-					  "(ib.get of the last answered %s): its store bound is "
-					  "smaller", ROOM_ITEMS, BIG_VALUE, ib_status_name(status));
+			cf_not_applicable(c, "the IUT did not keep %d items of %u bytes at once, %d "
+					  "of each writer (ib.get of the last answered %s): its store "
+					  "bound is smaller", ROOM_WRITERS * ROOM_PER_WRITER, BIG_VALUE,
+					  ROOM_PER_WRITER, ib_status_name(status));
 			goto out;
 		}
-		/* The writer's own link (made now: no 16 MB frame is flooded to it), whose close
-		 * with `revoked` says that the reload took effect. */
-		removed |= 1u << writer;
-		if (!(w = cf_peer(c, writer)) || !cf_link_child(c, w) ||
-		    !cf_iut_reload(c, removed, 0) ||
+		for (int i = 0; i < ROOM_WRITERS; i++) {
+			int n = batch * ROOM_WRITERS + i;
+
+			if (n < 6)
+				testers |= 1u << (2 + n);
+			else
+				refs |= 1u << (n - 6);
+		}
+		/* The first writer's own link (made now: no 16 MB frame is flooded to it), whose
+		 * close with `revoked` says that the reload took effect. */
+		if (!(w = cf_peer(c, 2 + batch * ROOM_WRITERS)) || !cf_link_child(c, w) ||
+		    !cf_iut_reload(c, testers, refs) ||
 		    !cf_wait_closed(c, w, IB_EC_REVOKED, "MEMBER-2", ROOM_WAIT_MS) ||
 		    !get_item(c, p, key, &status, &out) ||
 		    !cf_expect(c, status == IB_STATUS_NOT_FOUND, "MEMBER-6",

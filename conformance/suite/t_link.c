@@ -18,7 +18,8 @@
 #define LINK_FRAME_MS 2000u        /* a forwarded frame reaches a tester */
 
 /* [LINK-2] [LINK-10] What the queue test sends toward a tester that reads nothing:
- * QUEUE_ANSWERS answers of about QUEUE_VALUE bytes each (15 MB), with the IUT's max_message at
+ * QUEUE_ANSWERS frames of about QUEUE_VALUE bytes each (15 MB), forwarded PUBLISH frames (not
+ * answers, which [LINK-21] paces), with the IUT's max_message at
  * its minimum (64 KiB) and the tester's at its maximum (16 MiB). The spec's ceiling is then
  * 16 x 64 KiB + 1 MiB (2 MiB), the reference's bound 4 x 64 KiB + 64 KiB (320 KiB), plus
  * what the kernel's socket buffers hold (a few MB); a bound set by the tester's max_message
@@ -1084,27 +1085,21 @@ static bool info_lists_child(const struct ib_buf *info, const struct hn_peer *p)
 	return false;
 }
 
-/* QUEUE_ANSWERS ib.get commands from p, a few at a time so the IUT reads as they come. */
-static void ask_many(struct cf_ctx *c, struct hn_peer *p)
+/* QUEUE_ANSWERS newer versions of QUEUE_KEY from q, each forwarded to the other child; a
+ * few at a time, so that the IUT reads them as they come. */
+static void publish_many(struct cf_ctx *c, struct hn_peer *q, const char *value)
 {
-	struct ib_buf args = { 0 };
 	struct ib_msg m;
 
-	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)QUEUE_KEY, strlen(QUEUE_KEY) });
 	for (int i = 0; i < QUEUE_ANSWERS; i++) {
-		memset(&m, 0, sizeof m);
-		m.h.type = IB_MSG_COMMAND;
-		m.h.dest = *cf_iut_id(c);
-		m.u.command.cmd_id = 1000000u + (uint64_t)i;
-		m.u.command.name = (struct ib_slice){ (const uint8_t *)"ib.get", 6 };
-		m.u.command.args = (struct ib_slice){ args.ptr, args.len };
-		/* Once the IUT closed the link, sending fails: that is the expected outcome. */
-		if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK)
-			break;
+		cf_msg_publish(&m, QUEUE_KEY, 2 + (uint64_t)i, value);
+		if (hn_peer_send(q, &m, NULL, NULL, false, NULL) != IB_OK) {
+			cf_harness_error(c, "T1 cannot publish");
+			return;
+		}
 		if (i % 8 == 7)
 			cf_run_for(c, 0);
 	}
-	ib_buf_free(&args);
 }
 
 /* Polls ib.info from q until it no longer lists p as a child; false if it still does. */
@@ -1149,7 +1144,7 @@ static void test_queue_bounded(struct cf_ctx *c)
 	memset(value, 'q', QUEUE_VALUE);
 	value[QUEUE_VALUE] = 0;
 	cf_msg_publish(&m, QUEUE_KEY, 1, value);
-	/* q stores a large item, and checks it is there: each ib.get answers it whole. */
+	/* q stores a large item, and checks it is there: the IUT takes its frames. */
 	if (!cf_iut_start(c, &o) || !(q = cf_peer(c, 1)) || !cf_link_child(c, q) ||
 	    hn_peer_send(q, &m, NULL, NULL, false, &f) != IB_OK ||
 	    !cf_command(c, q, NULL, "ib.get",
@@ -1158,20 +1153,22 @@ static void test_queue_bounded(struct cf_ctx *c)
 	    !cf_expect(c, status == IB_STATUS_OK, "DATA-7", "the IUT stores a tester's PUBLISH",
 		       "ib.get answered %s", ib_status_name(status)))
 		goto out;
-	/* p, which announces the largest max_message, asks for it again and again, and reads
-	 * nothing. */
+	/* p, which announces the largest max_message, reads nothing while q publishes newer
+	 * versions, each forwarded to p. */
 	if (!(p = cf_peer(c, 2)))
 		goto out;
 	hn_peer_set_max_message(p, IB_MAX_MESSAGE_LIMIT);
 	if (!cf_link_child(c, p))
 		goto out;
 	hn_peer_pause(p, true);
-	ask_many(c, p);
+	publish_many(c, q, value);
+	if (!cf_ok(c))
+		goto out;
 	if (!wait_child_gone(c, q, p, &gone) ||
 	    !cf_expect(c, gone, "LINK-10",
 		       "the IUT closes a link whose peer reads nothing once its write queue passes "
 		       "16 x its own max_message (64 KiB) + 1 MiB, whatever the peer announced "
-		       "(16 MiB)", "after %d answers of %d bytes toward T2 (about %d MB), the link "
+		       "(16 MiB)", "after %d frames of %d bytes toward T2 (about %d MB), the link "
 		       "was still open (ib.info lists T2)", QUEUE_ANSWERS, QUEUE_VALUE,
 		       QUEUE_ANSWERS * QUEUE_VALUE / 1000000))
 		goto out;
@@ -1183,9 +1180,9 @@ static void test_queue_bounded(struct cf_ctx *c)
 	if (!cf_expect(c, !err || err->error_code == IB_EC_TOO_BIG, "LINK-2",
 		       "a queue overflow closes with too_big (or no ERROR at all)",
 		       "it closed with ERROR %s", err ? ib_error_code_name(err->error_code) : "") ||
-	    !cf_expect(c, hn_peer_count(p, IB_MSG_RESULT) < QUEUE_ANSWERS, "LINK-2",
-		       "the answers beyond the bound are dropped with the link",
-		       "T2 received all %d answers", QUEUE_ANSWERS))
+	    !cf_expect(c, hn_peer_count(p, IB_MSG_PUBLISH) < QUEUE_ANSWERS, "LINK-2",
+		       "the frames beyond the bound are dropped with the link",
+		       "T2 received all %d frames", QUEUE_ANSWERS))
 		goto out;
 	/* The others are still served. */
 	if (cf_command(c, q, NULL, "ib.ping", NULL, 0, &status, NULL))
@@ -1645,8 +1642,8 @@ const struct cf_test cf_tests_link[] = {
 	  "10.2 MB forwarded toward a child that does not read (more than socket buffers hold) "
 	  "reach it once it reads again, with no other traffic to push them" },
 	{ "link.queue-bounded", "LINK-2 LINK-10", CF_NEEDS_CONFIG, test_queue_bounded,
-	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of answers are "
-	  "due to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "
+	  "A child that announces max_message 16 MiB and reads nothing while 15 MB of frames are "
+	  "forwarded to it: the IUT (max_message 64 KiB) closes that link, its queue bound being at most "
 	  "16 x 64 KiB + 1 MiB (too_big if an ERROR gets through), and keeps serving others" },
 	{ "link.setup-timeout", "LINK-7", CF_SLOW, test_setup_timeout,
 	  "A TCP connection without TLS and a TLS link without HELLO are closed within 10 s "

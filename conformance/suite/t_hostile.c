@@ -461,7 +461,7 @@ static void test_trickled_frame_parent(struct cf_ctx *c)
 
 /* ---- [LINK-20] one link floods, the others are still served --------------------------------- */
 
-#define FLOOD_MS 4000u              /* how long the parent floods, on real time */
+#define FLOOD_MS 2500u              /* how long the parent floods, on real time: 5 intervals */
 #define FLOOD_FRAMES_SELF 20000u    /* on virtual time, which stands still while the node
 				     * works, the flood is counted instead */
 #define FLOOD_BATCH 64u             /* frames per write */
@@ -558,7 +558,7 @@ static uint64_t largest_ping_gap(const struct hn_peer *p, uint64_t since_ms, uin
 }
 
 /* The IUT's parent T3 sends PUBLISH frames with bad signatures as fast as the IUT takes them,
- * for 4 s; its child T2 answers PINGs, and publishes once halfway. The IUT keeps T2's
+ * for 2.5 s; its child T2 answers PINGs, and publishes once halfway. The IUT keeps T2's
  * keep-alive (a PING at least every three intervals, its PONGs read in time) and forwards
  * T2's frame to T3 within 1 s. A node that reads one link until it has nothing more never
  * gets back to T2 while the flood lasts. */
@@ -864,7 +864,7 @@ const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.invalid-signature-flood", "LINK-20 FRAME-6", CF_NEEDS_CONFIG | CF_SLOW,
 	  test_invalid_signature_flood,
 	  "The IUT's parent sends frames with bad signatures as fast as the IUT takes them for "
-	  "4 s: the IUT still PINGs its child on time, reads its PONGs, and forwards its PUBLISH "
+	  "2.5 s: the IUT still PINGs its child on time, reads its PONGs, and forwards its PUBLISH "
 	  "to the parent within 1 s" },
 	{ "hostile.get-flood", "LINK-21 CMD-1", 0, test_get_flood,
 	  "A child that does not read asks for a 60,000-byte item 2,000 times with ib.get: the "

@@ -83,6 +83,8 @@ static void test_pending_one_source(struct cf_ctx *c)
 	struct hn_peer *t1;
 	size_t held = 0;
 
+	for (size_t i = 0; i < ONE_SOURCE_CONNS; i++)
+		fds[i] = -1;
 	if (!iut_on_ipv4_loopback(c)) {
 		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
 		return;

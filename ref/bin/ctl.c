@@ -218,7 +218,9 @@ struct tree_draw {
 	struct bot **order;          /* the bot of each line */
 	size_t lines;
 	const char *own_software;
-	bool last[CTL_MAX_DEPTH];    /* at each depth: is the bot drawn there the last child */
+	/* at each depth: is the bot drawn there the last child. One more than the depths drawn:
+	 * draw() sets it for the children of a bot at the deepest depth, then refuses them. */
+	bool last[CTL_MAX_DEPTH + 1];
 };
 
 static int by_name(const void *a, const void *b)

@@ -652,6 +652,7 @@ static bool send_in_pieces(struct cf_ctx *c, struct hn_peer *p, const struct ib_
 	size_t from = 0;
 
 	for (size_t i = 0; i <= ncuts; i++) {
+		/* cppcheck-suppress nullPointer ; cuts may be NULL only when ncuts is 0 */
 		size_t to = i < ncuts ? cuts[i] : b->len;
 
 		if (to <= from || to > b->len)
@@ -729,8 +730,8 @@ static void test_coalesced(struct cf_ctx *c)
 {
 	enum { N = 6 };
 	static const char *const how[3] = { "together in one write", "in 3 writes cut mid-frame",
-					    "in 6 writes, each ending 1 byte into the next frame, "
-					    "origins alternating" };
+					    ("in 6 writes, each ending 1 byte into the next frame, "
+					     "origins alternating") };
 	struct hn_peer *t0, *t1;
 	struct cfv_signer s, other;
 	struct ib_buf frames[N] = { { 0 } }, all = { 0 };

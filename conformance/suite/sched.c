@@ -232,7 +232,7 @@ static void crashed_result(struct sched *s, struct slot *sl, int status, bool st
 	snprintf(r->expected, sizeof r->expected, "the test runs to its verdict");
 	if (stuck)
 		snprintf(r->actual, sizeof r->actual, "the test process was still running after "
-			 "%u s and was killed (a loop that never yields, in the node or the suite)",
+			 "%d s and was killed (a loop that never yields, in the node or the suite)",
 			 CF_CHILD_LIMIT_MS / 1000);
 	else if (WIFSIGNALED(status))
 		snprintf(r->actual, sizeof r->actual, "the test process was killed by signal %d "
@@ -252,7 +252,7 @@ static void learn(struct sched *s, const struct cf_result *r)
 {
 	s->unresponsive_run = r->iut_unresponsive ? s->unresponsive_run + 1 : 0;
 	if (s->unresponsive_run >= CF_DEAD_AFTER && !s->dead[0])
-		snprintf(s->dead, sizeof s->dead, "the IUT did not answer in %u tests in a row "
+		snprintf(s->dead, sizeof s->dead, "the IUT did not answer in %d tests in a row "
 			 "(the last: %s; %.120s)", CF_DEAD_AFTER, r->test->id, r->actual);
 }
 

@@ -189,7 +189,7 @@ out:
  * what the IUT's resident memory may grow by over them. A node that kept what a closed
  * connection held would grow by megabytes: a TLS object alone is tens of kB. */
 #define COME_AND_GO_ROUNDS 200u
-#define COME_AND_GO_RSS_SLACK_KB 2048l
+#define COME_AND_GO_RSS_SLACK_KB 2048L
 
 static bool peer_closed(void *arg)
 {

@@ -38,10 +38,6 @@ static struct hn_tree *one_node(struct hn_peer **p, bool peer_is_parent, uint16_
 	return t;
 }
 
-struct hello_wait {
-	struct hn_peer *p;
-};
-
 static bool got_hello(struct hn_tree *t, void *arg)
 {
 	(void)t;

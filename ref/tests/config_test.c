@@ -64,7 +64,7 @@ static void check_refused(const char *text, size_t len, int line, const char *pa
 #define REFUSED(text, line, part) check_refused(text, strlen(text), line, part, 0, __LINE__)
 #define REFUSED_EXACT(text, line, reason)                                                          \
 	check_refused(text, strlen(text), line, reason, 1, __LINE__)
-#define REFUSED_N(text, line, part) check_refused(text, sizeof text - 1, line, part, 0, __LINE__)
+#define REFUSED_N(text, line, part) check_refused(text, sizeof (text) - 1, line, part, 0, __LINE__)
 
 static void check_accepted(const char *text, struct ib_config *c, int src_line)
 {

@@ -18,7 +18,9 @@ libclang-rt-14-dev:deb/libclang-rt-14-dev
 openssl:cmd/openssl
 python3:cmd/python3
 libxml2-utils:cmd/xmllint
-python3-jsonschema:deb/python3-jsonschema"
+python3-jsonschema:deb/python3-jsonschema
+clang-tidy:cmd/clang-tidy
+cppcheck:cmd/cppcheck"
 # Wanted, not needed: a test that uses one says SKIP without it.
 WANTED="tshark:cmd/tshark"
 

@@ -90,6 +90,9 @@ static bool forking(const struct cf_options *o)
 #define CF_OWN_CRASH_HANDLER 1
 #endif
 
+/* A test process that dies anyway: catch_fatal_signals warmed backtrace up (the unwinder is
+ * not loaded here), and backtrace_symbols_fd writes to the descriptor without malloc.
+ * NOLINTBEGIN(bugprone-signal-handler,cert-sig30-c) */
 static void on_fatal_signal(int sig)
 {
 	static const char head[] = "interbot-conform: fatal signal in the test process; "
@@ -103,6 +106,7 @@ static void on_fatal_signal(int sig)
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
+/* NOLINTEND(bugprone-signal-handler,cert-sig30-c) */
 
 static void catch_fatal_signals(void)
 {
@@ -146,6 +150,7 @@ static bool write_text(int fd, const char *s)
 static void on_stop_signal(int sig)
 {
 	(void)sig;
+	/* NOLINTNEXTLINE(bugprone-signal-handler,cert-sig30-c): reads a sig_atomic_t, calls kill */
 	cf_iut_kill_now();
 	_exit(128 + SIGTERM);
 }

@@ -252,6 +252,7 @@ static char *left_part(const struct tree_draw *t, const struct bot *b, size_t de
 	for (size_t d = 1; d < depth; d++)
 		fputs(t->last[d] ? "  " : "| ", f);
 	if (depth > 0)
+		/* cppcheck-suppress arrayIndexOutOfBoundsCond ; draw() passes depth < CTL_MAX_DEPTH */
 		fputs(t->last[depth] ? "`-" : "|-", f);
 	put_safe(f, b->name, false);
 	if (b->self)

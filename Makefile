@@ -101,7 +101,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
-	check-vectors fuzz \
+	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
 
@@ -275,6 +275,28 @@ mutant-vars:
 	@echo 'LIB=$(LIB)'
 	@echo 'INTERBOT_OBJ=$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard ref/bin/*.c))'
 	@echo 'UNIT_OBJ=$(UNIT_OBJ)'
+
+# Static analysis (ci/lint): clang-tidy with .clang-tidy and cppcheck with ci/cppcheck.supp,
+# over every source the build compiles, with the flags it compiles them with: those of the
+# FAULTS=1 build, whose code is the production node's plus the fault branches (IB_FAULT() is a
+# constant 0 without it, which the checkers would call dead code). ci/compile-db writes
+# $(BUILD_BASE)/compile_commands.json from lint-vars; three sources include generated files.
+# A finding fails the run.
+# LINT_JOBS=N runs N clang-tidy processes at once (default 1).
+lint:
+	@./ci/deps.sh
+	@$(MAKE) -s --no-print-directory FAULTS=1 BUILD=$(BUILD_BASE) lint-gen
+	ci/lint$(if $(LINT_JOBS), -j $(LINT_JOBS)) $(BUILD_BASE)
+lint-gen: $(BUILD)/gen/groups.inc $(BUILD)/gen/requirements.inc $(BUILD)/gen/suites.inc
+
+# What ci/compile-db needs: the flags of every object, those of the fuzz replay targets, and
+# the sources compiled with each.
+lint-vars:
+	@echo 'CC=$(CC)'
+	@echo 'CFLAGS=$(ALL_CFLAGS) $(OBJ_INCLUDES)'
+	@echo 'FUZZ_CFLAGS=$(ALL_CFLAGS) -Iref/lib'
+	@echo 'SRC=$(sort $(LIB_SRC) $(UNIT_SRC) $(foreach p,$(PROG_DIRS),$(call prog_src,$(word 2,$(subst :, ,$(p))))))'
+	@echo 'FUZZ_SRC=$(FUZZ_TARGETS:%=fuzz/fuzz_%.c) fuzz/replay_main.c'
 
 vectors: $(BUILD)/bin/interbot-vecgen
 	$(BUILD)/bin/interbot-vecgen --out vectors --corpus fuzz/corpus

@@ -25,7 +25,9 @@ groff-base:cmd/groff
 man-db:cmd/man
 gcc:cmd/gcc
 binutils:cmd/readelf
-systemd:cmd/systemd-analyze"
+systemd:cmd/systemd-analyze
+clang-tidy:cmd/clang-tidy
+cppcheck:cmd/cppcheck"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man).
 WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"

@@ -311,6 +311,15 @@ bool cf_wait_closed(struct cf_ctx *c, struct hn_peer *p, uint16_t code, const ch
  * was expected and what happened (printf format). Returns ok. */
 bool cf_expect(struct cf_ctx *c, bool ok, const char *req, const char *expected,
 	       const char *actual_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* For clang-tidy's analyzer (make lint) only, which defines __clang_analyzer__: cf_expect
+ * returns ok, which the analyzer cannot see from a test's file, so it followed paths on which
+ * a failed expectation went on to read what was not there. Each argument is evaluated once,
+ * as before; ctx.c defines the function as (cf_expect), which this does not expand. No build
+ * compiles this. */
+#ifdef __clang_analyzer__
+#define cf_expect(c, ok, ...) \
+	((ok) ? cf_expect(c, true, __VA_ARGS__) : (cf_expect(c, false, __VA_ARGS__), false))
+#endif
 void cf_unsupported(struct cf_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void cf_harness_error(struct cf_ctx *c, const char *fmt, ...)

@@ -258,6 +258,8 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		fprintf(stderr, "interbot-conform: --iut-addr needs --iut-key FILE.pub\n");
 		return -1;
 	}
+	/* getopt_long sets optarg for --color, whose argument is required.
+	 * NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	o->color = !strcmp(color, "always") ||
 		   (!strcmp(color, "auto") && isatty(1) && !(nocolor && *nocolor));
 	return 0;

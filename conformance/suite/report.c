@@ -106,6 +106,7 @@ static void print_indented(FILE *f, const char *label, const char *text, size_t 
 
 void cf_report_failure(FILE *f, const struct cf_options *o, const struct cf_result *r)
 {
+	/* cppcheck-suppress shadowFunction ; this function does not call text() */
 	const char *text = cf_requirement_text(r->req);
 	char cmd[2048], req[2048];
 

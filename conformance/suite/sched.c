@@ -90,6 +90,9 @@ static bool forking(const struct cf_options *o)
 #define CF_OWN_CRASH_HANDLER 1
 #endif
 
+/* A test process that dies anyway: catch_fatal_signals warmed backtrace up (the unwinder is
+ * not loaded here), and backtrace_symbols_fd writes to the descriptor without malloc.
+ * NOLINTBEGIN(bugprone-signal-handler,cert-sig30-c) */
 static void on_fatal_signal(int sig)
 {
 	static const char head[] = "interbot-conform: fatal signal in the test process; "
@@ -103,6 +106,7 @@ static void on_fatal_signal(int sig)
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
+/* NOLINTEND(bugprone-signal-handler,cert-sig30-c) */
 
 static void catch_fatal_signals(void)
 {
@@ -146,6 +150,7 @@ static bool write_text(int fd, const char *s)
 static void on_stop_signal(int sig)
 {
 	(void)sig;
+	/* NOLINTNEXTLINE(bugprone-signal-handler,cert-sig30-c): reads a sig_atomic_t, calls kill */
 	cf_iut_kill_now();
 	_exit(128 + SIGTERM);
 }
@@ -232,7 +237,7 @@ static void crashed_result(struct sched *s, struct slot *sl, int status, bool st
 	snprintf(r->expected, sizeof r->expected, "the test runs to its verdict");
 	if (stuck)
 		snprintf(r->actual, sizeof r->actual, "the test process was still running after "
-			 "%u s and was killed (a loop that never yields, in the node or the suite)",
+			 "%d s and was killed (a loop that never yields, in the node or the suite)",
 			 CF_CHILD_LIMIT_MS / 1000);
 	else if (WIFSIGNALED(status))
 		snprintf(r->actual, sizeof r->actual, "the test process was killed by signal %d "
@@ -252,7 +257,7 @@ static void learn(struct sched *s, const struct cf_result *r)
 {
 	s->unresponsive_run = r->iut_unresponsive ? s->unresponsive_run + 1 : 0;
 	if (s->unresponsive_run >= CF_DEAD_AFTER && !s->dead[0])
-		snprintf(s->dead, sizeof s->dead, "the IUT did not answer in %u tests in a row "
+		snprintf(s->dead, sizeof s->dead, "the IUT did not answer in %d tests in a row "
 			 "(the last: %s; %.120s)", CF_DEAD_AFTER, r->test->id, r->actual);
 }
 

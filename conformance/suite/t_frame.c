@@ -652,6 +652,7 @@ static bool send_in_pieces(struct cf_ctx *c, struct hn_peer *p, const struct ib_
 	size_t from = 0;
 
 	for (size_t i = 0; i <= ncuts; i++) {
+		/* cppcheck-suppress nullPointer ; cuts may be NULL only when ncuts is 0 */
 		size_t to = i < ncuts ? cuts[i] : b->len;
 
 		if (to <= from || to > b->len)

@@ -85,6 +85,8 @@ static void test_pending_one_source(struct cf_ctx *c)
 	struct hn_peer *t1;
 	size_t held = 0;
 
+	for (size_t i = 0; i < ONE_SOURCE_CONNS; i++)
+		fds[i] = -1;
 	if (!iut_on_ipv4_loopback(c)) {
 		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
 		return;
@@ -189,7 +191,7 @@ out:
  * what the IUT's resident memory may grow by over them. A node that kept what a closed
  * connection held would grow by megabytes: a TLS object alone is tens of kB. */
 #define COME_AND_GO_ROUNDS 200u
-#define COME_AND_GO_RSS_SLACK_KB 2048l
+#define COME_AND_GO_RSS_SLACK_KB 2048L
 
 static bool peer_closed(void *arg)
 {

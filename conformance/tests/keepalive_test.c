@@ -30,6 +30,7 @@ static struct hn_tree *one_node(struct hn_peer **p, bool peer_is_parent, uint16_
 	IB_ASSERT_OK(hn_tree_new_peer(t, p));
 	if (peer_is_parent) {
 		IB_ASSERT_OK(hn_peer_listen(*p, peer_port));
+		/* cppcheck-suppress nullPointer ; a NULL peer_port comes with peer_is_parent false */
 		snprintf(t->root_parent, sizeof t->root_parent, "127.0.0.1:%u", *peer_port);
 	}
 	IB_ASSERT_OK(hn_tree_start(t));
@@ -37,10 +38,6 @@ static struct hn_tree *one_node(struct hn_peer **p, bool peer_is_parent, uint16_
 		CU_ASSERT_FATAL(hn_attach_child(t, *p, 0));
 	return t;
 }
-
-struct hello_wait {
-	struct hn_peer *p;
-};
 
 static bool got_hello(struct hn_tree *t, void *arg)
 {

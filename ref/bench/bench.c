@@ -257,6 +257,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 2; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--seconds") == 0)
+			/* NOLINTNEXTLINE(cert-err34-c): not a number is 0, which the usage answers */
 			seconds_per_case = atof(argv[++i]);
 	if (argc >= 2 && strcmp(argv[1], "wire") == 0 && seconds_per_case > 0)
 		return bench_wire();

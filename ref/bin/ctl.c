@@ -218,7 +218,9 @@ struct tree_draw {
 	struct bot **order;          /* the bot of each line */
 	size_t lines;
 	const char *own_software;
-	bool last[CTL_MAX_DEPTH];    /* at each depth: is the bot drawn there the last child */
+	/* at each depth: is the bot drawn there the last child. One more than the depths drawn:
+	 * draw() sets it for the children of a bot at the deepest depth, then refuses them. */
+	bool last[CTL_MAX_DEPTH + 1];
 };
 
 static int by_name(const void *a, const void *b)
@@ -250,6 +252,7 @@ static char *left_part(const struct tree_draw *t, const struct bot *b, size_t de
 	for (size_t d = 1; d < depth; d++)
 		fputs(t->last[d] ? "  " : "| ", f);
 	if (depth > 0)
+		/* cppcheck-suppress arrayIndexOutOfBoundsCond ; draw() passes depth < CTL_MAX_DEPTH */
 		fputs(t->last[depth] ? "`-" : "|-", f);
 	put_safe(f, b->name, false);
 	if (b->self)

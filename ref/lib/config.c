@@ -155,6 +155,7 @@ static const char *excerpt(struct excerpt *e, struct ib_slice s)
 		while (n > 0 && (s.ptr[n] & 0xc0) == 0x80)
 			n--;
 	for (size_t i = 0; i < n; i++)
+		/* NOLINTNEXTLINE(bugprone-narrowing-conversions): '?' is an int; both are chars */
 		e->s[i] = s.ptr[i] < 0x20 || s.ptr[i] == 0x7f ? '?' : (char)s.ptr[i];
 	memcpy(e->s + n, n < s.len ? "..." : "", n < s.len ? sizeof "..." : 1);
 	return e->s;
@@ -641,12 +642,14 @@ enum key_index {
 	KEY_COUNT
 };
 
-/* A numeric key of section 18: its range and default. */
+/* A numeric key of section 18: its range and default. Each argument is a whole initializer,
+ * between '=' and ',': no parentheses needed. NOLINTBEGIN(bugprone-macro-parentheses) */
 #define NUMBER(key, lo, hi, dflt)                                                                  \
 	{                                                                                          \
 		.name = #key, .parse = parse_number, .write = write_number, .min = lo, .max = hi,  \
 		.def = dflt, .offset = offsetof(struct ib_config, key)                             \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* [IFACE-2] the keys of section 19.1 in its order, with the ranges of section 18. */
 static const struct conf_key keys[KEY_COUNT] = {

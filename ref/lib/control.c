@@ -147,6 +147,7 @@ static json_t *label_json(const char *label)
 	for (i = 0; label[i] && i < sizeof clean - 1; i++) {
 		unsigned char b = (unsigned char)label[i];
 
+		/* NOLINTNEXTLINE(bugprone-narrowing-conversions): '?' is an int; both are chars */
 		clean[i] = b >= 0x20 && b < 0x7f ? (char)b : '?';
 	}
 	clean[i] = '\0';
@@ -228,6 +229,7 @@ static int req_timeout(json_t *req, uint32_t def, uint32_t *ms)
 
 static void *token_of(const struct client *c)
 {
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr): a token compared, never dereferenced */
 	return (void *)(uintptr_t)c->serial;
 }
 
@@ -1302,6 +1304,7 @@ void ib_node_control_close(struct ib_node *n)
 	n->control = NULL;
 	ctl->reserve_user = NULL; /* no taking back while closing */
 	while (ctl->clients)
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): client_free unlinks it */
 		client_free(ctl->clients);
 	ib_loop_timer_cancel(n->loop, ctl->retry_timer);
 	ib_loop_unwatch(n->loop, ctl->fd);

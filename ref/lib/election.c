@@ -448,6 +448,6 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 
 void elect_free_all(struct ib_node *n)
 {
-	while (n->elections)
+	while (n->elections) /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): finish unlinks it */
 		finish(n->elections, IB_ERR_CLOSED, false);
 }

@@ -862,7 +862,7 @@ static void linger_start(struct ib_node *n, int fd, struct ib_buf *out, size_t o
 
 void link_linger_free_all(struct ib_node *n)
 {
-	while (n->lingering)
+	while (n->lingering) /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): linger_end unlinks it */
 		linger_end(n->lingering);
 }
 

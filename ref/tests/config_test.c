@@ -64,7 +64,7 @@ static void check_refused(const char *text, size_t len, int line, const char *pa
 #define REFUSED(text, line, part) check_refused(text, strlen(text), line, part, 0, __LINE__)
 #define REFUSED_EXACT(text, line, reason)                                                          \
 	check_refused(text, strlen(text), line, reason, 1, __LINE__)
-#define REFUSED_N(text, line, part) check_refused(text, sizeof text - 1, line, part, 0, __LINE__)
+#define REFUSED_N(text, line, part) check_refused(text, sizeof (text) - 1, line, part, 0, __LINE__)
 
 static void check_accepted(const char *text, struct ib_config *c, int src_line)
 {
@@ -463,6 +463,7 @@ struct number_case {
 /* [IFACE-2] each numeric key of section 18 at min-1, min, max and max+1. */
 static void test_number_ranges(void)
 {
+	/* cppcheck-suppress shadowVariable ; the suite's cases[] (at the end) is not used here */
 	static const struct number_case cases[] = {
 	    {"keepalive_interval_ms", 100, 3600000, ""},
 	    {"keepalive_timeout_ms", 100, 3600000, ""},
@@ -692,6 +693,7 @@ struct addr_case {
 
 static void test_addr_parse(void)
 {
+	/* cppcheck-suppress shadowVariable ; the suite's cases[] (at the end) is not used here */
 	static const struct addr_case cases[] = {
 	    {"127.0.0.1:7415", "127.0.0.1", 7415},
 	    {"localhost:1", "localhost", 1},

@@ -157,7 +157,9 @@ static void test_check_and_refusal_do_not_modify(void)
 	before = w;
 	for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
 		(void)ib_replay_check(&w, probes[i]);
-		CU_ASSERT_EQUAL(memcmp(&w, &before, sizeof w), 0);
+		/* Member by member: `before = w` need not copy the padding after `started`. */
+		CU_ASSERT(w.top == before.top && w.bitmap == before.bitmap &&
+			  w.started == before.started);
 	}
 	IB_ASSERT_ERR(ib_replay_accept(&w, 990), IB_ERR_REPLAY);
 	IB_ASSERT_ERR(ib_replay_accept(&w, 1000), IB_ERR_REPLAY);

@@ -1123,6 +1123,7 @@ static int apply_as(struct ib_store *s, const ib_id *writer, const char *key, ui
 		    size_t size)
 {
 	static const uint8_t sig[IB_SIG_LEN] = { 0 };
+	/* cppcheck-suppress unassignedVariable ; zeros: only the value's size matters */
 	static uint8_t value[1 << 20];
 	struct ib_buf msg = { 0 }, frame = { 0 };
 	struct ib_msg m;

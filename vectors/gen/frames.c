@@ -318,6 +318,7 @@ static void invalid_envelope(struct vg_out *o)
 		     msg.len);
 	v.comment = "names bob as origin, signed by alice: verify with bob's key";
 	v.reqs = "FRAME-6 ID-3";
+	/* cppcheck-suppress redundantAssignment ; each vector's flags are cleared after it */
 	v.flags = "WrongKey";
 	vg_emit(o, &v, &frame);
 	v.flags = "";

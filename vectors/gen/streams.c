@@ -65,6 +65,7 @@ static void emit(struct vg_out *o, const char *comment, const char *reqs, const 
 	int tc = ++o->next_tc;
 
 	for (size_t i = 0; i <= ncuts; i++) {
+		/* cppcheck-suppress nullPointer ; cuts may be NULL only when ncuts is 0 */
 		size_t to = i < ncuts ? cuts[i] : b->len;
 
 		json_array_append_new(chunks, vg_hex(b->ptr + from, to - from));

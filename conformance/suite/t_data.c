@@ -1178,6 +1178,7 @@ out:
 
 #define SHARE_KEYS 70000u           /* at most: more than a store of 65,536 items (the reference's) */
 #define SHARE_ROUND 500u            /* frames T1 sends before it waits for T2 to get them */
+#define SHARE_MAX 4096u             /* the largest share of one writer ([DATA-15]) */
 #define SHARE_WAIT_MS 30000u
 
 /* T2 got at least count frames in all. */
@@ -1220,6 +1221,7 @@ static void test_writer_share(struct cf_ctx *c)
 	size_t base_got;
 	struct forwarded_wait fw;
 	unsigned sent = 0;
+	bool kept_past_share = false;
 	struct ib_slice args[2];
 	struct cf_iut_opts o = { 0 };
 
@@ -1241,7 +1243,7 @@ static void test_writer_share(struct cf_ctx *c)
 		snprintf(key, sizeof key, "%s.%u", base, i);
 		if (!publish_as(c, t1, NULL, key, 1, "x", 0, NULL))
 			goto out;
-		if ((i + 1) % SHARE_ROUND && i + 1 < SHARE_KEYS)
+		if ((i + 1) % SHARE_ROUND && i + 1 != SHARE_MAX + 1 && i + 1 < SHARE_KEYS)
 			continue;
 		fw = (struct forwarded_wait){ t2, base_got + i + 1 };
 		if (!cf_wait(c, forwarded, &fw, SHARE_WAIT_MS, "the IUT forwards T1's PUBLISH "
@@ -1251,9 +1253,15 @@ static void test_writer_share(struct cf_ctx *c)
 		sent = i + 1;
 		if (status == IB_STATUS_NOT_FOUND)
 			break;
+		kept_past_share = kept_past_share || sent == SHARE_MAX + 1;
 	}
 	cf_note(c, "T1 sent %u keys; the IUT %s the last", sent,
 		status == IB_STATUS_NOT_FOUND ? "refused" : "kept");
+	/* A store that refuses T1's keys is bounded: then T1's share is 4,096 items at most. */
+	if (!cf_expect(c, status != IB_STATUS_NOT_FOUND || !kept_past_share, "DATA-15",
+		       "a store that refuses a writer's new keys keeps at most 4,096 of them",
+		       "it kept T1's 4,097th key, and refused its %uth", sent))
+		goto out;
 	hn_peer_tap_raw(t1, true);
 	snprintf(key, sizeof key, "%s.marker", base);
 	if (!publish_as(c, t1, NULL, key, 1, "x", 0, &marker))

@@ -1179,19 +1179,28 @@ out:
 #define SHARE_KEYS 70000u           /* at most: more than a store of 65,536 items (the reference's) */
 #define SHARE_ROUND 500u            /* frames T1 sends before it waits for T2 to get them */
 #define SHARE_MAX 4096u             /* the largest share of one writer ([DATA-15]) */
+#define SHARE_RELOAD_MS 5000u
 #define SHARE_WAIT_MS 30000u
 
-/* T2 got at least count frames in all. */
+/* p got frame among its last frames (a round's frames arrive in order, behind it). */
 struct forwarded_wait {
 	struct hn_peer *p;
-	size_t count;
+	const struct ib_buf *frame;
+	size_t seen;                /* frames already looked at */
 };
 
 static bool forwarded(void *arg)
 {
-	const struct forwarded_wait *w = arg;
+	struct forwarded_wait *w = arg;
+	size_t n = hn_peer_received(w->p);
 
-	return hn_peer_closed(w->p) || hn_peer_received(w->p) >= w->count;
+	for (; w->seen < n; w->seen++) {
+		const struct hn_got *g = hn_peer_got(w->p, w->seen);
+
+		if (g->raw.len == w->frame->len && !memcmp(g->raw.ptr, w->frame->ptr, g->raw.len))
+			return true;
+	}
+	return hn_peer_closed(w->p);
 }
 
 struct copy_wait {
@@ -1221,7 +1230,7 @@ static void test_writer_share(struct cf_ctx *c)
 	size_t base_got;
 	struct forwarded_wait fw;
 	unsigned sent = 0;
-	bool kept_past_share = false;
+	bool kept_past_share = false, refused;
 	struct ib_slice args[2];
 	struct cf_iut_opts o = { 0 };
 
@@ -1240,25 +1249,30 @@ static void test_writer_share(struct cf_ctx *c)
 	 * would prove nothing. */
 	base_got = hn_peer_received(t2);
 	for (unsigned i = 0; i < SHARE_KEYS; i++) {
+		bool last = !((i + 1) % SHARE_ROUND && i + 1 != SHARE_MAX + 1 && i + 1 < SHARE_KEYS);
+
 		snprintf(key, sizeof key, "%s.%u", base, i);
-		if (!publish_as(c, t1, NULL, key, 1, "x", 0, NULL))
+		if (!publish_as(c, t1, NULL, key, 1, "x", 0, last ? &marker : NULL))
 			goto out;
-		if ((i + 1) % SHARE_ROUND && i + 1 != SHARE_MAX + 1 && i + 1 < SHARE_KEYS)
+		if (!last)
 			continue;
-		fw = (struct forwarded_wait){ t2, base_got + i + 1 };
+		/* The IUT forwards each frame once it has applied it ([DATA-13]): when T2 has the
+		 * round's last, the IUT has taken the whole round. */
+		fw = (struct forwarded_wait){ t2, &marker, base_got };
 		if (!cf_wait(c, forwarded, &fw, SHARE_WAIT_MS, "the IUT forwards T1's PUBLISH "
 			     "frames to T2") ||
 		    !get_item(c, t2, key, &status, NULL) || !cf_standard_ran(c, "ib.get", status))
 			goto out;
+		base_got = fw.seen;
 		sent = i + 1;
 		if (status == IB_STATUS_NOT_FOUND)
 			break;
 		kept_past_share = kept_past_share || sent == SHARE_MAX + 1;
 	}
-	cf_note(c, "T1 sent %u keys; the IUT %s the last", sent,
-		status == IB_STATUS_NOT_FOUND ? "refused" : "kept");
+	refused = status == IB_STATUS_NOT_FOUND;
+	cf_note(c, "T1 sent %u keys; the IUT %s the last", sent, refused ? "refused" : "kept");
 	/* A store that refuses T1's keys is bounded: then T1's share is 4,096 items at most. */
-	if (!cf_expect(c, status != IB_STATUS_NOT_FOUND || !kept_past_share, "DATA-15",
+	if (!cf_expect(c, !refused || !kept_past_share, "DATA-15",
 		       "a store that refuses a writer's new keys keeps at most 4,096 of them",
 		       "it kept T1's 4,097th key, and refused its %uth", sent))
 		goto out;
@@ -1288,6 +1302,21 @@ static void test_writer_share(struct cf_ctx *c)
 		  "own out",
 		  "it answered %s: %.*s", ib_status_name(status), (int)(own.len > 200 ? 200 : own.len),
 		  (const char *)own.ptr);
+	if (!cf_ok(c) || !refused)
+		goto out;
+	/* [DATA-15] [MEMBER-6] T1's key is removed, then authorized again: its items went with
+	 * it, and so did its share, so T1's next new key is kept. */
+	if (!cf_iut_reload(c, 1u << 1, 0) ||
+	    !cf_wait_closed(c, t1, IB_EC_REVOKED, "MEMBER-2", SHARE_RELOAD_MS) ||
+	    !cf_iut_reload(c, 0, 0) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1))
+		goto out;
+	snprintf(key, sizeof key, "%s.again", base);
+	w = (struct copy_wait){ t2, &marker };
+	if (publish_as(c, t1, NULL, key, 1, "again", 0, &marker) &&
+	    cf_wait(c, copy_came, &w, SHARE_WAIT_MS, "the IUT forwards T1's next PUBLISH to T2"))
+		holds(c, t2, key, &marker, "DATA-15",
+		      "once a writer's key is removed and authorized again, the items it held no "
+		      "longer count toward its share: its next new key is kept");
 out:
 	ib_buf_free(&marker);
 	ib_buf_free(&t2_item);
@@ -1312,10 +1341,11 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.max-value", "DATA-10", 0, test_max_value,
 	  "publish values up to max_value (65,115 bytes) so that the item fits max_message "
 	  "65,536 everywhere; `bad_args` above" },
-	{ "data.writer-share", "DATA-15 DATA-16", CF_NEEDS_CONFIG | CF_SLOW, test_writer_share,
+	{ "data.writer-share", "DATA-15 DATA-16 MEMBER-6", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD | CF_SLOW,
+	  test_writer_share,
 	  "one member publishes new keys until the IUT refuses them (70,000 at most): another "
 	  "member's new key, and the node's own ib.publish, are still kept (a share per writer "
-	  "of at most 4,096 items)" },
+	  "of at most 4,096 items, given back when the writer's key is removed)" },
 	{ "data.long-value-kept", "DATA-11", 0, test_long_value_kept,
 	  "apply and forward a received PUBLISH whose value is above max_value" },
 	{ "data.exact-keys", "DATA-12", 0, test_exact_keys,

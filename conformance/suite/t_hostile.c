@@ -826,6 +826,71 @@ out:
 	ib_buf_free(&args);
 }
 
+#define ELSEWHERE_FRAMES 400u       /* 24 MB toward a child that does not read: more than the
+				     * socket buffers take, less than any queue bound of a node
+				     * of the default max_message (64 MiB in the reference) */
+
+/* T1 reads nothing while T3 publishes 400 items of 60,000 bytes, each forwarded to T1 and T2:
+ * T1's link is backed up. T2, whose link is not, asks ib.get and gets the whole item: a
+ * node paces a request by the link toward its origin only ([LINK-21]), not by any link. */
+static void test_backlog_elsewhere(struct cf_ctx *c)
+{
+	struct hn_peer *t1, *t2, *t3;
+	struct ib_buf last = { 0 }, out = { 0 };
+	char *value = NULL, key[64];
+	struct got_frame w;
+	struct ib_slice arg;
+	uint16_t status = 0;
+	struct ib_msg m;
+	struct cf_iut_opts o = { 0 };
+
+	/* No PING: T3's PONGs would wait behind its 24 MB, and T1 answers none. */
+	o.keepalive_interval_ms = 600000;
+	o.keepalive_timeout_ms = 600000;
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) || !(t3 = cf_peer(c, 3)) ||
+	    !cf_link_child(c, t3))
+		goto out;
+	if (!(value = malloc(ASK_VALUE_LEN + 1))) {
+		cf_harness_error(c, "out of memory");
+		goto out;
+	}
+	memset(value, 'e', ASK_VALUE_LEN);
+	value[ASK_VALUE_LEN] = 0;
+	cf_fresh_key(c, "hostile.elsewhere", key, sizeof key);
+	hn_peer_pause(t1, true);
+	hn_peer_tap_raw(t3, false);
+	for (unsigned i = 0; i < ELSEWHERE_FRAMES; i++) {
+		cf_msg_publish(&m, key, 1 + i, value);
+		ib_buf_reset(&last); /* hn_peer_send appends its copy */
+		if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
+			cf_harness_error(c, "T3 cannot publish");
+			goto out;
+		}
+		if (i % 8 == 7)
+			cf_run_for(c, 0);
+	}
+	hn_peer_tap_raw(t3, true);
+	w = (struct got_frame){ t2, &last };
+	if (!cf_wait(c, frame_got, &w, ASK_WAIT_MS, "the IUT forwards T3's 400 PUBLISH frames "
+		     "to T2"))
+		goto out;
+	arg = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	if (!cf_command(c, t2, NULL, "ib.get", &arg, 1, &status, &out) ||
+	    !cf_standard_ran(c, "ib.get", status))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK && out.len == last.len, "LINK-21",
+		  "with 24 MB waiting toward T1, which does not read, T2's ib.get is answered with "
+		  "the whole item: only the link toward the asker paces its answers",
+		  "it answered %s with %zu bytes: %.*s", ib_status_name(status), out.len,
+		  status == IB_STATUS_OK ? 0 : (int)(out.len > 120 ? 120 : out.len),
+		  (const char *)out.ptr);
+out:
+	free(value);
+	ib_buf_free(&last);
+	ib_buf_free(&out);
+}
+
 static void test_get_flood(struct cf_ctx *c)
 {
 	ask_flood(c, false);
@@ -868,6 +933,9 @@ const struct cf_test cf_tests_hostile[] = {
 	  "The IUT's parent sends frames with bad signatures as fast as the IUT takes them for "
 	  "2.5 s: the IUT still PINGs its child on time, reads its PONGs, and forwards its PUBLISH "
 	  "to the parent within 1 s" },
+	{ "hostile.backlog-elsewhere", "LINK-21", CF_NEEDS_CONFIG, test_backlog_elsewhere,
+	  "One child reads nothing while 24 MB are forwarded to it: another child's ib.get is "
+	  "still answered whole (answers are paced by the link toward the asker only)" },
 	{ "hostile.get-flood", "LINK-21 CMD-1", 0, test_get_flood,
 	  "A child that does not read asks for a 60,000-byte item 2,000 times with ib.get: the "
 	  "IUT keeps its link, answers every COMMAND, at most 400 of them whole and the others "

@@ -538,7 +538,7 @@ static bool frame_got(void *arg)
 {
 	const struct got_frame *w = arg;
 
-	return got_at_ms(w->p, w->bytes) != UINT64_MAX;
+	return cf_copies(w->p, w->bytes->ptr, w->bytes->len) > 0;
 }
 
 /* The largest gap between the PINGs p got after since_ms, and from since_ms and to until_ms
@@ -715,6 +715,20 @@ static bool marker_got(void *arg)
 	return hn_peer_closed(w->asker) || frame_got(&w->got);
 }
 
+/* The value of the item asked for, ASK_VALUE_LEN bytes of fill and a NUL, malloc'd. */
+static char *asked_value(struct cf_ctx *c, char fill)
+{
+	char *v = malloc(ASK_VALUE_LEN + 1);
+
+	if (!v) {
+		cf_harness_error(c, "out of memory");
+		return NULL;
+	}
+	memset(v, fill, ASK_VALUE_LEN);
+	v[ASK_VALUE_LEN] = 0;
+	return v;
+}
+
 /* One request for key from p: ib.get (cmd_id id) or SELECT (query_id id). */
 static bool ask(struct cf_ctx *c, struct hn_peer *p, bool select, const char *key, uint64_t id,
 		struct ib_buf *args)
@@ -754,12 +768,8 @@ static void ask_flood(struct cf_ctx *c, bool select)
 	if (!cf_iut_start(c, NULL) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
 		goto out;
-	if (!(value = malloc(ASK_VALUE_LEN + 1))) {
-		cf_harness_error(c, "out of memory");
+	if (!(value = asked_value(c, 'v')))
 		goto out;
-	}
-	memset(value, 'v', ASK_VALUE_LEN);
-	value[ASK_VALUE_LEN] = 0;
 	cf_fresh_key(c, "hostile.asked", key, sizeof key);
 	cf_msg_publish(&m, key, 1, value);
 	if (hn_peer_send(t1, &m, NULL, NULL, false, &item) != IB_OK) {
@@ -851,12 +861,8 @@ static void test_backlog_elsewhere(struct cf_ctx *c)
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) || !(t3 = cf_peer(c, 3)) ||
 	    !cf_link_child(c, t3))
 		goto out;
-	if (!(value = malloc(ASK_VALUE_LEN + 1))) {
-		cf_harness_error(c, "out of memory");
+	if (!(value = asked_value(c, 'e')))
 		goto out;
-	}
-	memset(value, 'e', ASK_VALUE_LEN);
-	value[ASK_VALUE_LEN] = 0;
 	cf_fresh_key(c, "hostile.elsewhere", key, sizeof key);
 	hn_peer_pause(t1, true);
 	hn_peer_tap_raw(t3, false);

@@ -6,6 +6,9 @@
  *
  * A listed test that fails is reported XFAIL and does not fail the run; one that passes is
  * XPASS and does, so that the list cannot outlive the bugs it names.
+ *
+ * The budgets file (--budgets) has the same lines with a number of milliseconds for a reason:
+ * how long a test process may run before it is stopped and reported TIMEOUT.
  */
 #include "suite.h"
 
@@ -14,6 +17,7 @@
 
 #define CF_EXPECT_MAX 1024u     /* entries */
 #define CF_EXPECT_LINE 512u     /* bytes per line */
+#define CF_BUDGET_MAX_MS 3600000u /* an hour: more is a typo */
 
 bool cf_glob_match(const char *p, const char *s)
 {
@@ -110,4 +114,49 @@ const struct cf_expectation *cf_expect_find(struct cf_expectation *e, size_t n,
 			return &e[i];
 		}
 	return NULL;
+}
+
+int cf_budgets_load(const char *path, struct cf_budgets *out, char *err, size_t errcap)
+{
+	struct cf_expectation *e = NULL;
+	uint32_t *ms = NULL;
+	size_t n = 0;
+	int rc = cf_expect_load(path, &e, &n, err, errcap);
+
+	if (rc != IB_OK)
+		goto out;
+	ms = calloc(n ? n : 1, sizeof *ms);
+	if (!ms) {
+		rc = IB_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+		unsigned long v = strtoul(e[i].reason, &end, 10);
+
+		if (end == e[i].reason || *end || v < 1 || v > CF_BUDGET_MAX_MS) {
+			snprintf(err, errcap, "%s:%d: `%s` is not a budget: want milliseconds, 1 to "
+				 "%u", path, e[i].line, e[i].reason, CF_BUDGET_MAX_MS);
+			rc = IB_ERR_CONFIG;
+			goto out;
+		}
+		ms[i] = (uint32_t)v;
+	}
+	out->entries = e;
+	out->ms = ms;
+	out->n = n;
+	e = NULL;
+	ms = NULL;
+out:
+	free(e);
+	free(ms);
+	return rc;
+}
+
+uint32_t cf_budget_ms(const struct cf_budgets *b, const char *test_id)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (cf_glob_match(b->entries[i].pattern, test_id))
+			return b->ms[i];
+	return 0;
 }

@@ -57,6 +57,9 @@ static void usage(FILE *f)
 	      "  --junit FILE            JUnit XML report\n"
 	      "  --json FILE             JSON report (schema interbot-conform/1)\n"
 	      "  --expect FILE           known failures, one `TEST-GLOB reason` per line\n"
+	      "  --budgets FILE          per test, the ms its process may run before it is\n"
+	      "                          stopped as TIMEOUT: one `TEST-GLOB MS` per line, the\n"
+	      "                          first match counts (forked tests only)\n"
 	      "  --keylog FILE           TLS key log (NSS format) for decrypting captures\n"
 	      "  --pcap FILE             every frame the testers and reference nodes send and\n"
 	      "                          receive, as a trace (spec section 19.4); with\n"
@@ -125,7 +128,8 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 {
 	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
 	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP,
-	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK };
+	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK,
+	       O_BUDGETS };
 	static const struct option opts[] = {
 		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
 		{ "iut-addr", required_argument, NULL, O_ADDR },
@@ -151,6 +155,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "exit-first", no_argument, NULL, 'x' },
 		{ "no-fork", no_argument, NULL, O_NO_FORK },
+		{ "budgets", required_argument, NULL, O_BUDGETS },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *color = "auto", *nocolor = getenv("NO_COLOR");
@@ -194,6 +199,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		case O_JUNIT: o->junit = optarg; break;
 		case O_JSON: o->json = optarg; break;
 		case O_EXPECT: o->expect = optarg; break;
+		case O_BUDGETS: o->budgets_path = optarg; break;
 		case O_KEYLOG: o->keylog = optarg; break;
 		case O_PCAP: o->pcap = optarg; break;
 		case O_EXPORT_IUT: o->export_iut_key = optarg; break;
@@ -252,6 +258,12 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		fprintf(stderr, "interbot-conform: -j %d: %s runs one test at a time\n", o->jobs,
 			o->mode == CF_MODE_ADDR ? "--iut-addr (one running node)"
 			: o->pcap ? "--pcap (one trace, in order)" : "--no-fork");
+		return -1;
+	}
+	if (o->budgets_path && (o->mode == CF_MODE_ADDR || o->pcap || o->no_fork)) {
+		fprintf(stderr, "interbot-conform: --budgets: only a test in a process of its own "
+			"can be stopped, not with %s\n", o->mode == CF_MODE_ADDR ? "--iut-addr"
+			: o->pcap ? "--pcap" : "--no-fork");
 		return -1;
 	}
 	if (o->mode == CF_MODE_ADDR && !o->iut_key) {
@@ -336,6 +348,14 @@ static bool patterns_match(const char *opt, const char *list)
 	return copy && ok;
 }
 
+static bool timed_out_by_budget(const struct cf_result *rs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rs[i].over_budget)
+			return true;
+	return false;
+}
+
 struct run_state {
 	const struct cf_options *o;
 	struct cf_expectation *ex;
@@ -410,6 +430,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "interbot-conform: %s\n", err);
 		return CF_EXIT_USAGE;
 	}
+	if (o.budgets_path &&
+	    cf_budgets_load(o.budgets_path, &o.budgets, err, sizeof err) != IB_OK) {
+		fprintf(stderr, "interbot-conform: %s\n", err);
+		goto out;
+	}
 	if (o.keylog && ib_tls_set_keylog_file(o.keylog) != IB_OK) {
 		fprintf(stderr, "interbot-conform: cannot write %s\n", o.keylog);
 		goto out;
@@ -476,6 +501,9 @@ int main(int argc, char **argv)
 		if (!ex[i].used)
 			printf("\n  note: %s:%d: `%s` matches no test that ran\n", o.expect,
 			       ex[i].line, ex[i].pattern);
+	if (timed_out_by_budget(rs, n))
+		printf("\n  note: TIMEOUT by --budgets %s: a test stopped at its budget, not at "
+		       "a timeout of the spec\n", o.budgets_path);
 	cf_report_summary(stdout, &o, rs, n, now_ms() - t0);
 	if (n == 0)
 		printf("no test matches --only/--skip\n");
@@ -508,6 +536,8 @@ free_world:
 	cf_world_free(&w);
 out:
 	free(ex);
+	free(o.budgets.entries);
+	free(o.budgets.ms);
 	ib_tls_set_keylog_file(NULL);
 	return rc;
 }

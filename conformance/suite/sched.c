@@ -38,6 +38,7 @@
 #define CF_DEAD_AFTER 2          /* unresponsive tests in a row before the rest are not run */
 #define CF_CHILD_LIMIT_MS 300000 /* a test process that runs longer is stuck: killed */
 #define CF_STDERR_KEEP 8192      /* bytes of a crashed test process's stderr kept */
+#define CF_STOP_WAIT_MS 2000     /* a test stopped at its budget has this long to exit */
 
 struct slot {
 	pid_t pid;
@@ -45,6 +46,8 @@ struct slot {
 	int fd_result, fd_err;      /* -1 once at EOF */
 	struct ib_buf result, err;
 	double started_ms;
+	double limit_ms;            /* after started_ms: stopped (--budgets) or killed (stuck) */
+	bool budgeted;              /* limit_ms is the test's budget */
 };
 
 struct sched {
@@ -225,7 +228,8 @@ static char *tail_text(const struct ib_buf *b)
 	return s;
 }
 
-/* A test process that ended without a whole result: it crashed (or was killed as stuck). */
+/* A test process that ended without a whole result: it crashed, or it was stopped at its
+ * budget or killed as stuck. */
 static void crashed_result(struct sched *s, struct slot *sl, int status, bool stuck)
 {
 	struct cf_result *r = &s->rs[sl->index];
@@ -233,12 +237,17 @@ static void crashed_result(struct sched *s, struct slot *sl, int status, bool st
 	memset(r, 0, sizeof *r);
 	r->test = s->tests[sl->index];
 	r->verdict = stuck ? CF_TIMEOUT : CF_CRASH;
+	r->over_budget = stuck && sl->budgeted;
 	r->wall_ms = mono_ms() - sl->started_ms;
 	snprintf(r->expected, sizeof r->expected, "the test runs to its verdict");
-	if (stuck)
+	if (r->over_budget)
+		snprintf(r->actual, sizeof r->actual, "the test process was still running at its "
+			 "budget of %.0f ms (--budgets %s) and was stopped", sl->limit_ms,
+			 s->o->budgets_path);
+	else if (stuck)
 		snprintf(r->actual, sizeof r->actual, "the test process was still running after "
-			 "%d s and was killed (a loop that never yields, in the node or the suite)",
-			 CF_CHILD_LIMIT_MS / 1000);
+			 "%.0f s and was killed (a loop that never yields, in the node or the suite)",
+			 sl->limit_ms / 1000);
 	else if (WIFSIGNALED(status))
 		snprintf(r->actual, sizeof r->actual, "the test process was killed by signal %d "
 			 "(%s)%s; its stderr is in the transcript (-v)", WTERMSIG(status),
@@ -265,10 +274,21 @@ static void finish_slot(struct sched *s, struct slot *sl, bool stuck)
 {
 	struct cf_result *r = &s->rs[sl->index];
 	int status = 0;
+	bool reaped = false;
 
-	if (stuck)
+	/* At a budget, SIGTERM: the test process kills its IUT on the way out (on_stop_signal);
+	 * a stuck one gets SIGKILL, and a budgeted one that ignores SIGTERM too. */
+	if (stuck && sl->budgeted) {
+		kill(sl->pid, SIGTERM);
+		for (int i = 0; i < CF_STOP_WAIT_MS / 10 && !reaped; i++) {
+			reaped = waitpid(sl->pid, &status, WNOHANG) == sl->pid;
+			if (!reaped)
+				poll(NULL, 0, 10);
+		}
+	}
+	if (stuck && !reaped)
 		kill(sl->pid, SIGKILL);
-	while (waitpid(sl->pid, &status, 0) < 0 && errno == EINTR)
+	while (!reaped && waitpid(sl->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (stuck || !decode_result(&sl->result, s->tests[sl->index], r)) {
 		crashed_result(s, sl, status, stuck);
@@ -351,6 +371,7 @@ static int pipe_cloexec(int fds[2])
 static bool start_child(struct sched *s, struct slot *sl, size_t index)
 {
 	int res[2], err[2];
+	uint32_t budget;
 
 	if (pipe_cloexec(res) != 0)
 		return false;
@@ -382,6 +403,11 @@ static bool start_child(struct sched *s, struct slot *sl, size_t index)
 	memset(&sl->result, 0, sizeof sl->result);
 	memset(&sl->err, 0, sizeof sl->err);
 	sl->started_ms = mono_ms();
+	sl->limit_ms = CF_CHILD_LIMIT_MS * s->o->timeout_scale;
+	budget = cf_budget_ms(&s->o->budgets, s->tests[index]->id);
+	sl->budgeted = budget && budget * s->o->timeout_scale < sl->limit_ms;
+	if (sl->budgeted)
+		sl->limit_ms = budget * s->o->timeout_scale;
 	return true;
 }
 
@@ -412,7 +438,7 @@ static void poll_children(struct sched *s, struct slot *slots, unsigned nslots)
 
 		if (!sl->pid)
 			continue;
-		if (now - sl->started_ms >= CF_CHILD_LIMIT_MS * s->o->timeout_scale) {
+		if (now - sl->started_ms >= sl->limit_ms) {
 			if (sl->fd_result >= 0)
 				close(sl->fd_result);
 			if (sl->fd_err >= 0)
@@ -420,8 +446,8 @@ static void poll_children(struct sched *s, struct slot *slots, unsigned nslots)
 			finish_slot(s, sl, true);
 			continue;
 		}
-		if (sl->started_ms + CF_CHILD_LIMIT_MS * s->o->timeout_scale - now < wait_ms)
-			wait_ms = sl->started_ms + CF_CHILD_LIMIT_MS * s->o->timeout_scale - now;
+		if (sl->started_ms + sl->limit_ms - now < wait_ms)
+			wait_ms = sl->started_ms + sl->limit_ms - now;
 		if (sl->fd_result >= 0) {
 			pfd[n] = (struct pollfd){ .fd = sl->fd_result, .events = POLLIN };
 			owner[n++] = sl;

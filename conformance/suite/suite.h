@@ -11,6 +11,22 @@
 #include "cf.h"
 #include "pcapcheck.h"
 
+/* Expectations (--expect): known failures of a stack, each with a reason. */
+struct cf_expectation {
+	char pattern[128];
+	char reason[256];
+	int line;
+	bool used;
+};
+
+/* Budgets (--budgets): per test-id glob, the milliseconds its process may run (the first
+ * matching line counts); a test past it is stopped and reported TIMEOUT. */
+struct cf_budgets {
+	struct cf_expectation *entries;   /* the lines; reason holds the number */
+	uint32_t *ms;
+	size_t n;
+};
+
 struct cf_options {
 	enum cf_mode mode;
 	const char *iut_cmd;        /* cmd mode: the template */
@@ -21,6 +37,8 @@ struct cf_options {
 	double timeout_scale;
 	const char *only, *skip;    /* comma-separated globs on test ids, or group names */
 	const char *junit, *json, *expect, *keylog, *export_keys, *workdir;
+	const char *budgets_path;   /* --budgets */
+	struct cf_budgets budgets;
 	const char *pcap;           /* --pcap: every frame of the suite's endpoints */
 	const char *export_iut_key;
 	uint64_t pcap_max_bytes;
@@ -70,6 +88,7 @@ struct cf_result {
 	bool unexpected_pass;
 	bool iut_unresponsive;      /* the IUT never listened, or never completed TLS */
 	bool not_run;               /* given up before it started: the IUT was unresponsive */
+	bool over_budget;           /* stopped at its --budgets limit (TIMEOUT) */
 };
 
 #define CF_MAX_PEERS 32
@@ -129,18 +148,17 @@ void cf_remove_tree(const char *dir);
 /* The node directory as the IUT is given it: its path and the test's dir_suffix. */
 void cf_iut_given_dir(struct cf_ctx *c, char *out, size_t cap);
 
-/* Expectations (--expect): known failures of a stack, each with a reason. */
-struct cf_expectation {
-	char pattern[128];
-	char reason[256];
-	int line;
-	bool used;
-};
+/* Expectations (--expect), struct cf_expectation above. */
 int cf_expect_load(const char *path, struct cf_expectation **out, size_t *count, char *err,
 		   size_t errcap);
 const struct cf_expectation *cf_expect_find(struct cf_expectation *e, size_t n,
 					    const char *test_id);
 bool cf_glob_match(const char *pattern, const char *s);
+
+/* Budgets (--budgets), struct cf_budgets above. */
+int cf_budgets_load(const char *path, struct cf_budgets *out, char *err, size_t errcap);
+/* The budget of test_id in ms, or 0 when no line matches it. */
+uint32_t cf_budget_ms(const struct cf_budgets *b, const char *test_id);
 
 /* Reports. */
 void cf_report_line(FILE *f, const struct cf_options *o, const struct cf_result *r);

@@ -1203,6 +1203,19 @@ static bool forwarded(void *arg)
 	return hn_peer_closed(w->p);
 }
 
+/* The IUT forwards each frame once it has applied it ([DATA-13]): when T2 has marker, the
+ * last of a round T1 sent, the IUT has taken the whole round. *seen: T2's frames looked at. */
+static bool round_taken(struct cf_ctx *c, struct hn_peer *t2, const struct ib_buf *marker,
+			size_t *seen)
+{
+	struct forwarded_wait fw = { t2, marker, *seen };
+
+	if (!cf_wait(c, forwarded, &fw, SHARE_WAIT_MS, "the IUT forwards T1's PUBLISH frames to T2"))
+		return false;
+	*seen = fw.seen;
+	return true;
+}
+
 struct copy_wait {
 	struct hn_peer *p;
 	const struct ib_buf *frame;
@@ -1228,7 +1241,6 @@ static void test_writer_share(struct cf_ctx *c)
 	struct copy_wait w;
 	uint16_t status = 0;
 	size_t base_got;
-	struct forwarded_wait fw;
 	unsigned sent = 0;
 	bool kept_past_share = false, refused;
 	struct ib_slice args[2];
@@ -1256,14 +1268,9 @@ static void test_writer_share(struct cf_ctx *c)
 			goto out;
 		if (!last)
 			continue;
-		/* The IUT forwards each frame once it has applied it ([DATA-13]): when T2 has the
-		 * round's last, the IUT has taken the whole round. */
-		fw = (struct forwarded_wait){ t2, &marker, base_got };
-		if (!cf_wait(c, forwarded, &fw, SHARE_WAIT_MS, "the IUT forwards T1's PUBLISH "
-			     "frames to T2") ||
+		if (!round_taken(c, t2, &marker, &base_got) ||
 		    !get_item(c, t2, key, &status, NULL) || !cf_standard_ran(c, "ib.get", status))
 			goto out;
-		base_got = fw.seen;
 		sent = i + 1;
 		if (status == IB_STATUS_NOT_FOUND)
 			break;
@@ -1323,6 +1330,125 @@ out:
 	ib_buf_free(&own);
 }
 
+
+/* ---- [DATA-16] [DATA-13] a store full of other writers' items ------------------------------ */
+
+#define FULL_WRITERS 17u            /* W0..W16: 15 x 4,096 + 4,095 + 1 = 65,536 items */
+
+/* How many new keys writer w of the full-store test sends. */
+static unsigned full_keys_of(unsigned w)
+{
+	return w < 15 ? SHARE_MAX : w == 15 ? SHARE_MAX - 1 : 1;
+}
+
+/* T1 sends writer's keys base.0 .. base.<count-1>, version 1, in rounds; true once the IUT
+ * has taken them all. */
+static bool publish_keys(struct cf_ctx *c, struct hn_peer *t1, struct hn_peer *t2,
+			 const struct ib_identity *writer, const char *base, unsigned count,
+			 size_t *seen)
+{
+	struct ib_buf marker = { 0 };
+	char key[96];
+	bool ok = true;
+
+	for (unsigned i = 0; ok && i < count; i++) {
+		bool last = (i + 1) % SHARE_ROUND == 0 || i + 1 == count;
+
+		snprintf(key, sizeof key, "%s.%u", base, i);
+		ok = publish_as(c, t1, writer, key, 1, "x", 0, last ? &marker : NULL) &&
+		     (!last || round_taken(c, t2, &marker, seen));
+	}
+	ib_buf_free(&marker);
+	return ok;
+}
+
+/* The IUT holds one item of its own, then 17 other writers send 65,536 new keys: the
+ * reference's store is then exactly full of others' items (65,536), each writer within its
+ * share ([DATA-15]). W16 replaces W0's first key: the count does not grow, so the item is
+ * applied ([DATA-13]). Then ib.publish of a new key of the IUT's own answers ok: its items do
+ * not count toward the store's bound ([DATA-16]). A store whose bound is larger passes by
+ * having room; what the IUT refused is noted. */
+static void test_full_store(struct cf_ctx *c)
+{
+	struct ib_identity *w[FULL_WRITERS] = { 0 };
+	struct ib_buf replaced = { 0 }, own = { 0 }, out = { 0 };
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *t1, *t2;
+	char base[48], wbase[64], key[80];
+	struct ib_slice args[2];
+	uint16_t status = 0;
+	size_t seen;
+
+	o.keepalive_interval_ms = 600000;   /* as in data.writer-share: no PING behind frames */
+	o.keepalive_timeout_ms = 600000;
+	for (unsigned i = 0; i < FULL_WRITERS; i++) {
+		uint64_t secret[4] = { cf_rand(c), cf_rand(c), cf_rand(c), cf_rand(c) };
+
+		if (ib_identity_from_secret(&w[i], (const uint8_t *)secret) != IB_OK) {
+			cf_harness_error(c, "cannot make writer W%u", i);
+			goto out;
+		}
+		o.extra_keys[o.nextra_keys++] = ib_identity_pubkey(w[i]);
+	}
+	cf_fresh_key(c, "data.full", base, sizeof base);
+	snprintf(key, sizeof key, "%s.own.0", base);
+	args[0] = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	args[1] = (struct ib_slice){ (const uint8_t *)"own", 3 };
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) ||
+	    !cf_command(c, t2, NULL, "ib.publish", args, 2, &status, &out) ||
+	    !cf_standard_ran(c, "ib.publish", status) ||
+	    !cf_expect(c, status == IB_STATUS_OK, "DATA-14", "ib.publish of a first own key "
+		       "answers ok", "it answered %s", ib_status_name(status)))
+		goto out;
+	cf_note(c, "writers W0..W16's PUBLISH frames (keys %s.W<i>.<n>) are not in this "
+		"transcript", base);
+	hn_peer_tap_raw(t1, false);
+	hn_peer_tap_raw(t2, false);
+	seen = hn_peer_received(t2);
+	for (unsigned i = 0; i < FULL_WRITERS; i++) {
+		snprintf(wbase, sizeof wbase, "%s.W%u", base, i);
+		if (!publish_keys(c, t1, t2, w[i], wbase, full_keys_of(i), &seen))
+			goto out;
+	}
+	hn_peer_tap_raw(t1, true);
+	hn_peer_tap_raw(t2, true);
+	snprintf(key, sizeof key, "%s.W16.0", base);
+	if (!get_item(c, t2, key, &status, NULL))
+		goto out;
+	cf_note(c, "after 65,536 new keys of 17 writers, the IUT %s the last (W16's)",
+		status == IB_STATUS_OK ? "holds" : "does not hold");
+	/* W16 (one item at most) replaces W0's first key with version 2. */
+	snprintf(key, sizeof key, "%s.W0.0", base);
+	if (!publish_as(c, t1, w[16], key, 2, "replaced", 0, &replaced))
+		goto out;
+	{
+		struct copy_wait cw = { t2, &replaced };
+
+		if (!cf_wait(c, copy_came, &cw, SHARE_WAIT_MS, "the IUT forwards W16's PUBLISH "
+			     "to T2") ||
+		    !holds(c, t2, key, &replaced, "DATA-13", "in a store full of other writers' "
+			   "items, W16's version 2 of W0's key replaces it: the store does not grow"))
+			goto out;
+	}
+	snprintf(key, sizeof key, "%s.own.1", base);
+	args[0] = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+	if (!cf_command(c, t2, NULL, "ib.publish", args, 2, &status, &own) ||
+	    !cf_standard_ran(c, "ib.publish", status))
+		goto out;
+	cf_expect(c, status == IB_STATUS_OK, "DATA-16",
+		  "in a store full of 65,536 items of 17 other writers, ib.publish of a new key "
+		  "answers ok: the node's own items do not count toward the store's bound",
+		  "it answered %s: %.*s", ib_status_name(status),
+		  (int)(own.len > 200 ? 200 : own.len), (const char *)own.ptr);
+out:
+	for (unsigned i = 0; i < FULL_WRITERS; i++)
+		ib_identity_free(w[i]);
+	ib_buf_free(&replaced);
+	ib_buf_free(&own);
+	ib_buf_free(&out);
+}
+
 const struct cf_test cf_tests_data[] = {
 	{ "data.newer-only", "DATA-1 DATA-2", 0, test_newer_only,
 	  "replace an item only by a PUBLISH whose (version, writer id_bot, seq) is greater, "
@@ -1346,6 +1472,9 @@ const struct cf_test cf_tests_data[] = {
 	  "one member publishes new keys until the IUT refuses them (70,000 at most): another "
 	  "member's new key, and the node's own ib.publish, are still kept (a share per writer "
 	  "of at most 4,096 items, given back when the writer's key is removed)" },
+	{ "data.full-store", "DATA-16 DATA-13", CF_NEEDS_CONFIG | CF_SLOW, test_full_store,
+	  "in a store full of other writers' items (65,536 of 17 writers, each within its "
+	  "share), apply a replacement of a held key, and take ib.publish of a new own key" },
 	{ "data.long-value-kept", "DATA-11", 0, test_long_value_kept,
 	  "apply and forward a received PUBLISH whose value is above max_value" },
 	{ "data.exact-keys", "DATA-12", 0, test_exact_keys,

@@ -4,6 +4,7 @@
  */
 #include "node_internal.h"
 #include "reader.h"
+#include "store.h"
 
 #include <openssl/evp.h>
 #include <inttypes.h>
@@ -37,7 +38,9 @@ int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_
 			 "the answer (%zu bytes) does not fit the max_message (%" PRIu32
 			 ") of the link to the asker\n",
 			 output.len + RESULT_FIXED_LEN, room);
-		node_log(n, IB_LOG_WARN, "command answer too big for the asker's link: failed");
+		node_log_every(n, IB_LOG_WARN, IB_CNT_TOO_BIG_FOR_PEER, "an answer of %zu bytes "
+			       "does not fit the asker's link (max_message %" PRIu32 "): failed "
+			       "instead", output.len + RESULT_FIXED_LEN, room);
 		status = IB_STATUS_FAILED;
 		output = (struct ib_slice){ (const uint8_t *)reason, strlen(reason) };
 	}
@@ -146,14 +149,18 @@ static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *o
 }
 
 /* Why ib.publish failed, for people. */
-static const char *publish_failure(const struct ib_node *n, struct ib_slice key, int err)
+static void put_publish_failure(const struct ib_node *n, struct ib_slice key, int err,
+				struct ib_buf *out)
 {
 	struct ib_item item;
 
 	if (err == IB_ERR_FULL && ib_store_get(n->store, key, &item) == IB_OK &&
 	    item.version == UINT64_MAX)
-		return "the key is at version 2^64-1: no version is left";
-	return ib_strerror(err);
+		put_text(out, "%s\n", "the key is at version 2^64-1: no version is left");
+	else if (err == IB_ERR_FULL) /* [DATA-16] only its own share can keep it out */
+		put_text(out, "the store refused it: it would pass %s\n", ib_store_refused(n->store));
+	else
+		put_text(out, "%s\n", ib_strerror(err));
 }
 
 static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_slice value,
@@ -172,7 +179,7 @@ static uint16_t run_publish(struct ib_node *n, struct ib_slice key, struct ib_sl
 		err = ib_store_get(n->store, key, &item);
 	if (err) {
 		/* [DATA-9] no version left (or no room): failed, with the reason. */
-		put_text(out, "%s\n", publish_failure(n, key, err));
+		put_publish_failure(n, key, err, out);
 		return IB_STATUS_FAILED;
 	}
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
@@ -339,8 +346,7 @@ void cmd_received(struct ib_node *n, const struct ib_frame *f, const struct ib_m
 	args_ok = ib_args_split(c->args, args, CMD_MAX_ARGS, &nargs) == IB_OK;
 	status = judge(n, c, args_ok);
 	/* [LINK-21] The link toward the asker is backed up: not run, and a small answer. */
-	if (status < 0 && flood_backlogged_toward(n, &f->origin)) {
-		node_count(n, IB_CNT_BUSY);
+	if (status < 0 && flood_busy_toward(n, &f->origin, "COMMAND")) {
 		status = IB_STATUS_FAILED;
 		put_text(&out, "%s\n", "busy: the link toward you is backed up; ask again later");
 	}

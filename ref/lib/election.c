@@ -248,10 +248,8 @@ void elect_query_received(struct ib_node *n, const struct ib_frame *f, const str
 
 	if (ib_store_get(n->store, m->u.query.key, &item) != IB_OK)
 		return;
-	if (flood_backlogged_toward(n, &f->origin)) { /* [LINK-21] */
-		node_count(n, IB_CNT_BUSY);
+	if (flood_busy_toward(n, &f->origin, "QUERY")) /* [LINK-21] */
 		return;
-	}
 	memset(&offer, 0, sizeof offer);
 	offer.h.type = IB_MSG_OFFER;
 	offer.h.dest = f->origin;
@@ -329,10 +327,8 @@ void elect_select_received(struct ib_node *n, const struct ib_frame *f, const st
 	struct ib_item item;
 	struct ib_msg t;
 
-	if (flood_backlogged_toward(n, &f->origin)) { /* [LINK-21] */
-		node_count(n, IB_CNT_BUSY);
+	if (flood_busy_toward(n, &f->origin, "SELECT")) /* [LINK-21] */
 		return;
-	}
 	memset(&t, 0, sizeof t);
 	t.h.type = IB_MSG_TRANSFER;
 	t.h.dest = f->origin;
@@ -428,8 +424,9 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 			err = IB_ERR_NOT_PUBLISH;
 	}
 	if (err) {
-		node_log(n, IB_LOG_WARN, "holder %02x%02x.. sent an item that fails: %s",
-			 f->origin.b[0], f->origin.b[1], ib_errname(err));
+		node_log_every(n, IB_LOG_WARN, IB_CNT_HOLDER_FAILED,
+			       "holder %02x%02x.. sent an item that fails: %s", f->origin.b[0],
+			       f->origin.b[1], ib_errname(err));
 		holder_failed(e);
 		return;
 	}

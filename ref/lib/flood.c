@@ -110,6 +110,17 @@ bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest)
 	return false;
 }
 
+bool flood_busy_toward(struct ib_node *n, const ib_id *dest, const char *what)
+{
+	if (!flood_backlogged_toward(n, dest))
+		return false;
+	node_count(n, IB_CNT_BUSY);
+	node_log_every(n, IB_LOG_INFO, IB_CNT_BUSY, "busy: a %s of %02x%02x.. not answered: the "
+		       "link toward it holds more than %u bytes (answer_backlog)", what,
+		       dest->b[0], dest->b[1], IB_ANSWER_BACKLOG);
+	return true;
+}
+
 static void deliver(struct ib_node *n, const struct ib_frame *f, const struct ib_msg *m)
 {
 	/* [MSG-10] a type this node does not know is forwarded, never acted on. */

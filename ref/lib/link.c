@@ -43,6 +43,9 @@ static void setup_timeout(struct ib_loop *loop, void *arg)
 		return;
 	}
 	node_count(l->node, IB_CNT_HANDSHAKE_TIMEOUT);
+	node_log_every(l->node, IB_LOG_INFO, IB_CNT_HANDSHAKE_TIMEOUT, "%s (%s): no TLS "
+		       "handshake within %u ms: closed", l->we_connected ? "connection to" :
+		       "connection from", l->addr, (unsigned)(IB_HANDSHAKE_TIMEOUT_US / 1000));
 	link_close(l, 0, "handshake timeout");
 }
 
@@ -384,9 +387,9 @@ static void on_hop_message(struct ib_link *l, const struct ib_frame *f, const st
 	case IB_MSG_ERROR:
 		/* [LINK-4] close without answering; nothing after it is read. [ERR-4] */
 		node_count(l->node, IB_CNT_ERROR_RECEIVED);
-		node_log(l->node, IB_LOG_WARN, "%s sent ERROR %s: %.*s", l->peer_name,
-			 ib_error_code_name(m->u.error.code), (int)m->u.error.reason.len,
-			 (const char *)m->u.error.reason.ptr);
+		node_log_every(l->node, IB_LOG_WARN, IB_CNT_ERROR_RECEIVED, "%s sent ERROR %s: %.*s",
+			       l->peer_name, ib_error_code_name(m->u.error.code),
+			       (int)m->u.error.reason.len, (const char *)m->u.error.reason.ptr);
 		link_close(l, 0, "peer sent ERROR");
 		break;
 	default:
@@ -932,10 +935,11 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 		ib_tls_take_output(l->tls, &l->out);
 	/* An open link lost without an ERROR (a reset, a full queue) is news to the owner, as
 	 * much as one closed with an ERROR; a connection that never opened is not. */
-	node_log(n, code || (was_open && reason) ? IB_LOG_INFO : IB_LOG_DEBUG,
-		 "link %s (%s) closed%s%s%s%s", l->peer_known ? l->peer_name : "-", l->addr,
-		 code ? " with " : "", code ? ib_error_code_name(code) : "", reason ? ": " : "",
-		 reason ? reason : "");
+	node_log_every(n, code || (was_open && reason) ? IB_LOG_INFO : IB_LOG_DEBUG,
+		       code ? counter_of_code(code) : IB_CNT_LINK_LOST,
+		       "link %s (%s) closed%s%s%s%s", l->peer_known ? l->peer_name : "-", l->addr,
+		       code ? " with " : "", code ? ib_error_code_name(code) : "",
+		       reason ? ": " : "", reason ? reason : "");
 	ka_stop(l);
 	ib_loop_timer_cancel(n->loop, l->setup_timer);
 	l->setup_timer = 0;

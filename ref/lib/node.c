@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "net.h"
+#include "store.h"
 
 static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_BAD_SIGNATURE_LENGTH] = "bad_signature_length",
@@ -834,9 +835,12 @@ int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_m
 		/* [DATA-5] the old item stays; the owner is told, at a bounded rate (members
 		 * choose how often). */
 		node_count(n, c);
-		node_log_every(n, IB_LOG_ERROR, c, "cannot keep item %.*s: %s",
+		node_log_every(n, IB_LOG_ERROR, c, "cannot keep item %.*s: %s%s",
 			       (int)pub->u.publish.key.len, (const char *)pub->u.publish.key.ptr,
-			       applied == IB_ERR_IO ? strerror(saved_errno) : ib_strerror(applied));
+			       applied == IB_ERR_FULL ? "it would pass " : "",
+			       applied == IB_ERR_IO ? strerror(saved_errno)
+			       : applied == IB_ERR_FULL ? ib_store_refused(n->store)
+			       : ib_strerror(applied));
 	} else if (applied == 1) {
 		node_item_event(n, pub->u.publish.key);
 	}

@@ -347,6 +347,9 @@ int flood_originate(struct ib_node *n, struct ib_msg *m);
 uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest);
 /* [LINK-21] whether a link a frame for dest would leave on holds more than answer_backlog. */
 bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest);
+/* [LINK-21] Whether a request of dest's (what: "QUERY", ...) goes unanswered for a backed-up
+ * link toward dest; if so it is counted `busy` and logged at a bounded rate. */
+bool flood_busy_toward(struct ib_node *n, const ib_id *dest, const char *what);
 int flood_send_frame(struct ib_node *n, const struct ib_msg *m, const uint8_t *frame, size_t len);
 void flood_forget_link(struct ib_node *n, const struct ib_link *l);
 /* Whether a message of msg_len bytes directed to dest would be sent on some link

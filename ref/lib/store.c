@@ -70,6 +70,7 @@ struct ib_store {
 	struct writer_use *writers;
 	size_t nwriters, writers_cap;
 	ib_id own;               /* [DATA-16] the node's id; all zero until set */
+	const char *refused;     /* the bound behind the last IB_ERR_FULL, in words */
 	struct ib_names rejects; /* "path: reason" of the files not loaded, the first ones */
 #ifdef IB_FAULTS
 	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
@@ -309,9 +310,15 @@ void ib_store_set_own(struct ib_store *s, const ib_id *own)
 
 /* Whether an item of in's writer, frame_len bytes, replacing held (NULL: a new key), keeps
  * within the bounds: its writer's ([DATA-15]), and, for another writer than the node, the
- * store's, where the node's own items do not count ([DATA-16]). */
-static bool within_bounds(const struct ib_store *s, const struct ib_item *in, size_t frame_len,
-			  const struct ib_item *held)
+ * store's, where the node's own items do not count ([DATA-16]). NULL when it does, else the
+ * bound it would pass. */
+/* The words below name the reference's bounds (spec section 18). */
+_Static_assert(IB_STORE_MAX_ITEMS == 65536u && IB_STORE_MAX_BYTES == 256u * 1024u * 1024u &&
+	       IB_STORE_MAX_WRITER_ITEMS == 4096u &&
+	       IB_STORE_MAX_WRITER_BYTES == 32u * 1024u * 1024u, "bound_passed's words");
+
+static const char *bound_passed(const struct ib_store *s, const struct ib_item *in,
+				size_t frame_len, const struct ib_item *held)
 {
 	const struct writer_use *u = writer_find(s, &in->writer);
 	const struct writer_use *own = ib_id_is_zero(&s->own) ? NULL : writer_find(s, &s->own);
@@ -321,16 +328,26 @@ static bool within_bounds(const struct ib_store *s, const struct ib_item *in, si
 	size_t others_items = s->count - (own ? own->items : 0);
 	size_t others_bytes = s->bytes - (own ? own->bytes : 0);
 
-	if (items > IB_STORE_MAX_WRITER_ITEMS || bytes > IB_STORE_MAX_WRITER_BYTES)
-		return false;
+	if (items > IB_STORE_MAX_WRITER_ITEMS)
+		return "its writer's share of items (max_writer_items 4,096)";
+	if (bytes > IB_STORE_MAX_WRITER_BYTES)
+		return "its writer's share of bytes (max_writer_bytes 32 MiB)";
 	if (is_own(s, &in->writer))
-		return true;
+		return NULL;
 	if (held && !is_own(s, &held->writer)) {
 		others_items--;
 		others_bytes -= held->frame.len;
 	}
-	return others_items + 1 <= IB_STORE_MAX_ITEMS &&
-	       others_bytes + frame_len <= IB_STORE_MAX_BYTES;
+	if (others_items + 1 > IB_STORE_MAX_ITEMS)
+		return "the store's bound of 65,536 items";
+	if (others_bytes + frame_len > IB_STORE_MAX_BYTES)
+		return "the store's bound of 256 MiB of frames";
+	return NULL;
+}
+
+const char *ib_store_refused(const struct ib_store *s)
+{
+	return s->refused ? s->refused : "a bound of the store";
 }
 
 /* Puts e at index at (replacing the entry of the same key when found). Cannot fail: the
@@ -474,7 +491,8 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 		return 0;
 	/* [DATA-13] a bounded store, [DATA-15] per writer too: an authorized member can fill
 	 * neither the disk nor the store. */
-	if (!within_bounds(s, &incoming, frame.len, found ? &s->v[at]->item : NULL))
+	s->refused = bound_passed(s, &incoming, frame.len, found ? &s->v[at]->item : NULL);
+	if (s->refused)
 		return IB_ERR_FULL;
 	/* Everything that can fail in memory first, then the disk, then the commit, which
 	 * cannot fail: a failed write leaves the old item in force in both ([DATA-5]). */

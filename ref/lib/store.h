@@ -14,4 +14,8 @@
 int ib_store_item_check(const uint8_t *frame, size_t len, const char *name,
 			const struct ib_keyring *kr, char *why, size_t why_cap);
 
+/* The bound behind ib_store_apply's last IB_ERR_FULL, in words ("its writer's share of items
+ * (max_writer_items 4,096)"), for logs and ib.publish's answer. */
+const char *ib_store_refused(const struct ib_store *s);
+
 #endif

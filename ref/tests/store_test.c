@@ -1,5 +1,6 @@
 /* Unit tests of store.c: the shared data store (spec section 13), in memory and on disk. */
 #include "ib_test.h"
+#include "store.h"
 
 #include <openssl/evp.h>
 
@@ -1179,6 +1180,7 @@ static void test_store_bounds(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	IB_ASSERT_ERR(apply_as(s, &last, "one-too-many", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "the store's bound of 65,536 items");
 	w = nth_writer(0);
 	CU_ASSERT_EQUAL(apply_as(s, &w, "w0.7", 2, 0), 1); /* updates still pass */
 	CU_ASSERT_EQUAL(ib_store_count(s), IB_STORE_MAX_ITEMS);
@@ -1194,6 +1196,7 @@ static void test_store_bounds(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	IB_ASSERT_ERR(apply_as(s, &last, "over", 1, 1 << 20), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "the store's bound of 256 MiB of frames");
 	IB_ASSERT_ERR(ib_store_get(s, (struct ib_slice){ (const uint8_t *)"over", 4 }, &item),
 		      IB_ERR_NOT_FOUND);
 	ib_store_free(s);
@@ -1211,6 +1214,8 @@ static void test_writer_bounds(void)
 	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
 	CU_ASSERT_EQUAL(fill(s, &a, "a.", IB_STORE_MAX_WRITER_ITEMS, 0), 0);
 	IB_ASSERT_ERR(apply_as(s, &a, "a.more", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s),
+			       "its writer's share of items (max_writer_items 4,096)");
 	CU_ASSERT_EQUAL(apply_as(s, &a, "a.0", 2, 100), 1);  /* its own keys: still updated */
 	CU_ASSERT_EQUAL(apply_as(s, &b, "b.0", 1, 0), 1);
 	CU_ASSERT_EQUAL(apply_as(s, &b, "a.1", 2, 0), 1);    /* b takes over one of a's keys */
@@ -1218,6 +1223,8 @@ static void test_writer_bounds(void)
 	IB_ASSERT_ERR(apply_as(s, &a, "a.more2", 1, 0), IB_ERR_FULL);
 	CU_ASSERT_EQUAL(fill(s, &c, "c.", per, (1 << 20) - 128), 0);
 	IB_ASSERT_ERR(apply_as(s, &c, "c.more", 1, 1 << 20), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s),
+			       "its writer's share of bytes (max_writer_bytes 32 MiB)");
 	CU_ASSERT_EQUAL(apply_as(s, &c, "c.small", 1, 0), 1);
 	ib_store_free(s);
 }

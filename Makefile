@@ -17,6 +17,10 @@ FUZZ_SECONDS ?= 60
 BUILD ?= build
 BUILD_BASE := $(BUILD)
 
+# `make` alone builds everything: the rule of the -fPIC flags' file (below) comes before `all`
+# in this file, and would otherwise be the default goal.
+.DEFAULT_GOAL := all
+
 # Scratch space for the tests (the suite's node directories, the ci/ scripts' mktemp): a tmpfs
 # when /dev/shm is one and TMPDIR is not set. The suite's data tests write hundreds of
 # megabytes with fsync; on this machine's disk that alone took `interbot-conform -j 12` from

@@ -115,6 +115,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
+	spec-html \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -248,7 +249,15 @@ clang-check:
 # The suite against the reference node, in process: the report a new user sees first.
 conformance: all
 	$(BUILD)/bin/interbot-conform --self --junit $(BUILD)/conformance.xml \
-		--json $(BUILD)/conformance.json
+		--json $(BUILD)/conformance.json --html $(BUILD)/conformance.html
+
+# The spec as one offline page, each requirement traced to the comments of ref/ that cite it
+# and to its conformance tests, with their verdicts of the last `make conformance` when its
+# report is there. Always made again: it reads the whole tree.
+spec-html: $(BUILD)/bin/interbot-conform
+	conformance/tools/spec-html --strict --conform $(BUILD)/bin/interbot-conform \
+		--report $(BUILD)/conformance.json --report-html $(BUILD)/conformance.html \
+		--out $(BUILD)/spec.html
 
 # The suite's self-test: every fault variant must fail a named test, the unbroken node none.
 # SELFTEST_ARGS=--cmd also runs one variant as a spawned `interbot run`.

@@ -115,7 +115,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
-	spec-html \
+	spec-html html-check \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -221,6 +221,8 @@ endif
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"
 	ci/test-conform $(BUILD)
+	@echo "== the HTML pages (--html, make spec-html) in headless chromium"
+	@$(MAKE) --no-print-directory html-check
 	@echo "== conformance self-test (broken node variants, in process and as spawned nodes)"
 	@$(MAKE) --no-print-directory conformance-selftest SELFTEST_ARGS="--cmd --cmd-fault all"
 	@echo "== requirement coverage"
@@ -258,6 +260,13 @@ spec-html: $(BUILD)/bin/interbot-conform
 	conformance/tools/spec-html --strict --conform $(BUILD)/bin/interbot-conform \
 		--report $(BUILD)/conformance.json --report-html $(BUILD)/conformance.html \
 		--out $(BUILD)/spec.html
+
+# The HTML pages through a browser (ci/test-html): a --html report of the fault build's node
+# (its FAILs), and the spec page, rendered in headless chromium and checked in their DOM;
+# screenshots in $(BUILD)/html-check/. Needs chromium and tidy (ci/deps.sh installs them).
+html-check: all
+	@$(MAKE) --no-print-directory FAULTS=1 BUILD=$(BUILD_BASE) $(BUILD)/faults/bin/interbot-conform
+	ci/test-html $(BUILD)
 
 # The suite's self-test: every fault variant must fail a named test, the unbroken node none.
 # SELFTEST_ARGS=--cmd also runs one variant as a spawned `interbot run`.

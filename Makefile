@@ -17,6 +17,10 @@ FUZZ_SECONDS ?= 60
 BUILD ?= build
 BUILD_BASE := $(BUILD)
 
+# `make` alone builds everything: the rule of the -fPIC flags' file (below) comes before `all`
+# in this file, and would otherwise be the default goal.
+.DEFAULT_GOAL := all
+
 # Scratch space for the tests (the suite's node directories, the ci/ scripts' mktemp): a tmpfs
 # when /dev/shm is one and TMPDIR is not set. The suite's data tests write hundreds of
 # megabytes with fsync; on this machine's disk that alone took `interbot-conform -j 12` from
@@ -111,6 +115,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
+	spec-html html-check \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -216,6 +221,8 @@ endif
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"
 	ci/test-conform $(BUILD)
+	@echo "== the HTML pages (--html, make spec-html) in headless chromium"
+	@$(MAKE) --no-print-directory html-check
 	@echo "== conformance self-test (broken node variants, in process and as spawned nodes)"
 	@$(MAKE) --no-print-directory conformance-selftest SELFTEST_ARGS="--cmd --cmd-fault all"
 	@echo "== requirement coverage"
@@ -244,7 +251,22 @@ clang-check:
 # The suite against the reference node, in process: the report a new user sees first.
 conformance: all
 	$(BUILD)/bin/interbot-conform --self --junit $(BUILD)/conformance.xml \
-		--json $(BUILD)/conformance.json
+		--json $(BUILD)/conformance.json --html $(BUILD)/conformance.html
+
+# The spec as one offline page, each requirement traced to the comments of ref/ that cite it
+# and to its conformance tests, with their verdicts of the last `make conformance` when its
+# report is there. Always made again: it reads the whole tree.
+spec-html: $(BUILD)/bin/interbot-conform
+	conformance/tools/spec-html --strict --conform $(BUILD)/bin/interbot-conform \
+		--report $(BUILD)/conformance.json --report-html $(BUILD)/conformance.html \
+		--out $(BUILD)/spec.html
+
+# The HTML pages through a browser (ci/test-html): a --html report of the fault build's node
+# (its FAILs), and the spec page, rendered in headless chromium and checked in their DOM;
+# screenshots in $(BUILD)/html-check/. Needs chromium and tidy (ci/deps.sh installs them).
+html-check: all
+	@$(MAKE) --no-print-directory FAULTS=1 BUILD=$(BUILD_BASE) $(BUILD)/faults/bin/interbot-conform
+	ci/test-html $(BUILD)
 
 # The suite's self-test: every fault variant must fail a named test, the unbroken node none.
 # SELFTEST_ARGS=--cmd also runs one variant as a spawned `interbot run`.

@@ -56,6 +56,9 @@ static void usage(FILE *f)
 	      "  --timeout-scale X       multiply real-time waits (valgrind, slow CI); default 1\n"
 	      "  --junit FILE            JUnit XML report\n"
 	      "  --json FILE             JSON report (schema interbot-conform/1)\n"
+	      "  --html FILE             one self-contained HTML page: summary, requirements\n"
+	      "                          and their tests, failures with their transcripts;\n"
+	      "                          filters by verdict and group (#verdict=FAIL&group=FLOOD)\n"
 	      "  --expect FILE           known failures, one `TEST-GLOB reason` per line\n"
 	      "  --budgets FILE          per test, the ms its process may run before it is\n"
 	      "                          stopped as TIMEOUT: one `TEST-GLOB MS` per line, the\n"
@@ -129,7 +132,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
 	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP,
 	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK,
-	       O_BUDGETS };
+	       O_BUDGETS, O_HTML };
 	static const struct option opts[] = {
 		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
 		{ "iut-addr", required_argument, NULL, O_ADDR },
@@ -139,6 +142,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		{ "only", required_argument, NULL, O_ONLY }, { "skip", required_argument, NULL, O_SKIP },
 		{ "junit", required_argument, NULL, O_JUNIT },
 		{ "json", required_argument, NULL, O_JSON },
+		{ "html", required_argument, NULL, O_HTML },
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "keylog", required_argument, NULL, O_KEYLOG },
 		{ "pcap", required_argument, NULL, O_PCAP },
@@ -198,6 +202,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		case O_SKIP: o->skip = optarg; break;
 		case O_JUNIT: o->junit = optarg; break;
 		case O_JSON: o->json = optarg; break;
+		case O_HTML: o->html = optarg; break;
 		case O_EXPECT: o->expect = optarg; break;
 		case O_BUDGETS: o->budgets_path = optarg; break;
 		case O_KEYLOG: o->keylog = optarg; break;
@@ -516,6 +521,10 @@ int main(int argc, char **argv)
 	}
 	if (o.json && cf_report_json(o.json, &o, rs, n, now_ms() - t0) != IB_OK) {
 		fprintf(stderr, "interbot-conform: cannot write %s\n", o.json);
+		rc = CF_EXIT_HARNESS;
+	}
+	if (o.html && cf_report_html(o.html, &o, rs, n, now_ms() - t0) != IB_OK) {
+		fprintf(stderr, "interbot-conform: cannot write %s\n", o.html);
 		rc = CF_EXIT_HARNESS;
 	}
 	for (size_t i = 0; i < n; i++)

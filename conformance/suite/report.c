@@ -25,8 +25,7 @@ static const char *reset(const struct cf_options *o)
 	return o->color ? "\033[0m" : "";
 }
 
-/* Whether the run fails because of r: a failure nobody expected, or a pass that was. */
-static bool counts_as_failure(const struct cf_result *r)
+bool cf_counts_as_failure(const struct cf_result *r)
 {
 	if (r->unexpected_pass)
 		return true;
@@ -35,7 +34,7 @@ static bool counts_as_failure(const struct cf_result *r)
 	return r->verdict == CF_FAIL || r->verdict == CF_TIMEOUT || r->verdict == CF_CRASH;
 }
 
-static const char *shown_verdict(const struct cf_result *r, char *buf, size_t cap)
+const char *cf_shown_verdict(const struct cf_result *r, char *buf, size_t cap)
 {
 	if (r->unexpected_pass)
 		snprintf(buf, cap, "XPASS");
@@ -54,12 +53,11 @@ void cf_report_line(FILE *f, const struct cf_options *o, const struct cf_result 
 	if (r->expect_reason && r->verdict != CF_PASS)
 		cv = CF_NOT_APPLICABLE;
 	fprintf(f, "  %s%-14s%s %-34s %-26s %7.1f ms\n", colour(o, cv),
-		shown_verdict(r, v, sizeof v), reset(o), r->test->id, r->test->reqs, r->wall_ms);
+		cf_shown_verdict(r, v, sizeof v), reset(o), r->test->id, r->test->reqs, r->wall_ms);
 }
 
-/* The shell words that start this run again for one test. */
-static void rerun_command(const struct cf_options *o, const struct cf_result *r, char *out,
-			  size_t cap)
+void cf_rerun_command(const struct cf_options *o, const struct cf_result *r, char *out,
+		      size_t cap)
 {
 	size_t n = 0;
 
@@ -127,7 +125,7 @@ void cf_report_failure(FILE *f, const struct cf_options *o, const struct cf_resu
 		print_indented(f, "node dir", r->node_dir, 0);
 	if (o->verbose && r->transcript && *r->transcript)
 		print_indented(f, "transcript", r->transcript, 400);
-	rerun_command(o, r, cmd, sizeof cmd);
+	cf_rerun_command(o, r, cmd, sizeof cmd);
 	print_indented(f, "rerun", cmd, 0);
 }
 
@@ -167,7 +165,7 @@ void cf_report_summary(FILE *f, const struct cf_options *o, const struct cf_resu
 		if (j < ng)
 			add(&groups[j], &rs[i]);
 		add(&all, &rs[i]);
-		failed += counts_as_failure(&rs[i]);
+		failed += cf_counts_as_failure(&rs[i]);
 	}
 	fprintf(f, "\n  %-8s %5s %5s %8s %7s %5s %6s %6s %5s %5s %9s\n", "group", "pass", "fail",
 		"timeout", "crash", "n/a", "unsup", "harn.", "xfail", "xpass", "time");
@@ -202,7 +200,7 @@ static size_t utf8_len(const unsigned char *s)
 	return need;
 }
 
-static char *clean_text(const char *in)
+char *cf_clean_text(const char *in)
 {
 	size_t n = in ? strlen(in) : 0, o = 0;
 	char *out = malloc(n + 1);
@@ -228,7 +226,7 @@ static char *clean_text(const char *in)
 
 static void xml_escaped(FILE *f, const char *raw)
 {
-	char *s = clean_text(raw);
+	char *s = cf_clean_text(raw);
 
 	for (const char *p = s; p && *p; p++) {
 		switch (*p) {
@@ -256,7 +254,7 @@ static void junit_case(FILE *f, const struct cf_options *o, const struct cf_resu
 	fprintf(f, "]\" time=\"%.3f\">\n", r->wall_ms / 1e3);
 	snprintf(msg, sizeof msg, "%s: expected %s; %s", cf_verdict_name(r->verdict),
 		 r->expected, r->actual);
-	rerun_command(o, r, cmd, sizeof cmd);
+	cf_rerun_command(o, r, cmd, sizeof cmd);
 	if (r->unexpected_pass) {
 		fprintf(f, "      <failure type=\"XPASS\" message=\"");
 		xml_escaped(f, r->expect_reason);
@@ -316,9 +314,9 @@ int cf_report_junit(const char *path, const struct cf_options *o, const struct c
 	if (!f)
 		return IB_ERR_IO;
 	for (size_t i = 0; i < n; i++) {
-		fails += counts_as_failure(&rs[i]);
+		fails += cf_counts_as_failure(&rs[i]);
 		errors += rs[i].verdict == CF_HARNESS_ERROR && !rs[i].expect_reason;
-		skipped += !counts_as_failure(&rs[i]) && rs[i].verdict != CF_PASS &&
+		skipped += !cf_counts_as_failure(&rs[i]) && rs[i].verdict != CF_PASS &&
 			   !(rs[i].verdict == CF_HARNESS_ERROR && !rs[i].expect_reason);
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -332,9 +330,9 @@ int cf_report_junit(const char *path, const struct cf_options *o, const struct c
 
 		cf_group_of(rs[i].test, group, sizeof group);
 		while (j < n && !strcmp(cf_group_of(rs[j].test, other, sizeof other), group)) {
-			gf += counts_as_failure(&rs[j]);
+			gf += cf_counts_as_failure(&rs[j]);
 			ge += rs[j].verdict == CF_HARNESS_ERROR && !rs[j].expect_reason;
-			gs += !counts_as_failure(&rs[j]) && rs[j].verdict != CF_PASS &&
+			gs += !cf_counts_as_failure(&rs[j]) && rs[j].verdict != CF_PASS &&
 			      !(rs[j].verdict == CF_HARNESS_ERROR && !rs[j].expect_reason);
 			ms += rs[j].wall_ms;
 			j++;
@@ -354,7 +352,7 @@ int cf_report_junit(const char *path, const struct cf_options *o, const struct c
 
 static json_t *text(const char *s)
 {
-	char *clean = clean_text(s ? s : "");
+	char *clean = cf_clean_text(s ? s : "");
 	json_t *j = json_string(clean ? clean : "");
 
 	free(clean);
@@ -369,13 +367,13 @@ static json_t *json_result(const struct cf_options *o, const struct cf_result *r
 	for (char *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		json_array_append_new(reqs, json_string(w));
 	free(list);
-	rerun_command(o, r, cmd, sizeof cmd);
+	cf_rerun_command(o, r, cmd, sizeof cmd);
 	json_object_set_new(t, "id", json_string(r->test->id));
 	json_object_set_new(t, "group", json_string(cf_group_of(r->test, group, sizeof group)));
 	json_object_set_new(t, "requirements", reqs);
 	json_object_set_new(t, "summary", text(r->test->summary));
 	json_object_set_new(t, "verdict", json_string(cf_verdict_name(r->verdict)));
-	json_object_set_new(t, "counts_as_failure", json_boolean(counts_as_failure(r)));
+	json_object_set_new(t, "counts_as_failure", json_boolean(cf_counts_as_failure(r)));
 	json_object_set_new(t, "expected_failure",
 			    r->expect_reason ? text(r->expect_reason) : json_null());
 	json_object_set_new(t, "unexpected_pass", json_boolean(r->unexpected_pass));
@@ -393,10 +391,27 @@ static json_t *json_result(const struct cf_options *o, const struct cf_result *r
 	return t;
 }
 
+const char *cf_mode_name(enum cf_mode m)
+{
+	static const char *const modes[] = { "self", "cmd", "addr" };
+
+	return (size_t)m < sizeof modes / sizeof modes[0] ? modes[m] : "?";
+}
+
+const char *cf_iut_description(const struct cf_options *o, char *buf, size_t cap)
+{
+	if (o->mode == CF_MODE_CMD)
+		snprintf(buf, cap, "%s", o->iut_cmd);
+	else if (o->mode == CF_MODE_ADDR)
+		snprintf(buf, cap, "%s:%u", o->iut_host, o->iut_port);
+	else
+		snprintf(buf, cap, "%s %s (in process)", IB_SOFTWARE_NAME, IB_SOFTWARE_VERSION);
+	return buf;
+}
+
 int cf_report_json(const char *path, const struct cf_options *o, const struct cf_result *rs,
 		   size_t n, double wall)
 {
-	static const char *const modes[] = { "self", "cmd", "addr" };
 	json_t *doc = json_object(), *tests = json_array(), *sum = json_object();
 	char iut[600];
 	size_t failed = 0;
@@ -408,23 +423,16 @@ int cf_report_json(const char *path, const struct cf_options *o, const struct cf
 		json_t *cnt = json_object_get(sum, cf_verdict_name(rs[i].verdict));
 
 		json_integer_set(cnt, json_integer_value(cnt) + 1);
-		failed += counts_as_failure(&rs[i]);
+		failed += cf_counts_as_failure(&rs[i]);
 		json_array_append_new(tests, json_result(o, &rs[i]));
 	}
 	json_object_set_new(sum, "total", json_integer((json_int_t)n));
 	json_object_set_new(sum, "failed", json_integer((json_int_t)failed));
-	if (o->mode == CF_MODE_CMD)
-		snprintf(iut, sizeof iut, "%s", o->iut_cmd);
-	else if (o->mode == CF_MODE_ADDR)
-		snprintf(iut, sizeof iut, "%s:%u", o->iut_host, o->iut_port);
-	else
-		snprintf(iut, sizeof iut, "%s %s (in process)", IB_SOFTWARE_NAME,
-			 IB_SOFTWARE_VERSION);
 	json_object_set_new(doc, "schema", json_string(CF_JSON_SCHEMA));
 	json_object_set_new(doc, "suite", json_string("interbot-conform " IB_SOFTWARE_VERSION));
 	json_object_set_new(doc, "spec", json_string("interbot-v1"));
-	json_object_set_new(doc, "mode", json_string(modes[o->mode]));
-	json_object_set_new(doc, "iut", text(iut));
+	json_object_set_new(doc, "mode", json_string(cf_mode_name(o->mode)));
+	json_object_set_new(doc, "iut", text(cf_iut_description(o, iut, sizeof iut)));
 	json_object_set_new(doc, "seed", json_integer((json_int_t)o->seed));
 	json_object_set_new(doc, "timeout_scale", json_real(o->timeout_scale));
 	json_object_set_new(doc, "wall_ms", json_real(wall));
@@ -440,7 +448,7 @@ int cf_report_json(const char *path, const struct cf_options *o, const struct cf
 bool cf_run_failed(const struct cf_result *rs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (counts_as_failure(&rs[i]))
+		if (cf_counts_as_failure(&rs[i]))
 			return true;
 	return false;
 }

@@ -23,6 +23,11 @@ const char *cf_requirement_text(const char *id)
 	return NULL;
 }
 
+const char *cf_requirement_id(size_t i)
+{
+	return i < sizeof requirements / sizeof requirements[0] ? requirements[i].id : NULL;
+}
+
 const char *cf_verdict_name(enum cf_verdict v)
 {
 	static const char *const names[CF__VERDICTS] = {

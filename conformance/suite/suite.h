@@ -36,7 +36,7 @@ struct cf_options {
 	uint64_t seed;
 	double timeout_scale;
 	const char *only, *skip;    /* comma-separated globs on test ids, or group names */
-	const char *junit, *json, *expect, *keylog, *export_keys, *workdir;
+	const char *junit, *json, *html, *expect, *keylog, *export_keys, *workdir;
 	const char *budgets_path;   /* --budgets */
 	struct cf_budgets budgets;
 	const char *pcap;           /* --pcap: every frame of the suite's endpoints */
@@ -125,6 +125,8 @@ struct cf_ctx {
 const char *cf_group_of(const struct cf_test *t, char *buf, size_t cap);  /* "FLOOD" */
 /* The spec's text of a requirement (generated from spec/), or NULL. */
 const char *cf_requirement_text(const char *id);
+/* The i-th requirement of the spec, in the order it defines them, or NULL past the last. */
+const char *cf_requirement_id(size_t i);
 
 /* Runs one test: never returns early, always fills res. */
 void cf_run_test(struct cf_world *w, const struct cf_test *t, struct cf_result *res);
@@ -160,7 +162,20 @@ int cf_budgets_load(const char *path, struct cf_budgets *out, char *err, size_t 
 /* The budget of test_id in ms, or 0 when no line matches it. */
 uint32_t cf_budget_ms(const struct cf_budgets *b, const char *test_id);
 
-/* Reports. */
+/* Reports (report.c; report_html.c: --html). */
+/* Whether the run fails because of r: a failure nobody expected, or a pass that was. */
+bool cf_counts_as_failure(const struct cf_result *r);
+/* The verdict as reports show it: XFAIL and XPASS for a test of the expectations file. */
+const char *cf_shown_verdict(const struct cf_result *r, char *buf, size_t cap);
+/* The shell words that start this run again for one test. */
+void cf_rerun_command(const struct cf_options *o, const struct cf_result *r, char *out,
+		      size_t cap);
+/* A malloc'd copy of in (NULL: "") that is valid UTF-8 with no control byte but newline and
+ * tab (each bad byte becomes '?'), or NULL when out of memory. */
+char *cf_clean_text(const char *in);
+const char *cf_mode_name(enum cf_mode m);   /* "self", "cmd", "addr" */
+/* What the run tested: the --iut-cmd template, HOST:PORT, or the in-process reference. */
+const char *cf_iut_description(const struct cf_options *o, char *buf, size_t cap);
 void cf_report_line(FILE *f, const struct cf_options *o, const struct cf_result *r);
 void cf_report_failure(FILE *f, const struct cf_options *o, const struct cf_result *r);
 void cf_report_summary(FILE *f, const struct cf_options *o, const struct cf_result *rs,
@@ -170,6 +185,13 @@ bool cf_run_failed(const struct cf_result *rs, size_t n);
 int cf_report_junit(const char *path, const struct cf_options *o, const struct cf_result *rs,
 		    size_t n, double wall_ms);
 int cf_report_json(const char *path, const struct cf_options *o, const struct cf_result *rs,
+		   size_t n, double wall_ms);
+/* One self-contained HTML page (inline CSS and JS, every text escaped): the summary, every
+ * requirement of the spec with the tests of this run that cover it, each failure explained
+ * (requirement, expected, actual, rerun, transcript), every test; filters by verdict and group
+ * that read the URL fragment (#verdict=FAIL,TIMEOUT&group=FLOOD). IB_ERR_IO when path cannot
+ * be written. */
+int cf_report_html(const char *path, const struct cf_options *o, const struct cf_result *rs,
 		   size_t n, double wall_ms);
 
 #endif

@@ -8,7 +8,10 @@ set -eu
 # package:probe  (probe = a pkg-config module, cmd/NAME for a program, deb/NAME for a
 # package that has neither, checked with dpkg). ci/test-symbols reads the header with gcc
 # (-aux-info) and the library with binutils' nm and readelf; ci/test-install checks the unit
-# with systemd-analyze (the package, not a running systemd).
+# with systemd-analyze (the package, not a running systemd). `make deb` builds the Debian
+# packages with dpkg-buildpackage (dpkg-dev; debhelper; build-essential, which
+# dpkg-checkbuilddeps requires) and checks them with lintian; debian/rules needs no root, so
+# no fakeroot.
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
@@ -27,7 +30,11 @@ gcc:cmd/gcc
 binutils:cmd/readelf
 systemd:cmd/systemd-analyze
 clang-tidy:cmd/clang-tidy
-cppcheck:cmd/cppcheck"
+cppcheck:cmd/cppcheck
+dpkg-dev:cmd/dpkg-buildpackage
+debhelper:cmd/dh
+build-essential:deb/build-essential
+lintian:cmd/lintian"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man).
 WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"

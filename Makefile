@@ -218,6 +218,8 @@ endif
 	@$(MAKE) --no-print-directory conformance
 	@echo "== interbot-conform: other modes, reports, verdicts"
 	ci/test-conform $(BUILD)
+	@echo "== the README's recipe for other projects' CI (conformance/examples/ci-conform.sh)"
+	ci/test-ci-conform $(BUILD)
 	@echo "== conformance self-test (broken node variants, in process and as spawned nodes)"
 	@$(MAKE) --no-print-directory conformance-selftest SELFTEST_ARGS="--cmd --cmd-fault all"
 	@echo "== requirement coverage"

@@ -61,8 +61,10 @@ Q := $(if $(V),,@)
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wno-unused-parameter
+# CPPFLAGS: a packager's preprocessor flags (Debian's dpkg-buildflags gives
+# -D_FORTIFY_SOURCE=2 there), empty here.
 ALL_CFLAGS := $(WARN) -D_POSIX_C_SOURCE=200809L -Iref/include $(PKG_CFLAGS) $(SAN_FLAGS) \
-	$(FAULT_FLAGS) $(CFLAGS)
+	$(FAULT_FLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRC := $(filter-out $(if $(FAULT_FLAGS),,ref/lib/fault.c),$(wildcard ref/lib/*.c))
@@ -117,7 +119,7 @@ FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 .PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
 	spec-html html-check \
 	check-vectors fuzz lint lint-gen lint-vars \
-	fuzz-replay coverage install install-man man-check clean
+	fuzz-replay coverage install install-man man-check clean deb deb-check
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
 
 lib: $(LIB) $(SHLIB_ALL)
@@ -223,6 +225,8 @@ endif
 	ci/test-conform $(BUILD)
 	@echo "== the HTML pages (--html, make spec-html) in headless chromium"
 	@$(MAKE) --no-print-directory html-check
+	@echo "== the README's recipe for other projects' CI (conformance/examples/ci-conform.sh)"
+	ci/test-ci-conform $(BUILD)
 	@echo "== conformance self-test (broken node variants, in process and as spawned nodes)"
 	@$(MAKE) --no-print-directory conformance-selftest SELFTEST_ARGS="--cmd --cmd-fault all"
 	@echo "== requirement coverage"
@@ -354,19 +358,21 @@ man-check: all
 	ci/test-man $(BUILD)
 
 # UNITDIR: where the systemd unit goes (systemd reads /usr/local/lib/systemd/system as well as
-# /usr/lib/systemd/system and /etc/systemd/system).
+# /usr/lib/systemd/system and /etc/systemd/system). LIBDIR: where the libraries and
+# interbot.pc go (a Debian package gives /usr/lib/<multiarch triplet>).
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+LIBDIR ?= $(PREFIX)/lib
 install: all $(SHLIB) install-man
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo,$(PROGS)) \
 		$(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(LIB) $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
-	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libinterbot.so
+	install -m 0644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libinterbot.so
 	install -m 0644 ref/include/interbot.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ref/interbot.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/interbot.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		ref/interbot.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/interbot.pc
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|' dist/systemd/interbot@.service.in \
 		> $(DESTDIR)$(UNITDIR)/interbot@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/interbot@.service
@@ -382,6 +388,17 @@ install-man:
 	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(filter %.3,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+# The Debian packages of debian/ (interbot, libinterbot1, libinterbot-dev): ci/build-deb builds
+# them with dpkg-buildpackage in a copy of the tree under $(BUILD_BASE)/deb, where the .debs
+# and the .changes land, then runs lintian (an error or warning not overridden fails).
+# deb-check then looks inside them (ci/test-deb), unpacked into a scratch directory: nothing is
+# installed on this machine.
+deb:
+	@./ci/deps.sh
+	ci/build-deb $(BUILD_BASE)/deb
+deb-check: deb
+	ci/test-deb $(BUILD_BASE)/deb
 
 clean:
 	rm -rf build

@@ -9,7 +9,10 @@ set -eu
 # package that has neither, checked with dpkg). ci/test-symbols reads the header with gcc
 # (-aux-info) and the library with binutils' nm and readelf; ci/test-install checks the unit
 # with systemd-analyze (the package, not a running systemd). ci/test-html renders the HTML
-# reports in headless chromium and checks them with tidy (HTML5).
+# reports in headless chromium and checks them with tidy (HTML5). `make deb` builds the Debian
+# packages with dpkg-buildpackage (dpkg-dev; debhelper; build-essential, which
+# dpkg-checkbuilddeps requires) and checks them with lintian; debian/rules needs no root, so
+# no fakeroot.
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
@@ -30,7 +33,11 @@ systemd:cmd/systemd-analyze
 clang-tidy:cmd/clang-tidy
 cppcheck:cmd/cppcheck
 chromium:cmd/chromium
-tidy:cmd/tidy"
+tidy:cmd/tidy
+dpkg-dev:cmd/dpkg-buildpackage
+debhelper:cmd/dh
+build-essential:deb/build-essential
+lintian:cmd/lintian"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man).
 WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"

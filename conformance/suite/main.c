@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "pcapcheck.h"
-#include "tls.h"
 
 /* Exit statuses (documented in --help and the README). */
 enum {
@@ -418,6 +417,7 @@ int main(int argc, char **argv)
 	struct cf_result *rs = NULL;
 	size_t nex = 0, total = 0, n = 0, selected = 0, harness = 0;
 	char err[600], line[800], dead[300] = "";
+	struct ib_diag keylog_diag = { 0 };
 	double t0;
 	int rc = CF_EXIT_USAGE;
 
@@ -440,8 +440,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "interbot-conform: %s\n", err);
 		goto out;
 	}
-	if (o.keylog && ib_tls_set_keylog_file(o.keylog) != IB_OK) {
-		fprintf(stderr, "interbot-conform: cannot write %s\n", o.keylog);
+	if (o.keylog && ib_keylog_open(o.keylog, &keylog_diag) != IB_OK) {
+		fprintf(stderr, "interbot-conform: --keylog %s: %s\n", o.keylog,
+			keylog_diag.reason);
 		goto out;
 	}
 	if (cf_world_init(&w, &o) != IB_OK) {
@@ -547,6 +548,6 @@ out:
 	free(ex);
 	free(o.budgets.entries);
 	free(o.budgets.ms);
-	ib_tls_set_keylog_file(NULL);
+	ib_keylog_close();
 	return rc;
 }

@@ -3,7 +3,7 @@
  *
  *   interbot init DIR [--name N] [--listen H:P] [--parent H:P ...] [--mode server|client]
  *   interbot id DIR|FILE.pub
- *   interbot run DIR [--log-level LEVEL] [--pcap FILE [--pcap-max-bytes N]]
+ *   interbot run DIR [--log-level LEVEL] [--pcap FILE [--pcap-max-bytes N]] [--keylog FILE]
  *   interbot ctl DIR [--json] [--timeout MS] COMMAND [ARGS]
  *
  * Every subcommand answers --help; `interbot --version` prints the software version.

@@ -3,7 +3,9 @@
  * per event to stderr. SIGTERM and SIGINT stop it cleanly ([IFACE-5]: links closed with
  * shutting_down); SIGHUP reloads authorized/ ([IFACE-4]). Owner tools (`interbot ctl`) talk to
  * it through DIR/control.sock, there while it runs. --pcap FILE traces every frame of its
- * links (ib_trace, LINKTYPE_WIRESHARK_UPPER_PDU) for Wireshark.
+ * links (ib_trace, LINKTYPE_WIRESHARK_UPPER_PDU) for Wireshark. --keylog FILE, or the
+ * SSLKEYLOGFILE environment variable, appends the links' TLS secrets to FILE (ib_keylog_open),
+ * so that a packet capture of them can be decrypted.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -91,7 +93,7 @@ static void log_line(void *ctx, enum ib_log_level level, const char *line)
 static void run_usage(FILE *out)
 {
 	fprintf(out, "usage: interbot run DIR [--log-level error|warn|info|debug]\n"
-		     "                        [--pcap FILE [--pcap-max-bytes N]]\n\n"
+		     "                        [--pcap FILE [--pcap-max-bytes N]] [--keylog FILE]\n\n"
 		     "Runs the node of DIR (made by `interbot init`) in the foreground.\n"
 		     "SIGTERM/SIGINT stop it; SIGHUP reloads DIR/authorized/.\n"
 		     "`interbot ctl DIR ...` asks it through DIR/control.sock while it runs.\n\n"
@@ -101,7 +103,11 @@ static void run_usage(FILE *out)
 		     "                      to FILE, a pcap trace flushed at each frame; read it\n"
 		     "                      with -X lua_script:spec/wireshark/interbot.lua\n"
 		     "  --pcap-max-bytes N  when FILE would pass N bytes, rename it FILE.1 and\n"
-		     "                      start a new FILE (N >= %u; default: no limit)\n",
+		     "                      start a new FILE (N >= %u; default: no limit)\n"
+		     "  --keylog FILE       append the TLS secrets of every link to FILE (NSS key log\n"
+		     "                      format, mode 0600), to decrypt a capture of the links;\n"
+		     "                      without it, the SSLKEYLOGFILE environment variable\n"
+		     "                      names the file\n",
 		IB_TRACE_MIN_BYTES);
 }
 
@@ -110,6 +116,8 @@ struct run_opts {
 	enum ib_log_level level;
 	const char *pcap;
 	uint64_t pcap_max_bytes;
+	const char *keylog;
+	const char *keylog_from;    /* "--keylog" or "SSLKEYLOGFILE": for the log line */
 };
 
 /* A decimal byte count, nothing else around it. */
@@ -122,6 +130,21 @@ static int parse_bytes(const char *s, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return errno || *end ? -1 : 0;
+}
+
+/* Where the key log goes: --keylog wins over SSLKEYLOGFILE, which curl, Firefox and Chrome
+ * read too, so that a debugging session's one variable covers this node as well. An empty
+ * variable is as good as none (the convention's programs read it so). */
+static void keylog_source(struct run_opts *o)
+{
+	const char *env = getenv("SSLKEYLOGFILE");
+
+	if (o->keylog) {
+		o->keylog_from = "--keylog";
+	} else if (env && *env) {
+		o->keylog = env;
+		o->keylog_from = "SSLKEYLOGFILE";
+	}
 }
 
 /* CLI_OK, CLI_USAGE (said on stderr), or -1 after printing the help asked for. */
@@ -140,6 +163,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			}
 		} else if (strcmp(argv[i], "--pcap") == 0 && i + 1 < argc && !o->pcap) {
 			o->pcap = argv[++i];
+		} else if (strcmp(argv[i], "--keylog") == 0 && i + 1 < argc && !o->keylog) {
+			o->keylog = argv[++i];
+			if (!*o->keylog) {
+				fprintf(stderr, "interbot run: --keylog: an empty file name\n");
+				return CLI_USAGE;
+			}
 		} else if (strcmp(argv[i], "--pcap-max-bytes") == 0 && i + 1 < argc) {
 			max_given = true;
 			if (parse_bytes(argv[++i], &o->pcap_max_bytes) != 0 ||
@@ -163,6 +192,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		run_usage(stderr);
 		return CLI_USAGE;
 	}
+	keylog_source(o);
 	return CLI_OK;
 }
 
@@ -210,6 +240,17 @@ int cli_run(int argc, char **argv)
 		}
 		ib_node_set_trace(rs.node, trace);
 	}
+	/* Before the node starts, so that the key log holds every handshake. Whatever the log
+	 * level, one line says it: anyone who can read the file can read the node's links. */
+	if (o.keylog) {
+		if (ib_keylog_open(o.keylog, &diag) != IB_OK) {
+			rc = cli_fail("run", o.keylog, IB_ERR_IO, &diag);
+			goto out;
+		}
+		fprintf(stderr, "warn key log %s (%s): the TLS secrets of every link are appended "
+				"to it; whoever reads it can decrypt them\n",
+			o.keylog, o.keylog_from);
+	}
 	if (ib_node_start(rs.node, &diag) != IB_OK) {
 		rc = cli_fail("run", o.dir, IB_ERR_IO, &diag);
 		goto out;
@@ -240,6 +281,7 @@ out:
 	if (trace)
 		trace_summary(&o, trace);
 	ib_trace_close(trace); /* after the node: it writes to the trace until freed */
+	ib_keylog_close();
 	ib_loop_free(loop);
 	return rc;
 }

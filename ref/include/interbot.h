@@ -848,6 +848,23 @@ void ib_trace_close(struct ib_trace *t);
  * after ib_node_free, or after setting NULL. A write failure is logged once by the node. */
 void ib_node_set_trace(struct ib_node *n, struct ib_trace *t);
 
+/* ---- TLS key log ---------------------------------------------------------------------------- */
+
+/* Appends the TLS secrets of every handshake this process makes from now on (every node's,
+ * in both roles) to path, one line per secret in the NSS key log format that Wireshark reads
+ * (tls.keylog_file, the SSLKEYLOGFILE convention), flushed per line: a packet capture of the
+ * links can then be decrypted. Whoever reads the file can read those links, so it is created
+ * with mode 0600 and opened for appending, never through a symbolic link, and an existing file
+ * is refused unless it is a regular file owned by the effective user, with no permission for
+ * group or others and no other hard link. The library never opens one by itself (the
+ * SSLKEYLOGFILE variable is the program's to honour). IB_ERR_INVALID_ARG without a path,
+ * IB_ERR_KEY_PERMS for a file of another user or one open to others, IB_ERR_IO otherwise;
+ * diag (may be NULL) says why. On failure the key log before, if any, stays; on success it
+ * is closed and replaced. Not to be called while another thread runs handshakes. */
+int ib_keylog_open(const char *path, struct ib_diag *diag);
+/* Stops the key log and closes its file (none open: nothing). */
+void ib_keylog_close(void);
+
 /* The control socket for owner tools (spec section 19.1, DIR/control.sock; `interbot ctl`):
  * a Unix stream socket on the node's loop. A client sends one JSON object and "\n"
  * ({"cmd":"status"}), at most IB_CONTROL_MAX_REQUEST bytes before the "\n"; the node answers

@@ -10,6 +10,7 @@
 #include "tls.h"
 
 #include "identity_internal.h"
+#include "keylog.h"
 #include "reader.h"
 
 #include <openssl/buffer.h>
@@ -299,28 +300,12 @@ static int configure(SSL_CTX *ctx, struct ib_tls_ctx *c, X509 *cert, EVP_PKEY *k
 	return IB_OK;
 }
 
-/* The process-wide key log (NSS key log format, as Wireshark reads it). A test tool's
- * switch: the node program never turns it on. */
-static FILE *keylog_file;
-
+/* Every secret goes to the process-wide key log (keylog.c), which writes only when its owner
+ * opened one: `interbot run --keylog`, interbot-conform --keylog. */
 static void write_keylog(const SSL *ssl, const char *line)
 {
 	(void)ssl;
-	if (keylog_file) {
-		fprintf(keylog_file, "%s\n", line);
-		fflush(keylog_file);
-	}
-}
-
-int ib_tls_set_keylog_file(const char *path)
-{
-	if (keylog_file)
-		fclose(keylog_file);
-	keylog_file = NULL;
-	if (!path)
-		return IB_OK;
-	keylog_file = fopen(path, "a");
-	return keylog_file ? IB_OK : IB_ERR_IO;
+	ib_keylog_write(line);
 }
 
 int ib_tls_ctx_new(struct ib_tls_ctx **out, const struct ib_identity *id)

@@ -35,9 +35,6 @@ void ib_tls_ctx_free(struct ib_tls_ctx *c);
 /* Fault builds: the links of this context run with fault f (fault.h). */
 void ib_tls_ctx_set_fault(struct ib_tls_ctx *c, enum ib_fault f);
 #endif
-/* Appends the secrets of every handshake from now on to path (NSS key log format), so that
- * a capture can be decrypted; NULL closes it. For test tools (interbot-conform --keylog). */
-int ib_tls_set_keylog_file(const char *path);
 
 int ib_tls_new(struct ib_tls **out, struct ib_tls_ctx *c, enum ib_tls_role role);
 void ib_tls_free(struct ib_tls *t);

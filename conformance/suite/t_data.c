@@ -929,7 +929,7 @@ static bool send_big(struct cf_ctx *c, struct hn_peer *p, const struct ib_identi
 }
 
 #define ROOM_WRITERS 4         /* per batch: 8 items, 128 MB held at once */
-#define ROOM_PER_WRITER 2      /* 32 MB: within a writer's share of the reference ([DATA-15]) */
+#define ROOM_PER_WRITER 2      /* 32 MB: within a writer's share of the reference ([DATA-17]) */
 #define ROOM_WAIT_MS 5000
 
 /* The writers of the two batches: testers T2 to T7, then the suite's reference keys R0, R1
@@ -1174,11 +1174,11 @@ out:
 	ib_buf_free(&reason);
 }
 
-/* ---- [DATA-15] [DATA-16] a share of the store per writer ------------------------------------ */
+/* ---- [DATA-17] [DATA-16] a share of the store per writer ------------------------------------ */
 
 #define SHARE_KEYS 70000u           /* at most: more than a store of 65,536 items (the reference's) */
 #define SHARE_ROUND 500u            /* frames T1 sends before it waits for T2 to get them */
-#define SHARE_MAX 4096u             /* the largest share of one writer ([DATA-15]) */
+#define SHARE_MAX 4096u             /* the largest share of one writer ([DATA-17]) */
 #define SHARE_RELOAD_MS 5000u
 #define SHARE_WAIT_MS 30000u
 
@@ -1231,7 +1231,7 @@ static bool copy_came(void *arg)
 /* T1 publishes new keys until the IUT refuses them, or 70,000 (more than the reference's
  * store holds in all); then T2 publishes a new key, and the IUT's owner one (ib.publish). A store bounded in all but not
  * per writer is full of T1's keys by then, and refuses both: one member has filled it for
- * everybody. With a share per writer of at most 4,096 items ([DATA-15]), and the node's own
+ * everybody. With a share per writer of at most 4,096 items ([DATA-17]), and the node's own
  * items outside the store's bound ([DATA-16]), both are kept. */
 static void test_writer_share(struct cf_ctx *c)
 {
@@ -1279,7 +1279,7 @@ static void test_writer_share(struct cf_ctx *c)
 	refused = status == IB_STATUS_NOT_FOUND;
 	cf_note(c, "T1 sent %u keys; the IUT %s the last", sent, refused ? "refused" : "kept");
 	/* A store that refuses T1's keys is bounded: then T1's share is 4,096 items at most. */
-	if (!cf_expect(c, !refused || !kept_past_share, "DATA-15",
+	if (!cf_expect(c, !refused || !kept_past_share, "DATA-17",
 		       "a store that refuses a writer's new keys keeps at most 4,096 of them",
 		       "it kept T1's 4,097th key, and refused its %uth", sent))
 		goto out;
@@ -1293,7 +1293,7 @@ static void test_writer_share(struct cf_ctx *c)
 		goto out;
 	snprintf(t2_key, sizeof t2_key, "%s.t2", base);
 	if (!publish_as(c, t2, NULL, t2_key, 1, "t2", 0, &t2_item) ||
-	    !holds(c, t2, t2_key, &t2_item, "DATA-15",
+	    !holds(c, t2, t2_key, &t2_item, "DATA-17",
 		   "after one member published new keys until the IUT refused them (or 70,000), "
 		   "another member's new key is still kept: a writer holds 4,096 items at most"))
 		goto out;
@@ -1311,7 +1311,7 @@ static void test_writer_share(struct cf_ctx *c)
 		  (const char *)own.ptr);
 	if (!cf_ok(c) || !refused)
 		goto out;
-	/* [DATA-15] [MEMBER-6] T1's key is removed, then authorized again: its items went with
+	/* [DATA-17] [MEMBER-6] T1's key is removed, then authorized again: its items went with
 	 * it, and so did its share, so T1's next new key is kept. */
 	if (!cf_iut_reload(c, 1u << 1, 0) ||
 	    !cf_wait_closed(c, t1, IB_EC_REVOKED, "MEMBER-2", SHARE_RELOAD_MS) ||
@@ -1321,7 +1321,7 @@ static void test_writer_share(struct cf_ctx *c)
 	w = (struct copy_wait){ t2, &marker };
 	if (publish_as(c, t1, NULL, key, 1, "again", 0, &marker) &&
 	    cf_wait(c, copy_came, &w, SHARE_WAIT_MS, "the IUT forwards T1's next PUBLISH to T2"))
-		holds(c, t2, key, &marker, "DATA-15",
+		holds(c, t2, key, &marker, "DATA-17",
 		      "once a writer's key is removed and authorized again, the items it held no "
 		      "longer count toward its share: its next new key is kept");
 out:
@@ -1364,7 +1364,7 @@ static bool publish_keys(struct cf_ctx *c, struct hn_peer *t1, struct hn_peer *t
 
 /* The IUT holds one item of its own, then 17 other writers send 65,536 new keys: the
  * reference's store is then exactly full of others' items (65,536), each writer within its
- * share ([DATA-15]). W16 replaces W0's first key: the count does not grow, so the item is
+ * share ([DATA-17]). W16 replaces W0's first key: the count does not grow, so the item is
  * applied ([DATA-13]). Then ib.publish of a new key of the IUT's own answers ok: its items do
  * not count toward the store's bound ([DATA-16]). A store whose bound is larger passes by
  * having room; what the IUT refused is noted. */
@@ -1467,7 +1467,7 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.max-value", "DATA-10", 0, test_max_value,
 	  "publish values up to max_value (65,115 bytes) so that the item fits max_message "
 	  "65,536 everywhere; `bad_args` above" },
-	{ "data.writer-share", "DATA-15 DATA-16 MEMBER-6", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD | CF_SLOW,
+	{ "data.writer-share", "DATA-17 DATA-16 MEMBER-6", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD | CF_SLOW,
 	  test_writer_share,
 	  "one member publishes new keys until the IUT refuses them (70,000 at most): another "
 	  "member's new key, and the node's own ib.publish, are still kept (a share per writer "

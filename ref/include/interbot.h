@@ -553,7 +553,7 @@ struct ib_store;
  * refused with IB_ERR_FULL, counted by the node (store_full), and the old items stay. */
 #define IB_STORE_MAX_ITEMS 65536u
 #define IB_STORE_MAX_BYTES (256u * 1024u * 1024u)
-/* [DATA-15] What one writer may hold: a member cannot fill the store for the others. */
+/* [DATA-17] What one writer may hold: a member cannot fill the store for the others. */
 #define IB_STORE_MAX_WRITER_ITEMS 4096u
 #define IB_STORE_MAX_WRITER_BYTES (32u * 1024u * 1024u)
 

@@ -53,7 +53,7 @@ struct entry {
 	uint8_t *frame;          /* owned: the writer's frame, byte for byte ([DATA-4]) */
 };
 
-/* [DATA-15] What one writer holds: an entry for every writer of a held item, and for the one
+/* [DATA-17] What one writer holds: an entry for every writer of a held item, and for the one
  * of an item about to be committed. Writers are members, so the table stays small. */
 struct writer_use {
 	ib_id writer;
@@ -252,7 +252,7 @@ static int reserve_one(struct ib_store *s)
 	return IB_OK;
 }
 
-/* ---- [DATA-15] [DATA-16] What each writer holds ----------------------------------------- */
+/* ---- [DATA-17] [DATA-16] What each writer holds ----------------------------------------- */
 
 static struct writer_use *writer_find(const struct ib_store *s, const ib_id *writer)
 {
@@ -309,7 +309,7 @@ void ib_store_set_own(struct ib_store *s, const ib_id *own)
 }
 
 /* Whether an item of in's writer, frame_len bytes, replacing held (NULL: a new key), keeps
- * within the bounds: its writer's ([DATA-15]), and, for another writer than the node, the
+ * within the bounds: its writer's ([DATA-17]), and, for another writer than the node, the
  * store's, where the node's own items do not count ([DATA-16]). NULL when it does, else the
  * bound it would pass. */
 /* The words below name the reference's bounds (spec section 18). */
@@ -489,7 +489,7 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 	found = find(s, incoming.key, &at);
 	if (found && item_compare(&incoming, &s->v[at]->item) <= 0)
 		return 0;
-	/* [DATA-13] a bounded store, [DATA-15] per writer too: an authorized member can fill
+	/* [DATA-13] a bounded store, [DATA-17] per writer too: an authorized member can fill
 	 * neither the disk nor the store. */
 	s->refused = bound_passed(s, &incoming, frame.len, found ? &s->v[at]->item : NULL);
 	if (s->refused)

@@ -1082,7 +1082,7 @@ static void test_many_items(void)
 		ib_buf_reset(&msg);
 		ib_buf_reset(&frame);
 		IB_ASSERT_OK(ib_msg_encode(&msg, &m));
-		/* Eight writers: one may hold 4,096 items at most ([DATA-15]). */
+		/* Eight writers: one may hold 4,096 items at most ([DATA-17]). */
 		writer.b[0] = (uint8_t)(1 + i % 8);
 		IB_ASSERT_OK(ib_frame_encode(&frame, &writer, sig, msg.ptr, msg.len));
 		decode_frame(&m, &frame);
@@ -1161,7 +1161,7 @@ static size_t fill(struct ib_store *s, const ib_id *writer, const char *prefix, 
 
 /* [DATA-13] past IB_STORE_MAX_ITEMS keys, or IB_STORE_MAX_BYTES of frames, new items are
  * refused (IB_ERR_FULL) and the others stay (nothing is evicted); an existing key can still be
- * updated. Each writer stays within its own bounds ([DATA-15]): it takes 16 of them to fill
+ * updated. Each writer stays within its own bounds ([DATA-17]): it takes 16 of them to fill
  * the items, 8 the bytes. */
 static void test_store_bounds(void)
 {
@@ -1202,7 +1202,7 @@ static void test_store_bounds(void)
 	ib_store_free(s);
 }
 
-/* [DATA-15] One writer's new keys stop at IB_STORE_MAX_WRITER_ITEMS, its bytes at
+/* [DATA-17] One writer's new keys stop at IB_STORE_MAX_WRITER_ITEMS, its bytes at
  * IB_STORE_MAX_WRITER_BYTES, whatever room the store has; another writer's keys still go in,
  * and an item taken over by another writer no longer counts for the first. */
 static void test_writer_bounds(void)
@@ -1278,7 +1278,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_at_in_bytewise_key_order, ""),
 	IB_TEST(test_many_items, ""),
 	IB_TEST(test_store_bounds, "DATA-13"),
-	IB_TEST(test_writer_bounds, "DATA-15"),
+	IB_TEST(test_writer_bounds, "DATA-17"),
 	IB_TEST(test_own_room, "DATA-16"),
 	IB_TEST_END
 };

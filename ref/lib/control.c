@@ -67,6 +67,8 @@
 #define CTL_MAX_OUTPUT 65536u       /* bytes of one RESULT output kept */
 #define CTL_MAX_ARGS 16u            /* what a node splits a COMMAND's args into */
 #define CTL_RESERVE_RETRY_US 1000000ull /* out of descriptors, no reserve: accept again then */
+#define CTL_MAX_HELD (64u * 1024u * 1024u) /* answer bytes held for clients at once: a big
+					    * answer past it waits (busy) for the others */
 
 enum client_state { CL_READING, CL_WAITING, CL_WRITING };
 enum client_wait { WAIT_NONE, WAIT_TREE, WAIT_CMD, WAIT_FETCH };
@@ -309,16 +311,19 @@ static void client_write(struct client *c)
  * freed on return. */
 static void client_answer(struct client *c, json_t *ans)
 {
-	static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+	static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
 	char *text = ans ? json_dumps(ans, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	int err;
 
 	json_decref(ans);
-	ib_buf_reset(&c->out);
-	err = ib_buf_put(&c->out, text ? text : oom, text ? strlen(text) : sizeof oom - 1);
-	err = err ? err : ib_buf_put(&c->out, "\n", 1);
-	free(text);
-	if (err) {
+	ib_buf_free(&c->out);
+	if (text) {
+		/* The text becomes the answer as it is, its NUL the line's end: an item's answer
+		 * is not held twice. */
+		size_t len = strlen(text);
+
+		text[len] = '\n';
+		c->out = (struct ib_buf){ (uint8_t *)text, len + 1, len + 1 };
+	} else if (ib_buf_put(&c->out, oom, sizeof oom - 1)) {
 		client_free(c);
 		return;
 	}
@@ -502,16 +507,41 @@ static json_t *do_publish(struct client *c, json_t *req)
 	return a;
 }
 
+/* The bytes held in answers that their clients have not read yet. */
+static size_t answers_held(const struct control *ctl)
+{
+	size_t held = 0;
+
+	for (const struct client *c = ctl->clients; c; c = c->next)
+		held += c->out.cap;
+	return held;
+}
+
+/* At most what item_answer and its text hold at once: the value as JSON text (6 bytes per
+ * control byte at worst), value_hex and frame_hex, in jansson's strings and in the text. */
+static size_t item_answer_cost(const struct ib_item *item)
+{
+	return 2 * (8 * item->value.len + 2 * item->frame.len) + 1024;
+}
+
 static json_t *do_get(struct client *c, json_t *req)
 {
 	struct ib_slice key;
 	const char *missing = NULL;
 	struct ib_item item;
+	size_t held;
 
 	if (req_string(req, "key", &key, &missing))
 		return answer_error("get needs a \"key\" string");
 	if (ib_store_get(ib_node_store(c->ctl->node), key, &item) != IB_OK)
 		return answer_error("not found: this node holds no item under that key");
+	/* Clients that do not read hold their answers: past CTL_MAX_HELD, an item's answer
+	 * waits for them to, so that clients cannot take the node's memory. The first is
+	 * always made, whatever its size; status never waits. */
+	held = answers_held(c->ctl);
+	if (held && held + item_answer_cost(&item) > CTL_MAX_HELD)
+		return answer_error("busy: %zu bytes of answers wait for other control clients to "
+				    "read them; ask again", held);
 	return item_answer(&item);
 }
 

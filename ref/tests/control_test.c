@@ -658,6 +658,73 @@ static void test_control_client_limit(void)
 	hn_tree_free(t);
 }
 
+/* Puts a PUBLISH of node 1's with a value of len bytes (fill) in node 0's store, as a member's
+ * frame above max_value would come ([DATA-11]: receivers keep what publishers may not make). */
+static void put_big_item(struct hn_tree *t, const char *key, size_t len, uint8_t fill)
+{
+	struct ib_store *store = (struct ib_store *)ib_node_store(t->nodes[0].node);
+	struct ib_buf msg = { 0 }, frame = { 0 };
+	uint8_t *value = malloc(len), sig[IB_SIG_LEN];
+	struct ib_msg m;
+
+	CU_ASSERT_FATAL(value != NULL);
+	memset(value, fill, len);
+	memset(&m, 0, sizeof m);
+	m.h.version = IB_PROTOCOL_VERSION;
+	m.h.type = IB_MSG_PUBLISH;
+	m.h.seq = 1;
+	m.u.publish = (struct ib_publish){ { (const uint8_t *)key, strlen(key) }, 1,
+					   { value, len } };
+	IB_ASSERT_OK(ib_msg_encode(&msg, &m));
+	IB_ASSERT_OK(ib_identity_sign(t->ids[1], msg.ptr, msg.len, sig));
+	IB_ASSERT_OK(ib_frame_encode(&frame, ib_identity_id(t->ids[1]), sig, msg.ptr, msg.len));
+	CU_ASSERT_EQUAL(ib_store_apply(store, (struct ib_slice){ frame.ptr, frame.len }, &m), 1);
+	ib_buf_free(&msg);
+	ib_buf_free(&frame);
+	free(value);
+}
+
+/* 16 clients ask for a 4 MB item and do not read: the node makes the first answer (16 MB of
+ * hex) and answers the others "busy" rather than hold 16 of them (CTL_MAX_HELD); status is
+ * answered meanwhile, and each client then reads a whole answer. */
+static void test_control_answers_held(void)
+{
+	static const char req[] = "{\"cmd\":\"get\",\"key\":\"big\"}\n";
+	struct hn_tree *t = formed_tree("chain:2", 83);
+	struct client c[16];
+	size_t whole = 0, busy = 0;
+	char path[256];
+	json_t *a;
+
+	sock_path(path, sizeof path, "held");
+	open_control(t, 0, path);
+	put_big_item(t, "big", 4u << 20, 0xaa);
+	for (size_t i = 0; i < 16; i++) {
+		c[i] = (struct client){ .fd = client_connect(path) };
+		CU_ASSERT_FATAL(c[i].fd >= 0);
+		CU_ASSERT_FATAL(send(c[i].fd, req, sizeof req - 1, MSG_NOSIGNAL) ==
+				(ssize_t)(sizeof req - 1));
+		hn_tree_run_for(t, 100000);
+	}
+	a = ask(t, path, "{\"cmd\":\"status\"}");
+	CU_ASSERT(a && is_ok(a));
+	json_decref(a);
+	for (size_t i = 0; i < 16; i++) {
+		CU_ASSERT(hn_tree_run_until(t, client_pump, &c[i], 20 * SECOND));
+		a = client_answer(&c[i]);
+		CU_ASSERT_FATAL(a != NULL);
+		if (is_ok(a))
+			whole += strlen(jstr(a, "value_hex")) == 2 * (4u << 20);
+		else
+			busy += strstr(jstr(a, "error"), "busy") != NULL;
+		json_decref(a);
+		client_close(&c[i]);
+	}
+	CU_ASSERT(whole >= 1 && whole <= 4);
+	CU_ASSERT_EQUAL(whole + busy, 16);
+	hn_tree_free(t);
+}
+
 /* Out of descriptors, the owner still gets status: the control socket gives up its reserve
  * descriptor for one client, and takes it back after; again for the next. */
 static void test_control_out_of_descriptors(void)
@@ -780,6 +847,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_control_garbage, ""),
 	IB_TEST(test_control_out_of_descriptors, ""),
 	IB_TEST(test_control_client_limit, ""),
+	IB_TEST(test_control_answers_held, ""),
 	IB_TEST(test_control_close_while_waiting, ""),
 	IB_TEST(test_control_path, ""),
 	IB_TEST_END

@@ -935,6 +935,12 @@ static void test_reopen_not_items(void)
 	write_file(path, "", 0);
 	snprintf(path, sizeof path, "%s/%s", dir, "02.item");
 	CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+	/* A FIFO nobody writes (opening it must not block the start) and a symlink to an
+	 * endless device: refused as not regular files, before any read. */
+	snprintf(path, sizeof path, "%s/%s", dir, "03.item");
+	CU_ASSERT_EQUAL(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof path, "%s/%s", dir, "04.item");
+	CU_ASSERT_EQUAL(symlink("/dev/zero", path), 0);
 	/* Not items: left alone, not counted. */
 	snprintf(path, sizeof path, "%s/%s", dir, "README");
 	write_file(path, "x", 1);
@@ -944,15 +950,20 @@ static void test_reopen_not_items(void)
 	write_file(path, "x", 1);
 
 	IB_ASSERT_OK(ib_store_open(&s, dir, kr_all, &rejected, &diag));
-	CU_ASSERT_EQUAL(rejected, 4);
+	CU_ASSERT_EQUAL(rejected, 6);
 	/* The first in name order is named. */
 	snprintf(path, sizeof path, "%s/%s", dir, "00.item");
 	CU_ASSERT_STRING_EQUAL(diag.file, path);
 	CU_ASSERT_EQUAL(ib_store_count(s), 2);
 	assert_holds(s, &a);
 	assert_holds(s, &b);
+	for (size_t i = 0; i < 6; i++) /* each named, the last two for what they are */
+		CU_ASSERT_PTR_NOT_NULL(ib_store_rejected(s, i));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ib_store_rejected(s, 3), "not a regular file"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ib_store_rejected(s, 4), "not a regular file"));
+	CU_ASSERT_PTR_NULL(ib_store_rejected(s, 6));
 	ib_store_free(s);
-	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 9);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 11);
 	ib_buf_free(&query);
 	ib_buf_free(&a.buf);
 	ib_buf_free(&b.buf);

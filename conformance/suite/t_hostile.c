@@ -914,6 +914,107 @@ static void test_select_flood(struct cf_ctx *c)
 	ask_flood(c, true);
 }
 
+#define FETCH_COUNT 1100u           /* ib.fetch asked at once: more than max_elections can be */
+#define FETCH_MAX_OPEN 1024u        /* the largest max_elections ([ELECT-17]) */
+#define FETCH_WINDOW_MS 3000u       /* the IUT's election_window_ms: every fetch of the burst
+				     * comes while the first elections are open */
+
+/* T1's fetches: the QUERYs of the IUT that T2 got, and the RESULTs of T1's cmd_ids. */
+struct fetched {
+	struct hn_peer *t1, *t2;
+	const ib_id *iut;
+	uint64_t first_id;
+	size_t queries, results, busy;
+};
+
+static void count_fetched(struct fetched *w)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	w->queries = w->results = w->busy = 0;
+	for (size_t i = 0; i < hn_peer_received(w->t2); i++)
+		w->queries += cf_got_msg(w->t2, i, &f, &m) && m.h.type == IB_MSG_QUERY &&
+			      ib_id_equal(&f.origin, w->iut);
+	for (size_t i = 0; i < hn_peer_received(w->t1); i++) {
+		const struct ib_slice *o = &m.u.result.output;
+
+		if (!cf_got_msg(w->t1, i, &f, &m) || m.h.type != IB_MSG_RESULT ||
+		    m.u.result.cmd_id < w->first_id || m.u.result.cmd_id >= w->first_id + FETCH_COUNT)
+			continue;
+		w->results++;
+		w->busy += m.u.result.status == IB_STATUS_FAILED && o->len >= 4 &&
+			   !memcmp(o->ptr, "busy", 4);
+	}
+}
+
+static bool all_fetches_answered(void *arg)
+{
+	struct fetched *w = arg;
+
+	count_fetched(w);
+	return w->results == FETCH_COUNT || hn_peer_closed(w->t1);
+}
+
+/* T1, a child, asks the IUT for 1,100 fetches (ib.fetch of keys nobody holds) at once, with
+ * the IUT's elections open 3 s: each election floods a QUERY, which T2 sees. The IUT must
+ * start at most 1,024 ([ELECT-17]: max_elections), answer the others at once with RESULT
+ * failed "busy", and in the end answer every COMMAND ([CMD-1]). A node that starts them all
+ * makes the whole tree answer a member's QUERYs as fast as it asks. */
+static void test_fetch_flood(struct cf_ctx *c)
+{
+	struct cf_iut_opts o = { 0 };
+	struct ib_buf args = { 0 };
+	struct fetched w = { 0 };
+	char base[48], key[80];
+	struct ib_msg m;
+
+	o.election_window_ms = FETCH_WINDOW_MS;
+	if (!cf_iut_start(c, &o) || !(w.t1 = cf_peer(c, 1)) || !cf_link_child(c, w.t1) ||
+	    !(w.t2 = cf_peer(c, 2)) || !cf_link_child(c, w.t2))
+		goto out;
+	w.iut = cf_iut_id(c);
+	w.first_id = (cf_rand(c) >> 16) + 1;
+	cf_note(c, "T1's %u COMMAND ib.fetch and T2's QUERYs are not in this transcript",
+		FETCH_COUNT);
+	hn_peer_tap_raw(w.t1, false);
+	hn_peer_tap_raw(w.t2, false);
+	cf_fresh_key(c, "hostile.fetched", base, sizeof base);
+	for (uint64_t i = 0; i < FETCH_COUNT; i++) {
+		snprintf(key, sizeof key, "%s.%llu", base, (unsigned long long)i);
+		ib_buf_reset(&args);
+		ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
+		memset(&m, 0, sizeof m);
+		m.h.type = IB_MSG_COMMAND;
+		m.u.command = (struct ib_command){ w.first_id + i, { (const uint8_t *)"ib.fetch", 8 },
+						   { args.ptr, args.len } };
+		if (!cf_send_to_iut(c, w.t1, &m))
+			goto out;
+		if (i % 8 == 7)
+			cf_run_for(c, 0);
+	}
+	if (!cf_wait(c, all_fetches_answered, &w, 2 * FETCH_WINDOW_MS + ASK_WAIT_MS,
+		     "the IUT answers each of T1's 1,100 ib.fetch"))
+		goto out;
+	hn_peer_tap_raw(w.t1, true);
+	hn_peer_tap_raw(w.t2, true);
+	cf_note(c, "%zu QUERYs of the IUT reached T2; %zu RESULTs, %zu of them busy", w.queries,
+		w.results, w.busy);
+	if (!cf_expect(c, w.queries <= FETCH_MAX_OPEN, "ELECT-17",
+		       "of 1,100 ib.fetch that come while the first elections are open, the IUT "
+		       "starts at most 1,024 (max_elections): one QUERY each",
+		       "%zu QUERYs reached T2", w.queries) ||
+	    !cf_expect(c, w.results == FETCH_COUNT, "CMD-1",
+		       "every ib.fetch gets its RESULT", "%zu of %u were answered", w.results,
+		       FETCH_COUNT))
+		goto out;
+	cf_expect(c, w.busy + w.queries >= FETCH_COUNT, "ELECT-17",
+		  "each ib.fetch for which the IUT started no election is answered failed \"busy\"",
+		  "%zu busy RESULTs, %zu elections started, of %u", w.busy, w.queries, FETCH_COUNT);
+out:
+	ib_buf_free(&args);
+}
+
 const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.pending-one-source", "LINK-15", 0, test_pending_one_source,
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
@@ -956,5 +1057,9 @@ const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.select-flood", "LINK-21 ELECT-4", 0, test_select_flood,
 	  "A child that does not read sends 2,000 SELECTs for a 60,000-byte item: the IUT keeps "
 	  "its link and sends at most 400 TRANSFERs" },
+	{ "hostile.fetch-flood", "ELECT-17 CMD-1", CF_NEEDS_CONFIG, test_fetch_flood,
+	  "A child asks for 1,100 ib.fetch at once while the IUT's elections last 3 s: it starts "
+	  "at most 1,024 elections (one QUERY each), answers the others failed \"busy\" at once, "
+	  "and answers every COMMAND" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

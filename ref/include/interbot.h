@@ -729,7 +729,9 @@ struct ib_election_report {
 
 /* Runs a version election for key (spec section 14); fn is called once, on the loop, with
  * IB_OK and the item (now also in the store), IB_ERR_NOT_FOUND when nobody holds it, or
- * IB_ERR_CLOSED when the node is freed first; report tells how it went. */
+ * IB_ERR_CLOSED when the node is freed first; report tells how it went. ib_node_fetch returns
+ * IB_ERR_FULL, and fn is not called, while max_elections (64) elections are open
+ * ([ELECT-17]). */
 typedef void (*ib_fetch_fn)(struct ib_node *n, int status, const struct ib_item *item,
 			    const struct ib_election_report *report, void *ctx);
 int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *ctx);

@@ -207,20 +207,20 @@ static void fetch_done(struct ib_node *n, int status, const struct ib_item *item
 	free(r);
 }
 
-/* Starts ib.fetch; true when the RESULT will come from fetch_done. */
-static bool run_fetch(struct ib_node *n, const ib_id *from, uint64_t cmd_id, struct ib_slice key)
+/* Starts ib.fetch: IB_OK when the RESULT will come from fetch_done. */
+static int run_fetch(struct ib_node *n, const ib_id *from, uint64_t cmd_id, struct ib_slice key)
 {
 	struct fetch_reply *r = malloc(sizeof *r);
+	int err;
 
 	if (!r)
-		return false;
+		return IB_ERR_NOMEM;
 	r->to = *from;
 	r->cmd_id = cmd_id;
-	if (ib_node_fetch(n, key, fetch_done, r) != IB_OK) {
+	err = ib_node_fetch(n, key, fetch_done, r);
+	if (err)
 		free(r);
-		return false;
-	}
-	return true;
+	return err;
 }
 
 static const struct registered_cmd *registered(const struct ib_node *n, struct ib_slice name)
@@ -263,6 +263,7 @@ static int run(struct ib_node *n, const ib_id *from, const struct ib_command *c,
 	       const struct ib_slice *args, size_t nargs, struct ib_buf *out)
 {
 	const struct registered_cmd *r;
+	int err;
 
 	if (name_is(n, c->name, "ib.ping")) {
 		/* [CMD-17] four bytes. FAULT ping-newline, breaks [CMD-17]: "pong\n". */
@@ -283,7 +284,11 @@ static int run(struct ib_node *n, const ib_id *from, const struct ib_command *c,
 	if (name_is(n, c->name, "ib.fetch")) {
 		if (!key_args(n, c->name, args, nargs, 1))
 			return IB_STATUS_BAD_ARGS;
-		return run_fetch(n, from, c->cmd_id, args[0]) ? -1 : IB_STATUS_FAILED;
+		err = run_fetch(n, from, c->cmd_id, args[0]);
+		if (err == IB_ERR_FULL) /* [ELECT-17] */
+			put_text(out, "%s\n", "busy: this node runs as many elections as it may; "
+				 "ask again later");
+		return err ? IB_STATUS_FAILED : -1;
 	}
 	r = registered(n, c->name);
 	if (r)

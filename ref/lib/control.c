@@ -859,6 +859,9 @@ static json_t *do_fetch(struct client *c, json_t *req)
 	if (key.len == 0 || key.len > IB_MAX_STRING)
 		return answer_error("a key is 1 to %u bytes", IB_MAX_STRING);
 	err = ib_node_fetch(c->ctl->node, key, fetch_done, token_of(c));
+	if (err == IB_ERR_FULL)
+		return answer_error("busy: %u elections are open (max_elections); ask again",
+				    IB_MAX_ELECTIONS);
 	if (err)
 		return answer_error("fetch failed: %s", ib_strerror(err));
 	client_wait(c, WAIT_FETCH);

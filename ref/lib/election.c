@@ -33,6 +33,7 @@ static void unlink_election(struct ib_node *n, struct election *e)
 	for (struct election **p = &n->elections; *p; p = &(*p)->next) {
 		if (*p == e) {
 			*p = e->next;
+			n->nelections--;
 			break;
 		}
 	}
@@ -210,6 +211,14 @@ int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *
 
 	if (!fn || key.len == 0 || key.len > IB_MAX_STRING)
 		return IB_ERR_INVALID_ARG;
+	/* [ELECT-17] each election floods a QUERY to the whole tree: at most so many at once.
+	 * FAULT elections-unbounded, breaks [ELECT-17]. */
+	if (n->nelections >= IB_MAX_ELECTIONS && !IB_FAULT(n, elections_unbounded)) {
+		node_count(n, IB_CNT_BUSY);
+		node_log_every(n, IB_LOG_INFO, IB_CNT_BUSY, "busy: a fetch not started: %u elections "
+			       "are open (max_elections)", IB_MAX_ELECTIONS);
+		return IB_ERR_FULL;
+	}
 	e = calloc(1, sizeof *e);
 	if (!e)
 		return IB_ERR_NOMEM;
@@ -237,6 +246,7 @@ int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *
 	}
 	e->next = n->elections;
 	n->elections = e;
+	n->nelections++;
 	return IB_OK;
 }
 

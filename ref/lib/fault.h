@@ -160,6 +160,7 @@
 	X(transfer_checks_window, "ELECT-15") /* flood.c flood_fault_embedded */             \
 	X(transfer_records_window, "ELECT-15") /* flood.c flood_fault_embedded */            \
 	X(empty_transfer_when_too_big, "ELECT-16") /* election.c elect_select_received */    \
+	X(elections_unbounded, "ELECT-17")  /* election.c ib_node_fetch */                   \
 	/* E: commands, interface, identity */                                          \
 	X(stale_bound_whole_seconds, "CMD-8") /* link.c  on_frame */                          \
 	X(dedupe_cmd_id, "CMD-9")           /* command.c cmd_received */                      \

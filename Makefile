@@ -102,7 +102,7 @@ SUITES   := $(patsubst %_test.c,%,$(notdir $(filter %_test.c,$(UNIT_SRC))))
 
 # Programs: name -> the folder of its sources.
 PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
-	interbot-conform:conformance/suite interbot-echo:ref/examples
+	interbot-conform:conformance/suite interbot-echo:ref/examples interbot-soak:conformance/soak
 prog_src = $(wildcard $(1)/*.c)
 PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)))),\
 	$(BUILD)/bin/$(word 1,$(subst :, ,$(p)))))
@@ -158,6 +158,7 @@ $(BUILD)/bin/interbot-conform: ALL_LDFLAGS += -rdynamic
 HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard conformance/harness/*.c))
 $(BUILD)/bin/interbot-bench: $(HARNESS_OBJ)
 $(BUILD)/bin/interbot-conform: $(HARNESS_OBJ)
+$(BUILD)/bin/interbot-soak: $(HARNESS_OBJ)
 
 # The suite's group list (from the t_<group>.c files, in the spec's order) and the text of
 # every requirement (from the spec), compiled in.
@@ -337,7 +338,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 install: all $(SHLIB) install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(UNITDIR)
-	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo,$(PROGS)) \
+	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo %/interbot-soak,$(PROGS)) \
 		$(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIB) $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)

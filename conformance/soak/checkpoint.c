@@ -483,6 +483,7 @@ void soak_checkpoint(struct soak *s, bool heal, bool final)
 		check_converged(s);
 	if (!s->failed && everything_runs(s)) {
 		s->full_checkpoints++;
+		snprintf(s->phase, sizeof s->phase, "checkpoint %" PRIu64 ": the heap", s->checkpoints);
 		hn_tree_run_for(s->t, QUIET_US); /* the probes' links drain, their timers end */
 		soak_heap_sample(s);
 	}

@@ -435,6 +435,11 @@ int hn_tree_cut(struct hn_tree *t, size_t i, const ib_id *peer)
 	return IB_ERR_NOT_FOUND;
 }
 
+uint64_t hn_last_seq(const struct hn_tree *t, size_t i)
+{
+	return i < t->count && t->nodes[i].node ? t->nodes[i].node->seq.last : 0;
+}
+
 void hn_tree_set_start_keyring(struct hn_tree *t, size_t i, struct ib_keyring *kr)
 {
 	ib_keyring_free(t->nodes[i].keyring);

@@ -80,6 +80,9 @@ int hn_tree_restart(struct hn_tree *t, size_t i);
  * down in both directions, so both ends see it end, and neither sends ERROR. IB_ERR_NOT_FOUND
  * when node i is not running or has no open link with peer. */
 int hn_tree_cut(struct hn_tree *t, size_t i, const ib_id *peer);
+/* The last seq node i signed ([MSG-5]: one counter for all its messages), 0 when it is not
+ * running: what a soak compares across a restart. */
+uint64_t hn_last_seq(const struct hn_tree *t, size_t i);
 /* Node i starts (and restarts) with kr from now on, instead of the shared keyring; takes
  * ownership of kr (NULL: the shared one again). The running node is not changed. */
 void hn_tree_set_start_keyring(struct hn_tree *t, size_t i, struct ib_keyring *kr);

@@ -80,6 +80,8 @@ struct soak_node {
 	uint64_t distrust;           /* bit x: this node's owner removed node x's key */
 	uint64_t seq_before;         /* the greatest seq seen from its earlier lives ([MSG-5]) */
 	uint64_t seq_now;            /* ... and from this one */
+	uint64_t seq_signed;         /* the last seq it signed before it was killed */
+	uint64_t killed_us;          /* when (virtual monotonic time) */
 	struct soak_item items[SOAK_KEYS]; /* what its store holds, as its item events said */
 	struct soak_item disk[SOAK_KEYS];  /* what its store directory holds: the same, but for
 					    * items not loaded at a start ([DATA-6]), which stay */

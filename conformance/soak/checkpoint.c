@@ -239,26 +239,27 @@ static bool slot_done(struct hn_tree *t, void *arg)
 	return ((const struct soak_slot *)arg)->done;
 }
 
-static struct soak_slot *fetch_now(struct soak *s, size_t a, size_t k)
+/* Node a fetches key k and the election ends: false (and a failure) if it does not. */
+static bool fetch_now(struct soak *s, size_t a, size_t k, struct soak_slot *result)
 {
 	struct soak_slot *slot = soak_slot_new(s, a, true);
 	struct ib_slice key = { (const uint8_t *)soak_key(k), strlen(soak_key(k)) };
+	bool ended;
 
 	if (!slot) {
 		soak_fail(s, "HARNESS", "no free slot for a fetch");
-		return NULL;
+		return false;
 	}
 	slot->keep = true;
 	slot->key = k;
-	if (ib_node_fetch(s->t->nodes[a].node, key, soak_on_fetch, slot) != IB_OK ||
-	    !hn_tree_run_until(s->t, slot_done, slot, 30 * SOAK_SECOND)) {
+	ended = ib_node_fetch(s->t->nodes[a].node, key, soak_on_fetch, slot) == IB_OK &&
+		hn_tree_run_until(s->t, slot_done, slot, 30 * SOAK_SECOND);
+	if (!ended)
 		soak_fail(s, "ELECT-2 ELECT-6", "n%zu's fetch of %s did not end in 30 s", a,
 			  soak_key(k));
-		slot->used = false;
-		return NULL;
-	}
+	*result = *slot;
 	slot->used = false;
-	return slot;
+	return ended;
 }
 
 /* [ELECT-1][ELECT-2][ELECT-9][ELECT-10] in a still tree every holder offers and the newest
@@ -268,11 +269,11 @@ static struct soak_slot *fetch_now(struct soak *s, size_t a, size_t k)
 static void check_fetch(struct soak *s, size_t a, size_t k, const struct soak_item *pre)
 {
 	uint64_t busy = busy_total(s);
-	const struct soak_slot *slot = fetch_now(s, a, k);
+	struct soak_slot fetched;
 	struct soak_item newest = pre[a], got;
 	size_t holders = 0;
 
-	if (!slot)
+	if (!fetch_now(s, a, k, &fetched))
 		return;
 	got = soak_item_of(s, a, k);
 	for (size_t n = 0; n < s->o.nodes; n++) {
@@ -292,9 +293,9 @@ static void check_fetch(struct soak *s, size_t a, size_t k, const struct soak_it
 	}
 	if (busy_total(s) != busy)
 		return;
-	if (slot->report.offers != holders)
+	if (fetched.report.offers != holders)
 		soak_fail(s, "ELECT-1", "n%zu's fetch of %s got %zu offers from %zu holders", a,
-			  soak_key(k), slot->report.offers, holders);
+			  soak_key(k), fetched.report.offers, holders);
 	if (newest.held != got.held ||
 	    (got.held && ib_item_compare(got.version, &got.writer, 0, newest.version,
 					 &newest.writer, 0) != 0))
@@ -370,7 +371,9 @@ static void probe_command(struct soak *s, size_t a, int dest, const char *name, 
 {
 	struct soak_slot *slot = soak_slot_new(s, a, false);
 	struct ib_slice arg = { (const uint8_t *)soak_key(k), strlen(soak_key(k)) };
-	uint64_t want = 0;
+	uint64_t want = 0, answered;
+	size_t expected = 0, results;
+	bool ended;
 
 	if (!slot) {
 		soak_fail(s, "HARNESS", "no free slot for a command");
@@ -378,22 +381,26 @@ static void probe_command(struct soak *s, size_t a, int dest, const char *name, 
 	}
 	*slot = (struct soak_slot){ .s = s, .used = true, .keep = true, .requester = a,
 				    .dest = dest, .key = k, .name = name };
-	if (ib_node_command(s->t->nodes[a].node, dest < 0 ? NULL : hn_id(s->t, (size_t)dest), name,
-			    &arg, strcmp(name, "ib.get") == 0 ? 1 : 0, SOAK_COMMAND_TIMEOUT_MS,
-			    soak_on_result, slot) != IB_OK ||
-	    !hn_tree_run_until(s->t, slot_done, slot, 2 * SOAK_COMMAND_TIMEOUT_MS * 1000ull)) {
+	ended = ib_node_command(s->t->nodes[a].node, dest < 0 ? NULL : hn_id(s->t, (size_t)dest),
+				name, &arg, strcmp(name, "ib.get") == 0 ? 1 : 0,
+				SOAK_COMMAND_TIMEOUT_MS, soak_on_result, slot) == IB_OK &&
+		hn_tree_run_until(s->t, slot_done, slot, 2 * SOAK_COMMAND_TIMEOUT_MS * 1000ull);
+	answered = slot->answered;
+	results = slot->results;
+	slot->used = false;
+	if (!ended) {
 		soak_fail(s, "CMD-7", "n%zu's %s did not end", a, name);
-		slot->used = false;
 		return;
 	}
-	slot->used = false;
-	for (size_t n = 0; n < s->o.nodes; n++)
-		if (soak_alive(s, n) && n != a && same_part(s, a, n) && (dest < 0 || (int)n == dest))
+	for (size_t n = 0; n < s->o.nodes; n++) {
+		if (soak_alive(s, n) && n != a && same_part(s, a, n) && (dest < 0 || (int)n == dest)) {
 			want |= 1ull << n;
-	if (slot->answered != want)
-		soak_fail(s, "CMD-1", "n%zu's %s to %s%d was answered by %zu nodes, %d expected", a,
-			  name, dest < 0 ? "all" : "n", dest, slot->results,
-			  __builtin_popcountll(want));
+			expected++;
+		}
+	}
+	if (answered != want)
+		soak_fail(s, "CMD-1", "n%zu's %s to %s%d was answered by %zu nodes, %zu expected", a,
+			  name, dest < 0 ? "all" : "n", dest, results, expected);
 }
 
 static void probe_commands(struct soak *s)

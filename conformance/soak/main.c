@@ -355,8 +355,7 @@ static void run(struct soak *s)
 {
 	if (s->failed)
 		return;
-	snprintf(s->phase, sizeof s->phase, "checkpoint 0 (after setup)");
-	soak_checkpoint(s, false, false);
+	soak_checkpoint(s, false, false); /* the tree as set up */
 	while (!s->failed && time_left(s)) {
 		soak_storm(s);
 		if (s->failed)
@@ -401,11 +400,12 @@ static void print_figures(const struct soak *s, double wall_s)
 	printf("heap_warmup_bytes=%zu\n", s->heap_warmup);
 	printf("heap_max_bytes=%zu\n", s->heap_max);
 	printf("heap_end_bytes=%zu\n", s->heap_end);
-	printf("heap_growth_bytes=%lld\n", (long long)s->heap_end - (long long)s->heap_warmup);
+	printf("heap_growth_bytes=%lld\n",
+	       s->heap_warm ? (long long)s->heap_end - (long long)s->heap_warmup : 0);
 	printf("heap_tolerance_bytes=%zu\n", s->o.heap_tolerance);
 	/* Under ASan (sanitize-check) malloc is not glibc's and mallinfo2 says 0: its leak
 	 * check at exit judges instead. */
-	printf("heap_judged=%s\n", s->heap_warmup ? "yes" : "no");
+	printf("heap_judged=%s\n", s->heap_warm ? "yes" : "no");
 	printf("heap_samples=%.0f\n", s->heap_n + (s->heap_warm ? 1 : 0));
 	printf("heap_slope_bytes_per_hour=%.0f\n", heap_slope(s));
 	printf("rss_end_kib=%zu\n", rss_kib());

@@ -199,7 +199,7 @@ static void usage(FILE *f, const char *argv0)
 		"  --warmup M            heap samples from M virtual minutes on are judged\n"
 		"                        (default: a fifth of the run)\n"
 		"  --heap-tolerance B    how much the heap may grow after the warm-up (default\n"
-		"                        262144)\n"
+		"                        262144, times N/30 above 30 nodes)\n"
 		"  --all-kinds           fail a run that applied no event of some kind (a short\n"
 		"                        run's seed must exercise every kind)\n"
 		"  --verbose             every event as it is applied\n",
@@ -273,7 +273,7 @@ static int parse_options(struct soak_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool warmup_set = false;
+	bool warmup_set = false, tolerance_set = false;
 	int c;
 
 	*o = (struct soak_opts){ .seed = 1, .nodes = 30, .minutes = 30, .heap_tolerance = 262144,
@@ -282,6 +282,7 @@ static int parse_options(struct soak_opts *o, int argc, char **argv)
 		if (c == 'h')
 			return 1;
 		warmup_set |= c == 'w';
+		tolerance_set |= c == 't';
 		if (!parse_option(o, c, optarg)) {
 			usage(stderr, argv[0]);
 			return 2;
@@ -293,6 +294,9 @@ static int parse_options(struct soak_opts *o, int argc, char **argv)
 	}
 	if (!warmup_set)
 		o->warmup_minutes = o->minutes / 5;
+	/* What varies without a leak is per link (the buffers each keeps): more nodes, more. */
+	if (!tolerance_set && o->nodes > 30)
+		o->heap_tolerance = o->heap_tolerance * o->nodes / 30;
 	return 0;
 }
 

@@ -108,7 +108,7 @@ SUITES   := $(patsubst %_test.c,%,$(notdir $(filter %_test.c,$(UNIT_SRC))))
 
 # Programs: name -> the folder of its sources.
 PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
-	interbot-conform:conformance/suite interbot-echo:ref/examples
+	interbot-conform:conformance/suite interbot-echo:ref/examples interbot-soak:conformance/soak
 prog_src = $(wildcard $(1)/*.c)
 PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)))),\
 	$(BUILD)/bin/$(word 1,$(subst :, ,$(p)))))
@@ -117,7 +117,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
-	spec-html html-check \
+	spec-html html-check soak soak-check \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean deb deb-check
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -165,6 +165,7 @@ $(BUILD)/bin/interbot-conform: ALL_LDFLAGS += -rdynamic
 HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard conformance/harness/*.c))
 $(BUILD)/bin/interbot-bench: $(HARNESS_OBJ)
 $(BUILD)/bin/interbot-conform: $(HARNESS_OBJ)
+$(BUILD)/bin/interbot-soak: $(HARNESS_OBJ)
 
 # The suite's group list (from the t_<group>.c files, in the spec's order) and the text of
 # every requirement (from the spec), compiled in.
@@ -246,6 +247,27 @@ sanitize-check:
 	$(BUILD_BASE)/san/bin/ib-unit
 	@echo "== the conformance suite (--self) under ASan + UBSan"
 	$(BUILD_BASE)/san/bin/interbot-conform --self -j2
+	@echo "== the short soak under ASan + UBSan (its leak check at exit judges the heap)"
+	$(BUILD_BASE)/san/bin/interbot-soak $(SOAK_CHECK_ARGS)
+
+# The soak (issue 14, conformance/soak): a tree of 30 reference nodes in one process on virtual
+# time, under churn drawn from a seed, the spec's invariants checked throughout; name=value
+# figures, and on a failure the seed and the events that replay it. `make soak` is the long
+# one: each of SOAK_SEEDS for SOAK_MINUTES virtual minutes. `make soak-check` is the short one
+# of .ci/run: one fixed seed that must apply every kind of event (--all-kinds); sanitize-check
+# runs it under ASan + UBSan too. SOAK_ARGS adds options to both (--verbose, --nodes 50, ...).
+SOAK_SEEDS ?= 1 2 3 4
+SOAK_MINUTES ?= 240
+SOAK_CHECK_ARGS := --seed 14 --minutes 60 --all-kinds
+soak: $(BUILD)/bin/interbot-soak
+	@for seed in $(SOAK_SEEDS); do \
+		echo "== interbot-soak --seed $$seed --minutes $(SOAK_MINUTES) $(SOAK_ARGS)"; \
+		$(BUILD)/bin/interbot-soak --seed $$seed --minutes $(SOAK_MINUTES) $(SOAK_ARGS) \
+			|| exit 1; \
+	done
+
+soak-check: $(BUILD)/bin/interbot-soak
+	$(BUILD)/bin/interbot-soak $(SOAK_CHECK_ARGS) $(SOAK_ARGS)
 
 # CI: everything built with clang too (the default CC is gcc), warnings as errors, in
 # build/clang: a warning only one compiler gives does not wait for a user to find it.
@@ -365,7 +387,7 @@ LIBDIR ?= $(PREFIX)/lib
 install: all $(SHLIB) install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(UNITDIR)
-	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo,$(PROGS)) \
+	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo %/interbot-soak,$(PROGS)) \
 		$(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SO_NAME)

@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include "harness.h"
 
+#include "node_internal.h" /* hn_tree_cut: the socket of a link */
 #include "peer.h"
 
 #include <arpa/inet.h>
@@ -123,6 +124,34 @@ fail:
 	return err;
 }
 
+int hn_tree_seed_ids(struct hn_tree *t)
+{
+	if (t->shared)
+		return IB_ERR_INVALID_ARG;
+	for (size_t i = 0; i < t->count; i++) {
+		uint64_t state = t->seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
+		uint8_t secret[IB_SECRET_LEN];
+		int err;
+
+		for (size_t b = 0; b < IB_SECRET_LEN; b += 8) {
+			uint64_t r = next_rand(&state);
+
+			memcpy(secret + b, &r, 8);
+		}
+		ib_identity_free(t->ids[i]);
+		ib_pubkey_free(t->pubs[i]);
+		t->ids[i] = NULL;
+		t->pubs[i] = NULL;
+		err = ib_identity_from_secret(&t->ids[i], secret);
+		if (!err)
+			err = ib_pubkey_from_raw(&t->pubs[i],
+						 ib_pubkey_raw(ib_identity_pubkey(t->ids[i])));
+		if (err)
+			return err;
+	}
+	return IB_OK;
+}
+
 int hn_tree_keyring(const struct hn_tree *t, const int *without, size_t nwithout,
 		    struct ib_keyring **out)
 {
@@ -201,9 +230,11 @@ static int start_node(struct hn_tree *t, size_t i)
 		snprintf(cfg.parents[0], sizeof cfg.parents[0], "%s", t->root_parent);
 		cfg.parent_count = 1;
 	}
-	if (hn->parent >= 0 && t->nodes[hn->parent].node) {
+	/* The parent's address, where it listens now or will again after a restart: a node
+	 * started while its parent is down tries it until it is back ([TREE-2]). */
+	if (hn->parent >= 0 && t->nodes[hn->parent].port) {
 		snprintf(cfg.parents[0], sizeof cfg.parents[0], "127.0.0.1:%u",
-			 ib_node_listen_port(t->nodes[hn->parent].node));
+			 t->nodes[hn->parent].port);
 		cfg.parent_count = 1;
 	}
 	/* The node owns what it is given: the identity, and a reference to the keyring all
@@ -213,7 +244,7 @@ static int start_node(struct hn_tree *t, size_t i)
 		if (err)
 			return err;
 	}
-	kr = ib_keyring_ref(t->shared);
+	kr = ib_keyring_ref(hn->keyring ? hn->keyring : t->shared);
 	/* The harness keeps the identity, to start the node again after a kill. */
 	err = ib_identity_copy(&id, t->ids[i]);
 	if (err) {
@@ -273,8 +304,10 @@ void hn_tree_free(struct hn_tree *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; t->nodes && i < t->count; i++)
+	for (size_t i = 0; t->nodes && i < t->count; i++) {
 		ib_node_free(t->nodes[i].node);
+		ib_keyring_free(t->nodes[i].keyring);
+	}
 	for (size_t i = 0; t->ids && i < t->count; i++)
 		ib_identity_free(t->ids[i]);
 	for (size_t i = 0; t->pubs && i < t->count; i++)
@@ -387,6 +420,30 @@ int hn_tree_restart(struct hn_tree *t, size_t i)
 	if (t->nodes[i].node)
 		return IB_ERR_INVALID_ARG;
 	return start_node(t, i);
+}
+
+int hn_tree_cut(struct hn_tree *t, size_t i, const ib_id *peer)
+{
+	const struct ib_node *n = i < t->count ? t->nodes[i].node : NULL;
+
+	for (const struct ib_link *l = n ? n->links : NULL; l; l = l->next) {
+		if (!link_open(l) || !ib_id_equal(&l->peer_id, peer))
+			continue;
+		/* Both directions: this end reads EOF at once, the other end gets the FIN. */
+		return shutdown(l->fd, SHUT_RDWR) == 0 ? IB_OK : IB_ERR_IO;
+	}
+	return IB_ERR_NOT_FOUND;
+}
+
+uint64_t hn_last_seq(const struct hn_tree *t, size_t i)
+{
+	return i < t->count && t->nodes[i].node ? t->nodes[i].node->seq.last : 0;
+}
+
+void hn_tree_set_start_keyring(struct hn_tree *t, size_t i, struct ib_keyring *kr)
+{
+	ib_keyring_free(t->nodes[i].keyring);
+	t->nodes[i].keyring = kr;
 }
 
 int hn_tree_new_peer(struct hn_tree *t, struct hn_peer **out)

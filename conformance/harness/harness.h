@@ -23,6 +23,9 @@ struct hn_node {
 	uint64_t delivered_type[256]; /* the same, by message type */
 	uint64_t delivered_from_self; /* PUBLISH messages of its own that came back */
 	uint16_t port;              /* where it listens (kept across a restart) */
+	struct ib_keyring *keyring; /* the keyring it starts with (the harness's reference),
+				     * or NULL for the shared one: a node whose owner removed
+				     * keys restarts without them */
 };
 
 struct hn_tree {
@@ -45,6 +48,10 @@ struct hn_tree {
 
 /* Parses the shape and makes the identities and settings; nothing runs yet. */
 int hn_tree_new(struct hn_tree **out, const char *shape, uint64_t seed);
+/* Replaces the random identities with ones derived from t->seed, so that a run is the same
+ * for the same seed (ids decide [TREE-9] collisions, [DATA-1] ties, table orders). Call
+ * before hn_tree_start; IB_ERR_INVALID_ARG after it. */
+int hn_tree_seed_ids(struct hn_tree *t);
 /* Creates and starts every node in index order. */
 int hn_tree_start(struct hn_tree *t);
 void hn_tree_free(struct hn_tree *t);
@@ -69,6 +76,16 @@ int hn_tree_find(const struct hn_tree *t, const ib_id *id);
 void hn_tree_kill(struct hn_tree *t, size_t i);
 /* Starts a killed node again: same identity, same port, the same parent. */
 int hn_tree_restart(struct hn_tree *t, size_t i);
+/* Cuts node i's open link with peer as a network failure would: its TCP connection is shut
+ * down in both directions, so both ends see it end, and neither sends ERROR. IB_ERR_NOT_FOUND
+ * when node i is not running or has no open link with peer. */
+int hn_tree_cut(struct hn_tree *t, size_t i, const ib_id *peer);
+/* The last seq node i signed ([MSG-5]: one counter for all its messages), 0 when it is not
+ * running: what a soak compares across a restart. */
+uint64_t hn_last_seq(const struct hn_tree *t, size_t i);
+/* Node i starts (and restarts) with kr from now on, instead of the shared keyring; takes
+ * ownership of kr (NULL: the shared one again). The running node is not changed. */
+void hn_tree_set_start_keyring(struct hn_tree *t, size_t i, struct ib_keyring *kr);
 /* A keyring of every identity of the tree but those whose index is in `without`. */
 int hn_tree_keyring(const struct hn_tree *t, const int *without, size_t nwithout,
 		    struct ib_keyring **out);

@@ -128,6 +128,16 @@ static void refused(const char *path, int want, const char *why)
 	CU_ASSERT(strstr(diag.reason, why) != NULL);
 }
 
+/* An empty file at path with mode. */
+static void empty_file(const char *path, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(chmod(path, mode), 0);
+}
+
 /* A file that others could read, or that leads elsewhere, is refused as it is, unchanged;
  * the key log open before goes on. */
 static void test_refusals(void)
@@ -136,7 +146,6 @@ static void test_refusals(void)
 		hard2[512], fifo[512], dir[512], missing[512];
 	struct ib_diag diag = { 0 };
 	size_t counts[N_LABELS];
-	FILE *f;
 
 	keylog_path(good, sizeof good, "good.log");
 	keylog_path(target, sizeof target, "target");
@@ -151,28 +160,16 @@ static void test_refusals(void)
 	IB_ASSERT_OK(ib_keylog_open(good, NULL));
 
 	/* A symbolic link, even to a file of ours with mode 0600. */
-	f = fopen(target, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fclose(f);
-	CU_ASSERT_EQUAL_FATAL(chmod(target, 0600), 0);
+	empty_file(target, 0600);
 	CU_ASSERT_EQUAL_FATAL(symlink(target, symlinked), 0);
 	refused(symlinked, IB_ERR_IO, "symbolic link");
 	/* Any permission for group or others, and the mode is left as it was. */
-	f = fopen(open_mode, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fclose(f);
-	CU_ASSERT_EQUAL_FATAL(chmod(open_mode, 0644), 0);
+	empty_file(open_mode, 0644);
 	refused(open_mode, IB_ERR_KEY_PERMS, "mode 0644");
-	f = fopen(group, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fclose(f);
-	CU_ASSERT_EQUAL_FATAL(chmod(group, 0620), 0);
+	empty_file(group, 0620);
 	refused(group, IB_ERR_KEY_PERMS, "mode 0620");
 	/* A second name: a hard link planted where the key log was to be. */
-	f = fopen(hard, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fclose(f);
-	CU_ASSERT_EQUAL_FATAL(chmod(hard, 0600), 0);
+	empty_file(hard, 0600);
 	CU_ASSERT_EQUAL_FATAL(link(hard, hard2), 0);
 	refused(hard, IB_ERR_IO, "2 hard links");
 	/* Not a regular file; nowhere to create one. */
@@ -186,10 +183,7 @@ static void test_refusals(void)
 		char other[512];
 
 		keylog_path(other, sizeof other, "other.log");
-		f = fopen(other, "w");
-		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-		fclose(f);
-		CU_ASSERT_EQUAL_FATAL(chmod(other, 0600), 0);
+		empty_file(other, 0600);
 		CU_ASSERT_EQUAL_FATAL(chown(other, 65534, 65534), 0);
 		refused(other, IB_ERR_KEY_PERMS, "owned by uid 65534");
 		CU_ASSERT_EQUAL(size_of(other), 0);

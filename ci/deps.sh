@@ -8,7 +8,8 @@ set -eu
 # package:probe  (probe = a pkg-config module, cmd/NAME for a program, deb/NAME for a
 # package that has neither, checked with dpkg). ci/test-symbols reads the header with gcc
 # (-aux-info) and the library with binutils' nm and readelf; ci/test-install checks the unit
-# with systemd-analyze (the package, not a running systemd).
+# with systemd-analyze (the package, not a running systemd); `make valgrind-check` runs the
+# unit tests and the suite's nodes under valgrind's memcheck.
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
@@ -27,7 +28,8 @@ gcc:cmd/gcc
 binutils:cmd/readelf
 systemd:cmd/systemd-analyze
 clang-tidy:cmd/clang-tidy
-cppcheck:cmd/cppcheck"
+cppcheck:cmd/cppcheck
+valgrind:cmd/valgrind"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man).
 WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"

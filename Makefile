@@ -240,9 +240,10 @@ sanitize-check:
 # per suite, and the suite in --iut-cmd mode with every `interbot run` it spawns under valgrind
 # (ci/memcheck --iut {dir}, which execs, so the suite's signals reach the node). Every log is
 # read: an error or a definite leak fails it, printing the log and the test id, and so does a
-# test that does not pass. The tests whose timing cannot hold under valgrind, or whose cost does
-# not fit CI, are named with their reason in ci/valgrind-check and left out (each run lists
-# them); valgrind-full runs every test. VALGRIND_ARGS: other options (--only GROUP, --no-unit).
+# test that does not pass (alone, if it failed among the others). The tests whose timing cannot
+# hold under valgrind, or whose cost does not fit CI, are named with their reason in
+# ci/valgrind-check and left out (each run lists them); valgrind-full runs every test.
+# VALGRIND_ARGS: other options (--only GROUP, --no-unit).
 VALGRIND_JOBS = 4
 VALGRIND_TIMEOUT_SCALE = 10
 valgrind-check: all

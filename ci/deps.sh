@@ -13,6 +13,7 @@ set -eu
 # packages with dpkg-buildpackage (dpkg-dev; debhelper; build-essential, which
 # dpkg-checkbuilddeps requires) and checks them with lintian; debian/rules needs no root, so
 # no fakeroot.
+# `make valgrind-check` runs the unit tests and the suite's nodes under valgrind's memcheck.
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
@@ -37,7 +38,8 @@ tidy:cmd/tidy
 dpkg-dev:cmd/dpkg-buildpackage
 debhelper:cmd/dh
 build-essential:deb/build-essential
-lintian:cmd/lintian"
+lintian:cmd/lintian
+valgrind:cmd/valgrind"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man).
 WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"

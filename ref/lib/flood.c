@@ -98,7 +98,8 @@ uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest)
 	return room;
 }
 
-bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest)
+/* [LINK-21] Whether a link a frame for dest would leave on holds more than answer_backlog. */
+static bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest)
 {
 	struct origin *o = origin_get(n, dest, false);
 

@@ -347,8 +347,6 @@ void flood_learn_route(struct ib_node *n, const ib_id *origin, struct ib_link *l
 int flood_originate(struct ib_node *n, struct ib_msg *m);
 /* [CMD-18] the smallest max_message of the links a frame for dest would leave on. */
 uint32_t flood_room_toward(struct ib_node *n, const ib_id *dest);
-/* [LINK-21] whether a link a frame for dest would leave on holds more than answer_backlog. */
-bool flood_backlogged_toward(struct ib_node *n, const ib_id *dest);
 /* [LINK-21] Whether a request of dest's (what: "QUERY", ...) goes unanswered for a backed-up
  * link toward dest; if so it is counted `busy` and logged at a bounded rate. */
 bool flood_busy_toward(struct ib_node *n, const ib_id *dest, const char *what);

@@ -120,6 +120,10 @@ struct cf_iut_opts {
 /* Starts the IUT (opts NULL: defaults) and waits until it accepts TCP ([IFACE-3]). In addr
  * mode it only checks that the node accepts. */
 bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts);
+/* [IFACE-21] Starts the IUT with settings (node.conf lines, such as "max_writer_items = 64\n")
+ * appended; when it exits 69 for them ([IFACE-8]), notes it and starts it again without them.
+ * 1: started with them, 0: without, -1: not started (the verdict says why). Needs CONFIG. */
+int cf_iut_start_with(struct cf_ctx *c, struct cf_iut_opts *o, const char *settings);
 /* SIGTERM (self: ib_node_stop), then waits for the exit; false (FAIL IFACE-5) past 5 s. */
 bool cf_iut_stop(struct cf_ctx *c);
 /* Only the SIGTERM: the test watches the IUT stop, then cf_iut_stop waits for the exit

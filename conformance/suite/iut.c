@@ -528,6 +528,30 @@ bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
 	return launch(c);
 }
 
+int cf_iut_start_with(struct cf_ctx *c, struct cf_iut_opts *o, const char *settings)
+{
+	o->conf_extra = settings;
+	if (cf_iut_start(c, o))
+		return 1;
+	if (c->res->verdict != CF_UNSUPPORTED || c->w->opt->mode != CF_MODE_CMD)
+		return -1;
+	/* [IFACE-21] it may refuse the keys as [IFACE-8] says: then its own bounds. */
+	c->res->verdict = CF_PASS;
+	c->res->req[0] = c->res->expected[0] = c->res->actual[0] = '\0';
+	{
+		char one_line[256];
+
+		snprintf(one_line, sizeof one_line, "%s", settings);
+		for (char *p = one_line; (p = strchr(p, '\n')) != NULL; *p = p[1] ? ';' : '\0')
+			;
+		cf_note(c, "the IUT exited with status %d for these settings (%s): the test runs "
+			"again at its own bounds ([IFACE-21])", CF_EXIT_UNSUPPORTED, one_line);
+	}
+	c->iut_started = false;
+	o->conf_extra = NULL;
+	return cf_iut_start(c, o) ? 0 : -1;
+}
+
 /* The directory spoiled as bad says ([ID-4], [ID-5]); node.conf is done by the caller. */
 static bool spoil_dir(struct cf_ctx *c, const struct cf_bad_start *bad)
 {

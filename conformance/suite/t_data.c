@@ -868,6 +868,7 @@ static void test_replace_big(struct cf_ctx *c)
 	struct hn_peer *p;
 	uint16_t status = 0;
 	struct ib_msg m;
+	int bounded;
 
 	if (!value) {
 		cf_harness_error(c, "out of memory");
@@ -877,9 +878,11 @@ static void test_replace_big(struct cf_ctx *c)
 	/* A PONG must not wait behind 16 MB frames: keep-alive is not what this test is about. */
 	o.keepalive_interval_ms = 600000;
 	o.keepalive_timeout_ms = 600000;
-	if (!cf_iut_start(c, &o) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+	/* [IFACE-21] with a store of 32 MiB, 3 items of 16 MB are past it. */
+	bounded = cf_iut_start_with(c, &o, "max_store_mib = 32\n");
+	if (bounded < 0 || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
 		goto out;
-	for (unsigned v = 1; v <= BIG_ROUNDS; v++) {
+	for (unsigned v = 1; v <= (bounded ? 3u : BIG_ROUNDS); v++) {
 		cf_msg_publish(&m, key, v, "");
 		value[0] = (uint8_t)('a' + v);
 		m.u.publish.value = (struct ib_slice){ value, BIG_VALUE };
@@ -903,7 +906,8 @@ static void test_replace_big(struct cf_ctx *c)
 		}
 	}
 	holds(c, p, key, &frame, "DATA-13", "a PUBLISH that replaces the only item held, by "
-	      "one of the same size, is applied after any number of replacements (20 of 16 MB)");
+	      "one of the same size, is applied after any number of replacements (of 16 MB "
+	      "each, past the store's bound in all)");
 out:
 	free(value);
 	ib_buf_free(&frame);
@@ -1181,6 +1185,8 @@ out:
 #define SHARE_MAX 4096u             /* the largest share of one writer ([DATA-17]) */
 #define SHARE_RELOAD_MS 5000u
 #define SHARE_WAIT_MS 30000u
+#define SHARE_SMALL 64u            /* [IFACE-21] the share the suite sets, when the IUT takes it */
+#define STORE_SMALL 1024u          /* ... and the store's bound: 16 shares */
 
 /* p got frame among its last frames (a round's frames arrive in order, behind it). */
 struct forwarded_wait {
@@ -1245,14 +1251,21 @@ static void test_writer_share(struct cf_ctx *c)
 	bool kept_past_share = false, refused;
 	struct ib_slice args[2];
 	struct cf_iut_opts o = { 0 };
+	unsigned share = SHARE_MAX, keys = SHARE_KEYS;
+	int bounded;
 
 	/* No PING: T1's PONG would wait behind its own frames, which take the IUT a disk write
 	 * each, and [KA-4] would close its link. */
 	o.keepalive_interval_ms = 600000;
 	o.keepalive_timeout_ms = 600000;
-	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	bounded = cf_iut_start_with(c, &o, "max_writer_items = 64\n");
+	if (bounded < 0 || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
 		goto out;
+	if (bounded) {
+		share = SHARE_SMALL;
+		keys = SHARE_SMALL + 1;
+	}
 	cf_fresh_key(c, "data.share", base, sizeof base);
 	cf_note(c, "T1's PUBLISH frames (keys %s.0 on) are not in this transcript", base);
 	hn_peer_tap_raw(t1, false);
@@ -1260,8 +1273,9 @@ static void test_writer_share(struct cf_ctx *c)
 	 * each round, ib.get of its last key: once the IUT refuses T1's keys (a bound, its own or T1's share), more
 	 * would prove nothing. */
 	base_got = hn_peer_received(t2);
-	for (unsigned i = 0; i < SHARE_KEYS; i++) {
-		bool last = !((i + 1) % SHARE_ROUND && i + 1 != SHARE_MAX + 1 && i + 1 < SHARE_KEYS);
+	for (unsigned i = 0; i < keys; i++) {
+		bool last = !((i + 1) % SHARE_ROUND && i + 1 != share && i + 1 != share + 1 &&
+			      i + 1 < keys);
 
 		snprintf(key, sizeof key, "%s.%u", base, i);
 		if (!publish_as(c, t1, NULL, key, 1, "x", 0, last ? &marker : NULL))
@@ -1274,10 +1288,15 @@ static void test_writer_share(struct cf_ctx *c)
 		sent = i + 1;
 		if (status == IB_STATUS_NOT_FOUND)
 			break;
-		kept_past_share = kept_past_share || sent == SHARE_MAX + 1;
+		kept_past_share = kept_past_share || sent == share + 1;
 	}
 	refused = status == IB_STATUS_NOT_FOUND;
 	cf_note(c, "T1 sent %u keys; the IUT %s the last", sent, refused ? "refused" : "kept");
+	if (bounded && !cf_expect(c, refused && sent == share + 1, "IFACE-21",
+				  "with max_writer_items = 64, a writer's 64th new key is kept and its "
+				  "65th refused", "it %s T1's %uth key", refused ? "refused" : "kept",
+				  sent))
+		goto out;
 	/* A store that refuses T1's keys is bounded: then T1's share is 4,096 items at most. */
 	if (!cf_expect(c, !refused || !kept_past_share, "DATA-17",
 		       "a store that refuses a writer's new keys keeps at most 4,096 of them",
@@ -1335,10 +1354,10 @@ out:
 
 #define FULL_WRITERS 17u            /* W0..W16: 15 x 4,096 + 4,095 + 1 = 65,536 items */
 
-/* How many new keys writer w of the full-store test sends. */
-static unsigned full_keys_of(unsigned w)
+/* How many new keys writer w of the full-store test sends, for writers' shares of share. */
+static unsigned full_keys_of(unsigned w, unsigned share)
 {
-	return w < 15 ? SHARE_MAX : w == 15 ? SHARE_MAX - 1 : 1;
+	return w < 15 ? share : w == 15 ? share - 1 : 1;
 }
 
 /* T1 sends writer's keys base.0 .. base.<count-1>, version 1, in rounds; true once the IUT
@@ -1377,6 +1396,8 @@ static void test_full_store(struct cf_ctx *c)
 	char base[48], wbase[64], key[80];
 	struct ib_slice args[2];
 	uint16_t status = 0;
+	unsigned share = SHARE_MAX;
+	int bounded = -1;
 	size_t seen;
 
 	o.keepalive_interval_ms = 600000;   /* as in data.writer-share: no PING behind frames */
@@ -1394,7 +1415,10 @@ static void test_full_store(struct cf_ctx *c)
 	snprintf(key, sizeof key, "%s.own.0", base);
 	args[0] = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
 	args[1] = (struct ib_slice){ (const uint8_t *)"own", 3 };
-	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	bounded = cf_iut_start_with(c, &o, "max_store_items = 1024\nmax_writer_items = 64\n");
+	if (bounded > 0)
+		share = SHARE_SMALL;
+	if (bounded < 0 || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
 	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) ||
 	    !cf_command(c, t2, NULL, "ib.publish", args, 2, &status, &out) ||
 	    !cf_standard_ran(c, "ib.publish", status) ||
@@ -1408,7 +1432,7 @@ static void test_full_store(struct cf_ctx *c)
 	seen = hn_peer_received(t2);
 	for (unsigned i = 0; i < FULL_WRITERS; i++) {
 		snprintf(wbase, sizeof wbase, "%s.W%u", base, i);
-		if (!publish_keys(c, t1, t2, w[i], wbase, full_keys_of(i), &seen))
+		if (!publish_keys(c, t1, t2, w[i], wbase, full_keys_of(i, share), &seen))
 			goto out;
 	}
 	hn_peer_tap_raw(t1, true);
@@ -1416,8 +1440,35 @@ static void test_full_store(struct cf_ctx *c)
 	snprintf(key, sizeof key, "%s.W16.0", base);
 	if (!get_item(c, t2, key, &status, NULL))
 		goto out;
-	cf_note(c, "after 65,536 new keys of 17 writers, the IUT %s the last (W16's)",
+	cf_note(c, "after %u new keys of 17 writers, the IUT %s the last (W16's)", 16 * share,
 		status == IB_STATUS_OK ? "holds" : "does not hold");
+	if (bounded > 0 && !cf_expect(c, status == IB_STATUS_OK, "IFACE-21", "with "
+				      "max_store_items = 1024, the store keeps 1,024 items of 17 "
+				      "other writers (each within its share of 64)", "it answered "
+				      "%s for the 1,024th (W16's)", ib_status_name(status)))
+		goto out;
+	if (bounded > 0) {
+		/* One more new key of W16's is past the store's bound ([DATA-13]). */
+		struct ib_buf past = { 0 };
+		bool ok;
+
+		snprintf(key, sizeof key, "%s.W16.1", base);
+		ok = publish_as(c, t1, w[16], key, 1, "past", 0, &past);
+		if (ok) {
+			struct copy_wait pw = { t2, &past };
+
+			ok = cf_wait(c, copy_came, &pw, SHARE_WAIT_MS, "the IUT forwards W16's "
+				     "PUBLISH past the bound to T2 ([DATA-13])") &&
+			     get_item(c, t2, key, &status, NULL) &&
+			     cf_expect(c, status == IB_STATUS_NOT_FOUND, "IFACE-21", "with "
+				       "max_store_items = 1024, the 1,025th item of other writers "
+				       "is refused", "ib.get of it answered %s",
+				       ib_status_name(status));
+		}
+		ib_buf_free(&past);
+		if (!ok)
+			goto out;
+	}
 	/* W16 (one item at most) replaces W0's first key with version 2. */
 	snprintf(key, sizeof key, "%s.W0.0", base);
 	if (!publish_as(c, t1, w[16], key, 2, "replaced", 0, &replaced))
@@ -1437,7 +1488,7 @@ static void test_full_store(struct cf_ctx *c)
 	    !cf_standard_ran(c, "ib.publish", status))
 		goto out;
 	cf_expect(c, status == IB_STATUS_OK, "DATA-16",
-		  "in a store full of 65,536 items of 17 other writers, ib.publish of a new key "
+		  "in a store full of 17 other writers' items, ib.publish of a new key "
 		  "answers ok: the node's own items do not count toward the store's bound",
 		  "it answered %s: %.*s", ib_status_name(status),
 		  (int)(own.len > 200 ? 200 : own.len), (const char *)own.ptr);
@@ -1467,14 +1518,17 @@ const struct cf_test cf_tests_data[] = {
 	{ "data.max-value", "DATA-10", 0, test_max_value,
 	  "publish values up to max_value (65,115 bytes) so that the item fits max_message "
 	  "65,536 everywhere; `bad_args` above" },
-	{ "data.writer-share", "DATA-17 DATA-16 MEMBER-6", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD | CF_SLOW,
-	  test_writer_share,
-	  "one member publishes new keys until the IUT refuses them (70,000 at most): another "
-	  "member's new key, and the node's own ib.publish, are still kept (a share per writer "
-	  "of at most 4,096 items, given back when the writer's key is removed)" },
-	{ "data.full-store", "DATA-16 DATA-13", CF_NEEDS_CONFIG | CF_SLOW, test_full_store,
-	  "in a store full of other writers' items (65,536 of 17 writers, each within its "
-	  "share), apply a replacement of a held key, and take ib.publish of a new own key" },
+	{ "data.writer-share", "DATA-17 DATA-16 MEMBER-6 IFACE-21",
+	  CF_NEEDS_CONFIG | CF_NEEDS_RELOAD, test_writer_share,
+	  "one member publishes new keys until the IUT refuses them (the 65th with "
+	  "max_writer_items = 64, else 70,000 at most): another member's new key, and the "
+	  "node's own ib.publish, are still kept (a share per writer of at most 4,096 items, "
+	  "given back when the writer's key is removed)" },
+	{ "data.full-store", "DATA-16 DATA-13 IFACE-21", CF_NEEDS_CONFIG, test_full_store,
+	  "in a store full of other writers' items (17 writers, each within its share: 1,024 "
+	  "items with max_store_items = 1024 and max_writer_items = 64, else 65,536 and 4,096), "
+	  "refuse one more new key, apply a replacement of a held key, and take ib.publish of a "
+	  "new own key" },
 	{ "data.long-value-kept", "DATA-11", 0, test_long_value_kept,
 	  "apply and forward a received PUBLISH whose value is above max_value" },
 	{ "data.exact-keys", "DATA-12", 0, test_exact_keys,

@@ -623,6 +623,33 @@ static void test_conf_values_refused(struct cf_ctx *c)
 	}
 }
 
+/* [IFACE-21] Each `max_` key one below and one above its range: the start is refused, as for
+ * any value out of range ([IFACE-2]). A node that does not take the keys refuses them too. */
+static void test_bounds_refused(struct cf_ctx *c)
+{
+	static const char *const bad[] = {
+		"max_store_items = 1023\n", "max_store_items = 16777217\n",
+		"max_store_mib = 31\n", "max_store_mib = 1048577\n",
+		"max_writer_items = 15\n", "max_writer_items = 4097\n",
+		"max_writer_mib = 16\n", "max_writer_mib = 1048577\n",
+		"max_pending = 15\n", "max_pending = 257\n",
+		"max_pending_per_source = 0\n", "max_pending_per_source = 17\n",
+		"max_elections = 15\n", "max_elections = 1025\n",
+	};
+	struct cf_refusal r;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct cf_bad_start b = { .conf_append = bad[i] };
+		bool refused = cf_iut_start_refused(c, &b, &r);
+
+		if (!cf_ok(c) ||
+		    !cf_expect(c, refused, "IFACE-21", "a `max_` key out of its range (section "
+			       "19.1) refuses the start", "it started with `%.*s`",
+			       (int)strlen(bad[i]) - 1, bad[i]))
+			return;
+	}
+}
+
 /* [IFACE-20] Given its directory as DIR/./ and no `name`, the IUT is named after DIR. */
 static void test_default_name_path(struct cf_ctx *c)
 {
@@ -722,6 +749,9 @@ const struct cf_test cf_tests_iface[] = {
 	  test_conf_values_refused,
 	  "empty or repeated items in parents, an empty or `*` host, a non-ASCII host stop the "
 	  "start, on their line" },
+	{ "iface.bounds-refused", "IFACE-21", CF_NEEDS_CONFIG, test_bounds_refused,
+	  "refuse to start with a `max_` key of node.conf one below or one above its range "
+	  "(max_writer_items = 4097 among them: a writer's share is 4,096 items at most)" },
 	{ "iface.default-name-path", "IFACE-20", CF_NEEDS_CONFIG, test_default_name_path,
 	  "given DIR/./ and no name, the IUT is named after DIR" },
 	{ "iface.sighup-keyring-only", "IFACE-18 IFACE-4", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD,

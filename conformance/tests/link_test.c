@@ -659,6 +659,62 @@ static void test_pending_oldest_evicted(void)
 	hn_tree_free(t);
 }
 
+/* Set-up deadlines and max_lingering, at their bounds: each counted under its own name and
+ * told in a log line ([LINK-12], [LINK-7], [LINK-19]; spec section 18). */
+static void test_setup_bounds_counted(void)
+{
+	static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct log_count tls = { .text = "no TLS handshake within 10000 ms" };
+	struct log_count hello = { .text = "no HELLO within 10000 ms" };
+	struct log_count linger = { .text = "256 closed connections still lingering" };
+	struct hn_tree *t = NULL;
+	struct hn_peer *p = NULL;
+	struct ib_node *n;
+	int fd = -1, fds[300];
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 19));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	n = t->nodes[0].node;
+	/* TCP, then nothing. */
+	ib_node_set_log(n, count_lines, &tls, IB_LOG_INFO);
+	IB_ASSERT_OK(hn_connect_from("127.0.0.3", "127.0.0.1", ib_node_listen_port(n), &fd));
+	hn_tree_run_for(t, 11 * SECOND);
+	CU_ASSERT(closed_by_node(fd));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_HANDSHAKE_TIMEOUT), 1);
+	CU_ASSERT_EQUAL(tls.n, 1);
+	ib_net_close(fd);
+	/* A member's TLS, then no HELLO: closed with protocol_violation, counted as both. */
+	ib_node_set_log(n, count_lines, &hello, IB_LOG_INFO);
+	IB_ASSERT_OK(hn_peer_connect(p, ib_node_listen_port(n)));
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_FATAL(hn_peer_tls_open(p));
+	CU_ASSERT(hn_tree_run_until(t, peer_closed, p, 11 * SECOND));
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_HELLO_TIMEOUT), 1);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_PROTOCOL_VIOLATION), 1);
+	CU_ASSERT_EQUAL(hello.n, 1);
+	/* 300 sources send bytes that are not TLS and never close: 256 closed connections
+	 * linger, the other 44 close at once; 10 lines in a 10 s interval, then silence. */
+	ib_node_set_log(n, count_lines, &linger, IB_LOG_INFO);
+	for (size_t i = 0; i < 300; i++) {
+		char src[32];
+		size_t sent;
+
+		snprintf(src, sizeof src, "127.0.%zu.%zu", 10 + i / 250, i % 250 + 1);
+		IB_ASSERT_OK(hn_connect_from(src, "127.0.0.1", ib_node_listen_port(n), &fds[i]));
+		IB_ASSERT_OK(ib_net_write(fds[i], (const uint8_t *)http, sizeof http - 1, &sent));
+		hn_tree_run_for(t, 1000);
+	}
+	hn_tree_run_for(t, SECOND / 10);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_HANDSHAKE_FAILED), 300);
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_LINGER_FULL), 44);
+	CU_ASSERT_EQUAL(linger.n, 10);
+	for (size_t i = 0; i < 300; i++)
+		ib_net_close(fds[i]);
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_hello_must_come_first, "LINK-1 LINK-5"),
 	IB_TEST(test_second_hello_closes, "LINK-6"),
@@ -667,6 +723,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_unknown_key_refused, "TLS-4 MEMBER-4"),
 	IB_TEST(test_counters_of_closes, "ERR-4"),
 	IB_TEST(test_counters_of_setup_failures, "ERR-3"),
+	IB_TEST(test_setup_bounds_counted, "LINK-12 LINK-7 LINK-19"),
 	IB_TEST(test_too_big_closes, "FRAME-4"),
 	IB_TEST(test_bad_signature_length_keeps_link, "FRAME-3"),
 	IB_TEST(test_error_received_closes_quietly, "LINK-4"),

@@ -448,6 +448,11 @@ struct ib_config {
 	uint32_t reconnect_max_ms;
 	char commands[IB_MAX_COMMANDS][IB_MAX_STRING + 1];
 	size_t command_count;
+	/* [IFACE-21] bounds (spec section 18); the defaults are the IB_ macros below */
+	uint32_t max_store_items, max_store_mib;    /* [DATA-13] */
+	uint32_t max_writer_items, max_writer_mib;  /* [DATA-17] */
+	uint32_t max_pending, max_pending_per_source; /* [LINK-14], [LINK-15] */
+	uint32_t max_elections;                     /* [ELECT-17] */
 };
 
 /* The spec's defaults; name = default_name (the directory's base name), listen empty. */
@@ -549,13 +554,28 @@ struct ib_item {
 
 struct ib_store;
 
-/* Spec section 20 asks for a bounded store: past these, new keys (or a larger frame) are
- * refused with IB_ERR_FULL, counted by the node (store_full), and the old items stay. */
+/* Spec section 20 asks for a bounded store: past these (the reference's defaults), new keys
+ * (or a larger frame) are refused with IB_ERR_FULL, counted by the node (store_full), and the
+ * old items stay. */
 #define IB_STORE_MAX_ITEMS 65536u
-#define IB_STORE_MAX_BYTES (256u * 1024u * 1024u)
+#define IB_STORE_MAX_MIB 256u
+#define IB_STORE_MAX_BYTES (IB_STORE_MAX_MIB * 1024u * 1024u)
 /* [DATA-17] What one writer may hold: a member cannot fill the store for the others. */
 #define IB_STORE_MAX_WRITER_ITEMS 4096u
-#define IB_STORE_MAX_WRITER_BYTES (32u * 1024u * 1024u)
+#define IB_STORE_MAX_WRITER_MIB 32u
+#define IB_STORE_MAX_WRITER_BYTES (IB_STORE_MAX_WRITER_MIB * 1024u * 1024u)
+/* The reference's other bounds of section 18 (node.conf keys of the same names, [IFACE-21]). */
+#define IB_MAX_ELECTIONS 64u             /* [ELECT-17] max_elections */
+#define IB_MAX_PENDING_LINKS 128u        /* [LINK-14] max_pending */
+#define IB_MAX_PENDING_PER_SOURCE 8u     /* [LINK-15] max_pending_per_source */
+
+/* [DATA-13][DATA-17] A store's bounds (node.conf's max_store_items and the like,
+ * [IFACE-21]), bytes in frames; ib_store_open starts with the IB_STORE_MAX_ ones above. A
+ * bound set below what the store already holds refuses new keys until it holds less. */
+struct ib_store_bounds {
+	size_t items, bytes;                /* of other writers than the node ([DATA-16]) */
+	size_t writer_items, writer_bytes;  /* of each writer, the node too */
+};
 
 /* [DATA-1] -1, 0 or 1 as (version, writer, seq) of a is older than, equal to or newer than
  * b's. */
@@ -583,6 +603,7 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 /* [DATA-16] The node's own id: its items count toward their writer's bounds only, never
  * toward the store's, so that other writers cannot keep the owner's items out. */
 void ib_store_set_own(struct ib_store *s, const ib_id *own);
+void ib_store_set_bounds(struct ib_store *s, const struct ib_store_bounds *max);
 /* IB_ERR_NOT_FOUND when no item is held for key. */
 int ib_store_get(const struct ib_store *s, struct ib_slice key, struct ib_item *item);
 /* [DATA-3] The version this node publishes key with: the highest held + 1 (1 if none);
@@ -650,6 +671,12 @@ enum ib_counter {
 	IB_CNT_NO_CHILDREN_ACCEPTED,
 	IB_CNT_SHUTTING_DOWN,
 	IB_CNT_DUPLICATE_IDENTITY,
+	/* resources at their bound (spec section 18), each also in a rate-limited log line */
+	IB_CNT_HELLO_TIMEOUT,       /* [LINK-7] no HELLO within hello_timeout_ms (also counted
+				     * protocol_violation, the ERROR it is closed with) */
+	IB_CNT_LINGER_FULL,         /* [LINK-19] a connection closed at once: max_lingering */
+	IB_CNT_CONTROL_CUT,         /* a control client cut: request too long, or a request not
+				     * sent or an answer not read within the deadline */
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);

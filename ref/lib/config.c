@@ -639,6 +639,13 @@ enum key_index {
 	KEY_COMMANDS,
 	KEY_RECONNECT_MIN,
 	KEY_RECONNECT_MAX,
+	KEY_MAX_STORE_ITEMS,
+	KEY_MAX_STORE_MIB,
+	KEY_MAX_WRITER_ITEMS,
+	KEY_MAX_WRITER_MIB,
+	KEY_MAX_PENDING,
+	KEY_MAX_PENDING_PER_SOURCE,
+	KEY_MAX_ELECTIONS,
 	KEY_COUNT
 };
 
@@ -673,6 +680,15 @@ static const struct conf_key keys[KEY_COUNT] = {
                            .min_text = "reconnect_min_ms",
                            .def = 60000,
                            .offset = offsetof(struct ib_config, reconnect_max_ms)},
+    /* [IFACE-21] the bounds section 18 leaves to the implementation: the reference's. */
+    [KEY_MAX_STORE_ITEMS] = NUMBER(max_store_items, 1024, 16777216, IB_STORE_MAX_ITEMS),
+    [KEY_MAX_STORE_MIB] = NUMBER(max_store_mib, 32, 1048576, IB_STORE_MAX_MIB),
+    [KEY_MAX_WRITER_ITEMS] = NUMBER(max_writer_items, 16, 4096, IB_STORE_MAX_WRITER_ITEMS),
+    [KEY_MAX_WRITER_MIB] = NUMBER(max_writer_mib, 17, 1048576, IB_STORE_MAX_WRITER_MIB),
+    [KEY_MAX_PENDING] = NUMBER(max_pending, 16, 256, IB_MAX_PENDING_LINKS),
+    [KEY_MAX_PENDING_PER_SOURCE] = NUMBER(max_pending_per_source, 1, 16,
+                                          IB_MAX_PENDING_PER_SOURCE),
+    [KEY_MAX_ELECTIONS] = NUMBER(max_elections, 16, 1024, IB_MAX_ELECTIONS),
 };
 
 #undef NUMBER

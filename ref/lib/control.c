@@ -351,6 +351,16 @@ static void client_wait(struct client *c, enum client_wait wait)
 	client_set_timer(c, CTL_WAIT_TIMEOUT_US);
 }
 
+/* A client at one of its bounds: counted, and told in a rate-limited line. */
+static void client_cut(const struct client *c, const char *what)
+{
+	node_count(c->ctl->node, IB_CNT_CONTROL_CUT);
+	node_log_every(c->ctl->node, IB_LOG_WARN, IB_CNT_CONTROL_CUT, "control client cut: "
+		       "it %s (bounds: requests of %u bytes, %llu s to send or read)", what,
+		       IB_CONTROL_MAX_REQUEST,
+		       CTL_IO_TIMEOUT_US / 1000000ull);
+}
+
 static void client_timeout(struct ib_loop *loop, void *arg)
 {
 	struct client *c = arg;
@@ -359,6 +369,7 @@ static void client_timeout(struct ib_loop *loop, void *arg)
 	c->timer = 0;
 	switch (c->state) {
 	case CL_READING:
+		client_cut(c, "sent no complete request in time");
 		client_answer(c, answer_error("no complete request within %llu s",
 					      CTL_IO_TIMEOUT_US / 1000000ull));
 		break;
@@ -369,7 +380,8 @@ static void client_timeout(struct ib_loop *loop, void *arg)
 		break;
 	case CL_WRITING:
 	default:
-		client_free(c); /* it does not read its answer */
+		client_cut(c, "did not read its answer in time");
+		client_free(c);
 		break;
 	}
 }
@@ -860,8 +872,8 @@ static json_t *do_fetch(struct client *c, json_t *req)
 		return answer_error("a key is 1 to %u bytes", IB_MAX_STRING);
 	err = ib_node_fetch(c->ctl->node, key, fetch_done, token_of(c));
 	if (err == IB_ERR_FULL)
-		return answer_error("busy: %u elections are open (max_elections); ask again",
-				    IB_MAX_ELECTIONS);
+		return answer_error("busy: as many elections are open as the node runs at once "
+				    "(max_elections); ask again");
 	if (err)
 		return answer_error("fetch failed: %s", ib_strerror(err));
 	client_wait(c, WAIT_FETCH);
@@ -1140,6 +1152,7 @@ static void client_read(struct client *c)
 			return;
 		}
 		if (err == IB_CONTROL_LINE_TOO_LONG) {
+			client_cut(c, "sent a request too long");
 			client_answer(c, answer_error("the request is longer than %u bytes",
 						      IB_CONTROL_MAX_REQUEST));
 			return;

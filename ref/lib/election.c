@@ -213,10 +213,10 @@ int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *
 		return IB_ERR_INVALID_ARG;
 	/* [ELECT-17] each election floods a QUERY to the whole tree: at most so many at once.
 	 * FAULT elections-unbounded, breaks [ELECT-17]. */
-	if (n->nelections >= IB_MAX_ELECTIONS && !IB_FAULT(n, elections_unbounded)) {
+	if (n->nelections >= n->cfg.max_elections && !IB_FAULT(n, elections_unbounded)) {
 		node_count(n, IB_CNT_BUSY);
 		node_log_every(n, IB_LOG_INFO, IB_CNT_BUSY, "busy: a fetch not started: %u elections "
-			       "are open (max_elections)", IB_MAX_ELECTIONS);
+			       "are open (max_elections)", (unsigned)n->cfg.max_elections);
 		return IB_ERR_FULL;
 	}
 	e = calloc(1, sizeof *e);

@@ -30,6 +30,11 @@ static void setup_timeout(struct ib_loop *loop, void *arg)
 
 	l->setup_timer = 0;
 	if (l->state == LINK_HELLO_WAIT) {
+		node_count(l->node, IB_CNT_HELLO_TIMEOUT);
+		node_log_every(l->node, IB_LOG_INFO, IB_CNT_HELLO_TIMEOUT, "%s (%s): no HELLO "
+			       "within %u ms of the TLS handshake: closed", l->we_connected ?
+			       "connection to" : "connection from", l->addr,
+			       (unsigned)(IB_HELLO_TIMEOUT_US / 1000));
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "no HELLO in time");
 		return;
 	}
@@ -831,21 +836,34 @@ static void linger_timeout(struct ib_loop *loop, void *arg)
 	linger_end(g);
 }
 
+/* The peer gets what it is owed as far as the socket takes it now, and the socket closes. */
+static void close_at_once(int fd, const struct ib_buf *out, size_t off)
+{
+	size_t sent;
+
+	if (off < out->len)
+		ib_net_write(fd, out->ptr + off, out->len - off, &sent);
+	ib_net_close(fd);
+}
+
 /* Takes fd and the unsent bytes of out[off..]: out is left empty. */
 static void linger_start(struct ib_node *n, int fd, struct ib_buf *out, size_t off)
 {
 	struct lingering *g;
 
-	/* [LINK-19] past IB_MAX_LINGERING the peer still gets what it is owed, as far as the
-	 * socket takes it, and the socket closes at once. FAULT close-at-once, breaks
-	 * [LINK-11]: so does every connection, unread input or not. */
-	if (IB_FAULT(n, close_at_once) || n->nlingering >= IB_MAX_LINGERING ||
-	    !(g = calloc(1, sizeof *g))) {
-		size_t sent;
-
-		if (off < out->len)
-			ib_net_write(fd, out->ptr + off, out->len - off, &sent);
-		ib_net_close(fd);
+	/* [LINK-19] past IB_MAX_LINGERING the socket closes at once. */
+	if (n->nlingering >= IB_MAX_LINGERING) {
+		node_count(n, IB_CNT_LINGER_FULL);
+		node_log_every(n, IB_LOG_INFO, IB_CNT_LINGER_FULL, "%u closed connections still "
+			       "lingering (max_lingering): one more closed at once",
+			       IB_MAX_LINGERING);
+		close_at_once(fd, out, off);
+		return;
+	}
+	/* FAULT close-at-once, breaks [LINK-11]: so does every connection, unread input or
+	 * not. */
+	if (IB_FAULT(n, close_at_once) || !(g = calloc(1, sizeof *g))) {
+		close_at_once(fd, out, off);
 		return;
 	}
 	g->node = n;

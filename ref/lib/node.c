@@ -58,6 +58,9 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_NO_CHILDREN_ACCEPTED] = "no_children_accepted",
 	[IB_CNT_SHUTTING_DOWN] = "shutting_down",
 	[IB_CNT_DUPLICATE_IDENTITY] = "duplicate_identity",
+	[IB_CNT_HELLO_TIMEOUT] = "hello_timeout",
+	[IB_CNT_LINGER_FULL] = "linger_full",
+	[IB_CNT_CONTROL_CUT] = "control_cut",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -250,6 +253,17 @@ void node_link_gone(struct ib_node *n, struct ib_link *l)
 		ib_loop_timer_add(n->loop, 0, reap, n, &n->reap_timer);
 }
 
+/* [DATA-16] the node's own items, and [IFACE-21] the bounds node.conf gives the store. */
+static void store_configure(struct ib_node *n, struct ib_store *s)
+{
+	struct ib_store_bounds max = { n->cfg.max_store_items, (size_t)n->cfg.max_store_mib << 20,
+				       n->cfg.max_writer_items,
+				       (size_t)n->cfg.max_writer_mib << 20 };
+
+	ib_store_set_own(s, ib_identity_id(n->id));
+	ib_store_set_bounds(s, &max);
+}
+
 int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_config *cfg,
 		struct ib_identity *id, struct ib_keyring *kr, struct ib_diag *diag)
 {
@@ -276,7 +290,7 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 	err = ib_store_open(&n->store, NULL, n->kr, NULL, diag);
 	if (err)
 		goto fail;
-	ib_store_set_own(n->store, ib_identity_id(n->id));
+	store_configure(n, n->store);
 	if (RAND_bytes((unsigned char *)&n->rng, sizeof n->rng) != 1)
 		n->rng = 1;
 	n->path[0] = *ib_identity_id(n->id);
@@ -334,7 +348,7 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 #ifdef IB_FAULTS
 	ib_store_set_fault(store, n->fault);
 #endif
-	ib_store_set_own(store, ib_node_id(n));
+	store_configure(n, store);
 	ib_store_free(n->store);
 	n->store = store;
 	n->store_rejected = rejected;
@@ -436,14 +450,14 @@ static bool admit_pending(struct ib_node *n, const struct ib_net_source *source)
 		oldest = l; /* the list is newest first */
 	}
 	/* FAULT no-source-bound, breaks [LINK-15]: one address may fill the table. */
-	if (same >= IB_MAX_PENDING_PER_SOURCE && !IB_FAULT(n, no_source_bound)) {
+	if (same >= n->cfg.max_pending_per_source && !IB_FAULT(n, no_source_bound)) {
 		node_count(n, IB_CNT_PENDING_PER_SOURCE);
 		node_log_every(n, IB_LOG_WARN, IB_CNT_PENDING_PER_SOURCE,
-			       "a connection refused: its source holds %u pending connections",
-			       IB_MAX_PENDING_PER_SOURCE);
+			       "a connection refused: its source holds %u pending connections "
+			       "(max_pending_per_source)", (unsigned)n->cfg.max_pending_per_source);
 		return false;
 	}
-	if (total < IB_MAX_PENDING_LINKS)
+	if (total < n->cfg.max_pending)
 		return true;
 	/* FAULT refuse-when-full, breaks [LINK-16]: a full table refuses the newcomer, and
 	 * idle connects keep every peer out. */
@@ -457,8 +471,8 @@ static bool admit_pending(struct ib_node *n, const struct ib_net_source *source)
 		oldest = newest;
 	node_count(n, IB_CNT_PENDING_EVICTED);
 	node_log_every(n, IB_LOG_WARN, IB_CNT_PENDING_EVICTED,
-		       "%u connections pending: the oldest (%s) closed for a new one",
-		       IB_MAX_PENDING_LINKS, oldest->addr);
+		       "%u connections pending (max_pending): the oldest (%s) closed for a new "
+		       "one", (unsigned)n->cfg.max_pending, oldest->addr);
 	link_close(oldest, 0, "the oldest pending connection, closed for a new one");
 	return true;
 }

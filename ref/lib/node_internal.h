@@ -22,9 +22,6 @@
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u                            /* [LINK-20] one read per turn */
 #define IB_ANSWER_BACKLOG (256u * 1024u)                /* [LINK-21] answer_backlog */
-#define IB_MAX_ELECTIONS 64u                            /* [ELECT-17] max_elections */
-#define IB_MAX_PENDING_LINKS 128u                       /* [LINK-14] max_pending */
-#define IB_MAX_PENDING_PER_SOURCE 8u                    /* [LINK-15] max_pending_per_source */
 #define IB_LOG_INTERVAL_US (10ull * 1000000ull)         /* a repeated event: at most */
 #define IB_LOG_BURST 10u                                /* ... this many lines per interval */
 #define IB_LINGER_US (2ull * 1000000ull)                /* [LINK-11] close_linger_ms */
@@ -200,7 +197,7 @@ struct ib_node {
 	struct registered_cmd *registered;
 	struct pending_cmd *pending;
 	struct election *elections;
-	size_t nelections;          /* open ones, at most IB_MAX_ELECTIONS ([ELECT-17]) */
+	size_t nelections;          /* open ones, at most cfg.max_elections ([ELECT-17]) */
 	uint64_t next_cmd_id;
 
 	uint64_t counters[IB_CNT__COUNT];

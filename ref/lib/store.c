@@ -66,11 +66,12 @@ struct ib_store {
 	size_t count;
 	size_t cap;
 	char *dir;               /* NULL: in memory only */
-	size_t bytes;            /* frames held, for IB_STORE_MAX_BYTES */
+	size_t bytes;            /* frames held, for max.bytes */
 	struct writer_use *writers;
 	size_t nwriters, writers_cap;
 	ib_id own;               /* [DATA-16] the node's id; all zero until set */
-	const char *refused;     /* the bound behind the last IB_ERR_FULL, in words */
+	struct ib_store_bounds max; /* [DATA-13][DATA-17] */
+	char refused[96];        /* the bound behind the last IB_ERR_FULL, in words */
 	struct ib_names rejects; /* "path: reason" of the files not loaded, the first ones */
 #ifdef IB_FAULTS
 	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
@@ -308,20 +309,23 @@ void ib_store_set_own(struct ib_store *s, const ib_id *own)
 	s->own = *own;
 }
 
+void ib_store_set_bounds(struct ib_store *s, const struct ib_store_bounds *max)
+{
+	s->max = *max;
+}
+
+/* Says which bound an item would pass, for ib_store_refused: false, to be returned. */
+static bool refuse(struct ib_store *s, const char *what, size_t bound)
+{
+	snprintf(s->refused, sizeof s->refused, "%s %zu)", what, bound);
+	return false;
+}
+
 /* Whether an item of in's writer, frame_len bytes, replacing held (NULL: a new key), keeps
  * within the bounds: its writer's ([DATA-17]), and, for another writer than the node, the
- * store's, where the node's own items do not count ([DATA-16]). NULL when it does, else the
- * bound it would pass. */
-/* The words below name the reference's bounds (spec section 18). Each side of a comparison
- * spelled like its macro is the point, not a redundancy.
- * NOLINTBEGIN(misc-redundant-expression) */
-_Static_assert(IB_STORE_MAX_ITEMS == 65536u && IB_STORE_MAX_BYTES == 256u * 1024u * 1024u &&
-	       IB_STORE_MAX_WRITER_ITEMS == 4096u &&
-	       IB_STORE_MAX_WRITER_BYTES == 32u * 1024u * 1024u, "bound_passed's words");
-/* NOLINTEND(misc-redundant-expression) */
-
-static const char *bound_passed(const struct ib_store *s, const struct ib_item *in,
-				size_t frame_len, const struct ib_item *held)
+ * store's, where the node's own items do not count ([DATA-16]). */
+static bool within_bounds(struct ib_store *s, const struct ib_item *in, size_t frame_len,
+			  const struct ib_item *held)
 {
 	const struct writer_use *u = writer_find(s, &in->writer);
 	const struct writer_use *own = ib_id_is_zero(&s->own) ? NULL : writer_find(s, &s->own);
@@ -331,26 +335,28 @@ static const char *bound_passed(const struct ib_store *s, const struct ib_item *
 	size_t others_items = s->count - (own ? own->items : 0);
 	size_t others_bytes = s->bytes - (own ? own->bytes : 0);
 
-	if (items > IB_STORE_MAX_WRITER_ITEMS)
-		return "its writer's share of items (max_writer_items 4,096)";
-	if (bytes > IB_STORE_MAX_WRITER_BYTES)
-		return "its writer's share of bytes (max_writer_bytes 32 MiB)";
+	if (items > s->max.writer_items)
+		return refuse(s, "its writer's share of items (max_writer_items",
+			      s->max.writer_items);
+	if (bytes > s->max.writer_bytes)
+		return refuse(s, "its writer's share of bytes (max_writer_mib",
+			      s->max.writer_bytes >> 20);
 	if (is_own(s, &in->writer))
-		return NULL;
+		return true;
 	if (held && !is_own(s, &held->writer)) {
 		others_items--;
 		others_bytes -= held->frame.len;
 	}
-	if (others_items + 1 > IB_STORE_MAX_ITEMS)
-		return "the store's bound of 65,536 items";
-	if (others_bytes + frame_len > IB_STORE_MAX_BYTES)
-		return "the store's bound of 256 MiB of frames";
-	return NULL;
+	if (others_items + 1 > s->max.items)
+		return refuse(s, "the store's bound of items (max_store_items", s->max.items);
+	if (others_bytes + frame_len > s->max.bytes)
+		return refuse(s, "the store's bound of frames (max_store_mib", s->max.bytes >> 20);
+	return true;
 }
 
 const char *ib_store_refused(const struct ib_store *s)
 {
-	return s->refused ? s->refused : "a bound of the store";
+	return s->refused[0] ? s->refused : "a bound of the store";
 }
 
 /* Puts e at index at (replacing the entry of the same key when found). Cannot fail: the
@@ -494,8 +500,7 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 		return 0;
 	/* [DATA-13] a bounded store, [DATA-17] per writer too: an authorized member can fill
 	 * neither the disk nor the store. */
-	s->refused = bound_passed(s, &incoming, frame.len, found ? &s->v[at]->item : NULL);
-	if (s->refused)
+	if (!within_bounds(s, &incoming, frame.len, found ? &s->v[at]->item : NULL))
 		return IB_ERR_FULL;
 	/* Everything that can fail in memory first, then the disk, then the commit, which
 	 * cannot fail: a failed write leaves the old item in force in both ([DATA-5]). */
@@ -799,6 +804,8 @@ int ib_store_open(struct ib_store **out, const char *dir, const struct ib_keyrin
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return IB_ERR_NOMEM;
+	s->max = (struct ib_store_bounds){ IB_STORE_MAX_ITEMS, IB_STORE_MAX_BYTES,
+					   IB_STORE_MAX_WRITER_ITEMS, IB_STORE_MAX_WRITER_BYTES };
 	if (dir) {
 		s->dir = strdup(dir);
 		err = s->dir ? make_dir(dir, diag) : IB_ERR_NOMEM;

@@ -93,6 +93,13 @@ static void assert_config_equal(const struct ib_config *a, const struct ib_confi
 	CU_ASSERT_EQUAL(a->election_window_ms, b->election_window_ms);
 	CU_ASSERT_EQUAL(a->reconnect_min_ms, b->reconnect_min_ms);
 	CU_ASSERT_EQUAL(a->reconnect_max_ms, b->reconnect_max_ms);
+	CU_ASSERT_EQUAL(a->max_store_items, b->max_store_items);
+	CU_ASSERT_EQUAL(a->max_store_mib, b->max_store_mib);
+	CU_ASSERT_EQUAL(a->max_writer_items, b->max_writer_items);
+	CU_ASSERT_EQUAL(a->max_writer_mib, b->max_writer_mib);
+	CU_ASSERT_EQUAL(a->max_pending, b->max_pending);
+	CU_ASSERT_EQUAL(a->max_pending_per_source, b->max_pending_per_source);
+	CU_ASSERT_EQUAL(a->max_elections, b->max_elections);
 	CU_ASSERT_EQUAL_FATAL(a->command_count, b->command_count);
 	for (size_t i = 0; i < a->command_count; i++)
 		CU_ASSERT_STRING_EQUAL(a->commands[i], b->commands[i]);
@@ -148,6 +155,14 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.election_window_ms, 500);
 	CU_ASSERT_EQUAL(c.reconnect_min_ms, 1000);
 	CU_ASSERT_EQUAL(c.reconnect_max_ms, 60000);
+	/* [IFACE-21] the reference's bounds */
+	CU_ASSERT_EQUAL(c.max_store_items, 65536);
+	CU_ASSERT_EQUAL(c.max_store_mib, 256);
+	CU_ASSERT_EQUAL(c.max_writer_items, 4096);
+	CU_ASSERT_EQUAL(c.max_writer_mib, 32);
+	CU_ASSERT_EQUAL(c.max_pending, 128);
+	CU_ASSERT_EQUAL(c.max_pending_per_source, 8);
+	CU_ASSERT_EQUAL(c.max_elections, 64);
 	/* [CMD-5] ib.publish is not a default command. */
 	CU_ASSERT_EQUAL_FATAL(c.command_count, 4);
 	for (size_t i = 0; i < 4; i++)
@@ -473,6 +488,14 @@ static void test_number_ranges(void)
 	    {"reconnect_min_ms", 10, 3600000, "reconnect_max_ms = 86400000\n"},
 	    /* reconnect_min_ms would be above 10 otherwise. */
 	    {"reconnect_max_ms", 10, 86400000, "reconnect_min_ms = 10\n"},
+	    /* [IFACE-21] the bounds of section 18 */
+	    {"max_store_items", 1024, 16777216, ""},
+	    {"max_store_mib", 32, 1048576, ""},
+	    {"max_writer_items", 16, 4096, ""},
+	    {"max_writer_mib", 17, 1048576, ""},
+	    {"max_pending", 16, 256, ""},
+	    {"max_pending_per_source", 1, 16, ""},
+	    {"max_elections", 16, 1024, ""},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -589,6 +589,7 @@ static void test_control_garbage(void)
 	memset(big, 'x', max + 1);
 	big[max + 1] = '\n';
 	assert_refused(ask_bytes(t, path, big, max + 2), "longer than 65536");
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_CONTROL_CUT), 1);
 
 	/* A client that says nothing is told so after 10 s, not kept for ever. */
 	memset(&c, 0, sizeof c);
@@ -597,6 +598,7 @@ static void test_control_garbage(void)
 	CU_ASSERT(hn_tree_run_until(t, client_pump, &c, 15 * SECOND));
 	assert_refused(client_answer(&c), "no complete request");
 	client_close(&c);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_CONTROL_CUT), 2);
 
 	a = ask(t, path, "{\"cmd\":\"status\"}");
 	CU_ASSERT(a && is_ok(a));

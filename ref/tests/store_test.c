@@ -1191,7 +1191,7 @@ static void test_store_bounds(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	IB_ASSERT_ERR(apply_as(s, &last, "one-too-many", 1, 0), IB_ERR_FULL);
-	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "the store's bound of 65,536 items");
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "the store's bound of items (max_store_items 65536)");
 	w = nth_writer(0);
 	CU_ASSERT_EQUAL(apply_as(s, &w, "w0.7", 2, 0), 1); /* updates still pass */
 	CU_ASSERT_EQUAL(ib_store_count(s), IB_STORE_MAX_ITEMS);
@@ -1207,7 +1207,7 @@ static void test_store_bounds(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	IB_ASSERT_ERR(apply_as(s, &last, "over", 1, 1 << 20), IB_ERR_FULL);
-	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "the store's bound of 256 MiB of frames");
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "the store's bound of frames (max_store_mib 256)");
 	IB_ASSERT_ERR(ib_store_get(s, (struct ib_slice){ (const uint8_t *)"over", 4 }, &item),
 		      IB_ERR_NOT_FOUND);
 	ib_store_free(s);
@@ -1226,7 +1226,7 @@ static void test_writer_bounds(void)
 	CU_ASSERT_EQUAL(fill(s, &a, "a.", IB_STORE_MAX_WRITER_ITEMS, 0), 0);
 	IB_ASSERT_ERR(apply_as(s, &a, "a.more", 1, 0), IB_ERR_FULL);
 	CU_ASSERT_STRING_EQUAL(ib_store_refused(s),
-			       "its writer's share of items (max_writer_items 4,096)");
+			       "its writer's share of items (max_writer_items 4096)");
 	CU_ASSERT_EQUAL(apply_as(s, &a, "a.0", 2, 100), 1);  /* its own keys: still updated */
 	CU_ASSERT_EQUAL(apply_as(s, &b, "b.0", 1, 0), 1);
 	CU_ASSERT_EQUAL(apply_as(s, &b, "a.1", 2, 0), 1);    /* b takes over one of a's keys */
@@ -1235,8 +1235,50 @@ static void test_writer_bounds(void)
 	CU_ASSERT_EQUAL(fill(s, &c, "c.", per, (1 << 20) - 128), 0);
 	IB_ASSERT_ERR(apply_as(s, &c, "c.more", 1, 1 << 20), IB_ERR_FULL);
 	CU_ASSERT_STRING_EQUAL(ib_store_refused(s),
-			       "its writer's share of bytes (max_writer_bytes 32 MiB)");
+			       "its writer's share of bytes (max_writer_mib 32)");
 	CU_ASSERT_EQUAL(apply_as(s, &c, "c.small", 1, 0), 1);
+	ib_store_free(s);
+}
+
+/* [IFACE-21] Bounds set at run time hold exactly: 16 items per writer, 1,024 items of other
+ * writers in all (the node's own outside), and 17 MiB per writer. */
+static void test_bounds_set(void)
+{
+	const struct ib_store_bounds max = { 1024, 32u << 20, 16, 17u << 20 };
+	struct ib_store *s = NULL;
+	ib_id own = nth_writer(999), w;
+	char prefix[16];
+	size_t bad = 0;
+
+	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
+	ib_store_set_own(s, &own);
+	ib_store_set_bounds(s, &max);
+	for (unsigned i = 0; i < 64; i++) {
+		w = nth_writer(i);
+		snprintf(prefix, sizeof prefix, "w%u.", i);
+		bad += fill(s, &w, prefix, 16, 0);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	w = nth_writer(0);
+	IB_ASSERT_ERR(apply_as(s, &w, "w0.16", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s),
+			       "its writer's share of items (max_writer_items 16)");
+	w = nth_writer(64);
+	IB_ASSERT_ERR(apply_as(s, &w, "w64.0", 1, 0), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s),
+			       "the store's bound of items (max_store_items 1024)");
+	CU_ASSERT_EQUAL(fill(s, &own, "own.", 16, 0), 0);
+	CU_ASSERT_EQUAL(ib_store_count(s), 1024 + 16);
+	ib_store_free(s);
+
+	/* 16 frames of a little less than 1 MiB, then a 17th: past 17 MiB. */
+	IB_ASSERT_OK(ib_store_open(&s, NULL, NULL, NULL, NULL));
+	ib_store_set_bounds(s, &(struct ib_store_bounds){ 1024, 32u << 20, 64, 17u << 20 });
+	w = nth_writer(1);
+	CU_ASSERT_EQUAL(fill(s, &w, "mb.", 16, (1 << 20) - 128), 0);
+	IB_ASSERT_ERR(apply_as(s, &w, "mb.16", 1, (1 << 20) - 128), IB_ERR_FULL);
+	CU_ASSERT_STRING_EQUAL(ib_store_refused(s), "its writer's share of bytes (max_writer_mib 17)");
+	CU_ASSERT_EQUAL(apply_as(s, &w, "mb.16", 1, 0), 1);
 	ib_store_free(s);
 }
 
@@ -1289,6 +1331,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_at_in_bytewise_key_order, ""),
 	IB_TEST(test_many_items, ""),
 	IB_TEST(test_store_bounds, "DATA-13"),
+	IB_TEST(test_bounds_set, "IFACE-21 DATA-17 DATA-13 DATA-16"),
 	IB_TEST(test_writer_bounds, "DATA-17"),
 	IB_TEST(test_own_room, "DATA-16"),
 	IB_TEST_END

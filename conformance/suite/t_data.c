@@ -1500,6 +1500,135 @@ out:
 	ib_buf_free(&out);
 }
 
+/* ---- [IFACE-21] [DATA-17] [DATA-13] the bounds in bytes, to the byte ------------------------ */
+
+#define MIB ((size_t)1 << 20)
+#define BYTES_WRITERS 3u
+
+/* Writer w's PUBLISH of key, version, value[0..len), sent over p, a copy in *frame; then
+ * ib.ping's answer: one item at a time on the link. */
+static bool send_value(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *w,
+		       const char *key, uint64_t version, const uint8_t *value, size_t len,
+		       struct ib_buf *frame)
+{
+	uint16_t status = 0;
+	struct ib_msg m;
+
+	cf_msg_publish(&m, key, version, "");
+	m.u.publish.value = (struct ib_slice){ value, len };
+	ib_buf_reset(frame);
+	if (hn_peer_send(p, &m, w, NULL, false, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send a PUBLISH of %zu value bytes", len);
+		return false;
+	}
+	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
+}
+
+/* As send_value, the value sized so that the frame is exactly frame_len bytes long: overhead
+ * is what a frame of a key of this length takes besides its value (section 5 and 7.5). */
+static bool send_sized(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *w,
+		       const char *key, uint64_t version, const uint8_t *value, size_t frame_len,
+		       size_t overhead, struct ib_buf *frame)
+{
+	if (!send_value(c, p, w, key, version, value, frame_len - overhead, frame))
+		return false;
+	if (frame->len != frame_len) {
+		cf_harness_error(c, "a PUBLISH frame of %zu bytes, not %zu", frame->len, frame_len);
+		return false;
+	}
+	return true;
+}
+
+/* Whether the IUT refused key: ib.get answers not_found. */
+static bool refused_key(struct cf_ctx *c, struct hn_peer *p, const char *key, const char *req,
+			const char *expected)
+{
+	uint16_t status = 0;
+
+	return get_item(c, p, key, &status, NULL) &&
+	       cf_expect(c, status == IB_STATUS_NOT_FOUND, req, expected, "ib.get answered %s",
+			 ib_status_name(status));
+}
+
+/* With max_writer_mib = 17 and max_store_mib = 32, both bounds hold to the byte, each frame
+ * counted by its length (section 5): W1's two frames total exactly 17 MiB and are kept, and
+ * its next new key, one byte past, is refused; W2's frame of 15 MiB fills the store to
+ * exactly 32 MiB and is kept, and W3's next new key is refused; W3's newer version of W2's
+ * key, a frame of the same length, replaces it: the store does not grow ([DATA-13]). */
+static void test_bytes_bound(struct cf_ctx *c)
+{
+	struct ib_identity *w[BYTES_WRITERS] = { 0 };
+	struct ib_buf frame = { 0 };
+	struct cf_iut_opts o = { 0 };
+	uint8_t *value = malloc(BIG_VALUE);
+	char base[48], key[4][80];
+	struct hn_peer *p = NULL;
+	size_t overhead;
+	int bounded;
+
+	if (!value) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	memset(value, 'b', BIG_VALUE);
+	o.keepalive_interval_ms = 600000;   /* as data.replace-big: no PING behind 16 MB */
+	o.keepalive_timeout_ms = 600000;
+	for (unsigned i = 0; i < BYTES_WRITERS; i++) {
+		uint64_t secret[4] = { cf_rand(c), cf_rand(c), cf_rand(c), cf_rand(c) };
+
+		if (ib_identity_from_secret(&w[i], (const uint8_t *)secret) != IB_OK) {
+			cf_harness_error(c, "cannot make writer W%u", i + 1);
+			goto out;
+		}
+		o.extra_keys[o.nextra_keys++] = ib_identity_pubkey(w[i]);
+	}
+	bounded = cf_iut_start_with(c, &o, "max_writer_mib = 17\nmax_store_mib = 32\n");
+	if (bounded < 0 || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	if (!bounded) {
+		cf_not_applicable(c, "the IUT does not take max_writer_mib and max_store_mib "
+				  "([IFACE-21]): its bounds in bytes are its own");
+		goto out;
+	}
+	/* Four keys of one length, so that every frame has the same overhead. */
+	cf_fresh_key(c, "data.bytes", base, sizeof base);
+	for (unsigned i = 0; i < 4; i++)
+		snprintf(key[i], sizeof key[i], "%s.%c", base, 'a' + i);
+	cf_note(c, "PUBLISH frames of megabytes are not in this transcript");
+	hn_peer_tap_raw(p, false);
+	if (!send_value(c, p, w[0], key[0], 1, value, BIG_VALUE, &frame))
+		goto out;
+	overhead = frame.len - BIG_VALUE;
+	cf_note(c, "W1's first frame: %zu bytes (%zu besides its value)", frame.len, overhead);
+	if (!holds(c, p, key[0], &frame, "IFACE-21", "with max_writer_mib = 17, W1's first "
+		   "frame (16 MB) is kept") ||
+	    !send_sized(c, p, w[0], key[1], 1, value, 17 * MIB - frame.len, overhead, &frame) ||
+	    !holds(c, p, key[1], &frame, "IFACE-21", "with max_writer_mib = 17, W1's second "
+		   "frame, which makes its frames exactly 17 MiB (17,825,792 bytes), is kept") ||
+	    !send_sized(c, p, w[0], key[2], 1, value, overhead + 1, overhead, &frame) ||
+	    !refused_key(c, p, key[2], "DATA-17", "with max_writer_mib = 17 and W1's frames at "
+			 "17 MiB, W1's next new key is refused"))
+		goto out;
+	/* The store: 17 MiB of W1's, 15 MiB of W2's. */
+	if (!send_sized(c, p, w[1], key[3], 1, value, 15 * MIB, overhead, &frame) ||
+	    !holds(c, p, key[3], &frame, "IFACE-21", "with max_store_mib = 32, W2's frame of "
+		   "15 MiB, which makes the store's frames exactly 32 MiB, is kept") ||
+	    !send_sized(c, p, w[2], key[2], 1, value, overhead + 1, overhead, &frame) ||
+	    !refused_key(c, p, key[2], "DATA-13", "with max_store_mib = 32 and the store's "
+			 "frames at 32 MiB, W3's new key is refused"))
+		goto out;
+	if (send_sized(c, p, w[2], key[3], 2, value, 15 * MIB, overhead, &frame))
+		holds(c, p, key[3], &frame, "DATA-13", "in a store at its 32 MiB, W3's version 2 "
+		      "of W2's key, a frame as long as the one it replaces, is applied");
+out:
+	if (p)
+		hn_peer_tap_raw(p, true);
+	for (unsigned i = 0; i < BYTES_WRITERS; i++)
+		ib_identity_free(w[i]);
+	free(value);
+	ib_buf_free(&frame);
+}
+
 const struct cf_test cf_tests_data[] = {
 	{ "data.newer-only", "DATA-1 DATA-2", 0, test_newer_only,
 	  "replace an item only by a PUBLISH whose (version, writer id_bot, seq) is greater, "
@@ -1524,6 +1653,9 @@ const struct cf_test cf_tests_data[] = {
 	  "max_writer_items = 64, else 70,000 at most): another member's new key, and the "
 	  "node's own ib.publish, are still kept (a share per writer of at most 4,096 items, "
 	  "given back when the writer's key is removed)" },
+	{ "data.bytes-bound", "IFACE-21 DATA-17 DATA-13", CF_NEEDS_CONFIG, test_bytes_bound,
+	  "with max_writer_mib = 17 and max_store_mib = 32, hold both bounds to the byte, each "
+	  "frame counted by its length; a replacement that does not grow the store is applied" },
 	{ "data.full-store", "DATA-16 DATA-13 IFACE-21", CF_NEEDS_CONFIG, test_full_store,
 	  "in a store full of other writers' items (17 writers, each within its share: 1,024 "
 	  "items with max_store_items = 1024 and max_writer_items = 64, else 65,536 and 4,096), "

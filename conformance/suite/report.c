@@ -177,12 +177,14 @@ void cf_report_summary(FILE *f, const struct cf_options *o, const struct cf_resu
 			t->n[CF_NOT_APPLICABLE], t->n[CF_UNSUPPORTED], t->n[CF_HARNESS_ERROR],
 			t->xfail, t->xpass, j < ng ? t->ms / 1e3 : wall / 1e3);
 	}
-	fprintf(f, "\n%s%s%s: %zu tests, %zu passed, %zu failed%s, %zu not applicable, "
-		"%zu unsupported in %.2f s (seed %llu)\n",
-		colour(o, failed ? CF_FAIL : CF_PASS), failed ? "FAILED" : "PASSED", reset(o), n,
-		all.n[CF_PASS], failed, all.n[CF_HARNESS_ERROR] ? " (and harness errors)" : "",
-		all.n[CF_NOT_APPLICABLE], all.n[CF_UNSUPPORTED], wall / 1e3,
-		(unsigned long long)o->seed);
+	/* The headline says what the exit status says: 1 FAILED, 3 ERROR (a test the suite
+	 * could not judge is no pass), 0 PASSED. */
+	fprintf(f, "\n%s%s%s: %zu tests, %zu passed, %zu failed, %zu harness errors, "
+		"%zu not applicable, %zu unsupported in %.2f s (seed %llu)\n",
+		colour(o, failed || all.n[CF_HARNESS_ERROR] ? CF_FAIL : CF_PASS),
+		failed ? "FAILED" : all.n[CF_HARNESS_ERROR] ? "ERROR" : "PASSED", reset(o), n,
+		all.n[CF_PASS], failed, all.n[CF_HARNESS_ERROR], all.n[CF_NOT_APPLICABLE],
+		all.n[CF_UNSUPPORTED], wall / 1e3, (unsigned long long)o->seed);
 }
 
 /* ---- shared by JUnit and JSON: text made safe (valid UTF-8, no control bytes) ------------- */

@@ -707,6 +707,53 @@ static void test_command_to_everyone_and_late_result(void)
 	hn_tree_free(t);
 }
 
+struct flight_log {
+	unsigned results;
+	unsigned expired;
+};
+
+static void on_flight_result(struct ib_node *n, const ib_id *from, uint16_t status,
+			     struct ib_slice output, void *ctx)
+{
+	struct flight_log *r = ctx;
+
+	(void)n;
+	(void)status;
+	(void)output;
+	if (from)
+		r->results++;
+	else
+		r->expired++;
+}
+
+/* Section 18: commands in flight. 1,024 wait for their time to be up; the next is refused
+ * (IB_ERR_FULL, counted busy) and not sent: node 1 answers 1,024 of them. Once they expire,
+ * a command is sent again. */
+static void test_commands_in_flight_bounded(void)
+{
+	struct hn_tree *t = tree_with_peer("chain:2", 43, NULL, 0);
+	struct ib_node *n0 = t->nodes[0].node;
+	struct flight_log r = { 0 };
+
+	for (unsigned i = 0; i < IB_MAX_COMMANDS_IN_FLIGHT; i++)
+		IB_ASSERT_OK(ib_node_command(n0, hn_id(t, 1), "ib.ping", NULL, 0, 5000,
+					     on_flight_result, &r));
+	CU_ASSERT_EQUAL(ib_node_command(n0, hn_id(t, 1), "ib.ping", NULL, 0, 5000,
+					on_flight_result, &r), IB_ERR_FULL);
+	CU_ASSERT_EQUAL(ib_node_counter(n0, IB_CNT_BUSY), 1);
+	hn_tree_run_for(t, 4 * SECOND);
+	CU_ASSERT_EQUAL(r.results, IB_MAX_COMMANDS_IN_FLIGHT);
+	CU_ASSERT_EQUAL(r.expired, 0);
+	hn_tree_run_for(t, 2 * SECOND);
+	CU_ASSERT_EQUAL(r.expired, IB_MAX_COMMANDS_IN_FLIGHT);
+	IB_ASSERT_OK(ib_node_command(n0, hn_id(t, 1), "ib.ping", NULL, 0, 1000,
+				     on_flight_result, &r));
+	hn_tree_run_for(t, 2 * SECOND);
+	CU_ASSERT_EQUAL(r.results, IB_MAX_COMMANDS_IN_FLIGHT + 1);
+	CU_ASSERT_EQUAL(r.expired, IB_MAX_COMMANDS_IN_FLIGHT + 1);
+	hn_tree_free(t);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_publish_replicates_and_versions_grow, "DATA-2 DATA-3 DATA-7"),
 	IB_TEST(test_older_publish_ignored_frame_kept, "DATA-2 DATA-4"),
@@ -724,6 +771,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_standard_commands, "CMD-2 CMD-3 CMD-4 CMD-5 IFACE-6"),
 	IB_TEST(test_publish_command_when_listed, "CMD-5"),
 	IB_TEST(test_command_to_everyone_and_late_result, "CMD-1 CMD-7"),
+	IB_TEST(test_commands_in_flight_bounded, "CMD-7"),
 	IB_TEST_END
 };
 

@@ -568,6 +568,9 @@ struct ib_store;
 #define IB_MAX_ELECTIONS 64u             /* [ELECT-17] max_elections */
 #define IB_MAX_PENDING_LINKS 128u        /* [LINK-14] max_pending */
 #define IB_MAX_PENDING_PER_SOURCE 8u     /* [LINK-15] max_pending_per_source */
+/* Commands this node sent and waits for RESULTs of (section 18): each holds a timer and
+ * its caller's context until its timeout, so an owner's script in a loop is bounded too. */
+#define IB_MAX_COMMANDS_IN_FLIGHT 1024u
 
 /* [DATA-13][DATA-17] A store's bounds (node.conf's max_store_items and the like,
  * [IFACE-21]), bytes in frames; ib_store_open starts with the IB_STORE_MAX_ ones above. A
@@ -771,7 +774,8 @@ typedef uint16_t (*ib_command_fn)(struct ib_node *n, const ib_id *from,
 int ib_node_register_command(struct ib_node *n, const char *name, ib_command_fn fn, void *ctx);
 /* Sends COMMAND name(args) to dest (NULL: everyone). fn is called for every RESULT that comes
  * within timeout_ms (from = the answering node), then once with from = NULL when the time is
- * up; later RESULTs are counted, not delivered ([CMD-7]). */
+ * up; later RESULTs are counted, not delivered ([CMD-7]). IB_ERR_FULL, nothing sent and fn
+ * not called, while IB_MAX_COMMANDS_IN_FLIGHT commands wait for their time to be up. */
 typedef void (*ib_result_fn)(struct ib_node *n, const ib_id *from, uint16_t status,
 			     struct ib_slice output, void *ctx);
 int ib_node_command(struct ib_node *n, const ib_id *dest, const char *name,

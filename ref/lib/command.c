@@ -371,6 +371,7 @@ static void pending_remove(struct ib_node *n, struct pending_cmd *p)
 	for (struct pending_cmd **q = &n->pending; *q; q = &(*q)->next) {
 		if (*q == p) {
 			*q = p->next;
+			n->npending--;
 			break;
 		}
 	}
@@ -410,10 +411,21 @@ int ib_node_command(struct ib_node *n, const ib_id *dest, const char *name,
 		    const struct ib_slice *args, size_t nargs, uint32_t timeout_ms,
 		    ib_result_fn fn, void *ctx)
 {
-	struct pending_cmd *p = calloc(1, sizeof *p);
+	struct pending_cmd *p = NULL;
 	struct ib_buf blob = { 0 };
 	struct ib_msg m;
-	int err = p ? IB_OK : IB_ERR_NOMEM;
+	int err = IB_OK;
+
+	/* Section 18: commands in flight are bounded; past it nothing is sent. */
+	if (n->npending >= IB_MAX_COMMANDS_IN_FLIGHT) {
+		node_count(n, IB_CNT_BUSY);
+		node_log_every(n, IB_LOG_INFO, IB_CNT_BUSY, "busy: a command not sent: %u wait "
+			       "for their results", IB_MAX_COMMANDS_IN_FLIGHT);
+		return IB_ERR_FULL;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return IB_ERR_NOMEM;
 
 	for (size_t i = 0; !err && i < nargs; i++)
 		err = ib_args_put(&blob, args[i]);
@@ -442,6 +454,7 @@ int ib_node_command(struct ib_node *n, const ib_id *dest, const char *name,
 		goto fail;
 	p->next = n->pending;
 	n->pending = p;
+	n->npending++;
 	ib_buf_free(&blob);
 	return IB_OK;
 fail:

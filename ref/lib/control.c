@@ -1022,6 +1022,9 @@ static json_t *do_cmd(struct client *c, json_t *req)
 		return NULL;
 	err = ib_node_command(c->ctl->node, all ? NULL : &dest, (const char *)name.ptr, args,
 			      nargs, ms, cmd_result, token_of(c));
+	if (err == IB_ERR_FULL)
+		return answer_error("busy: %u commands wait for their results; ask again",
+				    IB_MAX_COMMANDS_IN_FLIGHT);
 	if (err)
 		return answer_error("cannot send the command: %s", ib_strerror(err));
 	client_wait(c, WAIT_CMD);

@@ -196,6 +196,7 @@ struct ib_node {
 	size_t map_count, map_cap;
 	struct registered_cmd *registered;
 	struct pending_cmd *pending;
+	size_t npending;            /* at most IB_MAX_COMMANDS_IN_FLIGHT */
 	struct election *elections;
 	size_t nelections;          /* open ones, at most cfg.max_elections ([ELECT-17]) */
 	uint64_t next_cmd_id;

@@ -904,6 +904,139 @@ out:
 	ib_buf_free(&out);
 }
 
+#define QUERY_COUNT 1000u           /* QUERYs of a reading child: one OFFER each */
+
+/* T1's QUERYs from first_id on (count of them): the OFFERs T1 got for them, and their bytes. */
+static void count_offers(struct hn_peer *t1, uint64_t first_id, uint64_t count, size_t *offers,
+			 size_t *bytes)
+{
+	struct ib_frame f;
+	struct ib_msg m;
+
+	*offers = *bytes = 0;
+	for (size_t i = 0; i < hn_peer_received(t1); i++) {
+		if (!cf_got_msg(t1, i, &f, &m) || m.h.type != IB_MSG_OFFER ||
+		    m.u.offer.query_id < first_id || m.u.offer.query_id >= first_id + count)
+			continue;
+		(*offers)++;
+		*bytes += hn_peer_got(t1, i)->raw.len;
+	}
+}
+
+/* QUERY of key, query_id id, from p; its frame's length in *len. */
+static bool send_query(struct cf_ctx *c, struct hn_peer *p, const char *key, uint64_t id,
+		       size_t *len)
+{
+	struct ib_buf frame = { 0 };
+	struct ib_msg m;
+	bool ok;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ id, { (const uint8_t *)key, strlen(key) } };
+	ok = hn_peer_send(p, &m, NULL, NULL, false, &frame) == IB_OK;
+	if (!ok)
+		cf_harness_error(c, "cannot send QUERY");
+	*len = frame.len;
+	ib_buf_free(&frame);
+	return ok;
+}
+
+/* T3 publishes a 60,000-byte item 400 times (versions 1 to 400), forwarded to T1 and T2.
+ * First T1, reading, sends 1,000 QUERYs for it: each gets its OFFER ([ELECT-1]), a frame
+ * about as long as the QUERY (the figures are noted). Then T1 stops reading while the 400
+ * frames (24 MB) are forwarded to it, and sends one more QUERY: the link toward it is
+ * backed up, so the IUT sends no OFFER for it ([LINK-21]), while T2's QUERY gets one. */
+static void test_query_flood(struct cf_ctx *c)
+{
+	struct hn_peer *t1, *t2, *t3;
+	struct ib_buf last = { 0 };
+	char *value = NULL, key[64];
+	uint64_t first_id = (cf_rand(c) >> 16) + 1, late_id = first_id + QUERY_COUNT;
+	size_t in = 0, len, offers, out;
+	struct got_frame w;
+	uint16_t status = 0;
+	struct ib_msg m;
+	struct cf_iut_opts o = { 0 };
+
+	/* No PING: T3's PONGs would wait behind its 24 MB, and T1 answers none. */
+	o.keepalive_interval_ms = 600000;
+	o.keepalive_timeout_ms = 600000;
+	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
+	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) || !(t3 = cf_peer(c, 3)) ||
+	    !cf_link_child(c, t3))
+		goto out;
+	if (!(value = asked_value(c, 'q')))
+		goto out;
+	cf_fresh_key(c, "hostile.queried", key, sizeof key);
+	cf_msg_publish(&m, key, 1, value);
+	if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
+		cf_harness_error(c, "T3 cannot publish");
+		goto out;
+	}
+	w = (struct got_frame){ t2, &last };
+	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T3's PUBLISH to T2"))
+		goto out;
+	cf_note(c, "T1's %u QUERYs and the IUT's OFFERs are not in this transcript", QUERY_COUNT);
+	hn_peer_tap_raw(t1, false);
+	for (uint64_t i = 0; i < QUERY_COUNT; i++) {
+		if (!send_query(c, t1, key, first_id + i, &len))
+			goto out;
+		in += len;
+		if (i % 8 == 7)
+			cf_run_for(c, 0);
+	}
+	/* ib.ping's RESULT comes after the OFFERs the IUT made before it. */
+	if (!cf_command(c, t1, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	hn_peer_tap_raw(t1, true);
+	count_offers(t1, first_id, QUERY_COUNT, &offers, &out);
+	cf_note(c, "%u QUERYs (%zu bytes) from T1: %zu OFFERs (%zu bytes) back, %.2f bytes out "
+		"toward T1 per byte in (each QUERY is also flooded to the IUT's other links)",
+		QUERY_COUNT, in, offers, out, in ? (double)out / (double)in : 0.0);
+	if (!cf_expect(c, offers == QUERY_COUNT, "ELECT-1",
+		       "each of 1,000 QUERYs from a child that reads is answered by one OFFER",
+		       "%zu OFFERs came", offers))
+		goto out;
+	/* 24 MB toward T1, which no longer reads. */
+	hn_peer_pause(t1, true);
+	hn_peer_tap_raw(t3, false);
+	for (unsigned i = 0; i < ELSEWHERE_FRAMES; i++) {
+		cf_msg_publish(&m, key, 2 + i, value);
+		ib_buf_reset(&last);
+		if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
+			cf_harness_error(c, "T3 cannot publish");
+			goto out;
+		}
+		if (i % 8 == 7)
+			cf_run_for(c, 0);
+	}
+	hn_peer_tap_raw(t3, true);
+	w = (struct got_frame){ t2, &last };
+	if (!cf_wait(c, frame_got, &w, ASK_WAIT_MS, "the IUT forwards T3's 400 PUBLISH frames "
+		     "to T2"))
+		goto out;
+	if (!send_query(c, t1, key, late_id, &len) || !send_query(c, t2, key, late_id + 1, &len))
+		goto out;
+	count_offers(t2, late_id + 1, 1, &offers, &out);
+	if (!cf_command(c, t2, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	count_offers(t2, late_id + 1, 1, &offers, &out);
+	if (!cf_expect(c, offers == 1, "ELECT-1", "T2, whose link is not backed up, gets its "
+		       "OFFER while 24 MB wait toward T1", "%zu OFFERs came", offers))
+		goto out;
+	hn_peer_pause(t1, false);
+	if (!cf_command(c, t1, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	count_offers(t1, late_id, 1, &offers, &out);
+	cf_expect(c, offers == 0, "LINK-21", "a QUERY that comes while more than answer_backlog "
+		  "waits toward its origin (24 MB of forwarded frames T1 did not read) gets no "
+		  "OFFER", "T1 got %zu OFFER for it", offers);
+out:
+	free(value);
+	ib_buf_free(&last);
+}
+
 static void test_get_flood(struct cf_ctx *c)
 {
 	ask_flood(c, false);
@@ -1050,6 +1183,10 @@ const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.backlog-elsewhere", "LINK-21", CF_NEEDS_CONFIG, test_backlog_elsewhere,
 	  "One child reads nothing while 24 MB are forwarded to it: another child's ib.get is "
 	  "still answered whole (answers are paced by the link toward the asker only)" },
+	{ "hostile.query-flood", "ELECT-1 LINK-21", CF_NEEDS_CONFIG, test_query_flood,
+	  "A child sends 1,000 QUERYs for a held item: one OFFER each (the bytes out per byte in "
+	  "are noted); then, with 24 MB forwarded to it unread, its QUERY gets no OFFER while "
+	  "another child's does" },
 	{ "hostile.get-flood", "LINK-21 CMD-1", 0, test_get_flood,
 	  "A child that does not read asks for a 60,000-byte item 2,000 times with ib.get: the "
 	  "IUT keeps its link, answers every COMMAND, at most 400 of them whole and the others "

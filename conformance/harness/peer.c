@@ -382,11 +382,11 @@ int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len)
 	return err;
 }
 
-int hn_peer_send(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *signer,
-		 const ib_id *as, bool keep_seq, struct ib_buf *frame_out)
+int hn_peer_frame(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *signer,
+		  const ib_id *as, bool keep_seq, struct ib_buf *frame)
 {
 	const struct ib_identity *key = signer ? signer : p->id;
-	struct ib_buf msg = { 0 }, frame = { 0 };
+	struct ib_buf msg = { 0 };
 	uint8_t sig[IB_SIG_LEN];
 	int err;
 
@@ -400,13 +400,21 @@ int hn_peer_send(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *
 	if (!err)
 		err = ib_identity_sign(key, msg.ptr, msg.len, sig);
 	if (!err)
-		err = ib_frame_encode(&frame, as ? as : ib_identity_id(key), sig, msg.ptr,
-				      msg.len);
+		err = ib_frame_encode(frame, as ? as : ib_identity_id(key), sig, msg.ptr, msg.len);
+	ib_buf_free(&msg);
+	return err;
+}
+
+int hn_peer_send(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *signer,
+		 const ib_id *as, bool keep_seq, struct ib_buf *frame_out)
+{
+	struct ib_buf frame = { 0 };
+	int err = hn_peer_frame(p, m, signer, as, keep_seq, &frame);
+
 	if (!err && frame_out)
 		err = ib_buf_put(frame_out, frame.ptr, frame.len);
 	if (!err)
 		err = hn_peer_send_raw(p, frame.ptr, frame.len);
-	ib_buf_free(&msg);
 	ib_buf_free(&frame);
 	return err;
 }

@@ -61,6 +61,9 @@ int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len);
  * the next seq unless keep_seq, and sends the frame; a copy goes to frame_out if not NULL. */
 int hn_peer_send(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *signer,
 		 const ib_id *as, bool keep_seq, struct ib_buf *frame_out);
+/* The frame hn_peer_send would send, appended to frame, not sent (the seq is taken). */
+int hn_peer_frame(struct hn_peer *p, struct ib_msg *m, const struct ib_identity *signer,
+		  const ib_id *as, bool keep_seq, struct ib_buf *frame);
 /* HELLO with the peer's own path: [above..., peer]. */
 int hn_peer_send_hello(struct hn_peer *p, uint8_t role, uint32_t keepalive_ms,
 		       const ib_id *above, size_t nabove);

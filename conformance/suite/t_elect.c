@@ -1430,6 +1430,60 @@ out:
 	ib_buf_free(&frame);
 }
 
+static bool t1_selected(void *arg)
+{
+	struct election *e = arg;
+
+	return select_at_ms(e->h[0].p, e->query_id) != 0 || hn_peer_closed(e->h[0].p);
+}
+
+/* [MEMBER-2] [ELECT-6] T1, selected for its version 2, has sent half of its TRANSFER when
+ * the owner removes its key: the IUT closes T1's link at once with `revoked`, never applies
+ * the frame it began to read, and, T1's turn over, SELECTs T2 and answers T2's version 1. A
+ * node that reads to the end of a frame begun before the reload, or waits for it, fails. */
+static void test_holder_revoked_mid_transfer(struct cf_ctx *c)
+{
+	const char *key = "elect.revoked-holder";
+	const struct ib_identity *writer = cf_tester_identity(c, 5);
+	struct ib_buf transfer = { 0 };
+	struct election e;
+	struct ib_msg m;
+	static const int want[] = { 0, 1 };
+
+	if (!election_setup(c, &e, 2, key) ||
+	    !make_publish(c, writer, key, 2, "the revoked holder's", &e.h[0].frame) ||
+	    !make_publish(c, writer, key, 1, "delivered", &e.h[1].frame) || !election_start(&e))
+		goto out;
+	e.h[0].silent = true;   /* its half TRANSFER is sent below */
+	if (!offer(&e, 0, 2, ib_identity_id(writer)) || !offer(&e, 1, 1, ib_identity_id(writer)) ||
+	    !cf_wait(c, t1_selected, &e, EL_WAIT_MS, "the IUT SELECTs T1, the first offer of the "
+		     "newest version"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_TRANSFER;
+	m.h.dest = *cf_iut_id(c);
+	m.u.transfer = (struct ib_transfer){ e.query_id, { e.h[0].frame.ptr, e.h[0].frame.len } };
+	if (hn_peer_frame(e.h[0].p, &m, NULL, NULL, false, &transfer) != IB_OK ||
+	    hn_peer_send_raw(e.h[0].p, transfer.ptr, transfer.len / 2) != IB_OK) {
+		cf_harness_error(c, "T1 cannot send half a TRANSFER");
+		goto out;
+	}
+	cf_run_for(c, 0);
+	if (!cf_iut_reload(c, 1u << 1, 0) ||
+	    !cf_wait_closed(c, e.h[0].p, IB_EC_REVOKED, "MEMBER-2", EL_WAIT_MS) ||
+	    !election_finish(&e))
+		goto out;
+	if (!expect_selected(&e, want, 2, "ELECT-6", "SELECT T1, then, once its link is cut in "
+			     "the middle of its TRANSFER, T2"))
+		goto out;
+	expect_answer(&e, &e.h[1].frame, "MEMBER-2", "ib.fetch answers T2's version 1: nothing of "
+		      "the TRANSFER the removed holder had half sent is applied",
+		      same_frame(&e.out, &e.h[0].frame) ? " (T1's version 2)" : "");
+out:
+	ib_buf_free(&transfer);
+	election_free(&e);
+}
+
 const struct cf_test cf_tests_elect[] = {
 	{ "elect.offer", "ELECT-1", 0, test_offer,
 	  "answer QUERY for a key you hold with OFFER(query_id, key, version, writer) to its "
@@ -1489,6 +1543,10 @@ const struct cf_test cf_tests_elect[] = {
 	  "flooding during it and is newer than the transferred frame" },
 	{ "elect.transfer-not-replay", "ELECT-15", CF_NEEDS_CONFIG, test_transfer_not_replay,
 	  "neither check nor record a transferred frame's seq in its writer's anti-replay window" },
+	{ "elect.holder-revoked-mid-transfer", "MEMBER-2 ELECT-6", CF_NEEDS_CONFIG | CF_NEEDS_RELOAD,
+	  test_holder_revoked_mid_transfer,
+	  "when the selected holder's key is removed while half its TRANSFER has arrived, cut its "
+	  "link with revoked, apply nothing of it, and SELECT the next holder" },
 	{ "elect.transfer-too-big", "ELECT-16", 0, test_transfer_too_big,
 	  "send no TRANSFER (not an empty one) when it would be above the requester's link "
 	  "max_message" },

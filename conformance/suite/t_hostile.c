@@ -187,6 +187,95 @@ out:
 	close_all(fds, MANY_SOURCES);
 }
 
+/* [LINK-14] [LINK-16] A member joins while the flood goes on: strangers keep connecting, one
+ * every 2 ms from a new address each, during T1's whole TLS handshake and HELLO exchange. */
+#define DURING_RATE_PER_MS 2u       /* ms between strangers: 500 a second */
+#define DURING_MAX 1000u            /* at most, over HOSTILE_LINK_MS */
+
+struct flood_during {
+	struct cf_ctx *c;
+	struct hn_peer *p;
+	int *fds;
+	size_t made;
+	uint64_t start_ms;
+	bool failed;
+	bool hello_sent;
+};
+
+/* Opens the strangers due by now; true once T1 has its HELLO answered (or lost its link). */
+static bool join_while_flooding(void *arg)
+{
+	struct flood_during *w = arg;
+	uint64_t due = (cf_now_ms(w->c) - w->start_ms) / DURING_RATE_PER_MS + 1;
+
+	while (!w->failed && w->made < due && w->made < DURING_MAX) {
+		char from[INET_ADDRSTRLEN];
+
+		snprintf(from, sizeof from, "127.0.%zu.%zu", 20 + w->made / 250, 1 + w->made % 250);
+		if (hn_connect_from(from, cf_iut_host(w->c), cf_iut_port(w->c),
+				    &w->fds[w->made]) != IB_OK) {
+			cf_harness_error(w->c, "cannot connect from %s: %s", from, strerror(errno));
+			w->failed = true;
+		}
+		w->made++;
+	}
+	if (w->failed || hn_peer_closed(w->p))
+		return true;
+	if (!w->hello_sent && hn_peer_tls_open(w->p)) {
+		w->failed = hn_peer_send_hello(w->p, IB_ROLE_SERVER, 30000, NULL, 0) != IB_OK;
+		w->hello_sent = true;
+	}
+	return hn_peer_count(w->p, IB_MSG_HELLO) > 0;
+}
+
+/* 300 strangers fill the IUT's pending connections first; then T1 connects, and strangers go
+ * on connecting at 500 a second until T1's HELLO is answered. Evicting the oldest ([LINK-16])
+ * makes room for T1 and keeps it while it is younger than max_pending strangers: T1 links
+ * within 2 s (the time and the strangers that came meanwhile are noted). */
+static void test_join_during_flood(struct cf_ctx *c)
+{
+	int before[MANY_SOURCES], *during = calloc(DURING_MAX, sizeof *during);
+	struct flood_during w = { 0 };
+	uint64_t took;
+
+	for (size_t i = 0; i < MANY_SOURCES; i++)
+		before[i] = -1;
+	for (size_t i = 0; during && i < DURING_MAX; i++)
+		during[i] = -1;
+	if (!during) {
+		cf_harness_error(c, "out of memory");
+		return;
+	}
+	if (!iut_on_ipv4_loopback(c)) {
+		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
+		goto out;
+	}
+	if (!cf_iut_start(c, NULL) || !idle_connections(c, NULL, before, 300) ||
+	    !(w.p = cf_peer(c, 1)))
+		goto out;
+	w = (struct flood_during){ c, w.p, during, 0, cf_now_ms(c), false, false };
+	if (hn_peer_connect_to(w.p, cf_iut_host(c), cf_iut_port(c)) != IB_OK) {
+		cf_harness_error(c, "cannot connect to %s:%u", cf_iut_host(c), cf_iut_port(c));
+		goto out;
+	}
+	if (!cf_wait(c, join_while_flooding, &w, HOSTILE_LINK_MS, "T1 links while strangers "
+		     "connect at 500 a second") || w.failed)
+		goto out;
+	took = cf_now_ms(c) - w.start_ms;
+	cf_note(c, "T1 linked in %llu ms, while %zu strangers connected (after 300 before it)",
+		(unsigned long long)took, w.made);
+	cf_expect(c, hn_peer_count(w.p, IB_MSG_HELLO) > 0 && !hn_peer_closed(w.p), "LINK-16",
+		  "a member that connects while strangers keep filling the pending connections "
+		  "(500 a second from new addresses) links within 2 s: the oldest strangers make "
+		  "room for it", "its link %s (%s)", hn_peer_closed(w.p) ? "closed" : "is open",
+		  hn_peer_failure(w.p)[0] ? hn_peer_failure(w.p) : "no HELLO answered");
+out:
+	close_all(before, MANY_SOURCES);
+	if (during)
+		close_all(during, DURING_MAX);
+	free(during);
+}
+
 /* [LINK-18] How many times a member links and leaves, and a stranger fails its handshake; and
  * what the IUT's resident memory may grow by over them. A node that kept what a closed
  * connection held would grow by megabytes: a TLS object alone is tens of kB. */
@@ -1158,6 +1247,9 @@ const struct cf_test cf_tests_hostile[] = {
 	  "450 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "
 	  "them (max_pending), the ones it closed are the oldest, a member still links, one it "
 	  "closes gets its ERROR, and once they close the IUT's descriptors are what they were" },
+	{ "hostile.join-during-flood", "LINK-16 LINK-14", 0, test_join_during_flood,
+	  "300 strangers fill the pending connections, then a member connects while strangers "
+	  "go on connecting at 500 a second from new addresses: it links within 2 s" },
 	{ "hostile.come-and-go", "LINK-18", CF_SLOW, test_come_and_go,
 	  "Members link and leave, and strangers fail their TLS handshake, 200 times each: the "
 	  "IUT's descriptors come back to what they were, and its memory stays within 2 MB" },

@@ -764,6 +764,7 @@ out:
 
 struct asked {
 	size_t answers, full, busy, other;
+	size_t bytes;               /* of the answer frames */
 };
 
 /* Counts what T1 got for the requests: RESULTs (or TRANSFERs) of their ids. */
@@ -778,6 +779,7 @@ static void count_answers(struct hn_peer *p, bool select, uint64_t first_id, str
 			continue;
 		if (select && m.h.type == IB_MSG_TRANSFER && m.u.transfer.query_id >= first_id &&
 		    m.u.transfer.query_id < first_id + ASK_COUNT) {
+			a->bytes += hn_peer_got(p, i)->raw.len;
 			a->answers++;
 			a->full += m.u.transfer.frame.len > ASK_VALUE_LEN;
 			a->other += m.u.transfer.frame.len <= ASK_VALUE_LEN;
@@ -786,6 +788,7 @@ static void count_answers(struct hn_peer *p, bool select, uint64_t first_id, str
 		    m.u.result.cmd_id < first_id + ASK_COUNT) {
 			const struct ib_slice *o = &m.u.result.output;
 
+			a->bytes += hn_peer_got(p, i)->raw.len;
 			a->answers++;
 			if (m.u.result.status == IB_STATUS_OK && o->len > ASK_VALUE_LEN)
 				a->full++;
@@ -825,11 +828,14 @@ static char *asked_value(struct cf_ctx *c, char fill)
 	return v;
 }
 
-/* One request for key from p: ib.get (cmd_id id) or SELECT (query_id id). */
+/* One request for key from p: ib.get (cmd_id id) or SELECT (query_id id); its frame's
+ * length added to *sent. */
 static bool ask(struct cf_ctx *c, struct hn_peer *p, bool select, const char *key, uint64_t id,
-		struct ib_buf *args)
+		struct ib_buf *args, size_t *sent)
 {
+	struct ib_buf frame = { 0 };
 	struct ib_msg m;
+	bool ok;
 
 	memset(&m, 0, sizeof m);
 	if (select) {
@@ -840,7 +846,13 @@ static bool ask(struct cf_ctx *c, struct hn_peer *p, bool select, const char *ke
 		m.u.command = (struct ib_command){ id, { (const uint8_t *)"ib.get", 6 },
 						   { args->ptr, args->len } };
 	}
-	return cf_send_to_iut(c, p, &m);
+	m.h.dest = *cf_iut_id(c);
+	ok = hn_peer_send(p, &m, NULL, NULL, false, &frame) == IB_OK;
+	if (!ok)
+		cf_harness_error(c, "a tester cannot send %s", ib_msg_type_name(m.h.type));
+	*sent += frame.len;
+	ib_buf_free(&frame);
+	return ok;
 }
 
 /* T1, a child, publishes a 60,000-byte item, stops reading, and asks for it 2,000 times
@@ -858,6 +870,7 @@ static void ask_flood(struct cf_ctx *c, bool select)
 	struct ib_slice key_arg;
 	uint16_t status;
 	struct asked a;
+	size_t sent = 0;
 	uint64_t first_id = (cf_rand(c) >> 16) + 1;
 	struct ib_msg m;
 
@@ -887,7 +900,7 @@ static void ask_flood(struct cf_ctx *c, bool select)
 		goto out;
 	hn_peer_pause(t1, true);
 	for (uint64_t i = 0; i < ASK_COUNT; i++)
-		if (!ask(c, t1, select, key, first_id + i, &args))
+		if (!ask(c, t1, select, key, first_id + i, &args, &sent))
 			goto out;
 	cf_msg_publish(&m, cf_fresh_key(c, "hostile.asked-marker", mkey, sizeof mkey), 1, "m");
 	if (hn_peer_send(t1, &m, NULL, NULL, false, &marker) != IB_OK) {
@@ -904,8 +917,9 @@ static void ask_flood(struct cf_ctx *c, bool select)
 	if (!hn_peer_closed(t1) && !cf_command(c, t1, NULL, "ib.ping", NULL, 0, &status, NULL))
 		goto out;
 	count_answers(t1, select, first_id, &a);
-	cf_note(c, "%zu answers: %zu whole, %zu busy, %zu other", a.answers, a.full, a.busy,
-		a.other);
+	cf_note(c, "%zu answers: %zu whole, %zu busy, %zu other; %zu bytes of requests, %zu bytes "
+		"of answers: %.0f out per byte in", a.answers, a.full, a.busy, a.other, sent,
+		a.bytes, sent ? (double)a.bytes / (double)sent : 0.0);
 	if (!cf_expect(c, !hn_peer_closed(t1), "LINK-21",
 		       "the IUT keeps the link of a child that asks for a 60,000-byte item 2,000 "
 		       "times without reading: the answers wait for the link, not in a queue that "

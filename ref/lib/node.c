@@ -560,6 +560,9 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 		node_log(n, IB_LOG_INFO, "listening on %s port %u (%zu address%s), id %s", host,
 			 n->listen_port, n->listen_count, n->listen_count == 1 ? "" : "es", hex);
 	}
+	/* A removed item file leaves no trace ([DATA-6] checks the files that are there): the
+	 * count lets the owner see that items are missing. */
+	node_log(n, IB_LOG_INFO, "store: %zu items loaded", ib_store_count(n->store));
 	if (n->store_rejected)
 		log_store_rejects(n);
 	tree_start(n);

@@ -17,6 +17,30 @@
 
 #define RESULT_FIXED_LEN (IB_MSG_HEADER_LEN + 8u + 2u + 3u) /* cmd_id, status, output's length */
 
+#define RESULT_REASON_CAP 200u
+
+/* [CMD-18] Whether an output of len bytes fits a RESULT toward `to` ([FRAME-7]); when it
+ * does not, the reason, logged at a bounded rate, in reason[RESULT_REASON_CAP]. */
+static bool result_fits(struct ib_node *n, const ib_id *to, size_t len, char *reason)
+{
+	uint32_t room = flood_room_toward(n, to);
+
+	/* FAULT big-result-failed-everywhere, breaks [CMD-18]: a RESULT above the smallest
+	 * max_message any node may announce is failed, whatever the asker's link takes. */
+	if (IB_FAULT(n, big_result_failed_everywhere))
+		room = IB_MAX_MESSAGE_MIN;
+	/* FAULT big-result-sent, breaks [CMD-18]: sent as it is, [FLOOD-13] keeps it off. */
+	if (len <= room - RESULT_FIXED_LEN || IB_FAULT(n, big_result_sent))
+		return true;
+	snprintf(reason, RESULT_REASON_CAP,
+		 "the answer (%zu bytes) does not fit the max_message (%" PRIu32 ") of the link "
+		 "to the asker\n", len + RESULT_FIXED_LEN, room);
+	node_log_every(n, IB_LOG_WARN, IB_CNT_TOO_BIG_FOR_PEER, "an answer of %zu bytes does not "
+		       "fit the asker's link (max_message %" PRIu32 "): failed instead",
+		       len + RESULT_FIXED_LEN, room);
+	return false;
+}
+
 /*
  * [CMD-1][CMD-18] One RESULT to `to`, always: one that a link it would leave on could not
  * take ([FRAME-7]) is replaced by `failed` with a short reason, which fits any link.
@@ -24,23 +48,10 @@
 int cmd_send_result(struct ib_node *n, const ib_id *to, uint64_t cmd_id, uint16_t status,
 		    struct ib_slice output)
 {
-	uint32_t room = flood_room_toward(n, to);
-	char reason[200];
+	char reason[RESULT_REASON_CAP];
 	struct ib_msg m;
 
-	/* FAULT big-result-failed-everywhere, breaks [CMD-18]: a RESULT above the smallest
-	 * max_message any node may announce is failed, whatever the asker's link takes. */
-	if (IB_FAULT(n, big_result_failed_everywhere))
-		room = IB_MAX_MESSAGE_MIN;
-	/* FAULT big-result-sent, breaks [CMD-18]: sent as it is, [FLOOD-13] keeps it off. */
-	if (output.len > room - RESULT_FIXED_LEN && !IB_FAULT(n, big_result_sent)) {
-		snprintf(reason, sizeof reason,
-			 "the answer (%zu bytes) does not fit the max_message (%" PRIu32
-			 ") of the link to the asker\n",
-			 output.len + RESULT_FIXED_LEN, room);
-		node_log_every(n, IB_LOG_WARN, IB_CNT_TOO_BIG_FOR_PEER, "an answer of %zu bytes "
-			       "does not fit the asker's link (max_message %" PRIu32 "): failed "
-			       "instead", output.len + RESULT_FIXED_LEN, room);
+	if (!result_fits(n, to, output.len, reason)) {
 		status = IB_STATUS_FAILED;
 		output = (struct ib_slice){ (const uint8_t *)reason, strlen(reason) };
 	}
@@ -138,12 +149,20 @@ static uint16_t run_info(struct ib_node *n, struct ib_buf *out)
 	return IB_STATUS_FAILED;
 }
 
-static uint16_t run_get(struct ib_node *n, struct ib_slice key, struct ib_buf *out)
+static uint16_t run_get(struct ib_node *n, const ib_id *from, struct ib_slice key,
+			struct ib_buf *out)
 {
+	char reason[RESULT_REASON_CAP];
 	struct ib_item item;
 
 	if (ib_store_get(n->store, key, &item) != IB_OK)
 		return IB_STATUS_NOT_FOUND;
+	/* [CMD-18] An item the asker's link cannot take is not copied to be refused: asked
+	 * again and again, a frame of 16 MB would cost a copy each time. */
+	if (!result_fits(n, from, item.frame.len, reason)) {
+		ib_buf_put(out, reason, strlen(reason));
+		return IB_STATUS_FAILED;
+	}
 	/* The writer's own frame, so the asker can check it ([CMD-3] rationale). */
 	return ib_buf_put(out, item.frame.ptr, item.frame.len) ? IB_STATUS_FAILED : IB_STATUS_OK;
 }
@@ -276,7 +295,7 @@ static int run(struct ib_node *n, const ib_id *from, const struct ib_command *c,
 		return nargs ? IB_STATUS_BAD_ARGS : run_info(n, out);
 	if (name_is(n, c->name, "ib.get"))
 		return !key_args(n, c->name, args, nargs, 1) ? IB_STATUS_BAD_ARGS
-							      : run_get(n, args[0], out);
+							      : run_get(n, from, args[0], out);
 	if (name_is(n, c->name, "ib.publish"))
 		return !key_args(n, c->name, args, nargs, 2)
 			       ? IB_STATUS_BAD_ARGS

@@ -914,19 +914,20 @@ out:
 	ib_buf_free(&out);
 }
 
-/* Sends PUBLISH(key, version, value[0..BIG_VALUE)) written by writer over p, a copy in
- * *frame, then waits for ib.ping's answer: one 16 MB item at a time on the link. */
-static bool send_big(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *writer,
-		     const char *key, uint64_t version, const uint8_t *value, struct ib_buf *frame)
+/* Writer w's PUBLISH of key, version, value[0..len), sent over p, a copy in *frame; then
+ * ib.ping's answer: one item at a time on the link. */
+static bool send_value(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *w,
+		       const char *key, uint64_t version, const uint8_t *value, size_t len,
+		       struct ib_buf *frame)
 {
 	uint16_t status = 0;
 	struct ib_msg m;
 
 	cf_msg_publish(&m, key, version, "");
-	m.u.publish.value = (struct ib_slice){ value, BIG_VALUE };
+	m.u.publish.value = (struct ib_slice){ value, len };
 	ib_buf_reset(frame);
-	if (hn_peer_send(p, &m, writer, NULL, false, frame) != IB_OK) {
-		cf_harness_error(c, "cannot send PUBLISH");
+	if (hn_peer_send(p, &m, w, NULL, false, frame) != IB_OK) {
+		cf_harness_error(c, "cannot send a PUBLISH of %zu value bytes", len);
 		return false;
 	}
 	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
@@ -974,8 +975,8 @@ static void test_room_after_removal(struct cf_ctx *c)
 		for (int i = 0; i < ROOM_WRITERS * ROOM_PER_WRITER; i++) {
 			snprintf(key, sizeof key, "data.room.%d.%d", batch, i);
 			value[0] = (uint8_t)('a' + i);
-			if (!send_big(c, p, room_writer(c, batch, i / ROOM_PER_WRITER), key, 1, value,
-				      &frame))
+			if (!send_value(c, p, room_writer(c, batch, i / ROOM_PER_WRITER), key, 1,
+					value, BIG_VALUE, &frame))
 				goto out;
 		}
 		if (!get_item(c, p, key, &status, &out))
@@ -1007,7 +1008,8 @@ static void test_room_after_removal(struct cf_ctx *c)
 			goto out;
 	}
 	value[0] = 'z';
-	if (!send_big(c, p, cf_tester_identity(c, 1), "data.room.T1", 1, value, &frame))
+	if (!send_value(c, p, cf_tester_identity(c, 1), "data.room.T1", 1, value, BIG_VALUE,
+			&frame))
 		goto out;
 	holds(c, p, "data.room.T1", &frame, "DATA-13", "the items of removed writers leave "
 	      "room: after 16 items of 16 MB came and left (8 held at most), the store takes "
@@ -1504,25 +1506,6 @@ out:
 
 #define MIB ((size_t)1 << 20)
 #define BYTES_WRITERS 3u
-
-/* Writer w's PUBLISH of key, version, value[0..len), sent over p, a copy in *frame; then
- * ib.ping's answer: one item at a time on the link. */
-static bool send_value(struct cf_ctx *c, struct hn_peer *p, const struct ib_identity *w,
-		       const char *key, uint64_t version, const uint8_t *value, size_t len,
-		       struct ib_buf *frame)
-{
-	uint16_t status = 0;
-	struct ib_msg m;
-
-	cf_msg_publish(&m, key, version, "");
-	m.u.publish.value = (struct ib_slice){ value, len };
-	ib_buf_reset(frame);
-	if (hn_peer_send(p, &m, w, NULL, false, frame) != IB_OK) {
-		cf_harness_error(c, "cannot send a PUBLISH of %zu value bytes", len);
-		return false;
-	}
-	return cf_command(c, p, NULL, "ib.ping", NULL, 0, &status, NULL);
-}
 
 /* As send_value, the value sized so that the frame is exactly frame_len bytes long: overhead
  * is what a frame of a key of this length takes besides its value (section 5 and 7.5). */

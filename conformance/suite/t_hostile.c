@@ -946,9 +946,49 @@ out:
 	ib_buf_free(&args);
 }
 
+/* The IUT without PING (T3's PONGs would wait behind its 24 MB, and T1 answers none), and
+ * T1, T2, T3 linked as its children. */
+static bool three_children(struct cf_ctx *c, struct hn_peer **t1, struct hn_peer **t2,
+			   struct hn_peer **t3)
+{
+	struct cf_iut_opts o = { 0 };
+
+	o.keepalive_interval_ms = 600000;
+	o.keepalive_timeout_ms = 600000;
+	return cf_iut_start(c, &o) && (*t1 = cf_peer(c, 1)) && cf_link_child(c, *t1) &&
+	       (*t2 = cf_peer(c, 2)) && cf_link_child(c, *t2) && (*t3 = cf_peer(c, 3)) &&
+	       cf_link_child(c, *t3);
+}
+
 #define ELSEWHERE_FRAMES 400u       /* 24 MB toward a child that does not read: more than the
 				     * socket buffers take, less than any queue bound of a node
 				     * of the default max_message (64 MiB in the reference) */
+
+/* T1 stops reading while T3 publishes key, versions first to first + 399, each with value,
+ * which the IUT forwards to T1 and T2: 24 MB wait toward T1 once T2 has the last (in *last). */
+static bool back_up_t1(struct cf_ctx *c, struct hn_peer *t1, struct hn_peer *t2,
+		       struct hn_peer *t3, const char *key, uint64_t first, const char *value,
+		       struct ib_buf *last)
+{
+	struct got_frame w = { t2, last };
+	struct ib_msg m;
+
+	hn_peer_pause(t1, true);
+	hn_peer_tap_raw(t3, false);
+	for (unsigned i = 0; i < ELSEWHERE_FRAMES; i++) {
+		cf_msg_publish(&m, key, first + i, value);
+		ib_buf_reset(last); /* hn_peer_send appends its copy */
+		if (hn_peer_send(t3, &m, NULL, NULL, false, last) != IB_OK) {
+			cf_harness_error(c, "T3 cannot publish");
+			return false;
+		}
+		if (i % 8 == 7)
+			cf_run_for(c, 0);
+	}
+	hn_peer_tap_raw(t3, true);
+	return cf_wait(c, frame_got, &w, ASK_WAIT_MS, "the IUT forwards T3's 400 PUBLISH frames "
+		       "to T2");
+}
 
 /* T1 reads nothing while T3 publishes 400 items of 60,000 bytes, each forwarded to T1 and T2:
  * T1's link is backed up. T2, whose link is not, asks ib.get and gets the whole item: a
@@ -958,38 +998,13 @@ static void test_backlog_elsewhere(struct cf_ctx *c)
 	struct hn_peer *t1, *t2, *t3;
 	struct ib_buf last = { 0 }, out = { 0 };
 	char *value = NULL, key[64];
-	struct got_frame w;
 	struct ib_slice arg;
 	uint16_t status = 0;
-	struct ib_msg m;
-	struct cf_iut_opts o = { 0 };
 
-	/* No PING: T3's PONGs would wait behind its 24 MB, and T1 answers none. */
-	o.keepalive_interval_ms = 600000;
-	o.keepalive_timeout_ms = 600000;
-	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
-	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) || !(t3 = cf_peer(c, 3)) ||
-	    !cf_link_child(c, t3))
-		goto out;
-	if (!(value = asked_value(c, 'e')))
+	if (!three_children(c, &t1, &t2, &t3) || !(value = asked_value(c, 'e')))
 		goto out;
 	cf_fresh_key(c, "hostile.elsewhere", key, sizeof key);
-	hn_peer_pause(t1, true);
-	hn_peer_tap_raw(t3, false);
-	for (unsigned i = 0; i < ELSEWHERE_FRAMES; i++) {
-		cf_msg_publish(&m, key, 1 + i, value);
-		ib_buf_reset(&last); /* hn_peer_send appends its copy */
-		if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
-			cf_harness_error(c, "T3 cannot publish");
-			goto out;
-		}
-		if (i % 8 == 7)
-			cf_run_for(c, 0);
-	}
-	hn_peer_tap_raw(t3, true);
-	w = (struct got_frame){ t2, &last };
-	if (!cf_wait(c, frame_got, &w, ASK_WAIT_MS, "the IUT forwards T3's 400 PUBLISH frames "
-		     "to T2"))
+	if (!back_up_t1(c, t1, t2, t3, key, 1, value, &last))
 		goto out;
 	arg = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
 	if (!cf_command(c, t2, NULL, "ib.get", &arg, 1, &status, &out) ||
@@ -1060,16 +1075,8 @@ static void test_query_flood(struct cf_ctx *c)
 	struct got_frame w;
 	uint16_t status = 0;
 	struct ib_msg m;
-	struct cf_iut_opts o = { 0 };
 
-	/* No PING: T3's PONGs would wait behind its 24 MB, and T1 answers none. */
-	o.keepalive_interval_ms = 600000;
-	o.keepalive_timeout_ms = 600000;
-	if (!cf_iut_start(c, &o) || !(t1 = cf_peer(c, 1)) || !cf_link_child(c, t1) ||
-	    !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2) || !(t3 = cf_peer(c, 3)) ||
-	    !cf_link_child(c, t3))
-		goto out;
-	if (!(value = asked_value(c, 'q')))
+	if (!three_children(c, &t1, &t2, &t3) || !(value = asked_value(c, 'q')))
 		goto out;
 	cf_fresh_key(c, "hostile.queried", key, sizeof key);
 	cf_msg_publish(&m, key, 1, value);
@@ -1102,22 +1109,7 @@ static void test_query_flood(struct cf_ctx *c)
 		       "%zu OFFERs came", offers))
 		goto out;
 	/* 24 MB toward T1, which no longer reads. */
-	hn_peer_pause(t1, true);
-	hn_peer_tap_raw(t3, false);
-	for (unsigned i = 0; i < ELSEWHERE_FRAMES; i++) {
-		cf_msg_publish(&m, key, 2 + i, value);
-		ib_buf_reset(&last);
-		if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
-			cf_harness_error(c, "T3 cannot publish");
-			goto out;
-		}
-		if (i % 8 == 7)
-			cf_run_for(c, 0);
-	}
-	hn_peer_tap_raw(t3, true);
-	w = (struct got_frame){ t2, &last };
-	if (!cf_wait(c, frame_got, &w, ASK_WAIT_MS, "the IUT forwards T3's 400 PUBLISH frames "
-		     "to T2"))
+	if (!back_up_t1(c, t1, t2, t3, key, 2, value, &last))
 		goto out;
 	if (!send_query(c, t1, key, late_id, &len) || !send_query(c, t2, key, late_id + 1, &len))
 		goto out;

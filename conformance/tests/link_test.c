@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define SECOND 1000000ull
 
@@ -715,6 +717,55 @@ static void test_setup_bounds_counted(void)
 	hn_tree_free(t);
 }
 
+static bool peer_settled(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return hn_peer_tls_open(arg) || hn_peer_closed(arg);
+}
+
+/* Section 20: out of descriptors, a node pauses accepting (counted accept_failed) rather than
+ * retrying at full speed, and takes the member that waits once descriptors come back. */
+static void test_accept_recovers_after_descriptors(void)
+{
+	static int fillers[4096];
+	struct wait_type hello;
+	struct hn_tree *t = NULL;
+	struct hn_peer *p = NULL;
+	struct rlimit old, low;
+	struct ib_node *n;
+	size_t nf = 0;
+	int fd;
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 23));
+	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
+	IB_ASSERT_OK(hn_tree_start(t));
+	n = t->nodes[0].node;
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = old.rlim_cur < 512 ? old.rlim_cur : 512;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (nf < sizeof fillers / sizeof fillers[0] && (fd = dup(2)) >= 0)
+		fillers[nf++] = fd;
+	CU_ASSERT_FATAL(nf > 0 && nf < sizeof fillers / sizeof fillers[0]);
+	close(fillers[--nf]); /* room for the member's socket, none for the node's accept */
+	IB_ASSERT_OK(hn_peer_connect(p, ib_node_listen_port(n)));
+	hn_tree_run_for(t, SECOND / 2);
+	/* One failure, then a pause: a node that retried at once would count thousands. */
+	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_ACCEPT_FAILED), 1);
+	CU_ASSERT(!hn_peer_tls_open(p));
+	while (nf)
+		close(fillers[--nf]);
+	CU_ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	CU_ASSERT(hn_tree_run_until(t, peer_settled, p, 3 * SECOND));
+	CU_ASSERT_FATAL(hn_peer_tls_open(p));
+	IB_ASSERT_OK(hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0));
+	hello = (struct wait_type){ p, IB_MSG_HELLO, 1 };
+	CU_ASSERT(hn_tree_run_until(t, peer_got, &hello, 3 * SECOND));
+	CU_ASSERT(!hn_peer_closed(p));
+	hn_peer_free(p);
+	hn_tree_free(t);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_hello_must_come_first, "LINK-1 LINK-5"),
 	IB_TEST(test_second_hello_closes, "LINK-6"),
@@ -736,6 +787,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_pending_per_source, "LINK-15"),
 	IB_TEST(test_pending_oldest_evicted, "LINK-14 LINK-16 LINK-12"),
 	IB_TEST(test_directed_frame_follows_route, "FLOOD-5"),
+	IB_TEST(test_accept_recovers_after_descriptors, ""),
 	IB_TEST_END
 };
 

@@ -1152,6 +1152,7 @@ struct fetched {
 	struct hn_peer *t1, *t2;
 	const ib_id *iut;
 	uint64_t first_id;
+	size_t count;               /* ib.fetch sent, cmd_ids first_id on */
 	size_t queries, results, busy;
 };
 
@@ -1168,7 +1169,7 @@ static void count_fetched(struct fetched *w)
 		const struct ib_slice *o = &m.u.result.output;
 
 		if (!cf_got_msg(w->t1, i, &f, &m) || m.h.type != IB_MSG_RESULT ||
-		    m.u.result.cmd_id < w->first_id || m.u.result.cmd_id >= w->first_id + FETCH_COUNT)
+		    m.u.result.cmd_id < w->first_id || m.u.result.cmd_id >= w->first_id + w->count)
 			continue;
 		w->results++;
 		w->busy += m.u.result.status == IB_STATUS_FAILED && o->len >= 4 &&
@@ -1181,7 +1182,7 @@ static bool all_fetches_answered(void *arg)
 	struct fetched *w = arg;
 
 	count_fetched(w);
-	return w->results == FETCH_COUNT || hn_peer_closed(w->t1);
+	return w->results == w->count || hn_peer_closed(w->t1);
 }
 
 /* T1, a child, asks the IUT for 1,100 fetches (ib.fetch of keys nobody holds) at once, with
@@ -1195,6 +1196,7 @@ static void test_fetch_flood(struct cf_ctx *c)
 	struct ib_buf args = { 0 };
 	struct fetched w = { 0 };
 	char base[48], key[80];
+	size_t queries;
 	struct ib_msg m;
 
 	o.election_window_ms = FETCH_WINDOW_MS;
@@ -1203,6 +1205,7 @@ static void test_fetch_flood(struct cf_ctx *c)
 		goto out;
 	w.iut = cf_iut_id(c);
 	w.first_id = (cf_rand(c) >> 16) + 1;
+	w.count = FETCH_COUNT;
 	cf_note(c, "T1's %u COMMAND ib.fetch and T2's QUERYs are not in this transcript",
 		FETCH_COUNT);
 	hn_peer_tap_raw(w.t1, false);
@@ -1236,9 +1239,29 @@ static void test_fetch_flood(struct cf_ctx *c)
 		       "every ib.fetch gets its RESULT", "%zu of %u were answered", w.results,
 		       FETCH_COUNT))
 		goto out;
-	cf_expect(c, w.busy + w.queries >= FETCH_COUNT, "ELECT-17",
-		  "each ib.fetch for which the IUT started no election is answered failed \"busy\"",
-		  "%zu busy RESULTs, %zu elections started, of %u", w.busy, w.queries, FETCH_COUNT);
+	if (!cf_expect(c, w.busy + w.queries >= FETCH_COUNT, "ELECT-17",
+		       "each ib.fetch for which the IUT started no election is answered failed "
+		       "\"busy\"", "%zu busy RESULTs, %zu elections started, of %u", w.busy,
+		       w.queries, FETCH_COUNT))
+		goto out;
+	/* Every election has ended (each ib.fetch has its RESULT): none is open, so the next
+	 * ib.fetch starts one. A node that counts elections started, not open, answers busy. */
+	queries = w.queries;
+	snprintf(key, sizeof key, "%s.after", base);
+	ib_buf_reset(&args);
+	ib_args_put(&args, (struct ib_slice){ (const uint8_t *)key, strlen(key) });
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_COMMAND;
+	m.u.command = (struct ib_command){ w.first_id + FETCH_COUNT, { (const uint8_t *)"ib.fetch",
+					   8 }, { args.ptr, args.len } };
+	w.count = FETCH_COUNT + 1;
+	if (!cf_send_to_iut(c, w.t1, &m) ||
+	    !cf_wait(c, all_fetches_answered, &w, 2 * FETCH_WINDOW_MS + ASK_WAIT_MS,
+		     "the IUT answers T1's ib.fetch after the flood"))
+		goto out;
+	cf_expect(c, w.queries == queries + 1, "ELECT-17", "once the elections of the flood have "
+		  "ended, the next ib.fetch starts one (its QUERY reaches T2): only open elections "
+		  "count", "%zu QUERYs reached T2 for it", w.queries - queries);
 out:
 	ib_buf_free(&args);
 }
@@ -1295,6 +1318,6 @@ const struct cf_test cf_tests_hostile[] = {
 	{ "hostile.fetch-flood", "ELECT-17 CMD-1", CF_NEEDS_CONFIG, test_fetch_flood,
 	  "A child asks for 1,100 ib.fetch at once while the IUT's elections last 3 s: it starts "
 	  "at most 1,024 elections (one QUERY each), answers the others failed \"busy\" at once, "
-	  "and answers every COMMAND" },
+	  "and answers every COMMAND; once they have ended, the next ib.fetch starts one" },
 	{ NULL, NULL, 0, NULL, NULL }
 };

@@ -25,7 +25,9 @@ PORT = 7415
 # a lost link is seen in seconds and a root retries its parents often.
 SETTINGS = {
     "keepalive_interval_ms": 1000,     # PING every second; a child waits 3 s of silence
-    "keepalive_timeout_ms": 2000,      # PONG within 2 s, or the link is lost
+    "keepalive_timeout_ms": 5000,      # PONG within 5 s, or the link is lost (at 5 % loss
+                                       # and 200 ms round trips, 2 s cut sound links: a
+                                       # segment lost twice waits out two TCP timeouts)
     "reconnect_min_ms": 200,           # first wait between two rounds over `parents`
     "reconnect_max_ms": 2000,          # the backoff's cap
     # An election collects offers this long: at 100 ms a hop, the farthest holder of a

@@ -203,14 +203,21 @@ class Ctl:
 
     def many(self, bots, *args):
         """The same request to many bots at once: {name: answer}."""
-        procs = {b.name: subprocess.Popen(self.cmdline(b, *args), stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True)
-                 for b in bots}
+        procs = {}
         out = {}
-        for name, p in procs.items():
-            stdout, stderr = p.communicate(timeout=60)
-            p.stdout_text, p.stderr_text = stdout, stderr
-            out[name] = parse(p)
+        try:
+            for b in bots:
+                procs[b.name] = subprocess.Popen(self.cmdline(b, *args), stdout=subprocess.PIPE,
+                                                 stderr=subprocess.PIPE, text=True)
+            for name, p in procs.items():
+                stdout, stderr = p.communicate(timeout=60)
+                p.stdout_text, p.stderr_text = stdout, stderr
+                out[name] = parse(p)
+        finally:
+            for p in procs.values():        # interrupted: none outlives the request
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
         return out
 
 

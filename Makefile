@@ -117,7 +117,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check valgrind-check valgrind-full clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
-	spec-html html-check soak soak-check \
+	spec-html html-check soak soak-check netns-test \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean deb deb-check
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -268,6 +268,21 @@ soak: $(BUILD)/bin/interbot-soak
 
 soak-check: $(BUILD)/bin/interbot-soak
 	$(BUILD)/bin/interbot-soak $(SOAK_CHECK_ARGS) $(SOAK_ARGS)
+
+# The node as people run it (ci/netns/run): 15 `interbot run` processes, one per network
+# namespace, on veth links through a bridge namespace that delay, jitter, lose and partition;
+# real clocks, observed through `interbot ctl` and the logs (README, "Running on a real
+# network"). About 2 minutes on two cores. Needs root: without it ci/netns/run says so and
+# exits 77 (automake's SKIP), which this target reports as a SKIP line and a success, so that
+# `make netns-test` is not red on a laptop. As root (CI) every failure fails, a 77 too (a
+# root that cannot make namespaces is a broken CI machine, not a skip).
+# NETNS_ARGS: options of ci/netns/run (--impair delay20, --scenarios 1,2, --keep ...).
+netns-test: $(BUILD)/bin/interbot $(BUILD)/bin/interbot-conform
+	@./ci/deps.sh
+	@rc=0; ci/netns/run $(NETNS_ARGS) $(BUILD) || rc=$$?; \
+	if [ $$rc -eq 77 ] && [ "$$(id -u)" -ne 0 ]; then \
+		echo "netns-test: SKIP (not root)"; exit 0; fi; \
+	exit $$rc
 
 # memcheck (ci/valgrind-check; not in .ci/run yet: its final configuration has not run end to
 # end in CI time), from the plain build: the unit tests, one valgrind process

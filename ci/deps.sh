@@ -41,8 +41,9 @@ build-essential:deb/build-essential
 lintian:cmd/lintian
 valgrind:cmd/valgrind"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
-# mandoc: the `mandoc -T lint` of ci/test-man).
-WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"
+# mandoc: the `mandoc -T lint` of ci/test-man; ip, tc and ethtool: `make netns-test`, which
+# runs as root only).
+WANTED="tshark:cmd/tshark mandoc:cmd/mandoc iproute2:cmd/ip ethtool:cmd/ethtool"
 
 missing=""
 wanted=""

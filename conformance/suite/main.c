@@ -40,6 +40,8 @@ static void usage(FILE *f)
 	      "  --iut-addr HOST:PORT --iut-key FILE.pub\n"
 	      "                          a node already running, whose owner authorized the\n"
 	      "                          tester keys of --export-keys (same --seed)\n"
+	      "  --member-keys DIR       addr mode, a node in a live tree: the other members'\n"
+	      "                          keys (DIR/*.pub), whose frames it forwards to testers\n"
 	      "\n"
 	      "Options:\n"
 	      "  --list                  print the tests (id, spec IDs, needs, summary) and exit\n"
@@ -131,11 +133,12 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
 	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP,
 	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK,
-	       O_BUDGETS, O_HTML };
+	       O_BUDGETS, O_HTML, O_MEMBERS };
 	static const struct option opts[] = {
 		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
 		{ "iut-addr", required_argument, NULL, O_ADDR },
 		{ "iut-key", required_argument, NULL, O_KEY },
+		{ "member-keys", required_argument, NULL, O_MEMBERS },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "timeout-scale", required_argument, NULL, O_SCALE },
 		{ "only", required_argument, NULL, O_ONLY }, { "skip", required_argument, NULL, O_SKIP },
@@ -182,6 +185,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 			}
 			break;
 		case O_KEY: o->iut_key = optarg; break;
+		case O_MEMBERS: o->member_keys = optarg; break;
 		case O_SEED:
 			o->seed = strtoull(optarg, &end, 10);
 			if (*end || !*optarg) {
@@ -272,6 +276,11 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 	}
 	if (o->mode == CF_MODE_ADDR && !o->iut_key) {
 		fprintf(stderr, "interbot-conform: --iut-addr needs --iut-key FILE.pub\n");
+		return -1;
+	}
+	if (o->member_keys && o->mode != CF_MODE_ADDR) {
+		fprintf(stderr, "interbot-conform: --member-keys is for --iut-addr: the suite makes "
+			"the IUT's keyring in the other modes\n");
 		return -1;
 	}
 	/* getopt_long sets optarg for --color, whose argument is required.

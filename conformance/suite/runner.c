@@ -93,6 +93,12 @@ static int make_trusted(struct cf_ctx *c)
 		err = ib_pubkey_from_raw(&k, ib_pubkey_raw(c->w->iut_key));
 	if (!err)
 		err = ib_keyring_add(kr, k);
+	/* Addr mode in a live tree: the frames the IUT forwards from the other members. */
+	for (size_t i = 0; !err && c->w->members && i < ib_keyring_count(c->w->members); i++) {
+		err = ib_pubkey_from_raw(&k, ib_pubkey_raw(ib_keyring_at(c->w->members, i)));
+		if (!err)
+			err = ib_keyring_add(kr, k);
+	}
 	if (err)
 		ib_keyring_free(kr);
 	else

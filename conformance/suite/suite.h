@@ -33,6 +33,7 @@ struct cf_options {
 	char iut_host[256];         /* addr mode */
 	uint16_t iut_port;
 	const char *iut_key;        /* addr mode: the IUT's public key file */
+	const char *member_keys;    /* addr mode: DIR of the other members' keys (*.pub) */
 	uint64_t seed;
 	double timeout_scale;
 	const char *only, *skip;    /* comma-separated globs on test ids, or group names */
@@ -59,6 +60,7 @@ struct cf_world {
 	struct ib_loop *loop;
 	struct ib_identity *testers[CF_TESTERS], *refs[CF_REFS], *stranger, *iut_identity;
 	struct ib_pubkey *iut_key;
+	struct ib_keyring *members; /* --member-keys, or NULL */
 	struct ib_seq_gen seq[CF_TESTERS + 1];  /* per tester identity, the stranger last */
 	struct ib_trace *trace;     /* --pcap, or NULL */
 	char workdir[512];          /* where node directories and logs go */

@@ -64,6 +64,14 @@ int cf_world_init(struct cf_world *w, const struct cf_options *opt)
 		if (err)
 			fprintf(stderr, "interbot-conform: %s: %s\n", opt->iut_key, diag.reason);
 	}
+	if (!err && opt->member_keys) {
+		struct ib_diag diag = { 0 };
+
+		err = ib_keyring_load_dir(&w->members, opt->member_keys, NULL, &diag);
+		if (err)
+			fprintf(stderr, "interbot-conform: --member-keys %s: %s\n", opt->member_keys,
+				diag.reason);
+	}
 	if (err)
 		goto out;
 	if (opt->workdir)
@@ -91,6 +99,7 @@ void cf_world_free(struct cf_world *w)
 	ib_identity_free(w->stranger);
 	ib_identity_free(w->iut_identity);
 	ib_pubkey_free(w->iut_key);
+	ib_keyring_free(w->members);
 	if (w->loop)
 		ib_loop_run_once(w->loop, 0);
 	ib_loop_free(w->loop);

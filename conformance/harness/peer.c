@@ -20,6 +20,14 @@ struct hn_peer {
 	char failure[128];
 	struct ib_seq_gen seq, *seqp;   /* seqp: where seqs come from (&seq, or shared) */
 	struct ib_frame_decoder dec;
+	/* The frames of what this peer sent: a PONG owed while the bytes sent end inside a
+	 * frame (a test sending one in pieces) waits for its end ([KA-8]: part of a frame is no
+	 * PONG, and a PONG in the middle of one would break both). */
+	struct ib_frame_decoder sent;
+	bool sent_lost;             /* what it sent is not frames (a test's garbage): untracked */
+	bool pong_owed;
+	uint8_t pong_nonce[IB_NONCE_MAX];
+	size_t pong_len;
 	struct ib_buf plain, out;
 	size_t out_off;                 /* out[out_off..] waits for the socket */
 	struct hn_got *got;
@@ -69,6 +77,7 @@ int hn_peer_new_as(struct hn_peer **out, struct ib_loop *loop, const struct ib_k
 	p->seqp = &p->seq;
 	p->max_message = IB_MAX_MESSAGE_LIMIT;
 	ib_frame_decoder_init(&p->dec, IB_MAX_MESSAGE_LIMIT);
+	ib_frame_decoder_init(&p->sent, IB_MAX_MESSAGE_LIMIT);
 	err = id ? ib_identity_copy(&p->id, id) : ib_identity_generate(&p->id);
 	if (!err)
 		err = copy_keyring(trusted, &p->trusted);
@@ -130,6 +139,7 @@ void hn_peer_free(struct hn_peer *p)
 	ib_keyring_free(p->trusted);
 	ib_identity_free(p->id);
 	ib_frame_decoder_free(&p->dec);
+	ib_frame_decoder_free(&p->sent);
 	ib_buf_free(&p->plain);
 	ib_buf_free(&p->out);
 	free(p);
@@ -169,6 +179,46 @@ static void flush(struct hn_peer *p)
 	watch(p);
 }
 
+/* Whether the bytes sent so far end inside a frame. */
+static bool mid_frame(const struct hn_peer *p)
+{
+	return !p->sent_lost && p->sent.buf.len > p->sent.start;
+}
+
+/* Follows the frame boundaries of bytes sent. */
+static void track_sent(struct hn_peer *p, const uint8_t *bytes, size_t len)
+{
+	struct ib_frame f;
+
+	while (!p->sent_lost && len) {
+		size_t taken = 0;
+		int st;
+
+		if (ib_frame_decoder_feed(&p->sent, bytes, len, &taken) != IB_OK)
+			p->sent_lost = true;
+		while ((st = ib_frame_decoder_next(&p->sent, &f)) == IB_FRAME_READY)
+			;
+		if (st < 0 || (!taken && st == IB_FRAME_NEED_MORE))
+			p->sent_lost = true;
+		bytes += taken;
+		len -= taken;
+	}
+}
+
+/* The PONG owed, unless the bytes sent end inside a frame. */
+static void pay_pong(struct hn_peer *p)
+{
+	struct ib_msg pong;
+
+	if (!p->pong_owed || mid_frame(p))
+		return;
+	p->pong_owed = false;
+	memset(&pong, 0, sizeof pong);
+	pong.h.type = IB_MSG_PONG;
+	pong.u.ping.nonce = (struct ib_slice){ p->pong_nonce, p->pong_len };
+	hn_peer_send(p, &pong, NULL, NULL, false, NULL);
+}
+
 static void record(struct hn_peer *p, const struct ib_frame *f)
 {
 	struct hn_got *g;
@@ -200,12 +250,10 @@ static void record(struct hn_peer *p, const struct ib_frame *f)
 		memcpy(g->nonce, m.u.ping.nonce.ptr, g->nonce_len);
 	}
 	if (m.h.type == IB_MSG_PING && p->auto_pong) {
-		struct ib_msg pong;
-
-		memset(&pong, 0, sizeof pong);
-		pong.h.type = IB_MSG_PONG;
-		pong.u.ping.nonce = (struct ib_slice){ g->nonce, g->nonce_len };
-		hn_peer_send(p, &pong, NULL, NULL, false, NULL);
+		memcpy(p->pong_nonce, g->nonce, g->nonce_len);
+		p->pong_len = g->nonce_len;
+		p->pong_owed = true;
+		pay_pong(p);
 	}
 }
 
@@ -379,6 +427,10 @@ int hn_peer_send_raw(struct hn_peer *p, const uint8_t *bytes, size_t len)
 		p->tap(p->tap_ctx, p, true, bytes, len);
 	err = ib_tls_write(p->tls, bytes, len);
 	flush(p);
+	if (!err) {
+		track_sent(p, bytes, len);
+		pay_pong(p);
+	}
 	return err;
 }
 

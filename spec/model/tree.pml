@@ -174,7 +174,7 @@ inline senddown(k, t, p) {
 	:: else ->
 		if
 		:: nfull(down[k]) -> down[k]!t, p; inflight++
-		:: else ->
+		:: full(down[k]) ->       /* not `else`: spin rejects it beside a channel test */
 			inflight = inflight - len(down[k]);
 			do
 			:: down[k]?_, _

@@ -41,8 +41,8 @@ build-essential:deb/build-essential
 lintian:cmd/lintian
 valgrind:cmd/valgrind"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
-# mandoc: the `mandoc -T lint` of ci/test-man).
-WANTED="tshark:cmd/tshark mandoc:cmd/mandoc"
+# mandoc: the `mandoc -T lint` of ci/test-man; spin: `make model`, ci/model).
+WANTED="tshark:cmd/tshark mandoc:cmd/mandoc spin:cmd/spin"
 
 missing=""
 wanted=""

@@ -117,7 +117,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check valgrind-check valgrind-full clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
-	spec-html html-check soak soak-check netns-test \
+	spec-html html-check soak soak-check netns-test model model-full \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean deb deb-check
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -283,6 +283,21 @@ netns-test: $(BUILD)/bin/interbot $(BUILD)/bin/interbot-conform
 	if [ $$rc -eq 77 ] && [ "$$(id -u)" -ne 0 ]; then \
 		echo "netns-test: SKIP (not root)"; exit 0; fi; \
 	exit $$rc
+
+# The Promela models of spec/model/ under spin (ci/model; spec/model/README.md): one line per
+# configuration (states, depth, complete=yes|no, verdict), then every planted bug, which must
+# give a counterexample. `make model` is .ci/run's set, about 2 minutes of CPU on two cores;
+# `make model-full` adds the larger configurations (N=4 and 5, more cuts), with no time promise.
+# MODEL_ARGS: other options of ci/model (--only TEXT, --keep). Exit 77 of ci/model (no spin or
+# gcc) is a skip outside CI; in CI (CI=true) ci/deps.sh has installed spin, so it fails.
+MODEL_RUN = ci/model $(1) $(MODEL_ARGS) || { rc=$$?; \
+	if [ $$rc -eq 77 ] && [ "$${CI:-}" != true ]; then exit 0; fi; exit $$rc; }
+model:
+	@./ci/deps.sh
+	@$(call MODEL_RUN,)
+model-full:
+	@./ci/deps.sh
+	@$(call MODEL_RUN,--full)
 
 # memcheck (ci/valgrind-check; not in .ci/run yet: its final configuration has not run end to
 # end in CI time), from the plain build: the unit tests, one valgrind process

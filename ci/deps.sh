@@ -42,8 +42,8 @@ lintian:cmd/lintian
 valgrind:cmd/valgrind"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man; ip, tc and ethtool: `make netns-test`, which
-# runs as root only).
-WANTED="tshark:cmd/tshark mandoc:cmd/mandoc iproute2:cmd/ip ethtool:cmd/ethtool"
+# runs as root only; spin: `make model`, ci/model).
+WANTED="tshark:cmd/tshark mandoc:cmd/mandoc iproute2:cmd/ip ethtool:cmd/ethtool spin:cmd/spin"
 
 missing=""
 wanted=""

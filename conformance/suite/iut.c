@@ -22,6 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <wordexp.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 /* An exit status an IUT uses to say it does not support the configuration it was given
  * ([IFACE-8]; EX_UNAVAILABLE of sysexits.h). */
@@ -354,6 +357,7 @@ static bool cmd_start(struct cf_ctx *c)
 	char cmd[4096], logpath[800];
 	wordexp_t words;
 	int logfd, rc;
+	pid_t suite;
 
 	if (!expand_template(c, c->w->opt->iut_cmd, cmd, sizeof cmd)) {
 		cf_harness_error(c, "--iut-cmd is too long once expanded");
@@ -376,10 +380,18 @@ static bool cmd_start(struct cf_ctx *c)
 	}
 	cf_note(c, "start: %s", cmd);
 	fflush(NULL);
+	suite = getpid();
 	c->iut_pid = fork();
 	if (c->iut_pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
+#ifdef __linux__
+		/* The IUT never outlives the process that started it: a suite killed from
+		 * outside (a stopped mutation run) left spinning nodes behind. Kept across the
+		 * adapter's exec. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != suite)
+			_exit(127);
+#endif
 		/* Its own process group, so that an adapter and its children stop together. */
 		setpgid(0, 0);
 		dup2(null, 0);

@@ -731,31 +731,22 @@ static void test_accept_recovers_after_descriptors(void)
 	struct wait_type hello;
 	struct hn_tree *t = NULL;
 	struct hn_peer *p = NULL;
-	struct rlimit old, low;
+	struct rlimit old;
 	struct ib_node *n;
-	size_t nf = 0;
-	int fd;
+	size_t nf;
 
 	IB_ASSERT_OK(hn_tree_new(&t, "chain:1", 23));
 	IB_ASSERT_OK(hn_tree_new_peer(t, &p));
 	IB_ASSERT_OK(hn_tree_start(t));
 	n = t->nodes[0].node;
-	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
-	low = old;
-	low.rlim_cur = old.rlim_cur < 512 ? old.rlim_cur : 512;
-	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
-	while (nf < sizeof fillers / sizeof fillers[0] && (fd = dup(2)) >= 0)
-		fillers[nf++] = fd;
-	CU_ASSERT_FATAL(nf > 0 && nf < sizeof fillers / sizeof fillers[0]);
-	close(fillers[--nf]); /* room for the member's socket, none for the node's accept */
+	/* Room for the member's socket, none for the node's accept. */
+	nf = ib_test_fill_fds(fillers, sizeof fillers / sizeof fillers[0], &old);
 	IB_ASSERT_OK(hn_peer_connect(p, ib_node_listen_port(n)));
 	hn_tree_run_for(t, SECOND / 2);
 	/* One failure, then a pause: a node that retried at once would count thousands. */
 	CU_ASSERT_EQUAL(ib_node_counter(n, IB_CNT_ACCEPT_FAILED), 1);
 	CU_ASSERT(!hn_peer_tls_open(p));
-	while (nf)
-		close(fillers[--nf]);
-	CU_ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	ib_test_free_fds(fillers, nf, &old);
 	CU_ASSERT(hn_tree_run_until(t, peer_settled, p, 3 * SECOND));
 	CU_ASSERT_FATAL(hn_peer_tls_open(p));
 	IB_ASSERT_OK(hn_peer_send_hello(p, IB_ROLE_SERVER, 30000, NULL, 0));

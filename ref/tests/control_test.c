@@ -732,32 +732,23 @@ static void test_control_answers_held(void)
 static void test_control_out_of_descriptors(void)
 {
 	struct hn_tree *t = formed_tree("chain:1", 81);
-	struct rlimit old, low;
 	static int fillers[4096];
-	size_t nf = 0;
+	struct rlimit old;
+	size_t nf;
 	char path[256];
 	json_t *a;
-	int fd;
 
 	sock_path(path, sizeof path, "nofile");
 	open_control(t, 0, path);
-	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
-	low = old;
-	low.rlim_cur = old.rlim_cur < 512 ? old.rlim_cur : 512;
-	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
-	while (nf < sizeof fillers / sizeof fillers[0] && (fd = dup(2)) >= 0)
-		fillers[nf++] = fd;
-	CU_ASSERT_FATAL(nf > 0 && nf < sizeof fillers / sizeof fillers[0]);
-	close(fillers[--nf]); /* room for the client's socket, none for the node's accept */
+	/* Room for the client's socket, none for the node's accept. */
+	nf = ib_test_fill_fds(fillers, sizeof fillers / sizeof fillers[0], &old);
 	for (int i = 0; i < 2; i++) {
 		a = ask(t, path, "{\"cmd\":\"status\"}");
 		CU_ASSERT(a && is_ok(a));
 		json_decref(a);
 	}
 	CU_ASSERT(ib_node_counter(t->nodes[0].node, IB_CNT_ACCEPT_FAILED) >= 2);
-	while (nf)
-		close(fillers[--nf]);
-	CU_ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	ib_test_free_fds(fillers, nf, &old);
 	a = ask(t, path, "{\"cmd\":\"status\"}");
 	CU_ASSERT(a && is_ok(a));
 	json_decref(a);

@@ -74,4 +74,12 @@ struct hn_tree *ib_test_formed_tree(const char *shape, uint64_t seed, uint64_t w
 /* Entries of dir other than "." and "..". */
 size_t ib_test_count_entries(const char *dir);
 
+/* Out of descriptors: lowers RLIMIT_NOFILE to 512 at most (the old limit in *old), takes
+ * every descriptor left but one, and returns how many it took (fds[0..]); a fatal test
+ * failure if it cannot. The one left is for the test's own socket, none for the node's. */
+struct rlimit;
+size_t ib_test_fill_fds(int *fds, size_t cap, struct rlimit *old);
+/* Gives them back and restores the limit. */
+void ib_test_free_fds(int *fds, size_t n, const struct rlimit *old);
+
 #endif

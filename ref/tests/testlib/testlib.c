@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* RFC 8032, section 7.1, TEST 1, TEST 2, TEST 3: SECRET KEY. */
 const char *const ib_test_secret_hex[3] = {
@@ -95,4 +97,28 @@ struct hn_tree *ib_test_formed_tree(const char *shape, uint64_t seed, uint64_t w
 	IB_ASSERT_OK(hn_tree_start(t));
 	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, within_us));
 	return t;
+}
+
+size_t ib_test_fill_fds(int *fds, size_t cap, struct rlimit *old)
+{
+	struct rlimit low;
+	size_t n = 0;
+	int fd;
+
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, old) == 0);
+	low = *old;
+	low.rlim_cur = old->rlim_cur < 512 ? old->rlim_cur : 512;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (n < cap && (fd = dup(2)) >= 0)
+		fds[n++] = fd;
+	CU_ASSERT_FATAL(n > 0 && n < cap);
+	close(fds[--n]);
+	return n;
+}
+
+void ib_test_free_fds(int *fds, size_t n, const struct rlimit *old)
+{
+	while (n)
+		close(fds[--n]);
+	CU_ASSERT(setrlimit(RLIMIT_NOFILE, old) == 0);
 }

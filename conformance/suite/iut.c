@@ -352,6 +352,19 @@ void cf_iut_kill_now(void)
 /* The command is split into words as a shell would (quotes, $VARIABLES) but run without one,
  * so that the process the suite signals is the IUT itself: a shell in between would die of
  * the SIGHUP meant for the IUT. An adapter script must therefore `exec` the implementation. */
+/* In the IUT's process, before exec: it never outlives `suite`, the process that started
+ * it. A suite killed from outside (a stopped mutation run) left spinning nodes behind. The
+ * signal is kept across the adapter's exec. */
+static void die_with(pid_t suite)
+{
+#ifdef __linux__
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != suite)
+		_exit(127);
+#else
+	(void)suite;
+#endif
+}
+
 static bool cmd_start(struct cf_ctx *c)
 {
 	char cmd[4096], logpath[800];
@@ -385,13 +398,7 @@ static bool cmd_start(struct cf_ctx *c)
 	if (c->iut_pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
-#ifdef __linux__
-		/* The IUT never outlives the process that started it: a suite killed from
-		 * outside (a stopped mutation run) left spinning nodes behind. Kept across the
-		 * adapter's exec. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != suite)
-			_exit(127);
-#endif
+		die_with(suite);
 		/* Its own process group, so that an adapter and its children stop together. */
 		setpgid(0, 0);
 		dup2(null, 0);

@@ -209,7 +209,7 @@ static bool join_while_flooding(void *arg)
 	uint64_t due = (cf_now_ms(w->c) - w->start_ms) / DURING_RATE_PER_MS + 1;
 
 	while (!w->failed && w->made < due && w->made < DURING_MAX) {
-		char from[INET_ADDRSTRLEN];
+		char from[32];          /* room for any size_t: gcc -O1 with -fsanitize checks it */
 
 		snprintf(from, sizeof from, "127.0.%zu.%zu", 20 + w->made / 250, 1 + w->made % 250);
 		if (hn_connect_from(from, cf_iut_host(w->c), cf_iut_port(w->c),

@@ -116,7 +116,7 @@ PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: sanitize-check valgrind-check valgrind-full clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
+.PHONY: sanitize-check valgrind-check valgrind-full owner-latency clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
 	spec-html html-check soak soak-check netns-test model model-full \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean deb deb-check
@@ -318,6 +318,12 @@ valgrind-full: all
 	@./ci/deps.sh
 	ci/valgrind-check --full -j $(VALGRIND_JOBS) --timeout-scale $(VALGRIND_TIMEOUT_SCALE) \
 		$(VALGRIND_ARGS) $(BUILD)
+
+# The owner's wait for `status` while the HOSTILE tests attack a reference node, against the
+# wait on a quiet node in the same run (ci/owner-latency): figures, never a verdict on time.
+owner-latency: all
+	@./ci/deps.sh
+	ci/owner-latency $(BUILD)
 
 # CI: everything built with clang too (the default CC is gcc), warnings as errors, in
 # build/clang: a warning only one compiler gives does not wait for a user to find it.

@@ -193,6 +193,9 @@ int cf_iut_open_fds(struct cf_ctx *c);
 /* The resident memory of the process the suite started (cmd mode, /proc), in kB; -1 in the
  * other modes (self mode shares it with the suite) or without /proc. */
 long cf_iut_rss_kb(struct cf_ctx *c);
+/* The CPU time (user and system) the process the suite started has used, in ms (cmd mode,
+ * /proc); -1 in the other modes or without /proc. */
+long cf_iut_cpu_ms(struct cf_ctx *c);
 /* Sockets of this host in SYN-SENT toward port (/proc/net/tcp6 or tcp: state 02), whichever
  * process holds them: a connect given up must be closed, not left sending SYNs. -1 when the
  * table cannot be read. */

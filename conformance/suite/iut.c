@@ -905,6 +905,30 @@ long cf_iut_rss_kb(struct cf_ctx *c)
 	return kb;
 }
 
+long cf_iut_cpu_ms(struct cf_ctx *c)
+{
+	unsigned long long utime, stime;
+	char path[64], line[1024];
+	const char *after;
+	long ticks = sysconf(_SC_CLK_TCK);
+	long ms = -1;
+	FILE *f;
+
+	if (cf_mode(c) != CF_MODE_CMD || c->iut_pid <= 0 || ticks <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)c->iut_pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	/* proc(5): the command name (field 2) may hold spaces and ')', so the fields are counted
+	 * from the last ')': state is field 3, utime and stime are fields 14 and 15. */
+	if (fgets(line, sizeof line, f) && (after = strrchr(line, ')')) &&
+	    sscanf(after + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) == 2)
+		ms = (long)((utime + stime) * 1000ull / (unsigned long long)ticks);
+	fclose(f);
+	return ms;
+}
+
 int cf_syn_sent_to(uint16_t port, bool v6)
 {
 	FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "r");

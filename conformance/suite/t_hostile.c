@@ -412,16 +412,21 @@ static bool connected(int fd)
 	       err == 0;
 }
 
-/* The first bytes of a frame of origin announcing TRICKLE_FRAME_MSG bytes of message. */
-static size_t frame_start(const ib_id *origin, uint8_t *out)
+/* The first bytes of a frame of origin announcing msg_len bytes of message. */
+static size_t frame_start_of(const ib_id *origin, uint32_t msg_len, uint8_t *out)
 {
 	memcpy(out, origin, IB_ID_LEN);
 	out[IB_ID_LEN] = 0;
 	out[IB_ID_LEN + 1] = IB_SIG_LEN;
-	out[IB_ID_LEN + 2] = (uint8_t)(TRICKLE_FRAME_MSG >> 16);
-	out[IB_ID_LEN + 3] = (uint8_t)(TRICKLE_FRAME_MSG >> 8);
-	out[IB_ID_LEN + 4] = (uint8_t)TRICKLE_FRAME_MSG;
+	out[IB_ID_LEN + 2] = (uint8_t)(msg_len >> 16);
+	out[IB_ID_LEN + 3] = (uint8_t)(msg_len >> 8);
+	out[IB_ID_LEN + 4] = (uint8_t)msg_len;
 	return IB_ID_LEN + 5;
+}
+
+static size_t frame_start(const ib_id *origin, uint8_t *out)
+{
+	return frame_start_of(origin, TRICKLE_FRAME_MSG, out);
 }
 
 /* [LINK-12] A TCP connection (from its own address where it can) sends a TLS record header
@@ -550,6 +555,145 @@ static void test_trickled_frame_parent(struct cf_ctx *c)
 	cf_wait_closed(c, t.p, IB_EC_KEEPALIVE_TIMEOUT, "KA-5", 0);
 }
 
+/* ---- [LINK-18] [KA-8] frames of the largest size, begun and never ended ------------------- */
+
+#define HELD_LINKS 6u               /* children T1..T6, each in the middle of a frame */
+#define HELD_WITNESS 7              /* T7, a child that answers every PING */
+#define HELD_KA_MS 2000u            /* keepalive_interval_ms and keepalive_timeout_ms */
+#define HELD_SHORT 4096u            /* bytes each frame lacks: it is never whole */
+#define HELD_CHUNK (256u * 1024u)   /* raw bytes handed to a peer at once */
+#define HELD_READ_MS 300u           /* for the IUT to read what its sockets hold */
+#define HELD_RSS_SLACK_KB 8192l     /* what the IUT may keep once the links have ended */
+
+struct held {
+	struct hn_peer *p[HELD_LINKS];
+	size_t sent[HELD_LINKS];
+	size_t total;               /* bytes of each frame to send: all but HELD_SHORT */
+	uint8_t start[HELD_LINKS][IB_ID_LEN + 5]; /* each frame's header, its peer the origin */
+	size_t start_len;
+};
+
+static bool held_all_closed(void *arg)
+{
+	const struct held *h = arg;
+
+	for (size_t i = 0; i < HELD_LINKS; i++)
+		if (!hn_peer_closed(h->p[i]))
+			return false;
+	return true;
+}
+
+/* Hands each open peer its next chunk of the frame, where its last one has left; true once
+ * every frame has been handed out whole (all but HELD_SHORT) or its link has closed. */
+static bool held_feed(struct held *h)
+{
+	static const uint8_t zeros[HELD_CHUNK];
+	bool done = true;
+
+	for (size_t i = 0; i < HELD_LINKS; i++) {
+		size_t n = h->total - h->sent[i];
+		const uint8_t *bytes = zeros;
+
+		if (n == 0 || hn_peer_closed(h->p[i]))
+			continue;
+		done = false;
+		if (hn_peer_unsent(h->p[i]) >= HELD_CHUNK)
+			continue;
+		if (h->sent[i] == 0) {
+			bytes = h->start[i];
+			n = h->start_len;
+		} else if (n > HELD_CHUNK) {
+			n = HELD_CHUNK;
+		}
+		/* A send that fails is a link the IUT closed: the next turn sees it. */
+		if (hn_peer_send_raw(h->p[i], bytes, n) == IB_OK)
+			h->sent[i] += n;
+	}
+	return done;
+}
+
+/* Six children each send all but the last 4 KiB of a frame of the largest size the IUT
+ * takes (its max_message, 16 MiB by default), and answer no PING; T7 answers every PING.
+ * The IUT closes the six with keepalive_timeout at their first PING's deadline ([KA-8]: part
+ * of a frame is no PONG), keeps T7, and gives back what the frames held ([LINK-18]): its
+ * resident memory comes back within 8 MB of what it was (cmd mode, where it can be seen;
+ * the peak is noted). */
+static void test_big_frames_held(struct cf_ctx *c)
+{
+	struct held h = { 0 };
+	struct cf_iut_opts o = { 0 };
+	struct hn_peer *witness;
+	struct ib_msg hello;
+	long rss_before, rss_held, rss_after;
+	uint64_t linked, fed;
+	size_t pings;
+
+	o.keepalive_interval_ms = HELD_KA_MS;
+	o.keepalive_timeout_ms = HELD_KA_MS;
+	if (!cf_iut_start(c, &o) || !(witness = cf_peer(c, HELD_WITNESS)) ||
+	    !cf_link_child(c, witness))
+		return;
+	if (!cf_hello_of(witness, &hello)) {
+		cf_harness_error(c, "T7 has no HELLO of the IUT to read its max_message from");
+		return;
+	}
+	rss_before = cf_iut_rss_kb(c);
+	for (size_t i = 0; i < HELD_LINKS; i++) {
+		if (!(h.p[i] = cf_peer(c, 1 + (int)i)))
+			return;
+		hn_peer_auto_pong(h.p[i], false);
+		if (!cf_link_child(c, h.p[i]))
+			return;
+		hn_peer_tap_raw(h.p[i], false);
+		h.start_len = frame_start_of(cf_tester_id(c, 1 + (int)i), hello.u.hello.max_message,
+					     h.start[i]);
+	}
+	linked = cf_now_ms(c);
+	h.total = h.start_len + IB_SIG_LEN + hello.u.hello.max_message - HELD_SHORT;
+	cf_note(c, "T1 to T6 each send %zu of the %zu bytes of a frame (max_message %u); these "
+		"bytes are not in this transcript", h.total,
+		h.start_len + IB_SIG_LEN + (size_t)hello.u.hello.max_message,
+		hello.u.hello.max_message);
+	while (!held_feed(&h) && !held_all_closed(&h)) {
+		cf_run_for(c, 1);
+		if (!cf_ok(c))
+			return;
+	}
+	fed = cf_now_ms(c);
+	cf_run_for(c, HELD_READ_MS);
+	rss_held = cf_iut_rss_kb(c);
+	if (held_all_closed(&h))
+		cf_note(c, "the six links had closed before their frames were sent (%llu ms)",
+			(unsigned long long)(fed - linked));
+	else if (rss_before >= 0 && rss_held >= 0)
+		cf_note(c, "%llu ms to send them; the IUT's resident memory then: %ld kB, %ld kB "
+			"before (%.2f bytes per byte held)", (unsigned long long)(fed - linked),
+			rss_held, rss_before,
+			1024.0 * (double)(rss_held - rss_before) / (double)(HELD_LINKS * h.total));
+	/* The last HELLO: its first PING one interval later, the deadline another later, the
+	 * close within a third. */
+	if (!cf_wait(c, held_all_closed, &h, 3 * HELD_KA_MS + late_slack_ms(c),
+		     "the IUT to close the six links whose frames never end"))
+		return;
+	for (size_t i = 0; i < HELD_LINKS; i++)
+		if (!cf_wait_closed(c, h.p[i], IB_EC_KEEPALIVE_TIMEOUT, "KA-4", 0))
+			return;
+	pings = hn_peer_count(witness, IB_MSG_PING);
+	if (!cf_expect(c, !hn_peer_closed(witness) && pings > 0, "LINK-20",
+		       "the IUT keeps its child T7, which answers every PING, while the others hold "
+		       "their frames",
+		       hn_peer_closed(witness) ? "it closed T7's link" : "T7 got no PING"))
+		return;
+	cf_run_for(c, SETTLE_MS);
+	rss_after = cf_iut_rss_kb(c);
+	if (rss_before >= 0 && rss_after >= 0)
+		cf_expect(c, rss_after < rss_before + HELD_RSS_SLACK_KB, "LINK-18",
+			  "once the six links have ended, the IUT gives back what their frames held: "
+			  "its resident memory comes back within 8 MB of what it was",
+			  "%ld kB, %ld kB before the frames (%ld kB while they were held)", rss_after,
+			  rss_before, rss_held);
+}
+
 /* ---- [LINK-20] one link floods, the others are still served --------------------------------- */
 
 #define FLOOD_MS 2500u              /* how long the parent floods, on real time: 5 intervals */
@@ -663,6 +807,7 @@ static void test_invalid_signature_flood(struct cf_ctx *c)
 	struct ib_buf signed_one = { 0 }, published = { 0 };
 	char addr[IB_MAX_ADDR], key[64];
 	uint64_t start, sent_at = 0, arrived, gap, end;
+	long cpu_start, cpu_used;
 	struct ib_msg m;
 
 	o.keepalive_interval_ms = FLOOD_KA_MS;
@@ -687,6 +832,7 @@ static void test_invalid_signature_flood(struct cf_ctx *c)
 		(unsigned long long)f.seq, (unsigned long long)f.seq - 1);
 	hn_peer_tap_raw(f.parent, false);
 	start = cf_now_ms(c);
+	cpu_start = cf_iut_cpu_ms(c);
 	while (flood_on(c, &f, start)) {
 		if (hn_peer_unsent(f.parent) < FLOOD_UNSENT_MAX && !flood_batch(c, &f))
 			goto out;
@@ -705,12 +851,18 @@ static void test_invalid_signature_flood(struct cf_ctx *c)
 			goto out;
 	}
 	end = cf_now_ms(c);
+	cpu_used = cf_iut_cpu_ms(c);
 	if (!sent_at && !hn_peer_closed(f.parent) && !hn_peer_closed(f.child)) {
 		cf_harness_error(c, "the flood ended before T2 published");
 		goto out;
 	}
 	cf_note(c, "the parent sent %zu frames with bad signatures in %llu ms", f.frames,
 		(unsigned long long)(end - start));
+	if (cpu_start >= 0 && cpu_used >= cpu_start && f.frames && end > start)
+		cf_note(c, "the IUT used %ld ms of CPU meanwhile: %.0f %% of one core, %.1f us per "
+			"frame", cpu_used - cpu_start, 100.0 * (double)(cpu_used - cpu_start) /
+			(double)(end - start), 1000.0 * (double)(cpu_used - cpu_start) /
+			(double)f.frames);
 	if (!cf_expect(c, !hn_peer_closed(f.child), "LINK-20",
 		       "while its parent floods, the IUT keeps its child T2, which answers every "
 		       "PING (keepalive_timeout_ms 1,000)",
@@ -1296,6 +1448,11 @@ const struct cf_test cf_tests_hostile[] = {
 	  "The IUT's parent sends no PING but trickles a long frame a byte every 100 ms: only a "
 	  "PING moves the silence limit, and the IUT leaves with keepalive_timeout after three "
 	  "intervals" },
+	{ "hostile.big-frames-held", "LINK-18 KA-8 KA-4 LINK-20", CF_NEEDS_CONFIG | CF_SLOW,
+	  test_big_frames_held,
+	  "Six children each send all but the last 4 KiB of a frame of max_message bytes and "
+	  "answer no PING: the IUT closes them with keepalive_timeout at the PING's deadline, "
+	  "keeps a seventh child that answers, and its memory comes back within 8 MB" },
 	{ "hostile.invalid-signature-flood", "LINK-20 FRAME-6", CF_NEEDS_CONFIG | CF_SLOW,
 	  test_invalid_signature_flood,
 	  "The IUT's parent sends frames with bad signatures as fast as the IUT takes them for "

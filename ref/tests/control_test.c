@@ -530,6 +530,49 @@ static void test_control_cmd(void)
 	hn_tree_free(t);
 }
 
+/* Counts the RESULTs that came (not the end of the wait, from NULL). */
+static void count_result(struct ib_node *n, const ib_id *from, uint16_t status,
+			 struct ib_slice output, void *ctx)
+{
+	(void)n;
+	(void)status;
+	(void)output;
+	if (from)
+		(*(unsigned *)ctx)++;
+}
+
+/* Section 18: while IB_MAX_COMMANDS_IN_FLIGHT commands wait for their time to be up, the
+ * owner's `cmd` is answered at once that the node is busy, nothing sent; once they have
+ * expired, it is sent and answered again. */
+static void test_control_cmd_busy(void)
+{
+	static const char ping[] = "{\"cmd\":\"cmd\",\"target\":\"n1\",\"name\":\"ib.ping\","
+				   "\"timeout_ms\":500}";
+	struct hn_tree *t = formed_tree("chain:2", 82);
+	struct ib_node *n0 = t->nodes[0].node;
+	unsigned answered = 0;
+	uint64_t busy;
+	char path[256];
+	json_t *a;
+
+	sock_path(path, sizeof path, "busy");
+	open_control(t, 0, path);
+	for (unsigned i = 0; i < IB_MAX_COMMANDS_IN_FLIGHT; i++)
+		IB_ASSERT_OK(ib_node_command(n0, hn_id(t, 1), "ib.ping", NULL, 0, 5000,
+					     count_result, &answered));
+	busy = ib_node_counter(n0, IB_CNT_BUSY);
+	assert_refused(ask(t, path, ping), "busy");
+	CU_ASSERT_EQUAL(ib_node_counter(n0, IB_CNT_BUSY), busy + 1);
+	hn_tree_run_for(t, 6 * SECOND);
+	CU_ASSERT_EQUAL(answered, IB_MAX_COMMANDS_IN_FLIGHT);
+	a = ask(t, path, ping);
+	CU_ASSERT_FATAL(a != NULL && is_ok(a));
+	CU_ASSERT_STRING_EQUAL(jstr(json_array_get(json_object_get(a, "results"), 0), "output"),
+			       "pong");
+	json_decref(a);
+	hn_tree_free(t);
+}
+
 static void test_control_fetch(void)
 {
 	struct hn_tree *t = formed_tree("chain:2", 77);
@@ -836,6 +879,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_control_keys, ""),
 	IB_TEST(test_control_tree, ""),
 	IB_TEST(test_control_cmd, ""),
+	IB_TEST(test_control_cmd_busy, ""),
 	IB_TEST(test_control_fetch, ""),
 	IB_TEST(test_control_garbage, ""),
 	IB_TEST(test_control_out_of_descriptors, ""),

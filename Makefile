@@ -299,8 +299,8 @@ model-full:
 	@./ci/deps.sh
 	@$(call MODEL_RUN,--full)
 
-# memcheck (ci/valgrind-check; not in .ci/run yet: its final configuration has not run end to
-# end in CI time), from the plain build: the unit tests, one valgrind process
+# memcheck (ci/valgrind-check; .ci/run runs it with --only HOSTILE,MEMBER,ELECT, 7.5 min), from
+# the plain build: the unit tests, one valgrind process
 # per suite, and the suite in --iut-cmd mode with every `interbot run` it spawns under valgrind
 # (ci/memcheck --iut {dir}, which execs, so the suite's signals reach the node). Every log is
 # read: an error or a definite leak fails it, printing the log and the test id, and so does a

@@ -858,11 +858,12 @@ static void test_invalid_signature_flood(struct cf_ctx *c)
 	}
 	cf_note(c, "the parent sent %zu frames with bad signatures in %llu ms", f.frames,
 		(unsigned long long)(end - start));
-	if (cpu_start >= 0 && cpu_used >= cpu_start && f.frames && end > start)
-		cf_note(c, "the IUT used %ld ms of CPU meanwhile: %.0f %% of one core, %.1f us per "
-			"frame", cpu_used - cpu_start, 100.0 * (double)(cpu_used - cpu_start) /
-			(double)(end - start), 1000.0 * (double)(cpu_used - cpu_start) /
-			(double)f.frames);
+	/* Per frame it cannot be told: the frames sent are not all read yet, some wait in the
+	 * sockets' buffers. */
+	if (cpu_start >= 0 && cpu_used >= cpu_start && end > start)
+		cf_note(c, "the IUT used %ld ms of CPU meanwhile: %.0f %% of one core",
+			cpu_used - cpu_start,
+			100.0 * (double)(cpu_used - cpu_start) / (double)(end - start));
 	if (!cf_expect(c, !hn_peer_closed(f.child), "LINK-20",
 		       "while its parent floods, the IUT keeps its child T2, which answers every "
 		       "PING (keepalive_timeout_ms 1,000)",

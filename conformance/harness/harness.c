@@ -300,6 +300,49 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 	return remove(path);
 }
 
+void hn_remove_tree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+uint16_t hn_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t len = sizeof a;
+	uint16_t port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+long hn_proc_cpu_ms(long pid)
+{
+	unsigned long long utime, stime;
+	char path[64], line[1024];
+	const char *after;
+	long ticks = sysconf(_SC_CLK_TCK);
+	long ms = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if (ticks <= 0 || !(f = fopen(path, "r")))
+		return -1;
+	/* proc(5): the command name (field 2) may hold spaces and ')', so the fields are counted
+	 * from the last ')': state is field 3, utime and stime are fields 14 and 15. */
+	if (fgets(line, sizeof line, f) && (after = strrchr(line, ')')) &&
+	    sscanf(after + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) == 2)
+		ms = (long)((utime + stime) * 1000ull / (unsigned long long)ticks);
+	fclose(f);
+	return ms;
+}
+
 void hn_tree_free(struct hn_tree *t)
 {
 	if (!t)
@@ -320,7 +363,7 @@ void hn_tree_free(struct hn_tree *t)
 		ib_loop_run_once(t->loop, 0);
 	ib_loop_free(t->loop);
 	if (t->store_root[0])
-		nftw(t->store_root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+		hn_remove_tree(t->store_root);
 	free(t->nodes);
 	free(t->ids);
 	free(t->pubs);

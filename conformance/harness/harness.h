@@ -106,4 +106,11 @@ size_t hn_path(const struct hn_tree *t, size_t i, ib_id *path);
  * IB_OK with *fd (the connect may be in progress), else IB_ERR_IO with errno. */
 int hn_connect_from(const char *src, const char *ip, uint16_t port, int *fd);
 
+/* A port of 127.0.0.1 nobody listens on now (bind port 0, read it, close); 0 on failure. */
+uint16_t hn_free_port(void);
+/* Removes dir and everything under it, links not followed. */
+void hn_remove_tree(const char *dir);
+/* The CPU time (user and system) process pid has used, in ms (/proc); -1 if unknown. */
+long hn_proc_cpu_ms(long pid);
+
 #endif

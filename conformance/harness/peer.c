@@ -16,6 +16,8 @@ struct hn_peer {
 	struct ib_tls *tls;
 	int fd, listen_fd;
 	bool open, closed, auto_pong, paused;
+	bool counting_only;         /* frames counted in ncounted, not kept (benchmarks) */
+	size_t ncounted;
 	uint32_t max_message;
 	char failure[128];
 	struct ib_seq_gen seq, *seqp;   /* seqp: where seqs come from (&seq, or shared) */
@@ -224,6 +226,10 @@ static void record(struct hn_peer *p, const struct ib_frame *f)
 	struct hn_got *g;
 	struct ib_msg m;
 
+	if (p->counting_only) {
+		p->ncounted++;
+		return;
+	}
 	if (p->ngot == p->capgot) {
 		size_t cap = p->capgot ? 2 * p->capgot : 16;
 		struct hn_got *n = realloc(p->got, cap * sizeof *n);
@@ -498,6 +504,16 @@ void hn_peer_auto_pong(struct hn_peer *p, bool on)
 size_t hn_peer_received(const struct hn_peer *p)
 {
 	return p->ngot;
+}
+
+void hn_peer_count_only(struct hn_peer *p)
+{
+	p->counting_only = true;
+}
+
+size_t hn_peer_counted(const struct hn_peer *p)
+{
+	return p->ncounted;
 }
 
 const struct hn_got *hn_peer_got(const struct hn_peer *p, size_t i)

@@ -2,16 +2,16 @@
  * iut.c - the implementation under test: its node directory (spec section 19.1), and
  * starting, stopping and reloading it (section 19.2) in each mode.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _XOPEN_SOURCE 700 /* kill, sigaction and the POSIX of unistd.h under -std=c11 */
 #include "suite.h"
 
+#include "harness.h"
 #include "net.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,34 +32,9 @@
 #define CF_READY_MS 10000u   /* [IFACE-3] bounded wait for the first TCP accept */
 #define CF_STOP_MS 5000u     /* [IFACE-5] */
 
-/* A port nobody listens on now: bind port 0, read it, close. */
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
-	socklen_t len = sizeof a;
-	uint16_t port = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return 0;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 void cf_remove_tree(const char *dir)
 {
-	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	hn_remove_tree(dir);
 }
 
 static bool write_text(const char *path, const char *text)
@@ -539,7 +514,7 @@ bool cf_iut_start(struct cf_ctx *c, const struct cf_iut_opts *opts)
 		}
 		return true;
 	}
-	c->iut_port = free_port();
+	c->iut_port = hn_free_port();
 	if (!c->iut_port || !trust_extra_keys(c) || !make_node_dir(c)) {
 		cf_harness_error(c, "cannot prepare the node directory %s", c->iut_dir);
 		return false;
@@ -648,7 +623,7 @@ bool cf_iut_start_refused(struct cf_ctx *c, const struct cf_bad_start *bad,
 	memset(r, 0, sizeof *r);
 	r->status = -1;
 	c->iut_started = true;
-	c->iut_port = free_port();
+	c->iut_port = hn_free_port();
 	c->iut_opts.conf_omit = bad->conf_omit;
 	c->iut_opts.files = bad->files;
 	c->iut_opts.nfiles = bad->nfiles;
@@ -907,26 +882,9 @@ long cf_iut_rss_kb(struct cf_ctx *c)
 
 long cf_iut_cpu_ms(struct cf_ctx *c)
 {
-	unsigned long long utime, stime;
-	char path[64], line[1024];
-	const char *after;
-	long ticks = sysconf(_SC_CLK_TCK);
-	long ms = -1;
-	FILE *f;
-
-	if (cf_mode(c) != CF_MODE_CMD || c->iut_pid <= 0 || ticks <= 0)
+	if (cf_mode(c) != CF_MODE_CMD || c->iut_pid <= 0)
 		return -1;
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)c->iut_pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	/* proc(5): the command name (field 2) may hold spaces and ')', so the fields are counted
-	 * from the last ')': state is field 3, utime and stime are fields 14 and 15. */
-	if (fgets(line, sizeof line, f) && (after = strrchr(line, ')')) &&
-	    sscanf(after + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-		   &stime) == 2)
-		ms = (long)((utime + stime) * 1000ull / (unsigned long long)ticks);
-	fclose(f);
-	return ms;
+	return hn_proc_cpu_ms((long)c->iut_pid);
 }
 
 int cf_syn_sent_to(uint16_t port, bool v6)

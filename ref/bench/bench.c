@@ -22,6 +22,8 @@ static double seconds_per_case = 1.0;
 
 int bench_tree(double seconds);
 int bench_data(double seconds);
+int bench_relay(double seconds, const char *self);
+int bench_relay(double seconds, const char *self);
 
 static double now_s(void)
 {
@@ -233,7 +235,7 @@ static int bench_wire(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: interbot-bench wire|tree|data [--seconds S]\n"
+	fprintf(out, "usage: interbot-bench wire|tree|data|relay [--seconds S]\n"
 		     "       interbot-bench --help|--version\n\n"
 		     "Prints name=value lines: the library's rates beside the raw bounds\n"
 		     "measured in the same run.\n\n"
@@ -241,7 +243,9 @@ static void usage(FILE *out)
 		     "  tree   100- and 1000-node bring-up vs TLS handshakes/s, heap per idle\n"
 		     "         link, chain:5 flood vs raw verifies/s / 4\n"
 		     "  data   an election in random:50 vs its verify bound; store publishes\n"
-		     "         with fsync vs raw write+fsync+rename\n\n"
+		     "         with fsync vs raw write+fsync+rename\n"
+		     "  relay  an `interbot run` process (alone on a core) relaying 200 B and\n"
+		     "         16 KiB frames between two children vs raw verifies/s of a frame\n\n"
 		     "  --seconds S   how long each rate is measured (default 1; S > 0)\n");
 }
 
@@ -265,6 +269,8 @@ int main(int argc, char **argv)
 		return bench_tree(seconds_per_case);
 	if (argc >= 2 && strcmp(argv[1], "data") == 0 && seconds_per_case > 0)
 		return bench_data(seconds_per_case);
+	if (argc >= 2 && strcmp(argv[1], "relay") == 0 && seconds_per_case > 0)
+		return bench_relay(seconds_per_case, argv[0]);
 	usage(stderr);
 	return 2;
 }

@@ -221,6 +221,17 @@ static void pay_pong(struct hn_peer *p)
 	hn_peer_send(p, &pong, NULL, NULL, false, NULL);
 }
 
+/* A PING received: its PONG is owed, and paid once no frame is half sent. */
+static void owe_pong(struct hn_peer *p, const struct ib_msg *ping)
+{
+	if (!p->auto_pong || ping->u.ping.nonce.len > sizeof p->pong_nonce)
+		return;
+	memcpy(p->pong_nonce, ping->u.ping.nonce.ptr, ping->u.ping.nonce.len);
+	p->pong_len = ping->u.ping.nonce.len;
+	p->pong_owed = true;
+	pay_pong(p);
+}
+
 static void record(struct hn_peer *p, const struct ib_frame *f)
 {
 	struct hn_got *g;
@@ -228,6 +239,8 @@ static void record(struct hn_peer *p, const struct ib_frame *f)
 
 	if (p->counting_only) {
 		p->ncounted++;
+		if (ib_msg_decode(&m, f->msg.ptr, f->msg.len) == IB_OK && m.h.type == IB_MSG_PING)
+			owe_pong(p, &m);
 		return;
 	}
 	if (p->ngot == p->capgot) {
@@ -255,12 +268,8 @@ static void record(struct hn_peer *p, const struct ib_frame *f)
 		g->nonce_len = m.u.ping.nonce.len;
 		memcpy(g->nonce, m.u.ping.nonce.ptr, g->nonce_len);
 	}
-	if (m.h.type == IB_MSG_PING && p->auto_pong) {
-		memcpy(p->pong_nonce, g->nonce, g->nonce_len);
-		p->pong_len = g->nonce_len;
-		p->pong_owed = true;
-		pay_pong(p);
-	}
+	if (m.h.type == IB_MSG_PING)
+		owe_pong(p, &m);
 }
 
 static void step(struct hn_peer *p)

@@ -86,9 +86,8 @@ void hn_peer_set_tap(struct hn_peer *p, hn_tap_fn fn, void *ctx);
 void hn_peer_tap_raw(struct hn_peer *p, bool on);
 
 size_t hn_peer_received(const struct hn_peer *p);
-/* From now on, frames received are only counted (hn_peer_counted), neither kept nor looked
- * into, so that a PING goes unanswered: for benchmarks, whose peers receive more frames than
- * memory holds. */
+/* From now on, frames received are only counted (hn_peer_counted), not kept (PINGs are
+ * still answered): for benchmarks, whose peers receive more frames than memory holds. */
 void hn_peer_count_only(struct hn_peer *p);
 size_t hn_peer_counted(const struct hn_peer *p);
 const struct hn_got *hn_peer_got(const struct hn_peer *p, size_t i);

@@ -6,11 +6,14 @@
  * The node runs alone on the last core (sched_setaffinity), the two tester peers and this
  * process on the others; with one core only, everything shares it and the figures say so. The
  * sender S sends COMMAND frames directed to the receiver C, signed before the clock starts
- * and written as fast as the node's socket takes them; C only counts what arrives. Printed,
- * for each frame size:
- *   relay_SIZE_frames_per_s     frames C received per second, first sent to last received
- *   relay_SIZE_cpu_us_per_frame the node's CPU (user + system, /proc) per frame relayed
- *   relay_SIZE_ratio_to_bound   frames_per_s / raw verifies per second of a SIZE-byte frame
+ * and written as fast as the node's socket takes them; C only counts what arrives. The bound
+ * and the relay are measured in turns, seven rounds a size, since a shared host's speed
+ * drifts within a minute. Printed, for each frame size (medians of the rounds):
+ *   relay_SIZE_frames_per_s          frames C received per second, first sent to last
+ *   relay_SIZE_cpu_us_per_frame      the node's CPU (user + system, /proc) per frame relayed
+ *   relay_SIZE_bound_verifies_per_s  raw verifies per second of a SIZE-byte frame's message
+ *   relay_SIZE_ratio_to_bound        frames_per_s / that bound, each round's own
+ *   relay_SIZE_ratio_min, _max       the extremes of the rounds
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +37,8 @@ int bench_relay(double seconds, const char *self);
 #define RELAY_SETUP_US (10ull * 1000000ull)   /* for the node to listen and link the peers */
 #define RELAY_UNSENT_MAX (512u * 1024u)         /* what S keeps ahead of the node's socket */
 #define RELAY_CHUNK (64u * 1024u)              /* bytes of frames handed to S at once */
+#define RELAY_ROUNDS 7                         /* bound, then relay, this many times */
+#define RELAY_SLICE_MAX_S 60.0                 /* a relay slice that takes longer failed */
 
 struct relay {
 	char dir[256];
@@ -64,7 +69,20 @@ static void pin(int core)
 	sched_setaffinity(0, sizeof set, &set);
 }
 
-/* Raw verifies per second of one msg_len-byte message, on the core the node will use. */
+/* This process (the peers) on every core but the node's. */
+static void pin_peers(const struct relay *r)
+{
+	cpu_set_t set;
+
+	if (r->cores < 2)
+		return;
+	CPU_ZERO(&set);
+	for (int i = 0; i < r->cores - 1; i++)
+		CPU_SET(i, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
+/* Raw verifies per second of one msg_len-byte message, on core `core`. */
 static double verify_rate_on(int core, size_t msg_len, double seconds)
 {
 	struct ib_identity *id = NULL;
@@ -135,7 +153,7 @@ static int start_node(struct relay *r, const char *program)
 		if (!freopen(log, "w", stderr))
 			_exit(127);
 		pin(r->cores - 1);
-		execl(program, program, "run", "--log-level", "warn", r->dir, (char *)NULL);
+		execl(program, program, "run", "--log-level", "info", r->dir, (char *)NULL);
 		_exit(127);
 	}
 	return IB_OK;
@@ -222,15 +240,8 @@ static int setup(struct relay *r, const char *program)
 		err = start_node(r, program);
 	if (!err)
 		err = ib_loop_new(&r->loop, ib_clock_system());
-	/* The peers share the cores the node does not use. */
-	if (!err && r->cores > 1) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		for (int i = 0; i < r->cores - 1; i++)
-			CPU_SET(i, &set);
-		sched_setaffinity(0, sizeof set, &set);
-	}
+	if (!err)
+		pin_peers(r);
 	if (!err)
 		err = hn_peer_new_as(&r->sender, r->loop, r->trusted, r->sender_id);
 	if (!err)
@@ -304,50 +315,100 @@ static int sign_frames(struct relay *r, size_t frame_len, size_t count, struct i
 	return err;
 }
 
-/* S writes every frame as fast as the node takes them; C counts. */
-static int relay_run(struct relay *r, size_t frame_len, double seconds, double bound)
+/* S writes frames[*off..) as fast as the node takes them until C has counted `count` more:
+ * the seconds it took, or a negative value if a peer was cut or it took too long. */
+static double relay_slice(struct relay *r, const struct ib_buf *frames, size_t *off,
+			  size_t count, size_t frame_len)
 {
-	struct ib_buf frames = { 0 };
-	size_t count = (size_t)(bound * seconds), off = 0, before;
-	double t0, t;
-	long cpu0, cpu1;
-	int err;
+	size_t before = hn_peer_counted(r->receiver), end = *off + count * frame_len;
+	double t0 = now_s();
 
-	if (count < 100)
-		count = 100;
-	err = sign_frames(r, frame_len, count, &frames);
-	if (err)
-		goto out;
-	hn_peer_count_only(r->receiver);
-	before = hn_peer_counted(r->receiver);
-	cpu0 = hn_proc_cpu_ms((long)r->pid);
-	t0 = now_s();
+	/* Only this slice's frames: the node is idle once C has them all, and the next bound
+	 * is measured on a quiet core. */
 	while (hn_peer_counted(r->receiver) - before < count) {
 		if (hn_peer_closed(r->sender) || hn_peer_closed(r->receiver) ||
-		    now_s() - t0 > 60 + 10 * seconds) {
-			err = IB_ERR_IO;
-			goto out;
-		}
-		while (off < frames.len && hn_peer_unsent(r->sender) < RELAY_UNSENT_MAX) {
-			size_t n = frames.len - off < RELAY_CHUNK ? frames.len - off : RELAY_CHUNK;
+		    now_s() - t0 > RELAY_SLICE_MAX_S)
+			return -1;
+		while (*off < end && hn_peer_unsent(r->sender) < RELAY_UNSENT_MAX) {
+			size_t n = end - *off < RELAY_CHUNK ? end - *off : RELAY_CHUNK;
 
-			if (hn_peer_send_raw(r->sender, frames.ptr + off, n) != IB_OK) {
-				err = IB_ERR_IO;
-				goto out;
-			}
-			off += n;
+			if (hn_peer_send_raw(r->sender, frames->ptr + *off, n) != IB_OK)
+				return -1;
+			*off += n;
 		}
 		ib_loop_run_once(r->loop, 10);
 	}
-	t = now_s() - t0;
+	return now_s() - t0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, by_value);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* RELAY_ROUNDS rounds, each the bound (raw verifies on the node's core, the node idle) then
+ * the relay of as many frames as that bound verifies in `seconds`: this machine's speed
+ * drifts (a shared host), so each ratio compares figures taken a moment apart, and the
+ * medians are printed. */
+static int relay_run(struct relay *r, size_t frame_len, double seconds)
+{
+	struct ib_buf frames = { 0 };
+	double ratio[RELAY_ROUNDS], rate[RELAY_ROUNDS], bound[RELAY_ROUNDS];
+	size_t count[RELAY_ROUNDS], total = 0, off = 0;
+	size_t msg_len = frame_len - IB_FRAME_HEADER_LEN - IB_SIG_LEN;
+	int node_core = r->cores > 1 ? r->cores - 1 : 0;
+	long cpu0, cpu1;
+	int err = IB_OK;
+
+	/* The rate of the first bound sizes every round, so that all frames are signed first. */
+	bound[0] = verify_rate_on(node_core, msg_len, seconds / 4);
+	for (size_t i = 0; i < RELAY_ROUNDS; i++) {
+		count[i] = (size_t)(bound[0] * seconds) < 100 ? 100 : (size_t)(bound[0] * seconds);
+		total += count[i];
+	}
+	pin_peers(r);
+	err = sign_frames(r, frame_len, total, &frames);
+	if (!err && frames.len != total * frame_len)
+		err = IB_ERR_RANGE; /* the slices cut the buffer at frame boundaries */
+	if (err)
+		goto out;
+	hn_peer_count_only(r->receiver);
+	cpu0 = hn_proc_cpu_ms((long)r->pid);
+	for (size_t i = 0; i < RELAY_ROUNDS; i++) {
+		double t;
+
+		bound[i] = verify_rate_on(node_core, msg_len, seconds / 4);
+		pin_peers(r);
+		t = relay_slice(r, &frames, &off, count[i], frame_len);
+		if (t <= 0 || bound[i] <= 0) {
+			fprintf(stderr, "interbot-bench relay: round %zu of %zu-byte frames: %zu frames "
+				"arrived in all, a link was cut or %.0f s passed\n", i + 1, frame_len,
+				hn_peer_counted(r->receiver), RELAY_SLICE_MAX_S);
+			err = IB_ERR_IO;
+			goto out;
+		}
+		rate[i] = (double)count[i] / t;
+		ratio[i] = rate[i] / bound[i];
+	}
 	cpu1 = hn_proc_cpu_ms((long)r->pid);
-	printf("relay_%zu_frames=%zu\n", frame_len, count);
-	printf("relay_%zu_frames_per_s=%.0f\n", frame_len, (double)count / t);
+	printf("relay_%zu_frames=%zu\n", frame_len, total);
+	printf("relay_%zu_frames_per_s=%.0f\n", frame_len, median(rate, RELAY_ROUNDS));
 	if (cpu0 >= 0 && cpu1 >= cpu0)
 		printf("relay_%zu_cpu_us_per_frame=%.1f\n", frame_len,
-		       1000.0 * (double)(cpu1 - cpu0) / (double)count);
-	printf("relay_%zu_bound_verifies_per_s=%.0f\n", frame_len, bound);
-	printf("relay_%zu_ratio_to_bound=%.3f\n", frame_len, (double)count / t / bound);
+		       1000.0 * (double)(cpu1 - cpu0) / (double)total);
+	printf("relay_%zu_bound_verifies_per_s=%.0f\n", frame_len, median(bound, RELAY_ROUNDS));
+	printf("relay_%zu_ratio_to_bound=%.3f\n", frame_len, median(ratio, RELAY_ROUNDS));
+	/* median() sorted ratio[]: its ends are the extremes. */
+	printf("relay_%zu_ratio_min=%.3f\n", frame_len, ratio[0]);
+	printf("relay_%zu_ratio_max=%.3f\n", frame_len, ratio[RELAY_ROUNDS - 1]);
 out:
 	ib_buf_free(&frames);
 	return err;
@@ -359,7 +420,6 @@ int bench_relay(double seconds, const char *self)
 	struct relay r;
 	char program[512];
 	const char *slash = strrchr(self, '/');
-	double bounds[2];
 	int err;
 
 	memset(&r, 0, sizeof r);
@@ -369,15 +429,11 @@ int bench_relay(double seconds, const char *self)
 	else
 		snprintf(program, sizeof program, "%.*sinterbot", slash ? (int)(slash - self + 1) : 0,
 			 self);
-	r.cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	/* The bound first, on the core the node will have, before anything else runs. */
-	for (size_t i = 0; i < 2; i++)
-		bounds[i] = verify_rate_on(r.cores > 1 ? r.cores - 1 : 0,
-					   sizes[i] - IB_FRAME_HEADER_LEN - IB_SIG_LEN, seconds);
-	printf("relay_node_core_alone=%s\n", r.cores > 1 ? "yes" : "no");
+	printf("relay_rounds=%d\n", RELAY_ROUNDS);
 	err = setup(&r, program);
+	printf("relay_node_core_alone=%s\n", r.cores > 1 ? "yes" : "no");
 	for (size_t i = 0; !err && i < 2; i++)
-		err = relay_run(&r, sizes[i], seconds, bounds[i]);
+		err = relay_run(&r, sizes[i], seconds);
 	if (err)
 		fprintf(stderr, "interbot-bench relay: %s (node log: %s/node.log)\n", ib_strerror(err),
 			r.dir);

@@ -214,7 +214,8 @@ bool link_open(const struct ib_link *l)
 
 size_t link_backlog(const struct ib_link *l)
 {
-	return l->out.len - l->out_off;
+	/* What TLS made and a deferred flush has not taken yet counts too ([LINK-21]). */
+	return l->out.len - l->out_off + ib_tls_pending_output(l->tls);
 }
 
 /* [LINK-10] The bound is this node's, whatever max_message the peer announced. */
@@ -261,6 +262,49 @@ static void flush(struct ib_link *l)
 		return;
 	}
 	link_watch(l, l->out_off < l->out.len ? IB_EV_READ | IB_EV_WRITE : IB_EV_READ);
+}
+
+/* link_send's write: now, or, while another link's input is handled, at its end
+ * (flush_due_links), so that the frames forwarded from one read leave in one write. If the
+ * list cannot grow, now. */
+static void flush_soon(struct ib_link *l)
+{
+	struct ib_node *n = l->node;
+
+	if (!n->defer_flush) {
+		flush(l);
+		return;
+	}
+	if (l->flush_due)
+		return;
+	if (n->nflush_due == n->flush_due_cap) {
+		size_t cap = n->flush_due_cap ? 2 * n->flush_due_cap : 16;
+		struct ib_link **grown = realloc(n->flush_due, cap * sizeof *grown);
+
+		if (!grown) {
+			flush(l);
+			return;
+		}
+		n->flush_due = grown;
+		n->flush_due_cap = cap;
+	}
+	l->flush_due = true;
+	n->flush_due[n->nflush_due++] = l;
+}
+
+/* No link is freed before the reap timer runs, so every pointer in the list is valid, and a
+ * link closed meanwhile is skipped. A flush that closes a link may send to others: those
+ * writes are not deferred any more. */
+static void flush_due_links(struct ib_node *n)
+{
+	for (size_t i = 0; i < n->nflush_due; i++) {
+		struct ib_link *l = n->flush_due[i];
+
+		l->flush_due = false;
+		if (l->state != LINK_CLOSED)
+			flush(l);
+	}
+	n->nflush_due = 0;
 }
 
 /* The link's two ends, once: a socket's names do not change, and a lookup is a syscall. A peer
@@ -317,7 +361,7 @@ int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 	}
 	if (l->node->trace)
 		trace_frame(l, frame, len, true);
-	flush(l);
+	flush_soon(l);
 #ifdef IB_FAULTS
 	map_fault_frame_sent(l); /* the map burst's fault */
 #endif
@@ -695,6 +739,7 @@ static void on_connected(struct ib_link *l)
  * and the other links before it comes back to this one. */
 static void on_readable(struct ib_link *l)
 {
+	struct ib_node *n = l->node;
 	uint8_t buf[IB_READ_CHUNK];
 	size_t got;
 	int err = ib_net_read(l->fd, buf, sizeof buf, &got);
@@ -714,7 +759,10 @@ static void on_readable(struct ib_link *l)
 		link_close(l, 0, "out of memory");
 		return;
 	}
+	n->defer_flush = true;
 	pump(l);
+	n->defer_flush = false;
+	flush_due_links(n);
 }
 
 static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)

@@ -728,6 +728,11 @@ int ib_tls_write(struct ib_tls *t, const uint8_t *p, size_t n)
 	return IB_OK;
 }
 
+size_t ib_tls_pending_output(const struct ib_tls *t)
+{
+	return t ? BIO_ctrl_pending(t->wbio) : 0;
+}
+
 int ib_tls_take_output(struct ib_tls *t, struct ib_buf *out)
 {
 	size_t pending, got = 0;

@@ -53,6 +53,8 @@ int ib_tls_step(struct ib_tls *t, struct ib_buf *plain_out);
 int ib_tls_write(struct ib_tls *t, const uint8_t *p, size_t n);
 /* Appends the ciphertext waiting to be sent to out, and empties the engine's copy. */
 int ib_tls_take_output(struct ib_tls *t, struct ib_buf *out);
+/* Bytes of ciphertext made and not taken yet (0 for NULL). */
+size_t ib_tls_pending_output(const struct ib_tls *t);
 /* Queues close_notify ([LINK-5]); before OPEN or after a failure it queues nothing. */
 int ib_tls_close(struct ib_tls *t);
 /* After OPEN: the peer's pinned key, owned by the keyring current at OPEN and valid only

@@ -6,6 +6,7 @@
 #include "ib_test.h"
 #include "peer.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define SECOND 1000000ull
@@ -754,6 +755,48 @@ static void test_commands_in_flight_bounded(void)
 	hn_tree_free(t);
 }
 
+/* [LINK-21] Requests that come in one read are paced as each is handled: the answers TLS has
+ * made and the socket not taken yet count in the link's backlog, though the node writes them
+ * only once the read is done. 40 SELECTs of a 60,000-byte item, in one TLS record from a
+ * child that does not read: the node answers the first until its queue toward the child
+ * passes answer_backlog (256 KiB: 5 answers), and the others are counted busy. */
+static void test_answers_paced_within_one_read(void)
+{
+	static uint8_t value[60000];
+	enum { SELECTS = 40, ANSWERED_MAX = (256 * 1024) / sizeof value + 1 };
+	struct hn_peer *p = NULL;
+	struct hn_tree *t = tree_with_peer("chain:1", 44, &p, 0);
+	struct ib_node *n0 = t->nodes[0].node;
+	struct ib_buf frames = { 0 };
+	uint64_t version, busy;
+
+	IB_ASSERT_OK(ib_node_publish(n0, KEY("paced"), (struct ib_slice){ value, sizeof value },
+				     NULL));
+	version = version_at(t, 0, KEY("paced"), NULL);
+	CU_ASSERT_FATAL(version > 0);
+	hn_peer_pause(p, true);
+	for (unsigned i = 0; i < SELECTS; i++) {
+		struct ib_msg m;
+
+		memset(&m, 0, sizeof m);
+		m.h.type = IB_MSG_SELECT;
+		m.h.dest = *hn_id(t, 0);
+		m.u.select = (struct ib_select){ i + 1, KEY("paced"), version };
+		IB_ASSERT_OK(hn_peer_frame(p, &m, NULL, NULL, false, &frames));
+	}
+	CU_ASSERT_FATAL(frames.len < 16384); /* one record, one read */
+	busy = ib_node_counter(n0, IB_CNT_BUSY);
+	IB_ASSERT_OK(hn_peer_send_raw(p, frames.ptr, frames.len));
+	hn_tree_run_for(t, SECOND / 10);
+	CU_ASSERT(ib_node_counter(n0, IB_CNT_BUSY) - busy >= SELECTS - ANSWERED_MAX);
+	if (ib_node_counter(n0, IB_CNT_BUSY) - busy < SELECTS - ANSWERED_MAX)
+		fprintf(stderr, "\n  %llu of %u SELECTs counted busy, at least %u expected\n",
+			(unsigned long long)(ib_node_counter(n0, IB_CNT_BUSY) - busy), SELECTS,
+			SELECTS - ANSWERED_MAX);
+	ib_buf_free(&frames);
+	hn_tree_free(t);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_publish_replicates_and_versions_grow, "DATA-2 DATA-3 DATA-7"),
 	IB_TEST(test_older_publish_ignored_frame_kept, "DATA-2 DATA-4"),
@@ -772,6 +815,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_publish_command_when_listed, "CMD-5"),
 	IB_TEST(test_command_to_everyone_and_late_result, "CMD-1 CMD-7"),
 	IB_TEST(test_commands_in_flight_bounded, "CMD-7"),
+	IB_TEST(test_answers_paced_within_one_read, "LINK-21"),
 	IB_TEST_END
 };
 

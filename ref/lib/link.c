@@ -265,8 +265,7 @@ static void flush(struct ib_link *l)
 }
 
 /* link_send's write: now, or, while another link's input is handled, at its end
- * (flush_due_links), so that the frames forwarded from one read leave in one write. If the
- * list cannot grow, now. */
+ * (flush_due_links), so that the frames forwarded from one read leave in one write. */
 static void flush_soon(struct ib_link *l)
 {
 	struct ib_node *n = l->node;
@@ -277,34 +276,24 @@ static void flush_soon(struct ib_link *l)
 	}
 	if (l->flush_due)
 		return;
-	if (n->nflush_due == n->flush_due_cap) {
-		size_t cap = n->flush_due_cap ? 2 * n->flush_due_cap : 16;
-		struct ib_link **grown = realloc(n->flush_due, cap * sizeof *grown);
-
-		if (!grown) {
-			flush(l);
-			return;
-		}
-		n->flush_due = grown;
-		n->flush_due_cap = cap;
-	}
 	l->flush_due = true;
-	n->flush_due[n->nflush_due++] = l;
+	l->due_next = n->flush_due;
+	n->flush_due = l;
 }
 
-/* No link is freed before the reap timer runs, so every pointer in the list is valid, and a
- * link closed meanwhile is skipped. A flush that closes a link may send to others: those
+/* No link is freed before the reap timer runs, so every link on the list is still there, and
+ * one closed meanwhile is skipped. A flush that closes a link may send to others: those
  * writes are not deferred any more. */
 static void flush_due_links(struct ib_node *n)
 {
-	for (size_t i = 0; i < n->nflush_due; i++) {
-		struct ib_link *l = n->flush_due[i];
+	while (n->flush_due) {
+		struct ib_link *l = n->flush_due;
 
+		n->flush_due = l->due_next;
 		l->flush_due = false;
 		if (l->state != LINK_CLOSED)
 			flush(l);
 	}
-	n->nflush_due = 0;
 }
 
 /* The link's two ends, once: a socket's names do not change, and a lookup is a syscall. A peer

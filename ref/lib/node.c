@@ -626,7 +626,6 @@ void ib_node_free(struct ib_node *n)
 	ib_tls_ctx_free(n->tls);
 	ib_keyring_free(n->kr);
 	ib_identity_free(n->id);
-	free(n->flush_due);
 	free(n);
 }
 

@@ -56,7 +56,8 @@ struct ib_link {
 	struct ib_buf plain;        /* scratch: plaintext out of TLS */
 	struct ib_buf out;          /* ciphertext waiting for the socket */
 	size_t out_off;
-	bool flush_due;             /* in node->flush_due */
+	bool flush_due;             /* on node->flush_due */
+	struct ib_link *due_next;
 	size_t queue_limit;         /* [LINK-2] */
 
 	/* The peer, once TLS pinned it ([TLS-4]) and HELLO told the rest. */
@@ -181,8 +182,7 @@ struct ib_node {
 	/* While one link's input is handled, the links it sends frames to are written once at
 	 * its end (link.c, on_readable): one write per link and read, not one per frame. */
 	bool defer_flush;
-	struct ib_link **flush_due;
-	size_t nflush_due, flush_due_cap;
+	struct ib_link *flush_due;  /* through due_next */
 	struct lingering *lingering; /* link.c: closed connections delivering their last bytes */
 	size_t nlingering;
 	uint64_t reap_timer;

@@ -563,7 +563,7 @@ static void test_trickled_frame_parent(struct cf_ctx *c)
 #define HELD_SHORT 4096u            /* bytes each frame lacks: it is never whole */
 #define HELD_CHUNK (256u * 1024u)   /* raw bytes handed to a peer at once */
 #define HELD_READ_MS 300u           /* for the IUT to read what its sockets hold */
-#define HELD_RSS_SLACK_KB 8192l     /* what the IUT may keep once the links have ended */
+#define HELD_RSS_SLACK_KB 8192L     /* what the IUT may keep once the links have ended */
 
 struct held {
 	struct hn_peer *p[HELD_LINKS];

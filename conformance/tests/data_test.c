@@ -791,8 +791,8 @@ static void test_answers_paced_within_one_read(void)
 	CU_ASSERT(ib_node_counter(n0, IB_CNT_BUSY) - busy >= SELECTS - ANSWERED_MAX);
 	if (ib_node_counter(n0, IB_CNT_BUSY) - busy < SELECTS - ANSWERED_MAX)
 		fprintf(stderr, "\n  %llu of %u SELECTs counted busy, at least %u expected\n",
-			(unsigned long long)(ib_node_counter(n0, IB_CNT_BUSY) - busy), SELECTS,
-			SELECTS - ANSWERED_MAX);
+			(unsigned long long)(ib_node_counter(n0, IB_CNT_BUSY) - busy),
+			(unsigned)SELECTS, (unsigned)(SELECTS - ANSWERED_MAX));
 	ib_buf_free(&frames);
 	hn_tree_free(t);
 }

@@ -240,10 +240,10 @@ static int setup(struct relay *r, const char *program)
 		err = start_node(r, program);
 	if (!err)
 		err = ib_loop_new(&r->loop, ib_clock_system());
-	if (!err)
+	if (!err) {
 		pin_peers(r);
-	if (!err)
 		err = hn_peer_new_as(&r->sender, r->loop, r->trusted, r->sender_id);
+	}
 	if (!err)
 		err = hn_peer_new_as(&r->receiver, r->loop, r->trusted, r->receiver_id);
 	if (!err)

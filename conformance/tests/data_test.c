@@ -794,6 +794,7 @@ static void test_answers_paced_within_one_read(void)
 			(unsigned long long)(ib_node_counter(n0, IB_CNT_BUSY) - busy),
 			(unsigned)SELECTS, (unsigned)(SELECTS - ANSWERED_MAX));
 	ib_buf_free(&frames);
+	hn_peer_free(p);
 	hn_tree_free(t);
 }
 

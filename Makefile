@@ -108,7 +108,8 @@ SUITES   := $(patsubst %_test.c,%,$(notdir $(filter %_test.c,$(UNIT_SRC))))
 
 # Programs: name -> the folder of its sources.
 PROG_DIRS := interbot:ref/bin interbot-bench:ref/bench interbot-vecgen:vectors/gen \
-	interbot-conform:conformance/suite interbot-echo:ref/examples interbot-soak:conformance/soak
+	interbot-conform:conformance/suite interbot-echo:ref/examples interbot-soak:conformance/soak \
+	interbot-sim:conformance/sim
 prog_src = $(wildcard $(1)/*.c)
 PROGS := $(foreach p,$(PROG_DIRS),$(if $(call prog_src,$(word 2,$(subst :, ,$(p)))),\
 	$(BUILD)/bin/$(word 1,$(subst :, ,$(p)))))
@@ -166,6 +167,7 @@ HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard conformance/harness/*.
 $(BUILD)/bin/interbot-bench: $(HARNESS_OBJ)
 $(BUILD)/bin/interbot-conform: $(HARNESS_OBJ)
 $(BUILD)/bin/interbot-soak: $(HARNESS_OBJ)
+$(BUILD)/bin/interbot-sim: $(HARNESS_OBJ)
 
 # The suite's group list (from the t_<group>.c files, in the spec's order) and the text of
 # every requirement (from the spec), compiled in.
@@ -443,7 +445,7 @@ LIBDIR ?= $(PREFIX)/lib
 install: all $(SHLIB) install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(UNITDIR)
-	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo %/interbot-soak,$(PROGS)) \
+	install -m 0755 $(filter-out %/interbot-vecgen %/interbot-echo %/interbot-soak %/interbot-sim,$(PROGS)) \
 		$(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(LIB) $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SO_NAME)

@@ -265,6 +265,11 @@ static int start_node(struct hn_tree *t, size_t i)
 	}
 	ib_node_set_seed(hn->node, t->seed * 1000003u + i);
 	ib_node_set_deliver(hn->node, on_deliver, hn);
+	if (t->on_node) {
+		err = t->on_node(t, i, hn->node, t->on_node_ctx);
+		if (err)
+			return err;
+	}
 	err = ib_node_start(hn->node, &diag);
 	if (err)
 		fprintf(stderr, "harness: %s: %s\n", hn->name, diag.reason);

@@ -44,6 +44,11 @@ struct hn_tree {
 	bool persist;               /* stores on disk (set before start): items survive restarts */
 	char store_root[256];       /* a temporary folder for them, removed at free */
 	enum ib_log_level log_level;
+	/* Called for every node made (at start and at each restart) before it starts: a
+	 * simulator gives it its transport, parents and callbacks there. Non-zero: the start
+	 * fails with it. */
+	int (*on_node)(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx);
+	void *on_node_ctx;
 };
 
 /* Parses the shape and makes the identities and settings; nothing runs yet. */

@@ -6,7 +6,6 @@
  */
 #include "node_internal.h"
 
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,7 +228,7 @@ int ib_node_fetch(struct ib_node *n, struct ib_slice key, ib_fetch_fn fn, void *
 	e->ctx = ctx;
 	/* [ELECT-7] a random query_id, unique among this node's open elections. */
 	do {
-		if (RAND_bytes((unsigned char *)&e->query_id, sizeof e->query_id) != 1) {
+		if (node_random_bytes(n, &e->query_id, sizeof e->query_id) != IB_OK) {
 			free(e);
 			return IB_ERR_CRYPTO;
 		}

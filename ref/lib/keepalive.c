@@ -6,7 +6,6 @@
 #include "node_internal.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <string.h>
 
 static void ping_due(struct ib_loop *loop, void *arg);
@@ -46,7 +45,7 @@ static void send_ping(struct ib_link *l)
 	struct ib_msg m;
 
 	/* [KA-2] a fresh nonce from the CSPRNG for every PING. */
-	if (RAND_bytes(l->nonce, sizeof l->nonce) != 1) {
+	if (node_random_bytes(n, l->nonce, sizeof l->nonce) != IB_OK) {
 		link_close(l, 0, "no random bytes for a PING nonce");
 		return;
 	}

@@ -103,7 +103,7 @@ static int connect_from(struct ib_node *n, const char *entry, const struct ib_ne
 	int err = IB_ERR_IO;
 
 	while (*next < addrs->count) {
-		err = ib_net_connect_addr(addrs, (*next)++, fd, &diag);
+		err = n->net->connect_addr(n->net_ctx, addrs, (*next)++, fd, &diag);
 		if (err == IB_OK)
 			return IB_OK;
 		node_log(n, IB_LOG_DEBUG, "connect %s: %s", entry, diag.reason);
@@ -152,7 +152,7 @@ int link_connect(struct ib_node *n, const char *addr, struct ib_link **out)
 	/* [TREE-25] every address of a name, in the resolver's order, resolved at each try;
 	 * one that does not resolve is IB_ERR_NOT_FOUND: a failed attempt on this entry. */
 	if (!err)
-		err = ib_net_resolve(host, port, addrs, &diag);
+		err = n->net->resolve(n->net_ctx, host, port, addrs, &diag);
 	if (!err && connect_from(n, addr, addrs, &next, &fd) != IB_OK) {
 		snprintf(diag.reason, sizeof diag.reason, "no address of it takes a connection");
 		err = IB_ERR_IO;

@@ -590,3 +590,39 @@ int ib_net_accept_unix(int listen_fd, int *fd)
 	*fd = cfd;
 	return IB_OK;
 }
+
+/* The sockets as a transport: the functions above, with the context they do not need. */
+static int sockets_resolve(void *ctx, const char *host, uint16_t port, struct ib_net_addrs *out,
+			   struct ib_diag *diag)
+{
+	(void)ctx;
+	return ib_net_resolve(host, port, out, diag);
+}
+
+static int sockets_connect_addr(void *ctx, const struct ib_net_addrs *a, size_t i, int *fd,
+				struct ib_diag *diag)
+{
+	(void)ctx;
+	return ib_net_connect_addr(a, i, fd, diag);
+}
+
+static int sockets_listen_all(void *ctx, const char *host, uint16_t port, int *fds, size_t cap,
+			      size_t *count, uint16_t *bound_port, struct ib_diag *diag)
+{
+	(void)ctx;
+	return ib_net_listen_all(host, port, fds, cap, count, bound_port, diag);
+}
+
+static int sockets_accept_from(void *ctx, int listen_fd, int *fd, char *peer, size_t peer_cap,
+			       struct ib_net_source *source)
+{
+	(void)ctx;
+	return ib_net_accept_from(listen_fd, fd, peer, peer_cap, source);
+}
+
+const struct ib_transport ib_net_sockets = {
+	.resolve = sockets_resolve,
+	.connect_addr = sockets_connect_addr,
+	.listen_all = sockets_listen_all,
+	.accept_from = sockets_accept_from,
+};

@@ -66,6 +66,23 @@ int ib_net_write(int fd, const uint8_t *p, size_t n, size_t *sent);
 void ib_net_close(int fd);
 /* Shuts down the sending direction (TCP FIN); reading goes on. IB_ERR_IO if it failed. */
 int ib_net_shutdown_write(int fd);
+/* [issue 17] The transport seam: how a node finds, reaches and accepts its peers. A node uses
+ * ib_net_sockets (the functions above) unless it is given another transport before it starts
+ * (ib_node_set_transport, node_internal.h): a simulator hands out descriptors of in-memory
+ * pipes it owns, so that everything past accept and connect (reads, writes, TLS, the
+ * protocol) is the code that ships. ctx is the transport's, per node. */
+struct ib_transport {
+	int (*resolve)(void *ctx, const char *host, uint16_t port, struct ib_net_addrs *out,
+		       struct ib_diag *diag);
+	int (*connect_addr)(void *ctx, const struct ib_net_addrs *a, size_t i, int *fd,
+			    struct ib_diag *diag);
+	int (*listen_all)(void *ctx, const char *host, uint16_t port, int *fds, size_t cap,
+			  size_t *count, uint16_t *bound_port, struct ib_diag *diag);
+	int (*accept_from)(void *ctx, int listen_fd, int *fd, char *peer, size_t peer_cap,
+			   struct ib_net_source *source);
+};
+extern const struct ib_transport ib_net_sockets;
+
 /* Unix stream sockets, for the local control socket. A path holds at most
  * IB_NET_UNIX_PATH_MAX - 1 bytes. ib_net_listen_unix sets the file's mode before listen(), so
  * no client can connect with a wider one; a stale socket file (nobody accepts on it) is

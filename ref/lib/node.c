@@ -163,6 +163,17 @@ uint64_t node_random(struct ib_node *n)
 	return x;
 }
 
+int node_random_bytes(struct ib_node *n, void *out, size_t len)
+{
+	uint8_t *p = out;
+
+	if (!n->seeded)
+		return RAND_bytes(p, (int)len) == 1 ? IB_OK : IB_ERR_CRYPTO;
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(node_random(n) >> 56);
+	return IB_OK;
+}
+
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame)
 {
 	struct ib_buf msg = { 0 };
@@ -293,6 +304,7 @@ int ib_node_new(struct ib_node **out, struct ib_loop *loop, const struct ib_conf
 	store_configure(n, n->store);
 	if (RAND_bytes((unsigned char *)&n->rng, sizeof n->rng) != 1)
 		n->rng = 1;
+	n->net = &ib_net_sockets;
 	n->path[0] = *ib_identity_id(n->id);
 	n->path_len = 1;
 	*out = n;
@@ -432,6 +444,15 @@ void ib_node_set_seed(struct ib_node *n, uint64_t seed)
 	n->rng = seed ? seed : 1;
 }
 
+void ib_node_set_transport(struct ib_node *n, const struct ib_transport *t, void *ctx,
+			   uint64_t seed)
+{
+	n->net = t;
+	n->net_ctx = ctx;
+	n->seeded = true;
+	ib_node_set_seed(n, seed);
+}
+
 /* [LINK-14][LINK-15][LINK-16] Whether a connection just accepted from source may stay: not
  * if its source holds max_pending_per_source pending connections already; if the table is
  * full, the oldest pending connection makes room for it. */
@@ -496,7 +517,8 @@ static void on_listen(struct ib_loop *loop, int fd, unsigned events, void *arg)
 	int cfd, err;
 
 	(void)events;
-	while ((err = ib_net_accept_from(fd, &cfd, peer, sizeof peer, &source)) == IB_OK) {
+	while ((err = n->net->accept_from(n->net_ctx, fd, &cfd, peer, sizeof peer, &source)) ==
+	       IB_OK) {
 		if (!admit_pending(n, &source)) {
 			ib_net_close(cfd);
 			continue;
@@ -544,8 +566,8 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 		return err;
 	}
 	/* [TREE-26] every address a name resolves to. */
-	err = ib_net_listen_all(host, port, n->listen_fds, IB_MAX_LISTEN, &n->listen_count,
-				&n->listen_port, diag);
+	err = n->net->listen_all(n->net_ctx, host, port, n->listen_fds, IB_MAX_LISTEN,
+				 &n->listen_count, &n->listen_port, diag);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n->listen_count && !err; i++)

@@ -167,7 +167,10 @@ struct ib_node {
 	struct ib_tls_ctx *tls;
 	char dir[4096];             /* "" when not opened from a directory */
 	struct ib_seq_gen seq;
-	uint64_t rng;               /* xorshift state: retry jitter only */
+	uint64_t rng;               /* xorshift state: retry jitter (and, when `seeded`, all) */
+	bool seeded;                /* a simulator's node: PING nonces and query_ids from rng */
+	const struct ib_transport *net; /* ib_net_sockets, or a simulator's (net.h) */
+	void *net_ctx;
 
 	int listen_fds[IB_MAX_LISTEN]; /* one per address of `listen` ([TREE-26]) */
 	size_t listen_count;
@@ -245,6 +248,13 @@ void node_count(struct ib_node *n, enum ib_counter c);
 uint64_t node_now_us(const struct ib_node *n);      /* monotonic */
 uint64_t node_unix_us(const struct ib_node *n);
 uint64_t node_random(struct ib_node *n);
+/* [KA-2][ELECT-7] Unpredictable bytes: the CSPRNG, or node_random on a simulator's node. */
+int node_random_bytes(struct ib_node *n, void *out, size_t len);
+/* [issue 17] For a simulator, before ib_node_start: the node reaches and accepts peers
+ * through t (ctx is passed back to it), and takes all its randomness from seed, so that a
+ * run replays from its seed. */
+void ib_node_set_transport(struct ib_node *n, const struct ib_transport *t, void *ctx,
+			   uint64_t seed);
 /* Signs m (seq filled in) into frame. */
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame);
 void node_link_gone(struct ib_node *n, struct ib_link *l);

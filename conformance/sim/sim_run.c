@@ -1,0 +1,742 @@
+/*
+ * sim_run.c - one simulated run: the nodes, the plan's events on virtual time, then a healed
+ * world that must settle, and the invariants checked all along. Each invariant names the spec
+ * IDs it follows from; the first one broken ends the run.
+ *
+ * Throughout:
+ *   exactly-once       [FLOOD-3]   a node delivers an (origin, seq) once per life
+ *   revoked-origin     [MEMBER-2]  no node delivers a frame of an origin it dropped
+ *   child-not-in-path  [TREE-4]    no child link opens with a node of the server's path
+ *   path-repeats       [TREE-22]   no node's path holds an id twice
+ *   no-cycle           [TREE-7]    a cycle of parents does not outlive the PATH bound
+ *   newest-offer       [ELECT-2]   an election applies nothing older than a counted offer
+ * Once healed (every node up, one side, every key back):
+ *   one-tree           [TREE-2]    the parents settle: no cycle, paths follow the parents,
+ *                                  and a root stays one only if its parents are below it
+ *   reach              [FLOOD-1]   a PUBLISH reaches every node of its tree, once
+ *   elect-newest       [ELECT-2]   an election finds the newest item any live node holds
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
+#include "sim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "node_internal.h" /* ib_node_set_transport, the fault of a FAULTS build */
+#include "simnet.h"
+
+#define SIM_KEYS 8u
+#define SIM_MAX_PARENTS 3u
+#define SIM_CHECK_EVERY_US 10000u
+/* After the healing: time for the world to settle (a node may be waiting out a backoff of
+ * reconnect_max_ms, then meet a loop or two), for a PUBLISH to reach all, for an election. */
+#define SIM_SETTLE_US (300ull * 1000000u)
+#define SIM_REACH_US (10ull * 1000000u)
+#define SIM_ELECT_US (30ull * 1000000u)
+
+struct slot {
+	struct world *w;
+	size_t i;
+};
+
+/* A set of (node, life, origin, seq): open addressing, grown at half full. */
+struct seen {
+	struct seen_key {
+		uint32_t node, life, origin, used;
+		uint64_t seq;
+	} *keys;
+	size_t cap, count;
+};
+
+struct world {
+	const struct sim_plan *plan;
+	const struct sim_config *cfg;
+	struct sim_result *r;
+	struct hn_tree *t;
+	struct sn_net *net;
+	struct slot *slots;
+	uint32_t *life;             /* restarts of each node */
+	bool *alive, *revoked;
+	size_t (*parents)[SIM_MAX_PARENTS];
+	size_t *nparents;
+	struct seen seen;
+	uint64_t rng;
+	uint64_t cycle_since;       /* 0: no cycle now */
+	uint64_t next_check;
+	struct ib_keyring *without; /* the keyring of the revoked: everyone's but theirs */
+	/* The probe of the healed world. */
+	char probe[32];
+	bool *probe_got;
+	/* The elections of the healed world. */
+	int elect_status;
+	bool elect_done;
+	struct ib_item elect_item;
+	uint8_t elect_writer_copy[IB_ID_LEN];
+	size_t fetches_open;
+};
+
+static uint64_t world_random(struct world *w)
+{
+	uint64_t x = w->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	w->rng = x;
+	return x;
+}
+
+static uint64_t now_us(const struct world *w)
+{
+	return w->t->clock.monotonic_us;
+}
+
+static void fail(struct world *w, const char *inv, const char *reqs, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void fail(struct world *w, const char *inv, const char *reqs, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->r->failed)
+		return;
+	w->r->failed = true;
+	w->r->at_us = now_us(w);
+	snprintf(w->r->invariant, sizeof w->r->invariant, "%s", inv);
+	snprintf(w->r->reqs, sizeof w->r->reqs, "%s", reqs);
+	va_start(ap, fmt);
+	vsnprintf(w->r->detail, sizeof w->r->detail, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t seen_hash(const struct seen_key *k)
+{
+	uint64_t h = k->seq * 0x9e3779b97f4a7c15ull;
+
+	h ^= ((uint64_t)k->node << 40) ^ ((uint64_t)k->life << 20) ^ k->origin;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+/* Adds k; false when it was there already. */
+static bool seen_add(struct seen *s, struct seen_key k)
+{
+	if (2 * (s->count + 1) > s->cap) {
+		struct seen grown = { calloc(s->cap ? 2 * s->cap : 4096, sizeof *s->keys),
+				      s->cap ? 2 * s->cap : 4096, 0 };
+
+		if (!grown.keys)
+			return true; /* out of memory: stop judging rather than judge wrong */
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->keys[i].used)
+				seen_add(&grown, s->keys[i]);
+		free(s->keys);
+		*s = grown;
+	}
+	k.used = 1;
+	for (size_t i = seen_hash(&k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		struct seen_key *e = &s->keys[i];
+
+		if (!e->used) {
+			*e = k;
+			s->count++;
+			return true;
+		}
+		if (e->node == k.node && e->life == k.life && e->origin == k.origin &&
+		    e->seq == k.seq)
+			return false;
+	}
+}
+
+static int index_of(const struct world *w, const ib_id *id)
+{
+	return hn_tree_find(w->t, id);
+}
+
+static struct ib_node *node_at(const struct world *w, size_t i)
+{
+	return w->t->nodes[i].node;
+}
+
+/* ---- Invariants checked as things happen ------------------------------------------------- */
+
+static void on_deliver(struct ib_node *node, const struct ib_frame *f, const struct ib_msg *m,
+		       void *ctx)
+{
+	struct slot *s = ctx;
+	struct world *w = s->w;
+	int origin = index_of(w, &f->origin);
+
+	(void)node;
+	w->r->delivered++;
+	if (origin < 0)
+		return;
+	/* [MEMBER-2] a revoked origin's frames are dropped by everyone who revoked it (a
+	 * revoked node keeps the whole keyring). */
+	if (w->revoked[origin] && !w->revoked[s->i])
+		fail(w, "revoked-origin", "MEMBER-2 FRAME-5",
+		     "n%zu delivered type %u seq %llu from n%d, whose key it no longer has", s->i,
+		     m->h.type, (unsigned long long)m->h.seq, origin);
+	/* [FLOOD-3] once per (origin, seq) in a node's life. */
+	if (!seen_add(&w->seen, (struct seen_key){ (uint32_t)s->i, w->life[s->i],
+						   (uint32_t)origin, 0, m->h.seq }))
+		fail(w, "exactly-once", "FLOOD-3 FLOOD-1",
+		     "n%zu delivered type %u seq %llu from n%d twice", s->i, m->h.type,
+		     (unsigned long long)m->h.seq, origin);
+	if (m->h.type == IB_MSG_PUBLISH && w->probe_got && w->probe[0] &&
+	    m->u.publish.key.len == strlen(w->probe) &&
+	    memcmp(m->u.publish.key.ptr, w->probe, m->u.publish.key.len) == 0)
+		w->probe_got[s->i] = true;
+}
+
+static bool path_has(const ib_id *path, size_t len, const ib_id *id)
+{
+	for (size_t i = 0; i < len; i++)
+		if (ib_id_equal(&path[i], id))
+			return true;
+	return false;
+}
+
+static void on_link(struct ib_node *n, const struct ib_link_info *link, bool up, void *ctx)
+{
+	struct slot *s = ctx;
+	ib_id path[IB_MAX_PATH];
+	size_t len;
+
+	if (!up || link->is_parent)
+		return;
+	/* [TREE-4] step 3: a server never takes a child that is in its own path. */
+	len = ib_node_path(n, path, IB_MAX_PATH);
+	if (path_has(path, len, &link->peer))
+		fail(s->w, "child-not-in-path", "TREE-4",
+		     "n%zu took n%d as a child while it is in its path", s->i,
+		     index_of(s->w, &link->peer));
+}
+
+static int cmp_pair(uint64_t va, const ib_id *wa, uint64_t vb, const ib_id *wb)
+{
+	if (va != vb)
+		return va < vb ? -1 : 1;
+	return memcmp(wa->b, wb->b, IB_ID_LEN);
+}
+
+static void on_fetch(struct ib_node *n, int status, const struct ib_item *item,
+		     const struct ib_election_report *rep, void *ctx)
+{
+	struct slot *s = ctx;
+	struct world *w = s->w;
+
+	(void)n;
+	w->fetches_open--;
+	if (status != IB_OK || !item || !rep)
+		return;
+	/* [ELECT-2][ELECT-11] what is applied is at least as new as every offer counted and not
+	 * failed. */
+	for (size_t i = 0; i < rep->offers && i < IB_REPORT_MAX_OFFERS; i++) {
+		if (rep->offer[i].failed)
+			continue;
+		if (cmp_pair(item->version, &item->writer, rep->offer[i].version,
+			     &rep->offer[i].writer) < 0)
+			fail(w, "newest-offer", "ELECT-2 ELECT-11",
+			     "n%zu applied version %llu of %.*s, but n%d offered %llu", s->i,
+			     (unsigned long long)item->version, (int)item->key.len,
+			     (const char *)item->key.ptr, index_of(w, &rep->offer[i].holder),
+			     (unsigned long long)rep->offer[i].version);
+	}
+}
+
+/* The parent of node i as an index: -1 for a root (or a parent the world does not know). */
+static int parent_of(const struct world *w, size_t i)
+{
+	ib_id p;
+
+	if (!node_at(w, i) || !ib_node_parent(node_at(w, i), &p))
+		return -1;
+	return index_of(w, &p);
+}
+
+/* A node that is on a cycle of parents, or -1. */
+static int find_cycle(const struct world *w)
+{
+	size_t n = w->t->count;
+
+	for (size_t i = 0; i < n; i++) {
+		int at = (int)i;
+
+		for (size_t steps = 0; steps <= n && at >= 0; steps++) {
+			at = parent_of(w, (size_t)at);
+			if (at == (int)i)
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+static uint64_t cycle_bound_us(const struct world *w)
+{
+	return 1000000u + 2u * w->t->count * w->cfg->max_delay_us;
+}
+
+/* The checks of every SIM_CHECK_EVERY_US: paths, and how long a cycle has lasted. */
+static void check_now(struct world *w)
+{
+	int c;
+
+	for (size_t i = 0; i < w->t->count && !w->r->failed; i++) {
+		ib_id path[IB_MAX_PATH];
+		size_t len;
+
+		if (!node_at(w, i))
+			continue;
+		len = ib_node_path(node_at(w, i), path, IB_MAX_PATH);
+		for (size_t a = 0; a < len; a++)
+			if (path_has(path + a + 1, len - a - 1, &path[a]))
+				fail(w, "path-repeats", "TREE-22 TREE-5",
+				     "n%zu's path holds n%d twice", i, index_of(w, &path[a]));
+	}
+	c = find_cycle(w);
+	if (c < 0) {
+		w->cycle_since = 0;
+	} else if (!w->cycle_since) {
+		w->cycle_since = now_us(w) ? now_us(w) : 1;
+	} else if (now_us(w) - w->cycle_since > cycle_bound_us(w)) {
+		fail(w, "no-cycle", "TREE-7 TREE-4",
+		     "n%d has been on a cycle of parents for %llu ms", c,
+		     (unsigned long long)((now_us(w) - w->cycle_since) / 1000));
+	}
+}
+
+static bool checked_stop(struct hn_tree *t, void *arg)
+{
+	struct world *w = arg;
+
+	(void)t;
+	if (now_us(w) >= w->next_check) {
+		check_now(w);
+		w->next_check = now_us(w) + SIM_CHECK_EVERY_US;
+	}
+	return w->r->failed;
+}
+
+/* Runs until virtual time `at` (us), checking; false once an invariant failed. */
+static bool run_to(struct world *w, uint64_t at)
+{
+	if (at > now_us(w))
+		hn_tree_run_until(w->t, checked_stop, w, at - now_us(w));
+	return !w->r->failed;
+}
+
+/* ---- Nodes ------------------------------------------------------------------------------- */
+
+static int on_node(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
+{
+	struct world *w = ctx;
+	char addrs[SIM_MAX_PARENTS][IB_MAX_ADDR];
+	const char *list[SIM_MAX_PARENTS];
+
+	(void)t;
+	for (size_t k = 0; k < w->nparents[i]; k++) {
+		snprintf(addrs[k], sizeof addrs[k], "127.0.0.1:%zu", SN_PORT_BASE + w->parents[i][k]);
+		list[k] = addrs[k];
+	}
+	ib_node_set_transport(n, &sn_transport, sn_host(w->net, i),
+			      w->plan->seed * 0x100000001b3ull + i * 7919u + w->life[i]);
+	ib_node_set_deliver(n, on_deliver, &w->slots[i]);
+	ib_node_on_link(n, on_link, &w->slots[i]);
+#ifdef IB_FAULTS
+	n->fault = ib_fault_from_env();
+#endif
+	return ib_node_set_parents(n, list, w->nparents[i]);
+}
+
+/* Node i's parents: first one below it (so that a tree exists), then maybe one or two more
+ * anywhere: a node may go to its own descendant, and two nodes may try each other. */
+static void draw_parents(struct world *w)
+{
+	for (size_t i = 1; i < w->t->count; i++) {
+		w->parents[i][0] = world_random(w) % i;
+		w->nparents[i] = 1;
+		while (w->nparents[i] < SIM_MAX_PARENTS && world_random(w) % 2) {
+			size_t p = world_random(w) % w->t->count;
+
+			if (p != i)
+				w->parents[i][w->nparents[i]++] = p;
+		}
+	}
+}
+
+static void crash(struct world *w, size_t i)
+{
+	if (!w->alive[i])
+		return;
+	/* The pipes go first: a crashed node's goodbyes reach nobody. */
+	sn_host_down(w->net, i);
+	hn_tree_kill(w->t, i);
+	w->alive[i] = false;
+}
+
+static void restart(struct world *w, size_t i)
+{
+	if (w->alive[i])
+		return;
+	w->life[i]++;
+	sn_host_up(w->net, i);
+	if (hn_tree_restart(w->t, i) == IB_OK)
+		w->alive[i] = true;
+	else
+		fail(w, "restart", "-", "n%zu could not start again", i);
+}
+
+/* The keyring every node other than the revoked ones holds. */
+static int apply_keyrings(struct world *w)
+{
+	int *without = calloc(w->t->count, sizeof *without);
+	size_t nw = 0;
+	int err;
+
+	if (!without)
+		return IB_ERR_NOMEM;
+	for (size_t i = 0; i < w->t->count; i++)
+		if (w->revoked[i])
+			without[nw++] = (int)i;
+	ib_keyring_free(w->without);
+	w->without = NULL;
+	err = hn_tree_keyring(w->t, without, nw, &w->without);
+	for (size_t i = 0; !err && i < w->t->count; i++) {
+		/* A node keeps its own key ([MEMBER-1]): the revoked keep the full ring. */
+		struct ib_keyring *kr = ib_keyring_ref(w->revoked[i] ? w->t->shared : w->without);
+
+		hn_tree_set_start_keyring(w->t, i, ib_keyring_ref(kr));
+		if (node_at(w, i))
+			err = ib_node_set_keyring(node_at(w, i), kr);
+		else
+			ib_keyring_free(kr);
+	}
+	free(without);
+	return err;
+}
+
+static void key_of(char *buf, size_t cap, uint64_t k)
+{
+	snprintf(buf, cap, "k%llu", (unsigned long long)(k % SIM_KEYS));
+}
+
+static void apply(struct world *w, const struct sim_event *e)
+{
+	size_t n = w->t->count, a = e->a % n, b = e->b % n;
+	char key[16], value[32];
+
+	switch (e->kind) {
+	case EV_PUBLISH:
+		if (!w->alive[a])
+			break;
+		key_of(key, sizeof key, e->b);
+		snprintf(value, sizeof value, "v%llu", (unsigned long long)e->at_ms);
+		ib_node_publish(node_at(w, a), (struct ib_slice){ (const uint8_t *)key, strlen(key) },
+				(struct ib_slice){ (const uint8_t *)value, strlen(value) }, NULL);
+		break;
+	case EV_FETCH:
+		if (!w->alive[a])
+			break;
+		key_of(key, sizeof key, e->b);
+		if (ib_node_fetch(node_at(w, a), (struct ib_slice){ (const uint8_t *)key, strlen(key) },
+				  on_fetch, &w->slots[a]) == IB_OK)
+			w->fetches_open++;
+		break;
+	case EV_CUT:
+		sn_cut(w->net, a, b);
+		break;
+	case EV_CRASH:
+		crash(w, a);
+		break;
+	case EV_RESTART:
+		restart(w, a);
+		break;
+	case EV_PARTITION:
+		for (size_t i = 0; i < n; i++) {
+			uint64_t x = (e->a ^ (i * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+
+			sn_set_side(w->net, i, (int)((x >> 33) & 1));
+		}
+		break;
+	case EV_HEAL:
+		for (size_t i = 0; i < n; i++)
+			sn_set_side(w->net, i, 0);
+		break;
+	case EV_STALL:
+	case EV_UNSTALL:
+		sn_stall(w->net, a, b, e->kind == EV_STALL);
+		break;
+	case EV_REVOKE:
+	case EV_READMIT:
+		if (w->revoked[a] != (e->kind == EV_REVOKE)) {
+			w->revoked[a] = e->kind == EV_REVOKE;
+			if (apply_keyrings(w) != IB_OK)
+				fail(w, "keyring", "-", "could not change the keyrings");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- The healed world -------------------------------------------------------------------- */
+
+/* [TREE-2] settled: no cycle, every path is its parent's plus the node, and every root
+ * either has no parents or is above all of them (it could join none). */
+static bool settled(struct hn_tree *t, void *arg)
+{
+	struct world *w = arg;
+
+	(void)t;
+	if (find_cycle(w) >= 0)
+		return false;
+	for (size_t i = 0; i < w->t->count; i++) {
+		ib_id path[IB_MAX_PATH], ppath[IB_MAX_PATH];
+		size_t len = ib_node_path(node_at(w, i), path, IB_MAX_PATH), plen;
+		int p = parent_of(w, i);
+
+		if (p >= 0) {
+			plen = ib_node_path(node_at(w, (size_t)p), ppath, IB_MAX_PATH);
+			if (len != plen + 1 || memcmp(path, ppath, plen * sizeof *path) != 0)
+				return false;
+			continue;
+		}
+		for (size_t k = 0; k < w->nparents[i]; k++) {
+			size_t q = w->parents[i][k];
+
+			plen = ib_node_path(node_at(w, q), ppath, IB_MAX_PATH);
+			if (!path_has(ppath, plen, hn_id(w->t, i)))
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool probe_reached(struct hn_tree *t, void *arg)
+{
+	struct world *w = arg;
+
+	(void)t;
+	for (size_t i = 0; i < w->t->count; i++)
+		if (!w->probe_got[i])
+			return false;
+	return true;
+}
+
+/* The root of node i's tree. */
+static size_t root_of(const struct world *w, size_t i)
+{
+	for (size_t steps = 0; steps <= w->t->count; steps++) {
+		int p = parent_of(w, i);
+
+		if (p < 0)
+			break;
+		i = (size_t)p;
+	}
+	return i;
+}
+
+/* [FLOOD-1] a PUBLISH from a random node reaches every node of its tree once. */
+static void reach(struct world *w)
+{
+	size_t from = world_random(w) % w->t->count, root = root_of(w, from);
+	const char *value = "probe";
+
+	snprintf(w->probe, sizeof w->probe, "probe");
+	for (size_t i = 0; i < w->t->count; i++)
+		w->probe_got[i] = i == from || root_of(w, i) != root;
+	if (ib_node_publish(node_at(w, from), (struct ib_slice){ (const uint8_t *)w->probe, 5 },
+			    (struct ib_slice){ (const uint8_t *)value, 5 }, NULL) != IB_OK) {
+		fail(w, "reach", "FLOOD-1", "n%zu could not publish the probe", from);
+		return;
+	}
+	if (!hn_tree_run_until(w->t, probe_reached, w, SIM_REACH_US))
+		for (size_t i = 0; i < w->t->count; i++)
+			if (!w->probe_got[i]) {
+				fail(w, "reach", "FLOOD-1 FLOOD-2",
+				     "n%zu's PUBLISH did not reach n%zu of its tree in %llu s",
+				     from, i, SIM_REACH_US / 1000000);
+				break;
+			}
+}
+
+static void on_final_fetch(struct ib_node *n, int status, const struct ib_item *item,
+			   const struct ib_election_report *rep, void *ctx)
+{
+	struct world *w = ((struct slot *)ctx)->w;
+
+	on_fetch(n, status, item, rep, ctx);
+	w->elect_done = true;
+	w->elect_status = status;
+	if (status == IB_OK) {
+		w->elect_item.version = item->version;
+		w->elect_item.writer = item->writer;
+	}
+}
+
+static bool elect_over(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return ((struct world *)arg)->elect_done;
+}
+
+/* [ELECT-2] in a settled world, an election finds the newest item of any node of its tree. */
+static void elect_newest(struct world *w)
+{
+	for (unsigned k = 0; k < SIM_KEYS && !w->r->failed; k++) {
+		size_t from = world_random(w) % w->t->count, root = root_of(w, from);
+		char key[16];
+		struct ib_slice ks;
+		struct ib_item best = { 0 }, it;
+		bool any = false;
+
+		key_of(key, sizeof key, k);
+		ks = (struct ib_slice){ (const uint8_t *)key, strlen(key) };
+		for (size_t i = 0; i < w->t->count; i++) {
+			if (root_of(w, i) != root ||
+			    ib_store_get(ib_node_store(node_at(w, i)), ks, &it) != IB_OK)
+				continue;
+			if (!any || cmp_pair(it.version, &it.writer, best.version, &best.writer) > 0)
+				best = it;
+			any = true;
+		}
+		w->elect_done = false;
+		if (ib_node_fetch(node_at(w, from), ks, on_final_fetch, &w->slots[from]) != IB_OK) {
+			fail(w, "elect-newest", "ELECT-2", "n%zu could not start an election", from);
+			return;
+		}
+		w->fetches_open++;
+		if (!hn_tree_run_until(w->t, elect_over, w, SIM_ELECT_US)) {
+			fail(w, "elect-newest", "ELECT-2 ELECT-6", "n%zu's election of %s never ended",
+			     from, key);
+		} else if (!any && w->elect_status == IB_OK) {
+			fail(w, "elect-newest", "ELECT-2", "n%zu found %s, which nobody holds", from,
+			     key);
+		} else if (any && (w->elect_status != IB_OK ||
+				   cmp_pair(w->elect_item.version, &w->elect_item.writer,
+					    best.version, &best.writer) != 0)) {
+			fail(w, "elect-newest", "ELECT-2",
+			     "n%zu's election of %s gave status %d version %llu; the newest in its "
+			     "tree is version %llu",
+			     from, key, w->elect_status,
+			     (unsigned long long)(w->elect_status == IB_OK ? w->elect_item.version
+									   : 0),
+			     (unsigned long long)best.version);
+		}
+	}
+}
+
+static void heal(struct world *w)
+{
+	for (size_t i = 0; i < w->t->count; i++)
+		restart(w, i);
+	sn_heal(w->net);
+	for (size_t i = 0; i < w->t->count; i++)
+		w->revoked[i] = false;
+	if (apply_keyrings(w) != IB_OK)
+		fail(w, "keyring", "-", "could not give the keys back");
+}
+
+/* ---- The run ----------------------------------------------------------------------------- */
+
+static int world_new(struct world *w, const struct sim_plan *p)
+{
+	size_t n = p->nodes;
+	char shape[32];
+	int err;
+
+	snprintf(shape, sizeof shape, "forest:%zu", n);
+	w->rng = p->seed * 0x2545f4914f6cdd1dull + 1;
+	w->slots = calloc(n, sizeof *w->slots);
+	w->life = calloc(n, sizeof *w->life);
+	w->alive = calloc(n, sizeof *w->alive);
+	w->revoked = calloc(n, sizeof *w->revoked);
+	w->parents = calloc(n, sizeof *w->parents);
+	w->nparents = calloc(n, sizeof *w->nparents);
+	w->probe_got = calloc(n, sizeof *w->probe_got);
+	if (!w->slots || !w->life || !w->alive || !w->revoked || !w->parents || !w->nparents ||
+	    !w->probe_got)
+		return IB_ERR_NOMEM;
+	err = hn_tree_new(&w->t, shape, p->seed);
+	if (!err)
+		err = hn_tree_seed_ids(w->t);
+	if (!err)
+		err = sn_net_new(&w->net, w->t->loop, n, p->seed, w->cfg->min_delay_us,
+				 w->cfg->max_delay_us);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		w->slots[i] = (struct slot){ w, i };
+		w->alive[i] = true;
+	}
+	draw_parents(w);
+	w->t->on_node = on_node;
+	w->t->on_node_ctx = w;
+	w->t->persist = true;
+	if (access("/dev/shm", W_OK) == 0) {
+		/* The stores are fsync'd on every item: memory makes that free. */
+		snprintf(w->t->store_root, sizeof w->t->store_root, "/dev/shm/ib-sim-XXXXXX");
+		if (!mkdtemp(w->t->store_root))
+			w->t->store_root[0] = '\0';
+	}
+	return hn_tree_start(w->t);
+}
+
+static void world_free(struct world *w)
+{
+	/* The pipes first: their ends are watched on the loop the tree frees. The nodes then
+	 * close their own ends. */
+	sn_net_free(w->net);
+	hn_tree_free(w->t);
+	ib_keyring_free(w->without);
+	free(w->seen.keys);
+	free(w->slots);
+	free(w->life);
+	free(w->alive);
+	free(w->revoked);
+	free(w->parents);
+	free(w->nparents);
+	free(w->probe_got);
+}
+
+int sim_run(const struct sim_plan *p, const struct sim_config *cfg, struct sim_result *r)
+{
+	struct world w = { .plan = p, .cfg = cfg, .r = r };
+	uint64_t end_ms = 0;
+	int err;
+
+	memset(r, 0, sizeof *r);
+	err = world_new(&w, p);
+	if (err)
+		goto out;
+	for (size_t k = 0; k < p->count && !r->failed; k++) {
+		if (!run_to(&w, p->events[k].at_ms * 1000))
+			break;
+		apply(&w, &p->events[k]);
+		end_ms = p->events[k].at_ms;
+	}
+	if (!r->failed && run_to(&w, (end_ms + 1000) * 1000)) {
+		heal(&w);
+		if (!r->failed && !hn_tree_run_until(w.t, settled, &w, SIM_SETTLE_US))
+			fail(&w, "one-tree", "TREE-2 TREE-7 TREE-13",
+			     "the healed world has not settled in %llu s",
+			     SIM_SETTLE_US / 1000000);
+	}
+	if (!r->failed)
+		check_now(&w);
+	if (!r->failed)
+		reach(&w);
+	if (!r->failed)
+		elect_newest(&w);
+out:
+	r->sim_us = w.t ? now_us(&w) : 0;
+	r->bytes = w.net ? sn_bytes_moved(w.net) : 0;
+	r->events = (w.net ? sn_chunks_moved(w.net) : 0) + p->count;
+	world_free(&w);
+	return err;
+}

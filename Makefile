@@ -118,7 +118,7 @@ FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 
 .PHONY: sanitize-check valgrind-check valgrind-full owner-latency clang-check mutants-sample all lib test unit conformance conformance-selftest mutants mutant-vars vectors \
-	spec-html html-check soak soak-check netns-test model model-full \
+	spec-html html-check soak soak-check sim netns-test model model-full \
 	check-vectors fuzz lint lint-gen lint-vars \
 	fuzz-replay coverage install install-man man-check clean deb deb-check
 all: $(LIB) $(SHLIB_ALL) $(PROGS) $(BUILD)/bin/ib-unit
@@ -251,6 +251,8 @@ sanitize-check:
 	$(BUILD_BASE)/san/bin/interbot-conform --self -j2
 	@echo "== the short soak under ASan + UBSan (its leak check at exit judges the heap)"
 	$(BUILD_BASE)/san/bin/interbot-soak $(SOAK_CHECK_ARGS)
+	@echo "== a short simulation under ASan + UBSan"
+	$(BUILD_BASE)/san/bin/interbot-sim --seed 1 --seeds 3 --nodes 20 --events 200
 
 # The soak (issue 14, conformance/soak): a tree of 30 reference nodes in one process on virtual
 # time, under churn drawn from a seed, the spec's invariants checked throughout; name=value
@@ -260,7 +262,7 @@ sanitize-check:
 # runs it under ASan + UBSan too. SOAK_ARGS adds options to both (--verbose, --nodes 50, ...).
 SOAK_SEEDS ?= 1 2 3 4
 SOAK_MINUTES ?= 240
-SOAK_CHECK_ARGS := --seed 14 --minutes 60 --all-kinds
+SOAK_CHECK_ARGS := --seed 14 --minutes 60 --all-kinds --net-delay 100:5000
 soak: $(BUILD)/bin/interbot-soak
 	@for seed in $(SOAK_SEEDS); do \
 		echo "== interbot-soak --seed $$seed --minutes $(SOAK_MINUTES) $(SOAK_ARGS)"; \
@@ -270,6 +272,22 @@ soak: $(BUILD)/bin/interbot-soak
 
 soak-check: $(BUILD)/bin/interbot-soak
 	$(BUILD)/bin/interbot-soak $(SOAK_CHECK_ARGS) $(SOAK_ARGS)
+
+# The simulation (issue 17, conformance/sim): SEEDS plans from SEED, each of NODES nodes under
+# EVENTS events (faults and workload) on in-memory links, every invariant of sim_run.c checked;
+# a failure prints its plan and saves it in $(BUILD)/sim-failure.plan (interbot-sim --replay,
+# --shrink). Then ci/sim-planted: each bug planted in conformance/sim/plans is found by a batch,
+# its plan fails with it and passes without. CI runs the default; `make sim SEEDS=100000` is
+# the long hunt.
+SEED ?= 1
+SEEDS ?= 40
+NODES ?= 20
+EVENTS ?= 200
+sim: $(BUILD)/bin/interbot-sim
+	$(BUILD)/bin/interbot-sim --seed $(SEED) --seeds $(SEEDS) --nodes $(NODES) \
+		--events $(EVENTS) --save $(BUILD)/sim-failure.plan
+	@$(MAKE) --no-print-directory FAULTS=1 BUILD=$(BUILD_BASE) $(BUILD)/faults/bin/interbot-sim
+	ci/sim-planted $(BUILD) $(BUILD)/faults
 
 # The node as people run it (ci/netns/run): 15 `interbot run` processes, one per network
 # namespace, on veth links through a bridge namespace that delay, jitter, lose and partition;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "interbot.h"
@@ -328,6 +329,16 @@ int main(int argc, char **argv)
 	if (optind != argc || nodes < 2 || nodes > 5000 || seeds < 1) {
 		usage(stderr);
 		return 2;
+	}
+	{
+		/* Four descriptors per link and two per node: 1,000 nodes need more than the
+		 * usual soft limit of 1,024. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	for (unsigned long long k = 0; k < (replay ? 1 : seeds) && status == 0; k++) {
 		struct sim_plan plan;

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "node_internal.h" /* ib_node_set_transport, the fault of a FAULTS build */
+#include "node_internal.h" /* the fault of a FAULTS build */
 #include "simnet.h"
 
 #define SIM_KEYS 8u
@@ -64,6 +64,10 @@ struct world {
 	size_t (*parents)[SIM_MAX_PARENTS];
 	size_t *nparents;
 	struct seen seen;
+	int *by_id;                 /* open addressing: node index + 1 by the id's first bytes */
+	size_t by_id_cap;
+	uint8_t *mark;              /* find_cycle's walk */
+	uint64_t next_settle_check;
 	uint64_t rng;
 	uint64_t cycle_since;       /* 0: no cycle now */
 	uint64_t next_check;
@@ -152,9 +156,43 @@ static bool seen_add(struct seen *s, struct seen_key k)
 	}
 }
 
+static size_t id_slot(const struct world *w, const ib_id *id)
+{
+	uint64_t h;
+
+	memcpy(&h, id->b, sizeof h);
+	return (size_t)(h * 0x9e3779b97f4a7c15ull >> 17) & (w->by_id_cap - 1);
+}
+
+/* Node index of an id, or -1: a hash lookup, as the checks ask it for every node often. */
 static int index_of(const struct world *w, const ib_id *id)
 {
-	return hn_tree_find(w->t, id);
+	for (size_t k = id_slot(w, id);; k = (k + 1) & (w->by_id_cap - 1)) {
+		int i = w->by_id[k] - 1;
+
+		if (i < 0)
+			return -1;
+		if (ib_id_equal(hn_id(w->t, (size_t)i), id))
+			return i;
+	}
+}
+
+static int index_ids(struct world *w)
+{
+	w->by_id_cap = 16;
+	while (w->by_id_cap < 2 * w->t->count)
+		w->by_id_cap *= 2;
+	w->by_id = calloc(w->by_id_cap, sizeof *w->by_id);
+	if (!w->by_id)
+		return IB_ERR_NOMEM;
+	for (size_t i = 0; i < w->t->count; i++) {
+		size_t k = id_slot(w, hn_id(w->t, i));
+
+		while (w->by_id[k])
+			k = (k + 1) & (w->by_id_cap - 1);
+		w->by_id[k] = (int)i + 1;
+	}
+	return IB_OK;
 }
 
 static struct ib_node *node_at(const struct world *w, size_t i)
@@ -259,21 +297,28 @@ static int parent_of(const struct world *w, size_t i)
 	return index_of(w, &p);
 }
 
-/* A node that is on a cycle of parents, or -1. */
-static int find_cycle(const struct world *w)
+/* A node that is on a cycle of parents, or -1. Each node is walked once: a walk stops at a
+ * node an earlier walk finished (mark 2), and meets a cycle when it comes back to a node of
+ * its own (mark 1). */
+static int find_cycle(struct world *w)
 {
 	size_t n = w->t->count;
+	int found = -1;
 
-	for (size_t i = 0; i < n; i++) {
+	memset(w->mark, 0, n);
+	for (size_t i = 0; i < n && found < 0; i++) {
 		int at = (int)i;
 
-		for (size_t steps = 0; steps <= n && at >= 0; steps++) {
+		while (at >= 0 && w->mark[at] == 0) {
+			w->mark[at] = 1;
 			at = parent_of(w, (size_t)at);
-			if (at == (int)i)
-				return (int)i;
 		}
+		if (at >= 0 && w->mark[at] == 1)
+			found = at;
+		for (at = (int)i; at >= 0 && w->mark[at] == 1; at = parent_of(w, (size_t)at))
+			w->mark[at] = 2;
 	}
-	return -1;
+	return found;
 }
 
 static uint64_t cycle_bound_us(const struct world *w)
@@ -343,8 +388,7 @@ static int on_node(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
 		snprintf(addrs[k], sizeof addrs[k], "127.0.0.1:%zu", SN_PORT_BASE + w->parents[i][k]);
 		list[k] = addrs[k];
 	}
-	ib_node_set_transport(n, &sn_transport, sn_host(w->net, i),
-			      w->plan->seed * 0x100000001b3ull + i * 7919u + w->life[i]);
+	sn_attach(w->net, i, n, w->plan->seed * 0x100000001b3ull + i * 7919u + w->life[i]);
 	ib_node_set_deliver(n, on_deliver, &w->slots[i]);
 	ib_node_on_link(n, on_link, &w->slots[i]);
 #ifdef IB_FAULTS
@@ -493,6 +537,10 @@ static bool settled(struct hn_tree *t, void *arg)
 	struct world *w = arg;
 
 	(void)t;
+	/* Every 10 ms of virtual time, not every turn: it reads every node. */
+	if (now_us(w) < w->next_settle_check)
+		return false;
+	w->next_settle_check = now_us(w) + SIM_CHECK_EVERY_US;
 	if (find_cycle(w) >= 0)
 		return false;
 	for (size_t i = 0; i < w->t->count; i++) {
@@ -659,12 +707,15 @@ static int world_new(struct world *w, const struct sim_plan *p)
 	w->parents = calloc(n, sizeof *w->parents);
 	w->nparents = calloc(n, sizeof *w->nparents);
 	w->probe_got = calloc(n, sizeof *w->probe_got);
+	w->mark = calloc(n, 1);
 	if (!w->slots || !w->life || !w->alive || !w->revoked || !w->parents || !w->nparents ||
-	    !w->probe_got)
+	    !w->probe_got || !w->mark)
 		return IB_ERR_NOMEM;
 	err = hn_tree_new(&w->t, shape, p->seed);
 	if (!err)
 		err = hn_tree_seed_ids(w->t);
+	if (!err)
+		err = index_ids(w);
 	if (!err)
 		err = sn_net_new(&w->net, w->t->loop, n, p->seed, w->cfg->min_delay_us,
 				 w->cfg->max_delay_us);
@@ -702,6 +753,8 @@ static void world_free(struct world *w)
 	free(w->parents);
 	free(w->nparents);
 	free(w->probe_got);
+	free(w->mark);
+	free(w->by_id);
 }
 
 int sim_run(const struct sim_plan *p, const struct sim_config *cfg, struct sim_result *r)

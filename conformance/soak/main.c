@@ -191,7 +191,8 @@ static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
 		"usage: %s [--seed S] [--nodes N] [--minutes M] [--events E] [--warmup M]\n"
-		"          [--heap-tolerance BYTES] [--all-kinds] [--verbose]\n"
+		"          [--heap-tolerance BYTES] [--all-kinds] [--net-delay MIN_US:MAX_US]\n"
+		"          [--verbose]\n"
 		"A tree of N reference nodes (default 30) in one process, on virtual time, under\n"
 		"churn drawn from seed S (default 1) for M virtual minutes (default 30) or E events\n"
 		"(default: no limit), with the spec's invariants checked throughout. Prints\n"
@@ -202,6 +203,9 @@ static void usage(FILE *f, const char *argv0)
 		"                        262144, times N/30 above 30 nodes)\n"
 		"  --all-kinds           fail a run that applied no event of some kind (a short\n"
 		"                        run's seed must exercise every kind)\n"
+		"  --net-delay A:B       links through simnet (in memory) instead of loopback\n"
+		"                        TCP, each chunk delivered A to B us after it was sent\n"
+		"                        (drawn from the seed), so that frames cross\n"
 		"  --verbose             every event as it is applied\n",
 		argv0);
 }
@@ -253,6 +257,17 @@ static bool parse_option(struct soak_opts *o, int c, const char *arg)
 	case 'a':
 		o->all_kinds = true;
 		return true;
+	case 'd': {
+		unsigned long long lo, hi;
+		char end;
+
+		if (sscanf(arg, "%llu:%llu%c", &lo, &hi, &end) != 2 || lo > hi || hi > 10000000)
+			return false;
+		o->net_delay = true;
+		o->net_min_us = lo;
+		o->net_max_us = hi;
+		return true;
+	}
 	default:
 		return false;
 	}
@@ -269,6 +284,7 @@ static int parse_options(struct soak_opts *o, int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "heap-tolerance", required_argument, NULL, 't' },
 		{ "all-kinds", no_argument, NULL, 'a' },
+		{ "net-delay", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -308,6 +324,15 @@ static bool formed(struct hn_tree *t, void *arg)
 	return hn_tree_formed(t, NULL);
 }
 
+/* --net-delay: every node reaches the others through simnet. */
+static int on_node(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
+{
+	struct soak *s = ctx;
+
+	sn_attach(s->net, i, n, t->seed * 1000003u + i + s->nodes[i].life * 7919u);
+	return IB_OK;
+}
+
 /* The tree of the seed, started, formed, each key published once: what the rounds churn. */
 static int setup(struct soak *s)
 {
@@ -319,6 +344,12 @@ static int setup(struct soak *s)
 	if (!err) {
 		s->t->persist = true; /* [DATA-5] a restarted node keeps its store */
 		err = hn_tree_seed_ids(s->t);
+	}
+	if (!err && s->o.net_delay) {
+		err = sn_net_new(&s->net, s->t->loop, s->o.nodes, s->o.seed, s->o.net_min_us,
+				 s->o.net_max_us);
+		s->t->on_node = on_node;
+		s->t->on_node_ctx = s;
 	}
 	if (!err)
 		err = hn_tree_start(s->t);
@@ -471,6 +502,7 @@ int main(int argc, char **argv)
 	if (status)
 		print_failure(s);
 out:
+	sn_net_free(s->net); /* its pipes are watched on the tree's loop */
 	hn_tree_free(s->t);
 	free(s->seen);
 	if (s->log)

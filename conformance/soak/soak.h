@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "harness.h"
+#include "simnet.h"
 
 #define SOAK_SECOND 1000000ull
 #define SOAK_MAX_NODES 64u
@@ -50,6 +51,8 @@ struct soak_opts {
 	size_t heap_tolerance;       /* bytes the heap may grow after the warm-up */
 	bool verbose;
 	bool all_kinds;              /* a run that applied no event of some kind fails */
+	bool net_delay;              /* on simnet's in-memory links, each chunk delayed by */
+	uint64_t net_min_us, net_max_us; /* a time in [min, max] drawn from the seed */
 	const char *argv0;
 };
 
@@ -122,6 +125,7 @@ struct soak_slot {
 struct soak {
 	struct soak_opts o;
 	struct hn_tree *t;
+	struct sn_net *net;          /* --net-delay, else NULL: loopback TCP */
 	uint64_t rng;
 	struct soak_node nodes[SOAK_MAX_NODES];
 	struct soak_seen *seen;      /* [receiver * count + origin] */

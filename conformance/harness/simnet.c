@@ -2,6 +2,8 @@
 #define _GNU_SOURCE /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include "simnet.h"
 
+#include "node_internal.h" /* ib_node_set_transport */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -473,7 +475,7 @@ static int sn_accept_from(void *ctx, int listen_fd, int *fd, char *peer, size_t 
 	return IB_OK;
 }
 
-const struct ib_transport sn_transport = {
+static const struct ib_transport sn_transport = {
 	.resolve = sn_resolve,
 	.connect_addr = sn_connect_addr,
 	.listen_all = sn_listen_all,
@@ -520,9 +522,9 @@ void sn_net_free(struct sn_net *net)
 	free(net);
 }
 
-struct sn_host *sn_host(struct sn_net *net, size_t i)
+void sn_attach(struct sn_net *net, size_t i, struct ib_node *n, uint64_t seed)
 {
-	return &net->hosts[i];
+	ib_node_set_transport(n, &sn_transport, &net->hosts[i], seed);
 }
 
 static bool pipe_between(const struct pipe *p, size_t a, size_t b)

@@ -1,6 +1,7 @@
 /*
- * simnet.h - the simulator's network: in-memory links between nodes of one process, on the
- * loop and virtual clock they share (issue 17).
+ * simnet.h - a simulated network for the harness: in-memory links between the nodes of one
+ * process, on the loop and virtual clock they share (issue 17; interbot-sim and interbot-soak
+ * --net-delay use it).
  *
  * Each node is a host with a port (SN_PORT_BASE + index). A node reaches another through the
  * transport seam (struct ib_transport, net.h): connecting to 127.0.0.1:PORT gives it one end
@@ -30,9 +31,9 @@ int sn_net_new(struct sn_net **out, struct ib_loop *loop, size_t count, uint64_t
 /* Closes every pipe; the nodes must be freed first (their descriptors are theirs). */
 void sn_net_free(struct sn_net *net);
 
-/* The transport and its context for host i: give both to ib_node_set_transport. */
-extern const struct ib_transport sn_transport;
-struct sn_host *sn_host(struct sn_net *net, size_t i);
+/* Node n is host i from now on (call before ib_node_start, on every start): it reaches and
+ * accepts peers through the network, and draws all its randomness from seed. */
+void sn_attach(struct sn_net *net, size_t i, struct ib_node *n, uint64_t seed);
 
 /* Host i's node is gone (crashed or stopped): its pipes are cut at once, without delivering
  * what was in flight, and connections to it are refused until sn_host_up. */

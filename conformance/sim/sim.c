@@ -27,7 +27,7 @@ static const char *const kind_names[EV_KIND_COUNT] = {
 	[EV_PUBLISH] = "publish", [EV_FETCH] = "fetch",     [EV_CUT] = "cut",
 	[EV_CRASH] = "crash",     [EV_RESTART] = "restart", [EV_PARTITION] = "partition",
 	[EV_HEAL] = "heal",       [EV_STALL] = "stall",     [EV_UNSTALL] = "unstall",
-	[EV_REVOKE] = "revoke",   [EV_READMIT] = "readmit",
+	[EV_REVOKE] = "revoke",   [EV_READMIT] = "readmit", [EV_COMMAND] = "command",
 };
 
 const char *sim_kind_name(enum sim_kind k)
@@ -77,7 +77,7 @@ int sim_plan_generate(struct sim_plan *p, uint64_t seed, size_t nodes, size_t ev
 		{ EV_PUBLISH, EV_KIND_COUNT, 30 }, { EV_FETCH, EV_KIND_COUNT, 15 },
 		{ EV_CUT, EV_KIND_COUNT, 20 },     { EV_CRASH, EV_RESTART, 8 },
 		{ EV_PARTITION, EV_HEAL, 4 },      { EV_STALL, EV_UNSTALL, 5 },
-		{ EV_REVOKE, EV_READMIT, 3 },
+		{ EV_REVOKE, EV_READMIT, 3 },      { EV_COMMAND, EV_KIND_COUNT, 10 },
 	};
 	unsigned total = 0;
 	uint64_t s = seed, at = 0;
@@ -107,7 +107,10 @@ int sim_plan_generate(struct sim_plan *p, uint64_t seed, size_t nodes, size_t ev
 		/* Node numbers as they are, so that a plan reads; a partition keeps its mask. */
 		if (e.kind != EV_PARTITION) {
 			e.a %= nodes;
-			e.b %= e.kind == EV_PUBLISH || e.kind == EV_FETCH ? 8 : nodes;
+			e.b %= e.kind == EV_PUBLISH || e.kind == EV_FETCH ? 8
+			       : e.kind == EV_COMMAND			   ? nodes + 1
+			       : e.kind == EV_CUT || e.kind == EV_STALL	   ? 64
+									   : nodes;
 		}
 		err = plan_add(p, &cap, e);
 		if (!err && mix[m].end != EV_KIND_COUNT) {
@@ -379,9 +382,10 @@ int main(int argc, char **argv)
 			sim_plan_write(&plan, save ? save : "-");
 			status = 1;
 		} else if (cfg.verbose) {
-			printf("ok seed=%llu sim_s=%.1f events=%llu delivered=%llu\n",
+			printf("ok seed=%llu sim_s=%.1f events=%llu delivered=%llu results=%llu\n",
 			       (unsigned long long)plan.seed, (double)r.sim_us / 1e6,
-			       (unsigned long long)r.events, (unsigned long long)r.delivered);
+			       (unsigned long long)r.events, (unsigned long long)r.delivered,
+			       (unsigned long long)r.results);
 		}
 		sim_plan_free(&plan);
 	}

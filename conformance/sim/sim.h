@@ -14,15 +14,16 @@
 enum sim_kind {
 	EV_PUBLISH = 0, /* node a publishes key b */
 	EV_FETCH,       /* node a runs an election for key b */
-	EV_CUT,         /* the pipes between a and b are cut */
+	EV_CUT,         /* node a's link number b (of those open) is cut */
 	EV_CRASH,       /* node a dies: no goodbye, its in-flight bytes lost */
 	EV_RESTART,     /* node a starts again (same identity, same port; its store if kept) */
 	EV_PARTITION,   /* the nodes whose bit is set in mask (a) go to side 1 */
 	EV_HEAL,        /* one side again */
-	EV_STALL,       /* what a sends to b is not read ... */
-	EV_UNSTALL,     /* ... until this */
+	EV_STALL,       /* what a sends on its link number b is not read ... */
+	EV_UNSTALL,     /* ... until this (all of a's links) */
 	EV_REVOKE,      /* every other node drops a's key ([MEMBER-2], SIGHUP's path) */
 	EV_READMIT,     /* and takes it again */
+	EV_COMMAND,     /* node a sends ib.ping to node b, or to everyone when b = nodes */
 	EV_KIND_COUNT
 };
 
@@ -50,6 +51,7 @@ struct sim_result {
 	uint64_t sim_us;            /* virtual time run */
 	uint64_t events;            /* the scheduler's decisions: chunks delivered, plan events */
 	uint64_t delivered;         /* end-to-end messages delivered */
+	uint64_t results;           /* RESULTs of ib.ping received */
 	uint64_t bytes;             /* bytes the pipes moved */
 };
 

@@ -10,6 +10,7 @@
  *   path-repeats       [TREE-22]   no node's path holds an id twice
  *   no-cycle           [TREE-7]    a cycle of parents does not outlive the PATH bound
  *   newest-offer       [ELECT-2]   an election applies nothing older than a counted offer
+ *   answered-once      [CMD-1]     no node answers one COMMAND twice
  * Once healed (every node up, one side, every key back):
  *   one-tree           [TREE-2]    the parents settle: no cycle, paths follow the parents,
  *                                  and a root stays one only if its parents are below it
@@ -43,6 +44,15 @@ struct slot {
 	size_t i;
 };
 
+/* A command in flight: who sent it, and who answered. */
+#define SIM_COMMANDS 64u
+struct command {
+	struct world *w;
+	bool used;
+	size_t from;
+	uint8_t *answered;          /* one byte per node */
+};
+
 /* A set of (node, life, origin, seq): open addressing, grown at half full. */
 struct seen {
 	struct seen_key {
@@ -64,6 +74,7 @@ struct world {
 	size_t (*parents)[SIM_MAX_PARENTS];
 	size_t *nparents;
 	struct seen seen;
+	struct command commands[SIM_COMMANDS];
 	int *by_id;                 /* open addressing: node index + 1 by the id's first bytes */
 	size_t by_id_cap;
 	uint8_t *mark;              /* find_cycle's walk */
@@ -287,6 +298,45 @@ static void on_fetch(struct ib_node *n, int status, const struct ib_item *item,
 	}
 }
 
+static void on_result(struct ib_node *n, const ib_id *from, uint16_t status,
+		      struct ib_slice output, void *ctx)
+{
+	struct command *c = ctx;
+	int i;
+
+	(void)n;
+	(void)status;
+	(void)output;
+	if (!from) {
+		c->used = false; /* the time is up: nothing more comes */
+		return;
+	}
+	c->w->r->results++;
+	i = index_of(c->w, from);
+	if (i < 0)
+		return;
+	/* [CMD-1] each node runs a COMMAND once, however many ways it reaches it. */
+	if (c->answered[i]++)
+		fail(c->w, "answered-once", "CMD-1 FLOOD-3", "n%d answered one ib.ping of n%zu twice",
+		     i, c->from);
+}
+
+static void command(struct world *w, size_t a, size_t b)
+{
+	struct command *c = NULL;
+
+	for (size_t k = 0; k < SIM_COMMANDS && !c; k++)
+		if (!w->commands[k].used)
+			c = &w->commands[k];
+	if (!c || !w->alive[a])
+		return;
+	memset(c->answered, 0, w->t->count);
+	c->from = a;
+	if (ib_node_command(node_at(w, a), b < w->t->count ? hn_id(w->t, b) : NULL, "ib.ping",
+			    NULL, 0, 3000, on_result, c) == IB_OK)
+		c->used = true;
+}
+
 /* The parent of node i as an index: -1 for a root (or a parent the world does not know). */
 static int parent_of(const struct world *w, size_t i)
 {
@@ -397,18 +447,27 @@ static int on_node(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
 	return ib_node_set_parents(n, list, w->nparents[i]);
 }
 
-/* Node i's parents: first one below it (so that a tree exists), then maybe one or two more
- * anywhere: a node may go to its own descendant, and two nodes may try each other. */
+/* Node i's parents: one below it (so that a tree exists), and maybe one or two more
+ * anywhere, in a random order: a node may try its own descendant first, and two nodes may
+ * try each other. */
 static void draw_parents(struct world *w)
 {
 	for (size_t i = 1; i < w->t->count; i++) {
-		w->parents[i][0] = world_random(w) % i;
+		size_t *p = w->parents[i];
+
+		p[0] = world_random(w) % i;
 		w->nparents[i] = 1;
 		while (w->nparents[i] < SIM_MAX_PARENTS && world_random(w) % 2) {
-			size_t p = world_random(w) % w->t->count;
+			size_t q = world_random(w) % w->t->count;
 
-			if (p != i)
-				w->parents[i][w->nparents[i]++] = p;
+			if (q != i)
+				p[w->nparents[i]++] = q;
+		}
+		for (size_t k = w->nparents[i] - 1; k > 0; k--) {
+			size_t j = world_random(w) % (k + 1), t = p[k];
+
+			p[k] = p[j];
+			p[j] = t;
 		}
 	}
 }
@@ -421,6 +480,10 @@ static void crash(struct world *w, size_t i)
 	sn_host_down(w->net, i);
 	hn_tree_kill(w->t, i);
 	w->alive[i] = false;
+	/* Its commands end with it, without a last call. */
+	for (size_t k = 0; k < SIM_COMMANDS; k++)
+		if (w->commands[k].from == i)
+			w->commands[k].used = false;
 }
 
 static void restart(struct world *w, size_t i)
@@ -464,6 +527,25 @@ static int apply_keyrings(struct world *w)
 	return err;
 }
 
+/* One of the peers node a has an open link with, picked by k (a cut or a stall that hits a
+ * link, not a pair of nodes that may have none); a itself when it has none. */
+static size_t linked_peer(const struct world *w, size_t a, uint64_t k)
+{
+	struct ib_link_info links[64];
+	size_t count;
+	int i;
+
+	if (!node_at(w, a))
+		return a;
+	count = ib_node_links(node_at(w, a), links, 64);
+	if (count > 64)
+		count = 64;
+	if (count == 0)
+		return a;
+	i = index_of(w, &links[k % count].peer);
+	return i < 0 ? a : (size_t)i;
+}
+
 static void key_of(char *buf, size_t cap, uint64_t k)
 {
 	snprintf(buf, cap, "k%llu", (unsigned long long)(k % SIM_KEYS));
@@ -471,7 +553,7 @@ static void key_of(char *buf, size_t cap, uint64_t k)
 
 static void apply(struct world *w, const struct sim_event *e)
 {
-	size_t n = w->t->count, a = e->a % n, b = e->b % n;
+	size_t n = w->t->count, a = e->a % n;
 	char key[16], value[32];
 
 	switch (e->kind) {
@@ -492,7 +574,10 @@ static void apply(struct world *w, const struct sim_event *e)
 			w->fetches_open++;
 		break;
 	case EV_CUT:
-		sn_cut(w->net, a, b);
+		sn_cut(w->net, a, linked_peer(w, a, e->b));
+		break;
+	case EV_COMMAND:
+		command(w, a, e->b % (n + 1));
 		break;
 	case EV_CRASH:
 		crash(w, a);
@@ -512,8 +597,12 @@ static void apply(struct world *w, const struct sim_event *e)
 			sn_set_side(w->net, i, 0);
 		break;
 	case EV_STALL:
+		sn_stall(w->net, a, linked_peer(w, a, e->b), true);
+		break;
 	case EV_UNSTALL:
-		sn_stall(w->net, a, b, e->kind == EV_STALL);
+		/* Whichever link the stall took, and any other: a is read again. */
+		for (size_t i = 0; i < n; i++)
+			sn_stall(w->net, a, i, false);
 		break;
 	case EV_REVOKE:
 	case EV_READMIT:
@@ -725,6 +814,11 @@ static int world_new(struct world *w, const struct sim_plan *p)
 		w->slots[i] = (struct slot){ w, i };
 		w->alive[i] = true;
 	}
+	for (size_t k = 0; k < SIM_COMMANDS; k++) {
+		w->commands[k] = (struct command){ .w = w, .answered = calloc(n, 1) };
+		if (!w->commands[k].answered)
+			return IB_ERR_NOMEM;
+	}
 	draw_parents(w);
 	w->t->on_node = on_node;
 	w->t->on_node_ctx = w;
@@ -755,6 +849,8 @@ static void world_free(struct world *w)
 	free(w->probe_got);
 	free(w->mark);
 	free(w->by_id);
+	for (size_t k = 0; k < SIM_COMMANDS; k++)
+		free(w->commands[k].answered);
 }
 
 int sim_run(const struct sim_plan *p, const struct sim_config *cfg, struct sim_result *r)

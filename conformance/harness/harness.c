@@ -20,7 +20,7 @@
 /* 2026-01-01T00:00:00Z: virtual wall clock of every run. */
 #define HN_START_UNIX_US 1767225600000000ull
 
-static uint64_t next_rand(uint64_t *s)
+uint64_t hn_rand(uint64_t *s)
 {
 	uint64_t x = *s ? *s : 0x2545f4914f6cdd1dull;
 
@@ -69,7 +69,7 @@ static size_t parse_shape(const char *shape, int **parents, uint64_t seed)
 		else {
 			uint64_t s = seed ^ (c * 0x9e3779b97f4a7c15ull) ^ i;
 
-			p[i] = (int)(next_rand(&s) % i);
+			p[i] = (int)(hn_rand(&s) % i);
 		}
 	}
 	*parents = p;
@@ -134,7 +134,7 @@ int hn_tree_seed_ids(struct hn_tree *t)
 		int err;
 
 		for (size_t b = 0; b < IB_SECRET_LEN; b += 8) {
-			uint64_t r = next_rand(&state);
+			uint64_t r = hn_rand(&state);
 
 			memcpy(secret + b, &r, 8);
 		}

@@ -111,6 +111,10 @@ size_t hn_path(const struct hn_tree *t, size_t i, ib_id *path);
  * IB_OK with *fd (the connect may be in progress), else IB_ERR_IO with errno. */
 int hn_connect_from(const char *src, const char *ip, uint16_t port, int *fd);
 
+/* xorshift64 on *state (0 is taken as a fixed odd seed): spread, not secrecy, for the
+ * harness and the simulators built on it. */
+uint64_t hn_rand(uint64_t *state);
+
 /* A port of 127.0.0.1 nobody listens on now (bind port 0, read it, close); 0 on failure. */
 uint16_t hn_free_port(void);
 /* Removes dir and everything under it, links not followed. */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include "simnet.h"
 
+#include "harness.h" /* hn_rand */
 #include "node_internal.h" /* ib_node_set_transport */
 
 #include <arpa/inet.h>
@@ -71,26 +72,14 @@ struct sn_net {
 	uint64_t rng;
 	uint64_t min_us, max_us;
 	struct pipe *pipes;
-	size_t npipes;
 	uint64_t moved, chunks;
 };
-
-static uint64_t net_random(struct sn_net *net)
-{
-	uint64_t x = net->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	net->rng = x;
-	return x;
-}
 
 static uint64_t draw_delay(struct sn_net *net)
 {
 	uint64_t span = net->max_us - net->min_us;
 
-	return net->min_us + (span ? net_random(net) % (span + 1) : 0);
+	return net->min_us + (span ? hn_rand(&net->rng) % (span + 1) : 0);
 }
 
 static void pipe_rewatch(struct pipe *p);
@@ -107,7 +96,6 @@ static void pipe_free(struct pipe *p)
 			*pp = p->next;
 			break;
 		}
-	net->npipes--;
 	ib_loop_unwatch(net->loop, p->sim_client);
 	ib_loop_unwatch(net->loop, p->sim_server);
 	close(p->sim_client);
@@ -351,7 +339,6 @@ static int pipe_new(struct sn_net *net, size_t client, size_t server, int *clien
 	*server_fd = b[1];
 	p->next = net->pipes;
 	net->pipes = p;
-	net->npipes++;
 	pipe_rewatch(p);
 	return IB_OK;
 }
@@ -609,9 +596,4 @@ uint64_t sn_bytes_moved(const struct sn_net *net)
 uint64_t sn_chunks_moved(const struct sn_net *net)
 {
 	return net->chunks;
-}
-
-size_t sn_pipe_count(const struct sn_net *net)
-{
-	return net->npipes;
 }

@@ -55,6 +55,5 @@ void sn_heal(struct sn_net *net);
 /* Figures. */
 uint64_t sn_bytes_moved(const struct sn_net *net);
 uint64_t sn_chunks_moved(const struct sn_net *net);
-size_t sn_pipe_count(const struct sn_net *net);
 
 #endif

@@ -11,6 +11,7 @@
  *   no-cycle           [TREE-7]    a cycle of parents does not outlive the PATH bound
  *   newest-offer       [ELECT-2]   an election applies nothing older than a counted offer
  *   answered-once      [CMD-1]     no node answers one COMMAND twice
+ *   revoked-link       [MEMBER-2]  no node keeps a link with a peer whose key it dropped
  * Once healed (every node up, one side, every key back):
  *   one-tree           [TREE-2]    the parents settle: no cycle, paths follow the parents,
  *                                  and a root stays one only if its parents are below it
@@ -96,13 +97,7 @@ struct world {
 
 static uint64_t world_random(struct world *w)
 {
-	uint64_t x = w->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	w->rng = x;
-	return x;
+	return hn_rand(&w->rng);
 }
 
 static uint64_t now_us(const struct world *w)
@@ -393,6 +388,22 @@ static void check_now(struct world *w)
 				fail(w, "path-repeats", "TREE-22 TREE-5",
 				     "n%zu's path holds n%d twice", i, index_of(w, &path[a]));
 	}
+	/* [MEMBER-2][MEMBER-4] a reload closes the links of dropped keys at once. */
+	for (size_t i = 0; i < w->t->count && !w->r->failed; i++) {
+		struct ib_link_info links[64];
+		size_t count;
+
+		if (!node_at(w, i) || w->revoked[i])
+			continue;
+		count = ib_node_links(node_at(w, i), links, 64);
+		for (size_t k = 0; k < count && k < 64; k++) {
+			int p = index_of(w, &links[k].peer);
+
+			if (p >= 0 && w->revoked[p])
+				fail(w, "revoked-link", "MEMBER-2 MEMBER-4",
+				     "n%zu keeps its link with n%d, whose key it dropped", i, p);
+		}
+	}
 	c = find_cycle(w);
 	if (c < 0) {
 		w->cycle_since = 0;
@@ -501,7 +512,7 @@ static void restart(struct world *w, size_t i)
 /* The keyring every node other than the revoked ones holds. */
 static int apply_keyrings(struct world *w)
 {
-	int *without = calloc(w->t->count, sizeof *without);
+	int *without = w->t->count ? calloc(w->t->count, sizeof *without) : NULL;
 	size_t nw = 0;
 	int err;
 

@@ -17,6 +17,8 @@
  *                                  and a root stays one only if its parents are below it
  *   reach              [FLOOD-1]   a PUBLISH reaches every node of its tree, once
  *   elect-newest       [ELECT-2]   an election finds the newest item any live node holds
+ *   all-answer         [CMD-1]     ib.ping to everyone is answered by every other node of the
+ *                      [CMD-6]     tree, once, though their clocks are up to 240 s apart
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include "sim.h"
@@ -39,6 +41,10 @@
 #define SIM_SETTLE_US (300ull * 1000000u)
 #define SIM_REACH_US (10ull * 1000000u)
 #define SIM_ELECT_US (30ull * 1000000u)
+/* Each node's wall clock is off by up to this much, either way: two nodes differ by less than
+ * the 300 s of [CMD-6], so no COMMAND between them is stale. */
+#define SIM_MAX_SKEW_US (120ll * 1000000)
+#define SIM_COMMAND_MS 3000u
 
 struct slot {
 	struct world *w;
@@ -71,6 +77,7 @@ struct world {
 	struct sn_net *net;
 	struct slot *slots;
 	uint32_t *life;             /* restarts of each node */
+	int64_t *skew;              /* each node's clock error, kept across its restarts */
 	bool *alive, *revoked;
 	size_t (*parents)[SIM_MAX_PARENTS];
 	size_t *nparents;
@@ -293,6 +300,8 @@ static void on_fetch(struct ib_node *n, int status, const struct ib_item *item,
 	}
 }
 
+static size_t root_of(const struct world *w, size_t i);
+
 static void on_result(struct ib_node *n, const ib_id *from, uint16_t status,
 		      struct ib_slice output, void *ctx)
 {
@@ -328,8 +337,48 @@ static void command(struct world *w, size_t a, size_t b)
 	memset(c->answered, 0, w->t->count);
 	c->from = a;
 	if (ib_node_command(node_at(w, a), b < w->t->count ? hn_id(w->t, b) : NULL, "ib.ping",
-			    NULL, 0, 3000, on_result, c) == IB_OK)
+			    NULL, 0, SIM_COMMAND_MS, on_result, c) == IB_OK)
 		c->used = true;
+}
+
+static bool command_over(struct hn_tree *t, void *arg)
+{
+	(void)t;
+	return !((struct command *)arg)->used;
+}
+
+/* [CMD-1][CMD-6] in a settled world, ib.ping to everyone is answered by every other node of
+ * the sender's tree, whatever their clocks' skew. */
+static void all_answer(struct world *w)
+{
+	size_t from = world_random(w) % w->t->count, root = root_of(w, from);
+	struct command *c = NULL;
+
+	for (size_t k = 0; k < SIM_COMMANDS && !c; k++)
+		if (!w->commands[k].used)
+			c = &w->commands[k];
+	if (!c)
+		return;
+	command(w, from, w->t->count);
+	if (!c->used) {
+		fail(w, "all-answer", "CMD-1", "n%zu could not send ib.ping", from);
+		return;
+	}
+	hn_tree_run_until(w->t, command_over, c, (SIM_COMMAND_MS + 1000) * 1000ull);
+	for (size_t i = 0; i < w->t->count && !w->r->failed; i++) {
+		uint64_t stale = 0;
+
+		if (i == from || root_of(w, i) != root || c->answered[i])
+			continue;
+		/* Any node on the way may have dropped it: tell how many did. */
+		for (size_t k = 0; k < w->t->count; k++)
+			stale += ib_node_counter(node_at(w, k), IB_CNT_STALE_COMMAND);
+		fail(w, "all-answer", "CMD-1 CMD-6",
+		     "n%zu (clock %+lld s) did not answer ib.ping from n%zu (clock %+lld s); the "
+		     "nodes counted %llu stale commands in all",
+		     i, (long long)(w->skew[i] / 1000000), from,
+		     (long long)(w->skew[from] / 1000000), (unsigned long long)stale);
+	}
 }
 
 /* The parent of node i as an index: -1 for a root (or a parent the world does not know). */
@@ -450,6 +499,7 @@ static int on_node(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
 		list[k] = addrs[k];
 	}
 	sn_attach(w->net, i, n, w->plan->seed * 0x100000001b3ull + i * 7919u + w->life[i]);
+	ib_node_set_clock_skew(n, w->skew[i]);
 	ib_node_set_deliver(n, on_deliver, &w->slots[i]);
 	ib_node_on_link(n, on_link, &w->slots[i]);
 #ifdef IB_FAULTS
@@ -802,13 +852,14 @@ static int world_new(struct world *w, const struct sim_plan *p)
 	w->rng = p->seed * 0x2545f4914f6cdd1dull + 1;
 	w->slots = calloc(n, sizeof *w->slots);
 	w->life = calloc(n, sizeof *w->life);
+	w->skew = calloc(n, sizeof *w->skew);
 	w->alive = calloc(n, sizeof *w->alive);
 	w->revoked = calloc(n, sizeof *w->revoked);
 	w->parents = calloc(n, sizeof *w->parents);
 	w->nparents = calloc(n, sizeof *w->nparents);
 	w->probe_got = calloc(n, sizeof *w->probe_got);
 	w->mark = calloc(n, 1);
-	if (!w->slots || !w->life || !w->alive || !w->revoked || !w->parents || !w->nparents ||
+	if (!w->slots || !w->life || !w->skew || !w->alive || !w->revoked || !w->parents || !w->nparents ||
 	    !w->probe_got || !w->mark)
 		return IB_ERR_NOMEM;
 	err = hn_tree_new(&w->t, shape, p->seed);
@@ -831,6 +882,8 @@ static int world_new(struct world *w, const struct sim_plan *p)
 			return IB_ERR_NOMEM;
 	}
 	draw_parents(w);
+	for (size_t i = 0; i < n; i++)
+		w->skew[i] = (int64_t)(world_random(w) % (2 * SIM_MAX_SKEW_US + 1)) - SIM_MAX_SKEW_US;
 	w->t->on_node = on_node;
 	w->t->on_node_ctx = w;
 	w->t->persist = true;
@@ -853,6 +906,7 @@ static void world_free(struct world *w)
 	free(w->seen.keys);
 	free(w->slots);
 	free(w->life);
+	free(w->skew);
 	free(w->alive);
 	free(w->revoked);
 	free(w->parents);
@@ -893,6 +947,8 @@ int sim_run(const struct sim_plan *p, const struct sim_config *cfg, struct sim_r
 		reach(&w);
 	if (!r->failed)
 		elect_newest(&w);
+	if (!r->failed)
+		all_answer(&w);
 out:
 	r->sim_us = w.t ? now_us(&w) : 0;
 	r->bytes = w.net ? sn_bytes_moved(w.net) : 0;

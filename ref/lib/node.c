@@ -148,7 +148,7 @@ uint64_t node_unix_us(const struct ib_node *n)
 {
 	const struct ib_clock *c = ib_loop_clock(n->loop);
 
-	return c->unix_us(c->ctx);
+	return c->unix_us(c->ctx) + (uint64_t)n->clock_skew_us;
 }
 
 /* xorshift64: only for retry jitter, which needs spread, not secrecy. */
@@ -451,6 +451,11 @@ void ib_node_set_transport(struct ib_node *n, const struct ib_transport *t, void
 	n->net_ctx = ctx;
 	n->seeded = true;
 	ib_node_set_seed(n, seed);
+}
+
+void ib_node_set_clock_skew(struct ib_node *n, int64_t skew_us)
+{
+	n->clock_skew_us = skew_us;
 }
 
 /* [LINK-14][LINK-15][LINK-16] Whether a connection just accepted from source may stay: not

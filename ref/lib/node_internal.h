@@ -169,6 +169,7 @@ struct ib_node {
 	struct ib_seq_gen seq;
 	uint64_t rng;               /* xorshift state: retry jitter (and, when `seeded`, all) */
 	bool seeded;                /* a simulator's node: PING nonces and query_ids from rng */
+	int64_t clock_skew_us;      /* a simulator's node: its wall clock is off by this much */
 	const struct ib_transport *net; /* ib_net_sockets, or a simulator's (net.h) */
 	void *net_ctx;
 
@@ -255,6 +256,9 @@ int node_random_bytes(struct ib_node *n, void *out, size_t len);
  * run replays from its seed. */
 void ib_node_set_transport(struct ib_node *n, const struct ib_transport *t, void *ctx,
 			   uint64_t seed);
+/* For a simulator: the node's wall clock (seq, [CMD-6] freshness) reads skew_us off the
+ * loop's. */
+void ib_node_set_clock_skew(struct ib_node *n, int64_t skew_us);
 /* Signs m (seq filled in) into frame. */
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame);
 void node_link_gone(struct ib_node *n, struct ib_link *l);

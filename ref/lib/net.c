@@ -276,7 +276,7 @@ bool ib_net_same_source(const struct ib_net_source *a, const struct ib_net_sourc
 int ib_net_accept_from(int listen_fd, int *fd, char *peer, size_t peer_cap,
 		       struct ib_net_source *source)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 }; /* accept4 fills it; the analyzer cannot tell */
 	socklen_t len;
 	int s, err;
 

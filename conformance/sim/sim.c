@@ -119,7 +119,9 @@ int sim_plan_generate(struct sim_plan *p, uint64_t seed, size_t nodes, size_t ev
 			struct sim_event end = e;
 
 			end.kind = mix[m].end;
-			end.at_ms = at + 200 + plan_random(&s) % 5000;
+			/* A stall lasts long enough to meet a PING's deadline (30 s + 10 s by
+			 * default) now and then; the other faults up to 5 s. */
+			end.at_ms = at + 200 + plan_random(&s) % (e.kind == EV_STALL ? 45000 : 5000);
 			err = plan_add(p, &cap, end);
 		}
 	}

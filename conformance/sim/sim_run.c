@@ -918,8 +918,19 @@ static void world_free(struct world *w)
 		free(w->commands[k].answered);
 }
 
+/* [TREE-2] the healed world settles into trees. */
+static void settle(struct world *w)
+{
+	if (!hn_tree_run_until(w->t, settled, w, SIM_SETTLE_US))
+		fail(w, "one-tree", "TREE-2 TREE-7 TREE-13",
+		     "the healed world has not settled in %llu s", SIM_SETTLE_US / 1000000);
+}
+
 int sim_run(const struct sim_plan *p, const struct sim_config *cfg, struct sim_result *r)
 {
+	static void (*const healed[])(struct world *) = {
+		heal, settle, check_now, reach, elect_newest, all_answer,
+	};
 	struct world w = { .plan = p, .cfg = cfg, .r = r };
 	uint64_t end_ms = 0;
 	int err;
@@ -934,21 +945,11 @@ int sim_run(const struct sim_plan *p, const struct sim_config *cfg, struct sim_r
 		apply(&w, &p->events[k]);
 		end_ms = p->events[k].at_ms;
 	}
-	if (!r->failed && run_to(&w, (end_ms + 1000) * 1000)) {
-		heal(&w);
-		if (!r->failed && !hn_tree_run_until(w.t, settled, &w, SIM_SETTLE_US))
-			fail(&w, "one-tree", "TREE-2 TREE-7 TREE-13",
-			     "the healed world has not settled in %llu s",
-			     SIM_SETTLE_US / 1000000);
-	}
 	if (!r->failed)
-		check_now(&w);
-	if (!r->failed)
-		reach(&w);
-	if (!r->failed)
-		elect_newest(&w);
-	if (!r->failed)
-		all_answer(&w);
+		run_to(&w, (end_ms + 1000) * 1000);
+	/* Then the healed world, one check after the other, up to the first failure. */
+	for (size_t k = 0; k < sizeof healed / sizeof healed[0] && !r->failed; k++)
+		healed[k](&w);
 out:
 	r->sim_us = w.t ? now_us(&w) : 0;
 	r->bytes = w.net ? sn_bytes_moved(w.net) : 0;

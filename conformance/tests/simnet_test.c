@@ -24,7 +24,7 @@ static struct world *current; /* the deliver callback's world (one test at a tim
 static void on_deliver(struct ib_node *node, const struct ib_frame *f, const struct ib_msg *m,
 		       void *ctx)
 {
-	size_t i = (size_t)(uintptr_t)ctx;
+	size_t i = (size_t)((size_t *)ctx - current->delivered); /* ctx: &delivered[i] */
 
 	(void)node;
 	if (m->h.type != IB_MSG_PUBLISH || !ib_id_equal(&f->origin, hn_id(current->t, 0)))
@@ -38,7 +38,7 @@ static void on_deliver(struct ib_node *node, const struct ib_frame *f, const str
 static int attach(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
 {
 	sn_attach(ctx, i, n, t->seed + i);
-	ib_node_set_deliver(n, on_deliver, (void *)(uintptr_t)i);
+	ib_node_set_deliver(n, on_deliver, &current->delivered[i]);
 	return IB_OK;
 }
 

@@ -8,8 +8,12 @@
  * caller on virtual time passes max_wait_ms = 0 to ib_loop_run_once, and advances the clock
  * itself (to ib_loop_next_deadline) when no descriptor is ready.
  *
- * One turn (ib_loop_run_once): build the pollfd array from the watches, poll(), call the
- * callbacks of ready descriptors, then call the timers due by one reading of the clock.
+ * One turn (ib_loop_run_once): find the ready descriptors, call their callbacks in the order
+ * of their numbers, then call the timers due by one reading of the clock. On Linux the ready
+ * ones come from epoll, whose set follows the watches as they change: a turn then costs what
+ * is ready, not what is watched (a process of 1,000 simulated nodes watches 5,000 sockets).
+ * Elsewhere, or once epoll refused a descriptor (a regular file), the turn builds a pollfd
+ * array from the watches and calls poll(). Both give the same calls in the same order.
  *
  * Callbacks may watch, unwatch, add and cancel anything, including their own. Two rules make
  * that safe:
@@ -22,11 +26,15 @@
  * Nothing here holds a pointer into an array across a callback: callbacks may grow them.
  * Callbacks must not free the loop, nor call ib_loop_run_once (it refuses).
  */
-#include "interbot.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +77,10 @@ struct ib_loop {
 	struct pollfd *pfds; /* one turn's poll set, and the generation of each entry */
 	uint64_t *pgens;
 	size_t pfd_cap; /* kept >= watch_count by ib_loop_watch, so a turn never allocates */
+	int epfd;       /* the epoll set of the watches; -1: poll() */
+#ifdef __linux__
+	struct epoll_event *evs; /* one turn's ready set, pfd_cap entries */
+#endif
 
 	struct timer *heap;
 	size_t heap_len;
@@ -248,6 +260,10 @@ int ib_loop_new(struct ib_loop **out, const struct ib_clock *clock)
 		return IB_ERR_NOMEM;
 	l->clock = *clock;
 	l->next_gen = 1;
+	l->epfd = -1;
+#ifdef __linux__
+	l->epfd = epoll_create1(EPOLL_CLOEXEC); /* -1 (fd limit): poll() serves */
+#endif
 	l->next_id = 1; /* 0 is never an id, so callers may use it for "no timer" */
 	*out = l;
 	return IB_OK;
@@ -257,8 +273,13 @@ void ib_loop_free(struct ib_loop *loop)
 {
 	if (!loop)
 		return;
+	if (loop->epfd >= 0)
+		close(loop->epfd);
 	free(loop->watches);
 	free(loop->pfds);
+#ifdef __linux__
+	free(loop->evs);
+#endif
 	free(loop->pgens);
 	free(loop->heap);
 	free(loop->ids);
@@ -273,6 +294,11 @@ const struct ib_clock *ib_loop_clock(const struct ib_loop *loop)
 uint64_t ib_loop_now_us(const struct ib_loop *loop)
 {
 	return loop->clock.monotonic_us(loop->clock.ctx);
+}
+
+bool ib_loop_uses_epoll(const struct ib_loop *loop)
+{
+	return loop->epfd >= 0;
 }
 
 /* ---- public: watches ------------------------------------------------------------------- */
@@ -303,8 +329,42 @@ static int watch_reserve(struct ib_loop *l, int fd)
 	if (!p)
 		return IB_ERR_NOMEM;
 	l->pgens = p;
+#ifdef __linux__
+	p = realloc(l->evs, old * sizeof *l->evs);
+	if (!p)
+		return IB_ERR_NOMEM;
+	l->evs = p;
+#endif
 	l->pfd_cap = old;
 	return IB_OK;
+}
+
+/* Makes the epoll set follow a watch. Every call sets the fd's entry: the number may name a
+ * new descriptor since the last call (closed and reused), so a missing entry is added. When
+ * epoll refuses one (a regular file; the max_user_watches limit), the loop polls from then
+ * on, which serves every descriptor. */
+static void epoll_follow(struct ib_loop *l, int fd, unsigned events, bool watched)
+{
+#ifdef __linux__
+	struct epoll_event ev = { .data.fd = fd };
+
+	if (l->epfd < 0)
+		return;
+	if (!watched) {
+		/* ENOENT or EBADF: the descriptor was closed first, which removed it. */
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, &ev);
+		return;
+	}
+	ev.events = ((events & IB_EV_READ) ? EPOLLIN : 0) | ((events & IB_EV_WRITE) ? EPOLLOUT : 0);
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return;
+	if (errno == ENOENT && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return;
+	close(l->epfd);
+	l->epfd = -1;
+#else
+	(void)l, (void)fd, (void)events, (void)watched;
+#endif
 }
 
 int ib_loop_watch(struct ib_loop *loop, int fd, unsigned events, ib_fd_cb cb, void *arg)
@@ -324,6 +384,7 @@ int ib_loop_watch(struct ib_loop *loop, int fd, unsigned events, ib_fd_cb cb, vo
 	w->cb = cb;
 	w->arg = arg;
 	w->gen = loop->next_gen++; /* a new watch: events polled for the old one are stale */
+	epoll_follow(loop, fd, events, true);
 	return IB_OK;
 }
 
@@ -333,6 +394,7 @@ void ib_loop_unwatch(struct ib_loop *loop, int fd)
 		return;
 	memset(&loop->watches[fd], 0, sizeof loop->watches[fd]);
 	loop->watch_count--;
+	epoll_follow(loop, fd, 0, false);
 }
 
 /* ---- public: timers -------------------------------------------------------------------- */
@@ -447,6 +509,61 @@ static unsigned revents_to_events(short revents)
 	return ev;
 }
 
+#ifdef __linux__
+static int by_fd(const void *a, const void *b)
+{
+	int x = ((const struct epoll_event *)a)->data.fd, y = ((const struct epoll_event *)b)->data.fd;
+
+	return (x > y) - (x < y);
+}
+
+/* The ready descriptors as a poll set (revents as poll() gives them), in the order of their
+ * numbers, as poll() would list them; with each one's generation now, as build_poll_set
+ * notes it. Returns -1 with errno on failure. */
+static int epoll_ready(struct ib_loop *l, int timeout)
+{
+	struct epoll_event none; /* nothing watched yet: epoll_wait wants room for one */
+	int k = epoll_wait(l->epfd, l->pfd_cap ? l->evs : &none,
+			   l->pfd_cap ? (int)(l->pfd_cap < INT_MAX ? l->pfd_cap : INT_MAX) : 1,
+			   timeout);
+	nfds_t n = 0;
+
+	if (k <= 0 || l->pfd_cap == 0)
+		return k < 0 ? -1 : 0;
+	qsort(l->evs, (size_t)k, sizeof *l->evs, by_fd);
+	for (int i = 0; i < k; i++) {
+		int fd = l->evs[i].data.fd;
+		uint32_t e = l->evs[i].events;
+
+		if ((size_t)fd >= l->watch_cap || !l->watches[fd].cb)
+			continue;
+		l->pfds[n].fd = fd;
+		l->pfds[n].revents = (short)(((e & EPOLLIN) ? POLLIN : 0) |
+					     ((e & EPOLLOUT) ? POLLOUT : 0) |
+					     ((e & EPOLLERR) ? POLLERR : 0) |
+					     ((e & EPOLLHUP) ? POLLHUP : 0));
+		l->pgens[n] = l->watches[fd].gen;
+		n++;
+	}
+	return (int)n;
+}
+#endif
+
+/* One turn's ready descriptors in l->pfds[0..n) (entries with revents 0 are not ready). */
+static int find_ready(struct ib_loop *l, int timeout, nfds_t *n)
+{
+#ifdef __linux__
+	if (l->epfd >= 0) {
+		int k = epoll_ready(l, timeout);
+
+		*n = k > 0 ? (nfds_t)k : 0;
+		return k < 0 ? -1 : 0;
+	}
+#endif
+	*n = build_poll_set(l);
+	return poll(l->pfds, *n, timeout) < 0 ? -1 : 0;
+}
+
 static int run_fd_callbacks(struct ib_loop *l, nfds_t n)
 {
 	int calls = 0;
@@ -501,8 +618,7 @@ int ib_loop_run_once(struct ib_loop *loop, int max_wait_ms)
 	if (max_wait_ms < 0 && loop->watch_count == 0 && loop->heap_len == 0)
 		return 0;
 	timeout = poll_timeout(loop, max_wait_ms);
-	n = build_poll_set(loop);
-	if (poll(loop->pfds, n, timeout) < 0)
+	if (find_ready(loop, timeout, &n) < 0)
 		return errno == EINTR ? 0 : IB_ERR_IO; /* a signal: the caller's next turn */
 	loop->running = true;
 	fd_calls = run_fd_callbacks(loop, n);

@@ -2,7 +2,9 @@
  * on a virtual clock with max_wait_ms = 0 (no sleeping), except test_system_clock_blocks,
  * which waits about 1 ms of real time to show that a real wait works. */
 #include "ib_test.h"
+#include "loop.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -796,6 +798,118 @@ static void test_callbacks_change_watches(void)
 	close(p[1]);
 }
 
+/* Ready descriptors are called in the order of their numbers, whatever order they became
+ * ready in (epoll lists them as they came; poll() by number): runs stay reproducible. */
+struct order {
+	int fds[8];
+	size_t n;
+};
+
+static void order_cb(struct ib_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct order *o = arg;
+	char c;
+
+	(void)loop;
+	(void)events;
+	CU_ASSERT_EQUAL(read(fd, &c, 1), 1);
+	if (o->n < 8)
+		o->fds[o->n++] = fd;
+}
+
+static void test_ready_in_fd_order(void)
+{
+	struct fixture f;
+	struct order o = {{0}, 0};
+	int p[4][2];
+
+	fixture_init(&f);
+	for (int i = 0; i < 4; i++) {
+		make_pipe(p[i]);
+		IB_ASSERT_OK(ib_loop_watch(f.loop, p[i][0], IB_EV_READ, order_cb, &o));
+	}
+	for (int i = 3; i >= 0; i--) /* the highest number ready first */
+		put_byte(p[i][1]);
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 4);
+	CU_ASSERT_EQUAL_FATAL(o.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(o.fds[i], p[i][0]);
+	ib_loop_free(f.loop);
+	for (int i = 0; i < 4; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
+/* A descriptor closed while watched (the owner should have unwatched it first) and its
+ * number reused by a new socket, watched again by the same owner: the new socket's events
+ * are seen. (epoll forgot the closed one; the loop must register the new one.) */
+static void test_closed_watched_then_reused(void)
+{
+	struct fixture f;
+	struct fd_seen s = {0, -1, 0};
+	int a[2], b[2], num;
+
+	fixture_init(&f);
+	make_pair(a);
+	num = a[0];
+	IB_ASSERT_OK(ib_loop_watch(f.loop, num, IB_EV_READ, fd_record_cb, &s));
+	close(a[0]);
+	close(a[1]);
+	make_pair(b);
+	if (b[0] != num) {
+		CU_ASSERT_FATAL(dup2(b[0], num) == num);
+		close(b[0]);
+		b[0] = num;
+	}
+	IB_ASSERT_OK(ib_loop_watch(f.loop, num, IB_EV_READ, fd_record_cb, &s));
+#ifdef __linux__
+	CU_ASSERT(ib_loop_uses_epoll(f.loop)); /* not by falling back on poll() */
+#endif
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 0);
+	put_byte(b[1]);
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 1);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	CU_ASSERT_EQUAL(s.fd, num);
+	ib_loop_free(f.loop);
+	close(b[0]);
+	close(b[1]);
+}
+
+/* A regular file, which epoll refuses and poll() calls always readable, among sockets: the
+ * loop serves all of them (it polls from then on). */
+static void test_regular_file_watched(void)
+{
+	struct fixture f;
+	struct fd_seen file = {0, -1, 0}, sock = {0, -1, 0};
+	FILE *tmp = tmpfile();
+	int sv[2];
+
+	CU_ASSERT_FATAL(tmp != NULL);
+	fixture_init(&f);
+	make_pair(sv);
+	IB_ASSERT_OK(ib_loop_watch(f.loop, sv[0], IB_EV_READ, fd_record_cb, &sock));
+#ifdef __linux__
+	CU_ASSERT(ib_loop_uses_epoll(f.loop));
+#endif
+	IB_ASSERT_OK(ib_loop_watch(f.loop, fileno(tmp), IB_EV_READ, fd_record_cb, &file));
+	CU_ASSERT(!ib_loop_uses_epoll(f.loop));
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 1);
+	CU_ASSERT_EQUAL(file.calls, 1);
+	CU_ASSERT_EQUAL(file.events, IB_EV_READ);
+	CU_ASSERT_EQUAL(sock.calls, 0);
+	put_byte(sv[1]);
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 2);
+	CU_ASSERT_EQUAL(sock.calls, 1);
+	ib_loop_unwatch(f.loop, fileno(tmp));
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 1); /* the byte is still unread */
+	CU_ASSERT_EQUAL(file.calls, 2);
+	ib_loop_free(f.loop);
+	fclose(tmp);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* A callback may not run the loop inside the loop. */
 static void nested_cb(struct ib_loop *loop, void *arg)
 {
@@ -878,6 +992,9 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_replace_other_in_same_turn, ""),
     IB_TEST(test_fd_reuse_in_same_turn, ""),
     IB_TEST(test_callbacks_change_watches, ""),
+    IB_TEST(test_ready_in_fd_order, ""),
+    IB_TEST(test_closed_watched_then_reused, ""),
+    IB_TEST(test_regular_file_watched, ""),
     IB_TEST(test_no_nested_run, ""),
     IB_TEST(test_two_loops, ""),
     IB_TEST(test_system_clock_blocks, ""),

@@ -22,6 +22,7 @@
 
 #include "interbot.h"
 #include "fault.h"
+#include "verify_memo.h"
 
 static const char *const kind_names[EV_KIND_COUNT] = {
 	[EV_PUBLISH] = "publish", [EV_FETCH] = "fetch",     [EV_CUT] = "cut",
@@ -279,10 +280,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: interbot-sim [--seed S] [--seeds K] [--nodes N] [--events E]\n"
 		   "                    [--delay MIN_US:MAX_US] [--save FILE] [--shrink] [-v]\n"
+		   "                    [--no-verify-memo]\n"
 		   "       interbot-sim --replay FILE [--shrink] [--save FILE]\n"
 		   "Runs K seeded simulations (from S) of N reference nodes under E events\n"
 		   "(faults and workload), checking the invariants of sim_run.c. In a FAULTS\n"
-		   "build, IB_FAULT=NAME plants that bug in every node.\n"
+		   "build, IB_FAULT=NAME plants that bug in every node. Each signature check\n"
+		   "is computed once and the other nodes' same check answered from a memo\n"
+		   "(verify_memo.h); --no-verify-memo computes every one.\n"
 		   "Exit: 0 all held, 1 an invariant failed, 2 usage or setup error.\n");
 }
 
@@ -300,12 +304,14 @@ int main(int argc, char **argv)
 		{ "nodes", required_argument, NULL, 'n' },  { "events", required_argument, NULL, 'e' },
 		{ "replay", required_argument, NULL, 'r' }, { "save", required_argument, NULL, 'o' },
 		{ "shrink", no_argument, NULL, 'S' },       { "delay", required_argument, NULL, 'd' },
+		{ "no-verify-memo", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	struct sim_config cfg = { .min_delay_us = 100, .max_delay_us = 5000 };
 	unsigned long long seed = 1, seeds = 1, nodes = 20, events = 200, dmin, dmax;
 	const char *replay = NULL, *save = NULL;
-	bool want_shrink = false;
+	bool want_shrink = false, memo = true;
+	uint64_t memo_hits = 0, verified = 0;
 	double t0 = wall_s(), sim_s = 0;
 	uint64_t total_events = 0;
 	unsigned long long runs = 0;
@@ -320,6 +326,7 @@ int main(int argc, char **argv)
 		case 'r': replay = optarg; break;
 		case 'o': save = optarg; break;
 		case 'S': want_shrink = true; break;
+		case 'M': memo = false; break;
 		case 'v': cfg.verbose = true; break;
 		case 'd':
 			if (sscanf(optarg, "%llu:%llu", &dmin, &dmax) != 2 || dmin > dmax) {
@@ -346,6 +353,11 @@ int main(int argc, char **argv)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
+	}
+	/* 2^16 slots: a frame's checks on all nodes fall within its flood, far fewer frames. */
+	if (memo && ib_verify_memo_set(16) != IB_OK) {
+		fprintf(stderr, "interbot-sim: no memory for the verify memo\n");
+		return 2;
 	}
 	for (unsigned long long k = 0; k < (replay ? 1 : seeds) && status == 0; k++) {
 		struct sim_plan plan;
@@ -399,15 +411,22 @@ int main(int argc, char **argv)
 		double wall = wall_s() - t0, cpu = 0;
 		struct rusage ru;
 
+		ib_verify_memo_counts(&memo_hits, &verified);
+		ib_verify_memo_set(0);
+
 		/* CPU time too: on a busy machine the wall clock says more about the others. */
 		if (getrusage(RUSAGE_SELF, &ru) == 0)
 			cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 			      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 		printf("sim runs=%llu nodes=%llu failed=%d sim_s=%.0f wall_s=%.1f cpu_s=%.1f "
-		       "sim_s_per_wall_s=%.1f events_per_s=%.0f events_per_cpu_s=%.0f\n",
+		       "sim_s_per_wall_s=%.1f events_per_s=%.0f events_per_cpu_s=%.0f",
 		       runs, replay ? 0 : nodes, status == 1, sim_s, wall, cpu,
 		       wall > 0 ? sim_s / wall : 0, wall > 0 ? (double)total_events / wall : 0,
 		       cpu > 0 ? (double)total_events / cpu : 0);
+		if (memo)
+			printf(" verify_memo_hits=%llu verify_computed=%llu",
+			       (unsigned long long)memo_hits, (unsigned long long)verified);
+		printf("\n");
 	}
 	return status;
 }

@@ -9,6 +9,7 @@
 
 #include "fault.h"
 #include "pem.h"
+#include "verify_memo.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -290,6 +291,9 @@ int ib_pubkey_verify(const struct ib_pubkey *k, const uint8_t *msg, size_t msg_l
 	 * canonical, S not below L and the cofactorless equation are OpenSSL's own checks. */
 	if (k->weak || ib_ed25519_weak_point(sig))
 		return IB_ERR_BAD_SIGNATURE;
+	err = ib_verify_memo_find(k->raw, msg ? msg : empty, msg_len, sig);
+	if (err != -1)
+		return err;
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return IB_ERR_NOMEM;
@@ -299,6 +303,8 @@ int ib_pubkey_verify(const struct ib_pubkey *k, const uint8_t *msg, size_t msg_l
 	}
 	rc = EVP_DigestVerify(ctx, sig, sig_len, msg ? msg : empty, msg_len);
 	err = rc == 1 ? IB_OK : rc == 0 ? IB_ERR_BAD_SIGNATURE : IB_ERR_CRYPTO;
+	if (err != IB_ERR_CRYPTO)
+		ib_verify_memo_keep(k->raw, msg ? msg : empty, msg_len, sig, err);
 out:
 	if (err)
 		ERR_clear_error();

@@ -16,7 +16,7 @@ enum sim_kind {
 	EV_FETCH,       /* node a runs an election for key b */
 	EV_CUT,         /* node a's link number b (of those open) is cut */
 	EV_CRASH,       /* node a dies: no goodbye, its in-flight bytes lost */
-	EV_RESTART,     /* node a starts again (same identity, same port; its store if kept) */
+	EV_RESTART,     /* node a starts again (same identity, port and store), its clock set anew (b) */
 	EV_PARTITION,   /* the nodes whose bit is set in mask (a) go to side 1 */
 	EV_HEAL,        /* one side again */
 	EV_STALL,       /* what a sends on its link number b is not read ... */

@@ -12,6 +12,8 @@
  *   newest-offer       [ELECT-2]   an election applies nothing older than a counted offer
  *   answered-once      [CMD-1]     no node answers one COMMAND twice
  *   revoked-link       [MEMBER-2]  no node keeps a link with a peer whose key it dropped
+ *   seq-above-earlier  [MSG-5]     once a restarted node has sent, its seq is above every
+ *                      [MSG-14]    seq of its earlier lives, though its clock may read earlier
  * Once healed (every node up, one side, every key back):
  *   one-tree           [TREE-2]    the parents settle: no cycle, paths follow the parents,
  *                                  and a root stays one only if its parents are below it
@@ -77,7 +79,8 @@ struct world {
 	struct sn_net *net;
 	struct slot *slots;
 	uint32_t *life;             /* restarts of each node */
-	int64_t *skew;              /* each node's clock error, kept across its restarts */
+	int64_t *skew;              /* each node's clock error, drawn again at each restart */
+	uint64_t *seq_before;       /* the greatest seq of each node's earlier lives */
 	bool *alive, *revoked;
 	size_t (*parents)[SIM_MAX_PARENTS];
 	size_t *nparents;
@@ -437,6 +440,17 @@ static void check_now(struct world *w)
 				fail(w, "path-repeats", "TREE-22 TREE-5",
 				     "n%zu's path holds n%d twice", i, index_of(w, &path[a]));
 	}
+	/* [MSG-5][MSG-14] A seq at or below an earlier life's: the others' windows drop the
+	 * frames that carry it as replays. (0: the node has sent nothing yet.) */
+	for (size_t i = 0; i < w->t->count && !w->r->failed; i++) {
+		uint64_t seq = node_at(w, i) ? node_at(w, i)->seq.last : 0;
+
+		if (seq && seq <= w->seq_before[i])
+			fail(w, "seq-above-earlier", "MSG-5 MSG-14",
+			     "n%zu (life %u, clock %+lld s) sends seq %llu, not above the %llu of its "
+			     "earlier lives", i, w->life[i], (long long)(w->skew[i] / 1000000),
+			     (unsigned long long)seq, (unsigned long long)w->seq_before[i]);
+	}
 	/* [MEMBER-2][MEMBER-4] a reload closes the links of dropped keys at once. */
 	for (size_t i = 0; i < w->t->count && !w->r->failed; i++) {
 		struct ib_link_info links[64];
@@ -537,6 +551,8 @@ static void crash(struct world *w, size_t i)
 {
 	if (!w->alive[i])
 		return;
+	if (node_at(w, i)->seq.last > w->seq_before[i])
+		w->seq_before[i] = node_at(w, i)->seq.last;
 	/* The pipes go first: a crashed node's goodbyes reach nobody. */
 	sn_host_down(w->net, i);
 	hn_tree_kill(w->t, i);
@@ -547,11 +563,20 @@ static void crash(struct world *w, size_t i)
 			w->commands[k].used = false;
 }
 
-static void restart(struct world *w, size_t i)
+/* A clock error within SIM_MAX_SKEW_US, from a number of the plan. */
+static int64_t skew_of(uint64_t x)
+{
+	return (int64_t)(x % (2 * SIM_MAX_SKEW_US + 1)) - SIM_MAX_SKEW_US;
+}
+
+/* The node comes back with its clock set anew (k): often earlier than any seq it used
+ * before, which [MSG-5] and [MSG-14] must survive. */
+static void restart(struct world *w, size_t i, uint64_t k)
 {
 	if (w->alive[i])
 		return;
 	w->life[i]++;
+	w->skew[i] = skew_of(k);
 	sn_host_up(w->net, i);
 	if (hn_tree_restart(w->t, i) == IB_OK)
 		w->alive[i] = true;
@@ -644,7 +669,7 @@ static void apply(struct world *w, const struct sim_event *e)
 		crash(w, a);
 		break;
 	case EV_RESTART:
-		restart(w, a);
+		restart(w, a, e->b);
 		break;
 	case EV_PARTITION:
 		for (size_t i = 0; i < n; i++) {
@@ -832,7 +857,7 @@ static void elect_newest(struct world *w)
 static void heal(struct world *w)
 {
 	for (size_t i = 0; i < w->t->count; i++)
-		restart(w, i);
+		restart(w, i, world_random(w));
 	sn_heal(w->net);
 	for (size_t i = 0; i < w->t->count; i++)
 		w->revoked[i] = false;
@@ -853,13 +878,14 @@ static int world_new(struct world *w, const struct sim_plan *p)
 	w->slots = calloc(n, sizeof *w->slots);
 	w->life = calloc(n, sizeof *w->life);
 	w->skew = calloc(n, sizeof *w->skew);
+	w->seq_before = calloc(n, sizeof *w->seq_before);
 	w->alive = calloc(n, sizeof *w->alive);
 	w->revoked = calloc(n, sizeof *w->revoked);
 	w->parents = calloc(n, sizeof *w->parents);
 	w->nparents = calloc(n, sizeof *w->nparents);
 	w->probe_got = calloc(n, sizeof *w->probe_got);
 	w->mark = calloc(n, 1);
-	if (!w->slots || !w->life || !w->skew || !w->alive || !w->revoked || !w->parents || !w->nparents ||
+	if (!w->slots || !w->life || !w->skew || !w->seq_before || !w->alive || !w->revoked || !w->parents || !w->nparents ||
 	    !w->probe_got || !w->mark)
 		return IB_ERR_NOMEM;
 	err = hn_tree_new(&w->t, shape, p->seed);
@@ -883,7 +909,7 @@ static int world_new(struct world *w, const struct sim_plan *p)
 	}
 	draw_parents(w);
 	for (size_t i = 0; i < n; i++)
-		w->skew[i] = (int64_t)(world_random(w) % (2 * SIM_MAX_SKEW_US + 1)) - SIM_MAX_SKEW_US;
+		w->skew[i] = skew_of(world_random(w));
 	w->t->on_node = on_node;
 	w->t->on_node_ctx = w;
 	w->t->persist = true;
@@ -907,6 +933,7 @@ static void world_free(struct world *w)
 	free(w->slots);
 	free(w->life);
 	free(w->skew);
+	free(w->seq_before);
 	free(w->alive);
 	free(w->revoked);
 	free(w->parents);

@@ -680,6 +680,7 @@ enum ib_counter {
 	IB_CNT_LINGER_FULL,         /* [LINK-19] a connection closed at once: max_lingering */
 	IB_CNT_CONTROL_CUT,         /* a control client cut: request too long, or a request not
 				     * sent or an answer not read within the deadline */
+	IB_CNT_SEQ_RESERVE_FAILED,  /* [MSG-14] a seq reservation that could not be recorded */
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "net.h"
+#include "seq_reserve.h"
 #include "store.h"
 
 static const char *const counter_names[IB_CNT__COUNT] = {
@@ -61,6 +62,7 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_HELLO_TIMEOUT] = "hello_timeout",
 	[IB_CNT_LINGER_FULL] = "linger_full",
 	[IB_CNT_CONTROL_CUT] = "control_cut",
+	[IB_CNT_SEQ_RESERVE_FAILED] = "seq_reserve_failed",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -174,6 +176,23 @@ int node_random_bytes(struct ib_node *n, void *out, size_t len)
 	return IB_OK;
 }
 
+/* [MSG-14] Before a seq above the reservation goes out, a new one is recorded, reaching
+ * IB_SEQ_RESERVE_US further. When it cannot be, the node says so and sends on: its clock
+ * keeps [MSG-5] while it does not go back, and the next message tries again. */
+static void seq_reserve(struct ib_node *n, uint64_t seq)
+{
+	uint64_t next = seq > UINT64_MAX - IB_SEQ_RESERVE_US ? UINT64_MAX : seq + IB_SEQ_RESERVE_US;
+
+	if (!n->seq_dir || seq <= n->seq_reserved)
+		return;
+	if (ib_seq_reserve_save(n->seq_dir, next) == IB_OK)
+		n->seq_reserved = next;
+	else
+		node_log_every(n, IB_LOG_ERROR, IB_CNT_SEQ_RESERVE_FAILED,
+			       "cannot record the seq reservation in %s: %s (seq kept by the clock "
+			       "alone until it can)", n->seq_dir, strerror(errno));
+}
+
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame)
 {
 	struct ib_buf msg = { 0 };
@@ -184,6 +203,7 @@ int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame)
 	m->h.seq = ib_seq_next(&n->seq, node_unix_us(n));
 	if (m->h.seq == 0)
 		return IB_ERR_RANGE;
+	seq_reserve(n, m->h.seq);
 	err = ib_msg_encode(&msg, m);
 	if (!err)
 		err = ib_frame_sign(frame, n->id, msg.ptr, msg.len); /* [ID-1] */
@@ -351,12 +371,23 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 	struct ib_diag why = { 0 };
 	size_t rejected = 0;
 	int err = ib_store_open(&store, store_dir, n->kr, &rejected, &why);
+	uint64_t reserved = 0;
+	char *seq_dir = NULL;
 
+	/* [MSG-14] the seq floor the earlier runs reserved. */
+	if (!err)
+		err = ib_seq_reserve_load(store_dir, &reserved, &why);
+	if (!err && !(seq_dir = strdup(store_dir)))
+		err = IB_ERR_NOMEM;
 	if (err) {
 		if (diag)
 			*diag = why;
+		ib_store_free(store);
 		return err;
 	}
+	n->seq_reserved = reserved; /* the floor from ib_node_start on */
+	free(n->seq_dir);
+	n->seq_dir = seq_dir;
 #ifdef IB_FAULTS
 	ib_store_set_fault(store, n->fault);
 #endif
@@ -551,6 +582,10 @@ int ib_node_start(struct ib_node *n, struct ib_diag *diag)
 
 	if (n->started)
 		return IB_ERR_INVALID_ARG;
+	/* [MSG-14] the reservation of the earlier runs is the floor of seq.
+	 * FAULT forget-seq-reservation, breaks [MSG-14]: the floor is the clock's alone. */
+	if (n->seq_reserved > n->seq.last && !IB_FAULT(n, forget_seq_reservation))
+		n->seq.last = n->seq_reserved;
 	/* Port 0 (tests: an ephemeral port) is not a node.conf value, so it is read here, not
 	 * by ib_addr_parse. */
 	if (colon && strcmp(colon, ":0") == 0) {
@@ -650,6 +685,7 @@ void ib_node_free(struct ib_node *n)
 	flood_free(n);
 	map_free(n);
 	ib_store_free(n->store);
+	free(n->seq_dir);
 	ib_tls_ctx_free(n->tls);
 	ib_keyring_free(n->kr);
 	ib_identity_free(n->id);

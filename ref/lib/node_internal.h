@@ -167,6 +167,8 @@ struct ib_node {
 	struct ib_tls_ctx *tls;
 	char dir[4096];             /* "" when not opened from a directory */
 	struct ib_seq_gen seq;
+	char *seq_dir;              /* [MSG-14] the store's directory, NULL: nothing persisted */
+	uint64_t seq_reserved;      /* [MSG-14] the reservation recorded there */
 	uint64_t rng;               /* xorshift state: retry jitter (and, when `seeded`, all) */
 	bool seeded;                /* a simulator's node: PING nonces and query_ids from rng */
 	int64_t clock_skew_us;      /* a simulator's node: its wall clock is off by this much */

@@ -46,6 +46,7 @@ enum {
 	/* Not a need: the test waits out seconds of the IUT's timers. Under -j such tests start
 	 * first, so that they run beside the others rather than after them. */
 	CF_SLOW = 1u << 3,
+	CF_NEEDS_CLOCK = 1u << 4,   /* the suite sets the IUT's clock: self mode only */
 };
 
 struct cf_ctx;
@@ -131,6 +132,9 @@ bool cf_iut_stop(struct cf_ctx *c);
 bool cf_iut_stop_begin(struct cf_ctx *c);
 /* Stops and starts it again with the same directory (empty_store: store/ emptied first). */
 bool cf_iut_restart(struct cf_ctx *c, bool empty_store);
+/* Crashes it (self: freed, nothing sent, as SIGKILL) and starts it again with the same
+ * directory, its wall clock skew_us off the suite's (< 0: set back). Needs CLOCK. */
+bool cf_iut_crash_restart_skewed(struct cf_ctx *c, int64_t skew_us);
 /* Rewrites authorized/ from the masks, then SIGHUP (self: ib_node_reload_keys). */
 bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrusted_refs);
 /* The IUT runs nothing for ms (SIGSTOP, then SIGCONT; self: the clock jumps with no loop

@@ -7,6 +7,7 @@
 
 #include "harness.h"
 #include "net.h"
+#include "node_internal.h" /* self mode: ib_node_set_clock_skew */
 
 #include <dirent.h>
 #include <errno.h>
@@ -238,6 +239,7 @@ static int self_run(struct cf_ctx *c, struct ib_diag *diag)
 {
 	ib_node_set_log(c->iut_node, self_log, c, IB_LOG_DEBUG);
 	ib_node_set_seed(c->iut_node, c->w->opt->seed);
+	ib_node_set_clock_skew(c->iut_node, c->iut_clock_skew_us);
 	return ib_node_start(c->iut_node, diag);
 }
 
@@ -741,6 +743,20 @@ bool cf_iut_restart(struct cf_ctx *c, bool empty_store)
 		cf_remove_tree(path);
 		mkdir(path, 0700);
 	}
+	return launch(c);
+}
+
+bool cf_iut_crash_restart_skewed(struct cf_ctx *c, int64_t skew_us)
+{
+	if (c->w->opt->mode != CF_MODE_SELF || !c->iut_node) {
+		cf_harness_error(c, "setting the IUT's clock needs self mode and a running IUT");
+		return false;
+	}
+	/* Freed with no stop: its links close without an ERROR, and nothing more is written,
+	 * as when the process is killed. */
+	ib_node_free(c->iut_node);
+	c->iut_node = NULL;
+	c->iut_clock_skew_us = skew_us;
 	return launch(c);
 }
 

@@ -117,6 +117,7 @@ static void list_tests(const struct cf_options *o)
 			if (!wanted(o, t))
 				continue;
 			printf("%-34s %-26s %-8s %s\n", t->id, t->reqs,
+			       t->needs & CF_NEEDS_CLOCK ? "clock" :
 			       t->needs & CF_NEEDS_RELOAD ? "reload" :
 			       t->needs & CF_NEEDS_RESTART ? "restart" :
 			       t->needs & CF_NEEDS_CONFIG ? "config" : "-", t->summary);

@@ -108,6 +108,7 @@ struct cf_ctx {
 	char iut_dir[600];
 	uint16_t iut_port;
 	struct ib_node *iut_node;   /* self mode */
+	int64_t iut_clock_skew_us;  /* self mode: its wall clock off the suite's by this much */
 	pid_t iut_pid;              /* cmd mode; 0 when not running */
 	bool iut_exit_expected;
 	uint64_t iut_stop_ms;           /* when SIGTERM went (cf_iut_stop_begin); 0: not sent */

@@ -536,6 +536,40 @@ static void test_seq_across_restart(struct cf_ctx *c)
 		  (unsigned long long)after.first);
 }
 
+/* [MSG-14] [MSG-5] The IUT crashes and comes back with its clock 2 minutes earlier: its seqs
+ * must still be above those of its first run (its reservation is the floor), else every node
+ * that saw it drops its frames as replays. A node that trusts its clock alone fails. */
+static void test_seq_after_clock_set_back(struct cf_ctx *c)
+{
+	struct seq_run before = { 0 };
+	uint64_t first_after = 0;
+	struct hn_peer *p;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
+	    !make_iut_talk(c, p, 3) || !check_own_seqs(c, p, &before, "before the crash"))
+		return;
+	cf_run_for(c, 1);
+	/* 2 minutes: more would make the testers' COMMANDs stale to it ([CMD-6], 300 s). */
+	if (!cf_iut_crash_restart_skewed(c, -120ll * 1000000) || !(p = cf_peer(c, 0)) ||
+	    !cf_link_child(c, p) || !make_iut_talk(c, p, 3))
+		return;
+	/* Not check_own_seqs: the seq is meant to run ahead of this clock now. */
+	for (size_t i = 0; i < hn_peer_received(p) && !first_after; i++) {
+		const struct hn_got *g = hn_peer_got(p, i);
+
+		if (g->raw.len >= IB_FRAME_HEADER_LEN &&
+		    !memcmp(g->raw.ptr, cf_iut_id(c), IB_ID_LEN) &&
+		    (ib_msg_type_is_hop(g->type) || g->type == IB_MSG_RESULT))
+			first_after = g->seq;
+	}
+	cf_expect(c, before.n && first_after > before.last, "MSG-14",
+		  "after a crash and a restart with its clock 2 minutes back, the IUT's first seq "
+		  "is above the last one before (its recorded reservation is its floor)",
+		  "last seq before: %llu, first after: %llu (%s)", (unsigned long long)before.last,
+		  (unsigned long long)first_after,
+		  first_after ? "from the clock set back" : "no frame of its own");
+}
+
 const struct cf_test cf_tests_msg[] = {
 	{ "msg.vectors-header", "MSG-1 MSG-2 MSG-3", 0, test_vectors_header,
 	  "Messages of version 0 or 2, shorter than 28 bytes, or of reserved type 0x00/0x80/0xff "
@@ -569,6 +603,10 @@ const struct cf_test cf_tests_msg[] = {
 	{ "msg.own-header", "MSG-4 MSG-5", 0, test_own_header,
 	  "Every frame the IUT originates (HELLO, RESULTs) has flags 0 and a seq above the "
 	  "previous one, and seq is the Unix time in microseconds" },
+	{ "msg.seq-after-clock-set-back", "MSG-14 MSG-5", CF_NEEDS_RESTART | CF_NEEDS_CLOCK,
+	  test_seq_after_clock_set_back,
+	  "The IUT crashes and restarts with its wall clock 2 minutes back: its first seq is still "
+	  "above its last one before the crash (the reservation it recorded is its floor)" },
 	{ "msg.seq-across-restart", "MSG-5", CF_NEEDS_RESTART, test_seq_across_restart,
 	  "After a restart the IUT's first seq is above every seq it used before" },
 	{ NULL, NULL, 0, NULL, NULL }

@@ -5,6 +5,8 @@
 #include "harness.h"
 #include "ib_test.h"
 #include "peer.h"
+#include "node_internal.h" /* seq and clock of a node */
+#include "seq_reserve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -421,6 +423,54 @@ static void test_publish_survives_restart(void)
 	hn_tree_free(t);
 }
 
+static uint64_t reservation_of(struct hn_tree *t, size_t i)
+{
+	char dir[512];
+	uint64_t r = 0;
+
+	snprintf(dir, sizeof dir, "%s/%s", t->store_root, t->nodes[i].name);
+	IB_ASSERT_OK(ib_seq_reserve_load(dir, &r, NULL));
+	return r;
+}
+
+/* [MSG-14][MSG-5] A node records a reservation above every seq it sends, takes it as its
+ * floor when it starts again with its clock 2 minutes back, and, when it cannot record one
+ * (its store's directory gone), counts and logs it and still sends. */
+static void test_seq_reservation(void)
+{
+	struct hn_tree *t = NULL;
+	struct fetch_result r = { 0 };
+	uint64_t before, reserved;
+	char path[600];
+
+	IB_ASSERT_OK(hn_tree_new(&t, "forest:1", 54));
+	t->persist = true;
+	IB_ASSERT_OK(hn_tree_start(t));
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, KEY("a"), KEY("1"), NULL));
+	before = t->nodes[0].node->seq.last;
+	reserved = reservation_of(t, 0);
+	CU_ASSERT(before > 0);
+	CU_ASSERT(reserved > before);
+	hn_tree_kill(t, 0);
+	IB_ASSERT_OK(hn_tree_restart(t, 0));
+	ib_node_set_clock_skew(t->nodes[0].node, -120 * (int64_t)SECOND);
+	IB_ASSERT_OK(ib_node_publish(t->nodes[0].node, KEY("a"), KEY("2"), NULL));
+	CU_ASSERT(t->nodes[0].node->seq.last > reserved);
+	CU_ASSERT(reservation_of(t, 0) > t->nodes[0].node->seq.last);
+	/* No directory to record in: reported, and the QUERY still goes (with a seq above the
+	 * last). */
+	snprintf(path, sizeof path, "%s/%s", t->store_root, t->nodes[0].name);
+	hn_remove_tree(path);
+	ib_node_set_clock_skew(t->nodes[0].node, 0);
+	hn_tree_run_for(t, 3 * IB_SEQ_RESERVE_US); /* past the reservation */
+	before = t->nodes[0].node->seq.last;
+	IB_ASSERT_OK(ib_node_fetch(t->nodes[0].node, KEY("b"), on_fetch, &r));
+	CU_ASSERT(t->nodes[0].node->seq.last > before);
+	CU_ASSERT(ib_node_counter(t->nodes[0].node, IB_CNT_SEQ_RESERVE_FAILED) >= 1);
+	hn_tree_run_for(t, SECOND);
+	hn_tree_free(t);
+}
+
 /* [DATA-1] two writers publish the same version at once: every node keeps the same one,
  * the larger writer id. */
 static void test_concurrent_writers_converge(void)
@@ -799,6 +849,7 @@ static void test_answers_paced_within_one_read(void)
 }
 
 static const struct ib_test_case cases[] = {
+	IB_TEST(test_seq_reservation, "MSG-14 MSG-5"),
 	IB_TEST(test_publish_replicates_and_versions_grow, "DATA-2 DATA-3 DATA-7"),
 	IB_TEST(test_older_publish_ignored_frame_kept, "DATA-2 DATA-4"),
 	IB_TEST(test_fetch_elects_newest, "ELECT-1 ELECT-2 ELECT-3 ELECT-5 ELECT-8"),

@@ -185,12 +185,14 @@ static void seq_reserve(struct ib_node *n, uint64_t seq)
 
 	if (!n->seq_dir || seq <= n->seq_reserved)
 		return;
-	if (ib_seq_reserve_save(n->seq_dir, next) == IB_OK)
+	if (ib_seq_reserve_save(n->seq_dir, next) == IB_OK) {
 		n->seq_reserved = next;
-	else
-		node_log_every(n, IB_LOG_ERROR, IB_CNT_SEQ_RESERVE_FAILED,
-			       "cannot record the seq reservation in %s: %s (seq kept by the clock "
-			       "alone until it can)", n->seq_dir, strerror(errno));
+		return;
+	}
+	node_count(n, IB_CNT_SEQ_RESERVE_FAILED);
+	node_log_every(n, IB_LOG_ERROR, IB_CNT_SEQ_RESERVE_FAILED,
+		       "cannot record the seq reservation in %s: %s (seq kept by the clock "
+		       "alone until it can)", n->seq_dir, strerror(errno));
 }
 
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame)

@@ -23,13 +23,13 @@ static int path_of(char *path, size_t cap, const char *dir)
 	return n < 0 || (size_t)n >= cap ? IB_ERR_RANGE : IB_OK;
 }
 
-/* Digits then one newline, nothing else, no more than 2^64-1. */
+/* 1 to 20 digits, then one newline, nothing else; no more than 2^64-1. */
 static int parse(const char *text, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t i;
 
-	if (len < 2 || text[len - 1] != '\n')
+	if (len < 2 || len > 21 || text[len - 1] != '\n')
 		return IB_ERR_CONFIG;
 	for (i = 0; i + 1 < len; i++) {
 		unsigned d = (unsigned)(text[i] - '0');

@@ -25,10 +25,12 @@
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include "sim.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -47,6 +49,11 @@
  * the 300 s of [CMD-6], so no COMMAND between them is stale. */
 #define SIM_MAX_SKEW_US (120ll * 1000000)
 #define SIM_COMMAND_MS 3000u
+/* Up to this many nodes, a revoke takes SIGHUP's path: the key's file leaves a directory in
+ * the layout of authorized/, and every node that drops it reloads its keys from there
+ * (node_reload_keys_from, as ib_node_reload_keys does). Above, the keyring is handed over
+ * whole: each reload parses every key file (~70 us each), N^2 per revoke. */
+#define SIM_RELOAD_MAX_NODES 50u
 
 struct slot {
 	struct world *w;
@@ -81,6 +88,7 @@ struct world {
 	uint32_t *life;             /* restarts of each node */
 	int64_t *skew;              /* each node's clock error, drawn again at each restart */
 	uint64_t *seq_before;       /* the greatest seq of each node's earlier lives */
+	char keys_dir[300];         /* the authorized/ of the nodes that revoke ("": none) */
 	bool *alive, *revoked;
 	size_t (*parents)[SIM_MAX_PARENTS];
 	size_t *nparents;
@@ -584,6 +592,35 @@ static void restart(struct world *w, size_t i, uint64_t k)
 		fail(w, "restart", "-", "n%zu could not start again", i);
 }
 
+/* [MEMBER-2] SIGHUP's path: keys_dir holds the file of every node but the revoked ones,
+ * and (nodes) every live node that is not revoked reloads its keys from it. */
+static int reload_keys(struct world *w, bool nodes)
+{
+	char path[400];
+	int err = IB_OK;
+
+	if (!w->keys_dir[0])
+		return IB_OK;
+	for (size_t i = 0; i < w->t->count && !err; i++) {
+		snprintf(path, sizeof path, "%s/%s.pub", w->keys_dir, w->t->nodes[i].name);
+		if (w->revoked[i])
+			err = unlink(path) == 0 || errno == ENOENT ? IB_OK : IB_ERR_IO;
+		else if (access(path, F_OK) != 0)
+			err = ib_pubkey_save(ib_identity_pubkey(w->t->ids[i]), path);
+	}
+	for (size_t i = 0; i < w->t->count && !err && nodes; i++) {
+		struct ib_diag diag = { 0 };
+
+		if (!node_at(w, i) || w->revoked[i])
+			continue;
+		err = node_reload_keys_from(node_at(w, i), w->keys_dir, &diag);
+		if (err)
+			fail(w, "keyring", "MEMBER-3", "n%zu refused the keys of %s: %s", i,
+			     w->keys_dir, diag.reason);
+	}
+	return err;
+}
+
 /* The keyring every node other than the revoked ones holds. */
 static int apply_keyrings(struct world *w)
 {
@@ -604,13 +641,13 @@ static int apply_keyrings(struct world *w)
 		struct ib_keyring *kr = ib_keyring_ref(w->revoked[i] ? w->t->shared : w->without);
 
 		hn_tree_set_start_keyring(w->t, i, ib_keyring_ref(kr));
-		if (node_at(w, i))
+		if (node_at(w, i) && !(w->keys_dir[0] && !w->revoked[i]))
 			err = ib_node_set_keyring(node_at(w, i), kr);
 		else
 			ib_keyring_free(kr);
 	}
 	free(without);
-	return err;
+	return err ? err : reload_keys(w, true);
 }
 
 /* One of the peers node a has an open link with, picked by k (a cut or a stall that hits a
@@ -919,7 +956,14 @@ static int world_new(struct world *w, const struct sim_plan *p)
 		if (!mkdtemp(w->t->store_root))
 			w->t->store_root[0] = '\0';
 	}
-	return hn_tree_start(w->t);
+	err = hn_tree_start(w->t);
+	if (err || n > SIM_RELOAD_MAX_NODES)
+		return err;
+	/* Beside the stores, removed with them; hidden, so no node's name can meet it. */
+	snprintf(w->keys_dir, sizeof w->keys_dir, "%s/.authorized", w->t->store_root);
+	if (mkdir(w->keys_dir, 0700) != 0)
+		return IB_ERR_IO;
+	return reload_keys(w, false); /* they started with these keys */
 }
 
 static void world_free(struct world *w)

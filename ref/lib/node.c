@@ -772,7 +772,6 @@ static void fault_reread_commands(struct ib_node *n)
 
 int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 {
-	struct ib_keyring *kr = NULL;
 	char path[4096];
 	int err;
 
@@ -782,10 +781,17 @@ int ib_node_reload_keys(struct ib_node *n, struct ib_diag *diag)
 	if (IB_FAULT(n, sighup_rereads_conf))
 		fault_reread_commands(n);
 	err = dir_path(path, sizeof path, n->dir, "authorized");
+	return err ? err : node_reload_keys_from(n, path, diag);
+}
+
+int node_reload_keys_from(struct ib_node *n, const char *authorized, struct ib_diag *diag)
+{
+	struct ib_keyring *kr = NULL;
+	int err;
+
 	/* FAULT accept-weak-keys, breaks [FRAME-10]: a key of small order is loaded. */
 	ib_keyring_fault_weak_keys(IB_FAULT(n, accept_weak_keys));
-	if (!err)
-		err = ib_keyring_load_dir(&kr, path, ib_identity_pubkey(n->id), diag);
+	err = ib_keyring_load_dir(&kr, authorized, ib_identity_pubkey(n->id), diag);
 	ib_keyring_fault_weak_keys(false);
 	if (err) {
 		/* [MEMBER-3] the old keyring stays in force. */

@@ -261,6 +261,10 @@ void ib_node_set_transport(struct ib_node *n, const struct ib_transport *t, void
 /* For a simulator: the node's wall clock (seq, [CMD-6] freshness) reads skew_us off the
  * loop's. */
 void ib_node_set_clock_skew(struct ib_node *n, int64_t skew_us);
+/* The second half of ib_node_reload_keys (SIGHUP's path): the keys of the directory
+ * `authorized`, in the layout of authorized/, replace the keyring ([MEMBER-2]). For a
+ * simulator, whose nodes have no directory of their own. */
+int node_reload_keys_from(struct ib_node *n, const char *authorized, struct ib_diag *diag);
 /* Signs m (seq filled in) into frame. */
 int node_sign(struct ib_node *n, struct ib_msg *m, struct ib_buf *frame);
 void node_link_gone(struct ib_node *n, struct ib_link *l);

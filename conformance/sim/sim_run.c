@@ -49,11 +49,12 @@
  * the 300 s of [CMD-6], so no COMMAND between them is stale. */
 #define SIM_MAX_SKEW_US (120ll * 1000000)
 #define SIM_COMMAND_MS 3000u
-/* Up to this many nodes, a revoke takes SIGHUP's path: the key's file leaves a directory in
- * the layout of authorized/, and every node that drops it reloads its keys from there
- * (node_reload_keys_from, as ib_node_reload_keys does). Above, the keyring is handed over
- * whole: each reload parses every key file (~70 us each), N^2 per revoke. */
-#define SIM_RELOAD_MAX_NODES 50u
+/* Up to this many nodes (the size CI runs), a revoke takes SIGHUP's path: the key's file
+ * leaves a directory in the layout of authorized/, and every node that drops it reloads its
+ * keys from there (node_reload_keys_from, as ib_node_reload_keys does). Above, the keyring is
+ * handed over whole: each reload parses every PEM key file (about 125 us each here), N^2 per
+ * revoke, which at 50 nodes took two thirds of a run's CPU. */
+#define SIM_RELOAD_MAX_NODES 20u
 
 struct slot {
 	struct world *w;

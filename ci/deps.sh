@@ -14,6 +14,8 @@ set -eu
 # dpkg-checkbuilddeps requires) and checks them with lintian; debian/rules needs no root, so
 # no fakeroot.
 # `make valgrind-check` runs the unit tests and the suite's nodes under valgrind's memcheck.
+# interbot-conform sets a spawned IUT's clock back with libfaketime ([MSG-14]'s test in cmd
+# mode, which the mutation runs use).
 NEEDED="libssl-dev:openssl
 libcunit1-dev:cunit
 libpcap-dev:libpcap
@@ -39,7 +41,8 @@ dpkg-dev:cmd/dpkg-buildpackage
 debhelper:cmd/dh
 build-essential:deb/build-essential
 lintian:cmd/lintian
-valgrind:cmd/valgrind"
+valgrind:cmd/valgrind
+libfaketime:deb/libfaketime"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man; ip, tc and ethtool: `make netns-test`, which
 # runs as root only; spin: `make model`, ci/model).

@@ -65,6 +65,9 @@ static void usage(FILE *f)
 	      "                          stopped as TIMEOUT: one `TEST-GLOB MS` per line, the\n"
 	      "                          first match counts (forked tests only)\n"
 	      "  --keylog FILE           TLS key log (NSS format) for decrypting captures\n"
+	      "  --faketime LIB          libfaketime, which sets a spawned IUT's clock back for\n"
+	      "                          the tests that need it (default: Debian's, when\n"
+	      "                          installed; `none`: those tests are NOT-APPLICABLE)\n"
 	      "  --pcap FILE             every frame the testers and reference nodes send and\n"
 	      "                          receive, as a trace (spec section 19.4); with\n"
 	      "                          --pcap-max-bytes N it rotates to FILE.1\n"
@@ -129,11 +132,27 @@ static int parse_addr(struct cf_options *o, const char *s)
 	return ib_addr_parse(s, o->iut_host, sizeof o->iut_host, &o->iut_port);
 }
 
+/* Debian's libfaketime (multiarch paths), or "". */
+static const char *installed_faketime(void)
+{
+	static const char *const paths[] = {
+		"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/i386-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/faketime/libfaketime.so.1",
+	};
+
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return "";
+}
+
 static int parse_options(int argc, char **argv, struct cf_options *o)
 {
 	enum { O_SELF = 256, O_CMD, O_ADDR, O_KEY, O_SEED, O_SCALE, O_ONLY, O_SKIP, O_JUNIT,
 	       O_JSON, O_EXPECT, O_KEYLOG, O_EXPORT, O_WORKDIR, O_KEEP, O_LIST, O_COLOR, O_HELP,
-	       O_PCAP, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK,
+	       O_PCAP, O_FAKETIME, O_PCAP_MAX, O_CHECK_PCAP, O_KEYS, O_MAX_MESSAGE, O_EXPORT_IUT, O_NO_FORK,
 	       O_BUDGETS, O_HTML, O_MEMBERS };
 	static const struct option opts[] = {
 		{ "self", no_argument, NULL, O_SELF }, { "iut-cmd", required_argument, NULL, O_CMD },
@@ -149,6 +168,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "keylog", required_argument, NULL, O_KEYLOG },
 		{ "pcap", required_argument, NULL, O_PCAP },
+		{ "faketime", required_argument, NULL, O_FAKETIME },
 		{ "export-iut-key", required_argument, NULL, O_EXPORT_IUT },
 		{ "pcap-max-bytes", required_argument, NULL, O_PCAP_MAX },
 		{ "check-pcap", required_argument, NULL, O_CHECK_PCAP },
@@ -211,6 +231,7 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 		case O_BUDGETS: o->budgets_path = optarg; break;
 		case O_KEYLOG: o->keylog = optarg; break;
 		case O_PCAP: o->pcap = optarg; break;
+		case O_FAKETIME: o->faketime = strcmp(optarg, "none") ? optarg : ""; break;
 		case O_EXPORT_IUT: o->export_iut_key = optarg; break;
 		case O_PCAP_MAX:
 			o->pcap_max_bytes = strtoull(optarg, &end, 10);
@@ -262,6 +283,8 @@ static int parse_options(int argc, char **argv, struct cf_options *o)
 	}
 	if (!o->check_pcap.max_message)
 		o->check_pcap.max_message = IB_MAX_MESSAGE_LIMIT;
+	if (!o->faketime)
+		o->faketime = installed_faketime();
 	o->check_pcap.verbose = o->verbose;
 	if (o->jobs > 1 && (o->mode == CF_MODE_ADDR || o->pcap || o->no_fork)) {
 		fprintf(stderr, "interbot-conform: -j %d: %s runs one test at a time\n", o->jobs,

@@ -61,9 +61,12 @@ static double wall_ms(void)
 /* What the addr mode cannot do, in words for the report. */
 static const char *unmet_need(const struct cf_world *w, unsigned needs)
 {
-	if ((needs & CF_NEEDS_CLOCK) && w->opt->mode != CF_MODE_SELF)
-		return "the test sets the IUT's wall clock back across a restart: only the "
-		       "in-process reference node (self mode) lets the suite set its clock";
+	if ((needs & CF_NEEDS_CLOCK) && w->opt->mode == CF_MODE_ADDR)
+		return "the test sets the IUT's wall clock back across a restart; --iut-addr "
+		       "attaches to a running node";
+	if ((needs & CF_NEEDS_CLOCK) && w->opt->mode == CF_MODE_CMD && !w->opt->faketime[0])
+		return "the test sets the spawned IUT's wall clock back with libfaketime, which "
+		       "is not installed (Debian: libfaketime) or --faketime none was given";
 	if (w->opt->mode != CF_MODE_ADDR)
 		return NULL;
 	if (needs & CF_NEEDS_CONFIG)

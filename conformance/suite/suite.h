@@ -41,6 +41,7 @@ struct cf_options {
 	const char *budgets_path;   /* --budgets */
 	struct cf_budgets budgets;
 	const char *pcap;           /* --pcap: every frame of the suite's endpoints */
+	const char *faketime;       /* cmd mode: libfaketime, to set the IUT's clock ("": none) */
 	const char *export_iut_key;
 	uint64_t pcap_max_bytes;
 	struct cf_pcap_check check_pcap;  /* --check-pcap: that mode instead of tests */

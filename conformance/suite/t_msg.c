@@ -556,7 +556,7 @@ static void test_seq_after_clock_set_back(struct cf_ctx *c)
 		return;
 	cf_run_for(c, 1);
 	/* 2 minutes: more would make the testers' COMMANDs stale to it ([CMD-6], 300 s). */
-	if (!cf_iut_crash_restart_skewed(c, -120ll * 1000000) || !(p = cf_peer(c, 0)) ||
+	if (!cf_iut_crash_restart_skewed(c, -120LL * 1000000) || !(p = cf_peer(c, 0)) ||
 	    !cf_link_child(c, p))
 		return;
 	/* 5 ms apart: a seq taken from a clock then steps by 5,000 at least. */

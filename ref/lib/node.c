@@ -385,6 +385,7 @@ int ib_node_use_store(struct ib_node *n, const char *store_dir, struct ib_diag *
 		if (diag)
 			*diag = why;
 		ib_store_free(store);
+		free(seq_dir); /* NULL: said for cppcheck, which does not follow err */
 		return err;
 	}
 	n->seq_reserved = reserved; /* the floor from ib_node_start on */

@@ -78,6 +78,7 @@ struct ib_loop {
 	uint64_t *pgens;
 	size_t pfd_cap; /* kept >= watch_count by ib_loop_watch, so a turn never allocates */
 	int epfd;       /* the epoll set of the watches; -1: poll() */
+	pid_t epoll_pid; /* the process that made it: a fork shares it, and must not */
 #ifdef __linux__
 	struct epoll_event *evs; /* one turn's ready set, pfd_cap entries */
 #endif
@@ -263,6 +264,7 @@ int ib_loop_new(struct ib_loop **out, const struct ib_clock *clock)
 	l->epfd = -1;
 #ifdef __linux__
 	l->epfd = epoll_create1(EPOLL_CLOEXEC); /* -1 (fd limit): poll() serves */
+	l->epoll_pid = getpid();
 #endif
 	l->next_id = 1; /* 0 is never an id, so callers may use it for "no timer" */
 	*out = l;
@@ -343,11 +345,46 @@ static int watch_reserve(struct ib_loop *l, int fd)
  * new descriptor since the last call (closed and reused), so a missing entry is added. When
  * epoll refuses one (a regular file; the max_user_watches limit), the loop polls from then
  * on, which serves every descriptor. */
+#ifdef __linux__
+static uint32_t epoll_events_of(unsigned events)
+{
+	return ((events & IB_EV_READ) ? EPOLLIN : 0) | ((events & IB_EV_WRITE) ? EPOLLOUT : 0);
+}
+#endif
+
+/* After a fork the child holds the parent's epoll set, which the kernel shares: a change
+ * there, or a wait on it, would be the parent's too (the suite runs each test in a child, two
+ * at once with -j 2). The child makes a set of its own from its watches, before any use. */
+static void epoll_own(struct ib_loop *l)
+{
+#ifdef __linux__
+	if (l->epfd < 0 || l->epoll_pid == getpid())
+		return;
+	close(l->epfd);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->epoll_pid = getpid();
+	for (size_t fd = 0; l->epfd >= 0 && fd < l->watch_cap; fd++) {
+		struct epoll_event ev = { .data.fd = (int)fd };
+
+		if (!l->watches[fd].cb)
+			continue;
+		ev.events = epoll_events_of(l->watches[fd].events);
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, (int)fd, &ev) != 0) {
+			close(l->epfd);
+			l->epfd = -1;
+		}
+	}
+#else
+	(void)l;
+#endif
+}
+
 static void epoll_follow(struct ib_loop *l, int fd, unsigned events, bool watched)
 {
 #ifdef __linux__
 	struct epoll_event ev = { .data.fd = fd };
 
+	epoll_own(l);
 	if (l->epfd < 0)
 		return;
 	if (!watched) {
@@ -355,7 +392,7 @@ static void epoll_follow(struct ib_loop *l, int fd, unsigned events, bool watche
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, &ev);
 		return;
 	}
-	ev.events = ((events & IB_EV_READ) ? EPOLLIN : 0) | ((events & IB_EV_WRITE) ? EPOLLOUT : 0);
+	ev.events = epoll_events_of(events);
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
 		return;
 	if (errno == ENOENT && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
@@ -552,6 +589,7 @@ static int epoll_ready(struct ib_loop *l, int timeout)
 /* One turn's ready descriptors in l->pfds[0..n) (entries with revents 0 are not ready). */
 static int find_ready(struct ib_loop *l, int timeout, nfds_t *n)
 {
+	epoll_own(l);
 #ifdef __linux__
 	if (l->epfd >= 0) {
 		int k = epoll_ready(l, timeout);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define START_UNIX_US 1767225600000000ull /* 2026-01-01T00:00:00Z */
@@ -910,6 +911,35 @@ static void test_regular_file_watched(void)
 	close(sv[1]);
 }
 
+/* A child process (the suite forks one per test) that unwatches a descriptor works on a set
+ * of its own: the parent, which still watches it, is still called for it. (A shared epoll
+ * set would have lost it to the child's unwatch.) */
+static void test_fork_keeps_parent_watches(void)
+{
+	struct fixture f;
+	struct fd_seen s = {0, -1, 0};
+	int p[2], status = 0;
+	pid_t child;
+
+	fixture_init(&f);
+	make_pipe(p);
+	IB_ASSERT_OK(ib_loop_watch(f.loop, p[0], IB_EV_READ, fd_record_cb, &s));
+	child = fork();
+	CU_ASSERT_FATAL(child >= 0);
+	if (child == 0) {
+		ib_loop_unwatch(f.loop, p[0]);
+		ib_loop_run_once(f.loop, 0);
+		_exit(0);
+	}
+	CU_ASSERT(waitpid(child, &status, 0) == child);
+	put_byte(p[1]);
+	CU_ASSERT_EQUAL(ib_loop_run_once(f.loop, 0), 1);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	ib_loop_free(f.loop);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* A callback may not run the loop inside the loop. */
 static void nested_cb(struct ib_loop *loop, void *arg)
 {
@@ -995,6 +1025,7 @@ static const struct ib_test_case cases[] = {
     IB_TEST(test_ready_in_fd_order, ""),
     IB_TEST(test_closed_watched_then_reused, ""),
     IB_TEST(test_regular_file_watched, ""),
+    IB_TEST(test_fork_keeps_parent_watches, ""),
     IB_TEST(test_no_nested_run, ""),
     IB_TEST(test_two_loops, ""),
     IB_TEST(test_system_clock_blocks, ""),

@@ -78,8 +78,8 @@ struct ib_loop {
 	uint64_t *pgens;
 	size_t pfd_cap; /* kept >= watch_count by ib_loop_watch, so a turn never allocates */
 	int epfd;       /* the epoll set of the watches; -1: poll() */
-	pid_t epoll_pid; /* the process that made it: a fork shares it, and must not */
 #ifdef __linux__
+	pid_t epoll_pid; /* the process that made it: a fork shares it, and must not */
 	struct epoll_event *evs; /* one turn's ready set, pfd_cap entries */
 #endif
 

@@ -124,6 +124,10 @@ struct cf_ctx {
 	size_t nrefs;
 	struct ib_buf transcript, log;
 	uint64_t cmd_ids;
+	/* self mode, [LINK-22]: turns in a row that found work at one instant; once too many,
+	 * the test has failed and its waits let time pass without turning the loop. */
+	unsigned busy_turns;
+	bool spun;
 };
 
 const char *cf_group_of(const struct cf_test *t, char *buf, size_t cap);  /* "FLOOD" */

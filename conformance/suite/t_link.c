@@ -996,6 +996,79 @@ out:
 	discarder_stop(&d);
 }
 
+/* ---- [LINK-22] waiting costs no CPU ------------------------------------------------------- */
+
+#define IDLE_WINDOW_MS 1000u        /* each window the IUT only waits through */
+#define IDLE_CPU_MAX_PCT 10.0       /* of one core; a node that spins uses all of it */
+#define IDLE_TURNS 1000u            /* self mode: turns of the loop at one instant, of which
+				     * under 10 % may find work */
+
+/* How much of the window the IUT worked, in percent. In cmd mode, its CPU time over
+ * IDLE_WINDOW_MS of real time (never scaled: the share is what is judged); -1 when the suite
+ * cannot read it. In self mode the node shares this process and a virtual clock that stands
+ * still while anything is ready, so a node that spins would hold time itself: the share of
+ * IDLE_TURNS turns of the loop, at one instant, that found a callback to call. */
+static double idle_work_pct(struct cf_ctx *c)
+{
+	long before, after;
+	unsigned busy = 0;
+
+	if (cf_mode(c) == CF_MODE_SELF) {
+		for (unsigned i = 0; i < IDLE_TURNS; i++)
+			busy += ib_loop_run_once(cf_loop(c), 0) > 0;
+		return 100.0 * busy / IDLE_TURNS;
+	}
+	before = cf_iut_cpu_ms(c);
+	cf_pause(c, IDLE_WINDOW_MS);
+	after = cf_iut_cpu_ms(c);
+	if (before < 0 || after < before)
+		return -1;
+	return 100.0 * (double)(after - before) / IDLE_WINDOW_MS;
+}
+
+/* The IUT with a child T2 that answers its PINGs: over a second it only waits, and uses
+ * under 10 % of a core. Then a stranger sends bytes that are no TLS and never closes its side
+ * after the IUT's FIN: the second that follows, inside close_linger_ms, costs no more. A node
+ * that asks to be woken when a socket is writable with nothing to write (or once its FIN is
+ * out: such a socket is writable at every instant) turns at full speed. */
+static void test_idle_costs_no_cpu(struct cf_ctx *c)
+{
+	struct discarder d = { .fd = -1 };
+	struct hn_peer *t2;
+	double linked, lingering;
+
+	if (!cf_iut_start(c, NULL) || !(t2 = cf_peer(c, 2)) || !cf_link_child(c, t2))
+		return;
+	cf_run_for(c, 200); /* what linking started (the first PATH, ANNOUNCE) is done */
+	linked = idle_work_pct(c);
+	if (linked < 0) {
+		cf_not_applicable(c, "the IUT's CPU time cannot be read (/proc/PID/stat of a "
+				  "spawned IUT)");
+		return;
+	}
+	cf_note(c, "linked and idle: %.1f %%", linked);
+	if (!cf_expect(c, linked < IDLE_CPU_MAX_PCT, "LINK-22",
+		       "with one child linked and nothing to do, the IUT waits: under 10 % of a "
+		       "core over 1 s", cf_mode(c) == CF_MODE_SELF
+		       ? "%.0f %% of the loop's turns at one instant called a callback"
+		       : "it used %.0f %% of a core", linked))
+		return;
+	if (!stranger_shut(c, &d))
+		goto out;
+	/* The stranger reads no more (its EOF would be ready at every turn) and never closes. */
+	ib_loop_unwatch(d.loop, d.fd);
+	lingering = idle_work_pct(c);
+	cf_note(c, "lingering: %.1f %%", lingering);
+	cf_expect(c, lingering >= 0 && lingering < IDLE_CPU_MAX_PCT, "LINK-22",
+		  "while it lingers on a connection it shut down ([LINK-11]) whose peer never "
+		  "closes, the IUT waits: under 10 % of a core over 1 s",
+		  cf_mode(c) == CF_MODE_SELF
+		  ? "%.0f %% of the loop's turns at one instant called a callback"
+		  : "it used %.0f %% of a core", lingering);
+out:
+	discarder_stop(&d);
+}
+
 /* ---- FLOOD-1: a backlog larger than the socket buffers drains on its own ------------------- */
 
 /* 10.2 MB of frames toward a child that reads nothing: more than the kernels' buffers hold
@@ -1638,6 +1711,10 @@ const struct cf_test cf_tests_link[] = {
 	  "and discards them all within close_linger_ms, neither stalling the sender nor "
 	  "resetting the connection, then closes its socket though the stranger never closes; "
 	  "its descriptors and memory stay as they were (3 s in cmd mode)" },
+	{ "link.idle-costs-no-cpu", "LINK-22", 0, test_idle_costs_no_cpu,
+	  "With a child linked and nothing to do, then while it lingers on a connection it shut "
+	  "down whose peer never closes, the IUT uses under 10 % of a core over 1 s each (in self "
+	  "mode: under 10 % of the loop's turns at one instant find work)" },
 	{ "link.backlog-drains", "FLOOD-1", CF_NEEDS_CONFIG, test_backlog_drains,
 	  "10.2 MB forwarded toward a child that does not read (more than socket buffers hold) "
 	  "reach it once it reads again, with no other traffic to push them" },

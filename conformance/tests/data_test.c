@@ -423,6 +423,59 @@ static void test_publish_survives_restart(void)
 	hn_tree_free(t);
 }
 
+struct reject_log {
+	size_t lines;     /* "item not loaded" lines at WARN */
+	char last[512];
+};
+
+static void count_reject_lines(void *ctx, enum ib_log_level level, const char *line)
+{
+	struct reject_log *rl = ctx;
+
+	if (level == IB_LOG_WARN && strstr(line, "store: item not loaded:")) {
+		rl->lines++;
+		snprintf(rl->last, sizeof rl->last, "%s", line);
+	}
+}
+
+static int log_rejects_of(struct hn_tree *t, size_t i, struct ib_node *n, void *ctx)
+{
+	(void)t;
+	(void)i;
+	ib_node_set_log(n, count_reject_lines, ctx, IB_LOG_WARN);
+	return IB_OK;
+}
+
+/* [DATA-6] An item whose writer is not in the keyring when the node starts is not loaded,
+ * and the node reports it: one warning naming the file and the reason (the spec leaves the
+ * form of the report to the node; the wire cannot show it). */
+static void test_start_reports_rejected_items(void)
+{
+	static const int without_writer[1] = { 1 };
+	struct hn_tree *t = NULL;
+	struct ib_keyring *kr = NULL;
+	struct reject_log rl = { 0 };
+	struct version_wait w = { KEY("dropped"), 1 };
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:2", 55));
+	t->persist = true;
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 10 * SECOND));
+	IB_ASSERT_OK(ib_node_publish(t->nodes[1].node, w.key, KEY("by 1"), NULL));
+	CU_ASSERT(hn_tree_run_until(t, all_at_version, &w, 5 * SECOND));
+	hn_tree_kill(t, 0);
+	IB_ASSERT_OK(hn_tree_keyring(t, without_writer, 1, &kr));
+	hn_tree_set_start_keyring(t, 0, kr);
+	t->on_node = log_rejects_of;
+	t->on_node_ctx = &rl;
+	IB_ASSERT_OK(hn_tree_restart(t, 0));
+	t->on_node = NULL;
+	CU_ASSERT_EQUAL(version_at(t, 0, w.key, NULL), 0);
+	CU_ASSERT_EQUAL(rl.lines, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rl.last, "unknown_origin"));
+	hn_tree_free(t);
+}
+
 static uint64_t reservation_of(struct hn_tree *t, size_t i)
 {
 	char dir[512];
@@ -850,6 +903,7 @@ static void test_answers_paced_within_one_read(void)
 
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_seq_reservation, "MSG-14 MSG-5"),
+	IB_TEST(test_start_reports_rejected_items, "DATA-6"),
 	IB_TEST(test_publish_replicates_and_versions_grow, "DATA-2 DATA-3 DATA-7"),
 	IB_TEST(test_older_publish_ignored_frame_kept, "DATA-2 DATA-4"),
 	IB_TEST(test_fetch_elects_newest, "ELECT-1 ELECT-2 ELECT-3 ELECT-5 ELECT-8"),

@@ -261,7 +261,12 @@ static void flush(struct ib_link *l)
 		link_close(l, 0, "write queue over its limit");
 		return;
 	}
-	link_watch(l, l->out_off < l->out.len ? IB_EV_READ | IB_EV_WRITE : IB_EV_READ);
+	/* FAULT idle-watches-write, breaks [LINK-22]: WRITE is watched with nothing to write. */
+	if (IB_FAULT(l->node, idle_watches_write))
+		link_watch(l, IB_EV_READ | IB_EV_WRITE);
+	/* [LINK-22] WRITE only while something waits to go: a socket is writable at every turn. */
+	else
+		link_watch(l, l->out_off < l->out.len ? IB_EV_READ | IB_EV_WRITE : IB_EV_READ);
 }
 
 /* link_send's write: now, or, while another link's input is handled, at its end
@@ -811,6 +816,8 @@ static void linger_on_event(struct ib_loop *loop, int fd, unsigned events, void 
 /* Writes what the socket takes, then the FIN; false when the connection is gone. */
 static bool linger_flush(struct lingering *g)
 {
+	unsigned events;
+
 	while (g->off < g->out.len) {
 		size_t sent;
 		int err = ib_net_write(g->fd, g->out.ptr + g->off, g->out.len - g->off, &sent);
@@ -830,8 +837,12 @@ static bool linger_flush(struct lingering *g)
 		}
 		g->shut = true;
 	}
-	if (ib_loop_watch(g->node->loop, g->fd, g->shut ? IB_EV_READ : IB_EV_READ | IB_EV_WRITE,
-			  linger_on_event, g) != IB_OK) {
+	/* [LINK-22] once the FIN is out the socket reads as writable at every turn. */
+	events = g->shut ? IB_EV_READ : IB_EV_READ | IB_EV_WRITE;
+	/* FAULT linger-watches-write, breaks [LINK-22]: WRITE stays watched after the FIN. */
+	if (IB_FAULT(g->node, linger_watches_write))
+		events |= IB_EV_WRITE;
+	if (ib_loop_watch(g->node->loop, g->fd, events, linger_on_event, g) != IB_OK) {
 		linger_end(g);
 		return false;
 	}

@@ -1285,6 +1285,127 @@ out:
 	ib_buf_free(&last);
 }
 
+/* ---- [LINK-21] a request whose origin has no route --------------------------------------- */
+
+#define NO_ROUTE_TOP 100u           /* T6's highest seq, above base; the QUERYs below stay
+				     * inside its window ([FLOOD-3]) and teach no route */
+
+struct offer_wait {
+	struct hn_peer *const *at;
+	size_t n;
+	uint64_t query_id;
+};
+
+static size_t offers_for(const struct offer_wait *w)
+{
+	size_t total = 0, offers, bytes;
+
+	for (size_t i = 0; i < w->n; i++) {
+		count_offers(w->at[i], w->query_id, 1, &offers, &bytes);
+		total += offers;
+	}
+	return total;
+}
+
+static bool offer_came(void *arg)
+{
+	return offers_for(arg) > 0;
+}
+
+/* T6 (not linked) sends a QUERY for key, query_id id, with this seq, relayed by p. */
+static bool query_of_t6(struct cf_ctx *c, struct hn_peer *p, const char *key, uint64_t id,
+			uint64_t seq, struct ib_buf *frame)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.h.seq = seq;
+	m.u.query = (struct ib_query){ id, { (const uint8_t *)key, strlen(key) } };
+	ib_buf_reset(frame);
+	if (hn_peer_send(p, &m, cf_tester_identity(c, 6), NULL, true, frame) != IB_OK) {
+		cf_harness_error(c, "a tester cannot relay T6's QUERY");
+		return false;
+	}
+	return true;
+}
+
+/* [LINK-21] "without a route, any open link": T6's newest frame comes through T2, which
+ * leaves, so T6 has no route. Two older QUERYs of T6 (inside its window, so accepted, and
+ * teaching no route, [FLOOD-11]) then come through T3 for an item the IUT holds: the first,
+ * with no link backed up, gets an OFFER (flooded, having no route); the second, while 24 MB
+ * wait toward T1, which does not read, gets none. */
+static void test_backlog_no_route(struct cf_ctx *c)
+{
+	struct hn_peer *t1, *t2, *t3, *t4;
+	struct ib_buf last = { 0 }, frame = { 0 };
+	char *value = NULL, key[64];
+	uint64_t base = cf_next_seq(c, 6), id = (cf_rand(c) >> 16) + 1;
+	struct got_frame w;
+	struct ib_msg m;
+	uint16_t status = 0;
+
+	if (!three_children(c, &t1, &t2, &t3) || !(t4 = cf_peer(c, 4)) || !cf_link_child(c, t4) ||
+	    !(value = asked_value(c, 'r')))
+		goto out;
+	cf_fresh_key(c, "hostile.no-route", key, sizeof key);
+	cf_msg_publish(&m, key, 1, value);
+	if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
+		cf_harness_error(c, "T3 cannot publish");
+		goto out;
+	}
+	w = (struct got_frame){ t4, &last };
+	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T3's PUBLISH to T4"))
+		goto out;
+	/* T6's highest seq through T2; then T2 leaves and takes T6's route with it. */
+	if (!query_of_t6(c, t2, "hostile.no-route-nobody-holds", id, base + NO_ROUTE_TOP, &frame))
+		goto out;
+	w = (struct got_frame){ t4, &frame };
+	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T6's QUERY to T4"))
+		goto out;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ERROR;
+	m.u.error.code = IB_EC_SHUTTING_DOWN;
+	if (hn_peer_send(t2, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send ERROR");
+		goto out;
+	}
+	if (!cf_wait_closed(c, t2, 0, "LINK-4", HOSTILE_LINK_MS))
+		goto out;
+	{
+		struct hn_peer *const at[] = { t1, t3, t4 };
+		struct offer_wait ow = { at, 3, id + 1 };
+
+		if (!query_of_t6(c, t3, key, id + 1, base + NO_ROUTE_TOP / 2, &frame))
+			goto out;
+		cf_run_until(c, offer_came, &ow, ASK_WAIT_MS);
+		if (!cf_expect(c, offers_for(&ow) > 0, "LINK-21",
+			       "a QUERY of T6, whose route left with T2, for an item the IUT holds, "
+			       "with no link backed up: an OFFER, sent as for everyone ([FLOOD-5])",
+			       "none reached T1, T3 or T4 within %u ms", ASK_WAIT_MS))
+			goto out;
+	}
+	if (!back_up_t1(c, t1, t4, t3, key, 2, value, &last) ||
+	    !query_of_t6(c, t3, key, id + 2, base + NO_ROUTE_TOP / 2 + 10, &frame) ||
+	    !cf_command(c, t3, NULL, "ib.ping", NULL, 0, &status, NULL))
+		goto out;
+	{
+		struct hn_peer *const at[] = { t3, t4 };
+		struct offer_wait ow = { at, 2, id + 2 };
+
+		/* ib.ping's RESULT came after anything the IUT sent T3 for the QUERY before it. */
+		cf_run_for(c, 100);
+		cf_expect(c, offers_for(&ow) == 0, "LINK-21",
+			  "a QUERY of T6, which has no route, while 24 MB wait toward T1 (which does "
+			  "not read): no OFFER, since a request without a route is paced by every "
+			  "open link", "%zu OFFERs reached T3 and T4", offers_for(&ow));
+	}
+out:
+	free(value);
+	ib_buf_free(&last);
+	ib_buf_free(&frame);
+}
+
 static void test_get_flood(struct cf_ctx *c)
 {
 	ask_flood(c, false);
@@ -1466,6 +1587,11 @@ const struct cf_test cf_tests_hostile[] = {
 	  "A child sends 1,000 QUERYs for a held item: one OFFER each (the bytes out per byte in "
 	  "are noted); then, with 24 MB forwarded to it unread, its QUERY gets no OFFER while "
 	  "another child's does" },
+	{ "hostile.backlog-no-route", "LINK-21 FLOOD-11", CF_NEEDS_CONFIG, test_backlog_no_route,
+	  "T6's newest frame comes through T2, which leaves: T6 has no route. Its older QUERYs "
+	  "(inside the window, teaching no route) for an item the IUT holds then come through "
+	  "T3: with no link backed up, an OFFER; while 24 MB wait toward T1, which does not "
+	  "read, none (without a route, any open link paces the answer)" },
 	{ "hostile.get-flood", "LINK-21 CMD-1", 0, test_get_flood,
 	  "A child that does not read asks for a 60,000-byte item 2,000 times with ib.get: the "
 	  "IUT keeps its link, answers every COMMAND, at most 400 of them whole and the others "

@@ -107,6 +107,76 @@ out:
 	close_all(fds, ONE_SOURCE_CONNS);
 }
 
+/* [IFACE-21] bounds a test sets: a node that takes them holds them exactly. */
+#define SET_PER_SOURCE 3u
+#define SET_PENDING 20u
+#define SET_ONE_SOURCE_CONNS 6u     /* twice the bound, from one address */
+#define SET_SOURCES 25u             /* more than the bound, one connection each */
+
+static size_t held_of(const int *fds, size_t n)
+{
+	size_t held = 0;
+
+	for (size_t i = 0; i < n; i++)
+		held += fds[i] >= 0 && !closed_by_iut(fds[i]);
+	return held;
+}
+
+/* With max_pending_per_source = 3 and max_pending = 20 in node.conf, the IUT holds exactly 3
+ * of 6 idle connections from one address, then, as 25 more addresses connect, exactly 20
+ * pending connections: a bound it was given, not one more or one less. */
+static void test_pending_bounds_set(struct cf_ctx *c)
+{
+	int one[SET_ONE_SOURCE_CONNS], many[SET_SOURCES];
+	struct cf_iut_opts o = { 0 };
+	size_t held;
+	int bounded;
+
+	for (size_t i = 0; i < SET_ONE_SOURCE_CONNS; i++)
+		one[i] = -1;
+	for (size_t i = 0; i < SET_SOURCES; i++)
+		many[i] = -1;
+	if (!iut_on_ipv4_loopback(c)) {
+		cf_not_applicable(c, "the IUT does not listen on an IPv4 loopback address");
+		return;
+	}
+	bounded = cf_iut_start_with(c, &o, "max_pending = 20\nmax_pending_per_source = 3\n");
+	if (bounded <= 0) {
+		if (bounded == 0)
+			cf_not_applicable(c, "the IUT refuses max_pending and max_pending_per_source "
+					  "([IFACE-8]): hostile.pending-one-source and "
+					  "hostile.pending-many-sources test its own bounds");
+		goto out;
+	}
+	if (!idle_connections(c, "127.0.0.2", one, SET_ONE_SOURCE_CONNS))
+		goto out;
+	held = held_of(one, SET_ONE_SOURCE_CONNS);
+	if (!cf_expect(c, held == SET_PER_SOURCE, "IFACE-21",
+		       "with max_pending_per_source = 3, the IUT holds exactly 3 of 6 idle "
+		       "connections from one address ([LINK-15])", "it holds %zu after %u ms",
+		       held, SETTLE_MS))
+		goto out;
+	for (size_t i = 0; i < SET_SOURCES; i++) {
+		char from[INET_ADDRSTRLEN];
+
+		snprintf(from, sizeof from, "127.0.3.%zu", 1 + i);
+		if (hn_connect_from(from, cf_iut_host(c), cf_iut_port(c), &many[i]) != IB_OK) {
+			cf_harness_error(c, "cannot connect from %s: %s", from, strerror(errno));
+			goto out;
+		}
+		cf_run_for(c, 1);
+	}
+	cf_run_for(c, SETTLE_MS);
+	held = held_of(one, SET_ONE_SOURCE_CONNS) + held_of(many, SET_SOURCES);
+	cf_expect(c, held == SET_PENDING, "IFACE-21",
+		  "with max_pending = 20, 3 connections of one address then 25 of 25 others: the "
+		  "IUT holds exactly 20 pending connections ([LINK-14], the oldest closed for the "
+		  "newest, [LINK-16])", "it holds %zu after %u ms", held, SETTLE_MS);
+out:
+	close_all(one, SET_ONE_SOURCE_CONNS);
+	close_all(many, SET_SOURCES);
+}
+
 /* 450 addresses open a connection each and send nothing: the IUT holds at most 256
  * (max_pending), at least 16; the ones it closed are the oldest ([LINK-16]: each new one
  * took the place of the oldest); and a member still links. */
@@ -1545,6 +1615,11 @@ const struct cf_test cf_tests_hostile[] = {
 	  "One address opens 40 TCP connections and sends nothing: the IUT holds 1 to 16 of them "
 	  "(max_pending_per_source), closes the rest at once, and a member from another address "
 	  "links" },
+	{ "hostile.pending-bounds-set", "IFACE-21 LINK-14 LINK-15", CF_NEEDS_CONFIG,
+	  test_pending_bounds_set,
+	  "With max_pending_per_source = 3 and max_pending = 20 in node.conf, the IUT holds "
+	  "exactly 3 of 6 idle connections from one address, then exactly 20 pending as 25 "
+	  "other addresses connect (NOT-APPLICABLE if it refuses the keys, exit 69)" },
 	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18 LINK-19", CF_SLOW,
 	  test_pending_many_sources,
 	  "450 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "

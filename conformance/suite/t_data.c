@@ -1592,6 +1592,19 @@ static void test_bytes_bound(struct cf_ctx *c)
 	    !refused_key(c, p, key[2], "DATA-17", "with max_writer_mib = 17 and W1's frames at "
 			 "17 MiB, W1's next new key is refused"))
 		goto out;
+	/* W1 replaces its first item twice with frames as long: it still holds 17 MiB, though it
+	 * has sent 49 MB. A share that counts what was sent, not what is held, refuses the
+	 * second. */
+	for (uint64_t v = 2; v <= 3; v++) {
+		char what[200];
+
+		snprintf(what, sizeof what, "W1's version %llu of its first key, a frame as long as "
+			 "the one it replaces, is applied: W1's share counts the frames it holds "
+			 "(17 MiB), not those it sent", (unsigned long long)v);
+		if (!send_value(c, p, w[0], key[0], v, value, BIG_VALUE, &frame) ||
+		    !holds(c, p, key[0], &frame, "DATA-17", what))
+			goto out;
+	}
 	/* The store: 17 MiB of W1's, 15 MiB of W2's. */
 	if (!send_sized(c, p, w[1], key[3], 1, value, 15 * MIB, overhead, &frame) ||
 	    !holds(c, p, key[3], &frame, "IFACE-21", "with max_store_mib = 32, W2's frame of "
@@ -1638,7 +1651,8 @@ const struct cf_test cf_tests_data[] = {
 	  "given back when the writer's key is removed)" },
 	{ "data.bytes-bound", "IFACE-21 DATA-17 DATA-13", CF_NEEDS_CONFIG, test_bytes_bound,
 	  "with max_writer_mib = 17 and max_store_mib = 32, hold both bounds to the byte, each "
-	  "frame counted by its length; a replacement that does not grow the store is applied" },
+	  "frame counted by its length; a replacement that does not grow the store, or its "
+	  "writer's share, is applied (twice: the share counts what is held, not what was sent)" },
 	{ "data.full-store", "DATA-16 DATA-13 IFACE-21", CF_NEEDS_CONFIG, test_full_store,
 	  "in a store full of other writers' items (17 writers, each within its share: 1,024 "
 	  "items with max_store_items = 1024 and max_writer_items = 64, else 65,536 and 4,096), "

@@ -315,6 +315,8 @@ bool cf_wait_type(struct cf_ctx *c, struct hn_peer *p, uint8_t type, size_t coun
 		  uint32_t within_ms);
 bool cf_wait_closed(struct cf_ctx *c, struct hn_peer *p, uint16_t code, const char *req,
 		    uint32_t within_ms);
+/* p sends ERROR code (reason "bye"); false (HARNESS error) if it cannot. */
+bool cf_send_error(struct cf_ctx *c, struct hn_peer *p, uint16_t code);
 
 /* ---- Verdicts ------------------------------------------------------------------------------ */
 

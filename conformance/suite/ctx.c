@@ -479,6 +479,22 @@ static bool closed(void *arg)
 	return hn_peer_closed(arg);
 }
 
+/* The ERROR a tester says goodbye (or refuses) with: code, reason "bye". */
+bool cf_send_error(struct cf_ctx *c, struct hn_peer *p, uint16_t code)
+{
+	struct ib_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_ERROR;
+	m.u.error.code = code;
+	m.u.error.reason = (struct ib_slice){ (const uint8_t *)"bye", 3 };
+	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
+		cf_harness_error(c, "a tester cannot send ERROR");
+		return false;
+	}
+	return true;
+}
+
 bool cf_wait_closed(struct cf_ctx *c, struct hn_peer *p, uint16_t code, const char *req,
 		    uint32_t within_ms)
 {

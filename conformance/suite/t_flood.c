@@ -1076,7 +1076,6 @@ static void test_route_newest_seq(struct cf_ctx *c)
 	struct hn_peer *t[3] = { 0 };
 	struct ib_buf f = { 0 }, d = { 0 };
 	const struct ib_identity *t3;
-	struct ib_msg m;
 	uint64_t base;
 
 	if (!start_routes(c, t, &t3, &base))
@@ -1092,14 +1091,8 @@ static void test_route_newest_seq(struct cf_ctx *c)
 			   "on T3's own link)"))
 		goto out;
 	/* T2 leaves: the route to T3 is gone, and a frame for T3 is flooded. */
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_ERROR;
-	m.u.error.code = IB_EC_SHUTTING_DOWN;
-	if (hn_peer_send(t[1], &m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "a tester cannot send ERROR");
-		goto out;
-	}
-	if (!cf_wait_closed(c, t[1], 0, "LINK-4", FLOOD_WAIT_MS) ||
+	if (!cf_send_error(c, t[1], IB_EC_SHUTTING_DOWN) ||
+	    !cf_wait_closed(c, t[1], 0, "LINK-4", FLOOD_WAIT_MS) ||
 	    !send_query(c, t[0], id_of(t[2]), &d))
 		goto out;
 	expect_frame(c, t[2], &d, "FLOOD-11", child[2],

@@ -1245,6 +1245,22 @@ out:
 	ib_buf_free(&out);
 }
 
+/* T3 (from) publishes key, version 1, value; true once witness has the frame (in *last). */
+static bool publish_forwarded(struct cf_ctx *c, struct hn_peer *from, struct hn_peer *witness,
+			      const char *key, const char *value, struct ib_buf *last)
+{
+	struct got_frame w = { witness, last };
+	struct ib_msg m;
+
+	cf_msg_publish(&m, key, 1, value);
+	if (hn_peer_send(from, &m, NULL, NULL, false, last) != IB_OK) {
+		cf_harness_error(c, "T3 cannot publish");
+		return false;
+	}
+	return cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T3's PUBLISH to "
+		       "the other children");
+}
+
 #define QUERY_COUNT 1000u           /* QUERYs of a reading child: one OFFER each */
 
 /* T1's QUERYs from first_id on (count of them): the OFFERs T1 got for them, and their bytes. */
@@ -1295,20 +1311,12 @@ static void test_query_flood(struct cf_ctx *c)
 	char *value = NULL, key[64];
 	uint64_t first_id = (cf_rand(c) >> 16) + 1, late_id = first_id + QUERY_COUNT;
 	size_t in = 0, len, offers, out;
-	struct got_frame w;
 	uint16_t status = 0;
-	struct ib_msg m;
 
 	if (!three_children(c, &t1, &t2, &t3) || !(value = asked_value(c, 'q')))
 		goto out;
 	cf_fresh_key(c, "hostile.queried", key, sizeof key);
-	cf_msg_publish(&m, key, 1, value);
-	if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
-		cf_harness_error(c, "T3 cannot publish");
-		goto out;
-	}
-	w = (struct got_frame){ t2, &last };
-	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T3's PUBLISH to T2"))
+	if (!publish_forwarded(c, t3, t2, key, value, &last))
 		goto out;
 	cf_note(c, "T1's %u QUERYs and the IUT's OFFERs are not in this transcript", QUERY_COUNT);
 	hn_peer_tap_raw(t1, false);
@@ -1412,20 +1420,13 @@ static void test_backlog_no_route(struct cf_ctx *c)
 	char *value = NULL, key[64];
 	uint64_t base = cf_next_seq(c, 6), id = (cf_rand(c) >> 16) + 1;
 	struct got_frame w;
-	struct ib_msg m;
 	uint16_t status = 0;
 
 	if (!three_children(c, &t1, &t2, &t3) || !(t4 = cf_peer(c, 4)) || !cf_link_child(c, t4) ||
 	    !(value = asked_value(c, 'r')))
 		goto out;
 	cf_fresh_key(c, "hostile.no-route", key, sizeof key);
-	cf_msg_publish(&m, key, 1, value);
-	if (hn_peer_send(t3, &m, NULL, NULL, false, &last) != IB_OK) {
-		cf_harness_error(c, "T3 cannot publish");
-		goto out;
-	}
-	w = (struct got_frame){ t4, &last };
-	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T3's PUBLISH to T4"))
+	if (!publish_forwarded(c, t3, t4, key, value, &last))
 		goto out;
 	/* T6's highest seq through T2; then T2 leaves and takes T6's route with it. */
 	if (!query_of_t6(c, t2, "hostile.no-route-nobody-holds", id, base + NO_ROUTE_TOP, &frame))
@@ -1433,14 +1434,8 @@ static void test_backlog_no_route(struct cf_ctx *c)
 	w = (struct got_frame){ t4, &frame };
 	if (!cf_wait(c, frame_got, &w, HOSTILE_LINK_MS, "the IUT forwards T6's QUERY to T4"))
 		goto out;
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_ERROR;
-	m.u.error.code = IB_EC_SHUTTING_DOWN;
-	if (hn_peer_send(t2, &m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "a tester cannot send ERROR");
-		goto out;
-	}
-	if (!cf_wait_closed(c, t2, 0, "LINK-4", HOSTILE_LINK_MS))
+	if (!cf_send_error(c, t2, IB_EC_SHUTTING_DOWN) ||
+	    !cf_wait_closed(c, t2, 0, "LINK-4", HOSTILE_LINK_MS))
 		goto out;
 	{
 		struct hn_peer *const at[] = { t1, t3, t4 };

@@ -75,20 +75,6 @@ static bool expect_announce(struct cf_ctx *c, struct hn_peer *p, size_t from,
 			 hn_peer_closed(p) ? "; the link closed" : "");
 }
 
-static bool send_error(struct cf_ctx *c, struct hn_peer *p, uint16_t code)
-{
-	struct ib_msg m;
-
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_ERROR;
-	m.u.error.code = code;
-	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "cannot send ERROR");
-		return false;
-	}
-	return true;
-}
-
 /* ---- [MAP-1] ANNOUNCE on every parent change ----------------------------------------------- */
 
 static void test_announce_on_parent_change(struct cf_ctx *c)
@@ -116,7 +102,7 @@ static void test_announce_on_parent_change(struct cf_ctx *c)
 			     "the IUT's ANNOUNCE naming its new parent is flooded to its child"))
 		return;
 	mark = hn_peer_received(child);
-	if (!send_error(c, parent, IB_EC_SHUTTING_DOWN))
+	if (!cf_send_error(c, parent, IB_EC_SHUTTING_DOWN))
 		return;
 	expect_announce(c, child, mark, &zero_id, "MAP-1",
 			"on losing its parent, the IUT originates ANNOUNCE with parent all zero");
@@ -181,7 +167,7 @@ static void test_parted(struct cf_ctx *c)
 	if (!cf_iut_start(c, &o) || !(observer = cf_peer(c, 0)) || !cf_link_child(c, observer) ||
 	    !(leaving = cf_peer(c, 1)) || !cf_link_child(c, leaving))
 		return;
-	if (!send_error(c, leaving, IB_EC_SHUTTING_DOWN) ||
+	if (!cf_send_error(c, leaving, IB_EC_SHUTTING_DOWN) ||
 	    !expect_parted(c, observer, 1, "the child T1 sent ERROR shutting_down"))
 		return;
 	if (!(silent = cf_peer(c, 2)))
@@ -497,7 +483,7 @@ static void test_parted_prunes(struct cf_ctx *c)
 			     "after T1's PARTED naming T3, T4 (below T3) leaves the map too"))
 		goto out;
 	/* The IUT loses T1: its own PARTED prunes its map the same way. */
-	if (!send_error(c, t1, IB_EC_SHUTTING_DOWN) ||
+	if (!cf_send_error(c, t1, IB_EC_SHUTTING_DOWN) ||
 	    !expect_parted(c, child, 1, "the child T1 sent ERROR shutting_down"))
 		goto out;
 	if (!(later = new_child(c, 6, NULL)))
@@ -564,7 +550,7 @@ static void test_parent_lost(struct cf_ctx *c)
 		goto out;
 	port = (uint16_t)atoi(strrchr(addr, ':') + 1);
 	if (!announce_as(c, parent, 1, -1, 0, &a1) || !announce_as(c, parent, 3, 1, 0, &a3) ||
-	    !synced(c, parent) || !send_error(c, parent, IB_EC_SHUTTING_DOWN))
+	    !synced(c, parent) || !cf_send_error(c, parent, IB_EC_SHUTTING_DOWN))
 		goto out;
 	/* Its parent gone (and its address refusing), the IUT announces itself as a root. */
 	if (!(child = new_child(c, 0, NULL)))
@@ -730,7 +716,7 @@ static void test_parted_refused_hello(struct cf_ctx *c)
 
 	if (!cf_iut_start(c, NULL) || !(observer = cf_peer(c, 0)) || !cf_link_child(c, observer) ||
 	    !(refusing = cf_peer(c, 3)) || !cf_link_child(c, refusing) ||
-	    !send_error(c, refusing, IB_EC_LOOP_DETECTED))
+	    !cf_send_error(c, refusing, IB_EC_LOOP_DETECTED))
 		return;
 	expect_parted_req(c, observer, 3,
 			  "T3 refused the IUT's HELLO with ERROR loop_detected (the IUT had sent "
@@ -760,7 +746,7 @@ static void test_no_parted_before_open(struct cf_ctx *c)
 		       "after refusing T0's second connection (duplicate_identity), the IUT sent "
 		       "%zu PARTED naming T0, whose first link is up",
 		       count_parted(c, observer, cf_tester_id(c, 0))) ||
-	    !send_error(c, t0, IB_EC_SHUTTING_DOWN) ||
+	    !cf_send_error(c, t0, IB_EC_SHUTTING_DOWN) ||
 	    !expect_parted(c, observer, 0, "the child T0 sent ERROR shutting_down"))
 		return;
 	cf_expect(c, count_parted(c, observer, cf_tester_id(c, 0)) == 1, "MAP-11",

@@ -206,21 +206,6 @@ static bool send_path(struct cf_ctx *c, struct hn_peer *p, const ib_id *const *i
 	return true;
 }
 
-static bool send_error(struct cf_ctx *c, struct hn_peer *p, uint16_t code)
-{
-	struct ib_msg m;
-
-	memset(&m, 0, sizeof m);
-	m.h.type = IB_MSG_ERROR;
-	m.u.error.code = code;
-	m.u.error.reason = (struct ib_slice){ (const uint8_t *)"bye", 3 };
-	if (hn_peer_send(p, &m, NULL, NULL, false, NULL) != IB_OK) {
-		cf_harness_error(c, "cannot send ERROR");
-		return false;
-	}
-	return true;
-}
-
 static bool got_hello(void *arg)
 {
 	return hn_peer_count(arg, IB_MSG_HELLO) > 0 || hn_peer_closed(arg);
@@ -928,7 +913,7 @@ static void test_parent_lost(struct cf_ctx *c)
 	if (!(child = cf_peer(c, 0)) || !cf_link_child(c, child))
 		return;
 	mark = hn_peer_received(child);
-	if (!send_error(c, parent, IB_EC_SHUTTING_DOWN))
+	if (!cf_send_error(c, parent, IB_EC_SHUTTING_DOWN))
 		return;
 	{
 		const ib_id *want[] = { cf_iut_id(c) };
@@ -1031,7 +1016,7 @@ static void second_parent_lost(struct cf_ctx *c, bool stable)
 	}
 	if (stable)
 		cf_run_for(c, TREE_RECONNECT_MAX_MS + TREE_RECONNECT_MIN_MS);
-	if (!send_error(c, second, IB_EC_SHUTTING_DOWN))
+	if (!cf_send_error(c, second, IB_EC_SHUTTING_DOWN))
 		return;
 	if (!cf_run_until(c, either_got_hello, pair, TREE_WAIT_MS) && !cf_ok(c))
 		return;
@@ -1331,7 +1316,7 @@ static void test_one_parent_at_a_time(struct cf_ctx *c)
 		       "the second address got %s within %u ms",
 		       hn_peer_tls_open(second) ? "a TLS connection" : "frames", TREE_WAIT_MS / 2))
 		return;
-	if (!send_error(c, first, IB_EC_NO_CHILDREN_ACCEPTED))
+	if (!cf_send_error(c, first, IB_EC_NO_CHILDREN_ACCEPTED))
 		return;
 	if (!cf_run_until(c, got_hello, second, TREE_WAIT_MS) && !cf_ok(c))
 		return;
@@ -1462,7 +1447,7 @@ static bool flap(struct cf_ctx *c, struct flapper *f, uint32_t within_ms, uint32
 			cf_harness_error(c, "cannot listen again on port %u", f->port);
 		return false;
 	}
-	if (!send_error(c, f->cur, IB_EC_SHUTTING_DOWN))
+	if (!cf_send_error(c, f->cur, IB_EC_SHUTTING_DOWN))
 		return false;
 	f->dropped_ms = cf_now_ms(c);
 	f->cur = next;
@@ -2033,7 +2018,7 @@ static void test_client_join_order(struct cf_ctx *c)
 		return;
 	hn_peer_unlisten(asked);
 	if (!listen_again(c, &parent, 1, port) ||
-	    !send_error(c, asked, IB_EC_NO_CHILDREN_ACCEPTED) ||
+	    !cf_send_error(c, asked, IB_EC_NO_CHILDREN_ACCEPTED) ||
 	    !cf_wait_type(c, parent, IB_MSG_HELLO, 1, TREE_RECONNECT_MAX_MS + TREE_WAIT_MS))
 		return;
 	frames_text(child, mark, got, sizeof got);

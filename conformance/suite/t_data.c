@@ -802,52 +802,78 @@ static bool store_file_of(struct cf_ctx *c, const struct ib_buf *frame, char *pa
 	return found;
 }
 
+/* Writes frame into path, replacing what it held. */
+static bool overwrite(struct cf_ctx *c, const char *path, const struct ib_buf *frame)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(frame->ptr, 1, frame->len, f) == frame->len;
+
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		cf_harness_error(c, "cannot write %s: %s", path, strerror(errno));
+	return ok;
+}
+
 /* [DATA-6] [DATA-5] The IUT stopped, the file that holds the frame of data.misfiled-b gets
- * the frame of data.misfiled-a instead (where the IUT keeps each frame whole in a file of
- * its own, as the reference does; NOT-APPLICABLE otherwise). That frame does not match the
- * key it was persisted for: the IUT must still start, keep a's item, and never answer a's
- * frame for b. */
+ * the frame of data.misfiled-a instead, and the file of data.misfiled-d a valid frame of
+ * data.misfiled-c, a key the IUT never saw (where the IUT keeps each frame whole in a file of
+ * its own, as the reference does; NOT-APPLICABLE otherwise). Those frames do not match the
+ * keys they were persisted for: the IUT must still start, keep a's item, never answer a's
+ * frame for b, and load nothing for c (a check that names the mismatch but loads the frame
+ * under its own key passes the first two). */
 static void test_misfiled(struct cf_ctx *c)
 {
-	static const char key_a[] = "data.misfiled-a", key_b[] = "data.misfiled-b";
-	struct ib_buf a = { 0 }, b = { 0 }, out = { 0 };
-	char path_a[1000], path_b[1000];
+	static const char key_a[] = "data.misfiled-a", key_b[] = "data.misfiled-b",
+			  key_c[] = "data.misfiled-c", key_d[] = "data.misfiled-d";
+	const struct ib_identity *t1 = cf_tester_identity(c, 1);
+	struct ib_buf a = { 0 }, b = { 0 }, fc = { 0 }, d = { 0 }, out = { 0 };
+	char path_a[1000], path_b[1000], path_d[1000];
 	struct hn_peer *p;
 	uint16_t status = 0;
-	FILE *f;
 
 	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
-	    !publish_as(c, p, cf_tester_identity(c, 1), key_a, 1, "the item of a", 0, &a) ||
-	    !publish_as(c, p, cf_tester_identity(c, 1), key_b, 1, "the item of b", 0, &b) ||
+	    !publish_as(c, p, t1, key_a, 1, "the item of a", 0, &a) ||
+	    !publish_as(c, p, t1, key_b, 1, "the item of b", 0, &b) ||
+	    !publish_as(c, p, t1, key_d, 1, "the item of d", 0, &d) ||
 	    !holds(c, p, key_a, &a, "DATA-2", "the PUBLISH is stored") ||
-	    !holds(c, p, key_b, &b, "DATA-2", "the PUBLISH is stored") || !cf_iut_stop(c))
+	    !holds(c, p, key_b, &b, "DATA-2", "the PUBLISH is stored") ||
+	    !holds(c, p, key_d, &d, "DATA-2", "the PUBLISH is stored") || !cf_iut_stop(c))
 		goto out;
 	if (!store_file_of(c, &a, path_a, sizeof path_a) ||
-	    !store_file_of(c, &b, path_b, sizeof path_b)) {
+	    !store_file_of(c, &b, path_b, sizeof path_b) ||
+	    !store_file_of(c, &d, path_d, sizeof path_d)) {
 		cf_not_applicable(c, "no file of DIR/store/ holds exactly one of the frames: the "
 				  "IUT's store has a format of its own");
 		goto out;
 	}
-	if (!(f = fopen(path_b, "wb")) || fwrite(a.ptr, 1, a.len, f) != a.len || fclose(f) != 0) {
-		cf_harness_error(c, "cannot write %s: %s", path_b, strerror(errno));
+	if (!cf_publish_frame(c, t1, key_c, 1, "the item of c", cf_next_seq(c, 1), &fc) ||
+	    !overwrite(c, path_b, &a) || !overwrite(c, path_d, &fc))
 		goto out;
-	}
-	if (!cf_iut_restart_accepted(c, "DATA-6", "the IUT starts on a store where the file of "
-				     "one key holds the frame of another") ||
+	if (!cf_iut_restart_accepted(c, "DATA-6", "the IUT starts on a store where the files of "
+				     "two keys hold the frames of others") ||
 	    !(p = cf_peer(c, 0)) || !cf_link_child(c, p) ||
 	    !holds(c, p, key_a, &a, "DATA-5", "the item whose file is intact is loaded") ||
 	    !get_item(c, p, key_b, &status, &out))
 		goto out;
-	cf_expect(c, status == IB_STATUS_NOT_FOUND ||
-			     (status == IB_STATUS_OK && same_bytes(&out, &b)),
-		  "DATA-6", "a persisted frame of another key is not loaded as this key's item: "
-		  "ib.get answers not_found (or the key's own frame)",
-		  "ib.get answered %s%s", ib_status_name(status),
-		  status == IB_STATUS_OK && same_bytes(&out, &a) ? " with the other key's frame"
-								 : "");
+	if (!cf_expect(c, status == IB_STATUS_NOT_FOUND ||
+				  (status == IB_STATUS_OK && same_bytes(&out, &b)),
+		       "DATA-6", "a persisted frame of another key is not loaded as this key's "
+		       "item: ib.get answers not_found (or the key's own frame)",
+		       "ib.get answered %s%s", ib_status_name(status),
+		       status == IB_STATUS_OK && same_bytes(&out, &a) ? " with the other key's frame"
+								      : "") ||
+	    !get_item(c, p, key_c, &status, &out))
+		goto out;
+	cf_expect(c, status == IB_STATUS_NOT_FOUND, "DATA-6",
+		  "a valid frame of key c found in the file of key d is not loaded at all (its key "
+		  "does not match): ib.get of c answers not_found",
+		  "ib.get of c answered %s", ib_status_name(status));
 out:
 	ib_buf_free(&a);
 	ib_buf_free(&b);
+	ib_buf_free(&fc);
+	ib_buf_free(&d);
 	ib_buf_free(&out);
 }
 
@@ -1671,8 +1697,9 @@ const struct cf_test cf_tests_data[] = {
 	  "differ only in their last byte or are the prefix of another; an equal item is not "
 	  "newer" },
 	{ "data.misfiled", "DATA-6 DATA-5", CF_NEEDS_RESTART, test_misfiled,
-	  "start on a store where one key's file holds another key's frame: keep the intact item, "
-	  "never answer the other key's frame" },
+	  "start on a store where one key's file holds another key's frame, and another a frame "
+	  "of a key never seen: keep the intact item, never answer the other key's frame, load "
+	  "nothing for the unseen key" },
 	{ "data.replace-big", "DATA-13 DATA-2", CF_NEEDS_CONFIG | CF_SLOW, test_replace_big,
 	  "apply every replacement of a held item that stays within the store's bound, however "
 	  "many bytes the replaced items added up to (20 items of 16 MB)" },

@@ -122,13 +122,16 @@ static size_t held_of(const int *fds, size_t n)
 	return held;
 }
 
-/* With max_pending_per_source = 3 and max_pending = 20 in node.conf, the IUT holds exactly 3
- * of 6 idle connections from one address, then, as 25 more addresses connect, exactly 20
- * pending connections: a bound it was given, not one more or one less. */
+/* With max_pending_per_source = 3 and max_pending = 20 in node.conf, and three children
+ * linked from 127.0.0.1 (linked, so not pending), the IUT holds exactly 3 of 6 idle
+ * connections from 127.0.0.1 too, then, as 25 more addresses connect, exactly 20 pending
+ * connections: a bound it was given, not one more or one less, counting only connections
+ * whose HELLO exchange is not complete ([LINK-14]). */
 static void test_pending_bounds_set(struct cf_ctx *c)
 {
 	int one[SET_ONE_SOURCE_CONNS], many[SET_SOURCES];
 	struct cf_iut_opts o = { 0 };
+	struct hn_peer *t;
 	size_t held;
 	int bounded;
 
@@ -148,12 +151,16 @@ static void test_pending_bounds_set(struct cf_ctx *c)
 					  "hostile.pending-many-sources test its own bounds");
 		goto out;
 	}
-	if (!idle_connections(c, "127.0.0.2", one, SET_ONE_SOURCE_CONNS))
+	for (int i = 1; i <= (int)SET_PER_SOURCE; i++)
+		if (!(t = cf_peer(c, i)) || !cf_link_child(c, t))
+			goto out;
+	if (!idle_connections(c, "127.0.0.1", one, SET_ONE_SOURCE_CONNS))
 		goto out;
 	held = held_of(one, SET_ONE_SOURCE_CONNS);
 	if (!cf_expect(c, held == SET_PER_SOURCE, "IFACE-21",
-		       "with max_pending_per_source = 3, the IUT holds exactly 3 of 6 idle "
-		       "connections from one address ([LINK-15])", "it holds %zu after %u ms",
+		       "with max_pending_per_source = 3 and three children linked from 127.0.0.1, "
+		       "the IUT holds exactly 3 of 6 idle connections from 127.0.0.1 ([LINK-15]: "
+		       "linked children are not pending)", "it holds %zu after %u ms",
 		       held, SETTLE_MS))
 		goto out;
 	for (size_t i = 0; i < SET_SOURCES; i++) {
@@ -1612,9 +1619,10 @@ const struct cf_test cf_tests_hostile[] = {
 	  "links" },
 	{ "hostile.pending-bounds-set", "IFACE-21 LINK-14 LINK-15", CF_NEEDS_CONFIG,
 	  test_pending_bounds_set,
-	  "With max_pending_per_source = 3 and max_pending = 20 in node.conf, the IUT holds "
-	  "exactly 3 of 6 idle connections from one address, then exactly 20 pending as 25 "
-	  "other addresses connect (NOT-APPLICABLE if it refuses the keys, exit 69)" },
+	  "With max_pending_per_source = 3 and max_pending = 20 in node.conf and three children "
+	  "linked, the IUT holds exactly 3 of 6 idle connections from the children's address, "
+	  "then exactly 20 pending as 25 other addresses connect: linked children are not "
+	  "pending (NOT-APPLICABLE if it refuses the keys, exit 69)" },
 	{ "hostile.pending-many-sources", "LINK-14 LINK-16 LINK-18 LINK-19", CF_SLOW,
 	  test_pending_many_sources,
 	  "450 addresses open a TCP connection each and send nothing: the IUT holds 16 to 256 of "

@@ -877,6 +877,54 @@ out:
 	ib_buf_free(&out);
 }
 
+#define RESTART_ITEMS 300u           /* items in the store when the IUT starts again */
+#define RESTART_FDS_SLACK 16            /* descriptors a restart may hold beyond the first start */
+
+/* [DATA-18] The IUT's descriptors with T1 linked, started on an empty store and again on a
+ * store of 300 items: no more than 16 apart. A node that kept a file open per item loaded
+ * holds 300 more. */
+static void test_restart_descriptors(struct cf_ctx *c)
+{
+	struct ib_buf last = { 0 };
+	char base[48], key[80];
+	struct hn_peer *p;
+	int fds_empty, fds_full;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 1)) || !cf_link_child(c, p))
+		goto out;
+	cf_run_for(c, 100);
+	fds_empty = cf_iut_open_fds(c);
+	if (fds_empty < 0) {
+		cf_not_applicable(c, "the IUT's descriptors cannot be counted (/proc/PID/fd)");
+		goto out;
+	}
+	cf_fresh_key(c, "data.restart-fds", base, sizeof base);
+	cf_note(c, "T1's %u PUBLISH frames (keys %s.0 on) are not in this transcript",
+		RESTART_ITEMS, base);
+	hn_peer_tap_raw(p, false);
+	for (unsigned i = 0; i < RESTART_ITEMS; i++) {
+		snprintf(key, sizeof key, "%s.%u", base, i);
+		if (!publish_as(c, p, NULL, key, 1, "x", 0, i + 1 == RESTART_ITEMS ? &last : NULL))
+			goto out;
+		if (i % 16 == 15)
+			cf_run_for(c, 0);
+	}
+	hn_peer_tap_raw(p, true);
+	if (!holds(c, p, key, &last, "DATA-2", "T1's last PUBLISH is stored") ||
+	    !cf_iut_restart(c, false) || !(p = cf_peer(c, 1)) || !cf_link_child(c, p) ||
+	    !holds(c, p, key, &last, "DATA-5", "after the restart, T1's last item is loaded"))
+		goto out;
+	cf_run_for(c, 100);
+	fds_full = cf_iut_open_fds(c);
+	/* In self mode the process also holds this test's own ends of its links. */
+	cf_expect(c, fds_full >= 0 && fds_full <= fds_empty + RESTART_FDS_SLACK, "DATA-18",
+		  "started on a store of 300 items, the IUT holds the descriptors it held on an "
+		  "empty store, within 16 (no open file per item loaded)",
+		  "it holds %d descriptors, %d on the empty store", fds_full, fds_empty);
+out:
+	ib_buf_free(&last);
+}
+
 #define BIG_VALUE 16000000u   /* a value near the default max_message (16,777,215) */
 #define BIG_ROUNDS 20          /* 320 MB of frames in all: more than a store bound of 256 MiB */
 
@@ -1696,6 +1744,10 @@ const struct cf_test cf_tests_data[] = {
 	  "keep 80 items across a restart, each under its exact key: lengths 1 to 255, keys that "
 	  "differ only in their last byte or are the prefix of another; an equal item is not "
 	  "newer" },
+	{ "data.restart-descriptors", "DATA-18 DATA-5", CF_NEEDS_RESTART,
+	  test_restart_descriptors,
+	  "started again on a store of 300 items, hold as many descriptors as on an empty store "
+	  "(within 16): no open file per item loaded" },
 	{ "data.misfiled", "DATA-6 DATA-5", CF_NEEDS_RESTART, test_misfiled,
 	  "start on a store where one key's file holds another key's frame, and another a frame "
 	  "of a key never seen: keep the intact item, never answer the other key's frame, load "

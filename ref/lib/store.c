@@ -602,7 +602,7 @@ static int list_item_files(const char *dir, struct ib_names *ns, struct ib_diag 
 	return err ? err : ib_dir_names(dir, is_item_name, ns, diag);
 }
 
-/* The bytes of one item file, malloc'd. IB_ERR_IO with *why set, or IB_ERR_NOMEM. */
+/* An item file's bytes, malloc'd, its descriptor closed ([DATA-18]); IB_ERR_IO (*why), NOMEM. */
 static int read_item_file(const char *path, uint8_t **out, size_t *len, const char **why)
 {
 	struct stat st;

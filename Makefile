@@ -391,13 +391,13 @@ mutants: all
 
 # What CI runs (.ci/run): a fixed sample, so that the score cannot drop unseen. A survivor in
 # it fails the run below the minimum; its report names the test to write (or the reason to
-# add to conformance/mutants/equivalent.txt). The minimum is a ratchet: the sample scored
-# 57/58 (0.983) when it was last raised, a kill or two varying with the load (issue 13 is
-# open until the full run reaches 0.95: conformance/mutants/open-survivors.txt); raise it as
-# survivors are killed.
+# add to conformance/mutants/equivalent.txt). The minimum is a ratchet, raised to the issue's
+# target when the full run reached 0.984 (2026-12-08, 3,484 mutants); the sample scored 59/61
+# (0.967) in CI the day before, with two survivors now argued equivalent, and a kill or two
+# varies with the load.
 MUTANTS_SAMPLE = 80
 MUTANTS_SEED = 2026
-MUTANTS_MIN_SCORE = 0.90
+MUTANTS_MIN_SCORE = 0.95
 mutants-sample: all
 	ci/mutants --sample $(MUTANTS_SAMPLE) --seed $(MUTANTS_SEED) \
 		--min-score $(MUTANTS_MIN_SCORE) --quiet $(BUILD)

@@ -47,6 +47,7 @@ enum {
 	 * first, so that they run beside the others rather than after them. */
 	CF_SLOW = 1u << 3,
 	CF_NEEDS_CLOCK = 1u << 4,   /* the suite sets the IUT's clock: self mode only */
+	CF_NEEDS_PROCESS = 1u << 5, /* the suite reads the IUT's process (/proc: its CPU time) */
 };
 
 struct cf_ctx;

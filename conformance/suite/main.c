@@ -123,7 +123,8 @@ static void list_tests(const struct cf_options *o)
 			       t->needs & CF_NEEDS_CLOCK ? "clock" :
 			       t->needs & CF_NEEDS_RELOAD ? "reload" :
 			       t->needs & CF_NEEDS_RESTART ? "restart" :
-			       t->needs & CF_NEEDS_CONFIG ? "config" : "-", t->summary);
+			       t->needs & CF_NEEDS_CONFIG ? "config" :
+			       t->needs & CF_NEEDS_PROCESS ? "process" : "-", t->summary);
 		}
 }
 

@@ -75,6 +75,8 @@ static const char *unmet_need(const struct cf_world *w, unsigned needs)
 		return "the test restarts the IUT; --iut-addr attaches to a running node";
 	if (needs & CF_NEEDS_RELOAD)
 		return "the test changes the IUT's authorized/; --iut-addr cannot";
+	if (needs & CF_NEEDS_PROCESS)
+		return "the test reads the IUT's CPU time from /proc; --iut-addr knows no process";
 	return NULL;
 }
 

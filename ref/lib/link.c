@@ -214,8 +214,9 @@ bool link_open(const struct ib_link *l)
 
 size_t link_backlog(const struct ib_link *l)
 {
-	/* What TLS made and a deferred flush has not taken yet counts too ([LINK-21]). */
-	return l->out.len - l->out_off + ib_tls_pending_output(l->tls);
+	/* What TLS made, or has yet to seal, and a deferred flush has not taken yet counts too
+	 * ([LINK-21]). */
+	return l->out.len - l->out_off + ib_tls_pending_output(l->tls) + l->unsealed.len;
 }
 
 /* [LINK-10] The bound is this node's, whatever max_message the peer announced. */
@@ -227,12 +228,29 @@ static size_t queue_limit(const struct ib_link *l)
 	return l->queue_limit;
 }
 
+/* The frames gathered in `unsealed` go into TLS in one write: a record holds up to 16 KiB of
+ * them, where a write per frame made a record, 22 bytes and an AEAD pass of its own each.
+ * The buffer is given back: an idle link keeps no plaintext. */
+static int seal_unsealed(struct ib_link *l)
+{
+	int err = IB_OK;
+
+	if (l->unsealed.len)
+		err = ib_tls_write(l->tls, l->unsealed.ptr, l->unsealed.len);
+	ib_buf_free(&l->unsealed);
+	return err;
+}
+
 /* Writes what the socket takes now; the rest waits for IB_EV_WRITE. */
 static void flush(struct ib_link *l)
 {
 	size_t sent;
 	int err = IB_OK;
 
+	if (l->unsealed.len && seal_unsealed(l) != IB_OK) {
+		link_close(l, 0, "TLS write failed");
+		return;
+	}
 	if (l->tls && ib_tls_take_output(l->tls, &l->out) != IB_OK) {
 		link_close(l, 0, "out of memory");
 		return;
@@ -348,7 +366,17 @@ int link_send(struct ib_link *l, const uint8_t *frame, size_t len)
 			link_close(l, IB_EC_TOO_BIG, "a frame above your max_message");
 		return IB_ERR_TOO_BIG;
 	}
-	err = ib_tls_write(l->tls, frame, len);
+	/* While input is handled, small frames wait for the turn's flush and share records;
+	 * any other frame goes in at once, after those (the order on a link is kept). */
+	if (l->node->defer_flush && l->unsealed.len + len <= IB_SEAL_QUEUE_MAX) {
+		err = ib_buf_reserve(&l->unsealed, IB_SEAL_QUEUE_MAX - l->unsealed.len);
+		if (!err)
+			err = ib_buf_put(&l->unsealed, frame, len);
+	} else {
+		err = seal_unsealed(l);
+		if (!err)
+			err = ib_tls_write(l->tls, frame, len);
+	}
 	if (err) {
 		link_close(l, 0, "TLS write failed");
 		return err;
@@ -995,6 +1023,9 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 		if (code != IB_EC_SHUTTING_DOWN)
 			node_count(n, IB_CNT_LINKS_REFUSED);
 	}
+	/* [LINK-11] what was sent before the close goes before close_notify. */
+	if (l->tls && l->unsealed.len)
+		seal_unsealed(l);
 	if (l->tls && l->state != LINK_TLS && l->state != LINK_CONNECTING)
 		ib_tls_close(l->tls);
 	if (l->tls && l->fd >= 0)
@@ -1041,6 +1072,7 @@ void link_free(struct ib_link *l)
 	free(l->addrs);
 	ib_frame_decoder_free(&l->dec);
 	ib_buf_free(&l->plain);
+	ib_buf_free(&l->unsealed);
 	ib_buf_free(&l->out);
 	free(l);
 }

@@ -21,6 +21,7 @@
 #define IB_KA_SILENCE_INTERVALS 3u                      /* [KA-5] */
 #define IB_PING_NONCE_LEN 32u                           /* [KA-2]: 16..64 */
 #define IB_READ_CHUNK 16384u                            /* [LINK-20] one read per turn */
+#define IB_SEAL_QUEUE_MAX 16384u      /* plaintext frames gathered into one TLS record at most */
 #define IB_ANSWER_BACKLOG (256u * 1024u)                /* [LINK-21] answer_backlog */
 #define IB_LOG_INTERVAL_US (10ull * 1000000ull)         /* a repeated event: at most */
 #define IB_LOG_BURST 10u                                /* ... this many lines per interval */
@@ -54,6 +55,7 @@ struct ib_link {
 	struct ib_tls *tls;
 	struct ib_frame_decoder dec;
 	struct ib_buf plain;        /* scratch: plaintext out of TLS */
+	struct ib_buf unsealed;     /* frames sent while input is handled, not yet in TLS */
 	struct ib_buf out;          /* ciphertext waiting for the socket */
 	size_t out_off;
 	bool flush_due;             /* on node->flush_due */

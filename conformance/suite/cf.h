@@ -134,7 +134,8 @@ bool cf_iut_stop_begin(struct cf_ctx *c);
 /* Stops and starts it again with the same directory (empty_store: store/ emptied first). */
 bool cf_iut_restart(struct cf_ctx *c, bool empty_store);
 /* Crashes it (self: freed, nothing sent, as SIGKILL) and starts it again with the same
- * directory, its wall clock skew_us off the suite's (< 0: set back). Needs CLOCK. */
+ * directory, its wall clock skew_us off the suite's (< 0: set back). Needs CLOCK, unless
+ * skew_us is 0 (then RESTART: cmd mode kills the process, libfaketime or not). */
 bool cf_iut_crash_restart_skewed(struct cf_ctx *c, int64_t skew_us);
 /* Rewrites authorized/ from the masks, then SIGHUP (self: ib_node_reload_keys). */
 bool cf_iut_reload(struct cf_ctx *c, unsigned untrusted_testers, unsigned untrusted_refs);

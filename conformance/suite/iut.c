@@ -772,7 +772,8 @@ bool cf_iut_crash_restart_skewed(struct cf_ctx *c, int64_t skew_us)
 		 * written, as when the process is killed. */
 		ib_node_free(c->iut_node);
 		c->iut_node = NULL;
-	} else if (c->w->opt->mode == CF_MODE_CMD && c->iut_pid > 0 && c->w->opt->faketime[0]) {
+	} else if (c->w->opt->mode == CF_MODE_CMD && c->iut_pid > 0 &&
+		   (c->w->opt->faketime[0] || skew_us == 0)) {
 		c->iut_exit_expected = true;
 		kill(-c->iut_pid, SIGKILL);
 		if (!cf_run_until(c, pid_exited, c, CF_STOP_MS)) {

@@ -883,6 +883,45 @@ out:
 /* [DATA-18] The IUT's descriptors with T1 linked, started on an empty store and again on a
  * store of 300 items: no more than 16 apart. A node that kept a file open per item loaded
  * holds 300 more. */
+/* [DATA-19] An item is on the IUT's disk before the IUT says it holds it. T1 sends a PUBLISH
+ * and a QUERY of its key in one record (one read of the IUT, which may flush the items of a
+ * read together); once the OFFER has come, the IUT is killed (SIGKILL; self mode: freed with
+ * nothing more written) and started again, and must still hold the item. */
+static void test_offer_survives_crash(struct cf_ctx *c)
+{
+	char keybuf[64];
+	const char *key = cf_fresh_key(c, "data.durable", keybuf, sizeof keybuf);
+	struct ib_buf frame = { 0 }, burst = { 0 };
+	struct hn_peer *p;
+	struct ib_msg m;
+
+	if (!cf_iut_start(c, NULL) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	cf_msg_publish(&m, key, 1, "on disk before it is offered");
+	if (hn_peer_frame(p, &m, NULL, NULL, false, &frame) != IB_OK ||
+	    ib_buf_put(&burst, frame.ptr, frame.len) != IB_OK)
+		goto harness;
+	memset(&m, 0, sizeof m);
+	m.h.type = IB_MSG_QUERY;
+	m.u.query = (struct ib_query){ 19, { (const uint8_t *)key, strlen(key) } };
+	if (hn_peer_frame(p, &m, NULL, NULL, false, &burst) != IB_OK ||
+	    hn_peer_send_raw(p, burst.ptr, burst.len) != IB_OK)
+		goto harness;
+	if (!await(c, p, IB_MSG_OFFER, "DATA-19",
+		   "the IUT offers the item that came with the QUERY"))
+		goto out;
+	if (!cf_iut_crash_restart_skewed(c, 0) || !(p = cf_peer(c, 0)) || !cf_link_child(c, p))
+		goto out;
+	holds(c, p, key, &frame, "DATA-19",
+	      "killed right after its OFFER, the IUT still holds the item once started again");
+	goto out;
+harness:
+	cf_harness_error(c, "cannot send PUBLISH and QUERY");
+out:
+	ib_buf_free(&frame);
+	ib_buf_free(&burst);
+}
+
 static void test_restart_descriptors(struct cf_ctx *c)
 {
 	struct ib_buf last = { 0 };
@@ -1748,6 +1787,10 @@ const struct cf_test cf_tests_data[] = {
 	  test_restart_descriptors,
 	  "started again on a store of 300 items, hold as many descriptors as on an empty store "
 	  "(within 16): no open file per item loaded" },
+	{ "data.offer-survives-crash", "DATA-19 DATA-5", CF_NEEDS_RESTART,
+	  test_offer_survives_crash,
+	  "a PUBLISH and a QUERY of its key in one record: killed as soon as its OFFER has come, "
+	  "the IUT still holds the item when started again (on disk before it is offered)" },
 	{ "data.misfiled", "DATA-6 DATA-5", CF_NEEDS_RESTART, test_misfiled,
 	  "start on a store where one key's file holds another key's frame, and another a frame "
 	  "of a key never seen: keep the intact item, never answer the other key's frame, load "

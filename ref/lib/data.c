@@ -28,7 +28,7 @@ void data_publish_received(struct ib_node *n, const struct ib_frame *f, const st
 		return;
 	/* [DATA-13] a PUBLISH the store refuses (full, or a failed write) is still forwarded:
 	 * flood.c does it whatever happens here. */
-	if (node_store_apply(n, f->raw, m) < 0)
+	if (node_store_apply(n, f->raw, m, true) < 0)
 		fault_note_refused(n);
 }
 
@@ -80,7 +80,7 @@ int ib_node_publish(struct ib_node *n, struct ib_slice key, struct ib_slice valu
 	 * [DATA-5]) is not sent, and ib.publish answers failed. FAULT
 	 * publish-despite-write-failure, breaks [DATA-14]: sent anyway, and told a success. */
 	if (!err)
-		err = node_store_apply(n, f.raw, &back);
+		err = node_store_apply(n, f.raw, &back, false);
 	if (err < 0 && !(IB_FAULT(n, publish_despite_write_failure) && err == IB_ERR_IO))
 		goto out;
 	err = flood_send_frame(n, &back, frame.ptr, frame.len);

@@ -440,7 +440,7 @@ void elect_transfer_received(struct ib_node *n, const struct ib_frame *f,
 		return;
 	}
 	/* [ELECT-8] kept here, not flooded again. */
-	node_store_apply(n, m->u.transfer.frame, &pub);
+	node_store_apply(n, m->u.transfer.frame, &pub, false);
 	/* FAULT fetch-answers-transfer, breaks [ELECT-10]: the answer is the transferred frame,
 	 * even when the store holds a newer item that came meanwhile. */
 	if (IB_FAULT(n, fetch_answers_transfer)) {

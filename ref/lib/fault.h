@@ -198,6 +198,7 @@
 	X(forget_seq_reservation, "MSG-14") /* node.c  ib_node_use_store */                   \
 	X(idle_watches_write, "LINK-22")    /* link.c  flush */                               \
 	X(linger_watches_write, "LINK-22")  /* link.c  linger_flush */                        \
+	X(persist_after_answers, "DATA-19") /* link.c  on_readable */                         \
 	X(conf_equals_in_value_refused, "IFACE-19") /* config.c parse_line */                 \
 	X(conf_empty_item_skipped, "IFACE-19") /* config.c parse_parents, parse_commands */   \
 	X(conf_duplicate_parent_accepted, "IFACE-19") /* config.c parent_listed */            \

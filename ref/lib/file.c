@@ -54,7 +54,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return IB_OK;
 }
 
-int ib_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int ib_file_write_temp(const char *path, const void *data, size_t len, mode_t mode, bool flush,
+		       char **tmp_out)
 {
 	size_t n = strlen(path);
 	char *tmp = malloc(n + sizeof ".XXXXXX");
@@ -66,24 +67,79 @@ int ib_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 	memcpy(tmp + n, ".XXXXXX", sizeof ".XXXXXX");
 	/* mkstemp creates 0600: a private key is never readable by others, even for a moment. */
 	fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		return IB_ERR_IO;
-	}
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != IB_OK || fsync(fd) != 0)
+	if (fd < 0)
 		goto out;
-	err = close(fd) == 0 ? IB_OK : IB_ERR_IO;
-	fd = -1;
-	if (!err && rename(tmp, path) != 0)
+	if (fchmod(fd, mode) == 0 && write_all(fd, data, len) == IB_OK && (!flush || fsync(fd) == 0))
+		err = IB_OK;
+	if (close(fd) != 0)
 		err = IB_ERR_IO;
-	if (!err)
-		sync_dir_of(path);
-out:
-	if (fd >= 0)
-		close(fd);
 	if (err)
 		unlink(tmp);
+out:
+	if (err) {
+		free(tmp);
+		tmp = NULL;
+	}
+	*tmp_out = tmp;
+	return err;
+}
+
+int ib_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp = NULL;
+	int err = ib_file_write_temp(path, data, len, mode, true, &tmp);
+
+	if (err)
+		return err;
+	if (rename(tmp, path) != 0) {
+		err = IB_ERR_IO;
+		unlink(tmp);
+	} else {
+		sync_dir_of(path);
+	}
 	free(tmp);
+	return err;
+}
+
+int ib_file_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_CLOEXEC), err = IB_OK;
+
+	if (fd < 0)
+		return IB_ERR_IO;
+	/* A file system without directory fsync (EINVAL) loses nothing by it. */
+	if (fsync(fd) != 0 && errno != EINVAL)
+		err = IB_ERR_IO;
+	close(fd);
+	return err;
+}
+
+int ib_file_flush_all(const char *dir, char *const *paths, size_t n)
+{
+	int err = IB_OK;
+#ifdef __linux__
+	int fd = open(dir, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return IB_ERR_IO;
+	/* One flush of the file system for every file: what a batch of writes is for. Since
+	 * Linux 5.8 it reports a write-back error of any file written since the last call. */
+	if (syncfs(fd) != 0)
+		err = IB_ERR_IO;
+	close(fd);
+	(void)paths;
+	(void)n;
+#else
+	(void)dir;
+	for (size_t i = 0; !err && i < n; i++) {
+		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || fsync(fd) != 0)
+			err = IB_ERR_IO;
+		if (fd >= 0)
+			close(fd);
+	}
+#endif
 	return err;
 }
 

@@ -14,6 +14,19 @@
  * of the store). IB_OK, IB_ERR_NOMEM or IB_ERR_IO (errno kept); on failure path is unchanged. */
 int ib_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The first half of ib_file_write_atomic: data[0..len) in a new file beside path
+ * ("PATH.XXXXXX", created 0600, set to mode), fsync'ed only when flush, closed; *tmp_out its
+ * name (malloc'd), NULL on failure. IB_OK, IB_ERR_NOMEM or IB_ERR_IO (errno kept). */
+int ib_file_write_temp(const char *path, const void *data, size_t len, mode_t mode, bool flush,
+		       char **tmp_out);
+
+/* Makes every file written so far under dir durable: one syncfs of its file system on
+ * Linux, else an fsync of each of paths[0..n). IB_OK or IB_ERR_IO (errno kept). */
+int ib_file_flush_all(const char *dir, char *const *paths, size_t n);
+
+/* fsync of the directory itself: its renames and unlinks made durable. IB_OK or IB_ERR_IO. */
+int ib_file_sync_dir(const char *dir);
+
 /* Deletes path and makes the deletion durable (the directory fsync'ed). A path that does not
  * exist is not an error. IB_OK, IB_ERR_NOMEM or IB_ERR_IO (errno kept). */
 int ib_file_remove(const char *path);

@@ -247,6 +247,10 @@ static void flush(struct ib_link *l)
 	size_t sent;
 	int err = IB_OK;
 
+	/* [DATA-19] bytes leave only once the items read so far are durable: they may say that
+	 * this node holds them (an OFFER, a TRANSFER, a RESULT). */
+	if (!IB_FAULT(l->node, persist_after_answers))
+		node_store_commit(l->node);
 	if (l->unsealed.len && seal_unsealed(l) != IB_OK) {
 		link_close(l, 0, "TLS write failed");
 		return;
@@ -734,7 +738,7 @@ static void pump(struct ib_link *l)
 		link_close(l, 0, "peer closed TLS");
 		return;
 	}
-	flush(l);
+	flush_soon(l);
 }
 
 static void on_connected(struct ib_link *l)
@@ -781,10 +785,14 @@ static void on_readable(struct ib_link *l)
 		link_close(l, 0, "out of memory");
 		return;
 	}
+	/* FAULT persist-after-answers, breaks [DATA-19]: the previous read's items are flushed
+	 * now, after the answers that said this node holds them left. */
+	if (IB_FAULT(n, persist_after_answers))
+		node_store_commit(n);
 	n->defer_flush = true;
 	pump(l);
 	n->defer_flush = false;
-	flush_due_links(n);
+	flush_due_links(n); /* the first flush makes this read's items durable ([DATA-19]) */
 }
 
 static void link_on_event(struct ib_loop *loop, int fd, unsigned events, void *arg)
@@ -1023,9 +1031,12 @@ void link_close(struct ib_link *l, uint16_t code, const char *reason)
 		if (code != IB_EC_SHUTTING_DOWN)
 			node_count(n, IB_CNT_LINKS_REFUSED);
 	}
-	/* [LINK-11] what was sent before the close goes before close_notify. */
+	/* [LINK-11] what was sent before the close goes before close_notify; [DATA-19] the
+	 * items that were read so far are durable before it goes, as at the end of a read. */
 	if (l->tls && l->unsealed.len)
 		seal_unsealed(l);
+	if (!IB_FAULT(n, persist_after_answers))
+		node_store_commit(n);
 	if (l->tls && l->state != LINK_TLS && l->state != LINK_CONNECTING)
 		ib_tls_close(l->tls);
 	if (l->tls && l->fd >= 0)

@@ -913,9 +913,31 @@ void node_item_event(struct ib_node *n, struct ib_slice key)
 		n->item_fn(n, &item, n->item_ctx);
 }
 
-int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub)
+/* [DATA-19] The items of this read made durable, before anything of it leaves: one flush of
+ * the disk for all of them. An item that could not be is taken back, and reported. */
+void node_store_commit(struct ib_node *n)
 {
-	int applied = ib_store_apply(n->store, frame, pub);
+	size_t back = 0;
+	int err;
+
+	if (!ib_store_batch_pending(n->store))
+		return;
+	err = ib_store_batch_commit(n->store, &back);
+	if (!err)
+		return;
+	for (size_t i = 0; i < back; i++)
+		node_count(n, IB_CNT_STORE_FAILED);
+	node_log_every(n, IB_LOG_ERROR, IB_CNT_STORE_FAILED,
+		       "cannot keep %zu item%s received (the older ones are kept): %s", back,
+		       back == 1 ? "" : "s", strerror(errno));
+}
+
+int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub,
+		     bool batched)
+{
+	/* Batched only while a read is handled: its end commits ([DATA-19]). */
+	int applied = batched && n->defer_flush ? ib_store_apply_batched(n->store, frame, pub)
+						: ib_store_apply(n->store, frame, pub);
 	int saved_errno = errno; /* the file layer's: "No space left on device" says more */
 
 	if (applied < 0) {

@@ -275,7 +275,11 @@ void node_link_info(const struct ib_link *l, struct ib_link_info *info);
 void node_link_event(struct ib_node *n, const struct ib_link *l, bool up);
 void node_item_event(struct ib_node *n, struct ib_slice key);
 /* Applies a verified PUBLISH to the store and tells the program; < 0 on a store failure. */
-int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub);
+/* ib_store_apply with the node's counting and logging; batched ([DATA-19]): flushed with the
+ * other items of the read being handled, by node_store_commit at its end. */
+int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_msg *pub,
+		     bool batched);
+void node_store_commit(struct ib_node *n);
 bool node_is_child(const struct ib_node *n, const struct ib_link *l);
 
 /* link.c */

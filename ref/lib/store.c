@@ -61,6 +61,16 @@ struct writer_use {
 	size_t bytes;
 };
 
+/* [DATA-19] An item applied in the open batch: in force in memory, its file written beside
+ * its place but neither flushed nor renamed yet. old is the entry it replaced (NULL: a new
+ * key), owned here until the batch is durable, and put back if it cannot be made so. */
+struct pending {
+	struct entry *applied;
+	struct entry *old;
+	char *tmp;
+	char *path;
+};
+
 struct ib_store {
 	struct entry **v;        /* sorted by key, bytewise; at most one entry per key */
 	size_t count;
@@ -73,6 +83,8 @@ struct ib_store {
 	struct ib_store_bounds max; /* [DATA-13][DATA-17] */
 	char refused[96];        /* the bound behind the last IB_ERR_FULL, in words */
 	struct ib_names rejects; /* "path: reason" of the files not loaded, the first ones */
+	struct pending *batch;   /* [DATA-19] at most one per key, IB_STORE_BATCH_MAX at most */
+	size_t nbatch;
 #ifdef IB_FAULTS
 	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
 #endif
@@ -359,22 +371,46 @@ const char *ib_store_refused(const struct ib_store *s)
 	return s->refused[0] ? s->refused : "a bound of the store";
 }
 
-/* Puts e at index at (replacing the entry of the same key when found). Cannot fail: the
- * caller reserved the room, and its writer's entry. */
-static void commit(struct ib_store *s, size_t at, bool found, struct entry *e)
+/* Puts e at index at (replacing the entry of the same key when found), and returns the entry
+ * it replaced (NULL: none), which the caller frees or keeps. Cannot fail: the caller reserved
+ * the room, and its writer's entry. */
+static struct entry *commit(struct ib_store *s, size_t at, bool found, struct entry *e)
 {
+	struct entry *old = NULL;
+
 	s->bytes += e->item.frame.len;
 	writer_count(s, &e->item, 1);
 	if (found) {
-		s->bytes -= s->v[at]->item.frame.len;
-		writer_count(s, &s->v[at]->item, -1);
-		entry_free(s->v[at]);
+		old = s->v[at];
+		s->bytes -= old->item.frame.len;
+		writer_count(s, &old->item, -1);
 		s->v[at] = e;
-		return;
+		return old;
 	}
 	memmove(&s->v[at + 1], &s->v[at], (s->count - at) * sizeof *s->v);
 	s->v[at] = e;
 	s->count++;
+	return NULL;
+}
+
+/* Undoes commit: the key's entry is e again old, or gone when old is NULL. e is freed. */
+static void uncommit(struct ib_store *s, struct entry *e, struct entry *old)
+{
+	size_t at;
+
+	if (!find(s, e->item.key, &at) || s->v[at] != e)
+		return; /* cannot happen: a batch holds the key's current entry */
+	s->bytes -= e->item.frame.len;
+	writer_count(s, &e->item, -1);
+	if (old) {
+		s->bytes += old->item.frame.len;
+		writer_count(s, &old->item, 1);
+		s->v[at] = old;
+	} else {
+		memmove(&s->v[at], &s->v[at + 1], (s->count - at - 1) * sizeof *s->v);
+		s->count--;
+	}
+	entry_free(e);
 }
 
 /* ---- File names -------------------------------------------------------------------------- */
@@ -447,23 +483,53 @@ static bool is_crash_leftover(const char *name)
 	return name[0] != '.' && base > sizeof ITEM_SUFFIX - 1 && ends_with(name, base, ITEM_SUFFIX);
 }
 
-/* [DATA-5] The item's file, replaced whole or not at all. */
-static int persist(const struct ib_store *s, const struct ib_item *item)
+/* The path of item's file, malloc'd; NULL without memory (or for a key without a name,
+ * which the wire format excludes). */
+static char *item_path(const struct ib_store *s, const struct ib_item *item)
 {
 	char name[NAME_CAP];
-	char *path;
+
+	return item_name(item->key, name) == IB_OK ? join(s->dir, name) : NULL;
+}
+
+/* [DATA-5] The item's file, replaced whole or not at all. 0600: the data is not secret (every
+ * member sees it), but the files are the owner's. */
+static int persist(const struct ib_store *s, const struct ib_item *item)
+{
+	char *path = item_path(s, item);
 	int err;
 
-	err = item_name(item->key, name);
-	if (err)
-		return err;
-	path = join(s->dir, name);
 	if (!path)
 		return IB_ERR_NOMEM;
-	/* 0600: the data is not secret (every member sees it), but the files are the owner's. */
 	err = ib_file_write_atomic(path, item->frame.ptr, item->frame.len, 0600);
 	free(path);
 	return err;
+}
+
+/* [DATA-19] The batch's file of item, written and not flushed: p->path and p->tmp set. */
+static int persist_unflushed(const struct ib_store *s, const struct ib_item *item,
+			     struct pending *p)
+{
+	p->path = item_path(s, item);
+	if (!p->path)
+		return IB_ERR_NOMEM;
+	return ib_file_write_temp(p->path, item->frame.ptr, item->frame.len, 0600, false, &p->tmp);
+}
+
+static void pending_free(struct pending *p)
+{
+	free(p->tmp);
+	free(p->path);
+	*p = (struct pending){ 0 };
+}
+
+/* The batch's entry of key, or NULL. */
+static struct pending *batch_find(struct ib_store *s, struct ib_slice key)
+{
+	for (size_t i = 0; i < s->nbatch; i++)
+		if (key_compare(s->batch[i].applied->item.key, key) == 0)
+			return &s->batch[i];
+	return NULL;
 }
 
 /* ---- Applying ---------------------------------------------------------------------------- */
@@ -478,9 +544,12 @@ static bool same_publish(const struct ib_msg *m, const struct ib_msg *pub)
 	       key_compare(a->key, b->key) == 0 && a->value.len == b->value.len;
 }
 
-int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub)
+/* ib_store_apply and ib_store_apply_batched: batched, the file is written and the item put
+ * in force, and the flush waits for ib_store_batch_commit ([DATA-19]). */
+static int apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub, bool batched)
 {
-	struct entry *e = NULL;
+	struct entry *e = NULL, *old;
+	struct pending p = { 0 }, *earlier;
 	struct ib_frame f;
 	struct ib_msg m;
 	struct ib_item incoming;
@@ -502,6 +571,10 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 	 * neither the disk nor the store. */
 	if (!within_bounds(s, &incoming, frame.len, found ? &s->v[at]->item : NULL))
 		return IB_ERR_FULL;
+	/* A write that must be durable now goes after the batch, which then cannot rename an
+	 * older file over it; a full batch is flushed before it grows. */
+	if ((!batched || s->nbatch == IB_STORE_BATCH_MAX) && s->nbatch)
+		ib_store_batch_commit(s, NULL);
 	/* Everything that can fail in memory first, then the disk, then the commit, which
 	 * cannot fail: a failed write leaves the old item in force in both ([DATA-5]). */
 	err = entry_copy(&e, frame);
@@ -509,16 +582,92 @@ int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_ms
 		err = reserve_one(s);
 	if (!err)
 		err = writer_reserve(s, &incoming.writer);
-	if (!err && s->dir)
+	if (!err && !batched && s->dir)
 		err = persist(s, &e->item);
+	if (!err && batched && s->dir && !s->batch &&
+	    !(s->batch = calloc(IB_STORE_BATCH_MAX, sizeof *s->batch)))
+		err = IB_ERR_NOMEM;
+	if (!err && batched && s->dir)
+		err = persist_unflushed(s, &e->item, &p);
 	if (err)
 		goto out;
-	commit(s, at, found, e);
+	old = commit(s, at, found, e);
+	if (!batched || !s->dir) {
+		entry_free(old);
+	} else if ((earlier = batch_find(s, incoming.key)) != NULL) {
+		/* Replaced within the batch: the file on disk is still the one before it. */
+		unlink(earlier->tmp);
+		entry_free(old); /* earlier->applied */
+		free(earlier->tmp);
+		free(earlier->path);
+		*earlier = (struct pending){ e, earlier->old, p.tmp, p.path };
+		p = (struct pending){ 0 };
+	} else {
+		s->batch[s->nbatch++] = (struct pending){ e, old, p.tmp, p.path };
+		p = (struct pending){ 0 };
+	}
 	e = NULL;
 	err = 1;
 out:
+	pending_free(&p);
 	entry_free(e);
 	return err;
+}
+
+int ib_store_apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub)
+{
+	return apply(s, frame, pub, false);
+}
+
+int ib_store_apply_batched(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub)
+{
+	return apply(s, frame, pub, true);
+}
+
+size_t ib_store_batch_pending(const struct ib_store *s)
+{
+	return s ? s->nbatch : 0;
+}
+
+/* [DATA-19] One flush for the whole batch, then each file renamed into place, then one flush
+ * of the directory. An item whose file cannot be made durable is taken back: its old item is
+ * in force again, in memory as on disk ([DATA-5]). */
+int ib_store_batch_commit(struct ib_store *s, size_t *taken_back)
+{
+	char *tmps[IB_STORE_BATCH_MAX];
+	size_t back = 0;
+	int err, first = IB_OK;
+
+	if (!s)
+		return IB_ERR_INVALID_ARG;
+	if (!s->nbatch)
+		goto out;
+	for (size_t i = 0; i < s->nbatch; i++)
+		tmps[i] = s->batch[i].tmp;
+	err = ib_file_flush_all(s->dir, tmps, s->nbatch);
+	for (size_t i = 0; i < s->nbatch; i++) {
+		struct pending *p = &s->batch[i];
+
+		if (!err && rename(p->tmp, p->path) == 0) {
+			entry_free(p->old);
+		} else {
+			if (!first)
+				first = IB_ERR_IO;
+			unlink(p->tmp);
+			uncommit(s, p->applied, p->old);
+			back++;
+		}
+		pending_free(p);
+	}
+	if (!first)
+		first = err;
+	s->nbatch = 0;
+	if (ib_file_sync_dir(s->dir) != IB_OK && !first)
+		first = IB_ERR_IO;
+out:
+	if (taken_back)
+		*taken_back = back;
+	return first;
 }
 
 /* ---- Removing ---------------------------------------------------------------------------- */
@@ -552,6 +701,7 @@ int ib_store_remove_if(struct ib_store *s, bool (*gone)(const struct ib_item *it
 
 	if (!s || !gone)
 		return IB_ERR_INVALID_ARG;
+	ib_store_batch_commit(s, NULL); /* a batch names entries: none may go under it */
 	for (size_t i = 0; i < s->count; i++) {
 		struct entry *e = s->v[i];
 		int e_err;
@@ -828,6 +978,13 @@ void ib_store_free(struct ib_store *s)
 {
 	if (!s)
 		return;
+	/* A batch still open is lost as in a crash: its files are left for the next start to
+	 * remove, its old entries freed (the new ones are in s->v). */
+	for (size_t i = 0; i < s->nbatch; i++) {
+		entry_free(s->batch[i].old);
+		pending_free(&s->batch[i]);
+	}
+	free(s->batch);
 	for (size_t i = 0; i < s->count; i++)
 		entry_free(s->v[i]);
 	free(s->v);

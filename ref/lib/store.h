@@ -18,4 +18,23 @@ int ib_store_item_check(const uint8_t *frame, size_t len, const char *name,
  * (max_writer_items 4,096)"), for logs and ib.publish's answer. */
 const char *ib_store_refused(const struct ib_store *s);
 
+/* [DATA-19] Items applied in one batch are written at once and flushed together: at most
+ * this many wait for one flush (a 16 KiB read holds about 80 small PUBLISH frames). */
+#define IB_STORE_BATCH_MAX 256u
+
+/* ib_store_apply, except that the item's file is written and not flushed: the item is in
+ * force in memory at once, and durable once ib_store_batch_commit returns. Nothing may tell a
+ * peer that the node holds it before then ([DATA-19]). A store without a directory applies
+ * it at once. ib_store_apply, ib_store_remove_if and a full batch commit the batch first. */
+int ib_store_apply_batched(struct ib_store *s, struct ib_slice frame, const struct ib_msg *pub);
+
+/* How many items wait for ib_store_batch_commit. */
+size_t ib_store_batch_pending(const struct ib_store *s);
+
+/* Makes the batch durable with one flush of the disk and one of the directory. An item whose
+ * file could not be made durable is taken back (the item before it in force again,
+ * [DATA-5]); *taken_back (may be NULL) counts them. IB_OK, or IB_ERR_IO (errno kept) when
+ * any was taken back or the directory could not be flushed. */
+int ib_store_batch_commit(struct ib_store *s, size_t *taken_back);
+
 #endif

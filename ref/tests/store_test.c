@@ -1309,6 +1309,104 @@ static void test_own_room(void)
 	ib_store_free(s);
 }
 
+/* ---- [DATA-19] Batches ------------------------------------------------------------------ */
+
+static int apply_batched(struct ib_store *s, const struct pubf *p)
+{
+	return ib_store_apply_batched(s, pf_frame(p), &p->m);
+}
+
+/* Items of a batch are in force at once, on disk under their names only once committed; a
+ * key replaced twice within a batch leaves one file, the newest; a store freed with a batch
+ * open (a crash) starts again on the items before it. */
+static void test_batch_commit(void)
+{
+	struct pubf p[5];
+	struct ib_store *s;
+	char dir[512], path[1024];
+	size_t back = 99;
+
+	memset(p, 0, sizeof p);
+	store_path(dir, sizeof dir, "batch");
+	s = open_ok(dir, kr_all, 0);
+	pub_make(&p[0], ALICE, S("one"), 1, 10, S("a"));
+	pub_make(&p[1], BOB, S("two"), 1, 11, S("b"));
+	pub_make(&p[2], ALICE, S("one"), 2, 12, S("c"));
+	pub_make(&p[3], ALICE, S("one"), 3, 13, S("d"));
+	pub_make(&p[4], BOB, S("two"), 2, 14, S("e"));
+	CU_ASSERT_EQUAL(apply_batched(s, &p[0]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[1]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[2]), 1);
+	CU_ASSERT_EQUAL(ib_store_batch_pending(s), 2);
+	assert_holds(s, &p[2]);
+	path_of(dir, S("one"), path, sizeof path);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0); /* not under its name before the commit */
+	IB_ASSERT_OK(ib_store_batch_commit(s, &back));
+	CU_ASSERT_EQUAL(back, 0);
+	CU_ASSERT_EQUAL(ib_store_batch_pending(s), 0);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 2); /* the replaced temporary file is gone */
+	assert_file_holds(dir, &p[2]);
+	assert_file_holds(dir, &p[1]);
+	/* Open at a crash: the store starts again on what was committed. */
+	CU_ASSERT_EQUAL(apply_batched(s, &p[3]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[4]), 1);
+	ib_store_free(s);
+	s = open_ok(dir, kr_all, 0);
+	assert_holds(s, &p[2]);
+	assert_holds(s, &p[1]);
+	CU_ASSERT_EQUAL(ib_test_count_entries(dir), 2); /* the batch's files removed at open */
+	/* A write that must be durable at once commits the batch before it. */
+	CU_ASSERT_EQUAL(apply_batched(s, &p[4]), 1);
+	CU_ASSERT_EQUAL(apply(s, &p[3]), 1);
+	CU_ASSERT_EQUAL(ib_store_batch_pending(s), 0);
+	assert_file_holds(dir, &p[4]);
+	assert_file_holds(dir, &p[3]);
+	ib_store_free(s);
+	for (int i = 0; i < 5; i++)
+		ib_buf_free(&p[i].buf);
+}
+
+/* [DATA-5] A batch that cannot be flushed (its directory gone) is taken back: the items
+ * before it are in force again, a new key is gone, and the writers' counts follow. */
+static void test_batch_failure_takes_back(void)
+{
+	struct pubf p[3];
+	struct ib_store *s;
+	struct ib_item item;
+	char dir[512], moved[600];
+	size_t back = 0;
+
+	memset(p, 0, sizeof p);
+	store_path(dir, sizeof dir, "batch-fail");
+	snprintf(moved, sizeof moved, "%s-moved", dir);
+	s = open_ok(dir, kr_all, 0);
+	pub_make(&p[0], ALICE, S("kept"), 1, 10, S("old"));
+	pub_make(&p[1], ALICE, S("kept"), 2, 11, S("new"));
+	pub_make(&p[2], BOB, S("fresh"), 1, 12, S("x"));
+	CU_ASSERT_EQUAL(apply(s, &p[0]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[1]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[2]), 1);
+	CU_ASSERT_EQUAL(ib_store_count(s), 2);
+	CU_ASSERT_EQUAL_FATAL(rename(dir, moved), 0);
+	IB_ASSERT_ERR(ib_store_batch_commit(s, &back), IB_ERR_IO);
+	CU_ASSERT_EQUAL(back, 2);
+	assert_holds(s, &p[0]);
+	CU_ASSERT_EQUAL(ib_store_count(s), 1);
+	IB_ASSERT_ERR(ib_store_get(s, S("fresh"), &item), IB_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(ib_store_next_version(s, S("kept")), 2);
+	CU_ASSERT_EQUAL_FATAL(rename(moved, dir), 0);
+	/* The counts came back too: the same items apply again, and commit. */
+	CU_ASSERT_EQUAL(apply_batched(s, &p[1]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[2]), 1);
+	IB_ASSERT_OK(ib_store_batch_commit(s, &back));
+	CU_ASSERT_EQUAL(back, 0);
+	assert_file_holds(dir, &p[1]);
+	assert_file_holds(dir, &p[2]);
+	ib_store_free(s);
+	for (int i = 0; i < 3; i++)
+		ib_buf_free(&p[i].buf);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_compare_order, "DATA-1"),
 	IB_TEST(test_apply_order, "DATA-1 DATA-2"),
@@ -1334,6 +1432,8 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_bounds_set, "IFACE-21 DATA-17 DATA-13 DATA-16"),
 	IB_TEST(test_writer_bounds, "DATA-17"),
 	IB_TEST(test_own_room, "DATA-16"),
+	IB_TEST(test_batch_commit, "DATA-19 DATA-5"),
+	IB_TEST(test_batch_failure_takes_back, "DATA-19 DATA-5"),
 	IB_TEST_END
 };
 

@@ -681,6 +681,7 @@ enum ib_counter {
 	IB_CNT_CONTROL_CUT,         /* a control client cut: request too long, or a request not
 				     * sent or an answer not read within the deadline */
 	IB_CNT_SEQ_RESERVE_FAILED,  /* [MSG-14] a seq reservation that could not be recorded */
+	IB_CNT_STORE_FLUSHES,       /* [DATA-19] disk flushes (fsync, syncfs) the store asked for */
 	IB_CNT__COUNT
 };
 const char *ib_counter_name(enum ib_counter c);

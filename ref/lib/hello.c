@@ -4,6 +4,7 @@
  */
 #include "node_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int hello_send(struct ib_link *l)
@@ -27,8 +28,9 @@ int hello_send(struct ib_link *l)
 	return link_send_msg(l, &m);
 }
 
-/* Keeps what the peer said of itself. */
-static void remember_peer(struct ib_link *l, const struct ib_hello *h)
+/* Keeps what the peer said of itself; a parent's path only (a full one is 4 KB, and an idle
+ * link should cost little more than its TLS state). IB_OK or IB_ERR_NOMEM. */
+static int remember_peer(struct ib_link *l, const struct ib_hello *h)
 {
 	size_t name_len = h->name.len < IB_MAX_STRING ? h->name.len : IB_MAX_STRING;
 
@@ -38,7 +40,14 @@ static void remember_peer(struct ib_link *l, const struct ib_hello *h)
 	l->peer_keepalive_ms = h->keepalive_interval_ms;
 	l->peer_max_message = h->max_message;
 	l->peer_path_len = h->path.count;
+	if (!l->we_connected || !h->path.count)
+		return IB_OK;
+	free(l->peer_path); /* a second HELLO (the fault second-hello-accepted) */
+	l->peer_path = malloc((size_t)h->path.count * sizeof *l->peer_path);
+	if (!l->peer_path)
+		return IB_ERR_NOMEM;
 	memcpy(l->peer_path, h->path.ids, (size_t)h->path.count * IB_ID_LEN);
+	return IB_OK;
 }
 
 static bool path_holds(const struct ib_path *p, const ib_id *id)
@@ -175,7 +184,10 @@ void hello_receive(struct ib_link *l, const struct ib_msg *m)
 		link_close(l, IB_EC_PROTOCOL_VIOLATION, "a client's HELLO path is itself alone");
 		return;
 	}
-	remember_peer(l, h);
+	if (remember_peer(l, h) != IB_OK) {
+		link_close(l, 0, "out of memory");
+		return;
+	}
 	if (l->we_connected)
 		client_checks(l, h);
 	else

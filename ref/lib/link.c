@@ -266,7 +266,7 @@ static void flush(struct ib_link *l)
 		l->out_off += sent;
 	}
 	if (l->out_off == l->out.len) {
-		ib_buf_reset(&l->out);
+		ib_buf_free(&l->out); /* an idle link keeps no ciphertext buffer */
 		l->out_off = 0;
 	}
 	if (err && err != IB_ERR_AGAIN) {
@@ -731,6 +731,7 @@ static void pump(struct ib_link *l)
 		on_tls_open(l);
 	if (l->plain.len)
 		consume_plaintext(l);
+	ib_buf_free(&l->plain); /* TLS reads into 16 KiB: an idle link keeps none of it */
 	if (l->state == LINK_CLOSED)
 		return;
 	if (st == IB_TLS_PEER_CLOSED) {
@@ -1085,5 +1086,6 @@ void link_free(struct ib_link *l)
 	ib_buf_free(&l->plain);
 	ib_buf_free(&l->unsealed);
 	ib_buf_free(&l->out);
+	free(l->peer_path);
 	free(l);
 }

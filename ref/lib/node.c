@@ -63,6 +63,7 @@ static const char *const counter_names[IB_CNT__COUNT] = {
 	[IB_CNT_LINGER_FULL] = "linger_full",
 	[IB_CNT_CONTROL_CUT] = "control_cut",
 	[IB_CNT_SEQ_RESERVE_FAILED] = "seq_reserve_failed",
+	[IB_CNT_STORE_FLUSHES] = "store_flushes",
 };
 
 const char *ib_counter_name(enum ib_counter c)
@@ -913,6 +914,13 @@ void node_item_event(struct ib_node *n, struct ib_slice key)
 		n->item_fn(n, &item, n->item_ctx);
 }
 
+/* The store's flushes since the last call, into IB_CNT_STORE_FLUSHES: what a benchmark
+ * divides by the items it sent. */
+static void count_flushes(struct ib_node *n)
+{
+	n->counters[IB_CNT_STORE_FLUSHES] += ib_store_take_flushes(n->store);
+}
+
 /* [DATA-19] The items of this read made durable, before anything of it leaves: one flush of
  * the disk for all of them. An item that could not be is taken back, and reported. */
 void node_store_commit(struct ib_node *n)
@@ -923,6 +931,7 @@ void node_store_commit(struct ib_node *n)
 	if (!ib_store_batch_pending(n->store))
 		return;
 	err = ib_store_batch_commit(n->store, &back);
+	count_flushes(n);
 	if (!err)
 		return;
 	for (size_t i = 0; i < back; i++)
@@ -939,6 +948,8 @@ int node_store_apply(struct ib_node *n, struct ib_slice frame, const struct ib_m
 	int applied = batched && n->defer_flush ? ib_store_apply_batched(n->store, frame, pub)
 						: ib_store_apply(n->store, frame, pub);
 	int saved_errno = errno; /* the file layer's: "No space left on device" says more */
+
+	count_flushes(n);
 
 	if (applied < 0) {
 		enum ib_counter c = applied == IB_ERR_FULL ? IB_CNT_STORE_FULL : IB_CNT_STORE_FAILED;

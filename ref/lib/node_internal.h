@@ -71,7 +71,7 @@ struct ib_link {
 	uint32_t peer_keepalive_ms;
 	uint32_t peer_max_message;
 	uint8_t peer_path_len;
-	ib_id peer_path[IB_MAX_PATH];
+	ib_id *peer_path;           /* a parent's HELLO path, for [TREE-6]; NULL on a child's link */
 
 	/* Timers (0: none). */
 	uint64_t setup_timer;       /* handshake, then HELLO deadline */

@@ -85,6 +85,7 @@ struct ib_store {
 	struct ib_names rejects; /* "path: reason" of the files not loaded, the first ones */
 	struct pending *batch;   /* [DATA-19] at most one per key, IB_STORE_BATCH_MAX at most */
 	size_t nbatch;
+	uint64_t flushes;        /* asked of the disk since ib_store_take_flushes */
 #ifdef IB_FAULTS
 	enum ib_fault fault;     /* fault.h: the node's, set by ib_store_set_fault */
 #endif
@@ -506,6 +507,9 @@ static int persist(const struct ib_store *s, const struct ib_item *item)
 	return err;
 }
 
+/* The flushes ib_file_write_atomic asks for: the file, then its directory. */
+#define FLUSHES_PER_WRITE 2u
+
 /* [DATA-19] The batch's file of item, written and not flushed: p->path and p->tmp set. */
 static int persist_unflushed(const struct ib_store *s, const struct ib_item *item,
 			     struct pending *p)
@@ -582,8 +586,10 @@ static int apply(struct ib_store *s, struct ib_slice frame, const struct ib_msg 
 		err = reserve_one(s);
 	if (!err)
 		err = writer_reserve(s, &incoming.writer);
-	if (!err && !batched && s->dir)
+	if (!err && !batched && s->dir) {
 		err = persist(s, &e->item);
+		s->flushes += FLUSHES_PER_WRITE;
+	}
 	if (!err && batched && s->dir && !s->batch &&
 	    !(s->batch = calloc(IB_STORE_BATCH_MAX, sizeof *s->batch)))
 		err = IB_ERR_NOMEM;
@@ -624,6 +630,15 @@ int ib_store_apply_batched(struct ib_store *s, struct ib_slice frame, const stru
 	return apply(s, frame, pub, true);
 }
 
+uint64_t ib_store_take_flushes(struct ib_store *s)
+{
+	uint64_t n = s ? s->flushes : 0;
+
+	if (s)
+		s->flushes = 0;
+	return n;
+}
+
 size_t ib_store_batch_pending(const struct ib_store *s)
 {
 	return s ? s->nbatch : 0;
@@ -645,6 +660,11 @@ int ib_store_batch_commit(struct ib_store *s, size_t *taken_back)
 	for (size_t i = 0; i < s->nbatch; i++)
 		tmps[i] = s->batch[i].tmp;
 	err = ib_file_flush_all(s->dir, tmps, s->nbatch);
+#ifdef __linux__
+	s->flushes += 2; /* syncfs, then the directory */
+#else
+	s->flushes += s->nbatch + 1;
+#endif
 	for (size_t i = 0; i < s->nbatch; i++) {
 		struct pending *p = &s->batch[i];
 

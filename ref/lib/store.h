@@ -37,4 +37,7 @@ size_t ib_store_batch_pending(const struct ib_store *s);
  * any was taken back or the directory could not be flushed. */
 int ib_store_batch_commit(struct ib_store *s, size_t *taken_back);
 
+/* The disk flushes (fsync of a file or a directory, syncfs) since the last call. */
+uint64_t ib_store_take_flushes(struct ib_store *s);
+
 #endif

@@ -655,17 +655,15 @@ static int handshake(struct ib_tls *t)
 /* Every whole record's plaintext, until OpenSSL wants more ciphertext or the peer closed. */
 static int read_plain(struct ib_tls *t, struct ib_buf *plain_out)
 {
-	uint8_t chunk[READ_CHUNK];
-
 	for (;;) {
 		size_t got = 0;
-		int err;
 
+		/* Decrypted straight into the caller's buffer: no copy through the stack. */
+		if (ib_buf_reserve(plain_out, READ_CHUNK) != IB_OK)
+			return fail(t, IB_ERR_NOMEM, "out of memory");
 		ERR_clear_error();
-		if (SSL_read_ex(t->ssl, chunk, sizeof chunk, &got) == 1) {
-			err = ib_buf_put(plain_out, chunk, got);
-			if (err)
-				return fail(t, err, "out of memory");
+		if (SSL_read_ex(t->ssl, plain_out->ptr + plain_out->len, READ_CHUNK, &got) == 1) {
+			plain_out->len += got;
 			continue;
 		}
 		switch (SSL_get_error(t->ssl, 0)) {

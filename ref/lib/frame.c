@@ -101,11 +101,10 @@ int ib_frame_parse(struct ib_frame *f, const uint8_t *p, size_t len, uint32_t ma
 /* ---- The stream decoder ([FRAME-2]) --------------------------------------------------- */
 
 /* A buffer is released once empty when it grew above this, so that an idle link keeps
- * neither a large frame's bytes nor a burst's (a map burst to a new child is ~9 KB). */
+ * neither a large frame's bytes nor a burst's (a map burst to a new child is ~9 KB). It grows
+ * by doubling only as far as the frames need: reserving a whole read up front left that
+ * much on every idle link (measured: 29.0 -> 35.2 KB per idle link). */
 #define DECODER_KEEP_CAP 1024u
-/* What one feed reserves at once, so that a burst costs one allocation, not a doubling
- * series from 64 bytes. */
-#define DECODER_FEED_RESERVE (64u * 1024u)
 
 enum header_state {
 	HEADER_PARTIAL = 0, /* fewer than 21 bytes buffered */
@@ -214,9 +213,6 @@ int ib_frame_decoder_feed(struct ib_frame_decoder *d, const uint8_t *p, size_t l
 	if (!p && len)
 		return IB_ERR_INVALID_ARG;
 	compact(d);
-	err = ib_buf_reserve(&d->buf, len < DECODER_FEED_RESERVE ? len : DECODER_FEED_RESERVE);
-	if (err)
-		return err;
 	ib_reader_init(&in, p, len);
 	err = take(d, &in);
 	*taken = len - ib_reader_left(&in);

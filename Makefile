@@ -349,6 +349,38 @@ owner-latency: all
 	@./ci/deps.sh
 	ci/owner-latency $(BUILD)
 
+# The benchmarks against the bounds of this machine (interbot-bench(1)): wire, relay, publish,
+# bringup, memory and latency, each in a child process, in under 5 minutes on 2 cores; every
+# figure and the machine's facts in $(BUILD)/bench.json; then ci/bench-compare against the
+# committed baseline, ref/bench/baseline.json: each ratio's change, REGRESSION past 25 % (the
+# noise of the 2-core machine they were written on), and never a failure for a figure. A
+# benchmark that could not measure fails the target, after the comparison. BENCH_SUITE=1 adds
+# the conformance suite's wall time in both modes (3 minutes more here): `make bench-full`.
+# `make bench-baseline` makes the last bench.json the baseline (then commit it). publish puts
+# its node, and fsyncs, in BENCH_DIR: the build tree's disk, not the tmpfs of TMPDIR, where
+# fsync costs nothing. IB_BENCH_COMMIT names the commit in the report (default: git describe).
+BENCH_SUITE ?= 0
+BENCH_SECONDS ?= 1
+BENCH_DIR ?= $(BUILD)
+BENCH_JSON = $(BUILD)/bench.json
+BENCH_BASELINE = ref/bench/baseline.json
+BENCHES = wire relay publish bringup memory latency $(if $(filter 1,$(BENCH_SUITE)),suite)
+.PHONY: bench bench-full bench-baseline
+bench: $(BUILD)/bin/interbot-bench $(BUILD)/bin/interbot \
+		$(if $(filter 1,$(BENCH_SUITE)),$(BUILD)/bin/interbot-conform)
+	@rc=0; IB_BENCH_COMMIT="$${IB_BENCH_COMMIT:-$$(git describe --always --dirty 2>/dev/null)}" \
+		$(BUILD)/bin/interbot-bench $(BENCHES) --seconds $(BENCH_SECONDS) \
+		--dir $(BENCH_DIR) --json $(BENCH_JSON) || rc=$$?; \
+	if [ -f $(BENCH_BASELINE) ]; then \
+		ci/bench-compare $(BENCH_BASELINE) $(BENCH_JSON) || exit $$?; \
+	else echo "bench: no $(BENCH_BASELINE) to compare with (make bench-baseline)"; fi; \
+	exit $$rc
+bench-full:
+	@$(MAKE) --no-print-directory bench BENCH_SUITE=1
+bench-baseline:
+	@test -f $(BENCH_JSON) || { echo "bench-baseline: no $(BENCH_JSON): make bench first" >&2; exit 1; }
+	cp $(BENCH_JSON) $(BENCH_BASELINE)
+
 # CI: everything built with clang too (the default CC is gcc), warnings as errors, in
 # build/clang: a warning only one compiler gives does not wait for a user to find it.
 clang-check:
@@ -506,3 +538,8 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# `interbot-bench relay`'s measurement on an Eggdrop botnet, for comparison (ci/bench-eggdrop).
+.PHONY: bench-eggdrop
+bench-eggdrop:
+	ci/bench-eggdrop --json $(BUILD)/bench-eggdrop.json

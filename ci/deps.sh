@@ -3,7 +3,17 @@
 # Root: installs what is missing. Not root: prints the one apt-get line to run.
 # Exit 0 when everything needed is present (or was installed), 1 otherwise; a wanted package
 # (WANTED below) that is missing is only reported when not root.
+# --eggdrop: Eggdrop is needed too (`make bench-eggdrop`, ci/bench-eggdrop), opt-in: nothing
+# else uses it, and the benchmark says it skipped without it.
 set -eu
+
+eggdrop=""
+for arg in "$@"; do
+	case $arg in
+	--eggdrop) eggdrop=1 ;;
+	*) echo "usage: ci/deps.sh [--eggdrop]" >&2; exit 2 ;;
+	esac
+done
 
 # package:probe  (probe = a pkg-config module, cmd/NAME for a program, deb/NAME for a
 # package that has neither, checked with dpkg). ci/test-symbols reads the header with gcc
@@ -43,6 +53,8 @@ build-essential:deb/build-essential
 lintian:cmd/lintian
 valgrind:cmd/valgrind
 libfaketime:deb/libfaketime"
+[ -z "$eggdrop" ] || NEEDED="$NEEDED
+eggdrop:cmd/eggdrop"
 # Wanted, not needed: a test that uses one says SKIP without it (tshark: ci/test-trace;
 # mandoc: the `mandoc -T lint` of ci/test-man; ip, tc and ethtool: `make netns-test`, which
 # runs as root only; spin: `make model`, ci/model).

@@ -2,8 +2,12 @@
  * bench.c - interbot-bench: measures the library against the physical bounds of the same
  * machine, in the same run. Prints `name=value` lines; asserts nothing.
  *
- *   interbot-bench wire [--seconds S]
- *   interbot-bench tree [--seconds S]     (tree_bench.c)
+ *   interbot-bench BENCH... [--seconds S] [--json FILE] [--dir DIR] [--nodes N,...]
+ *                           [--budget S]
+ *
+ * The benchmarks: wire (here), tree, bringup, memory, latency (tree_bench.c), data
+ * (data_bench.c), relay (relay_bench.c), publish (publish_bench.c), suite (suite_bench.c);
+ * report.c runs each in a child and writes the JSON report.
  *
  * wire: Ed25519 verifies/s through raw EVP_DigestVerify (one parsed key, context reset per
  * call: the bound) against ib_frame_verify (keyring lookup + the same verify); sign rate;
@@ -14,24 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "interbot.h"
 
 static double seconds_per_case = 1.0;
-
-int bench_tree(double seconds);
-int bench_data(double seconds);
-int bench_relay(double seconds, const char *self);
-int bench_relay(double seconds, const char *self);
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int err)
 {
@@ -72,7 +63,7 @@ static void make_frame(const struct ib_identity *id, uint64_t seq, struct ib_buf
 static double raw_verify_rate(const struct ib_frame *f, EVP_PKEY *pkey)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	do {
@@ -83,7 +74,7 @@ static double raw_verify_rate(const struct ib_frame *f, EVP_PKEY *pkey)
 				die("raw verify", IB_ERR_BAD_SIGNATURE);
 		}
 		n += 256;
-		t = now_s() - t0;
+		t = bench_now() - t0;
 	} while (t < seconds_per_case);
 	EVP_MD_CTX_free(ctx);
 	return (double)n / t;
@@ -91,7 +82,7 @@ static double raw_verify_rate(const struct ib_frame *f, EVP_PKEY *pkey)
 
 static double lib_verify_rate(const struct ib_frame *f, const struct ib_keyring *kr)
 {
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	do {
@@ -99,7 +90,7 @@ static double lib_verify_rate(const struct ib_frame *f, const struct ib_keyring 
 			if (ib_frame_verify(f, kr, NULL) != IB_OK)
 				die("ib_frame_verify", IB_ERR_BAD_SIGNATURE);
 		n += 256;
-		t = now_s() - t0;
+		t = bench_now() - t0;
 	} while (t < seconds_per_case);
 	return (double)n / t;
 }
@@ -107,7 +98,7 @@ static double lib_verify_rate(const struct ib_frame *f, const struct ib_keyring 
 static double sign_rate(const struct ib_identity *id, const struct ib_frame *f)
 {
 	uint8_t sig[IB_SIG_LEN];
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 	long n = 0;
 
 	do {
@@ -115,7 +106,7 @@ static double sign_rate(const struct ib_identity *id, const struct ib_frame *f)
 			if (ib_identity_sign(id, f->msg.ptr, f->msg.len, sig) != IB_OK)
 				die("sign", IB_ERR_CRYPTO);
 		n += 256;
-		t = now_s() - t0;
+		t = bench_now() - t0;
 	} while (t < seconds_per_case);
 	return (double)n / t;
 }
@@ -158,31 +149,31 @@ static void bench_decode(const struct ib_identity *id)
 	mb = (double)stream.len / 1e6;
 	copy = malloc(stream.len);
 
-	t0 = now_s();
+	t0 = bench_now();
 	do {
 		frames += decode_stream(&stream);
 		rounds++;
-		t = now_s() - t0;
+		t = bench_now() - t0;
 	} while (t < seconds_per_case);
 	printf("decode_mb_per_s=%.1f\n", mb * (double)rounds / t);
 	printf("decode_frames_per_s=%.0f\n", (double)frames / t);
 
 	rounds = 0;
-	t0 = now_s();
+	t0 = bench_now();
 	do {
 		/* memcpy in the same 4 KiB pieces: the cost of touching the bytes once. */
 		for (size_t off = 0; off < stream.len; off += 4096)
 			memcpy(copy + off, stream.ptr + off,
 			       stream.len - off < 4096 ? stream.len - off : 4096);
 		rounds++;
-		t = now_s() - t0;
+		t = bench_now() - t0;
 	} while (t < seconds_per_case);
 	printf("memcpy_mb_per_s=%.1f\n", mb * (double)rounds / t);
 	free(copy);
 	ib_buf_free(&stream);
 }
 
-static int bench_wire(void)
+int bench_wire(const struct bench_opts *o)
 {
 	struct ib_identity *id = NULL;
 	struct ib_keyring *kr = NULL;
@@ -193,6 +184,7 @@ static int bench_wire(void)
 	double raw_rate, lib_rate;
 	int err;
 
+	seconds_per_case = o->seconds;
 	err = ib_identity_from_secret(&id, alice_secret);
 	if (!err)
 		err = ib_keyring_new(&kr);
@@ -235,22 +227,109 @@ static int bench_wire(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: interbot-bench wire|tree|data|relay [--seconds S]\n"
-		     "       interbot-bench --help|--version\n\n"
-		     "Prints name=value lines: the library's rates beside the raw bounds\n"
-		     "measured in the same run.\n\n"
-		     "  wire   ib_frame_verify vs raw EVP_DigestVerify, sign rate, decode vs memcpy\n"
-		     "  tree   100- and 1000-node bring-up vs TLS handshakes/s, heap per idle\n"
-		     "         link, chain:5 flood vs raw verifies/s / 4\n"
-		     "  data   an election in random:50 vs its verify bound; store publishes\n"
-		     "         with fsync vs raw write+fsync+rename\n"
-		     "  relay  an `interbot run` process (alone on a core) relaying 200 B and\n"
-		     "         16 KiB frames between two children vs raw verifies/s of a frame\n\n"
-		     "  --seconds S   how long each rate is measured (default 1; S > 0)\n");
+	fprintf(out,
+		"usage: interbot-bench BENCH... [--seconds S] [--json FILE] [--dir DIR]\n"
+		"                      [--nodes N,N...] [--budget S]\n"
+		"       interbot-bench --help|--version\n\n"
+		"Prints name=value lines: the library's figures beside the bounds measured\n"
+		"in the same run. Each BENCH runs in a child process, in the order given.\n\n"
+		"  wire     ib_frame_verify vs raw EVP_DigestVerify, sign rate, decode vs memcpy\n"
+		"  bringup  random:100, 1000 and 10000 bring-up in this process vs TLS\n"
+		"           handshakes/s and raw verifies/s; heap and RSS\n"
+		"  memory   heap per idle link (both ends) vs one idle in-memory TLS pair;\n"
+		"           the 40 KiB target\n"
+		"  latency  per-hop p50/p99 of a frame through chain:8 in this process vs one\n"
+		"           raw verify per hop\n"
+		"  tree     bringup, memory, and a chain:5 flood vs raw verifies/s / 4\n"
+		"  data     an election in random:50 vs its verify bound; store publishes\n"
+		"           with fsync vs raw write+fsync+rename\n"
+		"  relay    an `interbot run` process (alone on a core) relaying 200 B and\n"
+		"           16 KiB frames between two children vs raw verifies/s of a frame\n"
+		"  publish  an `interbot run` process storing PUBLISH frames flooded by a\n"
+		"           child vs raw verifies/s and raw fsync-replace/s; fsyncs per item\n"
+		"  suite    wall time of the conformance suite on the reference node, in\n"
+		"           process and as spawned nodes (2 jobs)\n\n"
+		"  --seconds S     how long each rate is measured (default 1; S > 0)\n"
+		"  --json FILE     also write every figure, and the machine's facts, to FILE\n"
+		"  --dir DIR       where publish and data make their node directory and store\n"
+		"                  (default: $TMPDIR, else /tmp)\n"
+		"  --nodes LIST    bringup's tree sizes (default 100,1000,10000)\n"
+		"  --budget S      bringup skips a tree expected to take longer (default 60)\n");
+}
+
+/* "100,1000": the sizes, each from 2 to 100000; false on anything else. */
+static bool parse_sizes(const char *list, struct bench_opts *o)
+{
+	const char *p = list;
+
+	o->nsizes = 0;
+	while (*p) {
+		char *end;
+		unsigned long n = strtoul(p, &end, 10);
+
+		if (end == p || n < 2 || n > 100000 || o->nsizes == BENCH_MAX_SIZES ||
+		    (*end && *end != ','))
+			return false;
+		o->sizes[o->nsizes++] = n;
+		p = *end ? end + 1 : end;
+	}
+	return o->nsizes > 0;
+}
+
+/* A positive number, else 0 (which the callers refuse). */
+static double positive(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	return end != s && !*end && v > 0 ? v : 0;
+}
+
+/* Options may come anywhere after the first benchmark name. Returns the number of names
+ * put in names[], or -1 on bad usage. */
+static int parse_args(int argc, char **argv, struct bench_opts *o, const char **json,
+		      const char **names, int max)
+{
+	int count = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strncmp(a, "--", 2) != 0) {
+			if (!bench_find(a) || count == max)
+				return -1;
+			names[count++] = a;
+			continue;
+		}
+		if (!v)
+			return -1;
+		i++;
+		if (strcmp(a, "--seconds") == 0 && (o->seconds = positive(v)) > 0)
+			continue;
+		if (strcmp(a, "--budget") == 0 && (o->budget = positive(v)) > 0)
+			continue;
+		if (strcmp(a, "--json") == 0 && *v) {
+			*json = v;
+			continue;
+		}
+		if (strcmp(a, "--dir") == 0 && *v) {
+			o->dir = v;
+			continue;
+		}
+		if (strcmp(a, "--nodes") == 0 && parse_sizes(v, o))
+			continue;
+		return -1;
+	}
+	return count;
 }
 
 int main(int argc, char **argv)
 {
+	struct bench_opts o = { .seconds = 1.0, .self = argv[0], .budget = 60.0,
+				.sizes = { 100, 1000, 10000 }, .nsizes = 3 };
+	const char *names[32], *json = NULL;
+	int count;
+
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
@@ -259,18 +338,10 @@ int main(int argc, char **argv)
 		printf("interbot-bench %s\n", IB_SOFTWARE_VERSION);
 		return 0;
 	}
-	for (int i = 2; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--seconds") == 0)
-			/* NOLINTNEXTLINE(cert-err34-c): not a number is 0, which the usage answers */
-			seconds_per_case = atof(argv[++i]);
-	if (argc >= 2 && strcmp(argv[1], "wire") == 0 && seconds_per_case > 0)
-		return bench_wire();
-	if (argc >= 2 && strcmp(argv[1], "tree") == 0 && seconds_per_case > 0)
-		return bench_tree(seconds_per_case);
-	if (argc >= 2 && strcmp(argv[1], "data") == 0 && seconds_per_case > 0)
-		return bench_data(seconds_per_case);
-	if (argc >= 2 && strcmp(argv[1], "relay") == 0 && seconds_per_case > 0)
-		return bench_relay(seconds_per_case, argv[0]);
-	usage(stderr);
-	return 2;
+	count = parse_args(argc, argv, &o, &json, names, 32);
+	if (count <= 0) {
+		usage(stderr);
+		return 2;
+	}
+	return bench_run_all(names, (size_t)count, &o, json);
 }

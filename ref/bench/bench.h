@@ -46,6 +46,9 @@ size_t bench_rss_bytes(void);                    /* this process's resident set 
 /* Raw Ed25519 verifies per second of one msg_len-byte message through ib_pubkey_verify, on
  * the calling thread's core(s), for about `seconds`; 0 on failure. */
 double bench_verify_rate(size_t msg_len, double seconds);
+/* AES-256-GCM seals per second of a len-byte record: what TLS costs a relay per frame, once
+ * to open it and once to seal it again. */
+double bench_seal_rate(size_t len, double seconds);
 /* Handshakes per second of one client and server pair through memory (TLS 1.3, pinned keys):
  * every link of a tree costs one. */
 double bench_handshake_rate(double seconds);

@@ -58,6 +58,12 @@ double nodeproc_verify_rate_on(int core, size_t msg_len, double seconds)
 	return bench_verify_rate(msg_len, seconds);
 }
 
+double nodeproc_seal_rate_on(int core, size_t len, double seconds)
+{
+	pin(core);
+	return bench_seal_rate(len, seconds);
+}
+
 static int write_file_key(const struct nodeproc *r, const char *name,
 			  const struct ib_identity *id)
 {

@@ -37,6 +37,8 @@ void nodeproc_pin_peers(const struct nodeproc *r);
 /* Raw verifies per second of a msg_len-byte message on core `core` (this process moves
  * there; nodeproc_pin_peers moves it back). */
 double nodeproc_verify_rate_on(int core, size_t msg_len, double seconds);
+/* bench_seal_rate on that core (the caller moves back with nodeproc_pin_peers). */
+double nodeproc_seal_rate_on(int core, size_t len, double seconds);
 /* S writes frames[*off..) (whole frames of frame_len bytes) as fast as the node takes them
  * until C has counted `count` more frames: the seconds it took, or a negative value if a peer
  * was cut or it took more than max_s. */

@@ -510,14 +510,24 @@ static int persist(const struct ib_store *s, const struct ib_item *item)
 /* The flushes ib_file_write_atomic asks for: the file, then its directory. */
 #define FLUSHES_PER_WRITE 2u
 
-/* [DATA-19] The batch's file of item, written and not flushed: p->path and p->tmp set. */
+/* [DATA-19] The batch's file of item, written and not flushed: p->path and p->tmp set, both
+ * or neither. */
 static int persist_unflushed(const struct ib_store *s, const struct ib_item *item,
 			     struct pending *p)
 {
-	p->path = item_path(s, item);
-	if (!p->path)
+	char *path = item_path(s, item), *tmp = NULL;
+	int err;
+
+	if (!path)
 		return IB_ERR_NOMEM;
-	return ib_file_write_temp(p->path, item->frame.ptr, item->frame.len, 0600, false, &p->tmp);
+	err = ib_file_write_temp(path, item->frame.ptr, item->frame.len, 0600, false, &tmp);
+	if (err) {
+		free(path);
+		return err;
+	}
+	p->path = path;
+	p->tmp = tmp;
+	return IB_OK;
 }
 
 static void pending_free(struct pending *p)

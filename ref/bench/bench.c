@@ -39,24 +39,10 @@ static const uint8_t alice_secret[32] = {
 /* A PUBLISH of about 200 bytes in all, the size the design notes measured relays with. */
 static void make_frame(const struct ib_identity *id, uint64_t seq, struct ib_buf *frame)
 {
-	static const uint8_t value[80] = { 0 };
-	struct ib_buf msg = { 0 };
-	struct ib_msg m;
-	int err;
+	int err = bench_publish_frame(id, seq, 80, frame);
 
-	memset(&m, 0, sizeof m);
-	m.h.version = 1;
-	m.h.type = IB_MSG_PUBLISH;
-	m.h.seq = seq;
-	m.u.publish.key = (struct ib_slice){ (const uint8_t *)"bench/key", 9 };
-	m.u.publish.version = seq;
-	m.u.publish.value = (struct ib_slice){ value, sizeof value };
-	err = ib_msg_encode(&msg, &m);
-	if (!err)
-		err = ib_frame_sign(frame, id, msg.ptr, msg.len);
 	if (err)
 		die("frame", err);
-	ib_buf_free(&msg);
 }
 
 /* The bound: verify with one parsed EVP_PKEY, EVP_MD_CTX reset before every use. */

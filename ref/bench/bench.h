@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "interbot.h"
+
 #define BENCH_MAX_SIZES 8
 
 struct bench_opts {
@@ -45,6 +47,11 @@ size_t bench_heap_bytes(void);                   /* malloc'd and in use (mallinf
 size_t bench_rss_bytes(void);                    /* this process's resident set (/proc) */
 /* Raw Ed25519 verifies per second of one msg_len-byte message through ib_pubkey_verify, on
  * the calling thread's core(s), for about `seconds`; 0 on failure. */
+/* A PUBLISH of "bench/key", version seq, a value of value_len zero bytes (BENCH_VALUE_MAX at
+ * most), signed by id and appended to frame. IB_OK or the codec's error. */
+#define BENCH_VALUE_MAX 128u
+int bench_publish_frame(const struct ib_identity *id, uint64_t seq, size_t value_len,
+			struct ib_buf *frame);
 double bench_verify_rate(size_t msg_len, double seconds);
 /* AES-256-GCM seals per second of a len-byte record: what TLS costs a relay per frame, once
  * to open it and once to seal it again. */

@@ -114,6 +114,29 @@ double bench_verify_rate(size_t msg_len, double seconds)
 	return t > 0 ? (double)n / t : 0;
 }
 
+int bench_publish_frame(const struct ib_identity *id, uint64_t seq, size_t value_len,
+			struct ib_buf *frame)
+{
+	static const uint8_t value[BENCH_VALUE_MAX];
+	struct ib_buf msg = { 0 };
+	struct ib_msg m;
+	int err;
+
+	if (value_len > sizeof value)
+		return IB_ERR_RANGE;
+	memset(&m, 0, sizeof m);
+	m.h.version = 1;
+	m.h.type = IB_MSG_PUBLISH;
+	m.h.seq = seq;
+	m.u.publish = (struct ib_publish){ { (const uint8_t *)"bench/key", 9 }, seq,
+					   { value, value_len } };
+	err = ib_msg_encode(&msg, &m);
+	if (!err)
+		err = ib_frame_sign(frame, id, msg.ptr, msg.len);
+	ib_buf_free(&msg);
+	return err;
+}
+
 /* The AEAD of a TLS 1.3 record of len bytes: AES-256-GCM (TLS_AES_256_GCM_SHA384, what two
  * OpenSSL 3 ends negotiate), one fixed key, a nonce per record as TLS makes it. */
 double bench_seal_rate(size_t len, double seconds)

@@ -96,25 +96,12 @@ static int election_latency(int rounds, double verifies_per_s)
 static int make_publish(const struct ib_identity *id, uint64_t v, struct ib_buf *frame,
 			struct ib_frame *f, struct ib_msg *m)
 {
-	static const uint8_t value[100];
-	struct ib_buf msg = { 0 };
-	struct ib_msg p;
-	int err;
+	int err = bench_publish_frame(id, v, 100, frame);
 
-	memset(&p, 0, sizeof p);
-	p.h.version = 1;
-	p.h.type = IB_MSG_PUBLISH;
-	p.h.seq = v;
-	p.u.publish = (struct ib_publish){ { (const uint8_t *)"bench", 5 }, v,
-					   { value, sizeof value } };
-	err = ib_msg_encode(&msg, &p);
-	if (!err)
-		err = ib_frame_sign(frame, id, msg.ptr, msg.len);
 	if (!err)
 		err = ib_frame_parse(f, frame->ptr, frame->len, IB_MAX_MESSAGE_LIMIT);
 	if (!err)
 		err = ib_msg_decode(m, f->msg.ptr, f->msg.len);
-	ib_buf_free(&msg);
 	return err;
 }
 

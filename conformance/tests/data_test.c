@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SECOND 1000000ull
 #define KEY(s) ((struct ib_slice){ (const uint8_t *)(s), sizeof(s) - 1 })
@@ -476,6 +477,44 @@ static void test_start_reports_rejected_items(void)
 	hn_tree_free(t);
 }
 
+static void count_keep_failures(void *ctx, enum ib_log_level level, const char *line)
+{
+	struct reject_log *rl = ctx;
+
+	if (level == IB_LOG_ERROR && strstr(line, "cannot keep")) {
+		rl->lines++;
+		snprintf(rl->last, sizeof rl->last, "%s", line);
+	}
+}
+
+/* [DATA-19][DATA-5] An item received in a batch whose file cannot be put in place (a
+ * directory stands at its name in node 0's store) is taken back, counted store_failed and
+ * reported; the PUBLISH was still forwarded ([DATA-13]), so the writer holds it. */
+static void test_batch_failure_counted(void)
+{
+	struct hn_tree *t = NULL;
+	struct reject_log rl = { 0 };
+	char path[700];
+
+	IB_ASSERT_OK(hn_tree_new(&t, "chain:2", 56));
+	t->persist = true;
+	IB_ASSERT_OK(hn_tree_start(t));
+	CU_ASSERT_FATAL(hn_tree_run_until(t, hn_tree_formed, NULL, 10 * SECOND));
+	/* "blocked" in hex: the file name the reference gives the key (store.c). */
+	snprintf(path, sizeof path, "%s/%s/626c6f636b6564.item", t->store_root,
+		 t->nodes[0].name);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+	ib_node_set_log(t->nodes[0].node, count_keep_failures, &rl, IB_LOG_ERROR);
+	IB_ASSERT_OK(ib_node_publish(t->nodes[1].node, KEY("blocked"), KEY("v"), NULL));
+	hn_tree_run_for(t, SECOND);
+	CU_ASSERT_EQUAL(version_at(t, 1, KEY("blocked"), NULL), 1);
+	CU_ASSERT_EQUAL(version_at(t, 0, KEY("blocked"), NULL), 0);
+	CU_ASSERT_EQUAL(ib_node_counter(t->nodes[0].node, IB_CNT_STORE_FAILED), 1);
+	CU_ASSERT_EQUAL(rl.lines, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rl.last, "cannot keep 1 item"));
+	hn_tree_free(t);
+}
+
 static uint64_t reservation_of(struct hn_tree *t, size_t i)
 {
 	char dir[512];
@@ -904,6 +943,7 @@ static void test_answers_paced_within_one_read(void)
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_seq_reservation, "MSG-14 MSG-5"),
 	IB_TEST(test_start_reports_rejected_items, "DATA-6"),
+	IB_TEST(test_batch_failure_counted, "DATA-19 DATA-5"),
 	IB_TEST(test_publish_replicates_and_versions_grow, "DATA-2 DATA-3 DATA-7"),
 	IB_TEST(test_older_publish_ignored_frame_kept, "DATA-2 DATA-4"),
 	IB_TEST(test_fetch_elects_newest, "ELECT-1 ELECT-2 ELECT-3 ELECT-5 ELECT-8"),

@@ -1407,6 +1407,37 @@ static void test_batch_failure_takes_back(void)
 		ib_buf_free(&p[i].buf);
 }
 
+/* [DATA-5] A batch whose flush works but one of whose renames fails (a directory stands
+ * where the item's file goes) takes that item back and says so: IB_ERR_IO and the count,
+ * while the other item of the batch is kept. */
+static void test_batch_rename_failure_reported(void)
+{
+	struct pubf p[2];
+	struct ib_store *s;
+	struct ib_item item;
+	char dir[512], path[1024];
+	size_t back = 0;
+
+	memset(p, 0, sizeof p);
+	store_path(dir, sizeof dir, "batch-rename");
+	s = open_ok(dir, kr_all, 0);
+	pub_make(&p[0], ALICE, S("blocked"), 1, 10, S("x"));
+	pub_make(&p[1], BOB, S("free"), 1, 11, S("y"));
+	path_of(dir, S("blocked"), path, sizeof path);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[0]), 1);
+	CU_ASSERT_EQUAL(apply_batched(s, &p[1]), 1);
+	IB_ASSERT_ERR(ib_store_batch_commit(s, &back), IB_ERR_IO);
+	CU_ASSERT_EQUAL(back, 1);
+	IB_ASSERT_ERR(ib_store_get(s, S("blocked"), &item), IB_ERR_NOT_FOUND);
+	assert_holds(s, &p[1]);
+	assert_file_holds(dir, &p[1]);
+	CU_ASSERT_EQUAL(rmdir(path), 0);
+	ib_store_free(s);
+	for (int i = 0; i < 2; i++)
+		ib_buf_free(&p[i].buf);
+}
+
 static const struct ib_test_case cases[] = {
 	IB_TEST(test_compare_order, "DATA-1"),
 	IB_TEST(test_apply_order, "DATA-1 DATA-2"),
@@ -1434,6 +1465,7 @@ static const struct ib_test_case cases[] = {
 	IB_TEST(test_own_room, "DATA-16"),
 	IB_TEST(test_batch_commit, "DATA-19 DATA-5"),
 	IB_TEST(test_batch_failure_takes_back, "DATA-19 DATA-5"),
+	IB_TEST(test_batch_rename_failure_reported, "DATA-19 DATA-5"),
 	IB_TEST_END
 };
 
